@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# tidemark hack/controlplane.sh — owns the REAL Kubernetes control plane used by e2e tests.
+#
+# Why: tidemark's e2e tests must run against a genuine kube-apiserver (+ etcd and
+# kube-controller-manager, so Deployments really roll out), but the machine has no
+# container registry and no prebuilt binaries. So everything is built from Go modules
+# (hack/controlplane/go.mod pins k8s.io/kubernetes v1.37.2 and an embedded-etcd launcher)
+# into a cache outside the build tree, then started on loopback with free ports.
+#
+# Subcommands:
+#   build   build etcd, kube-apiserver, kube-controller-manager, kubectl into
+#           ${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/k8s-<version>/bin (skips when up to date)
+#   start   build if needed, start etcd + kube-apiserver + kube-controller-manager, wait ready,
+#           print env lines (idempotent: if already running just print env)
+#   stop    stop all three (SIGTERM, wait, SIGKILL); keeps cached binaries; safe when nothing runs
+#   status  exit 0 if running and /readyz answers
+#   env     print `export KUBECONFIG=...` / `export TIDEMARK_K8S_BIN=...` lines for eval
+#
+# State (certs, tokens, etcd data, logs, pids, kubeconfig):
+#   ${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}/controlplane/
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+MOD_DIR="$REPO_ROOT/hack/controlplane"
+
+K8S_VERSION="$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3} $1=="k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$MOD_DIR/go.mod" | head -n1)"
+[[ -n "$K8S_VERSION" ]] || { echo "controlplane.sh: cannot find k8s.io/kubernetes version in $MOD_DIR/go.mod" >&2; exit 1; }
+CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/k8s-${K8S_VERSION}"
+BIN_DIR="$CACHE_DIR/bin"
+STATE_DIR="${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}/controlplane"
+KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
+
+# binary name -> Go package (relative to MOD_DIR)
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
+declare -A PKG=(
+  [etcd]=./cmd/etcd
+  [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
+  [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kubectl]=k8s.io/kubernetes/cmd/kubectl
+)
+# start order; stop runs in reverse
+COMPONENTS=(etcd kube-apiserver kube-controller-manager)
+
+log() { printf 'controlplane: %s\n' "$*" >&2; }
+die() { printf 'controlplane: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- build
+stamp_value() {
+  {
+    echo "k8s=$K8S_VERSION"
+    go env GOVERSION GOOS GOARCH
+    cat "$MOD_DIR/go.mod" "$MOD_DIR/go.sum"
+    find "$MOD_DIR" -name '*.go' -type f | LC_ALL=C sort | xargs cat
+  } | sha256sum | awk '{print $1}'
+}
+
+binaries_up_to_date() {
+  local b
+  for b in "${BINARIES[@]}"; do [[ -x "$BIN_DIR/$b" ]] || return 1; done
+  [[ -f "$CACHE_DIR/stamp" && "$(cat "$CACHE_DIR/stamp")" == "$(stamp_value)" ]]
+}
+
+cmd_build() {
+  command -v go >/dev/null 2>&1 || PATH="/usr/local/go/bin:$PATH"
+  command -v go >/dev/null 2>&1 || die "go not found (need Go >= 1.26)"
+  mkdir -p "$CACHE_DIR"
+  # one builder at a time (several test runners may call build/start concurrently)
+  exec 8>"$CACHE_DIR/build.lock"
+  flock 8
+  if binaries_up_to_date; then
+    log "binaries for Kubernetes $K8S_VERSION up to date in $BIN_DIR"
+    exec 8>&-
+    return 0
+  fi
+  local tmp="$CACHE_DIR/bin.tmp.$$" b t0 t1 total0
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  total0=$(date +%s)
+  log "building Kubernetes $K8S_VERSION from Go modules into $BIN_DIR (cold build takes a while on few cores)"
+  # Sequential builds share every compiled package through GOCACHE; the go command already
+  # parallelises package compilation across cores (-p defaults to GOMAXPROCS).
+  for b in "${BINARIES[@]}"; do
+    t0=$(date +%s)
+    ( cd "$MOD_DIR" && GOFLAGS="-mod=readonly ${GOFLAGS:-}" go build -trimpath -ldflags="-s -w" -o "$tmp/$b" "${PKG[$b]}" ) \
+      || { rm -rf "$tmp"; die "go build of $b (${PKG[$b]}) failed"; }
+    t1=$(date +%s)
+    log "built $b ($((t1 - t0))s)"
+  done
+  rm -rf "$BIN_DIR"
+  mv "$tmp" "$BIN_DIR"
+  stamp_value >"$CACHE_DIR/stamp"
+  log "build complete in $(( $(date +%s) - total0 ))s"
+  exec 8>&-
+}
+
+# ---------------------------------------------------------------- helpers for start/stop
+pid_of() { [[ -f "$STATE_DIR/pids/$1.pid" ]] && cat "$STATE_DIR/pids/$1.pid" || true; }
+
+# alive AND really our binary (guards against recycled pids)
+component_alive() {
+  local pid; pid="$(pid_of "$1")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$BIN_DIR/$1" || return 1
+}
+
+all_alive() {
+  local c
+  for c in "${COMPONENTS[@]}"; do component_alive "$c" || return 1; done
+}
+
+any_pidfile() { compgen -G "$STATE_DIR/pids/*.pid" >/dev/null 2>&1; }
+
+free_ports() { # free_ports N -> N distinct free loopback TCP ports, one per line
+  local n=$1
+  if python3 -c 'pass' >/dev/null 2>&1; then
+    python3 - "$n" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+for s in socks:
+    print(s.getsockname()[1])
+PY
+    return
+  fi
+  local got=() p
+  while ((${#got[@]} < n)); do
+    p=$((20000 + RANDOM % 40000))
+    [[ " ${got[*]} " == *" $p "* ]] && continue
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+    got+=("$p")
+  done
+  printf '%s\n' "${got[@]}"
+}
+
+launch() { # launch NAME ARGS... — detached (own session), logs to $STATE_DIR/logs/NAME.log
+  local name=$1; shift
+  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$STATE_DIR/pids/$name.pid" \
+    "$BIN_DIR/$name" "$@" </dev/null >"$STATE_DIR/logs/$name.log" 2>&1 &
+  local i
+  for i in $(seq 50); do [[ -s "$STATE_DIR/pids/$name.pid" ]] && break; sleep 0.05; done
+  [[ -s "$STATE_DIR/pids/$name.pid" ]] || die "could not launch $name"
+}
+
+wait_until() { # wait_until SECONDS DESCRIPTION COMPONENT CMD... (fails early if COMPONENT died)
+  local secs=$1 what=$2 comp=$3; shift 3
+  local deadline=$(( $(date +%s) + secs ))
+  while :; do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! component_alive "$comp"; then
+      log "$comp exited while waiting for $what; last log lines:"
+      tail -n 30 "$STATE_DIR/logs/$comp.log" >&2 || true
+      return 1
+    fi
+    if (( $(date +%s) >= deadline )); then
+      log "timed out after ${secs}s waiting for $what; last $comp log lines:"
+      tail -n 30 "$STATE_DIR/logs/$comp.log" >&2 || true
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+gen_certs() {
+  local d="$STATE_DIR/pki"
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=tidemark-test-ca" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
+    -keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
+  cat >"$d/apiserver.ext" <<'EOF'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+EOF
+  openssl x509 -req -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$d/apiserver.ext" -out "$d/apiserver.crt" 2>/dev/null
+  openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
+  chmod 600 "$d"/*.key
+}
+
+write_kubeconfig() { # write_kubeconfig PATH PORT TOKEN
+  local ca; ca="$(base64 -w0 <"$STATE_DIR/pki/ca.crt")"
+  umask 077
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: tidemark-test
+  cluster:
+    server: https://127.0.0.1:$2
+    certificate-authority-data: $ca
+users:
+- name: tidemark-admin
+  user:
+    token: $3
+contexts:
+- name: tidemark-test
+  context:
+    cluster: tidemark-test
+    user: tidemark-admin
+    namespace: default
+current-context: tidemark-test
+EOF
+}
+
+print_env() {
+  printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_PATH"
+  printf 'export TIDEMARK_K8S_BIN=%q\n' "$BIN_DIR"
+  printf 'export TIDEMARK_K8S_VERSION=%q\n' "$K8S_VERSION"
+}
+
+kctl() { "$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_PATH" --request-timeout=5s "$@"; }
+
+# ---------------------------------------------------------------- start / stop
+cmd_start() {
+  cmd_build
+  mkdir -p "$STATE_DIR"
+  exec 9>"$STATE_DIR/.lock"
+  flock 9
+  if all_alive && [[ -f "$KUBECONFIG_PATH" ]] && kctl get --raw /readyz >/dev/null 2>&1; then
+    log "already running (state in $STATE_DIR)"
+    print_env
+    return 0
+  fi
+  if any_pidfile; then
+    log "stale or partial control plane found; stopping it first"
+    stop_components
+  fi
+  local t0; t0=$(date +%s.%N)
+  rm -rf "$STATE_DIR/etcd" "$STATE_DIR/pki" "$STATE_DIR/logs" "$STATE_DIR/pids" "$STATE_DIR/kcm-certs" "$STATE_DIR/apiserver-certs"
+  mkdir -p "$STATE_DIR/logs" "$STATE_DIR/pids" "$STATE_DIR/etcd" "$STATE_DIR/kcm-certs" "$STATE_DIR/apiserver-certs"
+  gen_certs
+  local token; token="$(openssl rand -hex 24)"
+  (umask 077; printf '%s,admin,1,"system:masters"\n' "$token" >"$STATE_DIR/pki/tokens.csv")
+
+  local ports; mapfile -t ports < <(free_ports 4)
+  local etcd_client=${ports[0]} etcd_peer=${ports[1]} api_port=${ports[2]} kcm_port=${ports[3]}
+  printf 'etcd_client=%s\netcd_peer=%s\napiserver=%s\nkube_controller_manager=%s\n' \
+    "$etcd_client" "$etcd_peer" "$api_port" "$kcm_port" >"$STATE_DIR/ports"
+  write_kubeconfig "$KUBECONFIG_PATH" "$api_port" "$token"
+
+  # etcd
+  launch etcd --data-dir "$STATE_DIR/etcd" \
+    --listen-client-url "http://127.0.0.1:$etcd_client" --listen-peer-url "http://127.0.0.1:$etcd_peer"
+  wait_until 30 "etcd health" etcd curl -fsS "http://127.0.0.1:$etcd_client/health" \
+    || { stop_components; die "etcd did not become healthy (log: $STATE_DIR/logs/etcd.log)"; }
+
+  # kube-apiserver (flags as controller-runtime envtest uses, plus our own CA-signed serving cert)
+  launch kube-apiserver \
+    --etcd-servers="http://127.0.0.1:$etcd_client" \
+    --cert-dir="$STATE_DIR/apiserver-certs" \
+    --tls-cert-file="$STATE_DIR/pki/apiserver.crt" \
+    --tls-private-key-file="$STATE_DIR/pki/apiserver.key" \
+    --secure-port="$api_port" \
+    --bind-address=127.0.0.1 \
+    --advertise-address=127.0.0.1 \
+    --service-cluster-ip-range=10.0.0.0/24 \
+    --authorization-mode=RBAC \
+    --disable-admission-plugins=ServiceAccount \
+    --allow-privileged=true \
+    --token-auth-file="$STATE_DIR/pki/tokens.csv" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$STATE_DIR/pki/sa.pub" \
+    --service-account-signing-key-file="$STATE_DIR/pki/sa.key" \
+    --v=1
+  wait_until 90 "kube-apiserver /readyz" kube-apiserver kctl get --raw /readyz \
+    || { stop_components; die "kube-apiserver did not become ready (log: $STATE_DIR/logs/kube-apiserver.log)"; }
+  wait_until 30 "namespace default" kube-apiserver kctl get namespace default \
+    || { stop_components; die "namespace default never appeared"; }
+
+  # kube-controller-manager (real Deployment/ReplicaSet/GC/namespace controllers)
+  launch kube-controller-manager \
+    --kubeconfig="$KUBECONFIG_PATH" \
+    --authentication-kubeconfig="$KUBECONFIG_PATH" \
+    --authorization-kubeconfig="$KUBECONFIG_PATH" \
+    --leader-elect=false \
+    --controllers='*' \
+    --service-account-private-key-file="$STATE_DIR/pki/sa.key" \
+    --root-ca-file="$STATE_DIR/pki/ca.crt" \
+    --use-service-account-credentials=false \
+    --bind-address=127.0.0.1 \
+    --secure-port="$kcm_port" \
+    --cert-dir="$STATE_DIR/kcm-certs" \
+    --v=1
+  wait_until 60 "kube-controller-manager /healthz" kube-controller-manager \
+    curl -fsSk "https://127.0.0.1:$kcm_port/healthz" \
+    || { stop_components; die "kube-controller-manager did not become healthy (log: $STATE_DIR/logs/kube-controller-manager.log)"; }
+
+  log "control plane ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s: apiserver https://127.0.0.1:$api_port, state in $STATE_DIR"
+  print_env
+}
+
+stop_one() {
+  local name=$1 pid i
+  pid="$(pid_of "$name")"
+  if [[ -n "$pid" ]] && component_alive "$name"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name (pid $pid) ignored SIGTERM for 10s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    log "stopped $name (pid $pid)"
+  fi
+  rm -f "$STATE_DIR/pids/$name.pid"
+}
+
+stop_components() {
+  local i
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_one "${COMPONENTS[i]}"; done
+}
+
+cmd_stop() {
+  [[ -d "$STATE_DIR" ]] || { log "nothing to stop"; return 0; }
+  exec 9>"$STATE_DIR/.lock"
+  flock 9
+  if any_pidfile; then stop_components; else log "nothing running"; fi
+}
+
+cmd_status() {
+  if all_alive && kctl get --raw /readyz >/dev/null 2>&1; then
+    log "running (state in $STATE_DIR)"; return 0
+  fi
+  log "not running"; return 1
+}
+
+case "${1:-}" in
+  build) cmd_build ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  env) print_env ;;
+  *) echo "usage: $0 {build|start|stop|status|env}" >&2; exit 2 ;;
+esac

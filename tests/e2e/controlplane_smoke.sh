@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/controlplane_smoke.sh — proves the e2e control plane is a REAL Kubernetes.
+#
+# Why: every other e2e test relies on hack/controlplane.sh giving a genuine kube-apiserver
+# (CRDs get Established and served) and a genuine kube-controller-manager (a Deployment gets a
+# ReplicaSet and Pods), and on lib.sh's make_pods_ready making a rollout succeed without a
+# kubelet. This test checks exactly those three things and cleans up after itself.
+# Needs KUBECONFIG and TIDEMARK_K8S_BIN (exported by the ctest harness, or
+#   hack/controlplane.sh start && eval "$(hack/controlplane.sh env)").
+set -euo pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_controlplane
+
+NS="$(unique_ns smoke)"
+CRD=widgets.smoke.tidemark.dev
+DEPLOY=smoke-web
+
+cleanup() {
+  local rc=$?
+  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  k delete crd "$CRD" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  if [[ $rc -eq 0 ]]; then log "PASS controlplane_smoke"; else log "controlplane_smoke failed (rc=$rc); namespace $NS deleted"; fi
+}
+trap cleanup EXIT
+
+log "apiserver version: $(k version -o json 2>/dev/null | tr -d '\n ' | sed -n 's/.*"serverVersion":{[^}]*"gitVersion":"\([^"]*\)".*/\1/p')"
+k create namespace "$NS" >/dev/null || fail "could not create namespace $NS"
+
+# ---- 1. a CRD is Established and its objects round-trip
+log "applying CRD $CRD"
+k apply -f - >/dev/null <<'EOF' || fail "kubectl apply of CRD widgets.smoke.tidemark.dev was rejected"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.smoke.tidemark.dev
+spec:
+  group: smoke.tidemark.dev
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [color]
+            properties:
+              color: {type: string}
+              size: {type: integer, minimum: 1}
+EOF
+wait_for_output True k get crd "$CRD" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
+  || fail "CRD $CRD: expected condition Established=True"
+
+widget_yaml="$(cat <<EOF
+apiVersion: smoke.tidemark.dev/v1alpha1
+kind: Widget
+metadata: {name: w1, namespace: $NS}
+spec: {color: teal, size: 3}
+EOF
+)"
+apply_widget() { k apply -f - <<<"$widget_yaml"; }
+# discovery of a just-established CRD can lag a moment: retry the apply until it is served
+wait_for -t 30 apply_widget \
+  || fail "could not create Widget w1 (expected the new CRD to be served): $(apply_widget 2>&1)"
+got="$(k -n "$NS" get widgets.smoke.tidemark.dev w1 -o 'jsonpath={.spec.color}/{.spec.size}')" \
+  || fail "kubectl get widget w1 failed"
+[[ "$got" == "teal/3" ]] || fail "Widget w1: expected spec color/size 'teal/3', got '$got'"
+# schema validation is enforced by the real apiserver
+if k -n "$NS" apply -f - >/dev/null 2>&1 <<EOF
+apiVersion: smoke.tidemark.dev/v1alpha1
+kind: Widget
+metadata: {name: w2, namespace: $NS}
+spec: {size: 0}
+EOF
+then fail "Widget w2 with size 0 and no color: expected rejection by the CRD schema, but it was accepted"; fi
+log "CRD ok: Established, Widget round-trips, schema enforced"
+
+# ---- 2. the real kube-controller-manager rolls out a Deployment
+log "creating Deployment $DEPLOY (replicas 2)"
+k -n "$NS" apply -f - >/dev/null <<EOF || fail "could not create Deployment $DEPLOY"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $DEPLOY, namespace: $NS}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: $DEPLOY}}
+  template:
+    metadata: {labels: {app: $DEPLOY}}
+    spec:
+      containers:
+      - name: web
+        image: registry.invalid/tidemark/smoke:1
+EOF
+count() { k -n "$NS" get "$1" -l "app=$DEPLOY" -o name | wc -l | tr -d ' '; }
+wait_for_output 1 count replicasets \
+  || fail "expected kube-controller-manager to create 1 ReplicaSet for Deployment $DEPLOY; got: $(k -n "$NS" get rs 2>&1)"
+owner="$(k -n "$NS" get rs -l "app=$DEPLOY" -o 'jsonpath={.items[0].metadata.ownerReferences[0].kind}/{.items[0].metadata.ownerReferences[0].name}')"
+[[ "$owner" == "Deployment/$DEPLOY" ]] || fail "ReplicaSet owner: expected Deployment/$DEPLOY, got '$owner'"
+wait_for_output 2 count pods \
+  || fail "expected the ReplicaSet controller to create 2 Pods; got: $(k -n "$NS" get pods 2>&1)"
+avail="$(k -n "$NS" get deploy "$DEPLOY" -o 'jsonpath={.status.availableReplicas}')"
+[[ -z "$avail" || "$avail" == 0 ]] || fail "before marking pods Ready: expected 0 available replicas (no kubelet), got '$avail'"
+log "Deployment ok: 1 ReplicaSet, 2 Pods, 0 available"
+
+# ---- 3. pods marked Ready via pods/status make the Deployment available
+make_pods_ready "$NS" "app=$DEPLOY" || fail "make_pods_ready could not patch pods/status in $NS"
+wait_for_output 2 k -n "$NS" get deploy "$DEPLOY" -o 'jsonpath={.status.availableReplicas}' \
+  || fail "after make_pods_ready: expected Deployment $DEPLOY availableReplicas=2; status: $(k -n "$NS" get deploy "$DEPLOY" -o jsonpath='{.status}' 2>&1)"
+wait_for_output True k -n "$NS" get deploy "$DEPLOY" -o 'jsonpath={.status.conditions[?(@.type=="Available")].status}' \
+  || fail "expected Deployment condition Available=True"
+log "rollout ok: availableReplicas=2, Available=True"
