@@ -1,0 +1,30 @@
+/* tidemark: entry point.  Dispatches a subcommand to its module:
+ * engine CLI verbs (status, update, rollback, validate, lint, tag) and the
+ * Kubernetes controller.  Each subcommand parses its own flags. */
+#include <stdio.h>
+#include <string.h>
+
+static int usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tidemark <command> [flags]\n"
+            "commands:\n"
+            "  version      print the version\n"
+            "run `tidemark <command> --help` for a command's flags\n");
+    return out == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("tidemark %s\n", TM_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        return usage(stdout);
+    fprintf(stderr, "tidemark: unknown command \"%s\"\n", cmd);
+    return usage(stderr);
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building and testing tidemark needs, from Debian's packages.
+# Idempotent and quiet when everything is present.  Go (for the test control
+# plane under hack/controlplane) must be on the machine already: Debian 12's
+# golang-go is too old for Kubernetes, so we check its version and say so.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl python3 openssl
+  libcurl4-openssl-dev libcjson-dev libyaml-dev libpq-dev libssl-dev
+  postgresql postgresql-client
+  valgrind clang libclang-rt-14-dev
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  for d in /usr/local/go/bin /usr/lib/go/bin "$HOME/go/bin"; do
+    [ -x "$d/go" ] && export PATH="$d:$PATH" && break
+  done
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "deps: Go is needed to build the test control plane (hack/controlplane); install Go >= 1.24" >&2
+  exit 1
+fi

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# A real PostgreSQL (Debian's packages) for tests and the demo, in a private
+# data folder on a free loopback port, with password (scram) auth over TCP.
+#   hack/postgres.sh start   initialise if needed, start, print the env
+#   hack/postgres.sh stop    stop (keeps the data folder)
+#   hack/postgres.sh env     print `export TIDEMARK_PG_URL=...` (superuser URL)
+#   hack/postgres.sh psql    open psql on it
+# State lives in ${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}/postgres.  When run
+# as root the server runs as the unprivileged `postgres` user (initdb refuses root).
+set -euo pipefail
+
+state_root=${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}
+dir=$state_root/postgres
+data=$dir/data
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$bindir" ] || { echo "postgres.sh: PostgreSQL server not installed (run hack/deps.sh)" >&2; exit 1; }
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+print_env() {
+  [ -f "$dir/port" ] || { echo "postgres.sh: not initialised; run: hack/postgres.sh start" >&2; exit 1; }
+  echo "export TIDEMARK_PG_URL=postgresql://tidemark:$(cat "$dir/password")@127.0.0.1:$(cat "$dir/port")/postgres"
+}
+
+running() {
+  [ -f "$data/postmaster.pid" ] && as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1
+}
+
+start() {
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
+    chmod 755 "$state_root"
+    chown postgres "$dir"
+  fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    python3 -c 'import secrets; print(secrets.token_hex(16))' > "$dir/password"
+    chmod 644 "$dir/password"
+    as_owner "$bindir/initdb" -D "$data" -U tidemark --pwfile="$dir/password" \
+      --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+  fi
+  if running; then
+    print_env
+    return
+  fi
+  free_port > "$dir/port"
+  as_owner mkdir -p "$dir/sock" 2>/dev/null || mkdir -p "$dir/sock"
+  as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $(cat "$dir/port") -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null || { tail -20 "$dir/server.log" >&2; exit 1; }
+  print_env
+}
+
+stop() {
+  if [ -f "$data/PG_VERSION" ] && running; then
+    as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  env) print_env ;;
+  psql) eval "$(print_env)"; exec psql "$TIDEMARK_PG_URL" ;;
+  *) echo "usage: $0 start|stop|env|psql" >&2; exit 2 ;;
+esac

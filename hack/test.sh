@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds tidemark (normal and ASan+UBSan), starts a real PostgreSQL and a real
+# Kubernetes control plane, runs every test but the benchmarks, and stops the
+# servers again, also on failure.  Exit code 0 = everything passed.
+#   hack/test.sh            the whole suite (what CI runs)
+#   hack/test.sh -L unit    extra arguments go to both ctest runs
+#   TM_BENCH=1 hack/test.sh runs the benchmarks (label bench) afterwards
+# The control plane binaries are cached in ~/.cache/tidemark (built once).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+start_ts=$(date +%s)
+
+hack/deps.sh
+command -v go >/dev/null 2>&1 || export PATH=/usr/local/go/bin:$PATH
+
+# The cold Go build of the control plane is the long pole: run it beside the C builds.
+cp_log=$(mktemp)
+hack/controlplane.sh build >"$cp_log" 2>&1 &
+cp_pid=$!
+
+jobs_n=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs_n"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTM_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs_n"
+
+if ! wait "$cp_pid"; then
+  cat "$cp_log" >&2
+  echo "test.sh: building the control plane failed" >&2
+  exit 1
+fi
+cat "$cp_log"; rm -f "$cp_log"
+
+cleanup() {
+  hack/controlplane.sh stop || true
+  hack/postgres.sh stop || true
+}
+trap cleanup EXIT
+eval "$(hack/postgres.sh start)"
+eval "$(hack/controlplane.sh start)"
+export TIDEMARK_PG_URL KUBECONFIG TIDEMARK_K8S_BIN
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+status=0
+passed=0
+failed=0
+run_ctest() { # dir, then ctest args
+  local dir=$1; shift
+  local out
+  out=$(mktemp)
+  if ! ctest --test-dir "$dir" --output-on-failure -j "$jobs_n" "$@" 2>&1 | tee "$out"; then
+    status=1
+  fi
+  grep -q 'tests failed out of' "$out" || status=1
+  local total fail
+  total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$out" | tail -1)
+  fail=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$out" | tail -1)
+  passed=$((passed + ${total:-0} - ${fail:-0}))
+  failed=$((failed + ${fail:-0}))
+  rm -f "$out"
+}
+
+# Normal build: unit, integration and their valgrind runs.
+run_ctest build -L 'unit|integration|valgrind' "$@"
+# Sanitizer build: unit, integration and e2e (the e2e tests drive the ASan binary).
+run_ctest build-asan -L 'unit|integration|e2e' "$@"
+if [ "${TM_BENCH:-0}" = 1 ]; then
+  run_ctest build -L bench -j 1 "$@"
+fi
+
+echo "test.sh: took $(( $(date +%s) - start_ts ))s"
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,75 @@
+/* Unit tests of controller/common (tm_buf, tm_err) and controller/log. */
+#include "../tm_test.h"
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "log/log.h"
+
+TM_TEST(buf_appends_and_stays_nul_terminated)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, 100);
+    TM_EXPECT_STR(tm_buf_str(&b), "");
+    TM_ASSERT_INT(tm_buf_adds(&b, "hello"), TM_OK);
+    TM_ASSERT_INT(tm_buf_addf(&b, " %d", 42), TM_OK);
+    TM_EXPECT_STR(tm_buf_str(&b), "hello 42");
+    TM_EXPECT_INT(b.len, 8);
+    size_t n = 0;
+    char *s = tm_buf_detach(&b, &n);
+    TM_EXPECT_STR(s, "hello 42");
+    TM_EXPECT_INT(n, 8);
+    TM_EXPECT_STR(tm_buf_str(&b), "");
+    free(s);
+}
+
+TM_TEST(buf_rejects_growth_past_cap_and_frees)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, 8);
+    TM_ASSERT_INT(tm_buf_adds(&b, "12345678"), TM_OK);
+    TM_EXPECT_INT(tm_buf_adds(&b, "9"), TM_E_TOOBIG);
+    TM_EXPECT_INT(b.len, 0);
+    TM_EXPECT(b.data == NULL);
+    TM_ASSERT_INT(tm_buf_adds(&b, "ok"), TM_OK); /* reusable */
+    TM_EXPECT_STR(tm_buf_str(&b), "ok");
+    tm_buf_release(&b);
+}
+
+TM_TEST(err_prefix_chains_messages)
+{
+    struct tm_err e;
+    tm_err_clear(&e);
+    TM_EXPECT_INT(tm_err_set(&e, TM_E_HTTP, "%d forbidden", 403), TM_E_HTTP);
+    tm_err_prefix(&e, "get dbinstance %s", "prod/orders");
+    TM_EXPECT_STR(e.msg, "get dbinstance prod/orders: 403 forbidden");
+    TM_EXPECT_INT(e.retry, TM_RETRY_TERMINAL);
+}
+
+TM_TEST(log_redacts_passwords_in_urls_and_conninfo)
+{
+    char out[256];
+    log_redact_url("postgresql://app:s3cret@db:5432/orders", out, sizeof(out));
+    TM_EXPECT_STR(out, "postgresql://app:***@db:5432/orders");
+    log_redact_url("host=db password=s3cret dbname=x", out, sizeof(out));
+    TM_EXPECT_STR(out, "host=db password=*** dbname=x");
+    log_redact_url("postgresql://db/orders", out, sizeof(out));
+    TM_EXPECT_STR(out, "postgresql://db/orders");
+}
+
+TM_TEST(log_writes_json_lines_with_escaped_fields)
+{
+    char *mem = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&mem, &len);
+    struct tm_log lg;
+    log_init(&lg, f, LOG_INFO, true);
+    log_debug(&lg, "dropped");
+    log_info(&lg, "changeset applied", LF_S("changeset", "a\"b"), LF_I("duration_ms", 12));
+    fclose(f);
+    TM_EXPECT_NOT_CONTAINS(mem, "dropped");
+    TM_EXPECT_CONTAINS(mem, "\"msg\":\"changeset applied\",\"changeset\":\"a\\\"b\",\"duration_ms\":12}");
+    log_release(&lg);
+    free(mem);
+}
+
+TM_TEST_MAIN()
