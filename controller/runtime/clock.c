@@ -1,0 +1,45 @@
+/* tm_clock implementation (see clock.h). */
+#include "runtime/clock.h"
+
+#include <time.h>
+
+static int64_t monotonic_now(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t tm_clock_now(const struct tm_clock *c)
+{
+    if (!c || !c->now_ms)
+        return monotonic_now(NULL);
+    return c->now_ms(c->ctx);
+}
+
+struct tm_clock tm_clock_monotonic(void)
+{
+    return (struct tm_clock){.now_ms = monotonic_now, .ctx = NULL};
+}
+
+static int64_t manual_now(void *ctx)
+{
+    struct tm_manual_clock *mc = ctx;
+    return atomic_load(&mc->now);
+}
+
+void tm_manual_clock_init(struct tm_manual_clock *mc, int64_t start_ms)
+{
+    atomic_init(&mc->now, start_ms);
+}
+
+void tm_manual_clock_advance(struct tm_manual_clock *mc, int64_t delta_ms)
+{
+    atomic_fetch_add(&mc->now, delta_ms);
+}
+
+struct tm_clock tm_manual_clock_get(struct tm_manual_clock *mc)
+{
+    return (struct tm_clock){.now_ms = manual_now, .ctx = mc};
+}
