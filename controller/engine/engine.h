@@ -233,8 +233,10 @@ struct plan_step {
     enum plan_action action;
     long set;                  /* index in chlog->sets */
     long row;                  /* index in history->rows (RERUN, ROLLBACK), else -1 */
-    const char *rollback_sql;  /* ROLLBACK: borrowed from the changeset; NULL for a
-                                * MARK_RAN row (nothing to undo: only the row goes) */
+    const char *rollback_sql;  /* ROLLBACK: borrowed from the changeset ("" = nothing to
+                                * run); NULL for a changeset of only tagDatabase.  MARK_RAN
+                                * rows are rolled back like any other (as Liquibase does, and
+                                * as Harness's "mark failed changeset ran" relies on) */
 };
 
 struct plan {
@@ -276,10 +278,11 @@ enum tm_code plan_to_tag(const struct chlog *cl, const struct engine_history *h,
                          const char *tag, long count, struct plan *out,
                          struct tm_err *err) TM_MUST_CHECK;
 
-/* True when the context expression expr (comma/"or" separated, "!x" negates,
- * "and" binds tighter) selects a changeset whose contexts are cs_contexts.
- * NULL/empty expr or cs_contexts select everything. */
-bool plan_context_matches(const char *expr, const char *cs_contexts);
+/* Liquibase contexts: true when a changeset whose context expression is
+ * cs_expr ("a, b" or "a or b"; "and" binds tighter; "!x" negates; no
+ * parentheses) runs under the run's comma-separated contexts list.  A NULL or
+ * empty list, or an empty cs_expr, selects the changeset.  Case-insensitive. */
+bool plan_context_matches(const char *contexts, const char *cs_expr);
 
 /* ===================================================================== */
 /* lint (pure)                                                            */
@@ -352,8 +355,11 @@ enum tm_code lint_plan(const struct chlog *cl, const struct plan *p, const struc
 
 enum engine_strategy {
     ENGINE_STRATEGY_ROLLBACK = 0, /* failed changeset's transaction rolls back; run stops */
-    ENGINE_STRATEGY_MARK_NEXT_RUN,/* as Rollback, then the changeset is recorded MARK_RAN:
-                                   * the next run continues past it */
+    ENGINE_STRATEGY_MARK_NEXT_RUN,/* Harness "mark failed changeset ran": as Rollback, then
+                                   * the changeset is recorded MARK_RAN, so a later rollback
+                                   * includes it (its rollback SQL must cope with a change
+                                   * that never applied: IF EXISTS) and the next run
+                                   * continues past it */
     ENGINE_STRATEGY_FAIL,         /* stop, record nothing, TERMINAL whatever the error */
 };
 
@@ -361,7 +367,8 @@ enum engine_outcome {
     ENGINE_OUT_EXECUTED = 0,
     ENGINE_OUT_RERAN,
     ENGINE_OUT_MARK_RAN,       /* precondition onFail MARK_RAN */
-    ENGINE_OUT_SKIPPED,        /* precondition onFail CONTINUE/WARN: not run, not recorded */
+    ENGINE_OUT_SKIPPED,        /* precondition onFail CONTINUE: not run, not recorded
+                                * (onFail WARN runs the changeset anyway) */
     ENGINE_OUT_ROLLED_BACK,
     ENGINE_OUT_FAILED,
     ENGINE_OUT_MARKED_NEXT_RUN,/* failed, recorded MARK_RAN (strategy MarkNextRun) */

@@ -1,0 +1,759 @@
+/* apply: runs a plan against PostgreSQL under the history table's lock.
+ *
+ * One run: take the session advisory lock of the history table (polling to
+ * a deadline) -> refuse if a Liquibase lock row is set -> create the history
+ * table if missing -> read history -> plan -> lint -> run each step -> read
+ * the applied tag -> unlock.  Each forward step is
+ *   BEGIN; precondition; changeset SQL (PQexec); history row; COMMIT
+ * so the SQL and its row commit together.  runInTransaction:false runs each
+ * statement alone (autocommit), then writes the row: a crash in between
+ * leaves the statement applied without a row, and the next run re-runs it
+ * (write such changesets idempotently).  A rollback step is
+ *   BEGIN; rollback SQL; DELETE its row; COMMIT.
+ * The advisory lock is session-level: if this process dies, PostgreSQL
+ * releases it with the connection.  We never write databasechangeloglock.
+ *
+ * Rows are written as Liquibase writes them (MarkChangeSetRanGenerator):
+ * DATEEXECUTED = NOW(), ORDEREXECUTED = max + 1, MD5SUM = checksum,
+ * DESCRIPTION = change names joined by "; " ("sql", "sqlFile",
+ * "tagDatabase"; "empty" when none), COMMENTS = comment or "", TAG = the
+ * tagDatabase tag or NULL, LIQUIBASE = ENGINE_LIQUIBASE_VERSION, CONTEXTS /
+ * LABELS = NULL when none, DEPLOYMENT_ID = 10 digits shared by the run
+ * (Liquibase: epoch milliseconds without the first three digits).  Reruns
+ * update the existing row to RERAN with a new ORDEREXECUTED and date.
+ * Flyway: a new flyway_schema_history row per run of a script (type SQL,
+ * installed_by current_user); an undo deletes the script's newest row
+ * (Flyway Teams would add an UNDO_SQL row; we do not). */
+#include "engine/pgx_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ENGINE_LOCK_KEY1 1953328945 /* 'tmk1': first int of our advisory lock keys */
+#define ENGINE_LOCK_POLL_MS 50
+
+struct run {
+    struct pgx_conn *c;
+    const struct chlog *cl;
+    const struct engine_opts *o;
+    struct engine_result *res;
+    bool flyway;
+    const char *table;    /* "schema.table" as given */
+    char q[300];          /* quoted table */
+    char deployment_id[11];
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+const char *engine_outcome_name(enum engine_outcome o)
+{
+    switch (o) {
+    case ENGINE_OUT_EXECUTED: return "EXECUTED";
+    case ENGINE_OUT_RERAN: return "RERAN";
+    case ENGINE_OUT_MARK_RAN: return "MARK_RAN";
+    case ENGINE_OUT_SKIPPED: return "SKIPPED";
+    case ENGINE_OUT_ROLLED_BACK: return "ROLLED_BACK";
+    case ENGINE_OUT_FAILED: return "FAILED";
+    case ENGINE_OUT_MARKED_NEXT_RUN: return "MARKED_NEXT_RUN";
+    }
+    return "UNKNOWN";
+}
+
+void engine_opts_init(struct engine_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->count = -1;
+    o->strategy = ENGINE_STRATEGY_ROLLBACK;
+    o->lint.destructive = LINT_ALLOW;
+}
+
+void engine_result_init(struct engine_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    lint_report_init(&r->lint);
+}
+
+void engine_result_release(struct engine_result *r)
+{
+    if (!r)
+        return;
+    free(r->last_applied);
+    free(r->applied_tag);
+    for (size_t i = 0; i < r->nsteps; i++)
+        free(r->steps[i].changeset);
+    free(r->steps);
+    lint_report_release(&r->lint);
+    engine_result_init(r);
+}
+
+static const char *default_table(const char *table, bool flyway)
+{
+    if (table && *table)
+        return table;
+    return flyway ? ENGINE_DEFAULT_FLYWAY_TABLE : ENGINE_DEFAULT_TABLE;
+}
+
+/* "schema.table" with the default schema filled in: the lock's name. */
+static enum tm_code lock_name(const char *table, char *out, size_t n, struct tm_err *err)
+{
+    char schema[128], base[128];
+    enum tm_code rc = pgx_split_qualified(table, schema, sizeof(schema), base, sizeof(base), err);
+    if (rc == TM_OK)
+        snprintf(out, n, "%s.%s", schema, base);
+    return rc;
+}
+
+/* ---- locks --------------------------------------------------------------- */
+
+static enum tm_code lock_holder(struct pgx_conn *c, const char *name, char *out, size_t n,
+                                struct tm_err *err)
+{
+    char k1[16];
+    snprintf(k1, sizeof(k1), "%d", ENGINE_LOCK_KEY1);
+    const char *params[2] = {k1, name};
+    char *v = NULL;
+    enum tm_code rc = pgx_query_value(
+        c,
+        "SELECT 'pid ' || a.pid || ' (application_name \"' || coalesce(a.application_name, '') "
+        "|| '\", client ' || coalesce(host(a.client_addr), 'local') || ', since ' || "
+        "coalesce(a.backend_start::text, '?') || ')' FROM pg_locks l JOIN pg_stat_activity a "
+        "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = "
+        "$1::int4::oid AND l.objid = hashtext($2)::oid AND l.objsubid = 2 AND l.database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1",
+        2, params, &v, err);
+    if (rc != TM_OK)
+        return rc;
+    snprintf(out, n, "%s", v ? v : "another session (gone now)");
+    free(v);
+    return TM_OK;
+}
+
+enum tm_code engine_lock(struct pgx_conn *c, const char *table, int wait_ms, struct tm_err *err)
+{
+    char name[300], k1[16];
+    enum tm_code rc = lock_name(default_table(table, false), name, sizeof(name), err);
+    if (rc != TM_OK)
+        return rc;
+    snprintf(k1, sizeof(k1), "%d", ENGINE_LOCK_KEY1);
+    const char *params[2] = {k1, name};
+    int64_t deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+    for (;;) {
+        char *v = NULL;
+        rc = pgx_query_value(c, "SELECT pg_try_advisory_lock($1::int4, hashtext($2))::text", 2,
+                             params, &v, err);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "lock %s", name);
+        bool got = v && strcmp(v, "true") == 0;
+        free(v);
+        if (got)
+            return TM_OK;
+        if (now_ms() >= deadline)
+            break;
+        sleep_ms(ENGINE_LOCK_POLL_MS);
+    }
+    char who[400];
+    rc = lock_holder(c, name, who, sizeof(who), err);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, "lock %s", name);
+    return tm_err_setr(err, TM_E_LOCKED, TM_RETRY_WAITING, "lock %s: held by %s", name, who);
+}
+
+enum tm_code engine_unlock(struct pgx_conn *c, const char *table, struct tm_err *err)
+{
+    char name[300], k1[16];
+    enum tm_code rc = lock_name(default_table(table, false), name, sizeof(name), err);
+    if (rc != TM_OK)
+        return rc;
+    snprintf(k1, sizeof(k1), "%d", ENGINE_LOCK_KEY1);
+    const char *params[2] = {k1, name};
+    return pgx_exec_params(c, "SELECT pg_advisory_unlock($1::int4, hashtext($2))", 2, params,
+                           NULL, err);
+}
+
+/* A live Liquibase lock: <table>lock in the same schema with locked = true. */
+static enum tm_code check_liquibase_lock(struct pgx_conn *c, const char *table, struct tm_err *err)
+{
+    char schema[128], base[128], lt[300], q[400], sql[600];
+    enum tm_code rc = pgx_split_qualified(table, schema, sizeof(schema), base, sizeof(base), err);
+    if (rc != TM_OK)
+        return rc;
+    snprintf(lt, sizeof(lt), "%s.%slock", schema, base);
+    rc = pgx_quote_qualified(c, lt, q, sizeof(q), err);
+    if (rc != TM_OK)
+        return rc;
+    bool exists = false;
+    rc = engine_table_exists(c, q, &exists, err);
+    if (rc != TM_OK || !exists)
+        return rc;
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(lockedby, '?') || ' since ' || coalesce(lockgranted::text, '?') "
+             "FROM %s WHERE locked LIMIT 1",
+             q);
+    char *v = NULL;
+    rc = pgx_query_value(c, sql, 0, NULL, &v, err);
+    if (rc != TM_OK)
+        return rc;
+    if (v) {
+        rc = tm_err_setr(err, TM_E_LOCKED, TM_RETRY_WAITING,
+                         "liquibase lock %s is held by %s (clear it with `liquibase "
+                         "release-locks` if that run is dead)",
+                         lt, v);
+        free(v);
+    }
+    return rc;
+}
+
+/* ---- history rows -------------------------------------------------------- */
+
+static void description_of(const struct chlog_changeset *cs, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    if (cs->nchanges == 0) {
+        snprintf(out, n, "empty");
+        return;
+    }
+    for (size_t i = 0; i < cs->nchanges && len < n; i++) {
+        const char *d = cs->changes[i].kind == CHLOG_CHANGE_SQL_FILE ? "sqlFile"
+                        : cs->changes[i].kind == CHLOG_CHANGE_TAG    ? "tagDatabase"
+                                                                     : "sql";
+        int w = snprintf(out + len, n - len, "%s%s", i ? "; " : "", d);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+/* Copies at most max characters (Liquibase's limitSize for VARCHAR(255) is 250). */
+static void limit(const char *s, char *out, size_t n, size_t max)
+{
+    size_t l = s ? strlen(s) : 0;
+    if (l > max)
+        l = max;
+    if (l >= n)
+        l = n - 1;
+    if (l)
+        memcpy(out, s, l);
+    out[l] = '\0';
+}
+
+static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
+                              const char *exectype, bool rerun, long duration_ms,
+                              struct tm_err *err)
+{
+    char sql[1400];
+    if (r->flyway) {
+        char ms[24];
+        snprintf(ms, sizeof(ms), "%ld", duration_ms);
+        const char *desc = cs->description ? cs->description : (cs->id ? cs->id : "");
+        const char *params[5] = {cs->version, desc, cs->filename, cs->checksum[0] ? cs->checksum : NULL, ms};
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s (installed_rank, version, description, type, script, "
+                 "checksum, installed_by, execution_time, success) VALUES ((SELECT "
+                 "coalesce(max(installed_rank), 0) + 1 FROM %s), $1, $2, 'SQL', $3, $4::int, "
+                 "current_user, $5::int, true)",
+                 r->q, r->q);
+        return pgx_exec_params(r->c, sql, 5, params, NULL, err);
+    }
+    char desc[256], comments[256];
+    description_of(cs, desc, sizeof(desc));
+    limit(cs->comment, comments, sizeof(comments), 250);
+    if (rerun) {
+        const char *params[6] = {cs->checksum[0] ? cs->checksum : NULL, exectype,
+                                 r->deployment_id, cs->id, cs->author, cs->filename};
+        snprintf(sql, sizeof(sql),
+                 "UPDATE %s SET DATEEXECUTED = NOW(), ORDEREXECUTED = (SELECT "
+                 "coalesce(max(ORDEREXECUTED), 0) + 1 FROM %s), MD5SUM = $1, EXECTYPE = $2, "
+                 "DEPLOYMENT_ID = $3 WHERE ID = $4 AND AUTHOR = $5 AND FILENAME = $6",
+                 r->q, r->q);
+        return pgx_exec_params(r->c, sql, 6, params, NULL, err);
+    }
+    const char *params[12] = {cs->id,
+                              cs->author,
+                              cs->filename,
+                              cs->checksum[0] ? cs->checksum : NULL,
+                              desc,
+                              comments,
+                              exectype,
+                              cs->contexts && *cs->contexts ? cs->contexts : NULL,
+                              cs->labels && *cs->labels ? cs->labels : NULL,
+                              ENGINE_LIQUIBASE_VERSION,
+                              r->deployment_id,
+                              cs->tag};
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO %s (ID, AUTHOR, FILENAME, DATEEXECUTED, ORDEREXECUTED, MD5SUM, "
+             "DESCRIPTION, COMMENTS, EXECTYPE, CONTEXTS, LABELS, LIQUIBASE, DEPLOYMENT_ID, TAG) "
+             "VALUES ($1, $2, $3, NOW(), (SELECT coalesce(max(ORDEREXECUTED), 0) + 1 FROM %s), "
+             "$4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             r->q, r->q);
+    return pgx_exec_params(r->c, sql, 12, params, NULL, err);
+}
+
+static enum tm_code delete_row(struct run *r, const struct chlog_changeset *cs,
+                               const struct engine_row *row, struct tm_err *err)
+{
+    char sql[700];
+    if (r->flyway) {
+        char rank[24];
+        snprintf(rank, sizeof(rank), "%ld", row->orderexecuted);
+        const char *params[1] = {rank};
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE installed_rank = $1::int", r->q);
+        return pgx_exec_params(r->c, sql, 1, params, NULL, err);
+    }
+    const char *params[3] = {cs->id, cs->author, cs->filename};
+    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE ID = $1 AND AUTHOR = $2 AND FILENAME = $3",
+             r->q);
+    return pgx_exec_params(r->c, sql, 3, params, NULL, err);
+}
+
+/* ---- running SQL ------------------------------------------------------- */
+
+/* Runs text: one PQexec (in a transaction: multi-statement text is fine),
+ * or statement by statement when outside a transaction (so that each
+ * commits alone and CREATE INDEX CONCURRENTLY works) or when a custom
+ * delimiter is used. */
+static enum tm_code exec_text(struct pgx_conn *c, const char *sql, const char *delim,
+                              bool split, bool in_tx, struct tm_err *err)
+{
+    bool custom = delim && *delim && strcmp(delim, ";") != 0;
+    if (!sql || !*sql)
+        return TM_OK;
+    if (!custom && (in_tx || !split))
+        return pgx_exec(c, sql, err);
+    char **stmts = NULL;
+    size_t n = 0;
+    enum tm_code rc = engine_sql_split(sql, delim, &stmts, &n, err);
+    for (size_t i = 0; i < n && rc == TM_OK; i++)
+        rc = pgx_exec(c, stmts[i], err);
+    for (size_t i = 0; i < n; i++)
+        free(stmts[i]);
+    free(stmts);
+    return rc;
+}
+
+static void rollback_quietly(struct pgx_conn *c)
+{
+    struct tm_err ignore;
+    if (pgx_exec(c, "ROLLBACK", &ignore) != TM_OK) {
+        /* connection gone: the server has rolled back */
+    }
+}
+
+/* Precondition: *ok = the first value of sql equals expected (trimmed). */
+static enum tm_code check_precondition(struct pgx_conn *c, const struct chlog_precondition *pc,
+                                       bool *ok, struct tm_err *err)
+{
+    char *v = NULL;
+    *ok = false;
+    enum tm_code rc = pgx_query_value(c, pc->sql, 0, NULL, &v, err);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, "precondition");
+    const char *got = v ? v : "null";
+    const char *want = pc->expected ? pc->expected : "";
+    while (*want == ' ')
+        want++;
+    size_t wl = strlen(want);
+    while (wl > 0 && want[wl - 1] == ' ')
+        wl--;
+    *ok = strlen(got) == wl && strncmp(got, want, wl) == 0;
+    free(v);
+    return TM_OK;
+}
+
+static enum tm_code record_step(struct run *r, const struct chlog_changeset *cs,
+                                enum engine_outcome out, long ms, struct tm_err *err)
+{
+    struct engine_result *res = r->res;
+    struct engine_step_result *ns = realloc(res->steps, (res->nsteps + 1) * sizeof(*ns));
+    if (!ns)
+        return tm_err_set(err, TM_E_NOMEM, "record step: out of memory");
+    res->steps = ns;
+    char name[1024];
+    engine_changeset_name(cs, name, sizeof(name));
+    struct engine_step_result *s = &res->steps[res->nsteps];
+    s->outcome = out;
+    s->duration_ms = ms;
+    s->changeset = strdup(name);
+    if (!s->changeset)
+        return tm_err_set(err, TM_E_NOMEM, "record step: out of memory");
+    res->nsteps++;
+    switch (out) {
+    case ENGINE_OUT_EXECUTED:
+    case ENGINE_OUT_RERAN:
+        res->applied++;
+        free(res->last_applied);
+        res->last_applied = strdup(name);
+        break;
+    case ENGINE_OUT_MARK_RAN:
+    case ENGINE_OUT_MARKED_NEXT_RUN:
+        res->marked_ran++;
+        break;
+    case ENGINE_OUT_SKIPPED:
+        res->skipped++;
+        break;
+    case ENGINE_OUT_ROLLED_BACK:
+        res->rolled_back++;
+        break;
+    case ENGINE_OUT_FAILED:
+        break;
+    }
+    if (r->o->progress)
+        r->o->progress(r->o->progress_ctx, cs, s);
+    return TM_OK;
+}
+
+/* Writes a MARK_RAN row in its own transaction (strategy MarkNextRun). */
+static enum tm_code mark_next_run(struct run *r, const struct chlog_changeset *cs, bool rerun,
+                                  struct tm_err *err)
+{
+    enum tm_code rc = pgx_exec(r->c, "BEGIN", err);
+    if (rc == TM_OK)
+        rc = write_row(r, cs, "MARK_RAN", rerun, 0, err);
+    if (rc == TM_OK)
+        rc = pgx_exec(r->c, "COMMIT", err);
+    if (rc != TM_OK)
+        rollback_quietly(r->c);
+    return rc;
+}
+
+/* One forward step.  On a changeset failure: err names it; the strategy
+ * decides what is recorded and the retry class. */
+static enum tm_code run_forward(struct run *r, const struct plan_step *st, struct tm_err *err)
+{
+    const struct chlog_changeset *cs = &r->cl->sets[st->set];
+    bool rerun = st->action == PLAN_RERUN;
+    bool in_tx = cs->run_in_transaction;
+    char name[1024];
+    engine_changeset_name(cs, name, sizeof(name));
+    int64_t t0 = now_ms();
+    enum tm_code rc = TM_OK;
+    if (in_tx) {
+        rc = pgx_exec(r->c, "BEGIN", err);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "changeset %s", name);
+    }
+    if (cs->precondition) {
+        bool ok = false;
+        rc = check_precondition(r->c, cs->precondition, &ok, err);
+        if (rc != TM_OK)
+            goto failed;
+        if (!ok) {
+            switch (cs->precondition->on_fail) {
+            case CHLOG_ONFAIL_HALT:
+                if (in_tx)
+                    rollback_quietly(r->c);
+                (void)record_step(r, cs, ENGINE_OUT_FAILED, (long)(now_ms() - t0), NULL);
+                return tm_err_set(err, TM_E_POLICY,
+                                  "changeset %s: precondition failed (onFail HALT): expected "
+                                  "\"%s\"",
+                                  name, cs->precondition->expected ? cs->precondition->expected
+                                                                   : "");
+            case CHLOG_ONFAIL_CONTINUE:
+                if (in_tx)
+                    rollback_quietly(r->c);
+                return record_step(r, cs, ENGINE_OUT_SKIPPED, (long)(now_ms() - t0), err);
+            case CHLOG_ONFAIL_MARK_RAN:
+                rc = write_row(r, cs, "MARK_RAN", rerun, 0, err);
+                if (rc == TM_OK && in_tx)
+                    rc = pgx_exec(r->c, "COMMIT", err);
+                if (rc != TM_OK)
+                    goto failed;
+                return record_step(r, cs, ENGINE_OUT_MARK_RAN, (long)(now_ms() - t0), err);
+            case CHLOG_ONFAIL_WARN:
+                break; /* Liquibase: warn and run the changeset anyway */
+            }
+        }
+    }
+    for (size_t i = 0; i < cs->nchanges && rc == TM_OK; i++) {
+        const struct chlog_change *ch = &cs->changes[i];
+        if (ch->kind == CHLOG_CHANGE_TAG)
+            continue;
+        rc = exec_text(r->c, ch->sql, ch->end_delimiter, ch->split_statements, in_tx, err);
+    }
+    if (rc != TM_OK)
+        goto failed;
+    long ms = (long)(now_ms() - t0);
+    rc = write_row(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, ms, err);
+    if (rc == TM_OK && in_tx)
+        rc = pgx_exec(r->c, "COMMIT", err);
+    if (rc != TM_OK)
+        goto failed;
+    return record_step(r, cs, rerun ? ENGINE_OUT_RERAN : ENGINE_OUT_EXECUTED, ms, err);
+
+failed:
+    if (in_tx)
+        rollback_quietly(r->c);
+    long fms = (long)(now_ms() - t0);
+    tm_err_prefix(err, "changeset %s", name);
+    if (!cs->fail_on_error && r->o->strategy != ENGINE_STRATEGY_FAIL) {
+        /* failOnError: false -> the failure is reported and the run goes on */
+        (void)record_step(r, cs, ENGINE_OUT_FAILED, fms, NULL);
+        tm_err_clear(err);
+        return TM_OK;
+    }
+    enum tm_code code = err ? err->code : TM_E_DB;
+    switch (r->o->strategy) {
+    case ENGINE_STRATEGY_ROLLBACK:
+        (void)record_step(r, cs, ENGINE_OUT_FAILED, fms, NULL);
+        break;
+    case ENGINE_STRATEGY_MARK_NEXT_RUN: {
+        struct tm_err merr;
+        tm_err_clear(&merr);
+        if (mark_next_run(r, cs, rerun, &merr) != TM_OK) {
+            (void)record_step(r, cs, ENGINE_OUT_FAILED, fms, NULL);
+            tm_err_prefix(err, "and marking it ran failed (%s)", merr.msg);
+        } else {
+            (void)record_step(r, cs, ENGINE_OUT_MARKED_NEXT_RUN, fms, NULL);
+        }
+        if (err)
+            err->retry = TM_RETRY_TERMINAL;
+        break;
+    }
+    case ENGINE_STRATEGY_FAIL:
+        (void)record_step(r, cs, ENGINE_OUT_FAILED, fms, NULL);
+        if (err)
+            err->retry = TM_RETRY_TERMINAL;
+        break;
+    }
+    return code == TM_OK ? TM_E_DB : code;
+}
+
+static enum tm_code run_rollback(struct run *r, const struct plan_step *st,
+                                 const struct engine_history *h, struct tm_err *err)
+{
+    const struct chlog_changeset *cs = &r->cl->sets[st->set];
+    const struct engine_row *row = &h->rows[st->row];
+    bool in_tx = cs->run_in_transaction;
+    char name[1024];
+    engine_changeset_name(cs, name, sizeof(name));
+    int64_t t0 = now_ms();
+    enum tm_code rc = TM_OK;
+    if (in_tx)
+        rc = pgx_exec(r->c, "BEGIN", err);
+    if (rc == TM_OK && st->rollback_sql)
+        rc = exec_text(r->c, st->rollback_sql, NULL, true, in_tx, err);
+    if (rc == TM_OK)
+        rc = delete_row(r, cs, row, err);
+    if (rc == TM_OK && in_tx)
+        rc = pgx_exec(r->c, "COMMIT", err);
+    long ms = (long)(now_ms() - t0);
+    if (rc != TM_OK) {
+        if (in_tx)
+            rollback_quietly(r->c);
+        (void)record_step(r, cs, ENGINE_OUT_FAILED, ms, NULL);
+        return tm_err_prefix(err, "roll back changeset %s", name);
+    }
+    return record_step(r, cs, ENGINE_OUT_ROLLED_BACK, ms, err);
+}
+
+/* Liquibase's deployment id: epoch milliseconds without the first 3 digits. */
+static void make_deployment_id(char out[11])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    char all[32];
+    snprintf(all, sizeof(all), "%lld", ms);
+    size_t l = strlen(all);
+    const char *tail = l > 10 ? all + (l - 10) : all;
+    size_t tl = strlen(tail);
+    memcpy(out, tail, tl);
+    out[tl] = '\0';
+}
+
+static enum tm_code run_locked(struct run *r, struct tm_err *err)
+{
+    struct engine_history h;
+    struct plan p;
+    struct engine_status st;
+    engine_history_init(&h);
+    plan_init(&p);
+    engine_status_init(&st);
+    enum tm_code rc = TM_OK;
+    if (!r->flyway) {
+        rc = check_liquibase_lock(r->c, r->table, err);
+        if (rc != TM_OK)
+            goto out;
+    }
+    if (!r->o->dry_run) {
+        rc = engine_history_ensure(r->c, r->table, r->flyway, err);
+        if (rc != TM_OK)
+            goto out;
+    }
+    rc = engine_history_read(r->c, r->table, r->flyway, &h, err);
+    if (rc != TM_OK)
+        goto out;
+    struct plan_opts po = {.tag = r->o->tag,
+                           .count = r->o->count,
+                           .context = r->o->context,
+                           .allow_drift = r->o->allow_drift};
+    rc = plan_build(r->cl, &h, &po, &p, err);
+    if (rc != TM_OK)
+        goto out;
+    rc = lint_plan(r->cl, &p, &r->o->lint, &r->res->lint, err);
+    if (rc != TM_OK)
+        goto out;
+    if (!r->o->dry_run) {
+        for (size_t i = 0; i < p.nsteps && rc == TM_OK; i++) {
+            if (p.steps[i].action == PLAN_ROLLBACK)
+                rc = run_rollback(r, &p.steps[i], &h, err);
+            else
+                rc = run_forward(r, &p.steps[i], err);
+        }
+    }
+    /* The applied tag after the run, from the history as it now is. */
+    {
+        struct tm_err terr;
+        tm_err_clear(&terr);
+        if (p.nsteps > 0 && !r->o->dry_run) {
+            engine_history_release(&h);
+            if (engine_history_read(r->c, r->table, r->flyway, &h, &terr) != TM_OK)
+                goto out; /* keep the run's own error (or success) */
+        }
+        if (engine_status_compute(r->cl, &h, r->o->context, &st, &terr) == TM_OK &&
+            st.applied_tag) {
+            free(r->res->applied_tag);
+            r->res->applied_tag = strdup(st.applied_tag);
+        }
+    }
+out:
+    engine_status_release(&st);
+    plan_release(&p);
+    engine_history_release(&h);
+    return rc;
+}
+
+enum tm_code engine_run(struct pgx_conn *c, const struct chlog *cl, const struct engine_opts *o,
+                        struct engine_result *res, struct tm_err *err)
+{
+    struct run r = {0};
+    r.c = c;
+    r.cl = cl;
+    r.o = o;
+    r.res = res;
+    r.flyway = cl->format == CHLOG_FORMAT_FLYWAY;
+    r.table = default_table(o->table, r.flyway);
+    make_deployment_id(r.deployment_id);
+    memcpy(res->deployment_id, r.deployment_id, sizeof(res->deployment_id));
+    enum tm_code rc = pgx_quote_qualified(c, r.table, r.q, sizeof(r.q), err);
+    if (rc != TM_OK)
+        return rc;
+    rc = engine_lock(c, r.table, o->lock_wait_ms, err);
+    if (rc != TM_OK)
+        return rc;
+    rc = run_locked(&r, err);
+    struct tm_err uerr;
+    tm_err_clear(&uerr);
+    if (engine_unlock(c, r.table, &uerr) != TM_OK && rc == TM_OK) {
+        /* The connection broke after the work committed: the lock died with
+         * it; report nothing more. */
+    }
+    return rc;
+}
+
+/* ---- tags ---------------------------------------------------------------- */
+
+static enum tm_code newest_row_tag(struct pgx_conn *c, const char *q, bool *any, char **tag,
+                                   struct tm_err *err)
+{
+    char sql[600];
+    PGresult *res = NULL;
+    snprintf(sql, sizeof(sql),
+             "SELECT tag FROM %s ORDER BY dateexecuted DESC, orderexecuted DESC LIMIT 1", q);
+    *any = false;
+    *tag = NULL;
+    enum tm_code rc = pgx_exec_params(c, sql, 0, NULL, &res, err);
+    if (rc != TM_OK)
+        return rc;
+    if (PQntuples(res) > 0) {
+        *any = true;
+        if (!PQgetisnull(res, 0, 0) && *PQgetvalue(res, 0, 0) &&
+            !(*tag = strdup(PQgetvalue(res, 0, 0))))
+            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+    }
+    PQclear(res);
+    return rc;
+}
+
+static enum tm_code set_newest_tag(struct pgx_conn *c, const char *q, const char *tag,
+                                   struct tm_err *err)
+{
+    char sql[900];
+    const char *params[1] = {tag};
+    snprintf(sql, sizeof(sql),
+             "UPDATE %s SET TAG = $1 WHERE ctid = (SELECT ctid FROM %s ORDER BY dateexecuted "
+             "DESC, orderexecuted DESC LIMIT 1)",
+             q, q);
+    return pgx_exec_params(c, sql, 1, params, NULL, err);
+}
+
+enum tm_code engine_stamp_prestart_tag(struct pgx_conn *c, const char *table,
+                                       const char *proposed, char **tag_out,
+                                       struct tm_err *err)
+{
+    char q[300];
+    bool exists = false, any = false;
+    char *tag = NULL;
+    *tag_out = NULL;
+    table = default_table(table, false);
+    enum tm_code rc = pgx_quote_qualified(c, table, q, sizeof(q), err);
+    if (rc == TM_OK)
+        rc = engine_table_exists(c, q, &exists, err);
+    if (rc == TM_OK && exists)
+        rc = newest_row_tag(c, q, &any, &tag, err);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, "stamp prestart tag");
+    if (!any) {
+        free(tag);
+        *tag_out = strdup("");
+    } else if (tag) {
+        *tag_out = tag;
+    } else {
+        if (!proposed || !*proposed)
+            return tm_err_set(err, TM_E_INVAL, "stamp prestart tag: empty proposed tag");
+        rc = set_newest_tag(c, q, proposed, err);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "stamp prestart tag");
+        *tag_out = strdup(proposed);
+    }
+    if (!*tag_out)
+        return tm_err_set(err, TM_E_NOMEM, "stamp prestart tag: out of memory");
+    return TM_OK;
+}
+
+enum tm_code engine_tag(struct pgx_conn *c, const char *table, const char *tag,
+                        struct tm_err *err)
+{
+    char q[300];
+    bool exists = false, any = false;
+    char *old = NULL;
+    table = default_table(table, false);
+    if (!tag || !*tag)
+        return tm_err_set(err, TM_E_INVAL, "tag: empty tag");
+    enum tm_code rc = pgx_quote_qualified(c, table, q, sizeof(q), err);
+    if (rc == TM_OK)
+        rc = engine_table_exists(c, q, &exists, err);
+    if (rc == TM_OK && exists)
+        rc = newest_row_tag(c, q, &any, &old, err);
+    free(old);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, "tag");
+    if (!any)
+        return tm_err_set(err, TM_E_NOTFOUND, "tag: the history %s is empty: nothing to tag",
+                          table);
+    rc = set_newest_tag(c, q, tag, err);
+    return rc == TM_OK ? TM_OK : tm_err_prefix(err, "tag");
+}

@@ -1,0 +1,44 @@
+/* pgx_int: what the engine's own files share about libpq (not for other
+ * modules: include engine/engine.h).  Every function follows engine.h's
+ * error contract: tm_err with sqlstate and retry class. */
+#ifndef TM_ENGINE_PGX_INT_H
+#define TM_ENGINE_PGX_INT_H
+
+#include <libpq-fe.h>
+
+#include "engine/engine.h"
+
+/* Fills err from a failed result (NULL res = read PQerrorMessage); returns the code. */
+enum tm_code pgx_err_from_result(PGconn *pg, const PGresult *res, struct tm_err *err,
+                                 const char *what);
+
+/* Copies a SQLSTATE into err->sqlstate ("" for NULL). */
+void pgx_err_set_sqlstate(struct tm_err *err, const char *state);
+
+/* PQexecParams with text params; *out (NULL ok: discarded) gets a
+ * COMMAND_OK/TUPLES_OK result the caller PQclear()s. */
+enum tm_code pgx_exec_params(struct pgx_conn *c, const char *sql, int nparams,
+                             const char *const *params, PGresult **out,
+                             struct tm_err *err) TM_MUST_CHECK;
+
+/* Splits "schema.table" ("table" = public.table) without quoting. */
+enum tm_code pgx_split_qualified(const char *name, char *schema, size_t ns, char *table,
+                                 size_t nt, struct tm_err *err) TM_MUST_CHECK;
+
+/* PQescapeIdentifier into out. */
+enum tm_code pgx_quote_ident(struct pgx_conn *c, const char *ident, char *out, size_t n,
+                             struct tm_err *err) TM_MUST_CHECK;
+
+/* *exists = to_regclass(quoted) is not NULL. */
+enum tm_code engine_table_exists(struct pgx_conn *c, const char *quoted, bool *exists,
+                                 struct tm_err *err) TM_MUST_CHECK;
+
+/* Splits SQL into statements at top-level delimiters (";" by default, or a
+ * custom endDelimiter such as "/" or "GO" ending a line), skipping comments,
+ * literals, quoted identifiers and dollar-quoted bodies as lint_sql does.
+ * Empty statements are dropped.  *stmts (each malloc'd, and the array) is
+ * the caller's to free. */
+enum tm_code engine_sql_split(const char *sql, const char *delim, char ***stmts, size_t *n,
+                              struct tm_err *err) TM_MUST_CHECK;
+
+#endif
