@@ -1,0 +1,44 @@
+/* tm_proc: what a piece of controller code may use from its process, passed
+ * down explicitly (STYLE.md rule 5: no hidden globals).
+ *
+ * Built once in the `controller` subcommand (runtime/cmd_controller.c) and
+ * copied per worker thread: each worker's copy has its own `kube` client
+ * (a curl easy handle is never shared between threads), everything else is
+ * shared and thread-safe.  Tests build one by hand with a manual clock.
+ *
+ * The only file-scope state in the process is the signal handler's
+ * `volatile sig_atomic_t` flag, which `stop` points to. */
+#ifndef TM_RUNTIME_PROC_H
+#define TM_RUNTIME_PROC_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "log/log.h"
+#include "runtime/clock.h"
+
+struct metrics;
+struct kube_config;
+struct kube_client;
+struct kube_eventer;
+struct mgr;
+
+struct tm_proc {
+    struct tm_log *log;              /* borrowed; NULL: no logs */
+    struct tm_clock clock;           /* durations and timers (monotonic ms) */
+    struct metrics *metrics;         /* borrowed; NULL: no metrics */
+    const volatile sig_atomic_t *stop; /* non-zero once SIGTERM/SIGINT arrived; NULL: never */
+    struct kube_config *kube_config; /* shared API config (thread-safe); NULL outside a cluster */
+    struct kube_client *kube;        /* this thread's API client; NULL where none was made */
+    struct kube_eventer *events;     /* Event recorder (thread-safe); NULL: no Events */
+    struct mgr *mgr;                 /* the manager (caches: mgr_cache); NULL outside it */
+    const char *identity;            /* this process: pod name or hostname + pid */
+};
+
+/* True once shutdown was requested. */
+static inline bool tm_proc_stopping(const struct tm_proc *p)
+{
+    return p && p->stop && *p->stop != 0;
+}
+
+#endif
