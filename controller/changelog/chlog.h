@@ -41,6 +41,8 @@ struct chlog_change {
     bool split_statements;/* default true */
     bool strip_comments;  /* default false */
     char *end_delimiter;  /* NULL = ";" */
+    char *dbms;           /* change-level dbms filter (YAML sql/sqlFile), NULL = any */
+    int line;             /* 1-based line of the change in its file, 0 if unknown */
 };
 
 enum chlog_on_fail { CHLOG_ONFAIL_HALT = 0, CHLOG_ONFAIL_CONTINUE, CHLOG_ONFAIL_MARK_RAN, CHLOG_ONFAIL_WARN };
@@ -76,6 +78,12 @@ struct chlog_changeset {
     /* Flyway only */
     char *version;        /* "1.2" for V1_2__x.sql; NULL for repeatables */
     char *description;    /* Flyway description ("create orders") */
+    /* Added by the parsers' owner (append-only): */
+    char *own_tag;        /* owned tag when no TAG change carries it (formatted-SQL
+                             `--tag` extension, Flyway version); `tag` then points here */
+    char *path;           /* the file the changeset was read from, '/'-separated and
+                             relative to the fs root (FILENAME may differ: it is
+                             written as Liquibase writes it) */
 };
 
 struct chlog {
@@ -95,6 +103,102 @@ struct chlog_fs {
     enum tm_code (*list)(void *ctx, const char *dir, char ***names, size_t *n, struct tm_err *err);
     bool (*is_dir)(void *ctx, const char *path);
 };
+
+/* ---- Properties: ${name} substitution ------------------------------------
+ * A small ordered map.  chlog_load() copies the caller's properties first;
+ * `property` entries of the changelog do not override them (Liquibase: a
+ * property, once set, keeps its first value).  Unknown ${x} stay as written. */
+struct chlog_prop {
+    char *name;
+    char *value;
+};
+
+struct chlog_props {
+    struct chlog_prop *items;
+    size_t n;
+    size_t alloc;
+};
+
+/* Empty map; cannot fail, allocates nothing. */
+void chlog_props_init(struct chlog_props *p);
+/* Sets name to value (copies both), replacing an existing value. */
+enum tm_code chlog_props_set(struct chlog_props *p, const char *name, const char *value,
+                             struct tm_err *err) TM_MUST_CHECK;
+/* Value of name, or NULL (borrowed until the next change of p). */
+const char *chlog_props_get(const struct chlog_props *p, const char *name);
+/* Frees everything; p is left empty and reusable. NULL ok. */
+void chlog_props_release(struct chlog_props *p);
+
+/* ---- File systems -------------------------------------------------------- */
+
+/* A folder on disk.  Every path is resolved below root: '..' that would leave
+ * it, absolute paths, and symlinks that point outside root are refused.
+ * Files larger than TM_CAP_CHANGELOG_FILE fail with TM_E_TOOBIG.
+ * Returns TM_E_NOMEM only; release with chlog_fs_disk_release(). */
+enum tm_code chlog_fs_disk_init(struct chlog_fs *fs, const char *root) TM_MUST_CHECK;
+void chlog_fs_disk_release(struct chlog_fs *fs);
+
+/* An in-memory map path -> content (inline DBSchema files, ConfigMap keys,
+ * tests).  Folders are implied by the paths.  _add copies path and data;
+ * it refuses paths that escape the root (TM_E_INVAL), a path added twice
+ * (TM_E_INVAL), a file over TM_CAP_CHANGELOG_FILE or a total over
+ * TM_CAP_CHANGELOG_TOTAL (TM_E_TOOBIG).  On failure the map is unchanged. */
+enum tm_code chlog_fs_mem_init(struct chlog_fs *fs) TM_MUST_CHECK;
+enum tm_code chlog_fs_mem_add(struct chlog_fs *fs, const char *path, const char *data,
+                              size_t len, struct tm_err *err) TM_MUST_CHECK;
+void chlog_fs_mem_release(struct chlog_fs *fs);
+
+/* Normalises a relative '/'-separated path: drops "" and "." segments,
+ * resolves "..".  *out is malloc'd ("" for the root).  TM_E_INVAL when the
+ * path is absolute or climbs above the root. */
+enum tm_code chlog_path_clean(const char *path, char **out, struct tm_err *err) TM_MUST_CHECK;
+
+/* sha256 (lowercase hex, 64 chars + NUL) over every file below dir ("" =
+ * all) taken in bytewise path order: for each file, its path, a NUL, its
+ * length in decimal, a NUL, then its bytes.  DBSchema status.revision for
+ * sources that have no Git commit. */
+enum tm_code chlog_revision(const struct chlog_fs *fs, const char *dir, char out[65],
+                            struct tm_err *err) TM_MUST_CHECK;
+
+/* ---- Loading -------------------------------------------------------------
+ * Detects the format of entry and parses it (with its includes):
+ *   - a folder holding V<ver>__<desc>.sql files: Flyway;
+ *   - a file whose first non-blank line is `--liquibase formatted sql`;
+ *   - a .yaml/.yml file: Liquibase YAML.
+ * props (NULL ok) are extra ${name} properties.  Computes every checksum and
+ * validates identities (no duplicate id+author+filename, no empty id or
+ * author).  On success *out owns the changelog (chlog_free); on failure *out
+ * is NULL and err says "file:line[:col]: what was expected".  Codes:
+ * TM_E_PARSE (syntax), TM_E_INVAL (bad value, duplicate, escaping path),
+ * TM_E_NOTFOUND (missing file), TM_E_TOOBIG (caps), TM_E_IO, TM_E_NOMEM. */
+enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
+                        const struct chlog_props *props, struct chlog **out,
+                        struct tm_err *err) TM_MUST_CHECK;
+
+/* ---- Checksums -----------------------------------------------------------
+ * Liquibase checksum v9 of a changeset's changes ("9:<32 hex>"), as
+ * chlog_load() computes it; see checksum.c for the rules and sources. */
+enum tm_code chlog_checksum_v9(const struct chlog_changeset *cs, char out[64]) TM_MUST_CHECK;
+/* Flyway checksum of a script's bytes: CRC32 of each line without its line
+ * terminator (BOM stripped), as a signed 32-bit integer. */
+int chlog_checksum_flyway(const char *data, size_t len);
+
+/* ---- SQL statements ------------------------------------------------------
+ * Splits sql into statements the way PostgreSQL (psql) lexes it: ';' ends a
+ * statement only outside '...', E'...', "...", $tag$...$tag$, -- and nested
+ * block comments, and parentheses.  end_delimiter NULL or "" means ";";
+ * any other delimiter is matched literally outside those constructs, and a
+ * word delimiter (e.g. "GO") only on a line of its own (case-insensitive).
+ * Each statement is trimmed and has no delimiter; statements holding only
+ * whitespace and comments are dropped.  strip_comments removes comments from
+ * the returned text.  *stmts and each string are malloc'd: free with
+ * chlog_statements_free().  TM_E_PARSE for an unterminated quote or comment
+ * is NOT raised: the rest of the text becomes the last statement, as the
+ * server will report the error itself. */
+enum tm_code chlog_split_statements(const char *sql, const char *end_delimiter,
+                                    bool strip_comments, char ***stmts, size_t *n,
+                                    struct tm_err *err) TM_MUST_CHECK;
+void chlog_statements_free(char **stmts, size_t n);
 
 /* Frees a changelog and everything it owns. NULL ok. */
 void chlog_free(struct chlog *c);

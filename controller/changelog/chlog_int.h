@@ -1,0 +1,90 @@
+/* chlog_int: what the changelog parsers share inside controller/changelog/.
+ *
+ * Not part of the module's interface (include chlog.h elsewhere).  A load
+ * runs with one struct chlog_ld: it owns the changelog being built, the
+ * property map, the byte total read so far (TM_CAP_CHANGELOG_TOTAL) and the
+ * stack of files being parsed (to refuse include cycles).  Parsers append
+ * changesets with chlog_ld_add_set(); chlog_load() computes checksums and
+ * validates identities once everything is parsed.  Errors are written as
+ * "file:line[:col]: message" through chlog_ld_fail(). */
+#ifndef TM_CHANGELOG_CHLOG_INT_H
+#define TM_CHANGELOG_CHLOG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "changelog/chlog.h"
+#include "common/err.h"
+
+#define CHLOG_MAX_DEPTH 32 /* include nesting */
+
+struct chlog_ld {
+    const struct chlog_fs *fs;
+    struct chlog *c;
+    size_t cap_sets;
+    struct chlog_props props;
+    size_t total;                       /* bytes read, all files */
+    const char *stack[CHLOG_MAX_DEPTH]; /* paths being parsed (borrowed) */
+    int depth;
+};
+
+/* Reads path (already clean) through the fs: enforces the per-file and total
+ * caps, refuses NUL bytes (binary input).  *data is malloc'd, NUL-ended. */
+enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, size_t *len,
+                           struct tm_err *err) TM_MUST_CHECK;
+
+/* Appends a changeset with Liquibase defaults (run_in_transaction and
+ * fail_on_error true); NULL on allocation failure. */
+struct chlog_changeset *chlog_ld_add_set(struct chlog_ld *ld);
+
+/* Appends a zeroed change (split_statements true) to cs; NULL on failure. */
+struct chlog_change *chlog_set_add_change(struct chlog_changeset *cs);
+
+/* Appends a copy of value to cs->valid_checksums. */
+enum tm_code chlog_set_add_valid(struct chlog_changeset *cs, const char *value) TM_MUST_CHECK;
+
+/* Returns text with ${name} replaced by known property values (malloc'd),
+ * NULL on allocation failure or when the result passes the file cap. */
+char *chlog_ld_expand(const struct chlog_ld *ld, const char *text);
+
+/* Sets err to code and "file:line[:col]: <fmt>" (line/col 0 = omitted). */
+enum tm_code chlog_ld_fail(struct tm_err *err, enum tm_code code, const char *file, int line,
+                           int col, const char *fmt, ...) TM_PRINTF(6, 7);
+
+/* Joins dir-of(base) and rel (or rel alone when base is NULL) and cleans it. */
+enum tm_code chlog_path_sibling(const char *base, const char *rel, char **out,
+                                struct tm_err *err) TM_MUST_CHECK;
+
+/* Pushes path on the include stack: TM_E_INVAL on a cycle or too deep. */
+enum tm_code chlog_ld_push(struct chlog_ld *ld, const char *path, const char *from, int line,
+                           struct tm_err *err) TM_MUST_CHECK;
+void chlog_ld_pop(struct chlog_ld *ld);
+
+/* Parses one file by kind.  path: clean fs path; filename: FILENAME to
+ * record for its changesets (as Liquibase writes it). */
+enum tm_code chlog_yaml_parse(struct chlog_ld *ld, const char *path, const char *filename,
+                              struct tm_err *err) TM_MUST_CHECK;
+enum tm_code chlog_sqlfmt_parse(struct chlog_ld *ld, const char *path, const char *filename,
+                                const char *data, size_t len, struct tm_err *err) TM_MUST_CHECK;
+enum tm_code chlog_flyway_parse(struct chlog_ld *ld, const char *dir, struct tm_err *err)
+    TM_MUST_CHECK;
+
+/* Parses a file by its name/contents (for include/includeAll): .yaml/.yml as
+ * YAML, .sql as formatted SQL when it has the header, else as one raw
+ * changeset (id "raw", author "includeAll", as Liquibase's SqlChangeLogParser). */
+enum tm_code chlog_ld_include(struct chlog_ld *ld, const char *path, const char *filename,
+                              const char *from, int line, struct tm_err *err) TM_MUST_CHECK;
+
+/* True when the first non-blank line is `--liquibase formatted ...`. */
+bool chlog_is_formatted_sql(const char *data, size_t len);
+
+/* Case-insensitive "true"/"false"; false and *ok=false otherwise. */
+bool chlog_parse_bool(const char *s, bool *ok);
+
+/* strdup that returns NULL for NULL. */
+char *chlog_strdup(const char *s);
+
+/* True when the fs path ends with suffix (case-insensitive). */
+bool chlog_has_suffix(const char *s, const char *suffix);
+
+#endif

@@ -1,0 +1,547 @@
+/* chlog load: format detection, the shared parser state (struct chlog_ld),
+ * properties, includes, validation, and the model's lifetime (chlog_free,
+ * chlog_find_tag).
+ *
+ * Design: the parsers append changesets in changelog order to one growing
+ * array; checksums and identity checks run once at the end so that every
+ * format gets the same rules.  Identity is Liquibase's: id + author +
+ * FILENAME, where FILENAME is written as Liquibase 4.x writes it
+ * (liquibase/changelog/DatabaseChangeLog.java include()): the master
+ * changelog as given; an included file as written in `file:`, or, with
+ * relativeToChangelogFile, resolved against the including file's folder and
+ * normalised; includeAll files as <path>/<name>.
+ * Does not: evaluate contexts, labels or dbms (the engine filters). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "changelog/chlog.h"
+#include "changelog/chlog_int.h"
+#include "common/buf.h"
+#include "common/caps.h"
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+char *chlog_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+bool chlog_has_suffix(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+bool chlog_parse_bool(const char *s, bool *ok)
+{
+    *ok = true;
+    if (s && strcasecmp(s, "true") == 0)
+        return true;
+    if (s && strcasecmp(s, "false") == 0)
+        return false;
+    *ok = false;
+    return false;
+}
+
+enum tm_code chlog_ld_fail(struct tm_err *err, enum tm_code code, const char *file, int line,
+                           int col, const char *fmt, ...)
+{
+    char msg[TM_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0 && col > 0)
+        return tm_err_set(err, code, "%s:%d:%d: %s", file, line, col, msg);
+    if (line > 0)
+        return tm_err_set(err, code, "%s:%d: %s", file, line, msg);
+    return tm_err_set(err, code, "%s: %s", file, msg);
+}
+
+/* ---- properties ---------------------------------------------------------------- */
+
+void chlog_props_init(struct chlog_props *p)
+{
+    p->items = NULL;
+    p->n = 0;
+    p->alloc = 0;
+}
+
+const char *chlog_props_get(const struct chlog_props *p, const char *name)
+{
+    for (size_t i = 0; p && i < p->n; i++)
+        if (strcmp(p->items[i].name, name) == 0)
+            return p->items[i].value;
+    return NULL;
+}
+
+enum tm_code chlog_props_set(struct chlog_props *p, const char *name, const char *value,
+                             struct tm_err *err)
+{
+    if (!name || !*name)
+        return tm_err_set(err, TM_E_INVAL, "property needs a name");
+    char *v = strdup(value ? value : "");
+    if (!v)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->n; i++) {
+        if (strcmp(p->items[i].name, name) == 0) {
+            free(p->items[i].value);
+            p->items[i].value = v;
+            return TM_OK;
+        }
+    }
+    if (p->n == p->alloc) {
+        size_t nc = p->alloc ? p->alloc * 2 : 8;
+        struct chlog_prop *ni = realloc(p->items, nc * sizeof(*ni));
+        if (!ni) {
+            free(v);
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        }
+        p->items = ni;
+        p->alloc = nc;
+    }
+    char *nm = strdup(name);
+    if (!nm) {
+        free(v);
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    }
+    p->items[p->n++] = (struct chlog_prop){nm, v};
+    return TM_OK;
+}
+
+void chlog_props_release(struct chlog_props *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->items[i].name);
+        free(p->items[i].value);
+    }
+    free(p->items);
+    chlog_props_init(p);
+}
+
+char *chlog_ld_expand(const struct chlog_ld *ld, const char *text)
+{
+    if (!text)
+        return NULL;
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
+    const char *p = text;
+    enum tm_code rc = TM_OK;
+    while (*p && rc == TM_OK) {
+        const char *d = strstr(p, "${");
+        if (!d) {
+            rc = tm_buf_adds(&b, p);
+            break;
+        }
+        rc = tm_buf_add(&b, p, (size_t)(d - p));
+        if (rc != TM_OK)
+            break;
+        const char *e = strchr(d + 2, '}');
+        if (!e) {
+            rc = tm_buf_adds(&b, d);
+            break;
+        }
+        size_t nl = (size_t)(e - d - 2);
+        const char *val = NULL;
+        if (nl > 0 && nl < 256) {
+            char name[256];
+            memcpy(name, d + 2, nl);
+            name[nl] = '\0';
+            val = chlog_props_get(&ld->props, name);
+        }
+        if (val) {
+            rc = tm_buf_adds(&b, val);
+            p = e + 1;
+        } else {
+            /* unknown: keep "${" and go on after it (Liquibase leaves it) */
+            rc = tm_buf_add(&b, d, 2);
+            p = d + 2;
+        }
+    }
+    if (rc != TM_OK) {
+        tm_buf_release(&b);
+        return NULL;
+    }
+    return tm_buf_detach(&b, NULL);
+}
+
+/* ---- parser state ----------------------------------------------------------------- */
+
+enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, size_t *len,
+                           struct tm_err *err)
+{
+    enum tm_code rc = ld->fs->read(ld->fs->ctx, path, data, len, err);
+    if (rc != TM_OK)
+        return rc;
+    if (*len > TM_CAP_CHANGELOG_FILE) {
+        free(*data);
+        *data = NULL;
+        return tm_err_set(err, TM_E_TOOBIG, "%s: file is larger than %u bytes", path,
+                          (unsigned)TM_CAP_CHANGELOG_FILE);
+    }
+    if (*len > TM_CAP_CHANGELOG_TOTAL - ld->total) {
+        free(*data);
+        *data = NULL;
+        return tm_err_set(err, TM_E_TOOBIG, "%s: changelog files exceed %u bytes in total",
+                          path, (unsigned)TM_CAP_CHANGELOG_TOTAL);
+    }
+    ld->total += *len;
+    const char *nul = memchr(*data, '\0', *len);
+    if (nul) {
+        int line = 1;
+        for (const char *q = *data; q < nul; q++)
+            line += *q == '\n';
+        free(*data);
+        *data = NULL;
+        return chlog_ld_fail(err, TM_E_PARSE, path, line, 0,
+                             "binary content (NUL byte) where text was expected");
+    }
+    return TM_OK;
+}
+
+struct chlog_changeset *chlog_ld_add_set(struct chlog_ld *ld)
+{
+    struct chlog *c = ld->c;
+    if (c->nsets == ld->cap_sets) {
+        size_t nc = ld->cap_sets ? ld->cap_sets * 2 : 16;
+        struct chlog_changeset *ns = realloc(c->sets, nc * sizeof(*ns));
+        if (!ns)
+            return NULL;
+        c->sets = ns;
+        ld->cap_sets = nc;
+    }
+    struct chlog_changeset *cs = &c->sets[c->nsets++];
+    memset(cs, 0, sizeof(*cs));
+    cs->run_in_transaction = true;
+    cs->fail_on_error = true;
+    return cs;
+}
+
+struct chlog_change *chlog_set_add_change(struct chlog_changeset *cs)
+{
+    struct chlog_change *nc = realloc(cs->changes, (cs->nchanges + 1) * sizeof(*nc));
+    if (!nc)
+        return NULL;
+    cs->changes = nc;
+    struct chlog_change *ch = &nc[cs->nchanges++];
+    memset(ch, 0, sizeof(*ch));
+    ch->split_statements = true;
+    return ch;
+}
+
+enum tm_code chlog_set_add_valid(struct chlog_changeset *cs, const char *value)
+{
+    char **nv = realloc(cs->valid_checksums, (cs->nvalid_checksums + 1) * sizeof(*nv));
+    if (!nv)
+        return TM_E_NOMEM;
+    cs->valid_checksums = nv;
+    nv[cs->nvalid_checksums] = strdup(value);
+    if (!nv[cs->nvalid_checksums])
+        return TM_E_NOMEM;
+    cs->nvalid_checksums++;
+    return TM_OK;
+}
+
+enum tm_code chlog_ld_push(struct chlog_ld *ld, const char *path, const char *from, int line,
+                           struct tm_err *err)
+{
+    for (int i = 0; i < ld->depth; i++)
+        if (strcmp(ld->stack[i], path) == 0)
+            return chlog_ld_fail(err, TM_E_INVAL, from ? from : path, line, 0,
+                                 "include cycle: %s includes itself", path);
+    if (ld->depth >= CHLOG_MAX_DEPTH)
+        return chlog_ld_fail(err, TM_E_INVAL, from ? from : path, line, 0,
+                             "includes nested deeper than %d", CHLOG_MAX_DEPTH);
+    ld->stack[ld->depth++] = path;
+    return TM_OK;
+}
+
+void chlog_ld_pop(struct chlog_ld *ld)
+{
+    if (ld->depth > 0)
+        ld->depth--;
+}
+
+bool chlog_is_formatted_sql(const char *data, size_t len)
+{
+    size_t i = 0;
+    if (len >= 3 && (unsigned char)data[0] == 0xEF && (unsigned char)data[1] == 0xBB &&
+        (unsigned char)data[2] == 0xBF)
+        i = 3;
+    /* first non-blank line */
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    if (i + 2 > len || data[i] != '-' || data[i + 1] != '-')
+        return false;
+    i += 2;
+    while (i < len && (data[i] == ' ' || data[i] == '\t'))
+        i++;
+    if (len - i < 9 || strncasecmp(data + i, "liquibase", 9) != 0)
+        return false;
+    i += 9;
+    while (i < len && (data[i] == ' ' || data[i] == '\t'))
+        i++;
+    return len - i >= 9 && strncasecmp(data + i, "formatted", 9) == 0;
+}
+
+/* A .sql file without the formatted header: one changeset, as Liquibase's
+ * SqlChangeLogParser (id "raw", author "includeAll", whole file as SQL). */
+static enum tm_code parse_raw_sql(struct chlog_ld *ld, const char *path, const char *filename,
+                                  const char *data, struct tm_err *err)
+{
+    struct chlog_changeset *cs = chlog_ld_add_set(ld);
+    if (!cs)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    cs->id = strdup("raw");
+    cs->author = strdup("includeAll");
+    cs->filename = strdup(filename);
+    cs->path = strdup(path);
+    cs->line = 1;
+    struct chlog_change *ch = chlog_set_add_change(cs);
+    if (!ch || !cs->id || !cs->author || !cs->filename || !cs->path)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    ch->kind = CHLOG_CHANGE_SQL;
+    ch->line = 1;
+    ch->sql = chlog_ld_expand(ld, data);
+    if (!ch->sql)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    return TM_OK;
+}
+
+enum tm_code chlog_ld_include(struct chlog_ld *ld, const char *path, const char *filename,
+                              const char *from, int line, struct tm_err *err)
+{
+    enum tm_code rc = chlog_ld_push(ld, path, from, line, err);
+    if (rc != TM_OK)
+        return rc;
+    if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml")) {
+        rc = chlog_yaml_parse(ld, path, filename, err);
+    } else if (chlog_has_suffix(path, ".sql")) {
+        char *data = NULL;
+        size_t len = 0;
+        rc = chlog_ld_read(ld, path, &data, &len, err);
+        if (rc == TM_OK) {
+            if (chlog_is_formatted_sql(data, len))
+                rc = chlog_sqlfmt_parse(ld, path, filename, data, len, err);
+            else
+                rc = parse_raw_sql(ld, path, filename, data, err);
+        } else if (rc == TM_E_NOTFOUND && from) {
+            rc = chlog_ld_fail(err, TM_E_NOTFOUND, from, line, 0, "included file %s not found",
+                               path);
+        }
+        free(data);
+    } else {
+        rc = chlog_ld_fail(err, TM_E_INVAL, from ? from : path, line, 0,
+                           "%s: unsupported changelog file type (expected .yaml, .yml or .sql)",
+                           path);
+    }
+    chlog_ld_pop(ld);
+    return rc;
+}
+
+/* ---- validation and checksums ----------------------------------------------------- */
+
+static enum tm_code finish(struct chlog_ld *ld, struct tm_err *err)
+{
+    struct chlog *c = ld->c;
+    for (size_t i = 0; i < c->nsets; i++) {
+        struct chlog_changeset *cs = &c->sets[i];
+        const char *file = cs->path ? cs->path : (cs->filename ? cs->filename : c->entry);
+        if (!cs->id || !cs->id[0])
+            return chlog_ld_fail(err, TM_E_INVAL, file, cs->line, 0, "changeSet needs an id");
+        if (!cs->author || !cs->author[0])
+            return chlog_ld_fail(err, TM_E_INVAL, file, cs->line, 0,
+                                 "changeSet needs an author");
+        /* tag from a TAG change when not set yet */
+        if (!cs->tag)
+            for (size_t k = 0; k < cs->nchanges; k++)
+                if (cs->changes[k].kind == CHLOG_CHANGE_TAG && cs->changes[k].tag) {
+                    cs->tag = cs->changes[k].tag;
+                    break;
+                }
+        if (c->format != CHLOG_FORMAT_FLYWAY) {
+            enum tm_code rc = chlog_checksum_v9(cs, cs->checksum);
+            if (rc != TM_OK)
+                return tm_err_set(err, rc, "%s: checksum failed", file);
+        }
+    }
+    /* duplicates: O(n^2) over a few hundred changesets at most is fine; a
+     * hash set would be the change for very large changelogs */
+    for (size_t i = 1; i < c->nsets; i++) {
+        const struct chlog_changeset *a = &c->sets[i];
+        for (size_t j = 0; j < i; j++) {
+            const struct chlog_changeset *b = &c->sets[j];
+            if (strcmp(a->id, b->id) == 0 && strcmp(a->author, b->author) == 0 &&
+                strcmp(a->filename, b->filename) == 0)
+                return chlog_ld_fail(err, TM_E_INVAL, a->path ? a->path : a->filename, a->line,
+                                     0, "duplicate changeSet %s::%s::%s (first at line %d)",
+                                     a->id, a->author, a->filename, b->line);
+        }
+    }
+    return TM_OK;
+}
+
+/* True when dir holds (at its top level) a V<x>__<y>.sql file. */
+static bool looks_flyway(const struct chlog_fs *fs, const char *dir)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (fs->list(fs->ctx, dir, &names, &n, NULL) != TM_OK)
+        return false;
+    bool r = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!r && (names[i][0] == 'V' || names[i][0] == 'R') && strstr(names[i], "__") &&
+            chlog_has_suffix(names[i], ".sql"))
+            r = true;
+        free(names[i]);
+    }
+    free(names);
+    return r;
+}
+
+enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
+                        const struct chlog_props *props, struct chlog **out, struct tm_err *err)
+{
+    *out = NULL;
+    struct chlog_ld ld;
+    memset(&ld, 0, sizeof(ld));
+    ld.fs = fs;
+    chlog_props_init(&ld.props);
+    char *path = NULL;
+    char *data = NULL;
+    enum tm_code rc;
+    ld.c = calloc(1, sizeof(*ld.c));
+    if (!ld.c) {
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    ld.c->entry = strdup(entry ? entry : "");
+    if (!ld.c->entry) {
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; props && i < props->n; i++) {
+        rc = chlog_props_set(&ld.props, props->items[i].name, props->items[i].value, err);
+        if (rc != TM_OK)
+            goto out;
+    }
+    rc = chlog_path_clean(entry ? entry : "", &path, err);
+    if (rc != TM_OK)
+        goto out;
+    if (fs->is_dir(fs->ctx, path)) {
+        if (!looks_flyway(fs, path)) {
+            rc = tm_err_set(err, TM_E_INVAL,
+                            "%s: folder holds no Flyway V<version>__<description>.sql files",
+                            entry);
+            goto out;
+        }
+        ld.c->format = CHLOG_FORMAT_FLYWAY;
+        rc = chlog_flyway_parse(&ld, path, err);
+    } else if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml")) {
+        ld.c->format = CHLOG_FORMAT_LIQUIBASE_YAML;
+        rc = chlog_ld_push(&ld, path, NULL, 0, err);
+        if (rc == TM_OK) {
+            rc = chlog_yaml_parse(&ld, path, entry, err);
+            chlog_ld_pop(&ld);
+        }
+    } else {
+        size_t len = 0;
+        rc = chlog_ld_read(&ld, path, &data, &len, err);
+        if (rc != TM_OK)
+            goto out;
+        if (!chlog_is_formatted_sql(data, len) && chlog_has_suffix(path, ".sql")) {
+            rc = tm_err_set(err, TM_E_PARSE,
+                            "%s:1: expected '--liquibase formatted sql' as the first non-blank "
+                            "line (or give a .yaml changelog or a Flyway folder)",
+                            entry);
+            goto out;
+        }
+        if (!chlog_is_formatted_sql(data, len)) {
+            rc = tm_err_set(err, TM_E_INVAL,
+                            "%s:1: unknown changelog format: expected a .yaml/.yml file, a "
+                            "file starting with '--liquibase formatted sql', or a Flyway folder",
+                            entry);
+            goto out;
+        }
+        ld.c->format = CHLOG_FORMAT_LIQUIBASE_SQL;
+        rc = chlog_ld_push(&ld, path, NULL, 0, err);
+        if (rc == TM_OK) {
+            rc = chlog_sqlfmt_parse(&ld, path, entry, data, len, err);
+            chlog_ld_pop(&ld);
+        }
+    }
+    if (rc != TM_OK)
+        goto out;
+    rc = finish(&ld, err);
+    if (rc != TM_OK)
+        goto out;
+    *out = ld.c;
+    ld.c = NULL;
+out:
+    free(data);
+    free(path);
+    chlog_props_release(&ld.props);
+    chlog_free(ld.c);
+    return rc;
+}
+
+/* ---- lifetime ---------------------------------------------------------------------- */
+
+static void free_set(struct chlog_changeset *cs)
+{
+    free(cs->id);
+    free(cs->author);
+    free(cs->filename);
+    free(cs->comment);
+    free(cs->contexts);
+    free(cs->labels);
+    free(cs->dbms);
+    for (size_t i = 0; i < cs->nchanges; i++) {
+        struct chlog_change *ch = &cs->changes[i];
+        free(ch->sql);
+        free(ch->path);
+        free(ch->tag);
+        free(ch->end_delimiter);
+        free(ch->dbms);
+    }
+    free(cs->changes);
+    free(cs->rollback_sql);
+    if (cs->precondition) {
+        free(cs->precondition->sql);
+        free(cs->precondition->expected);
+        free(cs->precondition);
+    }
+    for (size_t i = 0; i < cs->nvalid_checksums; i++)
+        free(cs->valid_checksums[i]);
+    free(cs->valid_checksums);
+    free(cs->version);
+    free(cs->description);
+    free(cs->own_tag);
+    free(cs->path);
+}
+
+void chlog_free(struct chlog *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nsets; i++)
+        free_set(&c->sets[i]);
+    free(c->sets);
+    free(c->entry);
+    free(c);
+}
+
+long chlog_find_tag(const struct chlog *c, const char *tag)
+{
+    if (!c || !tag)
+        return -1;
+    for (size_t i = 0; i < c->nsets; i++)
+        if (c->sets[i].tag && strcmp(c->sets[i].tag, tag) == 0)
+            return (long)i;
+    return -1;
+}
