@@ -1,0 +1,315 @@
+/* dbrollout: the DBRollout reconciler — move one DBInstance to one tag, in
+ * step with one Deployment, and undo it when the application fails.
+ *
+ * Layout (STYLE.md rule 8): observe (dbrollout.c: cache, DBInstance,
+ * Secret, database via the engine, Deployment and its ReplicaSets) ->
+ * decide (dbrollout_decide.c: this header's pure part, no I/O, clock passed
+ * in) -> act (one action, idempotent) -> report (status patch on change,
+ * Events on transitions).  The reconciler loops observe->decide->act inside
+ * one reconcile until decide asks for no action, so every transition is
+ * decided from freshly observed state plus the result of the action just
+ * run (struct dbrollout_last); a crash anywhere loses only that in-memory
+ * result, and the next reconcile decides again from persisted state.
+ *
+ * Lifecycle of one desired tag (phase in status):
+ *   Pending -> [lock, stamp preStartTag] -> Applying -> WaitingForApp -> Succeeded
+ *   AppFirst:  Pending -> WaitingForApp -> Applying -> Succeeded
+ *   failure:   ... -> RollingBack -> RolledBack (app failed) | Failed (apply failed)
+ *   Blocked:   a policy, drift or an unknown tag forbids the change; nothing ran.
+ * Rules decided here (and why):
+ *  - A new rollout starts when spec.tag differs from status.targetTag, or
+ *    when the spec changed (new generation) after a terminal phase.  A spec
+ *    change with the same tag during a rollout only updates its settings.  A
+ *    new tag during a rollout retargets it and KEEPS preStartTag: the state
+ *    to return to is still the one before the first change.
+ *  - preStartTag is recorded before anything changes: the engine stamps the
+ *    newest history row (engine_stamp_prestart_tag; idempotent, deterministic
+ *    name), then the status write carrying it must land before the apply
+ *    runs (the plan's status is always written before its action).
+ *  - One active rollout per instance: the DBInstance annotation
+ *    DBROLLOUT_LOCK_ANNOTATION = "<rollout>/<uid>/<generation>", written with
+ *    the instance's resourceVersion (a 409 means someone else won).  It is
+ *    persisted (crash-safe) and judged level-triggered: the holder is free
+ *    when it no longer exists or has settled (terminal or Blocked at a
+ *    generation >= the one in the annotation); a holder whose cached copy
+ *    is older than the annotation is presumed alive (stale cache).  A
+ *    starting rollout always re-writes the annotation (even its own) before
+ *    stamping, so a stale cache can never let two rollouts start; the
+ *    takeover of a non-empty lock is re-checked by act with a live GET.
+ *    Waiting rollouts stay Pending.  No finalizer: a deleted holder frees
+ *    the lock by being gone.
+ *  - Terminal phases (Succeeded, RolledBack, Failed) are kept until the spec
+ *    changes: later drift or a manual rollback of the database never makes a
+ *    Succeeded rollout re-apply by surprise (the DBInstance reports drift).
+ *    Deleting a DBRollout never touches the database.
+ *  - App failure = the Deployment's Progressing condition says
+ *    ProgressDeadlineExceeded while its pod template is the target one, or
+ *    now - startedAt > appTimeoutSeconds.  Undo runs in the reverse order of
+ *    the rollout: SchemaFirst/Parallel restore the Deployment (RollbackBoth)
+ *    before the schema; AppFirst rolls the schema back first.
+ *  - "The pod template is the target": its annotation DBROLLOUT_TAG_ANNOTATION
+ *    equals spec.tag; without that annotation any template counts.
+ *  - observedGeneration is written only when a generation has been fully
+ *    handled (terminal or Blocked); Reconciling=True meanwhile.
+ *
+ * Thread-safety: decide is pure and reentrant.  Strings in the observed
+ * structs are borrowed from whoever filled them; the plan's action may
+ * borrow from the observed struct (valid while it lives). */
+#ifndef TM_RECONCILERS_DBROLLOUT_H
+#define TM_RECONCILERS_DBROLLOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "reconcilers/conditions.h"
+
+#define DBROLLOUT_LOCK_ANNOTATION "tidemark.dev/rollout-lock"
+#define DBROLLOUT_TAG_ANNOTATION "tidemark.dev/tag"
+#define DBROLLOUT_TAG_MAX 256
+#define DBROLLOUT_NAME_MAX 512  /* changeset names, lock ids */
+#define DBROLLOUT_MSG_MAX 1024
+#define DBROLLOUT_EVENTS_MAX 4
+
+/* Condition types beyond Ready/Reconciling/Stalled. */
+#define DBROLLOUT_COND_SCHEMA_APPLIED "SchemaApplied"
+#define DBROLLOUT_COND_APP_AVAILABLE "AppAvailable"
+#define DBROLLOUT_COND_ROLLED_BACK "RolledBack"
+
+/* Requeue hints (ms). */
+#define DBROLLOUT_REQUEUE_APP_MS 5000
+#define DBROLLOUT_REQUEUE_LOCK_MS 10000
+#define DBROLLOUT_REQUEUE_RETRY_MS 10000
+#define DBROLLOUT_REQUEUE_PREREQ_MS 30000
+#define DBROLLOUT_REQUEUE_BLOCKED_MS 60000
+
+/* ---------------------------------------------------------------- spec */
+
+enum dbrollout_phase {
+    DBROLLOUT_PHASE_NONE = 0, /* no status yet */
+    DBROLLOUT_PHASE_PENDING,
+    DBROLLOUT_PHASE_APPLYING,
+    DBROLLOUT_PHASE_WAITING_FOR_APP,
+    DBROLLOUT_PHASE_SUCCEEDED,
+    DBROLLOUT_PHASE_ROLLING_BACK,
+    DBROLLOUT_PHASE_ROLLED_BACK,
+    DBROLLOUT_PHASE_FAILED,
+    DBROLLOUT_PHASE_BLOCKED,
+};
+
+enum dbrollout_order {
+    DBROLLOUT_ORDER_SCHEMA_FIRST = 0,
+    DBROLLOUT_ORDER_APP_FIRST,
+    DBROLLOUT_ORDER_PARALLEL,
+};
+
+enum dbrollout_on_app_failure {
+    DBROLLOUT_ON_APP_FAILURE_ROLLBACK_SCHEMA = 0,
+    DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH,
+    DBROLLOUT_ON_APP_FAILURE_HOLD,
+};
+
+enum dbrollout_cs_failure {
+    DBROLLOUT_CS_FAILURE_ROLLBACK = 0,
+    DBROLLOUT_CS_FAILURE_MARK_NEXT_RUN,
+    DBROLLOUT_CS_FAILURE_FAIL,
+};
+
+struct dbrollout_spec {
+    const char *instance;   /* spec.instanceRef.name */
+    const char *tag;        /* spec.tag */
+    const char *deployment; /* spec.deploymentRef.name; NULL: none */
+    enum dbrollout_order order;
+    enum dbrollout_on_app_failure on_app_failure;
+    enum dbrollout_cs_failure cs_failure;
+    int64_t app_timeout_s;  /* > 0 (CRD default 600) */
+};
+
+/* The status, held by value (bounded strings) so decide can copy and edit. */
+struct dbrollout_status {
+    enum dbrollout_phase phase;
+    bool has_pre_start_tag;             /* preStartTag recorded ("" = empty database) */
+    char pre_start_tag[DBROLLOUT_TAG_MAX];
+    char applied_tag[DBROLLOUT_TAG_MAX];
+    char target_tag[DBROLLOUT_TAG_MAX];
+    long applied_changesets;
+    long rolled_back_changesets;
+    int64_t deployment_revision;
+    int64_t previous_deployment_revision;
+    char message[DBROLLOUT_MSG_MAX];
+    int64_t started_at_ms;              /* wall clock; 0 = unset */
+    int64_t finished_at_ms;             /* 0 = unset */
+    int64_t observed_generation;
+    struct cond_list conds;
+};
+
+/* ------------------------------------------------------------ observed */
+
+/* Where a tag is relative to the database (engine plan_build toward it). */
+enum dbrollout_pos {
+    DBROLLOUT_POS_UNKNOWN = 0, /* not computed (database unreachable) */
+    DBROLLOUT_POS_AT,          /* nothing to do */
+    DBROLLOUT_POS_FORWARD,     /* changesets to apply */
+    DBROLLOUT_POS_BACKWARD,    /* changesets to roll back */
+    DBROLLOUT_POS_INVALID,     /* no way there (unknown tag, missing rollback): see error */
+};
+
+struct dbrollout_db {
+    bool reachable;
+    bool error_terminal;       /* unreachable for a reason a retry will not fix (auth) */
+    const char *error;         /* why unreachable; never holds secrets */
+    const char *applied_tag;   /* NULL: none */
+    long ndrift;
+    const char *drift_first;   /* e.g. "a.sql::1::me: ChecksumMismatch" */
+    enum dbrollout_pos target;     /* toward spec.tag */
+    long target_steps;
+    const char *target_error;      /* INVALID: why */
+    enum dbrollout_pos prestart;   /* toward status.preStartTag (when recorded) */
+    long prestart_steps;
+    const char *prestart_error;
+};
+
+/* The policy lint of the changesets a forward move to spec.tag would run. */
+struct dbrollout_lint {
+    long denied;
+    long warned;
+    const char *first_denied;  /* "DROP TABLE in a.sql::2::me (a.sql:3)" */
+    const char *first_warned;
+};
+
+/* The Deployment, as `kubectl rollout status` reads it. */
+struct dbrollout_app {
+    bool found;
+    int64_t generation;
+    int64_t observed_generation;    /* status.observedGeneration */
+    int64_t replicas;               /* spec.replicas (default 1) */
+    int64_t status_replicas;        /* status.replicas */
+    int64_t updated_replicas;
+    int64_t available_replicas;
+    bool progress_deadline_exceeded;/* Progressing: reason ProgressDeadlineExceeded */
+    int64_t revision;               /* deployment.kubernetes.io/revision, 0 unknown */
+    int64_t previous_revision;      /* highest ReplicaSet revision below it, 0 none */
+    const char *template_tag;       /* pod template annotation tidemark.dev/tag, NULL absent */
+};
+
+/* Another DBRollout of the namespace (for the lock). */
+struct dbrollout_peer {
+    const char *name;
+    const char *uid;
+    int64_t generation;
+    int64_t observed_generation;
+    enum dbrollout_phase phase;
+};
+
+enum dbrollout_action_kind {
+    DBROLLOUT_ACT_NONE = 0,
+    DBROLLOUT_ACT_ACQUIRE_LOCK,       /* write the lock annotation (RV precondition) */
+    DBROLLOUT_ACT_STAMP_PRESTART,     /* engine_stamp_prestart_tag(proposed) */
+    DBROLLOUT_ACT_APPLY_TO_TAG,       /* engine_run forward to tag */
+    DBROLLOUT_ACT_ROLLBACK_TO_TAG,    /* engine_run backward to tag */
+    DBROLLOUT_ACT_RESTORE_DEPLOYMENT, /* template of revision to_revision, if still at from */
+    DBROLLOUT_ACT_RELEASE_LOCK,       /* remove the annotation if it is ours */
+};
+
+/* The result of the action run just before, in this reconcile. */
+struct dbrollout_last {
+    enum dbrollout_action_kind kind; /* NONE: nothing ran yet */
+    const char *tag;                 /* the tag it moved to (APPLY/ROLLBACK) */
+    enum tm_code code;
+    enum tm_retry retry;
+    const char *error;               /* message when code != TM_OK */
+    const char *changeset;           /* the changeset that failed, NULL if none */
+    long applied;                    /* changesets applied by it */
+    long rolled_back;                /* changesets rolled back by it */
+    const char *prestart_tag;        /* STAMP_PRESTART: the tag recorded */
+};
+
+struct dbrollout_observed {
+    const char *name;
+    const char *uid;
+    int64_t generation;
+    struct dbrollout_spec spec;
+    struct dbrollout_status status;
+
+    bool instance_found;
+    bool schema_ready;
+    const char *schema_message;     /* why not ready */
+    struct dbrollout_db db;
+    struct dbrollout_lint lint;
+    struct dbrollout_app app;       /* meaningful when spec.deployment */
+
+    const char *lock_holder;        /* the instance's lock annotation, NULL none */
+    bool lock_confirmed;            /* this reconcile wrote the lock for us */
+    const struct dbrollout_peer *peers; /* DBRollouts of the namespace (self may be in) */
+    size_t npeers;
+
+    struct dbrollout_last last;
+};
+
+/* ---------------------------------------------------------------- plan */
+
+struct dbrollout_action {
+    enum dbrollout_action_kind kind;
+    const char *tag;                  /* APPLY/ROLLBACK target (borrowed) */
+    char proposed_tag[DBROLLOUT_TAG_MAX]; /* STAMP_PRESTART */
+    char lock_id[DBROLLOUT_NAME_MAX]; /* ACQUIRE/RELEASE: our annotation value */
+    const char *expect_holder;        /* ACQUIRE: the holder decide saw (NULL none) */
+    int64_t from_revision;            /* RESTORE: only while the Deployment is at it */
+    int64_t to_revision;              /* RESTORE: the ReplicaSet revision to copy */
+};
+
+struct dbrollout_event {
+    const char *reason;               /* CamelCase, static */
+    bool warning;                     /* type Warning, else Normal */
+    char note[DBROLLOUT_MSG_MAX];
+};
+
+struct dbrollout_plan {
+    struct dbrollout_status status;   /* written first (when it differs) */
+    struct dbrollout_action action;   /* then run */
+    struct dbrollout_event events[DBROLLOUT_EVENTS_MAX];
+    size_t nevents;
+    int64_t requeue_ms;               /* 0: none (watches wake us) */
+    bool backoff;                     /* a transient error: retry with backoff */
+};
+
+/* Decides the next status, action, Events and requeue from what was
+ * observed.  Pure: no I/O, no clock (now_ms is wall-clock ms), no globals.
+ * Never fails: every observed state maps to a plan. */
+void dbrollout_decide(const struct dbrollout_observed *o, int64_t now_ms,
+                      struct dbrollout_plan *p);
+
+/* kubectl rollout status for a Deployment. */
+enum dbrollout_app_state {
+    DBROLLOUT_APP_WAITING = 0, /* generation not observed yet, or not found */
+    DBROLLOUT_APP_PROGRESSING,
+    DBROLLOUT_APP_COMPLETE,
+    DBROLLOUT_APP_FAILED,      /* ProgressDeadlineExceeded */
+};
+enum dbrollout_app_state dbrollout_app_state(const struct dbrollout_app *a);
+
+/* True when holder (a lock annotation value) does not block the rollout
+ * self_uid: empty, ours, gone from peers, or settled.  Used by decide and,
+ * with a freshly read peer, by act before a takeover. */
+bool dbrollout_lock_free(const char *holder, const char *self_uid,
+                         const struct dbrollout_peer *peers, size_t npeers);
+
+/* Our lock annotation value "<name>/<uid>/<generation>" into out. */
+void dbrollout_lock_id(const char *name, const char *uid, int64_t generation, char *out,
+                       size_t n);
+
+/* Names as the API spells them, and back (false when unknown). */
+const char *dbrollout_phase_name(enum dbrollout_phase p);
+bool dbrollout_phase_parse(const char *s, enum dbrollout_phase *out);
+bool dbrollout_order_parse(const char *s, enum dbrollout_order *out);
+bool dbrollout_on_app_failure_parse(const char *s, enum dbrollout_on_app_failure *out);
+bool dbrollout_cs_failure_parse(const char *s, enum dbrollout_cs_failure *out);
+
+/* True for Succeeded, RolledBack, Failed. */
+bool dbrollout_phase_terminal(enum dbrollout_phase p);
+
+/* True when the two statuses would serialise the same. */
+bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrollout_status *b);
+
+#endif

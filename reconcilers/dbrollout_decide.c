@@ -1,0 +1,909 @@
+/* dbrollout decide: the pure rules of a DBRollout (see dbrollout.h for the
+ * lifecycle and why).  No I/O, no clock, no globals: observed state and
+ * now_ms in, one plan out (status to write, then at most one action).
+ *
+ * Shape: dbrollout_decide() picks start / retarget / progress / keep; the
+ * progress loop runs the phase handlers (step_*), each either settling on an
+ * action or wait (returns false) or moving to another phase and asking for
+ * another pass (returns true), so a chain of transitions that needs no I/O
+ * (schema already at the tag -> wait for app -> app complete -> Succeeded)
+ * is decided in one call. */
+#include "reconcilers/dbrollout.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* snprintf that may cut on purpose (status text is bounded; gcc's
+ * -Wformat-truncation does not look through a va_list). */
+static void cut(char *out, size_t n, const char *fmt, ...) TM_PRINTF(3, 4);
+static void cut(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------- names */
+
+static const char *const phase_names[] = {
+    [DBROLLOUT_PHASE_NONE] = "",
+    [DBROLLOUT_PHASE_PENDING] = "Pending",
+    [DBROLLOUT_PHASE_APPLYING] = "Applying",
+    [DBROLLOUT_PHASE_WAITING_FOR_APP] = "WaitingForApp",
+    [DBROLLOUT_PHASE_SUCCEEDED] = "Succeeded",
+    [DBROLLOUT_PHASE_ROLLING_BACK] = "RollingBack",
+    [DBROLLOUT_PHASE_ROLLED_BACK] = "RolledBack",
+    [DBROLLOUT_PHASE_FAILED] = "Failed",
+    [DBROLLOUT_PHASE_BLOCKED] = "Blocked",
+};
+
+const char *dbrollout_phase_name(enum dbrollout_phase p)
+{
+    if ((size_t)p >= sizeof(phase_names) / sizeof(phase_names[0]))
+        return "";
+    return phase_names[p];
+}
+
+bool dbrollout_phase_parse(const char *s, enum dbrollout_phase *out)
+{
+    if (!s)
+        return false;
+    for (size_t i = 0; i < sizeof(phase_names) / sizeof(phase_names[0]); i++) {
+        if (strcmp(s, phase_names[i]) == 0) {
+            *out = (enum dbrollout_phase)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_enum(const char *s, const char *const *names, size_t n, int *out)
+{
+    if (!s)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (int)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool dbrollout_order_parse(const char *s, enum dbrollout_order *out)
+{
+    static const char *const names[] = {"SchemaFirst", "AppFirst", "Parallel"};
+    int v = 0;
+    if (!parse_enum(s, names, 3, &v))
+        return false;
+    *out = (enum dbrollout_order)v;
+    return true;
+}
+
+bool dbrollout_on_app_failure_parse(const char *s, enum dbrollout_on_app_failure *out)
+{
+    static const char *const names[] = {"RollbackSchema", "RollbackBoth", "Hold"};
+    int v = 0;
+    if (!parse_enum(s, names, 3, &v))
+        return false;
+    *out = (enum dbrollout_on_app_failure)v;
+    return true;
+}
+
+bool dbrollout_cs_failure_parse(const char *s, enum dbrollout_cs_failure *out)
+{
+    static const char *const names[] = {"Rollback", "MarkNextRun", "Fail"};
+    int v = 0;
+    if (!parse_enum(s, names, 3, &v))
+        return false;
+    *out = (enum dbrollout_cs_failure)v;
+    return true;
+}
+
+bool dbrollout_phase_terminal(enum dbrollout_phase p)
+{
+    return p == DBROLLOUT_PHASE_SUCCEEDED || p == DBROLLOUT_PHASE_ROLLED_BACK ||
+           p == DBROLLOUT_PHASE_FAILED;
+}
+
+static bool phase_in_progress(enum dbrollout_phase p)
+{
+    return p == DBROLLOUT_PHASE_APPLYING || p == DBROLLOUT_PHASE_WAITING_FOR_APP ||
+           p == DBROLLOUT_PHASE_ROLLING_BACK;
+}
+
+bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrollout_status *b)
+{
+    return a->phase == b->phase && a->has_pre_start_tag == b->has_pre_start_tag &&
+           strcmp(a->pre_start_tag, b->pre_start_tag) == 0 &&
+           strcmp(a->applied_tag, b->applied_tag) == 0 &&
+           strcmp(a->target_tag, b->target_tag) == 0 &&
+           a->applied_changesets == b->applied_changesets &&
+           a->rolled_back_changesets == b->rolled_back_changesets &&
+           a->deployment_revision == b->deployment_revision &&
+           a->previous_deployment_revision == b->previous_deployment_revision &&
+           strcmp(a->message, b->message) == 0 && a->started_at_ms == b->started_at_ms &&
+           a->finished_at_ms == b->finished_at_ms &&
+           a->observed_generation == b->observed_generation &&
+           cond_list_equal(&a->conds, &b->conds);
+}
+
+/* -------------------------------------------------------- app state */
+
+enum dbrollout_app_state dbrollout_app_state(const struct dbrollout_app *a)
+{
+    /* kubectl pkg/polymorphichelpers/rollout_status.go, in its order */
+    if (!a->found)
+        return DBROLLOUT_APP_WAITING;
+    if (a->generation > a->observed_generation)
+        return DBROLLOUT_APP_WAITING;
+    if (a->progress_deadline_exceeded)
+        return DBROLLOUT_APP_FAILED;
+    if (a->updated_replicas < a->replicas)
+        return DBROLLOUT_APP_PROGRESSING;
+    if (a->status_replicas > a->updated_replicas)
+        return DBROLLOUT_APP_PROGRESSING;
+    if (a->available_replicas < a->updated_replicas)
+        return DBROLLOUT_APP_PROGRESSING;
+    return DBROLLOUT_APP_COMPLETE;
+}
+
+/* ------------------------------------------------------------- lock */
+
+/* Splits "name/uid/generation"; false when malformed. */
+static bool lock_parse(const char *v, char *name, size_t nname, char *uid, size_t nuid,
+                       int64_t *gen)
+{
+    const char *s1 = strchr(v, '/');
+    if (!s1)
+        return false;
+    const char *s2 = strchr(s1 + 1, '/');
+    if (!s2 || s2 == s1 + 1 || s1 == v)
+        return false;
+    cut(name, nname, "%.*s", (int)(s1 - v), v);
+    cut(uid, nuid, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+    int64_t g = 0;
+    const char *d = s2 + 1;
+    if (!*d)
+        return false;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9' || g > (INT64_MAX - 9) / 10)
+            return false;
+        g = g * 10 + (*d - '0');
+    }
+    *gen = g;
+    return true;
+}
+
+void dbrollout_lock_id(const char *name, const char *uid, int64_t generation, char *out,
+                       size_t n)
+{
+    cut(out, n, "%s/%s/%lld", name ? name : "", uid ? uid : "", (long long)generation);
+}
+
+bool dbrollout_lock_free(const char *holder, const char *self_uid,
+                         const struct dbrollout_peer *peers, size_t npeers)
+{
+    char name[DBROLLOUT_NAME_MAX], uid[DBROLLOUT_NAME_MAX];
+    int64_t gen = 0;
+    if (!holder || !*holder)
+        return true;
+    if (!lock_parse(holder, name, sizeof(name), uid, sizeof(uid), &gen))
+        return true; /* not ours to honour; the RV-checked write replaces it */
+    if (self_uid && strcmp(uid, self_uid) == 0)
+        return true;
+    for (size_t i = 0; i < npeers; i++) {
+        const struct dbrollout_peer *pe = &peers[i];
+        if (!pe->uid || strcmp(pe->uid, uid) != 0)
+            continue;
+        if (pe->generation < gen)
+            return false; /* our copy of the holder is older than its claim */
+        if (phase_in_progress(pe->phase))
+            return false;
+        if ((dbrollout_phase_terminal(pe->phase) || pe->phase == DBROLLOUT_PHASE_BLOCKED) &&
+            pe->observed_generation >= gen)
+            return true;
+        return false; /* acquired, not started yet */
+    }
+    return true; /* the holder is gone */
+}
+
+static bool holds_lock(const struct dbrollout_observed *o)
+{
+    char name[DBROLLOUT_NAME_MAX], uid[DBROLLOUT_NAME_MAX];
+    int64_t gen = 0;
+    if (!o->lock_holder || !o->uid)
+        return false;
+    if (!lock_parse(o->lock_holder, name, sizeof(name), uid, sizeof(uid), &gen))
+        return false;
+    return strcmp(uid, o->uid) == 0;
+}
+
+static void holder_name(const char *holder, char *out, size_t n)
+{
+    const char *s = holder ? strchr(holder, '/') : NULL;
+    if (!s)
+        cut(out, n, "%s", holder ? holder : "");
+    else
+        cut(out, n, "%.*s", (int)(s - holder), holder);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+struct ctx {
+    const struct dbrollout_observed *o;
+    int64_t now;
+    struct dbrollout_plan *p;
+    struct dbrollout_status *st;
+};
+
+static void setstr(char *dst, size_t n, const char *s)
+{
+    cut(dst, n, "%s", s ? s : "");
+}
+
+static void event(struct ctx *c, const char *reason, bool warning, const char *fmt, ...)
+    TM_PRINTF(4, 5);
+static void event(struct ctx *c, const char *reason, bool warning, const char *fmt, ...)
+{
+    struct dbrollout_plan *p = c->p;
+    if (p->nevents >= DBROLLOUT_EVENTS_MAX)
+        return;
+    struct dbrollout_event *e = &p->events[p->nevents++];
+    e->reason = reason;
+    e->warning = warning;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->note, sizeof(e->note), fmt, ap);
+    va_end(ap);
+}
+
+static const char *ready_reason(const struct dbrollout_status *s)
+{
+    const struct cond *r = cond_find(&s->conds, COND_READY);
+    return r ? r->reason : "";
+}
+
+/* True when the phase or the Ready reason differs from what was observed:
+ * the guard for Events of states decided again on every reconcile. */
+static bool changed_state(const struct ctx *c)
+{
+    return c->o->status.phase != c->st->phase ||
+           strcmp(ready_reason(&c->o->status), ready_reason(c->st)) != 0;
+}
+
+static void kstatus(struct ctx *c, enum cond_kstatus ks, const char *reason, const char *msg)
+{
+    cond_set_kstatus(&c->st->conds, ks, reason, msg, c->o->generation, c->now);
+    setstr(c->st->message, sizeof(c->st->message), msg);
+}
+
+static void setcond(struct ctx *c, const char *type, enum cond_status s, const char *reason,
+                    const char *msg)
+{
+    cond_set(&c->st->conds, type, s, reason, msg, c->o->generation, c->now);
+}
+
+static void act(struct ctx *c, enum dbrollout_action_kind kind, const char *tag)
+{
+    c->p->action.kind = kind;
+    c->p->action.tag = tag;
+}
+
+static void release_if_held(struct ctx *c)
+{
+    if (!holds_lock(c->o) || c->p->action.kind != DBROLLOUT_ACT_NONE)
+        return;
+    act(c, DBROLLOUT_ACT_RELEASE_LOCK, NULL);
+    dbrollout_lock_id(c->o->name, c->o->uid, c->o->generation, c->p->action.lock_id,
+                      sizeof(c->p->action.lock_id));
+}
+
+/* A terminal phase: this generation is fully handled. */
+static void finish(struct ctx *c, enum dbrollout_phase phase)
+{
+    c->st->phase = phase;
+    c->st->finished_at_ms = c->now;
+    c->st->observed_generation = c->o->generation;
+    c->p->requeue_ms = 0;
+    c->p->backoff = false;
+    release_if_held(c);
+}
+
+static void reconciling(struct ctx *c, const char *reason, const char *msg)
+{
+    kstatus(c, COND_KS_RECONCILING, reason, msg);
+}
+
+static void transient(struct ctx *c, const char *reason, const char *msg)
+{
+    reconciling(c, reason, msg);
+    c->p->requeue_ms = DBROLLOUT_REQUEUE_RETRY_MS;
+    c->p->backoff = true;
+}
+
+static void pending(struct ctx *c, const char *reason, const char *msg, int64_t requeue)
+{
+    c->st->phase = DBROLLOUT_PHASE_PENDING;
+    reconciling(c, reason, msg);
+    c->p->requeue_ms = requeue;
+    if (changed_state(c))
+        event(c, reason, false, "%s", msg);
+}
+
+static void blocked(struct ctx *c, const char *reason, const char *msg)
+{
+    c->st->phase = DBROLLOUT_PHASE_BLOCKED;
+    setstr(c->st->target_tag, sizeof(c->st->target_tag), c->o->spec.tag);
+    kstatus(c, COND_KS_STALLED, reason, msg);
+    c->st->observed_generation = c->o->generation;
+    c->p->requeue_ms = DBROLLOUT_REQUEUE_BLOCKED_MS;
+    if (changed_state(c))
+        event(c, reason, true, "%s", msg);
+    release_if_held(c);
+}
+
+static const char *prestart_label(const struct dbrollout_status *s)
+{
+    return s->pre_start_tag[0] ? s->pre_start_tag : "(empty database)";
+}
+
+static bool app_matches(const struct dbrollout_observed *o)
+{
+    return !o->app.template_tag || strcmp(o->app.template_tag, o->spec.tag) == 0;
+}
+
+static bool last_moved(const struct dbrollout_observed *o)
+{
+    return o->last.kind == DBROLLOUT_ACT_APPLY_TO_TAG ||
+           o->last.kind == DBROLLOUT_ACT_ROLLBACK_TO_TAG;
+}
+
+/* The action just run moved the database toward tag. */
+static bool last_moved_to(const struct dbrollout_observed *o, const char *tag)
+{
+    return last_moved(o) && o->last.tag && tag && strcmp(o->last.tag, tag) == 0;
+}
+
+/* ------------------------------------------------------- transitions */
+
+static bool app_failed(struct ctx *c, const char *reason, const char *msg);
+
+static void succeed(struct ctx *c)
+{
+    char msg[DBROLLOUT_MSG_MAX];
+    if (c->o->spec.deployment)
+        cut(msg, sizeof(msg), "instance %s at tag %s; deployment %s revision %lld available",
+                 c->o->spec.instance, c->o->spec.tag, c->o->spec.deployment,
+                 (long long)c->st->deployment_revision);
+    else
+        cut(msg, sizeof(msg), "instance %s at tag %s", c->o->spec.instance, c->o->spec.tag);
+    kstatus(c, COND_KS_READY, "Succeeded", msg);
+    finish(c, DBROLLOUT_PHASE_SUCCEEDED);
+    event(c, "Succeeded", false, "%s", msg);
+}
+
+/* A changeset failed (or the move did not reach the tag). */
+static bool apply_failed(struct ctx *c, const char *what)
+{
+    char msg[DBROLLOUT_MSG_MAX];
+    const char *strategy = c->o->spec.cs_failure == DBROLLOUT_CS_FAILURE_ROLLBACK ? "Rollback"
+                           : c->o->spec.cs_failure == DBROLLOUT_CS_FAILURE_MARK_NEXT_RUN
+                               ? "MarkNextRun"
+                               : "Fail";
+    setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "ApplyFailed", what);
+    event(c, "ApplyFailed", true, "%s", what);
+    if (c->o->spec.cs_failure == DBROLLOUT_CS_FAILURE_ROLLBACK) {
+        cut(msg, sizeof(msg), "rolling back to preStartTag %s: %s",
+                 prestart_label(c->st), what);
+        c->st->phase = DBROLLOUT_PHASE_ROLLING_BACK;
+        setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "ApplyFailed", msg);
+        reconciling(c, "RollingBack", msg);
+        return true;
+    }
+    cut(msg, sizeof(msg), "%s (changeSetFailureStrategy %s: schema left as is)", what,
+             strategy);
+    kstatus(c, COND_KS_STALLED, "ApplyFailed", msg);
+    finish(c, DBROLLOUT_PHASE_FAILED);
+    return false;
+}
+
+static void describe_last_failure(const struct dbrollout_observed *o, char *out, size_t n)
+{
+    if (o->last.changeset)
+        cut(out, n, "changeset %s failed: %s", o->last.changeset,
+                 o->last.error ? o->last.error : "error");
+    else
+        cut(out, n, "%s", o->last.error ? o->last.error : "error");
+}
+
+static bool step_applying(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    char msg[DBROLLOUT_MSG_MAX];
+
+    if (last_moved_to(o, o->spec.tag) && o->last.code != TM_OK) {
+        describe_last_failure(o, msg, sizeof(msg));
+        if (o->last.retry != TM_RETRY_TERMINAL) {
+            transient(c, "Retrying", msg);
+            return false;
+        }
+        return apply_failed(c, msg);
+    }
+    if (!o->db.reachable) {
+        cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
+                 o->db.error ? o->db.error : "unknown error");
+        transient(c, "DatabaseUnreachable", msg);
+        return false;
+    }
+    if (o->spec.deployment && o->spec.order == DBROLLOUT_ORDER_PARALLEL) {
+        enum dbrollout_app_state s = dbrollout_app_state(&o->app);
+        bool timed_out = c->st->started_at_ms > 0 &&
+                         c->now - c->st->started_at_ms > o->spec.app_timeout_s * 1000;
+        if ((s == DBROLLOUT_APP_FAILED && app_matches(o)) || timed_out) {
+            cut(msg, sizeof(msg), "deployment %s %s", o->spec.deployment,
+                     timed_out ? "did not complete within appTimeoutSeconds"
+                               : "exceeded its progress deadline");
+            return app_failed(c, timed_out ? "AppTimeout" : "ProgressDeadlineExceeded", msg);
+        }
+    }
+    switch (o->db.target) {
+    case DBROLLOUT_POS_FORWARD:
+    case DBROLLOUT_POS_BACKWARD:
+        if (last_moved_to(o, o->spec.tag)) {
+            /* the move succeeded and the tag is still not reached: say so
+             * rather than loop (e.g. changesets skipped by preconditions) */
+            cut(msg, sizeof(msg),
+                     "after the move, instance %s is still %ld changeset(s) away from tag %s",
+                     o->spec.instance, o->db.target_steps, o->spec.tag);
+            return apply_failed(c, msg);
+        }
+        cut(msg, sizeof(msg), "%s %ld changeset(s) to reach tag %s",
+                 o->db.target == DBROLLOUT_POS_FORWARD ? "applying" : "rolling back",
+                 o->db.target_steps, o->spec.tag);
+        reconciling(c, "Applying", msg);
+        setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Applying", msg);
+        act(c,
+            o->db.target == DBROLLOUT_POS_FORWARD ? DBROLLOUT_ACT_APPLY_TO_TAG
+                                                  : DBROLLOUT_ACT_ROLLBACK_TO_TAG,
+            o->spec.tag);
+        return false;
+    case DBROLLOUT_POS_AT:
+        break;
+    case DBROLLOUT_POS_INVALID:
+    case DBROLLOUT_POS_UNKNOWN:
+        cut(msg, sizeof(msg), "cannot reach tag %s: %s", o->spec.tag,
+                 o->db.target_error ? o->db.target_error : "unknown position");
+        return apply_failed(c, msg);
+    }
+
+    /* the schema is at the tag */
+    cut(msg, sizeof(msg), "instance %s at tag %s (%ld applied, %ld rolled back)",
+             o->spec.instance, o->spec.tag, c->st->applied_changesets,
+             c->st->rolled_back_changesets);
+    if (!cond_is_true(&c->st->conds, DBROLLOUT_COND_SCHEMA_APPLIED))
+        event(c, "SchemaApplied", false, "%s", msg);
+    setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_TRUE, "AtTag", msg);
+    if (!o->spec.deployment) {
+        succeed(c);
+        return false;
+    }
+    if (o->spec.order == DBROLLOUT_ORDER_APP_FIRST &&
+        dbrollout_app_state(&o->app) == DBROLLOUT_APP_COMPLETE && app_matches(o)) {
+        succeed(c);
+        return false;
+    }
+    c->st->phase = DBROLLOUT_PHASE_WAITING_FOR_APP;
+    return true;
+}
+
+static bool step_waiting(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    const struct dbrollout_app *a = &o->app;
+    char msg[DBROLLOUT_MSG_MAX];
+    enum dbrollout_app_state s = dbrollout_app_state(a);
+    bool matches = app_matches(o);
+    int64_t deadline = c->st->started_at_ms + o->spec.app_timeout_s * 1000;
+    bool timed_out = c->st->started_at_ms > 0 && c->now > deadline;
+
+    if (a->found) {
+        c->st->deployment_revision = a->revision;
+        c->st->previous_deployment_revision = a->previous_revision;
+    }
+    if (s == DBROLLOUT_APP_COMPLETE && matches) {
+        cut(msg, sizeof(msg), "deployment %s revision %lld is available (%lld/%lld replicas)",
+                 o->spec.deployment, (long long)a->revision, (long long)a->available_replicas,
+                 (long long)a->replicas);
+        if (!cond_is_true(&c->st->conds, DBROLLOUT_COND_APP_AVAILABLE))
+            event(c, "AppAvailable", false, "%s", msg);
+        setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_TRUE, "RolloutComplete", msg);
+        if (o->spec.order == DBROLLOUT_ORDER_APP_FIRST &&
+            !cond_is_true(&c->st->conds, DBROLLOUT_COND_SCHEMA_APPLIED)) {
+            c->st->phase = DBROLLOUT_PHASE_APPLYING;
+            return true;
+        }
+        succeed(c);
+        return false;
+    }
+    if ((s == DBROLLOUT_APP_FAILED && matches) || timed_out) {
+        const char *reason = timed_out && !(s == DBROLLOUT_APP_FAILED && matches)
+                                 ? "AppTimeout"
+                                 : "ProgressDeadlineExceeded";
+        if (strcmp(reason, "AppTimeout") == 0)
+            cut(msg, sizeof(msg),
+                     "deployment %s did not complete within appTimeoutSeconds (%lld s)",
+                     o->spec.deployment, (long long)o->spec.app_timeout_s);
+        else
+            cut(msg, sizeof(msg), "deployment %s revision %lld exceeded its progress deadline",
+                     o->spec.deployment, (long long)a->revision);
+        return app_failed(c, reason, msg);
+    }
+    const char *reason = "Progressing";
+    if (!a->found) {
+        reason = "DeploymentNotFound";
+        cut(msg, sizeof(msg), "waiting for deployment %s: not found", o->spec.deployment);
+    } else if (!matches) {
+        reason = "WaitingForTemplate";
+        cut(msg, sizeof(msg),
+                 "waiting for deployment %s: its pod template is for tag %s, not %s",
+                 o->spec.deployment, a->template_tag, o->spec.tag);
+    } else {
+        cut(msg, sizeof(msg),
+                 "waiting for deployment %s rollout: %lld of %lld updated replicas available",
+                 o->spec.deployment, (long long)a->available_replicas,
+                 (long long)a->updated_replicas);
+    }
+    setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, reason, msg);
+    reconciling(c, "WaitingForApp", msg);
+    int64_t left = deadline - c->now + 1000;
+    c->p->requeue_ms = left > 0 && left < DBROLLOUT_REQUEUE_APP_MS ? left : DBROLLOUT_REQUEUE_APP_MS;
+    return false;
+}
+
+static bool app_failed(struct ctx *c, const char *reason, const char *msg)
+{
+    const struct dbrollout_observed *o = c->o;
+    char m[DBROLLOUT_MSG_MAX];
+    setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, reason, msg);
+    event(c, "AppFailed", true, "%s", msg);
+    if (o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_HOLD) {
+        cut(m, sizeof(m), "%s; onAppFailure Hold: schema and deployment left as they are",
+                 msg);
+        kstatus(c, COND_KS_STALLED, "AppFailed", m);
+        finish(c, DBROLLOUT_PHASE_FAILED);
+        return false;
+    }
+    cut(m, sizeof(m), "%s; rolling back to preStartTag %s", msg, prestart_label(c->st));
+    c->st->phase = DBROLLOUT_PHASE_ROLLING_BACK;
+    setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", m);
+    reconciling(c, "RollingBack", m);
+    return true;
+}
+
+static bool step_rolling_back(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    struct dbrollout_status *st = c->st;
+    char msg[DBROLLOUT_MSG_MAX], what[DBROLLOUT_MSG_MAX];
+    const struct cond *rb = cond_find(&st->conds, DBROLLOUT_COND_ROLLED_BACK);
+    bool cause_app = rb && strcmp(rb->reason, "AppFailed") == 0;
+
+    if ((last_moved_to(o, st->pre_start_tag) || o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT) &&
+        o->last.code != TM_OK) {
+        describe_last_failure(o, what, sizeof(what));
+        bool restore = o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT;
+        cut(msg, sizeof(msg), "%s failed: %s",
+                 restore ? "restoring the deployment" : "rolling back to preStartTag", what);
+        if (o->last.retry != TM_RETRY_TERMINAL) {
+            transient(c, "RollingBack", msg);
+            return false;
+        }
+        setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE,
+                restore ? "RestoreFailed" : "RollbackFailed", msg);
+        kstatus(c, COND_KS_STALLED, restore ? "RestoreFailed" : "RollbackFailed", msg);
+        event(c, restore ? "RestoreFailed" : "RollbackFailed", true, "%s", msg);
+        finish(c, DBROLLOUT_PHASE_FAILED);
+        return false;
+    }
+    if (!st->has_pre_start_tag) {
+        cut(msg, sizeof(msg), "cannot roll back: no preStartTag was recorded");
+        kstatus(c, COND_KS_STALLED, "RollbackFailed", msg);
+        finish(c, DBROLLOUT_PHASE_FAILED);
+        return false;
+    }
+    if (!o->db.reachable) {
+        cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
+                 o->db.error ? o->db.error : "unknown error");
+        transient(c, "DatabaseUnreachable", msg);
+        return false;
+    }
+    bool restored = o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT && o->last.code == TM_OK;
+    bool restore_needed = cause_app &&
+                          o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH &&
+                          o->spec.deployment && st->previous_deployment_revision > 0 &&
+                          !restored && o->app.found && o->app.revision == st->deployment_revision;
+    /* undo in the reverse order of the rollout */
+    bool schema_first_undo = o->spec.order == DBROLLOUT_ORDER_APP_FIRST;
+    if (restore_needed && !schema_first_undo) {
+        cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
+                 o->spec.deployment, (long long)st->previous_deployment_revision);
+        reconciling(c, "RollingBack", msg);
+        act(c, DBROLLOUT_ACT_RESTORE_DEPLOYMENT, NULL);
+        c->p->action.from_revision = st->deployment_revision;
+        c->p->action.to_revision = st->previous_deployment_revision;
+        return false;
+    }
+    switch (o->db.prestart) {
+    case DBROLLOUT_POS_FORWARD:
+    case DBROLLOUT_POS_BACKWARD:
+        if (last_moved_to(o, st->pre_start_tag)) {
+            cut(msg, sizeof(msg),
+                     "after rolling back, instance %s is still %ld changeset(s) away from "
+                     "preStartTag %s",
+                     o->spec.instance, o->db.prestart_steps, prestart_label(st));
+            kstatus(c, COND_KS_STALLED, "RollbackFailed", msg);
+            setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "RollbackFailed", msg);
+            event(c, "RollbackFailed", true, "%s", msg);
+            finish(c, DBROLLOUT_PHASE_FAILED);
+            return false;
+        }
+        cut(msg, sizeof(msg), "returning instance %s to preStartTag %s (%ld changeset(s))",
+                 o->spec.instance, prestart_label(st), o->db.prestart_steps);
+        reconciling(c, "RollingBack", msg);
+        act(c,
+            o->db.prestart == DBROLLOUT_POS_BACKWARD ? DBROLLOUT_ACT_ROLLBACK_TO_TAG
+                                                     : DBROLLOUT_ACT_APPLY_TO_TAG,
+            st->pre_start_tag);
+        return false;
+    case DBROLLOUT_POS_INVALID:
+    case DBROLLOUT_POS_UNKNOWN:
+        cut(msg, sizeof(msg), "cannot return to preStartTag %s: %s", prestart_label(st),
+                 o->db.prestart_error ? o->db.prestart_error : "unknown position");
+        kstatus(c, COND_KS_STALLED, "RollbackFailed", msg);
+        setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "RollbackFailed", msg);
+        event(c, "RollbackFailed", true, "%s", msg);
+        finish(c, DBROLLOUT_PHASE_FAILED);
+        return false;
+    case DBROLLOUT_POS_AT:
+        break;
+    }
+    if (restore_needed) {
+        cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
+                 o->spec.deployment, (long long)st->previous_deployment_revision);
+        reconciling(c, "RollingBack", msg);
+        act(c, DBROLLOUT_ACT_RESTORE_DEPLOYMENT, NULL);
+        c->p->action.from_revision = st->deployment_revision;
+        c->p->action.to_revision = st->previous_deployment_revision;
+        return false;
+    }
+
+    /* everything that had to go back is back */
+    bool app_restored =
+        cause_app && o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH &&
+        st->previous_deployment_revision > 0;
+    const struct cond *sa = cond_find(&st->conds, DBROLLOUT_COND_SCHEMA_APPLIED);
+    cut(msg, sizeof(msg), "instance %s back at preStartTag %s%s after %s", o->spec.instance,
+        prestart_label(st), app_restored ? ", deployment restored to its previous revision" : "",
+        cause_app ? "the application failed" : sa ? sa->message : "a changeset failed");
+    setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_TRUE, cause_app ? "AppFailed" : "ApplyFailed",
+            msg);
+    if (cause_app)
+        setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "RolledBack", msg);
+    if (cause_app) {
+        kstatus(c, COND_KS_STALLED, "AppFailed", msg);
+        event(c, "RolledBack", true, "%s", msg);
+        finish(c, DBROLLOUT_PHASE_ROLLED_BACK);
+    } else {
+        kstatus(c, COND_KS_STALLED, "ApplyFailed", msg);
+        event(c, "Failed", true, "%s", msg);
+        finish(c, DBROLLOUT_PHASE_FAILED);
+    }
+    return false;
+}
+
+static void progress(struct ctx *c)
+{
+    for (int pass = 0; pass < 8; pass++) {
+        bool again = false;
+        switch (c->st->phase) {
+        case DBROLLOUT_PHASE_APPLYING:
+            again = step_applying(c);
+            break;
+        case DBROLLOUT_PHASE_WAITING_FOR_APP:
+            again = step_waiting(c);
+            break;
+        case DBROLLOUT_PHASE_ROLLING_BACK:
+            again = step_rolling_back(c);
+            break;
+        default:
+            break;
+        }
+        if (!again)
+            return;
+    }
+}
+
+/* The checks every start (and retarget) passes before anything runs.
+ * False: the plan is settled (Pending or Blocked). */
+static bool preconditions(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    char msg[DBROLLOUT_MSG_MAX];
+
+    if (!o->instance_found) {
+        cut(msg, sizeof(msg), "DBInstance %s not found", o->spec.instance);
+        pending(c, "InstanceNotFound", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
+        return false;
+    }
+    if (!o->schema_ready) {
+        cut(msg, sizeof(msg), "the DBSchema of instance %s is not ready: %s",
+                 o->spec.instance, o->schema_message ? o->schema_message : "not fetched yet");
+        pending(c, "SchemaNotReady", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
+        return false;
+    }
+    if (!o->db.reachable) {
+        cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
+                 o->db.error ? o->db.error : "unknown error");
+        pending(c, "DatabaseUnreachable", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
+        c->p->backoff = !o->db.error_terminal;
+        return false;
+    }
+    if (o->db.target == DBROLLOUT_POS_INVALID || o->db.target == DBROLLOUT_POS_UNKNOWN) {
+        cut(msg, sizeof(msg), "cannot move instance %s to tag %s: %s", o->spec.instance,
+                 o->spec.tag, o->db.target_error ? o->db.target_error : "unknown tag");
+        blocked(c, "InvalidTarget", msg);
+        return false;
+    }
+    if (o->db.ndrift > 0) {
+        cut(msg, sizeof(msg), "instance %s has drifted from its changelog (%ld change(s)%s%s)",
+                 o->spec.instance, o->db.ndrift, o->db.drift_first ? ", first: " : "",
+                 o->db.drift_first ? o->db.drift_first : "");
+        blocked(c, "Drifted", msg);
+        return false;
+    }
+    if (o->db.target == DBROLLOUT_POS_FORWARD && o->lint.denied > 0) {
+        cut(msg, sizeof(msg), "policy of instance %s denies %ld change(s): %s",
+                 o->spec.instance, o->lint.denied,
+                 o->lint.first_denied ? o->lint.first_denied : "destructive change");
+        blocked(c, "PolicyViolation", msg);
+        return false;
+    }
+    return true;
+}
+
+static void begin_common(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    struct dbrollout_status *st = c->st;
+    setstr(st->target_tag, sizeof(st->target_tag), o->spec.tag);
+    st->started_at_ms = c->now;
+    st->finished_at_ms = 0;
+    st->phase = o->spec.deployment && o->spec.order == DBROLLOUT_ORDER_APP_FIRST
+                    ? DBROLLOUT_PHASE_WAITING_FOR_APP
+                    : DBROLLOUT_PHASE_APPLYING;
+    cond_remove(&st->conds, DBROLLOUT_COND_ROLLED_BACK);
+    setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Pending", "not applied yet");
+    if (o->spec.deployment)
+        setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, "Pending", "not observed yet");
+    else
+        cond_remove(&st->conds, DBROLLOUT_COND_APP_AVAILABLE);
+    if (o->lint.warned > 0)
+        event(c, "PolicyWarning", true, "policy of instance %s warns about %ld change(s): %s",
+              o->spec.instance, o->lint.warned,
+              o->lint.first_warned ? o->lint.first_warned : "destructive change");
+}
+
+static void start(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    struct dbrollout_status *st = c->st;
+    char msg[DBROLLOUT_MSG_MAX], who[DBROLLOUT_NAME_MAX];
+
+    if (!preconditions(c))
+        return;
+    if (!dbrollout_lock_free(o->lock_holder, o->uid, o->peers, o->npeers)) {
+        holder_name(o->lock_holder, who, sizeof(who));
+        cut(msg, sizeof(msg), "instance %s is being changed by DBRollout %s",
+                 o->spec.instance, who);
+        pending(c, "WaitingForLock", msg, DBROLLOUT_REQUEUE_LOCK_MS);
+        return;
+    }
+    if (!o->lock_confirmed) {
+        cut(msg, sizeof(msg), "locking instance %s", o->spec.instance);
+        pending(c, "Locking", msg, 0);
+        act(c, DBROLLOUT_ACT_ACQUIRE_LOCK, NULL);
+        c->p->action.expect_holder = o->lock_holder;
+        dbrollout_lock_id(o->name, o->uid, o->generation, c->p->action.lock_id,
+                          sizeof(c->p->action.lock_id));
+        return;
+    }
+    if (o->last.kind != DBROLLOUT_ACT_STAMP_PRESTART || o->last.code != TM_OK ||
+        !o->last.prestart_tag) {
+        if (o->last.kind == DBROLLOUT_ACT_STAMP_PRESTART && o->last.code != TM_OK) {
+            cut(msg, sizeof(msg), "recording preStartTag failed: %s",
+                     o->last.error ? o->last.error : "error");
+            transient(c, "Retrying", msg);
+            return;
+        }
+        cut(msg, sizeof(msg), "recording the preStartTag of instance %s", o->spec.instance);
+        pending(c, "RecordingPreStartTag", msg, 0);
+        act(c, DBROLLOUT_ACT_STAMP_PRESTART, NULL);
+        cut(c->p->action.proposed_tag, sizeof(c->p->action.proposed_tag),
+                 "tidemark-prestart-%s-%lld", o->name, (long long)o->generation);
+        return;
+    }
+
+    /* begin: the status carrying preStartTag is written before any move */
+    st->has_pre_start_tag = true;
+    setstr(st->pre_start_tag, sizeof(st->pre_start_tag), o->last.prestart_tag);
+    st->applied_changesets = 0;
+    st->rolled_back_changesets = 0;
+    st->deployment_revision = 0;
+    st->previous_deployment_revision = 0;
+    begin_common(c);
+    cut(msg, sizeof(msg), "moving instance %s from %s to tag %s (%s)", o->spec.instance,
+             prestart_label(st), o->spec.tag,
+             o->spec.order == DBROLLOUT_ORDER_APP_FIRST  ? "AppFirst"
+             : o->spec.order == DBROLLOUT_ORDER_PARALLEL ? "Parallel"
+                                                         : "SchemaFirst");
+    reconciling(c, "Progressing", msg);
+    event(c, "RolloutStarted", false, "%s", msg);
+    progress(c);
+}
+
+/* A new tag while a rollout runs: keep preStartTag, move to the new tag. */
+static void retarget(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    char msg[DBROLLOUT_MSG_MAX];
+    if (!o->db.reachable) {
+        cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
+                 o->db.error ? o->db.error : "unknown error");
+        transient(c, "DatabaseUnreachable", msg);
+        return;
+    }
+    if (!preconditions(c))
+        return;
+    begin_common(c);
+    cut(msg, sizeof(msg), "retargeted to tag %s; preStartTag %s kept", o->spec.tag,
+             prestart_label(c->st));
+    reconciling(c, "Progressing", msg);
+    event(c, "RolloutRetargeted", false, "%s", msg);
+    progress(c);
+}
+
+void dbrollout_decide(const struct dbrollout_observed *o, int64_t now_ms,
+                      struct dbrollout_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->status = o->status;
+    struct ctx c = {.o = o, .now = now_ms, .p = p, .st = &p->status};
+    struct dbrollout_status *st = &p->status;
+    enum dbrollout_phase phase = st->phase;
+    bool tag_changed = strcmp(st->target_tag, o->spec.tag) != 0;
+    bool gen_changed = st->observed_generation != o->generation;
+
+    if (dbrollout_phase_terminal(phase) && !tag_changed && !gen_changed) {
+        /* kept until the spec changes; only a lock left behind is released */
+        release_if_held(&c);
+        return;
+    }
+    if (last_moved(o)) {
+        st->applied_changesets += o->last.applied;
+        st->rolled_back_changesets += o->last.rolled_back;
+    }
+    if (o->db.reachable)
+        setstr(st->applied_tag, sizeof(st->applied_tag), o->db.applied_tag);
+
+    if (phase_in_progress(phase)) {
+        if (tag_changed && phase != DBROLLOUT_PHASE_ROLLING_BACK)
+            retarget(&c);
+        else
+            progress(&c);
+        return;
+    }
+    start(&c);
+}

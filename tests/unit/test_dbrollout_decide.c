@@ -1,0 +1,895 @@
+/* Table tests of dbrollout_decide (reconcilers/dbrollout_decide.c): observed
+ * state in, plan out; no servers, the clock is a number. */
+#include "../tm_test.h"
+
+#include "reconcilers/dbrollout.h"
+
+#define NOW 1700000000000LL
+
+/* A rollout "ro" (uid u-1, generation 2) of instance orders to tag v2 with
+ * Deployment app, SchemaFirst, RollbackSchema, Rollback; database at v1,
+ * three changesets away from v2; the Deployment complete at revision 1. */
+static struct dbrollout_observed base(void)
+{
+    struct dbrollout_observed o;
+    memset(&o, 0, sizeof(o));
+    o.name = "ro";
+    o.uid = "u-1";
+    o.generation = 2;
+    o.spec.instance = "orders";
+    o.spec.tag = "v2";
+    o.spec.deployment = "app";
+    o.spec.order = DBROLLOUT_ORDER_SCHEMA_FIRST;
+    o.spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_ROLLBACK_SCHEMA;
+    o.spec.cs_failure = DBROLLOUT_CS_FAILURE_ROLLBACK;
+    o.spec.app_timeout_s = 600;
+    o.instance_found = true;
+    o.schema_ready = true;
+    o.db.reachable = true;
+    o.db.applied_tag = "v1";
+    o.db.target = DBROLLOUT_POS_FORWARD;
+    o.db.target_steps = 3;
+    o.db.prestart = DBROLLOUT_POS_AT;
+    o.app.found = true;
+    o.app.generation = 1;
+    o.app.observed_generation = 1;
+    o.app.replicas = 2;
+    o.app.status_replicas = 2;
+    o.app.updated_replicas = 2;
+    o.app.available_replicas = 2;
+    o.app.revision = 1;
+    return o;
+}
+
+/* The status of ro after it started: Applying from v1 to v2 at NOW-1000. */
+static void started(struct dbrollout_observed *o, enum dbrollout_phase phase)
+{
+    o->status.phase = phase;
+    o->status.has_pre_start_tag = true;
+    snprintf(o->status.pre_start_tag, sizeof(o->status.pre_start_tag), "v1");
+    snprintf(o->status.target_tag, sizeof(o->status.target_tag), "v2");
+    o->status.started_at_ms = NOW - 1000;
+    o->status.observed_generation = 1;
+    o->lock_holder = "ro/u-1/2";
+}
+
+/* The app rolling out revision 2 (one updated replica not yet available). */
+static void app_rolling(struct dbrollout_observed *o)
+{
+    o->app.generation = 2;
+    o->app.observed_generation = 2;
+    o->app.updated_replicas = 1;
+    o->app.available_replicas = 1;
+    o->app.status_replicas = 3;
+    o->app.revision = 2;
+    o->app.previous_revision = 1;
+}
+
+static bool has_event(const struct dbrollout_plan *p, const char *reason, bool warning)
+{
+    for (size_t i = 0; i < p->nevents; i++) {
+        if (strcmp(p->events[i].reason, reason) == 0 && p->events[i].warning == warning)
+            return true;
+    }
+    return false;
+}
+
+static const char *cond_reason(const struct dbrollout_plan *p, const char *type)
+{
+    const struct cond *c = cond_find(&p->status.conds, type);
+    return c ? c->reason : NULL;
+}
+
+static int cond_status(const struct dbrollout_plan *p, const char *type)
+{
+    const struct cond *c = cond_find(&p->status.conds, type);
+    return c ? (int)c->status : -1;
+}
+
+/* ----------------------------------------------------------- starting */
+
+TM_TEST(rollout_locks_instance_before_anything_else)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ACQUIRE_LOCK);
+    TM_EXPECT_STR(p.action.lock_id, "ro/u-1/2");
+    TM_EXPECT(p.action.expect_holder == NULL);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+    TM_EXPECT(!p.status.has_pre_start_tag);
+    TM_EXPECT_INT(cond_status(&p, COND_RECONCILING), COND_TRUE);
+}
+
+TM_TEST(rollout_relocks_even_when_cache_says_it_holds_the_lock)
+{
+    struct dbrollout_observed o = base();
+    o.lock_holder = "ro/u-1/2";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ACQUIRE_LOCK);
+    TM_EXPECT_STR(p.action.expect_holder, "ro/u-1/2");
+}
+
+TM_TEST(rollout_stamps_prestart_tag_once_lock_confirmed)
+{
+    struct dbrollout_observed o = base();
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_ACQUIRE_LOCK;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_STAMP_PRESTART);
+    TM_EXPECT_STR(p.action.proposed_tag, "tidemark-prestart-ro-2");
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+}
+
+TM_TEST(rollout_writes_prestart_tag_in_status_before_applying)
+{
+    struct dbrollout_observed o = base();
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+    o.last.prestart_tag = "v1";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    /* the plan's status is written before its action runs */
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
+    TM_EXPECT(p.status.has_pre_start_tag);
+    TM_EXPECT_STR(p.status.pre_start_tag, "v1");
+    TM_EXPECT_STR(p.status.target_tag, "v2");
+    TM_EXPECT_INT(p.status.started_at_ms, NOW);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v2");
+    TM_EXPECT(has_event(&p, "RolloutStarted", false));
+    TM_EXPECT_INT(p.status.observed_generation, 0); /* not fully handled yet */
+}
+
+TM_TEST(rollout_resumes_after_crash_between_stamp_and_apply)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING); /* no in-memory result: a fresh process */
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v2");
+    TM_EXPECT_STR(p.status.pre_start_tag, "v1");
+    TM_EXPECT_INT(p.status.started_at_ms, NOW - 1000);
+    TM_EXPECT(!has_event(&p, "RolloutStarted", false));
+}
+
+TM_TEST(rollout_to_older_tag_rolls_back_to_it)
+{
+    struct dbrollout_observed o = base();
+    o.spec.tag = "v0";
+    o.db.target = DBROLLOUT_POS_BACKWARD;
+    o.db.target_steps = 2;
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+    o.last.prestart_tag = "v1";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v0");
+    TM_EXPECT_STR(p.status.pre_start_tag, "v1");
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
+}
+
+TM_TEST(rollout_waits_when_another_rollout_holds_instance)
+{
+    struct dbrollout_peer peers[] = {
+        {.name = "other", .uid = "u-9", .generation = 1, .observed_generation = 0,
+         .phase = DBROLLOUT_PHASE_APPLYING},
+    };
+    struct dbrollout_observed o = base();
+    o.lock_holder = "other/u-9/1";
+    o.peers = peers;
+    o.npeers = 1;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+    TM_EXPECT_STR(cond_reason(&p, COND_RECONCILING), "WaitingForLock");
+    TM_EXPECT_CONTAINS(p.status.message, "other");
+    TM_EXPECT_INT(p.requeue_ms, DBROLLOUT_REQUEUE_LOCK_MS);
+    TM_EXPECT(has_event(&p, "WaitingForLock", false));
+}
+
+TM_TEST(rollout_waiting_for_lock_emits_event_once)
+{
+    struct dbrollout_peer peers[] = {
+        {.name = "other", .uid = "u-9", .generation = 1, .phase = DBROLLOUT_PHASE_APPLYING},
+    };
+    struct dbrollout_observed o = base();
+    o.lock_holder = "other/u-9/1";
+    o.peers = peers;
+    o.npeers = 1;
+    struct dbrollout_plan p1, p2;
+    dbrollout_decide(&o, NOW, &p1);
+    o.status = p1.status;
+    dbrollout_decide(&o, NOW + 10000, &p2);
+    TM_EXPECT_INT(p2.nevents, 0);
+    TM_EXPECT(dbrollout_status_equal(&p2.status, &o.status)); /* nothing to patch */
+}
+
+TM_TEST(rollout_takes_lock_from_settled_holder)
+{
+    struct dbrollout_peer peers[] = {
+        {.name = "other", .uid = "u-9", .generation = 1, .observed_generation = 1,
+         .phase = DBROLLOUT_PHASE_SUCCEEDED},
+    };
+    struct dbrollout_observed o = base();
+    o.lock_holder = "other/u-9/1";
+    o.peers = peers;
+    o.npeers = 1;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ACQUIRE_LOCK);
+    TM_EXPECT_STR(p.action.expect_holder, "other/u-9/1");
+}
+
+TM_TEST(lock_holder_with_stale_cached_copy_counts_as_alive)
+{
+    /* the annotation says generation 3, our cache still has generation 2 Succeeded */
+    struct dbrollout_peer peers[] = {
+        {.name = "other", .uid = "u-9", .generation = 2, .observed_generation = 2,
+         .phase = DBROLLOUT_PHASE_SUCCEEDED},
+    };
+    TM_EXPECT(!dbrollout_lock_free("other/u-9/3", "u-1", peers, 1));
+    TM_EXPECT(dbrollout_lock_free("other/u-9/2", "u-1", peers, 1));
+}
+
+TM_TEST(lock_held_by_deleted_rollout_is_free)
+{
+    struct dbrollout_peer peers[] = {
+        {.name = "other", .uid = "u-8", .generation = 1, .phase = DBROLLOUT_PHASE_APPLYING},
+    };
+    TM_EXPECT(dbrollout_lock_free("other/u-9/1", "u-1", peers, 1)); /* same name, new uid */
+    TM_EXPECT(!dbrollout_lock_free("other/u-8/1", "u-1", peers, 1));
+}
+
+TM_TEST(lock_acquired_but_not_started_holder_counts_as_alive)
+{
+    struct dbrollout_peer peers[] = {
+        {.name = "other", .uid = "u-9", .generation = 1, .phase = DBROLLOUT_PHASE_PENDING},
+    };
+    TM_EXPECT(!dbrollout_lock_free("other/u-9/1", "u-1", peers, 1));
+}
+
+TM_TEST(rollout_blocked_by_destructive_change_under_deny)
+{
+    struct dbrollout_observed o = base();
+    o.lint.denied = 1;
+    o.lint.first_denied = "DROP TABLE in b.sql::2::me (b.sql:4)";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_BLOCKED);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE); /* nothing runs, not even the lock */
+    TM_EXPECT_INT(cond_status(&p, COND_STALLED), COND_TRUE);
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "PolicyViolation");
+    TM_EXPECT(cond_find(&p.status.conds, COND_RECONCILING) == NULL);
+    TM_EXPECT_CONTAINS(p.status.message, "DROP TABLE in b.sql::2::me");
+    TM_EXPECT_INT(p.status.observed_generation, 2);
+    TM_EXPECT(has_event(&p, "PolicyViolation", true));
+}
+
+TM_TEST(rollout_blocked_releases_a_lock_it_held)
+{
+    struct dbrollout_observed o = base();
+    o.lock_holder = "ro/u-1/2";
+    o.lint.denied = 1;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_BLOCKED);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+}
+
+TM_TEST(rollout_warned_policy_proceeds_with_warning_event)
+{
+    struct dbrollout_observed o = base();
+    o.lint.warned = 1;
+    o.lint.first_warned = "DROP CONSTRAINT in b.sql::2::me";
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+    o.last.prestart_tag = "v1";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT(has_event(&p, "PolicyWarning", true));
+}
+
+TM_TEST(rollout_blocked_when_tag_not_in_changelog)
+{
+    struct dbrollout_observed o = base();
+    o.spec.tag = "v9";
+    o.db.target = DBROLLOUT_POS_INVALID;
+    o.db.target_error = "unknown tag v9 (known: v1, v2)";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_BLOCKED);
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "InvalidTarget");
+    TM_EXPECT_CONTAINS(p.status.message, "known: v1, v2");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+}
+
+TM_TEST(rollout_blocked_when_database_drifted)
+{
+    struct dbrollout_observed o = base();
+    o.db.ndrift = 1;
+    o.db.drift_first = "a.sql::1::me: ChecksumMismatch";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_BLOCKED);
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "Drifted");
+}
+
+TM_TEST(rollout_pending_when_database_unreachable)
+{
+    struct dbrollout_observed o = base();
+    o.db.reachable = false;
+    o.db.error = "connection refused";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+    TM_EXPECT_STR(cond_reason(&p, COND_READY), "DatabaseUnreachable");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT(p.requeue_ms > 0);
+}
+
+TM_TEST(rollout_pending_when_instance_missing)
+{
+    struct dbrollout_observed o = base();
+    o.instance_found = false;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+    TM_EXPECT_STR(cond_reason(&p, COND_READY), "InstanceNotFound");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+}
+
+/* ------------------------------------------------------------ applying */
+
+TM_TEST(rollout_waits_for_app_after_schema_applied)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    app_rolling(&o);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.applied_tag = "v2";
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.applied = 3;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_SCHEMA_APPLIED), COND_TRUE);
+    TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_APP_AVAILABLE), COND_FALSE);
+    TM_EXPECT_INT(p.status.applied_changesets, 3);
+    TM_EXPECT_STR(p.status.applied_tag, "v2");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT(p.requeue_ms > 0);
+    TM_EXPECT(has_event(&p, "SchemaApplied", false));
+}
+
+TM_TEST(rollout_succeeds_right_after_schema_without_deployment)
+{
+    struct dbrollout_observed o = base();
+    o.spec.deployment = NULL;
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.applied = 3;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_SUCCEEDED);
+    TM_EXPECT_INT(cond_status(&p, COND_READY), COND_TRUE);
+    TM_EXPECT(cond_find(&p.status.conds, DBROLLOUT_COND_APP_AVAILABLE) == NULL);
+    TM_EXPECT_INT(p.status.observed_generation, 2);
+    TM_EXPECT_INT(p.status.finished_at_ms, NOW);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+}
+
+TM_TEST(rollout_failed_apply_under_rollback_strategy_rolls_back_then_fails)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.db.target_steps = 2;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    o.db.prestart_steps = 1;
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.code = TM_E_DB;
+    o.last.retry = TM_RETRY_TERMINAL;
+    o.last.changeset = "b.sql::2::me";
+    o.last.error = "relation \"x\" does not exist";
+    o.last.applied = 1;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v1");
+    TM_EXPECT(has_event(&p, "ApplyFailed", true));
+    TM_EXPECT_CONTAINS(p.events[0].note, "b.sql::2::me");
+
+    /* next pass: the database is back at v1 */
+    o.status = p.status;
+    o.db.target = DBROLLOUT_POS_FORWARD;
+    o.db.target_steps = 3;
+    o.db.prestart = DBROLLOUT_POS_AT;
+    memset(&o.last, 0, sizeof(o.last));
+    o.last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
+    o.last.tag = "v1";
+    o.last.rolled_back = 1;
+    dbrollout_decide(&o, NOW + 1, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_FAILED);
+    TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_ROLLED_BACK), COND_TRUE);
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "ApplyFailed");
+    TM_EXPECT_CONTAINS(p.status.message, "b.sql::2::me");
+    TM_EXPECT_INT(p.status.rolled_back_changesets, 1);
+    TM_EXPECT_INT(p.status.observed_generation, 2);
+}
+
+TM_TEST(rollout_failed_apply_under_fail_strategy_keeps_schema)
+{
+    struct dbrollout_observed o = base();
+    o.spec.cs_failure = DBROLLOUT_CS_FAILURE_FAIL;
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.code = TM_E_DB;
+    o.last.retry = TM_RETRY_TERMINAL;
+    o.last.changeset = "b.sql::2::me";
+    o.last.error = "syntax error";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_FAILED);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK); /* no rollback */
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "ApplyFailed");
+    TM_EXPECT_CONTAINS(p.status.message, "b.sql::2::me");
+    TM_EXPECT_CONTAINS(p.status.message, "Fail");
+}
+
+TM_TEST(rollout_failed_apply_under_mark_next_run_keeps_schema)
+{
+    struct dbrollout_observed o = base();
+    o.spec.cs_failure = DBROLLOUT_CS_FAILURE_MARK_NEXT_RUN;
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.code = TM_E_DB;
+    o.last.retry = TM_RETRY_TERMINAL;
+    o.last.changeset = "b.sql::2::me";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_FAILED);
+    TM_EXPECT_CONTAINS(p.status.message, "MarkNextRun");
+}
+
+TM_TEST(rollout_transient_apply_error_retries_with_backoff)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.code = TM_E_LOCKED;
+    o.last.retry = TM_RETRY_WAITING;
+    o.last.error = "advisory lock held by liquibase";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT(p.backoff);
+    TM_EXPECT(p.requeue_ms > 0);
+}
+
+TM_TEST(rollout_apply_that_does_not_reach_tag_fails_instead_of_looping)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.spec.cs_failure = DBROLLOUT_CS_FAILURE_FAIL;
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2"; /* succeeded, yet still FORWARD */
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_FAILED);
+    TM_EXPECT(p.action.kind != DBROLLOUT_ACT_APPLY_TO_TAG);
+}
+
+/* -------------------------------------------------------- app watching */
+
+TM_TEST(rollout_succeeds_when_app_available)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.app.revision = 2;
+    o.app.previous_revision = 1;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_SUCCEEDED);
+    TM_EXPECT_INT(cond_status(&p, COND_READY), COND_TRUE);
+    TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_APP_AVAILABLE), COND_TRUE);
+    TM_EXPECT(cond_find(&p.status.conds, COND_RECONCILING) == NULL);
+    TM_EXPECT(cond_find(&p.status.conds, COND_STALLED) == NULL);
+    TM_EXPECT_INT(p.status.deployment_revision, 2);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+    TM_EXPECT(has_event(&p, "Succeeded", false));
+}
+
+TM_TEST(rollout_waiting_status_is_stable_between_polls)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.applied_tag = "v2";
+    app_rolling(&o);
+    struct dbrollout_plan p1, p2;
+    dbrollout_decide(&o, NOW, &p1);
+    o.status = p1.status;
+    dbrollout_decide(&o, NOW + 5000, &p2);
+    TM_EXPECT(dbrollout_status_equal(&p2.status, &o.status));
+    TM_EXPECT_INT(p2.nevents, 0);
+}
+
+TM_TEST(rollout_rolls_schema_back_when_deadline_exceeded)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    o.db.prestart_steps = 3;
+    app_rolling(&o);
+    o.app.progress_deadline_exceeded = true;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v1");
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "ProgressDeadlineExceeded");
+    TM_EXPECT(has_event(&p, "AppFailed", true));
+    TM_EXPECT_INT(p.status.deployment_revision, 2);
+    TM_EXPECT_INT(p.status.previous_deployment_revision, 1);
+}
+
+TM_TEST(rollout_rolls_schema_back_when_app_timeout_passes)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    app_rolling(&o);
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW - 1000 + 600 * 1000, &p); /* exactly at the deadline: wait */
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    dbrollout_decide(&o, NOW - 1000 + 600 * 1000 + 1, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "AppTimeout");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+}
+
+TM_TEST(rollout_ignores_deadline_of_a_template_for_another_tag)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    app_rolling(&o);
+    o.app.progress_deadline_exceeded = true;
+    o.app.template_tag = "v1";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "WaitingForTemplate");
+}
+
+TM_TEST(rollout_reports_rolled_back_when_schema_back_at_prestart)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    app_rolling(&o);
+    o.app.progress_deadline_exceeded = true;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    o.status = p.status;
+    o.db.target = DBROLLOUT_POS_FORWARD;
+    o.db.prestart = DBROLLOUT_POS_AT;
+    o.db.applied_tag = "v1";
+    o.last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
+    o.last.tag = "v1";
+    o.last.rolled_back = 3;
+    dbrollout_decide(&o, NOW + 1, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLED_BACK);
+    TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_ROLLED_BACK), COND_TRUE);
+    TM_EXPECT_INT(cond_status(&p, COND_READY), COND_FALSE);
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "AppFailed");
+    TM_EXPECT_INT(p.status.rolled_back_changesets, 3);
+    TM_EXPECT_STR(p.status.applied_tag, "v1");
+    TM_EXPECT(has_event(&p, "RolledBack", true));
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+}
+
+TM_TEST(rollout_rollback_both_restores_deployment_before_schema)
+{
+    struct dbrollout_observed o = base();
+    o.spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH;
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    app_rolling(&o);
+    o.app.progress_deadline_exceeded = true;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RESTORE_DEPLOYMENT);
+    TM_EXPECT_INT(p.action.from_revision, 2);
+    TM_EXPECT_INT(p.action.to_revision, 1);
+
+    /* restored: now the schema */
+    o.status = p.status;
+    o.last.kind = DBROLLOUT_ACT_RESTORE_DEPLOYMENT;
+    dbrollout_decide(&o, NOW + 1, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+
+    /* a later reconcile sees the Deployment at a new revision: no second undo */
+    memset(&o.last, 0, sizeof(o.last));
+    o.app.revision = 3;
+    dbrollout_decide(&o, NOW + 2, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+}
+
+TM_TEST(rollout_app_first_rolls_schema_back_before_restoring_app)
+{
+    struct dbrollout_observed o = base();
+    o.spec.order = DBROLLOUT_ORDER_APP_FIRST;
+    o.spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH;
+    started(&o, DBROLLOUT_PHASE_ROLLING_BACK);
+    o.status.deployment_revision = 2;
+    o.status.previous_deployment_revision = 1;
+    cond_set(&o.status.conds, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", "x", 2, NOW);
+    app_rolling(&o);
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+    o.db.prestart = DBROLLOUT_POS_AT;
+    o.last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
+    o.last.tag = "v1";
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RESTORE_DEPLOYMENT);
+}
+
+TM_TEST(rollout_hold_reports_app_failure_and_changes_nothing)
+{
+    struct dbrollout_observed o = base();
+    o.spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_HOLD;
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    app_rolling(&o);
+    o.app.progress_deadline_exceeded = true;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_FAILED);
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "AppFailed");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+    TM_EXPECT(cond_find(&p.status.conds, DBROLLOUT_COND_ROLLED_BACK) == NULL);
+    TM_EXPECT(has_event(&p, "AppFailed", true));
+}
+
+TM_TEST(rollout_rollback_failure_reports_failed)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_ROLLING_BACK);
+    cond_set(&o.status.conds, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", "x", 2, NOW);
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    o.last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
+    o.last.tag = "v1";
+    o.last.code = TM_E_DB;
+    o.last.retry = TM_RETRY_TERMINAL;
+    o.last.changeset = "b.sql::2::me";
+    o.last.error = "cannot drop";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_FAILED);
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "RollbackFailed");
+    TM_EXPECT_CONTAINS(p.status.message, "b.sql::2::me");
+    TM_EXPECT(has_event(&p, "RollbackFailed", true));
+}
+
+/* ------------------------------------------------------------- orders */
+
+TM_TEST(rollout_app_first_waits_for_app_before_applying)
+{
+    struct dbrollout_observed o = base();
+    o.spec.order = DBROLLOUT_ORDER_APP_FIRST;
+    app_rolling(&o);
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+    o.last.prestart_tag = "v1";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    TM_EXPECT_STR(p.status.pre_start_tag, "v1");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+}
+
+TM_TEST(rollout_app_first_applies_after_app_available)
+{
+    struct dbrollout_observed o = base();
+    o.spec.order = DBROLLOUT_ORDER_APP_FIRST;
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.app.revision = 2;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_APP_AVAILABLE), COND_TRUE);
+
+    o.status = p.status;
+    o.db.target = DBROLLOUT_POS_AT;
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.applied = 3;
+    dbrollout_decide(&o, NOW + 1, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_SUCCEEDED);
+}
+
+TM_TEST(rollout_app_first_waits_for_template_of_target_tag)
+{
+    struct dbrollout_observed o = base();
+    o.spec.order = DBROLLOUT_ORDER_APP_FIRST;
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.app.template_tag = "v1"; /* the app still runs the old version's template */
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    o.app.template_tag = "v2";
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+}
+
+TM_TEST(rollout_parallel_applies_while_app_rolls)
+{
+    struct dbrollout_observed o = base();
+    o.spec.order = DBROLLOUT_ORDER_PARALLEL;
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    app_rolling(&o);
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+}
+
+TM_TEST(rollout_parallel_rolls_back_when_app_fails_before_schema_done)
+{
+    struct dbrollout_observed o = base();
+    o.spec.order = DBROLLOUT_ORDER_PARALLEL;
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    app_rolling(&o);
+    o.app.progress_deadline_exceeded = true;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+}
+
+/* ----------------------------------------------------- terminal states */
+
+TM_TEST(rollout_terminal_state_kept_when_database_changes_later)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_SUCCEEDED);
+    o.status.observed_generation = 2;
+    o.lock_holder = NULL;
+    o.db.target = DBROLLOUT_POS_FORWARD; /* someone rolled the database back */
+    o.db.ndrift = 1;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT(dbrollout_status_equal(&p.status, &o.status));
+    TM_EXPECT_INT(p.nevents, 0);
+    TM_EXPECT_INT(p.requeue_ms, 0);
+}
+
+TM_TEST(rollout_releases_lock_left_behind_by_a_crash_after_finishing)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_SUCCEEDED);
+    o.status.observed_generation = 2;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+    TM_EXPECT_STR(p.action.lock_id, "ro/u-1/2");
+}
+
+TM_TEST(rollout_new_generation_after_terminal_starts_new_rollout)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_FAILED);
+    o.status.observed_generation = 1; /* generation 2 is new */
+    o.lock_holder = NULL;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ACQUIRE_LOCK);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+}
+
+TM_TEST(rollout_retarget_keeps_prestart_tag)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.spec.tag = "v3";
+    o.generation = 3;
+    o.db.applied_tag = "v2";
+    o.db.target = DBROLLOUT_POS_FORWARD;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
+    TM_EXPECT_STR(p.status.pre_start_tag, "v1");
+    TM_EXPECT_STR(p.status.target_tag, "v3");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v3");
+    TM_EXPECT(has_event(&p, "RolloutRetargeted", false));
+}
+
+TM_TEST(rollout_settings_change_mid_rollout_does_not_restart)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.generation = 3; /* e.g. appTimeoutSeconds edited, same tag */
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_INT(p.status.started_at_ms, NOW - 1000);
+}
+
+/* ---------------------------------------------------------- app state */
+
+TM_TEST(app_state_waits_until_generation_observed)
+{
+    struct dbrollout_observed o = base();
+    o.app.generation = 3;
+    o.app.observed_generation = 2;
+    o.app.progress_deadline_exceeded = true;
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_WAITING);
+}
+
+TM_TEST(app_state_failed_on_progress_deadline)
+{
+    struct dbrollout_observed o = base();
+    app_rolling(&o);
+    o.app.progress_deadline_exceeded = true;
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_FAILED);
+}
+
+TM_TEST(app_state_progressing_while_old_replicas_remain)
+{
+    struct dbrollout_observed o = base();
+    o.app.status_replicas = 3; /* 2 updated + 1 old pod terminating */
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_PROGRESSING);
+}
+
+TM_TEST(app_state_progressing_until_updated_replicas_available)
+{
+    struct dbrollout_observed o = base();
+    o.app.available_replicas = 1;
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_PROGRESSING);
+    o.app.available_replicas = 2;
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_COMPLETE);
+}
+
+TM_TEST(rollout_names_round_trip)
+{
+    for (int i = DBROLLOUT_PHASE_PENDING; i <= DBROLLOUT_PHASE_BLOCKED; i++) {
+        enum dbrollout_phase ph = DBROLLOUT_PHASE_NONE;
+        TM_EXPECT(dbrollout_phase_parse(dbrollout_phase_name((enum dbrollout_phase)i), &ph));
+        TM_EXPECT_INT(ph, i);
+    }
+    enum dbrollout_order ord;
+    TM_EXPECT(dbrollout_order_parse("AppFirst", &ord));
+    TM_EXPECT_INT(ord, DBROLLOUT_ORDER_APP_FIRST);
+    TM_EXPECT(!dbrollout_order_parse("appfirst", &ord));
+}
+
+TM_TEST_MAIN()
