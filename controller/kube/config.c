@@ -28,6 +28,7 @@
 
 #define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define KUBE_TOKEN_REREAD_MS 60000
+#define KUBE_PEM_MAX (1u << 20) /* a CA bundle can hold a few hundred certificates */
 
 struct kube_config {
     char *server;          /* as configured, no trailing "/" */
@@ -291,7 +292,7 @@ static enum tm_code load_pem(yaml_document_t *d, yaml_node_t *map, const char *f
         char *p = resolve_path(base_dir, file);
         if (!p)
             return tm_err_set(err, TM_E_NOMEM, "%s: out of memory", what);
-        enum tm_code rc = read_file(p, TM_CAP_SMALL, pem, len, err);
+        enum tm_code rc = read_file(p, KUBE_PEM_MAX, pem, len, err);
         free(p);
         if (rc != TM_OK)
             return tm_err_prefix(err, "%s: %s", what, field);
@@ -601,7 +602,7 @@ struct kube_config *kube_config_in_cluster(const char *dir, struct tm_err *err)
     if (set_server(cfg, url, NULL, err) != TM_OK)
         goto fail;
     snprintf(path, sizeof(path), "%s/ca.crt", dir);
-    if (read_file(path, TM_CAP_SMALL, &cfg->ca_pem, &cfg->ca_len, err) != TM_OK)
+    if (read_file(path, KUBE_PEM_MAX, &cfg->ca_pem, &cfg->ca_len, err) != TM_OK)
         goto fail_prefix;
     snprintf(path, sizeof(path), "%s/token", dir);
     cfg->token_file = strdup(path);
