@@ -110,6 +110,7 @@ static inline void fx_free(struct chlog *cl)
             free(cs->changes[j].path);
             free(cs->changes[j].tag);
             free(cs->changes[j].end_delimiter);
+            free(cs->changes[j].dbms);
         }
         free(cs->changes);
         if (cs->precondition) {
@@ -130,6 +131,8 @@ static inline void fx_free(struct chlog *cl)
         free(cs->rollback_sql);
         free(cs->version);
         free(cs->description);
+        free(cs->own_tag);
+        free(cs->path);
     }
     free(cl->sets);
     free(cl->entry);

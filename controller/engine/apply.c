@@ -326,7 +326,7 @@ static enum tm_code delete_row(struct run *r, const struct chlog_changeset *cs,
  * commits alone and CREATE INDEX CONCURRENTLY works) or when a custom
  * delimiter is used. */
 static enum tm_code exec_text(struct pgx_conn *c, const char *sql, const char *delim,
-                              bool split, bool in_tx, struct tm_err *err)
+                              bool split, bool strip, bool in_tx, struct tm_err *err)
 {
     bool custom = delim && *delim && strcmp(delim, ";") != 0;
     if (!sql || !*sql)
@@ -335,12 +335,10 @@ static enum tm_code exec_text(struct pgx_conn *c, const char *sql, const char *d
         return pgx_exec(c, sql, err);
     char **stmts = NULL;
     size_t n = 0;
-    enum tm_code rc = engine_sql_split(sql, delim, &stmts, &n, err);
+    enum tm_code rc = chlog_split_statements(sql, delim, strip, &stmts, &n, err);
     for (size_t i = 0; i < n && rc == TM_OK; i++)
         rc = pgx_exec(c, stmts[i], err);
-    for (size_t i = 0; i < n; i++)
-        free(stmts[i]);
-    free(stmts);
+    chlog_statements_free(stmts, n);
     return rc;
 }
 
@@ -481,7 +479,8 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
         const struct chlog_change *ch = &cs->changes[i];
         if (ch->kind == CHLOG_CHANGE_TAG)
             continue;
-        rc = exec_text(r->c, ch->sql, ch->end_delimiter, ch->split_statements, in_tx, err);
+        rc = exec_text(r->c, ch->sql, ch->end_delimiter, ch->split_statements,
+                       ch->strip_comments, in_tx, err);
     }
     if (rc != TM_OK)
         goto failed;
@@ -544,7 +543,7 @@ static enum tm_code run_rollback(struct run *r, const struct plan_step *st,
     if (in_tx)
         rc = pgx_exec(r->c, "BEGIN", err);
     if (rc == TM_OK && st->rollback_sql)
-        rc = exec_text(r->c, st->rollback_sql, NULL, true, in_tx, err);
+        rc = exec_text(r->c, st->rollback_sql, NULL, true, false, in_tx, err);
     if (rc == TM_OK)
         rc = delete_row(r, cs, row, err);
     if (rc == TM_OK && in_tx)

@@ -15,7 +15,7 @@
  * Not inspected: dollar-quoted bodies (a DO block's DROP is not seen) and
  * dynamic SQL.  Rollback SQL is never linted (undoing CREATE TABLE is a DROP
  * TABLE by nature). */
-#include "engine/pgx_int.h"
+#include "engine/engine.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -54,14 +54,6 @@ const char *lint_kind_name(enum lint_kind k)
     case LINT_NO_ROLLBACK: return "no rollback";
     }
     return "unknown";
-}
-
-static bool ci_prefix(const char *p, const char *w, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!p[i] || toupper((unsigned char)p[i]) != toupper((unsigned char)w[i]))
-            return false;
-    return true;
 }
 
 static bool is(const struct tok *t, const char *w)
@@ -394,136 +386,4 @@ enum tm_code lint_plan(const struct chlog *cl, const struct plan *p, const struc
                               r->ndenied > 1 ? " and more" : "");
     }
     return TM_OK;
-}
-
-/* ---- statement splitting (shared with the applier) ------------------------ */
-
-/* Skips one lexical element that may contain a delimiter (comment, literal,
- * quoted identifier, dollar body) starting at p; returns p unchanged when
- * there is none. */
-static const char *skip_opaque(const char *p)
-{
-    if (p[0] == '-' && p[1] == '-') {
-        while (*p && *p != '\n')
-            p++;
-        return p;
-    }
-    if (p[0] == '/' && p[1] == '*') {
-        int nest = 1;
-        p += 2;
-        while (*p && nest > 0) {
-            if (p[0] == '/' && p[1] == '*') {
-                nest++;
-                p += 2;
-            } else if (p[0] == '*' && p[1] == '/') {
-                nest--;
-                p += 2;
-            } else {
-                p++;
-            }
-        }
-        return p;
-    }
-    if (p[0] == '\'' || ((p[0] == 'E' || p[0] == 'e') && p[1] == '\'')) {
-        bool esc = p[0] != '\'';
-        p += esc ? 2 : 1;
-        while (*p) {
-            if (esc && *p == '\\' && p[1])
-                p += 2;
-            else if (p[0] == '\'' && p[1] == '\'')
-                p += 2;
-            else if (*p == '\'')
-                return p + 1;
-            else
-                p++;
-        }
-        return p;
-    }
-    if (p[0] == '"') {
-        p++;
-        while (*p) {
-            if (p[0] == '"' && p[1] == '"')
-                p += 2;
-            else if (*p == '"')
-                return p + 1;
-            else
-                p++;
-        }
-        return p;
-    }
-    if (p[0] == '$' && (p[1] == '$' || isalpha((unsigned char)p[1]) || p[1] == '_')) {
-        const char *q = p + 1;
-        while (*q && *q != '$' && (isalnum((unsigned char)*q) || *q == '_'))
-            q++;
-        if (*q != '$')
-            return q;
-        size_t dl = (size_t)(q - p) + 1;
-        const char *end = q + 1;
-        while (*end && strncmp(end, p, dl) != 0)
-            end++;
-        return *end ? end + dl : end;
-    }
-    return p;
-}
-
-static enum tm_code push_stmt(char ***stmts, size_t *n, const char *s, const char *e,
-                              struct tm_err *err)
-{
-    while (s < e && isspace((unsigned char)*s))
-        s++;
-    while (e > s && isspace((unsigned char)e[-1]))
-        e--;
-    if (s == e)
-        return TM_OK;
-    char **ns = realloc(*stmts, (*n + 1) * sizeof(char *));
-    if (!ns)
-        return tm_err_set(err, TM_E_NOMEM, "split sql: out of memory");
-    *stmts = ns;
-    char *d = malloc((size_t)(e - s) + 1);
-    if (!d)
-        return tm_err_set(err, TM_E_NOMEM, "split sql: out of memory");
-    memcpy(d, s, (size_t)(e - s));
-    d[e - s] = '\0';
-    (*stmts)[(*n)++] = d;
-    return TM_OK;
-}
-
-/* True when a custom delimiter d (length dl) at p ends a statement: it is
- * followed by blanks up to the end of the line. */
-static bool custom_delim_at(const char *p, const char *d, size_t dl)
-{
-    if (ci_prefix(p, d, dl) == false)
-        return false;
-    const char *q = p + dl;
-    while (*q == ' ' || *q == '\t' || *q == '\r')
-        q++;
-    return *q == '\n' || *q == '\0';
-}
-
-enum tm_code engine_sql_split(const char *sql, const char *delim, char ***stmts, size_t *n,
-                              struct tm_err *err)
-{
-    bool semi = !delim || !*delim || strcmp(delim, ";") == 0;
-    size_t dl = semi ? 1 : strlen(delim);
-    const char *p = sql ? sql : "", *start = p;
-    enum tm_code rc = TM_OK;
-    while (*p && rc == TM_OK) {
-        const char *q = skip_opaque(p);
-        if (q != p) {
-            p = q;
-            continue;
-        }
-        if (semi ? *p == ';'
-                 : ((p == sql || isspace((unsigned char)p[-1])) &&
-                    custom_delim_at(p, delim, dl))) {
-            rc = push_stmt(stmts, n, start, p, err);
-            p += dl;
-            start = p;
-            continue;
-        }
-        p++;
-    }
-    if (rc == TM_OK)
-        rc = push_stmt(stmts, n, start, p, err);
-    return rc;
 }

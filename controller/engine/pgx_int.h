@@ -33,12 +33,4 @@ enum tm_code pgx_quote_ident(struct pgx_conn *c, const char *ident, char *out, s
 enum tm_code engine_table_exists(struct pgx_conn *c, const char *quoted, bool *exists,
                                  struct tm_err *err) TM_MUST_CHECK;
 
-/* Splits SQL into statements at top-level delimiters (";" by default, or a
- * custom endDelimiter such as "/" or "GO" ending a line), skipping comments,
- * literals, quoted identifiers and dollar-quoted bodies as lint_sql does.
- * Empty statements are dropped.  *stmts (each malloc'd, and the array) is
- * the caller's to free. */
-enum tm_code engine_sql_split(const char *sql, const char *delim, char ***stmts, size_t *n,
-                              struct tm_err *err) TM_MUST_CHECK;
-
 #endif

@@ -1,5 +1,4 @@
 /* Unit tests of the policy linter and the statement splitter (engine/lint.c). */
-#include "engine/pgx_int.h"
 #include "engine_fixture.h"
 #include "tm_test.h"
 
@@ -176,56 +175,6 @@ TM_TEST(lint_plan_denies_forward_steps_but_not_rollback_sql)
     plan_release(&p);
     engine_history_release(&h);
     fx_free(&cl);
-}
-
-static size_t split(const char *sql, const char *delim, char ***out)
-{
-    size_t n = 0;
-    struct tm_err err;
-    *out = NULL;
-    if (engine_sql_split(sql, delim, out, &n, &err) != TM_OK)
-        return 999;
-    return n;
-}
-
-static void free_split(char **s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(s[i]);
-    free(s);
-}
-
-TM_TEST(split_cuts_at_top_level_semicolons_only)
-{
-    char **s;
-    size_t n = split("create table a(id int);\n-- x; y\ninsert into a values (1); "
-                     "select ';' , $$;$$, \"a;b\";;\n",
-                     NULL, &s);
-    TM_ASSERT_INT(n, 3);
-    TM_EXPECT_STR(s[0], "create table a(id int)");
-    TM_EXPECT_STR(s[1], "-- x; y\ninsert into a values (1)");
-    TM_EXPECT_STR(s[2], "select ';' , $$;$$, \"a;b\"");
-    free_split(s, n);
-    n = split("CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (x)", NULL, &s);
-    TM_ASSERT_INT(n, 1);
-    TM_EXPECT_STR(s[0], "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (x)");
-    free_split(s, n);
-}
-
-TM_TEST(split_honours_a_custom_end_delimiter)
-{
-    char **s;
-    size_t n = split("create function f() returns int as 'select 1;' language sql\n/\n"
-                     "select 2; select 3\n/\n",
-                     "/", &s);
-    TM_ASSERT_INT(n, 2);
-    TM_EXPECT_STR(s[0], "create function f() returns int as 'select 1;' language sql");
-    TM_EXPECT_STR(s[1], "select 2; select 3");
-    free_split(s, n);
-    n = split("select 1\nGO\nselect 2 -- ALGO\nGO", "GO", &s);
-    TM_ASSERT_INT(n, 2);
-    TM_EXPECT_STR(s[1], "select 2 -- ALGO");
-    free_split(s, n);
 }
 
 TM_TEST_MAIN()
