@@ -1,0 +1,487 @@
+/* E2E tests of informers against the real kube-apiserver (KUBECONFIG from
+ * hack/controlplane.sh): the cache converges with ConfigMap creates, updates
+ * and deletes; a watch that times out resumes without a relist; a stale
+ * resourceVersion (410 Expired) forces a relist that synthesizes the delete
+ * of an object removed while the watch was down; field indexes follow
+ * changes.  Each test makes its own namespace and deletes it. */
+#include "../tm_test.h"
+
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kube/kube.h"
+#include "runtime/informer.h"
+#include "runtime/metrics.h"
+
+struct env {
+    struct kube_config *cfg;
+    struct kube_client *c;
+    struct tm_log log;
+    struct metrics *metrics;
+    struct tm_proc proc;
+    char ns[64];
+};
+
+static bool env_init(struct env *e, const char *prefix)
+{
+    struct tm_err err;
+    memset(e, 0, sizeof(*e));
+    if (!tm_test_env("KUBECONFIG"))
+        return false;
+    e->cfg = kube_config_load(NULL, &err);
+    if (!e->cfg) {
+        fprintf(stderr, "kubeconfig: %s\n", err.msg);
+        return false;
+    }
+    e->c = kube_client_new(e->cfg, NULL, &err);
+    e->metrics = metrics_new(&err);
+    if (!e->c || !e->metrics)
+        return false;
+    log_init(&e->log, stderr, LOG_INFO, true);
+    e->proc = (struct tm_proc){.log = &e->log, .clock = tm_clock_monotonic(),
+                               .metrics = e->metrics, .kube_config = e->cfg};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(e->ns, sizeof(e->ns), "%s-%ld-%d", prefix, (long)(ts.tv_nsec % 100000000),
+             (int)getpid());
+    cJSON *ns = cJSON_CreateObject();
+    cJSON_AddStringToObject(ns, "apiVersion", "v1");
+    cJSON_AddStringToObject(ns, "kind", "Namespace");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(ns, "metadata"), "name", e->ns);
+    enum tm_code rc = kube_create(e->c, "/api/v1/namespaces", ns, NULL, &err);
+    cJSON_Delete(ns);
+    if (rc != TM_OK) {
+        fprintf(stderr, "create namespace %s: %s\n", e->ns, err.msg);
+        return false;
+    }
+    return true;
+}
+
+static void env_release(struct env *e)
+{
+    struct tm_err err;
+    if (e->c && e->ns[0]) {
+        char path[128];
+        snprintf(path, sizeof(path), "/api/v1/namespaces/%s", e->ns);
+        if (kube_delete(e->c, path, "Background", NULL, &err) != TM_OK)
+            fprintf(stderr, "delete namespace %s: %s\n", e->ns, err.msg);
+    }
+    kube_client_free(e->c);
+    kube_config_free(e->cfg);
+    metrics_free(e->metrics);
+    log_release(&e->log);
+}
+
+static enum tm_code put_cm(struct env *e, const char *name, const char *k, const char *v,
+                           bool create)
+{
+    struct tm_err err;
+    char path[256];
+    cJSON *cm = cJSON_CreateObject();
+    cJSON_AddStringToObject(cm, "apiVersion", "v1");
+    cJSON_AddStringToObject(cm, "kind", "ConfigMap");
+    cJSON *md = cJSON_AddObjectToObject(cm, "metadata");
+    cJSON_AddStringToObject(md, "name", name);
+    cJSON_AddStringToObject(md, "namespace", e->ns);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(cm, "data"), k, v);
+    enum tm_code rc;
+    if (create) {
+        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps", e->ns);
+        rc = kube_create(e->c, path, cm, NULL, &err);
+    } else {
+        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", e->ns, name);
+        rc = kube_update(e->c, path, cm, NULL, &err); /* no RV: unconditional */
+    }
+    cJSON_Delete(cm);
+    if (rc != TM_OK)
+        fprintf(stderr, "put configmap %s: %s\n", name, err.msg);
+    return rc;
+}
+
+static enum tm_code del_cm(struct env *e, const char *name)
+{
+    struct tm_err err;
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", e->ns, name);
+    enum tm_code rc = kube_delete(e->c, path, NULL, NULL, &err);
+    if (rc != TM_OK)
+        fprintf(stderr, "delete configmap %s: %s\n", name, err.msg);
+    return rc;
+}
+
+static int64_t mono(void)
+{
+    struct tm_clock c = tm_clock_monotonic();
+    return tm_clock_now(&c);
+}
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls pred until true or timeout_ms passes. */
+#define POLL_UNTIL(pred, timeout_ms)                                                      \
+    ({                                                                                     \
+        int64_t dl_ = mono() + (timeout_ms);                                               \
+        bool ok_ = false;                                                                  \
+        while (!(ok_ = (pred)) && mono() < dl_)                                            \
+            pause_ms(20);                                                                  \
+        ok_;                                                                               \
+    })
+
+/* the value of data.<k> of the cached configmap, copied ("" when absent) */
+static const char *cached_value(struct informer *inf, const char *ns, const char *name,
+                                const char *k, char *out, size_t n)
+{
+    out[0] = '\0';
+    informer_read_lock(inf);
+    const cJSON *o = informer_peek(inf, ns, name);
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "data"), k);
+    if (cJSON_IsString(v))
+        snprintf(out, n, "%s", v->valuestring);
+    informer_read_unlock(inf);
+    return out;
+}
+
+static bool value_is(struct informer *inf, const char *ns, const char *name, const char *want)
+{
+    char buf[64];
+    return strcmp(cached_value(inf, ns, name, "v", buf, sizeof(buf)), want) == 0;
+}
+
+static bool absent(struct informer *inf, const char *ns, const char *name)
+{
+    informer_read_lock(inf);
+    bool gone = informer_peek(inf, ns, name) == NULL;
+    informer_read_unlock(inf);
+    return gone;
+}
+
+struct counts {
+    atomic_int adds, updates, deletes;
+    char last_deleted[128];
+    pthread_mutex_t mu;
+};
+
+static void on_add(void *ctx, const cJSON *obj)
+{
+    struct counts *c = ctx;
+    (void)obj;
+    atomic_fetch_add(&c->adds, 1);
+}
+
+static void on_update(void *ctx, const cJSON *old, const cJSON *obj)
+{
+    struct counts *c = ctx;
+    (void)old;
+    (void)obj;
+    atomic_fetch_add(&c->updates, 1);
+}
+
+static void on_delete(void *ctx, const cJSON *obj)
+{
+    struct counts *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    if (!informer_key(obj, c->last_deleted, sizeof(c->last_deleted)))
+        c->last_deleted[0] = '\0';
+    pthread_mutex_unlock(&c->mu);
+    atomic_fetch_add(&c->deletes, 1);
+}
+
+static struct informer *cm_informer(struct env *e, struct informer_group **g, int timeout_s,
+                                    struct counts *cnt)
+{
+    struct tm_err err;
+    *g = informer_group_new(e->cfg, &e->proc, &err);
+    if (!*g)
+        return NULL;
+    struct informer_opts o = {.version = "v1", .resource = "configmaps", .ns = e->ns,
+                              .watch_timeout_s = timeout_s, .page_size = 2};
+    struct informer *inf = informer_group_add(*g, &o, &err);
+    if (!inf)
+        return NULL;
+    if (cnt) {
+        pthread_mutex_init(&cnt->mu, NULL);
+        struct informer_handlers h = {on_add, on_update, on_delete, cnt};
+        if (informer_add_handlers(inf, &h, &err) != TM_OK)
+            return NULL;
+    }
+    return inf;
+}
+
+TM_TEST(informer_cache_converges_with_configmap_creates_updates_deletes)
+{
+    struct env e;
+    TM_ASSERT(env_init(&e, "inf-conv"));
+    struct informer_group *g = NULL;
+    struct counts cnt = {0};
+    /* objects that exist before the first list (paged: page_size 2) */
+    TM_ASSERT_INT(put_cm(&e, "pre1", "v", "1", true), TM_OK);
+    TM_ASSERT_INT(put_cm(&e, "pre2", "v", "1", true), TM_OK);
+    TM_ASSERT_INT(put_cm(&e, "pre3", "v", "1", true), TM_OK);
+    struct informer *inf = cm_informer(&e, &g, 0, &cnt);
+    TM_ASSERT(inf != NULL);
+    struct tm_err err;
+    TM_EXPECT(!informer_has_synced(inf));
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_ASSERT(POLL_UNTIL(informer_group_synced(g), 30000));
+    /* kube-root-ca.crt may be created in the namespace by the controller manager */
+    TM_EXPECT(value_is(inf, e.ns, "pre1", "1") && value_is(inf, e.ns, "pre3", "1"));
+    int base_adds = atomic_load(&cnt.adds);
+    TM_EXPECT(base_adds >= 3);
+
+    TM_ASSERT_INT(put_cm(&e, "a", "v", "1", true), TM_OK);
+    TM_ASSERT_INT(put_cm(&e, "b", "v", "1", true), TM_OK);
+    TM_EXPECT(POLL_UNTIL(value_is(inf, e.ns, "a", "1") && value_is(inf, e.ns, "b", "1"), 20000));
+    TM_ASSERT_INT(put_cm(&e, "a", "v", "2", false), TM_OK);
+    TM_ASSERT_INT(del_cm(&e, "b"), TM_OK);
+    TM_ASSERT_INT(del_cm(&e, "pre2"), TM_OK);
+    TM_EXPECT(POLL_UNTIL(value_is(inf, e.ns, "a", "2") && absent(inf, e.ns, "b") &&
+                             absent(inf, e.ns, "pre2"),
+                         20000));
+    TM_EXPECT(atomic_load(&cnt.adds) >= base_adds + 2);
+    TM_EXPECT(atomic_load(&cnt.updates) >= 1);
+    TM_EXPECT(atomic_load(&cnt.deletes) >= 2);
+
+    /* the duplicate is the caller's to edit; the cache is unchanged */
+    cJSON *dup = NULL;
+    TM_ASSERT_INT(informer_get(inf, e.ns, "a", &dup, &err), TM_OK);
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(dup, "data"), "v",
+                                           cJSON_CreateString("edited"));
+    TM_EXPECT(value_is(inf, e.ns, "a", "2"));
+    TM_EXPECT(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dup, "metadata"),
+                                               "managedFields") == NULL);
+    cJSON_Delete(dup);
+    TM_EXPECT_INT(informer_get(inf, e.ns, "b", &dup, &err), TM_E_NOTFOUND);
+
+    struct informer_stats st;
+    informer_get_stats(inf, &st);
+    TM_EXPECT_INT(st.relists, 0);
+    informer_group_free(g);
+    env_release(&e);
+}
+
+static void collect_key(void *ctx, const char *key)
+{
+    struct tm_buf *b = ctx;
+    if (tm_buf_addf(b, "%s;", key) != TM_OK)
+        return;
+}
+
+TM_TEST(informer_field_index_follows_changes)
+{
+    struct env e;
+    TM_ASSERT(env_init(&e, "inf-idx"));
+    struct informer_group *g = NULL;
+    struct informer *inf = cm_informer(&e, &g, 0, NULL);
+    TM_ASSERT(inf != NULL);
+    struct tm_err err;
+    TM_ASSERT_INT(informer_add_field_index(inf, "data.ref", &err), TM_OK);
+    TM_ASSERT_INT(put_cm(&e, "x", "ref", "target", true), TM_OK);
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_ASSERT(POLL_UNTIL(informer_group_synced(g), 30000));
+    TM_ASSERT_INT(put_cm(&e, "y", "ref", "target", true), TM_OK);
+    TM_ASSERT_INT(put_cm(&e, "z", "ref", "other", true), TM_OK);
+    char got[64];
+    TM_ASSERT(POLL_UNTIL(strcmp(cached_value(inf, e.ns, "z", "ref", got, sizeof(got)), "other") == 0,
+                         20000));
+    struct tm_buf b;
+    tm_buf_init(&b, 4096);
+    TM_ASSERT_INT(informer_index_keys(inf, "data.ref", e.ns, "target", collect_key, &b, &err),
+                  TM_OK);
+    char want1[160], want2[160];
+    snprintf(want1, sizeof(want1), "%s/x;", e.ns);
+    snprintf(want2, sizeof(want2), "%s/y;", e.ns);
+    TM_EXPECT_CONTAINS(tm_buf_str(&b), want1);
+    TM_EXPECT_CONTAINS(tm_buf_str(&b), want2);
+    TM_EXPECT_INT(b.len, strlen(want1) + strlen(want2));
+    /* y moves to "other": the index follows */
+    TM_ASSERT_INT(put_cm(&e, "y", "ref", "other", false), TM_OK);
+    TM_ASSERT(POLL_UNTIL(strcmp(cached_value(inf, e.ns, "y", "ref", got, sizeof(got)), "other") == 0,
+                         20000));
+    tm_buf_reset(&b);
+    TM_ASSERT_INT(informer_index_keys(inf, "data.ref", e.ns, "target", collect_key, &b, &err),
+                  TM_OK);
+    TM_EXPECT_STR(tm_buf_str(&b), want1);
+    TM_EXPECT_INT(informer_index_keys(inf, "data.nope", e.ns, "x", collect_key, &b, &err),
+                  TM_E_NOTFOUND);
+    tm_buf_release(&b);
+    informer_group_free(g);
+    env_release(&e);
+}
+
+TM_TEST(informer_resumes_after_watch_timeout_without_relist)
+{
+    struct env e;
+    TM_ASSERT(env_init(&e, "inf-resume"));
+    struct informer_group *g = NULL;
+    struct informer *inf = cm_informer(&e, &g, 1, NULL); /* timeoutSeconds=1 */
+    TM_ASSERT(inf != NULL);
+    struct tm_err err;
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_ASSERT(POLL_UNTIL(informer_group_synced(g), 30000));
+    struct informer_stats st;
+    TM_ASSERT(POLL_UNTIL((informer_get_stats(inf, &st), st.watch_restarts >= 2), 20000));
+    /* changes made across watch restarts still arrive */
+    TM_ASSERT_INT(put_cm(&e, "after", "v", "1", true), TM_OK);
+    TM_EXPECT(POLL_UNTIL(value_is(inf, e.ns, "after", "1"), 20000));
+    TM_ASSERT(POLL_UNTIL((informer_get_stats(inf, &st), st.watch_restarts >= 3), 20000));
+    TM_ASSERT_INT(put_cm(&e, "after", "v", "2", false), TM_OK);
+    TM_EXPECT(POLL_UNTIL(value_is(inf, e.ns, "after", "2"), 20000));
+    informer_get_stats(inf, &st);
+    TM_EXPECT_INT(st.lists, 1);
+    TM_EXPECT_INT(st.relists, 0);
+    TM_EXPECT(st.watches >= 3);
+    TM_EXPECT_INT(metrics_value(metrics_counter(e.metrics, "tidemark_watch_restarts_total", "",
+                                                "resource", &err),
+                                (const char *[]){"configmaps"}),
+                  st.watch_restarts);
+    informer_group_free(g);
+    env_release(&e);
+}
+
+/* A throwaway CRD: its watch cache starts at the current etcd revision, so a
+ * watch from resourceVersion "1" is older than its window: a real 410. (The
+ * ConfigMap watch cache of a young API server starts near revision 1 and
+ * would serve it.) */
+static bool make_crd(struct env *e, char *group, size_t gn)
+{
+    struct tm_err err;
+    snprintf(group, gn, "%s.test.tidemark.dev", e->ns);
+    char json[2048];
+    snprintf(json, sizeof(json),
+             "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+             "\"metadata\":{\"name\":\"widgets.%s\"},\"spec\":{\"group\":\"%s\","
+             "\"scope\":\"Namespaced\",\"names\":{\"plural\":\"widgets\",\"singular\":"
+             "\"widget\",\"kind\":\"Widget\",\"listKind\":\"WidgetList\"},\"versions\":[{"
+             "\"name\":\"v1\",\"served\":true,\"storage\":true,\"schema\":{"
+             "\"openAPIV3Schema\":{\"type\":\"object\","
+             "\"x-kubernetes-preserve-unknown-fields\":true}}}]}}",
+             group, group);
+    cJSON *crd = cJSON_Parse(json);
+    enum tm_code rc = kube_create(e->c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                  crd, NULL, &err);
+    cJSON_Delete(crd);
+    if (rc != TM_OK)
+        fprintf(stderr, "create crd: %s\n", err.msg);
+    return rc == TM_OK;
+}
+
+static void delete_crd(struct env *e, const char *group)
+{
+    struct tm_err err;
+    char path[256];
+    snprintf(path, sizeof(path), "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.%s",
+             group);
+    if (kube_delete(e->c, path, NULL, NULL, &err) != TM_OK)
+        fprintf(stderr, "delete crd: %s\n", err.msg);
+}
+
+static enum tm_code put_widget(struct env *e, const char *group, const char *name, const char *v,
+                               bool create, bool quiet)
+{
+    struct tm_err err;
+    char path[512], json[1024];
+    snprintf(json, sizeof(json),
+             "{\"apiVersion\":\"%s/v1\",\"kind\":\"Widget\",\"metadata\":{\"name\":\"%s\","
+             "\"namespace\":\"%s\"},\"data\":{\"v\":\"%s\"}}",
+             group, name, e->ns, v);
+    cJSON *obj = cJSON_Parse(json);
+    enum tm_code rc;
+    if (create) {
+        snprintf(path, sizeof(path), "/apis/%s/v1/namespaces/%s/widgets", group, e->ns);
+        rc = kube_create(e->c, path, obj, NULL, &err);
+    } else {
+        snprintf(path, sizeof(path), "/apis/%s/v1/namespaces/%s/widgets/%s", group, e->ns, name);
+        cJSON *cur = NULL;
+        rc = kube_get(e->c, path, &cur, &err);
+        if (rc == TM_OK) {
+            cJSON *md = cJSON_GetObjectItemCaseSensitive(cur, "metadata");
+            cJSON *rv = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion");
+            cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                    "resourceVersion", cJSON_IsString(rv) ? rv->valuestring : "");
+            rc = kube_update(e->c, path, obj, NULL, &err);
+        }
+        cJSON_Delete(cur);
+    }
+    cJSON_Delete(obj);
+    if (rc != TM_OK && !quiet)
+        fprintf(stderr, "put widget %s: %s\n", name, err.msg);
+    return rc;
+}
+
+static enum tm_code del_widget(struct env *e, const char *group, const char *name)
+{
+    struct tm_err err;
+    char path[512];
+    snprintf(path, sizeof(path), "/apis/%s/v1/namespaces/%s/widgets/%s", group, e->ns, name);
+    enum tm_code rc = kube_delete(e->c, path, NULL, NULL, &err);
+    if (rc != TM_OK)
+        fprintf(stderr, "delete widget %s: %s\n", name, err.msg);
+    return rc;
+}
+
+TM_TEST(informer_relists_on_410_and_synthesizes_missed_deletes)
+{
+    struct env e;
+    TM_ASSERT(env_init(&e, "inf-410"));
+    char group[128];
+    TM_ASSERT(make_crd(&e, group, sizeof(group)));
+    /* the new resource is served once discovery caught up: retry the create */
+    TM_ASSERT(POLL_UNTIL(put_widget(&e, group, "keep", "1", true, true) == TM_OK, 30000));
+    TM_ASSERT_INT(put_widget(&e, group, "gone", "1", true, false), TM_OK);
+
+    struct tm_err err;
+    struct counts cnt = {0};
+    pthread_mutex_init(&cnt.mu, NULL);
+    struct informer_group *g = informer_group_new(e.cfg, &e.proc, &err);
+    TM_ASSERT(g != NULL);
+    struct informer_opts o = {.group = group, .version = "v1", .resource = "widgets", .ns = e.ns};
+    struct informer *inf = informer_group_add(g, &o, &err);
+    TM_ASSERT(inf != NULL);
+    struct informer_handlers h = {on_add, on_update, on_delete, &cnt};
+    TM_ASSERT_INT(informer_add_handlers(inf, &h, &err), TM_OK);
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_ASSERT(POLL_UNTIL(informer_group_synced(g) && value_is(inf, e.ns, "gone", "1"), 30000));
+    informer_group_stop(g);
+
+    /* while the watch is down: one delete, one update, one create */
+    TM_ASSERT_INT(del_widget(&e, group, "gone"), TM_OK);
+    TM_ASSERT_INT(put_widget(&e, group, "keep", "2", false, false), TM_OK);
+    TM_ASSERT_INT(put_widget(&e, group, "new", "1", true, false), TM_OK);
+    /* a resourceVersion older than the resource's watch window: 410 Expired */
+    TM_ASSERT_INT(informer_set_resume_rv(inf, "1", &err), TM_OK);
+    int deletes_before = atomic_load(&cnt.deletes);
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_EXPECT(POLL_UNTIL(absent(inf, e.ns, "gone") && value_is(inf, e.ns, "keep", "2") &&
+                             value_is(inf, e.ns, "new", "1"),
+                         30000));
+    struct informer_stats st;
+    informer_get_stats(inf, &st);
+    TM_EXPECT_INT(st.relists, 1);
+    TM_EXPECT_INT(st.synthesized_deletes, 1);
+    TM_EXPECT_INT(atomic_load(&cnt.deletes), deletes_before + 1);
+    char want[160];
+    snprintf(want, sizeof(want), "%s/gone", e.ns);
+    pthread_mutex_lock(&cnt.mu);
+    TM_EXPECT_STR(cnt.last_deleted, want);
+    pthread_mutex_unlock(&cnt.mu);
+    char label[160];
+    snprintf(label, sizeof(label), "widgets.%s", group);
+    TM_EXPECT_INT(metrics_value(metrics_counter(e.metrics, "tidemark_relists_total", "",
+                                                "resource", &err),
+                                (const char *[]){label}),
+                  1);
+    /* and it keeps watching after the relist */
+    TM_ASSERT_INT(put_widget(&e, group, "later", "1", true, false), TM_OK);
+    TM_EXPECT(POLL_UNTIL(value_is(inf, e.ns, "later", "1"), 20000));
+    informer_group_free(g);
+    delete_crd(&e, group);
+    env_release(&e);
+}
+
+TM_TEST_MAIN()
