@@ -1,0 +1,151 @@
+/* dbinstance decide: observed connection and history -> status (see dbinstance.h). */
+#include "reconcilers/dbinstance.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void cut(char *out, size_t n, const char *fmt, ...) TM_PRINTF(3, 4);
+static void cut(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+}
+
+static bool streq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+static bool drift_equal(const struct dbinstance_drift *a, const struct dbinstance_drift *b)
+{
+    return streq(a->id, b->id) && streq(a->author, b->author) && streq(a->file, b->file) &&
+           streq(a->reason, b->reason) && streq(a->message, b->message);
+}
+
+/* Everything but lastCheckTime. */
+static bool content_equal(const struct dbinstance_status *a, const struct dbinstance_status *b)
+{
+    if (!streq(a->schema_revision, b->schema_revision) || !streq(a->applied_tag, b->applied_tag) ||
+        a->applied != b->applied || a->pending != b->pending ||
+        !streq(a->last_applied, b->last_applied) || !streq(a->active_rollout, b->active_rollout) ||
+        a->ndrift != b->ndrift || a->observed_generation != b->observed_generation ||
+        !cond_list_equal(&a->conds, &b->conds))
+        return false;
+    for (size_t i = 0; i < a->ndrift; i++) {
+        if (!drift_equal(&a->drift[i], &b->drift[i]))
+            return false;
+    }
+    return true;
+}
+
+bool dbinstance_status_equal(const struct dbinstance_status *a,
+                             const struct dbinstance_status *b)
+{
+    return a->last_check_ms == b->last_check_ms && content_equal(a, b);
+}
+
+static void event(struct dbinstance_plan *p, const char *reason, bool warning, const char *note)
+{
+    if (p->nevents >= sizeof(p->events) / sizeof(p->events[0]))
+        return;
+    struct dbinstance_event *e = &p->events[p->nevents++];
+    e->reason = reason;
+    e->warning = warning;
+    cut(e->note, sizeof(e->note), "%s", note);
+}
+
+void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
+                       struct dbinstance_plan *p)
+{
+    char msg[COND_MESSAGE_MAX];
+    memset(p, 0, sizeof(*p));
+    p->status = o->status;
+    struct dbinstance_status *st = &p->status;
+    struct cond_list *cl = &st->conds;
+    int64_t gen = o->generation;
+    bool was_connected = cond_is_true(&o->status.conds, DBINSTANCE_COND_CONNECTED);
+    bool was_drifted = cond_is_true(&o->status.conds, DBINSTANCE_COND_DRIFTED);
+    int64_t interval = o->check_interval_ms > 0 ? o->check_interval_ms
+                                                : DBINSTANCE_CHECK_INTERVAL_MS;
+
+    st->observed_generation = gen;
+    st->active_rollout = o->active_rollout;
+    p->requeue_ms = interval;
+
+    /* Connected */
+    if (o->credentials_error || !o->connected) {
+        bool terminal = o->credentials_error || o->connect_retry == TM_RETRY_TERMINAL;
+        const char *reason = o->credentials_error ? "CredentialsNotFound" : "ConnectFailed";
+        cut(msg, sizeof(msg), "%s",
+            o->credentials_error ? o->credentials_error
+                                 : (o->connect_error ? o->connect_error : "cannot connect"));
+        cond_set(cl, DBINSTANCE_COND_CONNECTED, COND_FALSE, reason, msg, gen, now_ms);
+        cond_set_kstatus(cl, terminal ? COND_KS_STALLED : COND_KS_RECONCILING, reason, msg, gen,
+                         now_ms);
+        if (was_connected || !cond_find(&o->status.conds, DBINSTANCE_COND_CONNECTED) ||
+            strcmp(cond_find(&o->status.conds, DBINSTANCE_COND_CONNECTED)->reason, reason) != 0)
+            event(p, reason, true, msg);
+        if (!terminal) {
+            p->requeue_ms = DBINSTANCE_RETRY_MS;
+            p->backoff = true;
+        }
+        goto out;
+    }
+    cond_set(cl, DBINSTANCE_COND_CONNECTED, COND_TRUE, "Connected", "connected", gen, now_ms);
+    if (!was_connected)
+        event(p, "Connected", false, "connected to the database");
+
+    if (!o->schema_ready) {
+        cut(msg, sizeof(msg), "the DBSchema is not ready: %s",
+            o->schema_message ? o->schema_message : "not fetched yet");
+        cond_set_kstatus(cl, COND_KS_RECONCILING, "SchemaNotReady", msg, gen, now_ms);
+        goto out;
+    }
+    if (!o->history_ok) {
+        cut(msg, sizeof(msg), "reading the history table failed: %s",
+            o->history_error ? o->history_error : "error");
+        cond_set_kstatus(cl, COND_KS_RECONCILING, "HistoryUnreadable", msg, gen, now_ms);
+        p->requeue_ms = DBINSTANCE_RETRY_MS;
+        p->backoff = true;
+        goto out;
+    }
+
+    st->schema_revision = o->schema_revision;
+    st->applied_tag = o->applied_tag;
+    st->applied = o->applied;
+    st->pending = o->pending;
+    st->last_applied = o->last_applied;
+    st->drift = o->drift;
+    st->ndrift = o->ndrift > DBINSTANCE_DRIFT_MAX ? DBINSTANCE_DRIFT_MAX : o->ndrift;
+
+    if (o->ndrift > 0) {
+        const struct dbinstance_drift *d = &o->drift[0];
+        cut(msg, sizeof(msg), "%zu history row(s) disagree with the changelog; first: %s::%s::%s %s",
+            o->ndrift, d->file ? d->file : "", d->id ? d->id : "", d->author ? d->author : "",
+            d->reason ? d->reason : "");
+        cond_set(cl, DBINSTANCE_COND_DRIFTED, COND_TRUE, d->reason ? d->reason : "Drift", msg,
+                 gen, now_ms);
+        cond_set_kstatus(cl, COND_KS_STALLED, "Drifted", msg, gen, now_ms);
+        if (!was_drifted)
+            event(p, "DriftDetected", true, msg);
+        goto out;
+    }
+    cond_set(cl, DBINSTANCE_COND_DRIFTED, COND_FALSE, "NoDrift", "history matches the changelog",
+             gen, now_ms);
+    if (was_drifted)
+        event(p, "DriftResolved", false, "history matches the changelog again");
+    cut(msg, sizeof(msg), "at tag %s: %ld changeset(s) applied, %ld pending",
+        o->applied_tag ? o->applied_tag : "(none)", o->applied, o->pending);
+    cond_set_kstatus(cl, COND_KS_READY, "Observed", msg, gen, now_ms);
+
+out:
+    if (o->history_ok && o->connected && !o->credentials_error &&
+        (!content_equal(st, &o->status) || o->status.last_check_ms == 0 ||
+         now_ms - o->status.last_check_ms >= DBINSTANCE_CHECK_REFRESH_MS))
+        st->last_check_ms = now_ms;
+}

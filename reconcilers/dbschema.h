@@ -1,0 +1,98 @@
+/* dbschema: the DBSchema reconciler — where a changelog comes from.
+ *
+ * Layout (STYLE.md rule 8): observe (dbschema.c: the DBSchema, its
+ * ConfigMap or Git source via source/, chlog_load, the DBInstances that
+ * reference it, all from the cache) -> decide (dbschema_decide.c, pure: this
+ * header) -> report (status patch only on change, Events on a new revision
+ * and on parse failures).
+ *
+ * Decisions (why):
+ *  - A parse error is Stalled (reason ParseFailed, message with file:line):
+ *    retrying the same bytes cannot help.  Git sources are still polled on
+ *    their interval, because a new commit may fix it.  The last good
+ *    revision, tags and changeSets stay in status (as Flux keeps its last
+ *    artifact) so the instance matrix stays readable; Ready=False tells
+ *    DBRollouts not to start.
+ *  - A fetch error is Reconciling with backoff when transient, Stalled when
+ *    terminal (bad URL, missing ConfigMap key).
+ *  - lastFetchTime moves only when the content changed or it is older than
+ *    DBSCHEMA_FETCH_REFRESH_MS (a Git poll every minute is not a status
+ *    write every minute).
+ *  - The instance matrix (status.instances) is rebuilt from the DBInstances
+ *    that reference this DBSchema, sorted by name, at every reconcile. */
+#ifndef TM_RECONCILERS_DBSCHEMA_H
+#define TM_RECONCILERS_DBSCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "reconcilers/conditions.h"
+
+#define DBSCHEMA_FETCH_REFRESH_MS (10 * 60 * 1000)
+#define DBSCHEMA_RETRY_MS 10000
+
+/* One row of the environment matrix (strings borrowed). */
+struct dbschema_instance {
+    const char *name;
+    const char *applied_tag; /* NULL: unknown */
+    long pending;            /* -1: unknown */
+    const char *ready;       /* "True" | "False" | "Unknown" */
+};
+
+/* The status; strings and arrays borrowed from the observed struct. */
+struct dbschema_status {
+    const char *source;
+    const char *revision;
+    int64_t last_fetch_ms;        /* 0: never */
+    const char *const *tags;
+    size_t ntags;
+    long changesets;              /* -1: unknown */
+    const struct dbschema_instance *instances;
+    size_t ninstances;
+    int64_t observed_generation;
+    struct cond_list conds;
+};
+
+struct dbschema_observed {
+    int64_t generation;
+    struct dbschema_status status;    /* as read from the object */
+
+    const char *source;               /* src_spec_summary; NULL: spec invalid */
+    const char *spec_error;           /* spec refused (TERMINAL) */
+    bool fetched;
+    const char *fetch_error;
+    enum tm_retry fetch_retry;
+    bool parsed;
+    const char *parse_error;          /* "changelog.yaml:12:3: ..." */
+    const char *revision;
+    const char *const *tags;          /* changelog order */
+    size_t ntags;
+    long changesets;
+
+    const struct dbschema_instance *instances; /* sorted by name */
+    size_t ninstances;
+    bool git;
+    int64_t interval_ms;              /* Git poll interval */
+};
+
+struct dbschema_event {
+    const char *reason;
+    bool warning;
+    char note[COND_MESSAGE_MAX];
+};
+
+struct dbschema_plan {
+    struct dbschema_status status;
+    struct dbschema_event events[2];
+    size_t nevents;
+    int64_t requeue_ms;
+    bool backoff;
+};
+
+void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct dbschema_plan *p);
+
+bool dbschema_status_equal(const struct dbschema_status *a, const struct dbschema_status *b);
+
+#endif

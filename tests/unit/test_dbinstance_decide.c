@@ -1,0 +1,165 @@
+/* Table tests of dbinstance_decide: connection and history in, status out. */
+#include "../tm_test.h"
+
+#include "reconcilers/dbinstance.h"
+
+#define NOW 1700000000000LL
+
+static struct dbinstance_observed base(void)
+{
+    struct dbinstance_observed o;
+    memset(&o, 0, sizeof(o));
+    o.generation = 3;
+    o.status.applied = -1;
+    o.status.pending = -1;
+    o.schema_ready = true;
+    o.schema_revision = "sha256:abc";
+    o.connected = true;
+    o.history_ok = true;
+    o.applied_tag = "v1";
+    o.applied = 4;
+    o.pending = 2;
+    o.last_applied = "a.sql::4::me";
+    return o;
+}
+
+static const char *reason(const struct dbinstance_plan *p, const char *type)
+{
+    const struct cond *c = cond_find(&p->status.conds, type);
+    return c ? c->reason : NULL;
+}
+
+static bool has_event(const struct dbinstance_plan *p, const char *r)
+{
+    for (size_t i = 0; i < p->nevents; i++) {
+        if (strcmp(p->events[i].reason, r) == 0)
+            return true;
+    }
+    return false;
+}
+
+TM_TEST(instance_ready_reports_applied_tag_and_counts)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p;
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_READY));
+    TM_EXPECT(cond_is_true(&p.status.conds, DBINSTANCE_COND_CONNECTED));
+    TM_EXPECT_STR(reason(&p, DBINSTANCE_COND_DRIFTED), "NoDrift");
+    TM_EXPECT_STR(p.status.applied_tag, "v1");
+    TM_EXPECT_INT(p.status.applied, 4);
+    TM_EXPECT_INT(p.status.pending, 2);
+    TM_EXPECT_STR(p.status.schema_revision, "sha256:abc");
+    TM_EXPECT_INT(p.status.observed_generation, 3);
+    TM_EXPECT_INT(p.status.last_check_ms, NOW);
+    TM_EXPECT_INT(p.requeue_ms, DBINSTANCE_CHECK_INTERVAL_MS);
+    TM_EXPECT(has_event(&p, "Connected"));
+}
+
+TM_TEST(instance_unchanged_poll_writes_nothing)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p1, p2;
+    dbinstance_decide(&o, NOW, &p1);
+    o.status = p1.status;
+    dbinstance_decide(&o, NOW + 60000, &p2);
+    TM_EXPECT(dbinstance_status_equal(&p2.status, &o.status));
+    TM_EXPECT_INT(p2.nevents, 0);
+    /* after the refresh period the check time moves */
+    dbinstance_decide(&o, NOW + DBINSTANCE_CHECK_REFRESH_MS, &p2);
+    TM_EXPECT_INT(p2.status.last_check_ms, NOW + DBINSTANCE_CHECK_REFRESH_MS);
+}
+
+TM_TEST(instance_drift_is_stalled_and_listed)
+{
+    struct dbinstance_drift d[] = {
+        {.id = "2", .author = "me", .file = "a.sql", .reason = "ChecksumMismatch",
+         .message = "stored 9:aa, expected 9:bb"},
+    };
+    struct dbinstance_observed o = base();
+    o.drift = d;
+    o.ndrift = 1;
+    struct dbinstance_plan p;
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT(cond_is_true(&p.status.conds, DBINSTANCE_COND_DRIFTED));
+    TM_EXPECT_STR(reason(&p, DBINSTANCE_COND_DRIFTED), "ChecksumMismatch");
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_STALLED));
+    TM_EXPECT(!cond_is_true(&p.status.conds, COND_READY));
+    TM_EXPECT_INT(p.status.ndrift, 1);
+    TM_EXPECT_CONTAINS(cond_find(&p.status.conds, COND_READY)->message, "a.sql::2::me");
+    TM_EXPECT(has_event(&p, "DriftDetected"));
+}
+
+TM_TEST(instance_connection_refused_retries_with_backoff)
+{
+    struct dbinstance_observed o = base();
+    o.connected = false;
+    o.connect_error = "connection refused";
+    o.connect_retry = TM_RETRY_TRANSIENT;
+    o.history_ok = false;
+    o.status.applied = 7;
+    o.status.applied_tag = "v0";
+    struct dbinstance_plan p;
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT_STR(reason(&p, DBINSTANCE_COND_CONNECTED), "ConnectFailed");
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_RECONCILING));
+    TM_EXPECT(p.backoff);
+    TM_EXPECT_STR(p.status.applied_tag, "v0"); /* last known values are kept */
+    TM_EXPECT_INT(p.status.applied, 7);
+    TM_EXPECT_INT(p.status.last_check_ms, 0);
+}
+
+TM_TEST(instance_missing_secret_key_is_stalled)
+{
+    struct dbinstance_observed o = base();
+    o.credentials_error = "secret orders-db has no key \"password\"";
+    o.connected = false;
+    o.history_ok = false;
+    struct dbinstance_plan p;
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT_STR(reason(&p, DBINSTANCE_COND_CONNECTED), "CredentialsNotFound");
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_STALLED));
+    TM_EXPECT(!p.backoff);
+    TM_EXPECT(p.requeue_ms > 0);
+    TM_EXPECT(has_event(&p, "CredentialsNotFound"));
+}
+
+TM_TEST(instance_lost_connection_emits_warning_once)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p1, p2, p3;
+    dbinstance_decide(&o, NOW, &p1);
+    o.status = p1.status;
+    o.connected = false;
+    o.connect_retry = TM_RETRY_TRANSIENT;
+    o.connect_error = "server closed the connection";
+    dbinstance_decide(&o, NOW + 1, &p2);
+    TM_EXPECT(has_event(&p2, "ConnectFailed"));
+    o.status = p2.status;
+    dbinstance_decide(&o, NOW + 2, &p3);
+    TM_EXPECT_INT(p3.nevents, 0);
+}
+
+TM_TEST(instance_waits_for_schema)
+{
+    struct dbinstance_observed o = base();
+    o.schema_ready = false;
+    o.schema_message = "DBSchema orders not found";
+    o.history_ok = false;
+    struct dbinstance_plan p;
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT_STR(reason(&p, COND_READY), "SchemaNotReady");
+    TM_EXPECT(cond_is_true(&p.status.conds, DBINSTANCE_COND_CONNECTED));
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_RECONCILING));
+}
+
+TM_TEST(instance_reports_active_rollout)
+{
+    struct dbinstance_observed o = base();
+    o.active_rollout = "orders-v2";
+    struct dbinstance_plan p;
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT_STR(p.status.active_rollout, "orders-v2");
+}
+
+TM_TEST_MAIN()

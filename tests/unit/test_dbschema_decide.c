@@ -1,0 +1,144 @@
+/* Table tests of dbschema_decide: fetch/parse results in, status out. */
+#include "../tm_test.h"
+
+#include "reconcilers/dbschema.h"
+
+#define NOW 1700000000000LL
+
+static const char *const tags[] = {"v1", "v2"};
+static const struct dbschema_instance insts[] = {
+    {.name = "orders-dev", .applied_tag = "v2", .pending = 0, .ready = "True"},
+    {.name = "orders-prod", .applied_tag = "v1", .pending = 3, .ready = "True"},
+};
+
+static struct dbschema_observed base(void)
+{
+    struct dbschema_observed o;
+    memset(&o, 0, sizeof(o));
+    o.generation = 1;
+    o.status.changesets = -1;
+    o.source = "inline";
+    o.fetched = true;
+    o.parsed = true;
+    o.revision = "sha256:abc";
+    o.tags = tags;
+    o.ntags = 2;
+    o.changesets = 5;
+    o.instances = insts;
+    o.ninstances = 2;
+    return o;
+}
+
+static const char *reason(const struct dbschema_plan *p, const char *type)
+{
+    const struct cond *c = cond_find(&p->status.conds, type);
+    return c ? c->reason : NULL;
+}
+
+TM_TEST(schema_ready_lists_tags_in_order_and_instance_matrix)
+{
+    struct dbschema_observed o = base();
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_READY));
+    TM_EXPECT_STR(p.status.revision, "sha256:abc");
+    TM_ASSERT_INT(p.status.ntags, 2);
+    TM_EXPECT_STR(p.status.tags[0], "v1");
+    TM_EXPECT_STR(p.status.tags[1], "v2");
+    TM_EXPECT_INT(p.status.changesets, 5);
+    TM_ASSERT_INT(p.status.ninstances, 2);
+    TM_EXPECT_STR(p.status.instances[1].name, "orders-prod");
+    TM_EXPECT_INT(p.status.instances[1].pending, 3);
+    TM_EXPECT_INT(p.status.last_fetch_ms, NOW);
+    TM_EXPECT_INT(p.requeue_ms, 0); /* inline: watches wake us */
+    TM_ASSERT_INT(p.nevents, 1);
+    TM_EXPECT_STR(p.events[0].reason, "NewRevision");
+}
+
+TM_TEST(schema_parse_error_is_stalled_with_file_and_line)
+{
+    struct dbschema_observed o = base();
+    o.parsed = false;
+    o.parse_error = "changelog.yaml:12:3: mapping values are not allowed here";
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_STALLED));
+    TM_EXPECT_STR(reason(&p, COND_STALLED), "ParseFailed");
+    TM_EXPECT_CONTAINS(cond_find(&p.status.conds, COND_STALLED)->message, "changelog.yaml:12:3");
+    TM_EXPECT(!cond_is_true(&p.status.conds, COND_READY));
+    TM_EXPECT(cond_find(&p.status.conds, COND_RECONCILING) == NULL);
+    TM_EXPECT_INT(p.requeue_ms, 0);
+    TM_ASSERT_INT(p.nevents, 1);
+    TM_EXPECT(p.events[0].warning);
+}
+
+TM_TEST(schema_parse_error_keeps_last_good_tags)
+{
+    struct dbschema_observed o = base();
+    struct dbschema_plan good, bad;
+    dbschema_decide(&o, NOW, &good);
+    o.status = good.status;
+    o.parsed = false;
+    o.revision = "sha256:def";
+    o.tags = NULL;
+    o.ntags = 0;
+    o.parse_error = "x.sql:1: bad";
+    dbschema_decide(&o, NOW + 1, &bad);
+    TM_EXPECT_STR(bad.status.revision, "sha256:abc");
+    TM_EXPECT_INT(bad.status.ntags, 2);
+}
+
+TM_TEST(schema_git_source_requeues_on_its_interval)
+{
+    struct dbschema_observed o = base();
+    o.git = true;
+    o.interval_ms = 60000;
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.requeue_ms, 60000);
+    o.parsed = false;
+    o.parse_error = "a.yaml:1:1: bad";
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.requeue_ms, 60000); /* a new commit may fix it */
+}
+
+TM_TEST(schema_transient_fetch_error_backs_off)
+{
+    struct dbschema_observed o = base();
+    o.git = true;
+    o.interval_ms = 60000;
+    o.fetched = false;
+    o.fetch_error = "could not resolve host";
+    o.fetch_retry = TM_RETRY_TRANSIENT;
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_RECONCILING));
+    TM_EXPECT_STR(reason(&p, COND_READY), "FetchFailed");
+    TM_EXPECT(p.backoff);
+}
+
+TM_TEST(schema_missing_configmap_is_stalled)
+{
+    struct dbschema_observed o = base();
+    o.source = "configmap/orders";
+    o.fetched = false;
+    o.fetch_error = "configmap orders not found";
+    o.fetch_retry = TM_RETRY_TERMINAL;
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_STALLED));
+    TM_EXPECT(!p.backoff);
+}
+
+TM_TEST(schema_same_revision_poll_writes_nothing)
+{
+    struct dbschema_observed o = base();
+    struct dbschema_plan p1, p2;
+    dbschema_decide(&o, NOW, &p1);
+    o.status = p1.status;
+    dbschema_decide(&o, NOW + 60000, &p2);
+    TM_EXPECT(dbschema_status_equal(&p2.status, &o.status));
+    TM_EXPECT_INT(p2.nevents, 0);
+}
+
+TM_TEST_MAIN()
