@@ -1,0 +1,941 @@
+/* src git: fetch one ref of a Git repository with the git CLI and load a
+ * folder of its tree into an in-memory chlog_fs (see source.h for the why).
+ *
+ * How a fetch runs (all under an flock on the cache entry, so one URL is
+ * fetched by one thread at a time; different URLs run in parallel):
+ *   1. <cache>/<sha256(url)[:32]>.git is a bare repository (git init once);
+ *      stale *.lock files a killed git left behind are removed first.
+ *   2. git fetch --depth=1 --no-tags -- URL +<ref>:refs/tidemark/fetched
+ *      (<ref> = refs/heads/B, refs/tags/T or the commit id).
+ *   3. git rev-parse refs/tidemark/fetched^{commit}  -> the revision.
+ *   4. git ls-tree -r -z -l --full-tree REV          -> names, sizes, ids;
+ *      caps are checked on the sizes before anything is read.
+ *   5. git cat-file --batch < ids                    -> contents.
+ * Every git runs through posix_spawnp with an argv array and a fresh
+ * environment (no shell, no inherited GIT_* variables, no system or global
+ * config), in its own process group so a timeout kills git and its
+ * transport helpers together.  stdout is captured (bounded), stderr kept for
+ * the error message; a credential is only ever in the child's environment.
+ *
+ * Not done here: ssh URLs, submodules, LFS, symlinks (skipped), sparse or
+ * partial clones.  The cache grows by one shallow repository per URL; it is
+ * not pruned. */
+#define _GNU_SOURCE /* pipe2: close-on-exec pipes without a race against other spawns */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/buf.h"
+#include "common/caps.h"
+#include "source/source.h"
+
+extern char **environ;
+
+#define GIT_URL_MAX 2048
+#define GIT_STDERR_CAP (16u << 10)
+#define GIT_ENV_MAX 40
+#define GIT_FETCHED_REF "refs/tidemark/fetched"
+
+/* ---- validation --------------------------------------------------------------- */
+
+static const char *url_scheme_end(const char *url, bool allow_file, const char **scheme_out)
+{
+    static const char *const schemes[] = {"https", "http", "git", "file"};
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncmp(url, schemes[i], n) == 0 && strncmp(url + n, "://", 3) == 0) {
+            if (i == 3 && !allow_file)
+                return NULL;
+            *scheme_out = schemes[i];
+            return url + n + 3;
+        }
+    }
+    return NULL;
+}
+
+enum tm_code src_git_validate_url(const char *url, bool allow_file, struct tm_err *err)
+{
+    if (!url || !*url)
+        return tm_err_set(err, TM_E_INVAL, "repository url is empty");
+    size_t n = strlen(url);
+    if (n > GIT_URL_MAX)
+        return tm_err_set(err, TM_E_INVAL, "repository url is longer than %d bytes", GIT_URL_MAX);
+    if (url[0] == '-')
+        return tm_err_set(err, TM_E_INVAL, "repository url must not start with '-'");
+    const char *scheme = NULL;
+    const char *rest = url_scheme_end(url, allow_file, &scheme);
+    if (!rest)
+        return tm_err_set(err, TM_E_INVAL,
+                          allow_file ? "repository url must start with https://, http://, git:// "
+                                       "or file://"
+                                     : "repository url must start with https://, http:// or "
+                                       "git://");
+    if (!*rest)
+        return tm_err_set(err, TM_E_INVAL, "repository url has no host or path");
+    static const char ok[] = "._~:/?#[]@!+,=%-";
+    for (const char *p = url; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !strchr(ok, c))
+            return tm_err_set(err, TM_E_INVAL,
+                              "repository url contains a character that is not allowed "
+                              "(byte 0x%02x at offset %zu)", c, (size_t)(p - url));
+    }
+    /* user:password@host: credentials belong in the Secret, never in a URL
+     * that is logged and shown in status. */
+    const char *slash = strchr(rest, '/');
+    const char *at = strchr(rest, '@');
+    if (at && (!slash || at < slash))
+        return tm_err_set(err, TM_E_INVAL,
+                          "repository url must not contain credentials (user@ or "
+                          "user:password@); use secretRef");
+    if (strcmp(scheme, "file") != 0 && (rest[0] == '/' || rest[0] == '-'))
+        return tm_err_set(err, TM_E_INVAL, "repository url has no host");
+    return TM_OK;
+}
+
+/* git check-ref-format rules for one name, plus: no leading '-', ASCII only. */
+static bool ref_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 255 || s[0] == '-' || s[0] == '/' || s[n - 1] == '/' || s[n - 1] == '.')
+        return false;
+    if (strstr(s, "..") || strstr(s, "//") || strstr(s, "@{") || strstr(s, "/.") ||
+        s[0] == '.' || strcmp(s, "@") == 0)
+        return false;
+    if (n >= 5 && strcmp(s + n - 5, ".lock") == 0)
+        return false;
+    if (strstr(s, ".lock/"))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !strchr("._/+-", c))
+            return false;
+    }
+    return true;
+}
+
+static bool is_commit_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n != 40 && n != 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+enum tm_code src_git_validate_ref(const char *branch, const char *tag, const char *commit,
+                                  struct tm_err *err)
+{
+    int n = (branch != NULL) + (tag != NULL) + (commit != NULL);
+    if (n != 1)
+        return tm_err_set(err, TM_E_INVAL, "exactly one of branch, tag or commit must be set");
+    if (branch && !ref_name_ok(branch))
+        return tm_err_set(err, TM_E_INVAL, "branch \"%.255s\" is not a valid ref name", branch);
+    if (tag && !ref_name_ok(tag))
+        return tm_err_set(err, TM_E_INVAL, "tag \"%.255s\" is not a valid ref name", tag);
+    if (commit && !is_commit_id(commit))
+        return tm_err_set(err, TM_E_INVAL,
+                          "commit must be a full 40- or 64-digit lowercase hex id");
+    return TM_OK;
+}
+
+/* ---- running git ----------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The child's environment: a fixed set plus a few inherited variables that
+ * git legitimately needs (PATH, proxies, CA bundles).  Strings are owned. */
+struct git_env {
+    char *v[GIT_ENV_MAX + 1];
+    size_t n;
+    int nconfig;
+};
+
+static void env_release(struct git_env *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        volatile char *p = e->v[i];
+        while (*p)
+            *p++ = '\0'; /* may hold a credential */
+        free(e->v[i]);
+    }
+    e->n = 0;
+}
+
+static enum tm_code env_add(struct git_env *e, const char *k, const char *v)
+{
+    if (e->n >= GIT_ENV_MAX)
+        return TM_E_INTERNAL;
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_SMALL);
+    enum tm_code rc = tm_buf_addf(&b, "%s=%s", k, v);
+    if (rc != TM_OK)
+        return rc;
+    e->v[e->n] = tm_buf_detach(&b, NULL);
+    if (!e->v[e->n])
+        return TM_E_NOMEM;
+    e->n++;
+    e->v[e->n] = NULL;
+    return TM_OK;
+}
+
+static enum tm_code env_config(struct git_env *e, const char *key, const char *value)
+{
+    char k[48];
+    snprintf(k, sizeof(k), "GIT_CONFIG_KEY_%d", e->nconfig);
+    enum tm_code rc = env_add(e, k, key);
+    snprintf(k, sizeof(k), "GIT_CONFIG_VALUE_%d", e->nconfig);
+    if (rc == TM_OK)
+        rc = env_add(e, k, value);
+    e->nconfig++;
+    return rc;
+}
+
+static enum tm_code auth_header(const struct src_git_auth *auth, struct tm_buf *h)
+{
+    if (auth->bearer_token)
+        return tm_buf_addf(h, "Authorization: Bearer %s", auth->bearer_token);
+    struct tm_buf raw;
+    tm_buf_init(&raw, TM_CAP_SMALL);
+    enum tm_code rc = tm_buf_addf(&raw, "%s:%s", auth->username, auth->password);
+    if (rc != TM_OK)
+        return rc;
+    size_t enc_len = 4 * ((raw.len + 2) / 3) + 1;
+    unsigned char *enc = malloc(enc_len);
+    if (!enc) {
+        tm_buf_release(&raw);
+        return TM_E_NOMEM;
+    }
+    EVP_EncodeBlock(enc, (const unsigned char *)raw.data, (int)raw.len);
+    rc = tm_buf_addf(h, "Authorization: Basic %s", (const char *)enc);
+    memset(enc, 0, enc_len);
+    memset(raw.data, 0, raw.len);
+    free(enc);
+    tm_buf_release(&raw);
+    return rc;
+}
+
+static enum tm_code env_build(struct git_env *e, const struct src_git_opts *o, const char *scheme,
+                              const struct src_git_auth *auth)
+{
+    memset(e, 0, sizeof(*e));
+    static const char *const inherit[] = {
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "http_proxy",
+        "https_proxy",   "no_proxy",     "HTTP_PROXY",     "HTTPS_PROXY",    "NO_PROXY",
+        "TMPDIR",
+    };
+    const char *path = getenv("PATH");
+    enum tm_code rc = env_add(e, "PATH", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+    for (size_t i = 0; rc == TM_OK && i < sizeof(inherit) / sizeof(inherit[0]); i++) {
+        const char *v = getenv(inherit[i]);
+        if (v && *v)
+            rc = env_add(e, inherit[i], v);
+    }
+    if (rc == TM_OK)
+        rc = env_add(e, "HOME", o->cache_dir);
+    if (rc == TM_OK)
+        rc = env_add(e, "LC_ALL", "C");
+    if (rc == TM_OK)
+        rc = env_add(e, "GIT_TERMINAL_PROMPT", "0");
+    if (rc == TM_OK)
+        rc = env_add(e, "GIT_CONFIG_NOSYSTEM", "1");
+    if (rc == TM_OK)
+        rc = env_add(e, "GIT_CONFIG_GLOBAL", "/dev/null");
+    if (rc == TM_OK)
+        rc = env_add(e, "GIT_ALLOW_PROTOCOL", scheme);
+    if (rc == TM_OK)
+        rc = env_add(e, "GIT_PROTOCOL_FROM_USER", "0");
+    /* no background gc/maintenance that would outlive our timeout */
+    if (rc == TM_OK)
+        rc = env_config(e, "gc.auto", "0");
+    if (rc == TM_OK)
+        rc = env_config(e, "maintenance.auto", "false");
+    if (rc == TM_OK)
+        rc = env_config(e, "fetch.recurseSubmodules", "false");
+    if (rc == TM_OK)
+        rc = env_config(e, "credential.helper", "");
+    if (rc == TM_OK && auth) {
+        struct tm_buf h;
+        tm_buf_init(&h, TM_CAP_SMALL);
+        rc = auth_header(auth, &h);
+        if (rc == TM_OK)
+            rc = env_config(e, "http.extraHeader", tm_buf_str(&h));
+        if (h.data)
+            memset(h.data, 0, h.len);
+        tm_buf_release(&h);
+    }
+    if (rc == TM_OK) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", e->nconfig);
+        rc = env_add(e, "GIT_CONFIG_COUNT", n);
+    }
+    if (rc != TM_OK)
+        env_release(e);
+    return rc;
+}
+
+struct git_run {
+    const char *git;
+    const struct git_env *env;
+    const char *stdin_path; /* NULL = /dev/null */
+    struct tm_buf *out;     /* stdout; TM_E_TOOBIG past its cap */
+    struct tm_buf err;      /* stderr, truncated at GIT_STDERR_CAP */
+    int64_t deadline;       /* mono_ms() */
+    int status;             /* exit code, -1 when killed by a signal */
+};
+
+/* Reads what fd has; false at EOF or on error.  Output past dst's cap sets
+ * *overflow and is dropped. */
+static bool drain(int fd, struct tm_buf *dst, bool truncate_ok, bool *overflow)
+{
+    char chunk[16384];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true;
+        if (r <= 0)
+            return false;
+        if (*overflow)
+            continue;
+        if ((size_t)r > dst->cap - dst->len) {
+            if (truncate_ok) {
+                size_t room = dst->cap - dst->len;
+                if (room && tm_buf_add(dst, chunk, room) != TM_OK) {
+                    /* cannot happen: room fits the cap */
+                }
+            }
+            *overflow = true;
+            continue;
+        }
+        if (tm_buf_add(dst, chunk, (size_t)r) != TM_OK)
+            *overflow = true;
+    }
+}
+
+static void kill_group(pid_t pid)
+{
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+}
+
+/* Runs git with argv; TM_OK when it ran to completion (whatever its exit
+ * status, in r->status), TM_E_TIMEOUT when killed at the deadline,
+ * TM_E_TOOBIG when stdout passed r->out's cap, TM_E_IO when it could not run. */
+static enum tm_code git_run(struct git_run *r, char *const argv[], struct tm_err *err)
+{
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    bool fa_ok = false, attr_ok = false;
+    pid_t pid = -1;
+    enum tm_code rc = TM_OK;
+    r->status = -1;
+    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "pipe: %s", strerror(errno));
+        goto out;
+    }
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    fa_ok = true;
+    if (posix_spawnattr_init(&attr) != 0) {
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    attr_ok = true;
+    sigset_t none, def;
+    sigemptyset(&none);
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    sigaddset(&def, SIGTERM);
+    sigaddset(&def, SIGINT);
+    if (posix_spawn_file_actions_addopen(&fa, 0, r->stdin_path ? r->stdin_path : "/dev/null",
+                                         O_RDONLY, 0) != 0 ||
+        posix_spawn_file_actions_adddup2(&fa, outp[1], 1) != 0 ||
+        posix_spawn_file_actions_adddup2(&fa, errp[1], 2) != 0 ||
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF) != 0 ||
+        posix_spawnattr_setpgroup(&attr, 0) != 0 || posix_spawnattr_setsigmask(&attr, &none) != 0 ||
+        posix_spawnattr_setsigdefault(&attr, &def) != 0) {
+        rc = tm_err_set(err, TM_E_INTERNAL, "posix_spawn setup failed");
+        goto out;
+    }
+    int se = posix_spawnp(&pid, r->git, &fa, &attr, argv, r->env->v);
+    if (se != 0) {
+        pid = -1;
+        rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "cannot run %s: %s", r->git,
+                         strerror(se));
+        goto out;
+    }
+    close(outp[1]);
+    close(errp[1]);
+    outp[1] = errp[1] = -1;
+    fcntl(outp[0], F_SETFL, O_NONBLOCK);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    bool out_open = true, err_open = true, out_over = false, err_over = false;
+    while (out_open || err_open) {
+        int64_t left = r->deadline - mono_ms();
+        if (left <= 0) {
+            rc = TM_E_TIMEOUT;
+            break;
+        }
+        struct pollfd pf[2];
+        nfds_t np = 0;
+        if (out_open)
+            pf[np++] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+        if (err_open)
+            pf[np++] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+        int pr = poll(pf, np, left > 1000 ? 1000 : (int)left);
+        if (pr < 0 && errno != EINTR) {
+            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "poll: %s", strerror(errno));
+            break;
+        }
+        if (out_open)
+            out_open = drain(outp[0], r->out, false, &out_over);
+        if (err_open)
+            err_open = drain(errp[0], &r->err, true, &err_over);
+        if (out_over) {
+            rc = TM_E_TOOBIG;
+            break;
+        }
+    }
+    if (rc != TM_OK)
+        kill_group(pid);
+    /* reap, still bounded by the deadline (plus a grace period after a kill) */
+    for (;;) {
+        int st = 0;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+            break;
+        }
+        if (w < 0 && errno != EINTR)
+            break;
+        if (rc == TM_OK && mono_ms() >= r->deadline) {
+            rc = TM_E_TIMEOUT;
+            kill_group(pid);
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    pid = -1;
+    if (rc == TM_E_TIMEOUT)
+        tm_err_setr(err, TM_E_TIMEOUT, TM_RETRY_TRANSIENT, "git did not finish in time");
+    else if (rc == TM_E_TOOBIG)
+        tm_err_set(err, TM_E_TOOBIG, "git output is larger than %zu bytes", r->out->cap);
+out:
+    for (int i = 0; i < 2; i++) {
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    if (fa_ok)
+        posix_spawn_file_actions_destroy(&fa);
+    if (attr_ok)
+        posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+/* The last non-empty line of git's stderr, without "fatal: "/"error: ". */
+static void last_line(const struct tm_buf *b, char *dst, size_t dstn)
+{
+    const char *s = tm_buf_str(b);
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+        n--;
+    size_t start = n;
+    while (start && s[start - 1] != '\n')
+        start--;
+    const char *p = s + start;
+    size_t len = n - start;
+    static const char *const pfx[] = {"fatal: ", "error: ", "remote: "};
+    for (size_t i = 0; i < 3; i++) {
+        size_t pl = strlen(pfx[i]);
+        if (len >= pl && strncmp(p, pfx[i], pl) == 0) {
+            p += pl;
+            len -= pl;
+        }
+    }
+    snprintf(dst, dstn, "%.*s", (int)len, p);
+}
+
+/* Classifies a failed fetch by git's stderr (git has no machine-readable
+ * errors; these phrases are stable across 2.x and used by other tools). */
+static enum tm_code fetch_failed(const struct git_run *r, struct tm_err *err)
+{
+    const char *s = tm_buf_str(&r->err);
+    char line[300];
+    last_line(&r->err, line, sizeof(line));
+    if (strstr(s, "Authentication failed") || strstr(s, "could not read Username") ||
+        strstr(s, "could not read Password") || strstr(s, " 401") || strstr(s, " 403"))
+        return tm_err_set(err, TM_E_AUTH, "authentication failed (check the secretRef): %s",
+                          line);
+    if (strstr(s, "couldn't find remote ref") || strstr(s, "not found") ||
+        strstr(s, "does not appear to be a git repository") || strstr(s, "not our ref") ||
+        strstr(s, "unadvertised object") || strstr(s, "No such file") ||
+        strstr(s, "not exported") || strstr(s, "no such repository") ||
+        strstr(s, "does not exist"))
+        return tm_err_set(err, TM_E_NOTFOUND, "%s", line);
+    return tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git exited with status %d: %s",
+                       r->status, line);
+}
+
+/* ---- cache ------------------------------------------------------------------------------ */
+
+static enum tm_code mkdir_p(const char *dir, struct tm_err *err)
+{
+    char *p = strdup(dir);
+    if (!p)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    enum tm_code rc = TM_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+                rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "mkdir %s: %s", p,
+                                 strerror(errno));
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+static enum tm_code url_key(const char *url, char out[33])
+{
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned int hl = 0;
+    if (EVP_Digest(url, strlen(url), h, &hl, EVP_sha256(), NULL) != 1 || hl < 16)
+        return TM_E_INTERNAL;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[h[i] >> 4];
+        out[2 * i + 1] = hex[h[i] & 15];
+    }
+    out[32] = '\0';
+    return TM_OK;
+}
+
+/* Takes the entry's flock, polling until the deadline. */
+static enum tm_code lock_entry(const char *path, int64_t deadline, int *fd_out,
+                               struct tm_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "open %s: %s", path,
+                           strerror(errno));
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            enum tm_code rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "flock %s: %s", path,
+                                          strerror(errno));
+            close(fd);
+            return rc;
+        }
+        if (mono_ms() >= deadline) {
+            close(fd);
+            return tm_err_setr(err, TM_E_TIMEOUT, TM_RETRY_TRANSIENT,
+                               "another fetch of the same repository is still running");
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    *fd_out = fd;
+    return TM_OK;
+}
+
+/* We hold the entry's flock, so any lock file in the repository was left by
+ * a git that was killed (timeout, crash): remove the ones fetch takes. */
+static void remove_stale_locks(const char *repo)
+{
+    static const char *const locks[] = {"shallow.lock", "packed-refs.lock", "config.lock",
+                                        "HEAD.lock", "refs/tidemark/fetched.lock"};
+    char p[4096];
+    for (size_t i = 0; i < sizeof(locks) / sizeof(locks[0]); i++) {
+        if (snprintf(p, sizeof(p), "%s/%s", repo, locks[i]) < (int)sizeof(p))
+            unlink(p);
+    }
+}
+
+/* ---- ls-tree and cat-file ------------------------------------------------------------ */
+
+struct tree_entry {
+    char oid[65];
+    char *rel;   /* path relative to spec->path */
+    size_t size;
+};
+
+struct tree {
+    struct tree_entry *v;
+    size_t n, cap;
+};
+
+static void tree_release(struct tree *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].rel);
+    free(t->v);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Parses `ls-tree -r -z -l` output ("<mode> <type> <oid> <size>\t<path>\0")
+ * keeping the blobs under prefix (prefix "" or ending in '/'). */
+static enum tm_code parse_tree(const struct tm_buf *out, const char *prefix, struct tree *t,
+                               struct tm_err *err)
+{
+    size_t pl = strlen(prefix), total = 0;
+    const char *p = tm_buf_str(out), *end = p + out->len;
+    while (p < end) {
+        const char *rec_end = memchr(p, '\0', (size_t)(end - p));
+        const char *tab = rec_end ? memchr(p, '\t', (size_t)(rec_end - p)) : NULL;
+        if (!tab)
+            return tm_err_set(err, TM_E_IO, "git ls-tree: unexpected output");
+        char mode[8], type[8], oid[65], size[24];
+        char meta[160];
+        size_t ml = (size_t)(tab - p);
+        if (ml >= sizeof(meta))
+            return tm_err_set(err, TM_E_IO, "git ls-tree: unexpected output");
+        memcpy(meta, p, ml);
+        meta[ml] = '\0';
+        if (sscanf(meta, "%7s %7s %64s %23s", mode, type, oid, size) != 4)
+            return tm_err_set(err, TM_E_IO, "git ls-tree: unexpected output");
+        const char *path = tab + 1;
+        p = rec_end + 1;
+        /* regular files only: 120000 symlinks and 160000 submodules are skipped */
+        if (strcmp(type, "blob") != 0 || (strcmp(mode, "100644") != 0 && strcmp(mode, "100755") != 0))
+            continue;
+        if (pl && strncmp(path, prefix, pl) != 0)
+            continue;
+        char *endp = NULL;
+        errno = 0;
+        unsigned long long sz = strtoull(size, &endp, 10);
+        if (errno || !endp || *endp)
+            return tm_err_set(err, TM_E_IO, "git ls-tree: bad size for %s", path);
+        if (sz > TM_CAP_CHANGELOG_FILE)
+            return tm_err_set(err, TM_E_TOOBIG, "%s: file is larger than %u bytes", path,
+                              (unsigned)TM_CAP_CHANGELOG_FILE);
+        total += (size_t)sz;
+        if (total > TM_CAP_CHANGELOG_TOTAL)
+            return tm_err_set(err, TM_E_TOOBIG, "changelog files exceed %u bytes in total",
+                              (unsigned)TM_CAP_CHANGELOG_TOTAL);
+        if (t->n == t->cap) {
+            size_t nc = t->cap ? t->cap * 2 : 32;
+            struct tree_entry *nv = realloc(t->v, nc * sizeof(*nv));
+            if (!nv)
+                return tm_err_set(err, TM_E_NOMEM, "out of memory");
+            t->v = nv;
+            t->cap = nc;
+        }
+        struct tree_entry *e = &t->v[t->n];
+        snprintf(e->oid, sizeof(e->oid), "%s", oid);
+        e->size = (size_t)sz;
+        e->rel = strdup(path + pl);
+        if (!e->rel)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        t->n++;
+    }
+    return TM_OK;
+}
+
+/* Parses `cat-file --batch` output for the entries of t, in order, into fs. */
+static enum tm_code parse_blobs(const struct tm_buf *out, const struct tree *t,
+                                struct chlog_fs *fs, struct tm_err *err)
+{
+    const char *p = tm_buf_str(out), *end = p + out->len;
+    for (size_t i = 0; i < t->n; i++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return tm_err_set(err, TM_E_IO, "git cat-file: output ends early");
+        char hdr[128];
+        size_t hl = (size_t)(nl - p);
+        if (hl >= sizeof(hdr))
+            return tm_err_set(err, TM_E_IO, "git cat-file: unexpected output");
+        memcpy(hdr, p, hl);
+        hdr[hl] = '\0';
+        char oid[65], type[16];
+        unsigned long long sz = 0;
+        if (sscanf(hdr, "%64s %15s %llu", oid, type, &sz) != 3 || strcmp(oid, t->v[i].oid) != 0 ||
+            strcmp(type, "blob") != 0 || sz != t->v[i].size)
+            return tm_err_set(err, TM_E_IO, "git cat-file: unexpected header \"%s\"", hdr);
+        p = nl + 1;
+        if ((size_t)(end - p) < sz + 1)
+            return tm_err_set(err, TM_E_IO, "git cat-file: output ends early");
+        enum tm_code rc = chlog_fs_mem_add(fs, t->v[i].rel, p, (size_t)sz, err);
+        if (rc != TM_OK)
+            return rc;
+        p += sz + 1; /* content, then LF */
+    }
+    return TM_OK;
+}
+
+/* ---- fetch ------------------------------------------------------------------------------ */
+
+enum tm_code src_git_fetch(const struct src_git_opts *opts, const struct src_git_spec *spec,
+                           const struct src_git_auth *auth, struct chlog_fs *fs,
+                           char revision[SRC_REVISION_MAX], struct tm_err *err)
+{
+    revision[0] = '\0';
+    memset(fs, 0, sizeof(*fs));
+    const char *git = opts->git ? opts->git : "git";
+    int64_t deadline = mono_ms() + (spec->timeout_ms > 0 ? spec->timeout_ms : 60000);
+    struct git_env env = {0};
+    struct tm_buf repo, lockp, inputp, out, refspec;
+    struct tree tree = {0};
+    struct git_run r = {0};
+    int lockfd = -1;
+    bool fs_ok = false, have_input = false;
+    tm_buf_init(&repo, TM_CAP_SMALL);
+    tm_buf_init(&lockp, TM_CAP_SMALL);
+    tm_buf_init(&inputp, TM_CAP_SMALL);
+    tm_buf_init(&refspec, TM_CAP_SMALL);
+    tm_buf_init(&out, TM_CAP_CHANGELOG_TOTAL + (4u << 20));
+    tm_buf_init(&r.err, GIT_STDERR_CAP);
+    r.git = git;
+    r.env = &env;
+    r.out = &out;
+    r.deadline = deadline;
+
+    enum tm_code rc = src_git_validate_url(spec->url, opts->allow_file, err);
+    if (rc == TM_OK)
+        rc = src_git_validate_ref(spec->branch, spec->tag, spec->commit, err);
+    if (rc != TM_OK)
+        goto out;
+    const char *path = spec->path ? spec->path : "";
+    if (path[0] == '/' || path[0] == '-' || strstr(path, "..") || strchr(path, '\\')) {
+        rc = tm_err_set(err, TM_E_INVAL, "path \"%s\" must be relative, without '..'", path);
+        goto out;
+    }
+    const char *scheme = NULL;
+    url_scheme_end(spec->url, opts->allow_file, &scheme);
+    if (auth && strncmp(scheme, "http", 4) != 0) {
+        rc = tm_err_set(err, TM_E_INVAL, "credentials can only be used with http(s) urls");
+        goto out;
+    }
+    if (!opts->cache_dir || opts->cache_dir[0] != '/') {
+        rc = tm_err_set(err, TM_E_INVAL, "git cache dir must be an absolute path");
+        goto out;
+    }
+    rc = env_build(&env, opts, scheme, auth);
+    if (rc != TM_OK) {
+        tm_err_set(err, rc, "cannot build git's environment");
+        goto out;
+    }
+    char key[33];
+    if (url_key(spec->url, key) != TM_OK) {
+        rc = tm_err_set(err, TM_E_INTERNAL, "sha256 failed");
+        goto out;
+    }
+    rc = mkdir_p(opts->cache_dir, err);
+    if (rc != TM_OK)
+        goto out;
+    if (tm_buf_addf(&repo, "%s/%s.git", opts->cache_dir, key) != TM_OK ||
+        tm_buf_addf(&lockp, "%s/%s.lock", opts->cache_dir, key) != TM_OK ||
+        tm_buf_addf(&inputp, "%s/%s.git/tidemark-cat-input", opts->cache_dir, key) != TM_OK) {
+        rc = tm_err_set(err, TM_E_TOOBIG, "git cache dir path is too long");
+        goto out;
+    }
+    rc = lock_entry(tm_buf_str(&lockp), deadline, &lockfd, err);
+    if (rc != TM_OK)
+        goto out;
+
+    /* 1. the bare repository */
+    struct tm_buf headp;
+    tm_buf_init(&headp, TM_CAP_SMALL);
+    struct stat st;
+    bool exists = tm_buf_addf(&headp, "%s/HEAD", tm_buf_str(&repo)) == TM_OK &&
+                  stat(tm_buf_str(&headp), &st) == 0;
+    tm_buf_release(&headp);
+    if (!exists) {
+        char *argv[] = {(char *)git, "init", "--bare", "--quiet", (char *)tm_buf_str(&repo), NULL};
+        rc = git_run(&r, argv, err);
+        if (rc == TM_OK && r.status != 0) {
+            char line[300];
+            last_line(&r.err, line, sizeof(line));
+            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git init: %s", line);
+        }
+        if (rc != TM_OK)
+            goto out;
+    }
+    remove_stale_locks(tm_buf_str(&repo));
+
+    /* 2. fetch the ref */
+    if (spec->branch)
+        rc = tm_buf_addf(&refspec, "+refs/heads/%s:" GIT_FETCHED_REF, spec->branch);
+    else if (spec->tag)
+        rc = tm_buf_addf(&refspec, "+refs/tags/%s:" GIT_FETCHED_REF, spec->tag);
+    else
+        rc = tm_buf_addf(&refspec, "+%s:" GIT_FETCHED_REF, spec->commit);
+    if (rc != TM_OK) {
+        tm_err_set(err, rc, "refspec too long");
+        goto out;
+    }
+    {
+        char *argv[] = {(char *)git,          "-C",        (char *)tm_buf_str(&repo),
+                        "fetch",              "--quiet",   "--no-tags",
+                        "--no-recurse-submodules", "--depth=1", "--force",
+                        "--",                 spec->url,   (char *)tm_buf_str(&refspec),
+                        NULL};
+        tm_buf_reset(&r.err);
+        rc = git_run(&r, argv, err);
+        if (rc == TM_OK && r.status != 0)
+            rc = fetch_failed(&r, err);
+        if (rc != TM_OK)
+            goto out;
+    }
+
+    /* 3. the commit id */
+    {
+        char *argv[] = {(char *)git, "-C", (char *)tm_buf_str(&repo), "rev-parse", "--verify",
+                        "--quiet", GIT_FETCHED_REF "^{commit}", NULL};
+        tm_buf_reset(&r.err);
+        tm_buf_reset(&out);
+        rc = git_run(&r, argv, err);
+        if (rc == TM_OK && r.status != 0) {
+            rc = tm_err_set(err, TM_E_NOTFOUND, "fetched ref is not a commit");
+            goto out;
+        }
+        if (rc != TM_OK)
+            goto out;
+        char id[SRC_REVISION_MAX];
+        snprintf(id, sizeof(id), "%.*s", (int)strcspn(tm_buf_str(&out), "\r\n"),
+                 tm_buf_str(&out));
+        if (!is_commit_id(id)) {
+            rc = tm_err_set(err, TM_E_IO, "git rev-parse: unexpected output");
+            goto out;
+        }
+        if (spec->commit && strcmp(id, spec->commit) != 0) {
+            rc = tm_err_set(err, TM_E_INTERNAL, "fetched commit %s, asked for %s", id,
+                            spec->commit);
+            goto out;
+        }
+        memcpy(revision, id, strlen(id) + 1);
+    }
+
+    /* 4. the tree under path */
+    char prefix[1100];
+    size_t pl = strlen(path);
+    while (pl && path[pl - 1] == '/')
+        pl--;
+    if (pl >= sizeof(prefix) - 1) {
+        rc = tm_err_set(err, TM_E_INVAL, "path is too long");
+        goto out;
+    }
+    snprintf(prefix, sizeof(prefix), "%.*s%s", (int)pl, path, pl ? "/" : "");
+    {
+        char *argv[] = {(char *)git, "-C", (char *)tm_buf_str(&repo), "ls-tree", "-r", "-z",
+                        "-l", "--full-tree", revision, NULL};
+        tm_buf_reset(&r.err);
+        tm_buf_reset(&out);
+        rc = git_run(&r, argv, err);
+        if (rc == TM_OK && r.status != 0) {
+            char line[300];
+            last_line(&r.err, line, sizeof(line));
+            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git ls-tree: %s", line);
+        }
+        if (rc != TM_OK)
+            goto out;
+        rc = parse_tree(&out, prefix, &tree, err);
+        if (rc != TM_OK)
+            goto out;
+        if (tree.n == 0) {
+            rc = tm_err_set(err, TM_E_NOTFOUND, "no files under \"%s\" in commit %s",
+                            pl ? prefix : "/", revision);
+            goto out;
+        }
+    }
+
+    /* 5. the contents */
+    {
+        int fd = open(tm_buf_str(&inputp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "open %s: %s", tm_buf_str(&inputp),
+                             strerror(errno));
+            goto out;
+        }
+        have_input = true;
+        FILE *f = fdopen(fd, "w");
+        if (!f) {
+            close(fd);
+            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < tree.n; i++)
+            fprintf(f, "%s\n", tree.v[i].oid);
+        if (fclose(f) != 0) {
+            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "write %s: %s",
+                             tm_buf_str(&inputp), strerror(errno));
+            goto out;
+        }
+        char *argv[] = {(char *)git, "-C", (char *)tm_buf_str(&repo), "cat-file", "--batch",
+                        NULL};
+        r.stdin_path = tm_buf_str(&inputp);
+        tm_buf_reset(&r.err);
+        tm_buf_reset(&out);
+        rc = git_run(&r, argv, err);
+        r.stdin_path = NULL;
+        if (rc == TM_OK && r.status != 0) {
+            char line[300];
+            last_line(&r.err, line, sizeof(line));
+            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git cat-file: %s", line);
+        }
+        if (rc != TM_OK)
+            goto out;
+        rc = chlog_fs_mem_init(fs);
+        if (rc != TM_OK) {
+            tm_err_set(err, rc, "out of memory");
+            goto out;
+        }
+        fs_ok = true;
+        rc = parse_blobs(&out, &tree, fs, err);
+    }
+
+out:
+    if (have_input)
+        unlink(tm_buf_str(&inputp));
+    if (lockfd >= 0)
+        close(lockfd); /* releases the flock */
+    if (rc != TM_OK) {
+        if (fs_ok)
+            chlog_fs_mem_release(fs);
+        revision[0] = '\0';
+        tm_err_prefix(err, "git fetch %s", spec && spec->url ? spec->url : "?");
+    }
+    tree_release(&tree);
+    env_release(&env);
+    tm_buf_release(&repo);
+    tm_buf_release(&lockp);
+    tm_buf_release(&inputp);
+    tm_buf_release(&refspec);
+    tm_buf_release(&out);
+    tm_buf_release(&r.err);
+    return rc;
+}
