@@ -21,21 +21,21 @@ struct e2e {
     struct tm_err err;
 };
 
-static int64_t e2e_now_ms(void)
+static __attribute__((unused)) int64_t e2e_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void e2e_sleep_ms(long ms)
+static __attribute__((unused)) void e2e_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
 /* A unique DNS-1123 label with the given prefix. */
-static void e2e_unique(char *out, size_t n, const char *prefix)
+static __attribute__((unused)) void e2e_unique(char *out, size_t n, const char *prefix)
 {
     static unsigned counter;
     struct timespec ts;
@@ -44,7 +44,7 @@ static void e2e_unique(char *out, size_t n, const char *prefix)
              (unsigned long)(ts.tv_nsec / 1000) ^ (unsigned long)ts.tv_sec);
 }
 
-static char *e2e_path(const struct kube_ref *ref)
+static __attribute__((unused)) char *e2e_path(const struct kube_ref *ref)
 {
     struct tm_buf b;
     tm_buf_init(&b, 4096);
@@ -57,7 +57,7 @@ static char *e2e_path(const struct kube_ref *ref)
 }
 
 /* Loads the harness kubeconfig, makes a client and a fresh namespace. */
-static bool e2e_setup(struct e2e *t, const char *prefix)
+static __attribute__((unused)) bool e2e_setup(struct e2e *t, const char *prefix)
 {
     memset(t, 0, sizeof(*t));
     if (!tm_test_env("KUBECONFIG"))
@@ -84,7 +84,7 @@ static bool e2e_setup(struct e2e *t, const char *prefix)
     return true;
 }
 
-static void e2e_teardown(struct e2e *t)
+static __attribute__((unused)) void e2e_teardown(struct e2e *t)
 {
     if (t->c && t->ns[0]) {
         char path[128];
@@ -100,7 +100,7 @@ static void e2e_teardown(struct e2e *t)
 }
 
 /* Creates ConfigMap name in ns with data {k: v} and optional labels JSON. */
-static enum tm_code e2e_make_configmap(struct e2e *t, const char *name, const char *v,
+static __attribute__((unused)) enum tm_code e2e_make_configmap(struct e2e *t, const char *name, const char *v,
                                        const char *labels_json, cJSON **out)
 {
     cJSON *cm = cJSON_CreateObject();
@@ -120,7 +120,7 @@ static enum tm_code e2e_make_configmap(struct e2e *t, const char *name, const ch
     return rc;
 }
 
-static const char *e2e_str(const cJSON *obj, const char *a, const char *b)
+static __attribute__((unused)) const char *e2e_str(const cJSON *obj, const char *a, const char *b)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, a);
     if (b)
@@ -129,7 +129,7 @@ static const char *e2e_str(const cJSON *obj, const char *a, const char *b)
 }
 
 /* Runs kubectl with args (a shell fragment of names we made), returns stdout. */
-static char *e2e_kubectl(const char *args)
+static __attribute__((unused)) char *e2e_kubectl(const char *args)
 {
     const char *bin = getenv("TIDEMARK_K8S_BIN");
     const char *kc = getenv("KUBECONFIG");
@@ -159,7 +159,7 @@ struct e2e_crd {
     char name[128];
 };
 
-static bool e2e_crd_create(struct e2e *t, struct e2e_crd *crd)
+static __attribute__((unused)) bool e2e_crd_create(struct e2e *t, struct e2e_crd *crd)
 {
     char label[64];
     e2e_unique(label, sizeof(label), "g");
@@ -205,7 +205,7 @@ static bool e2e_crd_create(struct e2e *t, struct e2e_crd *crd)
     return ok;
 }
 
-static void e2e_crd_delete(struct e2e *t, const struct e2e_crd *crd)
+static __attribute__((unused)) void e2e_crd_delete(struct e2e *t, const struct e2e_crd *crd)
 {
     if (!crd->name[0] || !t->c)
         return;
