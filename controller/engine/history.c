@@ -280,3 +280,18 @@ out: {
 }
     return tm_err_prefix(err, "create history table %s", table);
 }
+
+enum tm_code engine_status_read(struct pgx_conn *c, const struct chlog *cl, const char *table,
+                                const char *context, struct engine_status *out,
+                                struct tm_err *err)
+{
+    struct engine_history h;
+    engine_status_init(out);
+    enum tm_code rc =
+        engine_history_read(c, table, cl->format == CHLOG_FORMAT_FLYWAY, &h, err);
+    if (rc != TM_OK)
+        return rc;
+    rc = engine_status_compute(cl, &h, context, out, err);
+    engine_history_release(&h);
+    return rc;
+}

@@ -83,6 +83,12 @@ enum tm_code pgx_err_from_result(PGconn *pg, const PGresult *res, struct tm_err 
     return code;
 }
 
+static void notice_drop(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static int kv_add(const char **keys, const char **vals, int n, const char *k, const char *v)
 {
     if (!v || !*v)
@@ -131,6 +137,9 @@ struct pgx_conn *pgx_conn_new(const struct pgx_params *p, struct tm_err *err)
         free(c);
         return NULL;
     }
+    /* Server notices (RAISE NOTICE, "skipping" messages) are not errors and
+     * must not reach stderr of a controller: dropped. */
+    PQsetNoticeProcessor(c->pg, notice_drop, NULL);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         char line[400];
         first_line(PQerrorMessage(c->pg), line, sizeof(line));
