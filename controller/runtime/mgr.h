@@ -1,6 +1,6 @@
 /* mgr: the controller manager.  It owns the informers, one work queue per
  * reconciled kind, the worker threads, leader election and the HTTP
- * endpoints, and it calls the reconcilers (reconcilers/*.c) with keys.
+ * endpoints, and it calls the reconcilers (reconcilers/) with keys.
  *
  * How a reconciler plugs in (controller-runtime's Reconciler, in C):
  *
