@@ -62,6 +62,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/err.h"
 #include "reconcilers/conditions.h"
 
@@ -311,5 +313,30 @@ bool dbrollout_phase_terminal(enum dbrollout_phase p);
 
 /* True when the two statuses would serialise the same. */
 bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrollout_status *b);
+
+/* ------------------------------------------------------- the reconciler */
+
+struct tm_proc;
+struct mgr_result;
+struct mgr_reconciler;
+
+/* Fills o's name, uid, generation, spec and status from a DBRollout object
+ * (strings borrowed from obj; status copied).  Unknown enum values read as
+ * the CRD defaults.  The rest of o is left untouched. */
+void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o);
+
+/* The status as JSON for a merge patch (unset fields are null, so they are
+ * removed); NULL on allocation failure.  Caller cJSON_Deletes it. */
+cJSON *dbrollout_status_json(const struct dbrollout_status *s);
+
+/* The manager's reconcile function (see runtime/mgr.h): observe -> decide
+ * -> act, looped until decide asks for no action, then requeue as decided. */
+enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
+                                 const char *name, struct mgr_result *res, struct tm_err *err);
+
+/* Registration for mgr_new()/mgr_main(): primary dbrollouts; secondaries
+ * Deployments (spec.deploymentRef.name) and DBInstances
+ * (spec.instanceRef.name: a released lock wakes the waiting rollouts). */
+extern const struct mgr_reconciler dbrollout_reconciler;
 
 #endif

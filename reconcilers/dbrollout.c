@@ -1,0 +1,893 @@
+/* dbrollout: observe, act and report for DBRollouts (decide is in
+ * dbrollout_decide.c; the rules and why are in dbrollout.h).
+ *
+ * One reconcile = a loop of at most LOOP_MAX rounds:
+ *   observe  the rollout (cache, then our own patch responses), its
+ *            DBInstance (lock annotation), DBSchema -> changelog (parsed once
+ *            per reconcile), the database (one connection per reconcile:
+ *            history -> status, plan toward spec.tag and toward preStartTag,
+ *            lint), the Deployment and its ReplicaSets, the other rollouts;
+ *   decide   dbrollout_decide();
+ *   report   patch /status when it changed (conditional on resourceVersion:
+ *            a 409 ends the reconcile with a transient error, the next one
+ *            starts from fresh state), then the plan's Events;
+ *   act      the plan's one action, only after its status write landed; its
+ *            result feeds the next round's decide (struct dbrollout_last).
+ * Nothing is remembered between reconciles except what is in the API
+ * objects and the database: a crash anywhere resumes from observed state.
+ *
+ * Secrets never reach status, Events or logs: rec_connect() keeps them, and
+ * every message here comes from the engine (which never includes conninfo)
+ * or names objects only.
+ *
+ * No finalizer: deleting a DBRollout never touches the database, and a lock
+ * left on the DBInstance by a deleted rollout counts as free. */
+#include "reconcilers/dbrollout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/caps.h"
+#include "engine/engine.h"
+#include "kube/kube.h"
+#include "reconcilers/rec.h"
+#include "runtime/metrics.h"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcomment"
+#include "runtime/mgr.h"
+#pragma GCC diagnostic pop
+
+#define LOOP_MAX 12
+#define MSG 1024
+
+/* --------------------------------------------------------------- observe */
+
+struct peer_buf {
+    const char *instance; /* ours */
+    const char *self_uid;
+    struct dbrollout_peer *items;
+    size_t n, alloc;
+    bool nomem;
+};
+
+static void peer_collect(void *ctx, const cJSON *obj)
+{
+    struct peer_buf *pb = ctx;
+    const char *inst = rec_str(obj, "spec.instanceRef.name");
+    if (!inst || strcmp(inst, pb->instance) != 0 || pb->nomem)
+        return;
+    if (pb->n == pb->alloc) {
+        size_t na = pb->alloc ? pb->alloc * 2 : 8;
+        struct dbrollout_peer *ni = realloc(pb->items, na * sizeof(*ni));
+        if (!ni) {
+            pb->nomem = true;
+            return;
+        }
+        pb->items = ni;
+        pb->alloc = na;
+    }
+    struct dbrollout_peer *pe = &pb->items[pb->n];
+    memset(pe, 0, sizeof(*pe));
+    const char *name = rec_str(obj, "metadata.name"), *uid = rec_str(obj, "metadata.uid");
+    pe->name = strdup(name ? name : "");
+    pe->uid = strdup(uid ? uid : "");
+    if (!pe->name || !pe->uid) {
+        free((char *)pe->name);
+        free((char *)pe->uid);
+        pb->nomem = true;
+        return;
+    }
+    pe->generation = rec_int(obj, "metadata.generation", 0);
+    pe->observed_generation = rec_int(obj, "status.observedGeneration", 0);
+    if (!dbrollout_phase_parse(rec_str(obj, "status.phase"), &pe->phase))
+        pe->phase = DBROLLOUT_PHASE_NONE;
+    pb->n++;
+}
+
+static void peers_release(struct peer_buf *pb)
+{
+    for (size_t i = 0; i < pb->n; i++) {
+        free((char *)pb->items[i].name);
+        free((char *)pb->items[i].uid);
+    }
+    free(pb->items);
+    memset(pb, 0, sizeof(*pb));
+}
+
+/* Everything observe owns for one reconcile. */
+struct state {
+    struct tm_proc *proc;
+    const char *ns;
+    cJSON *obj;     /* the rollout, refreshed by our own writes */
+    cJSON *inst;    /* its DBInstance (cache) */
+    cJSON *deploy;  /* its Deployment (cache) */
+    struct chlog *cl;
+    char schema_msg[MSG];
+    bool schema_loaded;
+    struct pgx_conn *conn;
+    const char *table;
+    bool flyway;
+    char db_error[MSG];
+    bool db_error_terminal;
+    bool connect_tried;
+    struct engine_history hist;
+    struct engine_status es;
+    char target_error[MSG];
+    char prestart_error[MSG];
+    char drift_first[MSG];
+    char lint_denied[MSG];
+    char lint_warned[MSG];
+    struct peer_buf peers;
+    char lock_holder[DBROLLOUT_NAME_MAX];
+    bool has_lock_holder;
+    /* results of the last action */
+    char last_error[TM_ERR_MSG_MAX];
+    char last_changeset[DBROLLOUT_NAME_MAX];
+    char last_tag[DBROLLOUT_TAG_MAX];
+    char prestart_tag[DBROLLOUT_TAG_MAX];
+    struct dbrollout_last last;
+    bool lock_confirmed;
+};
+
+static void state_release(struct state *s)
+{
+    cJSON_Delete(s->obj);
+    cJSON_Delete(s->inst);
+    cJSON_Delete(s->deploy);
+    chlog_free(s->cl);
+    pgx_conn_free(s->conn);
+    engine_history_release(&s->hist);
+    engine_status_release(&s->es);
+    peers_release(&s->peers);
+}
+
+static void observe_schema(struct state *s, struct dbrollout_observed *o)
+{
+    struct tm_err err;
+    cJSON *schema = NULL;
+    char rev[REC_REVISION_MAX];
+    tm_err_clear(&err);
+    if (s->schema_loaded)
+        goto out;
+    s->schema_loaded = true;
+    const char *schema_name = rec_str(s->inst, "spec.schemaRef.name");
+    if (!schema_name) {
+        snprintf(s->schema_msg, sizeof(s->schema_msg), "DBInstance %s names no schemaRef",
+                 o->spec.instance);
+        goto out;
+    }
+    if (rec_get(s->proc, REC_GROUP, REC_VERSION, "dbschemas", s->ns, schema_name, &schema,
+                &err) != TM_OK) {
+        snprintf(s->schema_msg, sizeof(s->schema_msg), "DBSchema %s: %s", schema_name, err.msg);
+        goto out;
+    }
+    if (rec_load_changelog(s->proc, schema, &s->cl, rev, NULL, NULL, &err) != TM_OK) {
+        snprintf(s->schema_msg, sizeof(s->schema_msg), "DBSchema %s: %s", schema_name, err.msg);
+        goto out;
+    }
+    s->flyway = s->cl->format == CHLOG_FORMAT_FLYWAY;
+out:
+    cJSON_Delete(schema);
+    o->schema_ready = s->cl != NULL;
+    o->schema_message = s->schema_msg;
+}
+
+static void position(struct state *s, const char *tag, enum dbrollout_pos *pos, long *steps,
+                     char *errbuf, size_t errn, struct plan *keep)
+{
+    struct plan pl;
+    struct plan_opts po = {.tag = tag, .count = -1, .context = NULL, .allow_drift = true};
+    struct tm_err err;
+    tm_err_clear(&err);
+    plan_init(&pl);
+    if (plan_build(s->cl, &s->hist, &po, &pl, &err) != TM_OK) {
+        *pos = DBROLLOUT_POS_INVALID;
+        *steps = 0;
+        snprintf(errbuf, errn, "%s", err.msg);
+        plan_release(&pl);
+        return;
+    }
+    *steps = (long)pl.nsteps;
+    if (pl.nsteps == 0)
+        *pos = DBROLLOUT_POS_AT;
+    else
+        *pos = pl.rollback ? DBROLLOUT_POS_BACKWARD : DBROLLOUT_POS_FORWARD;
+    if (keep)
+        *keep = pl;
+    else
+        plan_release(&pl);
+}
+
+static enum lint_policy policy_of(const cJSON *inst)
+{
+    const char *p = rec_str(inst, "spec.policy.destructiveChanges");
+    if (p && strcmp(p, "Deny") == 0)
+        return LINT_DENY;
+    if (p && strcmp(p, "Allow") == 0)
+        return LINT_ALLOW;
+    return LINT_WARN;
+}
+
+static struct lint_opts lint_opts_of(const cJSON *inst)
+{
+    const cJSON *rr = rec_at(inst, "spec.policy.requireRollback");
+    struct lint_opts lo = {.destructive = policy_of(inst), .require_rollback = cJSON_IsTrue(rr)};
+    return lo;
+}
+
+static void lint_describe(const struct lint_finding *f, char *out, size_t n)
+{
+    snprintf(out, n, "%s in %s (%s:%d)", lint_kind_name(f->kind), f->changeset ? f->changeset : "",
+             f->file ? f->file : "", f->line);
+}
+
+static void observe_db(struct state *s, struct dbrollout_observed *o)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
+    memset(&o->db, 0, sizeof(o->db));
+    memset(&o->lint, 0, sizeof(o->lint));
+    if (!s->cl)
+        return;
+    if (!s->conn && !s->connect_tried) {
+        enum rec_conn_failure why;
+        s->connect_tried = true;
+        s->conn = rec_connect(s->proc, s->inst, &s->table, &why, &err);
+        if (!s->conn) {
+            snprintf(s->db_error, sizeof(s->db_error), "%s", err.msg);
+            s->db_error_terminal = why == REC_CONN_CREDENTIALS || err.retry == TM_RETRY_TERMINAL;
+        } else if (s->flyway && strcmp(s->table, ENGINE_DEFAULT_TABLE) == 0) {
+            s->table = ENGINE_DEFAULT_FLYWAY_TABLE;
+        }
+    }
+    o->db.error = s->db_error;
+    o->db.error_terminal = s->db_error_terminal;
+    if (!s->conn)
+        return;
+    engine_history_release(&s->hist);
+    engine_status_release(&s->es);
+    engine_history_init(&s->hist);
+    engine_status_init(&s->es);
+    if (engine_history_read(s->conn, s->table, s->flyway, &s->hist, &err) != TM_OK ||
+        engine_status_compute(s->cl, &s->hist, NULL, &s->es, &err) != TM_OK) {
+        snprintf(s->db_error, sizeof(s->db_error), "%s", err.msg);
+        /* a broken connection: reconnect next reconcile */
+        pgx_conn_free(s->conn);
+        s->conn = NULL;
+        return;
+    }
+    o->db.reachable = true;
+    o->db.applied_tag = s->es.applied_tag;
+    o->db.ndrift = (long)s->es.ndrift;
+    if (s->es.ndrift > 0) {
+        const struct engine_drift *d = &s->es.drift[0];
+        snprintf(s->drift_first, sizeof(s->drift_first), "%s::%s::%s: %s",
+                 d->filename ? d->filename : "", d->id ? d->id : "", d->author ? d->author : "",
+                 d->reason == ENGINE_DRIFT_CHECKSUM_MISMATCH ? "ChecksumMismatch"
+                                                             : "UnknownChangeSet");
+        o->db.drift_first = s->drift_first;
+    }
+    struct plan pl;
+    plan_init(&pl);
+    position(s, o->spec.tag, &o->db.target, &o->db.target_steps, s->target_error,
+             sizeof(s->target_error), &pl);
+    o->db.target_error = s->target_error;
+    if (o->db.target == DBROLLOUT_POS_FORWARD) {
+        struct lint_report lr;
+        struct lint_opts lo = lint_opts_of(s->inst);
+        lint_report_init(&lr);
+        /* TM_E_POLICY is the answer (read from lr), not a failure */
+        enum tm_code lrc = lint_plan(s->cl, &pl, &lo, &lr, &err);
+        if (lrc != TM_OK && lrc != TM_E_POLICY)
+            log_warn(s->proc->log, "lint failed", LF_S("controller", "dbrollout"),
+                     LF_S("namespace", s->ns), LF_S("err", err.msg));
+        for (size_t i = 0; i < lr.n; i++) {
+            if (lr.items[i].denied) {
+                if (o->lint.denied++ == 0) {
+                    lint_describe(&lr.items[i], s->lint_denied, sizeof(s->lint_denied));
+                    o->lint.first_denied = s->lint_denied;
+                }
+            } else if (o->lint.warned++ == 0) {
+                lint_describe(&lr.items[i], s->lint_warned, sizeof(s->lint_warned));
+                o->lint.first_warned = s->lint_warned;
+            }
+        }
+        lint_report_release(&lr);
+    }
+    plan_release(&pl);
+    if (o->status.has_pre_start_tag) {
+        position(s, o->status.pre_start_tag, &o->db.prestart, &o->db.prestart_steps,
+                 s->prestart_error, sizeof(s->prestart_error), NULL);
+        o->db.prestart_error = s->prestart_error;
+    }
+}
+
+struct rs_scan {
+    const char *owner_uid;
+    int64_t current;
+    int64_t best;       /* highest revision below current */
+    int64_t want;       /* restore: the revision to find */
+    cJSON *found;       /* restore: a copy of that ReplicaSet */
+};
+
+static bool owned_by(const cJSON *obj, const char *uid)
+{
+    const cJSON *ref;
+    cJSON_ArrayForEach(ref, rec_at(obj, "metadata.ownerReferences"))
+    {
+        const char *u = rec_str(ref, "uid");
+        if (u && uid && strcmp(u, uid) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void rs_collect(void *ctx, const cJSON *obj)
+{
+    struct rs_scan *r = ctx;
+    if (!owned_by(obj, r->owner_uid))
+        return;
+    const char *rv = rec_annotation(obj, "deployment.kubernetes.io/revision");
+    int64_t rev = rv ? strtoll(rv, NULL, 10) : 0;
+    if (rev < r->current && rev > r->best)
+        r->best = rev;
+    if (r->want > 0 && rev == r->want && !r->found)
+        r->found = cJSON_Duplicate(obj, true);
+}
+
+static void observe_app(struct state *s, struct dbrollout_observed *o)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
+    memset(&o->app, 0, sizeof(o->app));
+    cJSON_Delete(s->deploy);
+    s->deploy = NULL;
+    if (!o->spec.deployment)
+        return;
+    if (rec_get(s->proc, "apps", "v1", "deployments", s->ns, o->spec.deployment, &s->deploy,
+                &err) != TM_OK)
+        return;
+    const cJSON *d = s->deploy;
+    struct dbrollout_app *a = &o->app;
+    a->found = true;
+    a->generation = rec_int(d, "metadata.generation", 0);
+    a->observed_generation = rec_int(d, "status.observedGeneration", 0);
+    a->replicas = rec_int(d, "spec.replicas", 1);
+    a->status_replicas = rec_int(d, "status.replicas", 0);
+    a->updated_replicas = rec_int(d, "status.updatedReplicas", 0);
+    a->available_replicas = rec_int(d, "status.availableReplicas", 0);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, rec_at(d, "status.conditions"))
+    {
+        const char *type = rec_str(c, "type"), *reason = rec_str(c, "reason");
+        if (type && reason && strcmp(type, "Progressing") == 0 &&
+            strcmp(reason, "ProgressDeadlineExceeded") == 0)
+            a->progress_deadline_exceeded = true;
+    }
+    const char *rev = rec_annotation(d, "deployment.kubernetes.io/revision");
+    a->revision = rev ? strtoll(rev, NULL, 10) : 0;
+    const cJSON *ta = rec_at(d, "spec.template.metadata.annotations");
+    const cJSON *tt = cJSON_IsObject(ta)
+                          ? cJSON_GetObjectItemCaseSensitive(ta, DBROLLOUT_TAG_ANNOTATION)
+                          : NULL;
+    a->template_tag = cJSON_IsString(tt) ? tt->valuestring : NULL;
+    struct rs_scan scan = {.owner_uid = rec_str(d, "metadata.uid"), .current = a->revision};
+    if (rec_foreach(s->proc, "apps", "v1", "replicasets", s->ns, rs_collect, &scan, &err) ==
+        TM_OK)
+        a->previous_revision = scan.best;
+}
+
+static enum tm_code observe(struct state *s, struct dbrollout_observed *o, struct tm_err *err)
+{
+    memset(o, 0, sizeof(*o));
+    dbrollout_read(s->obj, o);
+    o->instance_found = s->inst != NULL;
+    o->lock_holder = s->has_lock_holder ? s->lock_holder : NULL;
+    o->lock_confirmed = s->lock_confirmed;
+    o->last = s->last;
+    if (s->inst) {
+        observe_schema(s, o);
+        observe_db(s, o);
+    }
+    observe_app(s, o);
+    peers_release(&s->peers);
+    s->peers.instance = o->spec.instance;
+    enum tm_code rc = rec_foreach(s->proc, REC_GROUP, REC_VERSION, "dbrollouts", s->ns,
+                                  peer_collect, &s->peers, err);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, "list dbrollouts");
+    if (s->peers.nomem)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    o->peers = s->peers.items;
+    o->npeers = s->peers.n;
+    return TM_OK;
+}
+
+/* ------------------------------------------------------------------- act */
+
+static enum tm_code instance_path(struct state *s, const char *name, struct tm_buf *b,
+                                  struct tm_err *err)
+{
+    struct kube_ref ref = {.group = REC_GROUP, .version = REC_VERSION, .ns = s->ns,
+                           .resource = "dbinstances", .name = name};
+    return kube_path(b, &ref, err);
+}
+
+/* Merge-patches the lock annotation (value NULL: remove) conditional on rv. */
+static enum tm_code patch_lock(struct state *s, const char *inst, const char *rv,
+                               const char *value, struct tm_err *err)
+{
+    struct tm_buf path;
+    tm_buf_init(&path, TM_CAP_SMALL);
+    cJSON *body = cJSON_CreateObject();
+    cJSON *md = body ? cJSON_AddObjectToObject(body, "metadata") : NULL;
+    cJSON *an = md ? cJSON_AddObjectToObject(md, "annotations") : NULL;
+    enum tm_code rc = TM_OK;
+    if (!an || !cJSON_AddStringToObject(md, "resourceVersion", rv) ||
+        !(value ? cJSON_AddStringToObject(an, DBROLLOUT_LOCK_ANNOTATION, value)
+                : cJSON_AddNullToObject(an, DBROLLOUT_LOCK_ANNOTATION)))
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+    if (rc == TM_OK)
+        rc = instance_path(s, inst, &path, err);
+    if (rc == TM_OK)
+        rc = kube_patch(s->proc->kube, tm_buf_str(&path), KUBE_PATCH_MERGE, body, NULL, err);
+    cJSON_Delete(body);
+    tm_buf_release(&path);
+    return rc;
+}
+
+static bool streq0(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static enum tm_code act_acquire(struct state *s, const struct dbrollout_observed *o,
+                                const struct dbrollout_action *a, struct tm_err *err)
+{
+    cJSON *inst = NULL, *holder = NULL;
+    enum tm_code rc = rec_get_live(s->proc, REC_GROUP, REC_VERSION, "dbinstances", s->ns,
+                                   o->spec.instance, &inst, err);
+    if (rc != TM_OK)
+        goto out;
+    const char *cur = rec_annotation(inst, DBROLLOUT_LOCK_ANNOTATION);
+    if (!streq0(cur, a->expect_holder)) {
+        rc = tm_err_setr(err, TM_E_CONFLICT, TM_RETRY_WAITING,
+                         "the lock of instance %s changed meanwhile", o->spec.instance);
+        goto out;
+    }
+    if (cur && *cur && !dbrollout_lock_free(cur, o->uid, NULL, 0)) {
+        /* someone else's lock: re-check its holder live before taking over */
+        char hname[DBROLLOUT_NAME_MAX];
+        const char *slash = strchr(cur, '/');
+        snprintf(hname, sizeof(hname), "%.*s", (int)(slash ? slash - cur : 0), cur);
+        struct dbrollout_peer pe;
+        size_t npe = 0;
+        rc = rec_get_live(s->proc, REC_GROUP, REC_VERSION, "dbrollouts", s->ns, hname, &holder,
+                          err);
+        if (rc == TM_OK) {
+            memset(&pe, 0, sizeof(pe));
+            pe.name = rec_str(holder, "metadata.name");
+            pe.uid = rec_str(holder, "metadata.uid");
+            pe.generation = rec_int(holder, "metadata.generation", 0);
+            pe.observed_generation = rec_int(holder, "status.observedGeneration", 0);
+            if (!dbrollout_phase_parse(rec_str(holder, "status.phase"), &pe.phase))
+                pe.phase = DBROLLOUT_PHASE_NONE;
+            npe = 1;
+        } else if (rc != TM_E_NOTFOUND) {
+            goto out;
+        }
+        if (!dbrollout_lock_free(cur, o->uid, &pe, npe)) {
+            rc = tm_err_setr(err, TM_E_LOCKED, TM_RETRY_WAITING,
+                             "instance %s is locked by DBRollout %s", o->spec.instance, hname);
+            goto out;
+        }
+    }
+    rc = patch_lock(s, o->spec.instance, rec_str(inst, "metadata.resourceVersion"), a->lock_id,
+                    err);
+    if (rc == TM_E_CONFLICT && err)
+        err->retry = TM_RETRY_WAITING;
+    if (rc == TM_OK) {
+        snprintf(s->lock_holder, sizeof(s->lock_holder), "%s", a->lock_id);
+        s->has_lock_holder = true;
+        s->lock_confirmed = true;
+    }
+out:
+    cJSON_Delete(holder);
+    cJSON_Delete(inst);
+    return rc;
+}
+
+static enum tm_code act_release(struct state *s, const struct dbrollout_observed *o,
+                                struct tm_err *err)
+{
+    cJSON *inst = NULL;
+    enum tm_code rc = rec_get_live(s->proc, REC_GROUP, REC_VERSION, "dbinstances", s->ns,
+                                   o->spec.instance, &inst, err);
+    if (rc == TM_E_NOTFOUND) {
+        s->has_lock_holder = false;
+        return TM_OK;
+    }
+    if (rc != TM_OK)
+        return rc;
+    const char *cur = rec_annotation(inst, DBROLLOUT_LOCK_ANNOTATION);
+    char needle[DBROLLOUT_NAME_MAX];
+    snprintf(needle, sizeof(needle), "/%s/", o->uid ? o->uid : "");
+    if (cur && strstr(cur, needle))
+        rc = patch_lock(s, o->spec.instance, rec_str(inst, "metadata.resourceVersion"), NULL, err);
+    if (rc == TM_OK) {
+        s->has_lock_holder = false;
+        s->lock_confirmed = false;
+    }
+    cJSON_Delete(inst);
+    return rc;
+}
+
+struct progress_ctx {
+    struct state *s;
+    const cJSON *obj;
+    bool rollback;
+};
+
+static void on_progress(void *ctx, const struct chlog_changeset *cs,
+                        const struct engine_step_result *step)
+{
+    struct progress_ctx *pc = ctx;
+    char note[MSG];
+    const char *reason = "ChangeSetApplied";
+    bool warning = false;
+    switch (step->outcome) {
+    case ENGINE_OUT_EXECUTED:
+    case ENGINE_OUT_RERAN:
+        reason = "ChangeSetApplied";
+        break;
+    case ENGINE_OUT_ROLLED_BACK:
+        reason = "ChangeSetRolledBack";
+        break;
+    case ENGINE_OUT_MARK_RAN:
+    case ENGINE_OUT_SKIPPED:
+        reason = "ChangeSetSkipped";
+        break;
+    case ENGINE_OUT_FAILED:
+    case ENGINE_OUT_MARKED_NEXT_RUN:
+        reason = "ChangeSetFailed";
+        warning = true;
+        break;
+    }
+    snprintf(note, sizeof(note), "%s %s in %ld ms", step->changeset ? step->changeset : "?",
+             engine_outcome_name(step->outcome), step->duration_ms);
+    rec_event(pc->s->proc, pc->obj, reason, warning, pc->rollback ? "Rollback" : "Apply", note);
+    log_info(pc->s->proc->log, "changeset done", LF_S("controller", "dbrollout"),
+             LF_S("namespace", pc->s->ns), LF_S("name", rec_str(pc->obj, "metadata.name")),
+             LF_S("changeset", step->changeset ? step->changeset : ""),
+             LF_S("outcome", engine_outcome_name(step->outcome)),
+             LF_I("duration_ms", step->duration_ms));
+    if (pc->s->proc->metrics) {
+        struct metrics_family *f =
+            metrics_counter(pc->s->proc->metrics, "tidemark_changesets_total",
+                            "Changesets run by DBRollouts, by outcome.", "outcome", NULL);
+        const char *v[] = {engine_outcome_name(step->outcome)};
+        metrics_inc(f, v);
+    }
+    (void)cs;
+}
+
+static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o,
+                             const struct dbrollout_action *a, struct tm_err *err)
+{
+    struct engine_opts eo;
+    struct engine_result res;
+    struct progress_ctx pc = {.s = s, .obj = s->obj,
+                              .rollback = a->kind == DBROLLOUT_ACT_ROLLBACK_TO_TAG};
+    engine_opts_init(&eo);
+    engine_result_init(&res);
+    eo.table = s->table;
+    eo.tag = a->tag;
+    eo.count = -1;
+    eo.strategy = o->spec.cs_failure == DBROLLOUT_CS_FAILURE_MARK_NEXT_RUN ? ENGINE_STRATEGY_MARK_NEXT_RUN
+                  : o->spec.cs_failure == DBROLLOUT_CS_FAILURE_FAIL       ? ENGINE_STRATEGY_FAIL
+                                                                          : ENGINE_STRATEGY_ROLLBACK;
+    eo.lint = lint_opts_of(s->inst);
+    eo.lock_wait_ms = 2000;
+    eo.progress = on_progress;
+    eo.progress_ctx = &pc;
+    if (!s->conn)
+        return tm_err_setr(err, TM_E_DB, TM_RETRY_TRANSIENT, "not connected");
+    log_info(s->proc->log, pc.rollback ? "rolling back" : "applying",
+             LF_S("controller", "dbrollout"), LF_S("namespace", s->ns), LF_S("name", o->name),
+             LF_S("tag", a->tag));
+    enum tm_code rc = engine_run(s->conn, s->cl, &eo, &res, err);
+    s->last.applied = (long)res.applied;
+    s->last.rolled_back = (long)res.rolled_back;
+    s->last_changeset[0] = '\0';
+    for (size_t i = 0; i < res.nsteps; i++) {
+        if (res.steps[i].outcome == ENGINE_OUT_FAILED ||
+            res.steps[i].outcome == ENGINE_OUT_MARKED_NEXT_RUN)
+            snprintf(s->last_changeset, sizeof(s->last_changeset), "%s",
+                     res.steps[i].changeset ? res.steps[i].changeset : "");
+    }
+    engine_result_release(&res);
+    if (rc != TM_OK && err && (err->code == TM_E_DB) && err->sqlstate[0] == '0' &&
+        err->sqlstate[1] == '8') {
+        /* connection lost: reconnect on the next reconcile */
+        pgx_conn_free(s->conn);
+        s->conn = NULL;
+    }
+    return rc;
+}
+
+static enum tm_code list_rs(struct state *s, struct rs_scan *scan, struct tm_err *err)
+{
+    struct tm_buf path;
+    tm_buf_init(&path, TM_CAP_SMALL);
+    cJSON *list = NULL;
+    struct kube_ref ref = {.group = "apps", .version = "v1", .ns = s->ns,
+                           .resource = "replicasets"};
+    enum tm_code rc = kube_path(&path, &ref, err);
+    if (rc == TM_OK)
+        rc = kube_list(s->proc->kube, tm_buf_str(&path), NULL, &list, err);
+    if (rc == TM_OK) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, rec_at(list, "items")) rs_collect(scan, it);
+    }
+    cJSON_Delete(list);
+    tm_buf_release(&path);
+    return rc;
+}
+
+/* `kubectl rollout undo --to-revision`: copy the ReplicaSet's pod template
+ * (without pod-template-hash) into the Deployment, conditional on its
+ * resourceVersion, only while the Deployment is still at from_revision. */
+static enum tm_code act_restore(struct state *s, const struct dbrollout_observed *o,
+                                const struct dbrollout_action *a, struct tm_err *err)
+{
+    cJSON *d = NULL, *patch = NULL;
+    struct rs_scan scan = {.want = a->to_revision};
+    struct tm_buf path;
+    tm_buf_init(&path, TM_CAP_SMALL);
+    enum tm_code rc = rec_get_live(s->proc, "apps", "v1", "deployments", s->ns,
+                                   o->spec.deployment, &d, err);
+    if (rc != TM_OK)
+        goto out;
+    const char *rev = rec_annotation(d, "deployment.kubernetes.io/revision");
+    if (!rev || strtoll(rev, NULL, 10) != a->from_revision)
+        goto out; /* already moved on (restored, or edited by someone) */
+    scan.owner_uid = rec_str(d, "metadata.uid");
+    scan.current = a->from_revision;
+    rc = list_rs(s, &scan, err);
+    if (rc != TM_OK)
+        goto out;
+    if (!scan.found) {
+        rc = tm_err_set(err, TM_E_NOTFOUND, "deployment %s has no revision %lld to restore",
+                        o->spec.deployment, (long long)a->to_revision);
+        goto out;
+    }
+    cJSON *tmpl = cJSON_DetachItemViaPointer(
+        scan.found, (cJSON *)rec_at(scan.found, "spec.template"));
+    if (!tmpl) {
+        rc = tm_err_set(err, TM_E_INVAL, "replicaset of revision %lld has no template",
+                        (long long)a->to_revision);
+        goto out;
+    }
+    cJSON *labels = (cJSON *)rec_at(tmpl, "metadata.labels");
+    if (cJSON_IsObject(labels))
+        cJSON_DeleteItemFromObjectCaseSensitive(labels, "pod-template-hash");
+    patch = cJSON_CreateArray();
+    cJSON *t = cJSON_CreateObject(), *r = cJSON_CreateObject();
+    if (!patch || !t || !r || !cJSON_AddItemToArray(patch, t)) {
+        cJSON_Delete(t);
+        cJSON_Delete(r);
+        cJSON_Delete(tmpl);
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (!cJSON_AddItemToArray(patch, r)) {
+        cJSON_Delete(r);
+        cJSON_Delete(tmpl);
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (!cJSON_AddStringToObject(t, "op", "test") ||
+        !cJSON_AddStringToObject(t, "path", "/metadata/resourceVersion") ||
+        !cJSON_AddStringToObject(t, "value", rec_str(d, "metadata.resourceVersion")) ||
+        !cJSON_AddStringToObject(r, "op", "replace") ||
+        !cJSON_AddStringToObject(r, "path", "/spec/template") ||
+        !cJSON_AddItemToObject(r, "value", tmpl)) {
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    struct kube_ref ref = {.group = "apps", .version = "v1", .ns = s->ns,
+                           .resource = "deployments", .name = o->spec.deployment};
+    rc = kube_path(&path, &ref, err);
+    if (rc == TM_OK)
+        rc = kube_patch(s->proc->kube, tm_buf_str(&path), KUBE_PATCH_JSON, patch, NULL, err);
+    if (rc == TM_OK)
+        log_info(s->proc->log, "deployment restored", LF_S("controller", "dbrollout"),
+                 LF_S("namespace", s->ns), LF_S("name", o->name),
+                 LF_S("deployment", o->spec.deployment), LF_I("revision", a->to_revision));
+    if ((rc == TM_E_CONFLICT || rc == TM_E_INVAL) && err)
+        err->retry = TM_RETRY_TRANSIENT; /* a failed test op: read again */
+out:
+    cJSON_Delete(scan.found);
+    cJSON_Delete(patch);
+    cJSON_Delete(d);
+    tm_buf_release(&path);
+    return rc;
+}
+
+static void act(struct state *s, const struct dbrollout_observed *o,
+                const struct dbrollout_action *a)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
+    enum tm_code rc = TM_OK;
+    char *tag = NULL;
+    memset(&s->last, 0, sizeof(s->last));
+    s->last.kind = a->kind;
+    if (a->tag) {
+        snprintf(s->last_tag, sizeof(s->last_tag), "%s", a->tag);
+        s->last.tag = s->last_tag;
+    }
+    switch (a->kind) {
+    case DBROLLOUT_ACT_NONE:
+        return;
+    case DBROLLOUT_ACT_ACQUIRE_LOCK:
+        rc = act_acquire(s, o, a, &err);
+        break;
+    case DBROLLOUT_ACT_RELEASE_LOCK:
+        rc = act_release(s, o, &err);
+        break;
+    case DBROLLOUT_ACT_STAMP_PRESTART:
+        if (!s->conn) {
+            rc = tm_err_setr(&err, TM_E_DB, TM_RETRY_TRANSIENT, "not connected");
+            break;
+        }
+        rc = engine_stamp_prestart_tag(s->conn, s->table, a->proposed_tag, &tag, &err);
+        if (rc == TM_OK) {
+            snprintf(s->prestart_tag, sizeof(s->prestart_tag), "%s", tag);
+            s->last.prestart_tag = s->prestart_tag;
+        }
+        free(tag);
+        break;
+    case DBROLLOUT_ACT_APPLY_TO_TAG:
+    case DBROLLOUT_ACT_ROLLBACK_TO_TAG:
+        rc = act_move(s, o, a, &err);
+        break;
+    case DBROLLOUT_ACT_RESTORE_DEPLOYMENT:
+        rc = act_restore(s, o, a, &err);
+        break;
+    }
+    s->last.code = rc;
+    s->last.retry = err.retry;
+    if (rc != TM_OK) {
+        snprintf(s->last_error, sizeof(s->last_error), "%s", err.msg);
+        s->last.error = s->last_error;
+        if (s->last_changeset[0])
+            s->last.changeset = s->last_changeset;
+        log_warn(s->proc->log, "action failed", LF_S("controller", "dbrollout"),
+                 LF_S("namespace", s->ns), LF_S("name", o->name), LF_S("err", err.msg),
+                 LF_S("sqlstate", err.sqlstate));
+    }
+}
+
+/* ---------------------------------------------------------------- report */
+
+static void count_phase(struct tm_proc *proc, enum dbrollout_phase phase)
+{
+    if (!proc->metrics)
+        return;
+    struct metrics_family *f = metrics_counter(
+        proc->metrics, "tidemark_dbrollout_phase_transitions_total",
+        "DBRollout phase changes, by the phase entered.", "phase", NULL);
+    const char *v[] = {dbrollout_phase_name(phase)};
+    metrics_inc(f, v);
+}
+
+static enum tm_code report(struct state *s, const struct dbrollout_observed *o,
+                           const struct dbrollout_plan *p, int64_t now_ms, struct tm_err *err)
+{
+    if (!dbrollout_status_equal(&p->status, &o->status)) {
+        cJSON *st = dbrollout_status_json(&p->status), *out = NULL;
+        if (!st)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        enum tm_code rc =
+            rec_patch_status(s->proc, "dbrollouts", s->ns, o->name,
+                             rec_str(s->obj, "metadata.resourceVersion"), st, &out, err);
+        cJSON_Delete(st);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "patch dbrollout %s/%s status", s->ns, o->name);
+        if (out) {
+            cJSON_Delete(s->obj);
+            s->obj = out;
+        }
+        if (p->status.phase != o->status.phase) {
+            count_phase(s->proc, p->status.phase);
+            log_info(s->proc->log, "phase changed", LF_S("controller", "dbrollout"),
+                     LF_S("namespace", s->ns), LF_S("name", o->name),
+                     LF_I("generation", o->generation), LF_S("tag", o->spec.tag),
+                     LF_S("phase", dbrollout_phase_name(p->status.phase)));
+        }
+    }
+    (void)now_ms;
+    for (size_t i = 0; i < p->nevents; i++)
+        rec_event(s->proc, s->obj, p->events[i].reason, p->events[i].warning, NULL,
+                  p->events[i].note);
+    return TM_OK;
+}
+
+/* ------------------------------------------------------------- reconcile */
+
+enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
+                                 const char *name, struct mgr_result *res, struct tm_err *err)
+{
+    struct state s;
+    struct dbrollout_observed o;
+    struct dbrollout_plan p;
+    enum tm_code rc;
+    (void)ctx;
+    memset(&s, 0, sizeof(s));
+    s.proc = proc;
+    s.ns = ns;
+    engine_history_init(&s.hist);
+    engine_status_init(&s.es);
+    res->requeue_after_ms = 0;
+
+    rc = rec_get(proc, REC_GROUP, REC_VERSION, "dbrollouts", ns, name, &s.obj, err);
+    if (rc == TM_E_NOTFOUND) {
+        rc = TM_OK; /* deleted: nothing to undo, by design */
+        goto out;
+    }
+    if (rc != TM_OK)
+        goto out;
+    const char *inst = rec_str(s.obj, "spec.instanceRef.name");
+    if (inst) {
+        struct tm_err ierr;
+        tm_err_clear(&ierr);
+        if (rec_get(proc, REC_GROUP, REC_VERSION, "dbinstances", ns, inst, &s.inst, &ierr) ==
+            TM_OK) {
+            const char *h = rec_annotation(s.inst, DBROLLOUT_LOCK_ANNOTATION);
+            if (h) {
+                snprintf(s.lock_holder, sizeof(s.lock_holder), "%s", h);
+                s.has_lock_holder = true;
+            }
+        }
+    }
+
+    for (int round = 0; round < LOOP_MAX; round++) {
+        int64_t now_ms = rec_now_ms() / 1000 * 1000; /* the API keeps seconds */
+        rc = observe(&s, &o, err);
+        if (rc != TM_OK)
+            goto out;
+        dbrollout_decide(&o, now_ms, &p);
+        rc = report(&s, &o, &p, now_ms, err);
+        if (rc != TM_OK)
+            goto out;
+        if (p.action.kind == DBROLLOUT_ACT_NONE || tm_proc_stopping(proc))
+            break;
+        act(&s, &o, &p.action);
+    }
+    res->requeue_after_ms = p.requeue_ms;
+    if (p.backoff) {
+        rc = tm_err_setr(err, TM_E_TIMEOUT, TM_RETRY_TRANSIENT, "%s", p.status.message);
+        goto out;
+    }
+out:
+    state_release(&s);
+    return rc;
+}
+
+const struct mgr_reconciler dbrollout_reconciler = {
+    .kind = "DBRollout",
+    .group = REC_GROUP,
+    .version = REC_VERSION,
+    .resource = "dbrollouts",
+    .reconcile = dbrollout_reconcile,
+    .secondary =
+        {
+            {.group = "apps", .version = "v1", .resource = "deployments",
+             .ref_paths = {"spec.deploymentRef.name"}},
+            {.group = REC_GROUP, .version = REC_VERSION, .resource = "dbinstances",
+             .ref_paths = {"spec.instanceRef.name"}},
+        },
+};

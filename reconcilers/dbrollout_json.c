@@ -1,0 +1,112 @@
+/* dbrollout_json: a DBRollout object <-> struct dbrollout_observed (spec,
+ * status) and the status back to JSON for the status patch.  Pure; in its
+ * own file so that it links (and is tested) without the manager. */
+#include "reconcilers/dbrollout.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "reconcilers/rec.h"
+
+/* ------------------------------------------------------------ read/write */
+
+void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
+{
+    o->name = rec_str(obj, "metadata.name");
+    o->uid = rec_str(obj, "metadata.uid");
+    o->generation = rec_int(obj, "metadata.generation", 0);
+
+    struct dbrollout_spec *sp = &o->spec;
+    memset(sp, 0, sizeof(*sp));
+    sp->instance = rec_str(obj, "spec.instanceRef.name");
+    sp->tag = rec_str(obj, "spec.tag");
+    sp->deployment = rec_str(obj, "spec.deploymentRef.name");
+    if (!dbrollout_order_parse(rec_str(obj, "spec.order"), &sp->order))
+        sp->order = DBROLLOUT_ORDER_SCHEMA_FIRST;
+    if (!dbrollout_on_app_failure_parse(rec_str(obj, "spec.onAppFailure"), &sp->on_app_failure))
+        sp->on_app_failure = DBROLLOUT_ON_APP_FAILURE_ROLLBACK_SCHEMA;
+    if (!dbrollout_cs_failure_parse(rec_str(obj, "spec.changeSetFailureStrategy"),
+                                    &sp->cs_failure))
+        sp->cs_failure = DBROLLOUT_CS_FAILURE_ROLLBACK;
+    sp->app_timeout_s = rec_int(obj, "spec.appTimeoutSeconds", 600);
+    if (sp->app_timeout_s <= 0)
+        sp->app_timeout_s = 600;
+    if (!sp->tag)
+        sp->tag = "";
+    if (!sp->instance)
+        sp->instance = "";
+
+    struct dbrollout_status *st = &o->status;
+    memset(st, 0, sizeof(*st));
+    const cJSON *s = rec_at(obj, "status");
+    if (!dbrollout_phase_parse(rec_str(s, "phase"), &st->phase))
+        st->phase = DBROLLOUT_PHASE_NONE;
+    const char *pre = rec_str(s, "preStartTag");
+    st->has_pre_start_tag = pre != NULL;
+    snprintf(st->pre_start_tag, sizeof(st->pre_start_tag), "%s", pre ? pre : "");
+    const char *v = rec_str(s, "appliedTag");
+    snprintf(st->applied_tag, sizeof(st->applied_tag), "%s", v ? v : "");
+    v = rec_str(s, "targetTag");
+    snprintf(st->target_tag, sizeof(st->target_tag), "%s", v ? v : "");
+    st->applied_changesets = (long)rec_int(s, "appliedChangeSets", 0);
+    st->rolled_back_changesets = (long)rec_int(s, "rolledBackChangeSets", 0);
+    st->deployment_revision = rec_int(s, "deploymentRevision", 0);
+    st->previous_deployment_revision = rec_int(s, "previousDeploymentRevision", 0);
+    v = rec_str(s, "message");
+    size_t n = v ? strlen(v) : 0;
+    if (n >= sizeof(st->message))
+        n = sizeof(st->message) - 1;
+    if (n)
+        memcpy(st->message, v, n);
+    st->message[n] = '\0';
+    st->started_at_ms = rec_time_parse(rec_str(s, "startedAt"));
+    st->finished_at_ms = rec_time_parse(rec_str(s, "finishedAt"));
+    st->observed_generation = rec_int(s, "observedGeneration", 0);
+    rec_conds_from_json(rec_at(s, "conditions"), &st->conds);
+}
+
+static bool add_str_or_null(cJSON *o, const char *k, const char *v, bool present)
+{
+    return present ? cJSON_AddStringToObject(o, k, v) != NULL : cJSON_AddNullToObject(o, k) != NULL;
+}
+
+static bool add_time_or_null(cJSON *o, const char *k, int64_t ms)
+{
+    char t[32];
+    if (ms <= 0)
+        return cJSON_AddNullToObject(o, k) != NULL;
+    rec_time_format(ms, t, sizeof(t));
+    return cJSON_AddStringToObject(o, k, t) != NULL;
+}
+
+cJSON *dbrollout_status_json(const struct dbrollout_status *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON *conds = rec_conds_to_json(&s->conds);
+    bool ok = conds && cJSON_AddItemToObject(o, "conditions", conds);
+    if (!ok)
+        cJSON_Delete(conds);
+    ok = ok &&
+         add_str_or_null(o, "phase", dbrollout_phase_name(s->phase),
+                         s->phase != DBROLLOUT_PHASE_NONE) &&
+         add_str_or_null(o, "preStartTag", s->pre_start_tag, s->has_pre_start_tag) &&
+         add_str_or_null(o, "appliedTag", s->applied_tag, s->applied_tag[0] != '\0') &&
+         add_str_or_null(o, "targetTag", s->target_tag, s->target_tag[0] != '\0') &&
+         cJSON_AddNumberToObject(o, "appliedChangeSets", (double)s->applied_changesets) &&
+         cJSON_AddNumberToObject(o, "rolledBackChangeSets", (double)s->rolled_back_changesets) &&
+         cJSON_AddNumberToObject(o, "deploymentRevision", (double)s->deployment_revision) &&
+         cJSON_AddNumberToObject(o, "previousDeploymentRevision",
+                                 (double)s->previous_deployment_revision) &&
+         add_str_or_null(o, "message", s->message, s->message[0] != '\0') &&
+         add_time_or_null(o, "startedAt", s->started_at_ms) &&
+         add_time_or_null(o, "finishedAt", s->finished_at_ms) &&
+         cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+

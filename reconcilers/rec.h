@@ -1,0 +1,125 @@
+/* rec: I/O helpers shared by the three reconcilers (prefix rec_): reading
+ * objects (from the manager's cache, or live when there is no manager, as in
+ * integration tests), JSON field access, condition and time (de)serialisation,
+ * status patches, Events, loading a DBSchema's changelog and connecting to a
+ * DBInstance's database.
+ *
+ * Why here and not in each reconciler: the DBRollout and DBInstance
+ * reconcilers both need "the changelog of this schema" and "a connection to
+ * this instance"; one implementation keeps Secret handling in one place.
+ *
+ * Secrets: rec_connect() reads the Secret live (never cached: the controller
+ * does not watch Secrets, so it holds none in memory beyond one connect),
+ * decodes the values into memory it wipes after connecting, and puts only
+ * Secret and key NAMES in messages.
+ *
+ * Threads: every function uses only the proc passed in (its kube client is
+ * this worker's own). */
+#ifndef TM_RECONCILERS_REC_H
+#define TM_RECONCILERS_REC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "changelog/chlog.h"
+#include "common/err.h"
+#include "reconcilers/conditions.h"
+#include "runtime/proc.h"
+
+#define REC_GROUP "tidemark.dev"
+#define REC_VERSION "v1alpha1"
+#define REC_API_VERSION "tidemark.dev/v1alpha1"
+#define REC_REVISION_MAX 72
+
+struct pgx_conn;
+
+/* ---- JSON ---- */
+
+/* The value at a dotted path ("spec.instanceRef.name"), or NULL. Borrowed. */
+const cJSON *rec_at(const cJSON *obj, const char *path);
+/* String at path, or NULL (not a string / absent).  Borrowed. */
+const char *rec_str(const cJSON *obj, const char *path);
+/* Number at path as int64, or def.  Strings of digits are accepted too
+ * (annotations such as deployment.kubernetes.io/revision). */
+int64_t rec_int(const cJSON *obj, const char *path, int64_t def);
+/* metadata.annotations[key] (keys contain dots, so no dotted path). */
+const char *rec_annotation(const cJSON *obj, const char *key);
+
+/* ---- time (wall clock, ms since the epoch) ---- */
+
+int64_t rec_now_ms(void);
+/* "2006-01-02T15:04:05Z" into out (>= 32 bytes). */
+void rec_time_format(int64_t ms, char *out, size_t n);
+/* 0 when s is NULL or not RFC 3339. */
+int64_t rec_time_parse(const char *s);
+
+/* ---- conditions ---- */
+
+/* Parses status.conditions (array, NULL ok) into l (unknown statuses read
+ * Unknown; at most COND_MAX kept). */
+void rec_conds_from_json(const cJSON *arr, struct cond_list *l);
+/* A new JSON array of l; NULL on allocation failure. */
+cJSON *rec_conds_to_json(const struct cond_list *l);
+
+/* ---- objects ---- */
+
+/* A copy of one object (caller cJSON_Deletes it): from proc->mgr's cache
+ * when the manager runs, else a live GET through proc->kube.  group ""
+ * = core.  TM_E_NOTFOUND when absent. */
+enum tm_code rec_get(struct tm_proc *proc, const char *group, const char *version,
+                     const char *resource, const char *ns, const char *name, cJSON **out,
+                     struct tm_err *err) TM_MUST_CHECK;
+
+/* The same, always live (fresh resourceVersion). */
+enum tm_code rec_get_live(struct tm_proc *proc, const char *group, const char *version,
+                          const char *resource, const char *ns, const char *name, cJSON **out,
+                          struct tm_err *err) TM_MUST_CHECK;
+
+/* Calls fn for every object of the resource in ns (cache, else a live list). */
+enum tm_code rec_foreach(struct tm_proc *proc, const char *group, const char *version,
+                         const char *resource, const char *ns,
+                         void (*fn)(void *ctx, const cJSON *obj), void *ctx,
+                         struct tm_err *err) TM_MUST_CHECK;
+
+/* Merge-patches the object's /status with {"metadata":{"resourceVersion":rv},
+ * "status": status} (rv NULL: unconditional).  status is borrowed.  *out
+ * (NULL ok) = the object as stored.  409 -> TM_E_CONFLICT TRANSIENT. */
+enum tm_code rec_patch_status(struct tm_proc *proc, const char *resource, const char *ns,
+                              const char *name, const char *rv, const cJSON *status,
+                              cJSON **out, struct tm_err *err) TM_MUST_CHECK;
+
+/* Emits an Event about obj (a tidemark object or any object with
+ * apiVersion/kind/metadata).  Failures are logged, never returned: an Event
+ * is never worth failing a reconcile for. */
+void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool warning,
+               const char *action, const char *note);
+
+/* ---- changelog and database ---- */
+
+/* Fetches and parses the changelog of a DBSchema object.  *revision gets
+ * the fetched revision even when parsing fails (then *out is NULL, the
+ * return is the parse error: TM_E_PARSE/INVAL/NOTFOUND with file:line).
+ * Fetch errors carry the source's retry class.  *git_interval_ms (NULL ok)
+ * gets the Git poll interval, 0 for other sources; *summary (NULL ok) a
+ * malloc'd src_spec_summary. */
+enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, struct chlog **out,
+                                char revision[REC_REVISION_MAX], int64_t *git_interval_ms,
+                                char **summary, struct tm_err *err) TM_MUST_CHECK;
+
+/* Why rec_connect failed, for status reasons. */
+enum rec_conn_failure {
+    REC_CONN_OK = 0,
+    REC_CONN_CREDENTIALS, /* Secret or key missing/invalid */
+    REC_CONN_CONNECT,     /* the server refused or is unreachable */
+};
+
+/* Connects to the database of a DBInstance object, reading its Secret live.
+ * *table gets spec.changelogTable (borrowed from dbinstance; default
+ * public.databasechangelog).  NULL + err (and *why) on failure. */
+struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *dbinstance, const char **table,
+                             enum rec_conn_failure *why, struct tm_err *err);
+
+#endif
