@@ -4,13 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
+
 static int usage(FILE *out)
 {
     fprintf(out,
             "usage: tidemark <command> [flags]\n"
             "commands:\n"
             "  version      print the version\n"
-            "run `tidemark <command> --help` for a command's flags\n");
+            "%s"
+            "run `tidemark <command> --help` for a command's flags\n",
+            cli_usage_lines());
     return out == stderr ? 2 : 0;
 }
 
@@ -23,6 +27,8 @@ int main(int argc, char **argv)
         printf("tidemark %s\n", TM_VERSION);
         return 0;
     }
+    if (cli_is_verb(cmd))
+        return cli_main(argc - 1, argv + 1, stdout, stderr);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
         return usage(stdout);
     fprintf(stderr, "tidemark: unknown command \"%s\"\n", cmd);
