@@ -1,0 +1,2 @@
+--changeset a:1
+SELECT 1;
