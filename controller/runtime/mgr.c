@@ -1,0 +1,768 @@
+/* The controller manager (see mgr.h for the contract reconcilers rely on).
+ *
+ * Threads: the caller's thread runs mgr_run's supervision loop (100 ms
+ * ticks: stop flag, leadership changes, cache sync, heartbeat for /healthz);
+ * one informer thread; one leader-election thread (with --leader-elect); one
+ * HTTP thread; `workers` threads per kind, each with its own API client.
+ * State shared between them is atomics plus the thread-safe queues, caches
+ * and metrics. */
+#include "runtime/mgr.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/caps.h"
+#include "http/http.h"
+#include "kube/kube.h"
+#include "runtime/informer.h"
+#include "runtime/leader.h"
+#include "runtime/metrics.h"
+#include "runtime/wq.h"
+
+#define MGR_TICK_MS 100
+#define MGR_HEALTH_STALE_MS 10000
+#define MGR_MAX_INFORMERS (MGR_MAX_RECONCILERS * (MGR_MAX_SECONDARY + 1))
+
+struct mgr_kind {
+    struct mgr *m;
+    const struct mgr_reconciler *r;
+    struct wq *q;
+    struct informer *inf;
+    pthread_t *threads;
+    int nworkers;
+    int started;
+};
+
+struct sec_route {
+    struct mgr *m;
+    struct mgr_kind *k;
+    const struct mgr_secondary *s;
+};
+
+struct inf_entry {
+    const char *group, *version, *resource; /* borrowed from the reconcilers */
+    struct informer *inf;
+};
+
+enum run_state { RUN_IDLE = 0, RUN_SYNCING, RUN_WORKING, RUN_STOPPING };
+
+struct mgr {
+    struct tm_proc proc; /* copy; proc.mgr = this */
+    struct mgr_opts opts;
+    struct mgr_kind kinds[MGR_MAX_RECONCILERS];
+    size_t nkinds;
+    struct sec_route routes[MGR_MAX_RECONCILERS * MGR_MAX_SECONDARY];
+    size_t nroutes;
+    struct inf_entry infs[MGR_MAX_INFORMERS];
+    size_t ninfs;
+    struct informer_group *group;
+    struct leader *leader;
+    struct http_server *http;
+    int metrics_port, health_port;
+
+    atomic_bool stop_requested;
+    atomic_bool became_leader;
+    atomic_bool informers_running;
+    atomic_bool synced;
+    atomic_llong heartbeat_ms;
+    atomic_bool in_run;
+    bool stuck; /* a worker outlived the grace period: keep its memory */
+
+    struct metrics_family *m_total, *m_errors, *m_duration, *m_depth, *m_api;
+};
+
+static int64_t now_ms(const struct mgr *m)
+{
+    return tm_clock_now(&m->proc.clock);
+}
+
+static bool stopping(struct mgr *m)
+{
+    return atomic_load(&m->stop_requested) || tm_proc_stopping(&m->proc);
+}
+
+/* ------------------------------------------------------------------ event handlers */
+
+static void enqueue_obj(struct mgr_kind *k, const cJSON *obj)
+{
+    char key[INFORMER_KEY_MAX];
+    if (obj && informer_key(obj, key, sizeof(key)) && wq_add(k->q, key) != TM_OK)
+        log_error(k->m->proc.log, "enqueue failed", LF_S("controller", k->r->kind),
+                  LF_S("err", "out of memory"));
+}
+
+static void prim_add(void *ctx, const cJSON *obj)
+{
+    enqueue_obj(ctx, obj);
+}
+
+static void prim_update(void *ctx, const cJSON *old_obj, const cJSON *obj)
+{
+    (void)old_obj;
+    enqueue_obj(ctx, obj);
+}
+
+static void prim_delete(void *ctx, const cJSON *obj)
+{
+    enqueue_obj(ctx, obj);
+}
+
+struct enq_ctx {
+    struct mgr_kind *k;
+};
+
+static void enqueue_key_cb(void *ctx, const char *key)
+{
+    struct enq_ctx *e = ctx;
+    if (wq_add(e->k->q, key) != TM_OK)
+        log_error(e->k->m->proc.log, "enqueue failed", LF_S("controller", e->k->r->kind),
+                  LF_S("err", "out of memory"));
+}
+
+static const char *json_str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void route(struct sec_route *rt, const cJSON *obj)
+{
+    if (!obj)
+        return;
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const char *name = json_str(md, "name");
+    const char *ns = json_str(md, "namespace");
+    struct enq_ctx ec = {rt->k};
+    for (int i = 0; name && i < MGR_MAX_REF_PATHS && rt->s->ref_paths[i]; i++) {
+        struct tm_err err;
+        if (informer_index_keys(rt->k->inf, rt->s->ref_paths[i], ns ? ns : "", name,
+                                enqueue_key_cb, &ec, &err) != TM_OK)
+            log_error(rt->m->proc.log, "secondary mapping failed",
+                      LF_S("controller", rt->k->r->kind), LF_S("err", err.msg));
+    }
+    if (rt->s->owner_kind) {
+        const cJSON *refs = cJSON_GetObjectItemCaseSensitive(md, "ownerReferences");
+        const cJSON *ref;
+        cJSON_ArrayForEach(ref, refs)
+        {
+            const char *kind = json_str(ref, "kind");
+            const char *oname = json_str(ref, "name");
+            if (!kind || !oname || strcmp(kind, rt->s->owner_kind) != 0)
+                continue;
+            char key[INFORMER_KEY_MAX];
+            int w = ns && *ns ? snprintf(key, sizeof(key), "%s/%s", ns, oname)
+                              : snprintf(key, sizeof(key), "%s", oname);
+            if (w > 0 && (size_t)w < sizeof(key))
+                enqueue_key_cb(&ec, key);
+        }
+    }
+    if (rt->s->map)
+        rt->s->map(rt->s->map_ctx, rt->m, obj);
+}
+
+static void sec_add(void *ctx, const cJSON *obj)
+{
+    route(ctx, obj);
+}
+
+static void sec_update(void *ctx, const cJSON *old_obj, const cJSON *obj)
+{
+    route(ctx, obj);
+    /* owners may have changed: the old owners must hear about it too */
+    struct sec_route *rt = ctx;
+    if (rt->s->owner_kind || rt->s->map)
+        route(ctx, old_obj);
+}
+
+static void sec_delete(void *ctx, const cJSON *obj)
+{
+    route(ctx, obj);
+}
+
+/* ------------------------------------------------------------------ metrics */
+
+static void collect_depth(void *ctx, struct metrics *mx)
+{
+    struct mgr *m = ctx;
+    (void)mx;
+    for (size_t i = 0; i < m->nkinds; i++)
+        metrics_set(m->m_depth, (const char *[]){m->kinds[i].r->kind},
+                    (double)wq_len(m->kinds[i].q));
+}
+
+static void count_request(void *ctx, const char *verb, int http_status)
+{
+    struct metrics_family *f = ctx;
+    char code[16];
+    if (http_status > 0)
+        snprintf(code, sizeof(code), "%d", http_status);
+    else
+        snprintf(code, sizeof(code), "<error>");
+    metrics_inc(f, (const char *[]){verb, code});
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static struct informer *shared_informer(struct mgr *m, const char *group, const char *version,
+                                        const char *resource, struct tm_err *err)
+{
+    for (size_t i = 0; i < m->ninfs; i++) {
+        struct inf_entry *e = &m->infs[i];
+        if (strcmp(e->group ? e->group : "", group ? group : "") == 0 &&
+            strcmp(e->version, version) == 0 && strcmp(e->resource, resource) == 0)
+            return e->inf;
+    }
+    if (m->ninfs == MGR_MAX_INFORMERS) {
+        tm_err_set(err, TM_E_TOOBIG, "too many watched resources");
+        return NULL;
+    }
+    struct informer_opts o = {.group = group, .version = version, .resource = resource,
+                              .ns = m->opts.ns, .watch_timeout_s = m->opts.watch_timeout_s};
+    struct informer *inf = informer_group_add(m->group, &o, err);
+    if (!inf)
+        return NULL;
+    m->infs[m->ninfs++] = (struct inf_entry){group, version, resource, inf};
+    return inf;
+}
+
+static enum tm_code setup_kind(struct mgr *m, const struct mgr_reconciler *r, struct tm_err *err)
+{
+    if (!r->kind || !*r->kind || !r->version || !r->resource || !r->reconcile)
+        return tm_err_set(err, TM_E_INVAL, "reconciler: kind, version, resource and reconcile "
+                                           "are required");
+    for (size_t i = 0; i < m->nkinds; i++)
+        if (strcmp(m->kinds[i].r->kind, r->kind) == 0)
+            return tm_err_set(err, TM_E_INVAL, "reconciler %s registered twice", r->kind);
+    if (m->nkinds == MGR_MAX_RECONCILERS)
+        return tm_err_set(err, TM_E_TOOBIG, "more than %d reconcilers", MGR_MAX_RECONCILERS);
+    struct mgr_kind *k = &m->kinds[m->nkinds];
+    memset(k, 0, sizeof(*k));
+    k->m = m;
+    k->r = r;
+    k->nworkers = r->workers > 0 ? r->workers : m->opts.workers;
+    k->q = wq_new(&m->proc.clock, NULL, err);
+    if (!k->q)
+        return err ? err->code : TM_E_NOMEM;
+    m->nkinds++; /* from here on mgr_free releases k */
+    k->threads = calloc((size_t)k->nworkers, sizeof(pthread_t));
+    if (!k->threads)
+        return tm_err_set(err, TM_E_NOMEM, "reconciler %s: out of memory", r->kind);
+    k->inf = shared_informer(m, r->group, r->version, r->resource, err);
+    if (!k->inf)
+        return tm_err_prefix(err, "reconciler %s", r->kind);
+    struct informer_handlers h = {prim_add, prim_update, prim_delete, k};
+    enum tm_code rc = informer_add_handlers(k->inf, &h, err);
+    for (int i = 0; rc == TM_OK && i < MGR_MAX_SECONDARY && r->secondary[i].resource; i++) {
+        const struct mgr_secondary *s = &r->secondary[i];
+        if (!s->version) {
+            rc = tm_err_set(err, TM_E_INVAL, "reconciler %s: secondary %s has no version",
+                            r->kind, s->resource);
+            break;
+        }
+        for (int p = 0; rc == TM_OK && p < MGR_MAX_REF_PATHS && s->ref_paths[p]; p++)
+            rc = informer_add_field_index(k->inf, s->ref_paths[p], err);
+        if (rc != TM_OK)
+            break;
+        struct informer *sinf = shared_informer(m, s->group, s->version, s->resource, err);
+        if (!sinf) {
+            rc = err ? err->code : TM_E_NOMEM;
+            break;
+        }
+        struct sec_route *rt = &m->routes[m->nroutes++];
+        *rt = (struct sec_route){m, k, s};
+        struct informer_handlers sh = {sec_add, sec_update, sec_delete, rt};
+        rc = informer_add_handlers(sinf, &sh, err);
+    }
+    if (rc != TM_OK)
+        tm_err_prefix(err, "reconciler %s", r->kind);
+    return rc;
+}
+
+struct mgr *mgr_new(const struct tm_proc *proc, const struct mgr_opts *opts,
+                    const struct mgr_reconciler *const *reconcilers, struct tm_err *err)
+{
+    struct mgr *m = calloc(1, sizeof(*m));
+    if (!m) {
+        tm_err_set(err, TM_E_NOMEM, "manager: out of memory");
+        return NULL;
+    }
+    m->proc = *proc;
+    m->proc.mgr = m;
+    m->proc.kube = NULL;
+    if (opts)
+        m->opts = *opts;
+    if (m->opts.workers <= 0)
+        m->opts.workers = 2;
+    if (m->opts.grace_ms <= 0)
+        m->opts.grace_ms = 30000;
+    if (!m->opts.lease_name || !*m->opts.lease_name)
+        m->opts.lease_name = "tidemark-controller";
+    atomic_init(&m->stop_requested, false);
+    atomic_init(&m->became_leader, false);
+    atomic_init(&m->informers_running, false);
+    atomic_init(&m->synced, false);
+    atomic_init(&m->heartbeat_ms, (long long)now_ms(m));
+    atomic_init(&m->in_run, false);
+
+    struct metrics *mx = m->proc.metrics;
+    if (mx) {
+        m->m_total = metrics_counter(mx, "tidemark_reconcile_total",
+                                     "Reconciles by kind and result.", "kind,result", err);
+        m->m_errors = metrics_counter(mx, "tidemark_reconcile_errors_total",
+                                      "Reconciles that returned an error, by kind.", "kind", err);
+        m->m_duration = metrics_histogram(mx, "tidemark_reconcile_duration_seconds",
+                                          "Time spent in one reconcile, by kind.", "kind", NULL, 0,
+                                          err);
+        m->m_depth = metrics_gauge(mx, "tidemark_workqueue_depth",
+                                   "Keys waiting in the work queue, by kind.", "kind", err);
+        m->m_api = metrics_counter(mx, "tidemark_api_requests_total",
+                                   "Kubernetes API requests by verb and HTTP status.", "verb,code",
+                                   err);
+        if (!m->m_total || !m->m_errors || !m->m_duration || !m->m_depth || !m->m_api ||
+            metrics_on_collect(mx, collect_depth, m, err) != TM_OK)
+            goto fail;
+        if (m->proc.kube_config)
+            kube_config_set_request_hook(m->proc.kube_config, count_request, m->m_api);
+    }
+    if (!m->proc.kube_config) {
+        tm_err_set(err, TM_E_INVAL, "manager: no Kubernetes API config");
+        goto fail;
+    }
+    m->group = informer_group_new(m->proc.kube_config, &m->proc, err);
+    if (!m->group)
+        goto fail;
+    for (size_t i = 0; reconcilers && reconcilers[i]; i++)
+        if (setup_kind(m, reconcilers[i], err) != TM_OK)
+            goto fail;
+    return m;
+fail:
+    mgr_free(m);
+    return NULL;
+}
+
+void mgr_free(struct mgr *m)
+{
+    if (!m)
+        return;
+    if (m->stuck) {
+        /* a worker may still run: freeing what it uses would be worse than
+         * the leak; the process is exiting */
+        return;
+    }
+    informer_group_free(m->group);
+    leader_free(m->leader);
+    http_server_free(m->http);
+    for (size_t i = 0; i < m->nkinds; i++) {
+        wq_free(m->kinds[i].q);
+        free(m->kinds[i].threads);
+    }
+    free(m);
+}
+
+/* ------------------------------------------------------------------ workers */
+
+static const char *retry_result(const struct tm_err *err)
+{
+    switch (err->retry) {
+    case TM_RETRY_TERMINAL: return "terminal";
+    case TM_RETRY_WAITING: return "waiting";
+    case TM_RETRY_TRANSIENT: break;
+    }
+    return "error";
+}
+
+static void reconcile_one(struct mgr_kind *k, struct tm_proc *p, const char *key)
+{
+    struct mgr *m = k->m;
+    char ns[256], name[256];
+    if (!informer_split_key(key, ns, sizeof(ns), name, sizeof(name))) {
+        wq_forget(k->q, key);
+        return;
+    }
+    struct mgr_result res = {0};
+    struct tm_err err;
+    tm_err_clear(&err);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum tm_code rc = k->r->reconcile(k->r->ctx, p, ns, name, &res, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    const char *result;
+    enum tm_code qrc = TM_OK;
+    if (rc == TM_OK) {
+        wq_forget(k->q, key);
+        if (res.requeue_after_ms > 0) {
+            qrc = wq_add_after(k->q, key, res.requeue_after_ms);
+            result = "requeue";
+        } else {
+            result = "success";
+        }
+    } else {
+        if (err.code == TM_OK) { /* the reconciler did not say why: retry */
+            tm_err_setr(&err, rc, TM_RETRY_TRANSIENT, "%s", tm_code_name(rc));
+        }
+        result = retry_result(&err);
+        switch (err.retry) {
+        case TM_RETRY_TERMINAL:
+            wq_forget(k->q, key);
+            break;
+        case TM_RETRY_WAITING:
+            qrc = wq_add_after(k->q, key,
+                               res.requeue_after_ms > 0 ? res.requeue_after_ms
+                                                        : wq_backoff_ms(k->q, key));
+            break;
+        case TM_RETRY_TRANSIENT:
+            qrc = wq_add_rate_limited(k->q, key);
+            break;
+        }
+        if (err.retry != TM_RETRY_WAITING)
+            metrics_inc(m->m_errors, (const char *[]){k->r->kind});
+    }
+    metrics_inc(m->m_total, (const char *[]){k->r->kind, result});
+    metrics_observe(m->m_duration, (const char *[]){k->r->kind}, secs);
+    long long ms = (long long)(secs * 1000.0);
+    if (rc == TM_OK)
+        log_info(p->log, "reconciled", LF_S("controller", k->r->kind), LF_S("namespace", ns),
+                 LF_S("name", name), LF_S("result", result), LF_I("duration_ms", ms),
+                 LF_I("requeue_after_ms", res.requeue_after_ms));
+    else
+        log_fields(p->log, err.retry == TM_RETRY_WAITING ? LOG_INFO : LOG_ERROR, "reconcile failed",
+                   LF_S("controller", k->r->kind), LF_S("namespace", ns), LF_S("name", name),
+                   LF_S("result", result), LF_I("duration_ms", ms), LF_S("err", err.msg),
+                   LF_I("http_status", err.http_status), LF_S("sqlstate", err.sqlstate), LF_END);
+    if (qrc != TM_OK)
+        log_error(p->log, "requeue failed", LF_S("controller", k->r->kind), LF_S("namespace", ns),
+                  LF_S("name", name), LF_S("err", tm_code_name(qrc)));
+}
+
+static void *worker_main(void *arg)
+{
+    struct mgr_kind *k = arg;
+    struct mgr *m = k->m;
+    struct tm_proc p = m->proc;
+    struct tm_err err;
+    p.kube = kube_client_new(m->proc.kube_config, NULL, &err);
+    if (!p.kube) {
+        log_error(m->proc.log, "worker cannot start", LF_S("controller", k->r->kind),
+                  LF_S("err", err.msg));
+        return NULL;
+    }
+    const char *key;
+    while (wq_get(k->q, &key)) {
+        reconcile_one(k, &p, key);
+        wq_done(k->q, key);
+    }
+    kube_client_free(p.kube);
+    return NULL;
+}
+
+static void start_workers(struct mgr *m)
+{
+    for (size_t i = 0; i < m->nkinds; i++) {
+        struct mgr_kind *k = &m->kinds[i];
+        for (; k->started < k->nworkers; k->started++) {
+            int rc = pthread_create(&k->threads[k->started], NULL, worker_main, k);
+            if (rc != 0) {
+                log_error(m->proc.log, "worker thread failed", LF_S("controller", k->r->kind),
+                          LF_S("err", strerror(rc)));
+                break;
+            }
+        }
+    }
+    log_info(m->proc.log, "workers started", LF_I("kinds", (long long)m->nkinds),
+             LF_I("workers_per_kind", m->opts.workers));
+}
+
+/* Stops handing out keys, waits for in-flight reconciles up to the grace
+ * period, joins the workers.  false when some did not finish in time. */
+static bool stop_workers(struct mgr *m)
+{
+    for (size_t i = 0; i < m->nkinds; i++)
+        wq_shutdown(m->kinds[i].q, WQ_SHUTDOWN_DROP);
+    struct tm_clock mono = tm_clock_monotonic();
+    int64_t deadline = tm_clock_now(&mono) + m->opts.grace_ms;
+    bool idle = true;
+    for (size_t i = 0; i < m->nkinds; i++) {
+        int64_t left = deadline - tm_clock_now(&mono);
+        if (!wq_wait_idle(m->kinds[i].q, left > 0 ? left : 0))
+            idle = false;
+    }
+    if (!idle) {
+        log_error(m->proc.log, "reconciles still running after the grace period",
+                  LF_I("grace_ms", m->opts.grace_ms));
+        return false;
+    }
+    for (size_t i = 0; i < m->nkinds; i++) {
+        struct mgr_kind *k = &m->kinds[i];
+        for (int w = 0; w < k->started; w++)
+            pthread_join(k->threads[w], NULL);
+        k->started = 0;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+static void http_handle(void *ctx, const char *method, const char *path, struct http_response *r)
+{
+    struct mgr *m = ctx;
+    enum tm_code rc = TM_OK;
+    (void)method;
+    if (strcmp(path, "/metrics") == 0) {
+        if (!m->proc.metrics) {
+            r->status = 404;
+            rc = tm_buf_adds(&r->body, "no metrics\n");
+        } else {
+            r->content_type = METRICS_CONTENT_TYPE;
+            rc = metrics_write(m->proc.metrics, &r->body);
+        }
+    } else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0) {
+        r->status = mgr_healthz(m);
+        rc = tm_buf_adds(&r->body, r->status == 200 ? "ok\n" : "supervision loop stalled\n");
+    } else if (strcmp(path, "/readyz") == 0) {
+        r->status = mgr_readyz(m);
+        const char *why = "ok\n";
+        if (r->status != 200)
+            why = "informer caches not synced\n";
+        else if (m->opts.leader_elect && !mgr_is_leader(m))
+            why = "ok (standby: waiting for the leader lease)\n";
+        rc = tm_buf_adds(&r->body, why);
+    } else {
+        r->status = 404;
+        rc = tm_buf_adds(&r->body, "not found\n");
+    }
+    if (rc != TM_OK) {
+        tm_buf_release(&r->body);
+        r->status = 500;
+        r->content_type = NULL;
+    }
+}
+
+static enum tm_code start_http(struct mgr *m, struct tm_err *err)
+{
+    const char *ma = m->opts.metrics_addr, *ha = m->opts.health_addr;
+    bool want_m = ma && *ma && strcmp(ma, "0") != 0;
+    bool want_h = ha && *ha && strcmp(ha, "0") != 0;
+    if (!want_m && !want_h)
+        return TM_OK;
+    m->http = http_server_new(http_handle, m, err);
+    if (!m->http)
+        return err ? err->code : TM_E_NOMEM;
+    int idx = 0;
+    enum tm_code rc = TM_OK;
+    if (want_m) {
+        rc = http_server_listen(m->http, ma, err);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "--metrics-addr");
+        m->metrics_port = http_server_port(m->http, idx++);
+    }
+    if (want_h && !(want_m && strcmp(ma, ha) == 0)) {
+        rc = http_server_listen(m->http, ha, err);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "--health-addr");
+        m->health_port = http_server_port(m->http, idx++);
+    } else if (want_h) {
+        m->health_port = m->metrics_port;
+    }
+    rc = http_server_start(m->http, err);
+    if (rc == TM_OK)
+        log_info(m->proc.log, "http listening", LF_I("metrics_port", m->metrics_port),
+                 LF_I("health_port", m->health_port));
+    return rc;
+}
+
+/* ------------------------------------------------------------------ leadership */
+
+static void on_started_leading(void *ctx)
+{
+    struct mgr *m = ctx;
+    atomic_store(&m->became_leader, true);
+}
+
+static void on_new_leader(void *ctx, const char *identity)
+{
+    struct mgr *m = ctx;
+    log_info(m->proc.log, "leader observed", LF_S("identity", identity));
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static enum tm_code start_informers(struct mgr *m, struct tm_err *err)
+{
+    if (m->ninfs == 0) {
+        atomic_store(&m->synced, true);
+        return TM_OK;
+    }
+    enum tm_code rc = informer_group_start(m->group, err);
+    if (rc == TM_OK) {
+        atomic_store(&m->informers_running, true);
+        log_info(m->proc.log, "informers started", LF_I("resources", (long long)m->ninfs));
+    }
+    return rc;
+}
+
+enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
+{
+    enum tm_code rc = TM_OK;
+    enum run_state st = RUN_IDLE;
+    bool lost = false;
+    atomic_store(&m->in_run, true);
+    atomic_store(&m->heartbeat_ms, (long long)now_ms(m));
+    if (m->nkinds == 0)
+        log_warn(m->proc.log, "no reconcilers registered: the manager only runs its endpoints "
+                              "and leader election");
+    rc = start_http(m, err);
+    if (rc != TM_OK)
+        goto out;
+    if (m->opts.leader_elect) {
+        const char *lease_ns = m->opts.lease_ns && *m->opts.lease_ns
+                                   ? m->opts.lease_ns
+                                   : kube_config_namespace(m->proc.kube_config);
+        struct leader_opts lo = {.ns = lease_ns,
+                                 .name = m->opts.lease_name,
+                                 .identity = m->proc.identity ? m->proc.identity : "tidemark",
+                                 .lease_duration_ms = m->opts.lease_duration_ms,
+                                 .renew_deadline_ms = m->opts.renew_deadline_ms,
+                                 .retry_period_ms = m->opts.retry_period_ms,
+                                 .on_started = on_started_leading,
+                                 .on_new_leader = on_new_leader,
+                                 .ctx = m};
+        m->leader = leader_new(m->proc.kube_config, &m->proc, &lo, err);
+        if (!m->leader) {
+            rc = err ? err->code : TM_E_INTERNAL;
+            goto out;
+        }
+        rc = leader_start(m->leader, err);
+        if (rc != TM_OK)
+            goto out;
+        log_info(m->proc.log, "waiting for the leader lease", LF_S("lease", m->opts.lease_name),
+                 LF_S("namespace", lease_ns), LF_S("identity", lo.identity));
+    } else {
+        atomic_store(&m->became_leader, true);
+    }
+
+    while (!stopping(m)) {
+        atomic_store(&m->heartbeat_ms, (long long)now_ms(m));
+        if (m->leader && leader_lost(m->leader)) {
+            lost = true;
+            break;
+        }
+        if (st == RUN_IDLE && atomic_load(&m->became_leader)) {
+            rc = start_informers(m, err);
+            if (rc != TM_OK)
+                goto out;
+            st = RUN_SYNCING;
+        }
+        if (st == RUN_SYNCING && (m->ninfs == 0 || informer_group_synced(m->group))) {
+            atomic_store(&m->synced, true);
+            log_info(m->proc.log, "caches synced");
+            start_workers(m);
+            st = RUN_WORKING;
+        }
+        sleep_ms(MGR_TICK_MS);
+    }
+    log_info(m->proc.log, lost ? "stopping: leadership lost" : "stopping: shutdown requested");
+    if (!stop_workers(m)) {
+        m->stuck = true;
+        rc = tm_err_set(err, TM_E_TIMEOUT, "reconciles still running after %lld ms",
+                        (long long)m->opts.grace_ms);
+    }
+    atomic_store(&m->synced, false);
+    if (!m->stuck) {
+        informer_group_stop(m->group);
+        atomic_store(&m->informers_running, false);
+    }
+    if (m->leader)
+        leader_stop(m->leader); /* releases the Lease when we hold it */
+    if (rc == TM_OK && lost)
+        rc = tm_err_setr(err, TM_E_LOCKED, TM_RETRY_TERMINAL, "leader election lost");
+out:
+    atomic_store(&m->in_run, false);
+    return rc;
+}
+
+void mgr_request_stop(struct mgr *m)
+{
+    atomic_store(&m->stop_requested, true);
+}
+
+/* ------------------------------------------------------------------ public helpers */
+
+enum tm_code mgr_enqueue(struct mgr *m, const char *kind, const char *key)
+{
+    for (size_t i = 0; i < m->nkinds; i++)
+        if (strcmp(m->kinds[i].r->kind, kind) == 0)
+            return wq_add(m->kinds[i].q, key);
+    return TM_E_NOTFOUND;
+}
+
+struct informer *mgr_informer(struct mgr *m, const char *group, const char *version,
+                              const char *resource)
+{
+    for (size_t i = 0; i < m->ninfs; i++) {
+        struct inf_entry *e = &m->infs[i];
+        if (strcmp(e->group ? e->group : "", group ? group : "") == 0 &&
+            strcmp(e->version, version) == 0 && strcmp(e->resource, resource) == 0)
+            return e->inf;
+    }
+    return NULL;
+}
+
+enum tm_code mgr_cache_get(struct mgr *m, const char *group, const char *version,
+                           const char *resource, const char *ns, const char *name, cJSON **out,
+                           struct tm_err *err)
+{
+    *out = NULL;
+    struct informer *inf = mgr_informer(m, group, version, resource);
+    if (!inf)
+        return tm_err_set(err, TM_E_NOTFOUND, "%s is not watched by this manager", resource);
+    return informer_get(inf, ns, name, out, err);
+}
+
+bool mgr_is_leader(struct mgr *m)
+{
+    if (!m->opts.leader_elect)
+        return atomic_load(&m->in_run);
+    return m->leader && leader_is_leader(m->leader);
+}
+
+bool mgr_synced(struct mgr *m)
+{
+    return atomic_load(&m->synced);
+}
+
+int mgr_healthz(struct mgr *m)
+{
+    if (!atomic_load(&m->in_run))
+        return 503;
+    int64_t age = now_ms(m) - (int64_t)atomic_load(&m->heartbeat_ms);
+    return age < MGR_HEALTH_STALE_MS ? 200 : 503;
+}
+
+int mgr_readyz(struct mgr *m)
+{
+    if (mgr_healthz(m) != 200)
+        return 503;
+    if (m->opts.leader_elect && !mgr_is_leader(m) && !atomic_load(&m->became_leader))
+        return 200; /* a healthy standby */
+    return mgr_synced(m) ? 200 : 503;
+}
+
+int mgr_metrics_port(struct mgr *m)
+{
+    return m->metrics_port;
+}
+
+int mgr_health_port(struct mgr *m)
+{
+    return m->health_port;
+}
