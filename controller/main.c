@@ -6,6 +6,8 @@
 
 #include "cli/cli.h"
 
+#include "runtime/mgr.h"
+
 static int usage(FILE *out)
 {
     fprintf(out,
@@ -13,6 +15,7 @@ static int usage(FILE *out)
             "commands:\n"
             "  version      print the version\n"
             "%s"
+            "  controller   run the Kubernetes controller\n"
             "run `tidemark <command> --help` for a command's flags\n",
             cli_usage_lines());
     return out == stderr ? 2 : 0;
@@ -27,6 +30,8 @@ int main(int argc, char **argv)
         printf("tidemark %s\n", TM_VERSION);
         return 0;
     }
+    if (strcmp(cmd, "controller") == 0) /* reconcilers/ add theirs to this list */
+        return mgr_main(argc - 1, argv + 1, (const struct mgr_reconciler *const[]){NULL});
     if (cli_is_verb(cmd))
         return cli_main(argc - 1, argv + 1, stdout, stderr);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
