@@ -352,11 +352,17 @@ enum tm_code lint_changeset(const struct chlog_changeset *cs, const struct lint_
         rc = lint_sql(ch->sql, &hits, &nh, err);
         for (size_t k = 0; k < nh && rc == TM_OK; k++) {
             bool denied = o->destructive == LINT_DENY && hits[k].kind != LINT_DROP_CONSTRAINT;
-            const char *file = cs->filename;
+            /* sqlFile: exact line in that file.  Inline SQL: the line of
+             * the change (or changeset) plus the statement's line in the
+             * body, exact for formatted SQL without directive lines between
+             * --changeset and the body, approximate otherwise. */
+            const char *file = cs->path ? cs->path : cs->filename;
             int line = 0;
             if (ch->kind == CHLOG_CHANGE_SQL_FILE && ch->path) {
                 file = ch->path;
                 line = hits[k].line;
+            } else if (ch->line > 0) {
+                line = ch->line + hits[k].line;
             } else if (cs->line > 0) {
                 line = cs->line + hits[k].line;
             }
