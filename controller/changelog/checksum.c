@@ -14,8 +14,13 @@
  *     case stay; splitStatements/stripComments/endDelimiter do not count).
  *     RawSQLChange (sql, formatted SQL body) uses it as is.
  *   - liquibase/change/core/SQLFileChange.java generateCheckSum(): the same
- *     normalisation over getSql(), i.e. the file's text after ${} expansion;
- *     path and relativeToChangelogFile do not count.
+ *     normalisation over getSql(doExpandExpressionsInGenerateChecksum), which
+ *     is false by default: the file's text WITHOUT ${} expansion (path and
+ *     relativeToChangelogFile do not count).  Liquibase before 4.26 hashed
+ *     the expanded text; the history upgrade code accepts that value for rows
+ *     written by those versions - chlog_checksum_v9_legacy() computes it.
+ *     Inline sql (YAML `sql`, formatted SQL bodies) is hashed after expansion:
+ *     the parsers expand properties before the change is built.
  *   - liquibase/change/AbstractChange.java generateCheckSum(): other changes
  *     (tagDatabase) hash StringChangeLogSerializer.serialize(change): the
  *     change name, ":[", then per non-null field "\n" + 4 spaces + name="value"
@@ -134,7 +139,8 @@ static bool dbms_matches_postgres(const char *dbms)
     return included || only_negations;
 }
 
-enum tm_code chlog_checksum_v9(const struct chlog_changeset *cs, char out[64])
+static enum tm_code checksum_v9(const struct chlog_changeset *cs, bool expanded_files,
+                                char out[64])
 {
     out[0] = '\0';
     struct tm_buf s;
@@ -154,7 +160,8 @@ enum tm_code chlog_checksum_v9(const struct chlog_changeset *cs, char out[64])
         } else {
             if (!dbms_matches_postgres(ch->dbms))
                 continue;
-            rc = md5_sql(ch->sql, hex);
+            bool raw = ch->kind == CHLOG_CHANGE_SQL_FILE && ch->raw_sql && !expanded_files;
+            rc = md5_sql(raw ? ch->raw_sql : ch->sql, hex);
         }
         if (rc == TM_OK)
             rc = tm_buf_addf(&s, "9:%s:", hex);
@@ -167,6 +174,16 @@ enum tm_code chlog_checksum_v9(const struct chlog_changeset *cs, char out[64])
         return rc;
     snprintf(out, 64, "9:%s", hex);
     return TM_OK;
+}
+
+enum tm_code chlog_checksum_v9(const struct chlog_changeset *cs, char out[64])
+{
+    return checksum_v9(cs, false, out);
+}
+
+enum tm_code chlog_checksum_v9_legacy(const struct chlog_changeset *cs, char out[64])
+{
+    return checksum_v9(cs, true, out);
 }
 
 static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)

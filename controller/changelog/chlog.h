@@ -43,6 +43,8 @@ struct chlog_change {
     char *end_delimiter;  /* NULL = ";" */
     char *dbms;           /* change-level dbms filter (YAML sql/sqlFile), NULL = any */
     int line;             /* 1-based line of the change in its file, 0 if unknown */
+    char *raw_sql;        /* SQL_FILE: the file's text before ${} expansion (what the
+                             v9 checksum hashes since Liquibase 4.26); NULL otherwise */
 };
 
 enum chlog_on_fail { CHLOG_ONFAIL_HALT = 0, CHLOG_ONFAIL_CONTINUE, CHLOG_ONFAIL_MARK_RAN, CHLOG_ONFAIL_WARN };
@@ -84,6 +86,8 @@ struct chlog_changeset {
     char *path;           /* the file the changeset was read from, '/'-separated and
                              relative to the fs root (FILENAME may differ: it is
                              written as Liquibase writes it) */
+    char checksum_legacy[64]; /* the v9 checksum Liquibase < 4.26 wrote when it
+                                 differs (sqlFile text with ${} expanded), else "" */
 };
 
 struct chlog {
@@ -177,8 +181,12 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
 
 /* ---- Checksums -----------------------------------------------------------
  * Liquibase checksum v9 of a changeset's changes ("9:<32 hex>"), as
- * chlog_load() computes it; see checksum.c for the rules and sources. */
+ * chlog_load() computes it; see checksum.c for the rules and sources.
+ * _legacy hashes sqlFile text after ${} expansion, as Liquibase before 4.26
+ * did; a history row carrying either value matches. */
 enum tm_code chlog_checksum_v9(const struct chlog_changeset *cs, char out[64]) TM_MUST_CHECK;
+enum tm_code chlog_checksum_v9_legacy(const struct chlog_changeset *cs, char out[64])
+    TM_MUST_CHECK;
 /* Flyway checksum of a script's bytes: CRC32 of each line without its line
  * terminator (BOM stripped), as a signed 32-bit integer. */
 int chlog_checksum_flyway(const char *data, size_t len);
@@ -187,8 +195,9 @@ int chlog_checksum_flyway(const char *data, size_t len);
  * Splits sql into statements the way PostgreSQL (psql) lexes it: ';' ends a
  * statement only outside '...', E'...', "...", $tag$...$tag$, -- and nested
  * block comments, and parentheses.  end_delimiter NULL or "" means ";";
- * any other delimiter is matched literally outside those constructs, and a
- * word delimiter (e.g. "GO") only on a line of its own (case-insensitive).
+ * any other delimiter is matched literally outside those constructs; a word
+ * delimiter (e.g. "GO"), "/" and one written "\nX" only on a line of its own
+ * (case-insensitive).
  * Each statement is trimmed and has no delimiter; statements holding only
  * whitespace and comments are dropped.  strip_comments removes comments from
  * the returned text.  *stmts and each string are malloc'd: free with

@@ -9,7 +9,7 @@
  * (liquibase/changelog/DatabaseChangeLog.java include()): the master
  * changelog as given; an included file as written in `file:`, or, with
  * relativeToChangelogFile, resolved against the including file's folder and
- * normalised; includeAll files as <path>/<name>.
+ * normalised; includeAll files as the normalised folder path + /name.
  * Does not: evaluate contexts, labels or dbms (the engine filters). */
 #include <stdarg.h>
 #include <stdio.h>
@@ -366,8 +366,12 @@ static enum tm_code finish(struct chlog_ld *ld, struct tm_err *err)
                 }
         if (c->format != CHLOG_FORMAT_FLYWAY) {
             enum tm_code rc = chlog_checksum_v9(cs, cs->checksum);
+            if (rc == TM_OK)
+                rc = chlog_checksum_v9_legacy(cs, cs->checksum_legacy);
             if (rc != TM_OK)
                 return tm_err_set(err, rc, "%s: checksum failed", file);
+            if (strcmp(cs->checksum, cs->checksum_legacy) == 0)
+                cs->checksum_legacy[0] = '\0';
         }
     }
     /* duplicates: O(n^2) over a few hundred changesets at most is fine; a
@@ -508,6 +512,7 @@ static void free_set(struct chlog_changeset *cs)
         free(ch->tag);
         free(ch->end_delimiter);
         free(ch->dbms);
+        free(ch->raw_sql);
     }
     free(cs->changes);
     free(cs->rollback_sql);

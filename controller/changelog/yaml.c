@@ -174,7 +174,7 @@ static enum tm_code read_sql_file(struct yctx *y, struct chlog_change *ch, bool 
     if (rc != TM_OK)
         return rc;
     ch->sql = chlog_ld_expand(y->ld, data);
-    free(data);
+    ch->raw_sql = data;
     if (!ch->sql)
         return tm_err_set(err, TM_E_NOMEM, "out of memory");
     return TM_OK;
@@ -318,6 +318,7 @@ static void free_change(struct chlog_change *ch)
     free(ch->tag);
     free(ch->end_delimiter);
     free(ch->dbms);
+    free(ch->raw_sql);
     memset(ch, 0, sizeof(*ch));
 }
 
@@ -773,24 +774,9 @@ static enum tm_code do_include_all(struct yctx *y, yaml_node_t *item, yaml_node_
     }
     qsort(l.v, l.n, sizeof(*l.v), cmp_str);
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
-        /* FILENAME: includeAll path as written (with its '/') + the rest;
-         * when relative, the resolved folder */
-        struct tm_buf fb;
-        tm_buf_init(&fb, TM_CAP_SMALL);
-        const char *base = relative ? clean : dir;
-        size_t bl = strlen(base);
-        rc = tm_buf_adds(&fb, base);
-        if (rc == TM_OK && bl && base[bl - 1] != '/')
-            rc = tm_buf_adds(&fb, "/");
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&fb, l.v[i] + strlen(clean) + (clean[0] ? 1 : 0));
-        if (rc != TM_OK) {
-            tm_buf_release(&fb);
-            rc = tm_err_set(err, rc, "%s: path too long", l.v[i]);
-            break;
-        }
-        rc = chlog_ld_include(y->ld, l.v[i], tm_buf_str(&fb), y->path, nline(item), err);
-        tm_buf_release(&fb);
+        /* FILENAME: the resource path Liquibase's search returns, i.e. the
+         * normalised folder path + the file's path below it */
+        rc = chlog_ld_include(y->ld, l.v[i], l.v[i], y->path, nline(item), err);
     }
 out:
     flist_free(&l);

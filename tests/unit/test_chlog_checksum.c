@@ -123,6 +123,32 @@ TM_TEST(checksum_loaded_formatted_sql_matches_v9_of_its_body)
     chlog_fs_mem_release(&fs);
 }
 
+TM_TEST(checksum_v9_sql_file_hashes_unexpanded_text_with_legacy_variant)
+{
+    /* SQLFileChange.generateCheckSum (4.26+) hashes the file before ${}
+     * expansion; Liquibase < 4.26 hashed it expanded (checksum_legacy) */
+    struct chlog_fs fs;
+    TM_ASSERT_INT(chlog_fs_mem_init(&fs), TM_OK);
+    struct tm_err err = {0};
+    const char *y = "databaseChangeLog:\n"
+                    "- property: {name: p, value: '42'}\n"
+                    "- changeSet: {id: f, author: x, changes: [{sqlFile: {path: one.sql}}]}\n"
+                    "- changeSet: {id: g, author: x, changes: [{sql: 'SELECT ${p};'}]}\n";
+    TM_ASSERT_INT(chlog_fs_mem_add(&fs, "c.yaml", y, strlen(y), &err), TM_OK);
+    TM_ASSERT_INT(chlog_fs_mem_add(&fs, "one.sql", "SELECT ${p};\n", 13, &err), TM_OK);
+    struct chlog *c = NULL;
+    TM_ASSERT_INT(chlog_load(&fs, "c.yaml", NULL, &c, &err), TM_OK);
+    TM_EXPECT_STR(c->sets[0].changes[0].sql, "SELECT 42;\n");
+    TM_EXPECT_STR(c->sets[0].changes[0].raw_sql, "SELECT ${p};\n");
+    TM_EXPECT_STR(c->sets[0].checksum, "9:ef3dd6717f07e13a046fd7721f232043");
+    TM_EXPECT_STR(c->sets[0].checksum_legacy, "9:e5601c2c2ce9f52e4f3fdaf6bbec6633");
+    /* inline sql is expanded before hashing; no legacy variant */
+    TM_EXPECT_STR(c->sets[1].checksum, "9:e5601c2c2ce9f52e4f3fdaf6bbec6633");
+    TM_EXPECT_STR(c->sets[1].checksum_legacy, "");
+    chlog_free(c);
+    chlog_fs_mem_release(&fs);
+}
+
 TM_TEST(checksum_flyway_crc32_is_signed_and_line_ending_blind)
 {
     /* zlib.crc32(b"select 1;") = 3604442937 -> -690524359 as int32 */
