@@ -110,4 +110,17 @@ void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
 bool dbinstance_status_equal(const struct dbinstance_status *a,
                              const struct dbinstance_status *b);
 
+/* ------------------------------------------------------- the reconciler */
+
+struct tm_proc;
+struct mgr_result;
+struct mgr_reconciler;
+
+enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
+                                  const char *name, struct mgr_result *res, struct tm_err *err);
+
+/* Registration: primary dbinstances; secondary dbschemas
+ * (spec.schemaRef.name: a new revision recomputes pending and drift). */
+extern const struct mgr_reconciler dbinstance_reconciler;
+
 #endif

@@ -95,4 +95,18 @@ void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct d
 
 bool dbschema_status_equal(const struct dbschema_status *a, const struct dbschema_status *b);
 
+/* ------------------------------------------------------- the reconciler */
+
+struct tm_proc;
+struct mgr_result;
+struct mgr_reconciler;
+
+enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns, const char *name,
+                                struct mgr_result *res, struct tm_err *err);
+
+/* Registration: primary dbschemas; secondaries ConfigMaps
+ * (spec.source.configMapRef.name) and DBInstances (mapped to their
+ * spec.schemaRef.name: the instance matrix follows their status). */
+extern const struct mgr_reconciler dbschema_reconciler;
+
 #endif

@@ -155,8 +155,9 @@ static const char *git_cache_dir(void)
 
 enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, struct chlog **out,
                                 char revision[REC_REVISION_MAX], int64_t *git_interval_ms,
-                                char **summary, struct tm_err *err)
+                                char **summary, enum rec_load_stage *stage, struct tm_err *err)
 {
+    enum rec_load_stage dummy;
     struct src_spec spec;
     struct chlog_fs fs;
     struct src_git_auth auth;
@@ -174,9 +175,13 @@ enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, str
     if (summary)
         *summary = NULL;
 
+    if (!stage)
+        stage = &dummy;
+    *stage = REC_LOAD_SPEC;
     rc = src_spec_parse(rec_at(dbschema, "spec"), &spec, err);
     if (rc != TM_OK)
         return rc;
+    *stage = REC_LOAD_FETCH;
     if (summary)
         *summary = src_spec_summary(&spec);
     switch (spec.kind) {
@@ -217,9 +222,12 @@ enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, str
         break;
     }
     if (rc == TM_OK) {
+        *stage = REC_LOAD_PARSE;
         rc = chlog_load(&fs, spec.changelog, NULL, out, err);
         if (rc != TM_OK && err)
             err->retry = TM_RETRY_TERMINAL;
+        if (rc == TM_OK)
+            *stage = REC_LOAD_OK;
     }
     if (have_fs)
         chlog_fs_mem_release(&fs);

@@ -99,15 +99,23 @@ void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool 
 
 /* ---- changelog and database ---- */
 
+/* Where rec_load_changelog stopped. */
+enum rec_load_stage {
+    REC_LOAD_SPEC = 0, /* the spec was refused (TERMINAL) */
+    REC_LOAD_FETCH,    /* fetching the files failed (retry class of the source) */
+    REC_LOAD_PARSE,    /* the files did not parse (TERMINAL; file:line in err) */
+    REC_LOAD_OK,
+};
+
 /* Fetches and parses the changelog of a DBSchema object.  *revision gets
- * the fetched revision even when parsing fails (then *out is NULL, the
- * return is the parse error: TM_E_PARSE/INVAL/NOTFOUND with file:line).
- * Fetch errors carry the source's retry class.  *git_interval_ms (NULL ok)
- * gets the Git poll interval, 0 for other sources; *summary (NULL ok) a
- * malloc'd src_spec_summary. */
+ * the fetched revision even when parsing fails (then *out is NULL).  *stage
+ * (NULL ok) says where it stopped.  *git_interval_ms (NULL ok) gets the Git
+ * poll interval, 0 for other sources; *summary (NULL ok) a malloc'd
+ * src_spec_summary (caller frees). */
 enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, struct chlog **out,
                                 char revision[REC_REVISION_MAX], int64_t *git_interval_ms,
-                                char **summary, struct tm_err *err) TM_MUST_CHECK;
+                                char **summary, enum rec_load_stage *stage,
+                                struct tm_err *err) TM_MUST_CHECK;
 
 /* Why rec_connect failed, for status reasons. */
 enum rec_conn_failure {

@@ -1,0 +1,293 @@
+/* dbinstance: observe and report for DBInstances (decide is in
+ * dbinstance_decide.c; rules and why in dbinstance.h).
+ *
+ * observe: the DBInstance (cache), its DBSchema -> changelog, the Secret
+ * (live, via rec_connect), one connection, the history table -> engine
+ * status (applied tag, counts, drift); decide; report: patch /status when it
+ * changed, then Events.  Never writes the database: only reads history. */
+#include "reconcilers/dbinstance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "reconcilers/dbrollout.h"
+#include "reconcilers/rec.h"
+#include "runtime/mgr.h"
+
+#define MSG 1024
+
+struct state {
+    cJSON *obj;
+    cJSON *schema;
+    struct chlog *cl;
+    char revision[REC_REVISION_MAX];
+    char schema_msg[MSG];
+    char cred_msg[MSG];
+    char conn_msg[MSG];
+    char hist_msg[MSG];
+    char active[DBROLLOUT_NAME_MAX];
+    struct pgx_conn *conn;
+    struct engine_history hist;
+    struct engine_status es;
+    struct dbinstance_drift *drift;      /* observed (borrows es) */
+    char (*drift_msg)[256];
+    struct dbinstance_drift *old_drift;  /* status as read (borrows obj) */
+};
+
+static void state_release(struct state *s)
+{
+    cJSON_Delete(s->obj);
+    cJSON_Delete(s->schema);
+    chlog_free(s->cl);
+    pgx_conn_free(s->conn);
+    engine_history_release(&s->hist);
+    engine_status_release(&s->es);
+    free(s->drift);
+    free(s->drift_msg);
+    free(s->old_drift);
+}
+
+/* Reads the status of the object (strings borrowed from obj). */
+static enum tm_code read_status(struct state *s, struct dbinstance_status *st, struct tm_err *err)
+{
+    const cJSON *j = rec_at(s->obj, "status");
+    memset(st, 0, sizeof(*st));
+    st->schema_revision = rec_str(j, "schemaRevision");
+    st->applied_tag = rec_str(j, "appliedTag");
+    st->applied = (long)rec_int(j, "appliedChangeSets", -1);
+    st->pending = (long)rec_int(j, "pendingChangeSets", -1);
+    st->last_applied = rec_str(j, "lastAppliedChangeSet");
+    st->active_rollout = rec_str(j, "activeRollout");
+    st->last_check_ms = rec_time_parse(rec_str(j, "lastCheckTime"));
+    st->observed_generation = rec_int(j, "observedGeneration", 0);
+    rec_conds_from_json(rec_at(j, "conditions"), &st->conds);
+    const cJSON *arr = rec_at(j, "drift");
+    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+    if (n > 0) {
+        s->old_drift = calloc((size_t)n, sizeof(*s->old_drift));
+        if (!s->old_drift)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        const cJSON *d;
+        cJSON_ArrayForEach(d, arr)
+        {
+            struct dbinstance_drift *x = &s->old_drift[st->ndrift++];
+            x->id = rec_str(d, "id");
+            x->author = rec_str(d, "author");
+            x->file = rec_str(d, "file");
+            x->reason = rec_str(d, "reason");
+            x->message = rec_str(d, "message");
+        }
+        st->drift = s->old_drift;
+    }
+    return TM_OK;
+}
+
+static bool add_opt_str(cJSON *o, const char *k, const char *v)
+{
+    return v ? cJSON_AddStringToObject(o, k, v) != NULL : cJSON_AddNullToObject(o, k) != NULL;
+}
+
+static cJSON *status_json(const struct dbinstance_status *st)
+{
+    char t[32];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON *conds = rec_conds_to_json(&st->conds);
+    bool ok = conds && cJSON_AddItemToObject(o, "conditions", conds);
+    if (!ok)
+        cJSON_Delete(conds);
+    ok = ok && cJSON_AddNumberToObject(o, "observedGeneration", (double)st->observed_generation) &&
+         add_opt_str(o, "schemaRevision", st->schema_revision) &&
+         add_opt_str(o, "appliedTag", st->applied_tag) &&
+         add_opt_str(o, "lastAppliedChangeSet", st->last_applied) &&
+         add_opt_str(o, "activeRollout", st->active_rollout);
+    if (ok && st->applied >= 0)
+        ok = cJSON_AddNumberToObject(o, "appliedChangeSets", (double)st->applied) != NULL;
+    if (ok && st->pending >= 0)
+        ok = cJSON_AddNumberToObject(o, "pendingChangeSets", (double)st->pending) != NULL;
+    if (ok && st->last_check_ms > 0) {
+        rec_time_format(st->last_check_ms, t, sizeof(t));
+        ok = cJSON_AddStringToObject(o, "lastCheckTime", t) != NULL;
+    }
+    cJSON *arr = ok ? cJSON_AddArrayToObject(o, "drift") : NULL;
+    ok = arr != NULL;
+    for (size_t i = 0; ok && i < st->ndrift; i++) {
+        const struct dbinstance_drift *d = &st->drift[i];
+        cJSON *x = cJSON_CreateObject();
+        ok = x && cJSON_AddItemToArray(arr, x);
+        if (!ok) {
+            cJSON_Delete(x);
+            break;
+        }
+        ok = cJSON_AddStringToObject(x, "id", d->id ? d->id : "") &&
+             cJSON_AddStringToObject(x, "author", d->author ? d->author : "") &&
+             cJSON_AddStringToObject(x, "file", d->file ? d->file : "") &&
+             cJSON_AddStringToObject(x, "reason", d->reason ? d->reason : "ChecksumMismatch") &&
+             (!d->message || cJSON_AddStringToObject(x, "message", d->message));
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_observed *o,
+                    const char *ns)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
+    o->generation = rec_int(s->obj, "metadata.generation", 0);
+    const char *holder = rec_annotation(s->obj, DBROLLOUT_LOCK_ANNOTATION);
+    if (holder && *holder) {
+        const char *slash = strchr(holder, '/');
+        snprintf(s->active, sizeof(s->active), "%.*s",
+                 (int)(slash ? slash - holder : (long)strlen(holder)), holder);
+        o->active_rollout = s->active;
+    }
+
+    const char *schema_name = rec_str(s->obj, "spec.schemaRef.name");
+    o->schema_message = s->schema_msg;
+    if (!schema_name) {
+        snprintf(s->schema_msg, sizeof(s->schema_msg), "spec.schemaRef.name is not set");
+    } else if (rec_get(proc, REC_GROUP, REC_VERSION, "dbschemas", ns, schema_name, &s->schema,
+                       &err) != TM_OK) {
+        snprintf(s->schema_msg, sizeof(s->schema_msg), "DBSchema %s: %s", schema_name, err.msg);
+    } else if (rec_load_changelog(proc, s->schema, &s->cl, s->revision, NULL, NULL, NULL, &err) !=
+               TM_OK) {
+        snprintf(s->schema_msg, sizeof(s->schema_msg), "DBSchema %s: %s", schema_name, err.msg);
+    } else {
+        o->schema_ready = true;
+        o->schema_revision = s->revision;
+    }
+
+    const char *table = NULL;
+    enum rec_conn_failure why = REC_CONN_OK;
+    tm_err_clear(&err);
+    s->conn = rec_connect(proc, s->obj, &table, &why, &err);
+    if (!s->conn) {
+        if (why == REC_CONN_CREDENTIALS && err.code != TM_E_AUTH) {
+            snprintf(s->cred_msg, sizeof(s->cred_msg), "%s", err.msg);
+            o->credentials_error = s->cred_msg;
+        } else {
+            snprintf(s->conn_msg, sizeof(s->conn_msg), "%s", err.msg);
+            o->connect_error = s->conn_msg;
+            o->connect_retry = err.retry;
+        }
+        return;
+    }
+    o->connected = true;
+    if (!s->cl)
+        return;
+    bool flyway = s->cl->format == CHLOG_FORMAT_FLYWAY;
+    if (flyway && strcmp(table, ENGINE_DEFAULT_TABLE) == 0)
+        table = ENGINE_DEFAULT_FLYWAY_TABLE;
+    if (engine_history_read(s->conn, table, flyway, &s->hist, &err) != TM_OK ||
+        engine_status_compute(s->cl, &s->hist, NULL, &s->es, &err) != TM_OK) {
+        snprintf(s->hist_msg, sizeof(s->hist_msg), "%s", err.msg);
+        o->history_error = s->hist_msg;
+        return;
+    }
+    o->history_ok = true;
+    o->applied_tag = s->es.applied_tag;
+    o->applied = (long)s->es.applied;
+    o->pending = (long)s->es.npending;
+    o->last_applied = s->es.last_applied;
+    if (s->es.ndrift > 0) {
+        s->drift = calloc(s->es.ndrift, sizeof(*s->drift));
+        s->drift_msg = calloc(s->es.ndrift, sizeof(*s->drift_msg));
+        if (!s->drift || !s->drift_msg) {
+            snprintf(s->hist_msg, sizeof(s->hist_msg), "out of memory");
+            o->history_ok = false;
+            o->history_error = s->hist_msg;
+            return;
+        }
+        for (size_t i = 0; i < s->es.ndrift; i++) {
+            const struct engine_drift *d = &s->es.drift[i];
+            struct dbinstance_drift *x = &s->drift[i];
+            x->id = d->id;
+            x->author = d->author;
+            x->file = d->filename;
+            if (d->reason == ENGINE_DRIFT_CHECKSUM_MISMATCH) {
+                x->reason = "ChecksumMismatch";
+                snprintf(s->drift_msg[i], sizeof(s->drift_msg[i]), "stored %s, changelog %s",
+                         d->stored ? d->stored : "", d->expected ? d->expected : "");
+                x->message = s->drift_msg[i];
+            } else {
+                x->reason = "UnknownChangeSet";
+            }
+        }
+        o->drift = s->drift;
+        o->ndrift = s->es.ndrift;
+    }
+}
+
+enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
+                                  const char *name, struct mgr_result *res, struct tm_err *err)
+{
+    struct state s;
+    struct dbinstance_observed o;
+    struct dbinstance_plan p;
+    cJSON *st = NULL;
+    (void)ctx;
+    memset(&s, 0, sizeof(s));
+    memset(&o, 0, sizeof(o));
+    engine_history_init(&s.hist);
+    engine_status_init(&s.es);
+    res->requeue_after_ms = 0;
+
+    enum tm_code rc = rec_get(proc, REC_GROUP, REC_VERSION, "dbinstances", ns, name, &s.obj, err);
+    if (rc == TM_E_NOTFOUND) {
+        rc = TM_OK;
+        goto out;
+    }
+    if (rc != TM_OK)
+        goto out;
+    rc = read_status(&s, &o.status, err);
+    if (rc != TM_OK)
+        goto out;
+    observe(proc, &s, &o, ns);
+    int64_t now_ms = rec_now_ms() / 1000 * 1000;
+    dbinstance_decide(&o, now_ms, &p);
+    if (!dbinstance_status_equal(&p.status, &o.status)) {
+        st = status_json(&p.status);
+        if (!st) {
+            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+            goto out;
+        }
+        rc = rec_patch_status(proc, "dbinstances", ns, name,
+                              rec_str(s.obj, "metadata.resourceVersion"), st, NULL, err);
+        if (rc != TM_OK) {
+            tm_err_prefix(err, "patch dbinstance %s/%s status", ns, name);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < p.nevents; i++)
+        rec_event(proc, s.obj, p.events[i].reason, p.events[i].warning, "Observe",
+                  p.events[i].note);
+    res->requeue_after_ms = p.requeue_ms;
+    if (p.backoff) {
+        const struct cond *r = cond_find(&p.status.conds, COND_READY);
+        rc = tm_err_setr(err, TM_E_DB, TM_RETRY_TRANSIENT, "%s", r ? r->message : "retrying");
+    }
+out:
+    cJSON_Delete(st);
+    state_release(&s);
+    return rc;
+}
+
+const struct mgr_reconciler dbinstance_reconciler = {
+    .kind = "DBInstance",
+    .group = REC_GROUP,
+    .version = REC_VERSION,
+    .resource = "dbinstances",
+    .reconcile = dbinstance_reconcile,
+    .secondary =
+        {
+            {.group = REC_GROUP, .version = REC_VERSION, .resource = "dbschemas",
+             .ref_paths = {"spec.schemaRef.name"}},
+        },
+};

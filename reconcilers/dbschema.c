@@ -1,0 +1,330 @@
+/* dbschema: observe and report for DBSchemas (decide is in
+ * dbschema_decide.c; rules and why in dbschema.h).
+ *
+ * observe: the DBSchema (cache), its files (inline, ConfigMap from the
+ * cache, Git through source/), chlog_load, and the DBInstances that name it
+ * (cache) for the environment matrix; decide; report: patch /status when it
+ * changed, then Events. */
+#include "reconcilers/dbschema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconcilers/rec.h"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcomment"
+#include "runtime/mgr.h"
+#pragma GCC diagnostic pop
+
+#define MSG 1024
+
+struct inst_buf {
+    const char *schema;
+    struct dbschema_instance *items;
+    size_t n, alloc;
+    bool nomem;
+};
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void inst_collect(void *ctx, const cJSON *obj)
+{
+    struct inst_buf *b = ctx;
+    const char *ref = rec_str(obj, "spec.schemaRef.name");
+    if (b->nomem || !ref || strcmp(ref, b->schema) != 0)
+        return;
+    if (b->n == b->alloc) {
+        size_t na = b->alloc ? b->alloc * 2 : 8;
+        struct dbschema_instance *ni = realloc(b->items, na * sizeof(*ni));
+        if (!ni) {
+            b->nomem = true;
+            return;
+        }
+        b->items = ni;
+        b->alloc = na;
+    }
+    struct dbschema_instance *x = &b->items[b->n];
+    memset(x, 0, sizeof(*x));
+    struct cond_list cl;
+    rec_conds_from_json(rec_at(obj, "status.conditions"), &cl);
+    const struct cond *r = cond_find(&cl, COND_READY);
+    x->name = dup_or_null(rec_str(obj, "metadata.name"));
+    x->applied_tag = dup_or_null(rec_str(obj, "status.appliedTag"));
+    x->pending = (long)rec_int(obj, "status.pendingChangeSets", -1);
+    x->ready = r ? cond_status_name(r->status) : "Unknown";
+    if (!x->name) {
+        free((char *)x->applied_tag);
+        b->nomem = true;
+        return;
+    }
+    b->n++;
+}
+
+static int inst_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct dbschema_instance *)a)->name,
+                  ((const struct dbschema_instance *)b)->name);
+}
+
+static void inst_release(struct inst_buf *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free((char *)b->items[i].name);
+        free((char *)b->items[i].applied_tag);
+    }
+    free(b->items);
+    memset(b, 0, sizeof(*b));
+}
+
+struct state {
+    cJSON *obj;
+    struct chlog *cl;
+    char *summary;
+    char revision[REC_REVISION_MAX];
+    char msg[MSG];
+    const char **tags;
+    const char **old_tags;
+    struct dbschema_instance *old_inst;
+    struct inst_buf insts;
+};
+
+static void state_release(struct state *s)
+{
+    cJSON_Delete(s->obj);
+    chlog_free(s->cl);
+    free(s->summary);
+    free(s->tags);
+    free(s->old_tags);
+    free(s->old_inst);
+    inst_release(&s->insts);
+}
+
+static enum tm_code read_status(struct state *s, struct dbschema_status *st, struct tm_err *err)
+{
+    const cJSON *j = rec_at(s->obj, "status");
+    memset(st, 0, sizeof(*st));
+    st->source = rec_str(j, "source");
+    st->revision = rec_str(j, "revision");
+    st->last_fetch_ms = rec_time_parse(rec_str(j, "lastFetchTime"));
+    st->changesets = (long)rec_int(j, "changeSets", -1);
+    st->observed_generation = rec_int(j, "observedGeneration", 0);
+    rec_conds_from_json(rec_at(j, "conditions"), &st->conds);
+    const cJSON *tags = rec_at(j, "tags"), *insts = rec_at(j, "instances"), *it;
+    int nt = cJSON_IsArray(tags) ? cJSON_GetArraySize(tags) : 0;
+    int ni = cJSON_IsArray(insts) ? cJSON_GetArraySize(insts) : 0;
+    if (nt > 0) {
+        s->old_tags = calloc((size_t)nt, sizeof(*s->old_tags));
+        if (!s->old_tags)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        cJSON_ArrayForEach(it, tags) s->old_tags[st->ntags++] =
+            cJSON_IsString(it) ? it->valuestring : "";
+        st->tags = s->old_tags;
+    }
+    if (ni > 0) {
+        s->old_inst = calloc((size_t)ni, sizeof(*s->old_inst));
+        if (!s->old_inst)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        cJSON_ArrayForEach(it, insts)
+        {
+            struct dbschema_instance *x = &s->old_inst[st->ninstances++];
+            x->name = rec_str(it, "name");
+            x->applied_tag = rec_str(it, "appliedTag");
+            x->pending = (long)rec_int(it, "pending", -1);
+            x->ready = rec_str(it, "ready");
+        }
+        st->instances = s->old_inst;
+    }
+    return TM_OK;
+}
+
+static cJSON *status_json(const struct dbschema_status *st)
+{
+    char t[32];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON *conds = rec_conds_to_json(&st->conds);
+    bool ok = conds && cJSON_AddItemToObject(o, "conditions", conds);
+    if (!ok)
+        cJSON_Delete(conds);
+    ok = ok && cJSON_AddNumberToObject(o, "observedGeneration", (double)st->observed_generation);
+    if (ok && st->source)
+        ok = cJSON_AddStringToObject(o, "source", st->source) != NULL;
+    if (ok && st->revision)
+        ok = cJSON_AddStringToObject(o, "revision", st->revision) != NULL;
+    if (ok && st->last_fetch_ms > 0) {
+        rec_time_format(st->last_fetch_ms, t, sizeof(t));
+        ok = cJSON_AddStringToObject(o, "lastFetchTime", t) != NULL;
+    }
+    if (ok && st->changesets >= 0)
+        ok = cJSON_AddNumberToObject(o, "changeSets", (double)st->changesets) &&
+             cJSON_AddNumberToObject(o, "tagCount", (double)st->ntags) &&
+             cJSON_AddStringToObject(o, "latestTag", st->ntags ? st->tags[st->ntags - 1] : "");
+    cJSON *tags = ok ? cJSON_AddArrayToObject(o, "tags") : NULL;
+    ok = tags != NULL;
+    for (size_t i = 0; ok && i < st->ntags; i++) {
+        cJSON *x = cJSON_CreateString(st->tags[i]);
+        ok = x && cJSON_AddItemToArray(tags, x);
+        if (!ok)
+            cJSON_Delete(x);
+    }
+    cJSON *insts = ok ? cJSON_AddArrayToObject(o, "instances") : NULL;
+    ok = insts != NULL;
+    for (size_t i = 0; ok && i < st->ninstances; i++) {
+        const struct dbschema_instance *in = &st->instances[i];
+        cJSON *x = cJSON_CreateObject();
+        ok = x && cJSON_AddItemToArray(insts, x);
+        if (!ok) {
+            cJSON_Delete(x);
+            break;
+        }
+        ok = cJSON_AddStringToObject(x, "name", in->name ? in->name : "") &&
+             (!in->applied_tag || cJSON_AddStringToObject(x, "appliedTag", in->applied_tag)) &&
+             (in->pending < 0 || cJSON_AddNumberToObject(x, "pending", (double)in->pending)) &&
+             cJSON_AddStringToObject(x, "ready", in->ready ? in->ready : "Unknown");
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns, const char *name,
+                                struct mgr_result *res, struct tm_err *err)
+{
+    struct state s;
+    struct dbschema_observed o;
+    struct dbschema_plan p;
+    struct tm_err lerr;
+    cJSON *st = NULL;
+    enum rec_load_stage stage = REC_LOAD_SPEC;
+    int64_t interval = 0;
+    (void)ctx;
+    memset(&s, 0, sizeof(s));
+    memset(&o, 0, sizeof(o));
+    tm_err_clear(&lerr);
+    res->requeue_after_ms = 0;
+
+    enum tm_code rc = rec_get(proc, REC_GROUP, REC_VERSION, "dbschemas", ns, name, &s.obj, err);
+    if (rc == TM_E_NOTFOUND) {
+        rc = TM_OK;
+        goto out;
+    }
+    if (rc != TM_OK)
+        goto out;
+    rc = read_status(&s, &o.status, err);
+    if (rc != TM_OK)
+        goto out;
+    o.generation = rec_int(s.obj, "metadata.generation", 0);
+
+    if (rec_load_changelog(proc, s.obj, &s.cl, s.revision, &interval, &s.summary, &stage,
+                           &lerr) != TM_OK)
+        log_debug(proc->log, "changelog not loaded", LF_S("controller", "dbschema"),
+                  LF_S("namespace", ns), LF_S("name", name), LF_S("err", lerr.msg));
+    snprintf(s.msg, sizeof(s.msg), "%s", lerr.msg);
+    o.source = s.summary;
+    o.git = interval > 0;
+    o.interval_ms = interval;
+    o.revision = s.revision[0] ? s.revision : NULL;
+    switch (stage) {
+    case REC_LOAD_SPEC:
+        o.spec_error = s.msg;
+        break;
+    case REC_LOAD_FETCH:
+        o.fetch_error = s.msg;
+        o.fetch_retry = lerr.retry;
+        break;
+    case REC_LOAD_PARSE:
+        o.fetched = true;
+        o.parse_error = s.msg;
+        break;
+    case REC_LOAD_OK:
+        o.fetched = true;
+        o.parsed = true;
+        s.tags = calloc(s.cl->nsets ? s.cl->nsets : 1, sizeof(*s.tags));
+        if (!s.tags) {
+            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < s.cl->nsets; i++) {
+            if (s.cl->sets[i].tag)
+                s.tags[o.ntags++] = s.cl->sets[i].tag;
+        }
+        o.tags = s.tags;
+        o.changesets = (long)s.cl->nsets;
+        break;
+    }
+
+    s.insts.schema = name;
+    rc = rec_foreach(proc, REC_GROUP, REC_VERSION, "dbinstances", ns, inst_collect, &s.insts, err);
+    if (rc != TM_OK)
+        goto out;
+    if (s.insts.nomem) {
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (s.insts.n > 1)
+        qsort(s.insts.items, s.insts.n, sizeof(s.insts.items[0]), inst_cmp);
+    o.instances = s.insts.items;
+    o.ninstances = s.insts.n;
+
+    int64_t now_ms = rec_now_ms() / 1000 * 1000;
+    dbschema_decide(&o, now_ms, &p);
+    if (!dbschema_status_equal(&p.status, &o.status)) {
+        st = status_json(&p.status);
+        if (!st) {
+            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+            goto out;
+        }
+        rc = rec_patch_status(proc, "dbschemas", ns, name,
+                              rec_str(s.obj, "metadata.resourceVersion"), st, NULL, err);
+        if (rc != TM_OK) {
+            tm_err_prefix(err, "patch dbschema %s/%s status", ns, name);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < p.nevents; i++)
+        rec_event(proc, s.obj, p.events[i].reason, p.events[i].warning, "Fetch",
+                  p.events[i].note);
+    res->requeue_after_ms = p.requeue_ms;
+    if (p.backoff)
+        rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "%s", s.msg);
+out:
+    cJSON_Delete(st);
+    state_release(&s);
+    return rc;
+}
+
+/* A DBInstance changed: its schema's matrix may have too. */
+static void instance_to_schema(void *ctx, struct mgr *m, const cJSON *obj)
+{
+    char key[600];
+    const char *ns = rec_str(obj, "metadata.namespace");
+    const char *schema = rec_str(obj, "spec.schemaRef.name");
+    (void)ctx;
+    if (!ns || !schema)
+        return;
+    snprintf(key, sizeof(key), "%s/%s", ns, schema);
+    if (mgr_enqueue(m, "DBSchema", key) != TM_OK)
+        return; /* no DBSchema reconciler in this manager */
+}
+
+const struct mgr_reconciler dbschema_reconciler = {
+    .kind = "DBSchema",
+    .group = REC_GROUP,
+    .version = REC_VERSION,
+    .resource = "dbschemas",
+    .reconcile = dbschema_reconcile,
+    .secondary =
+        {
+            {.group = "", .version = "v1", .resource = "configmaps",
+             .ref_paths = {"spec.source.configMapRef.name"}},
+            {.group = REC_GROUP, .version = REC_VERSION, .resource = "dbinstances",
+             .map = instance_to_schema},
+        },
+};
