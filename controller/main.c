@@ -8,6 +8,10 @@
 
 #include "runtime/mgr.h"
 
+#include "reconcilers/dbinstance.h"
+#include "reconcilers/dbrollout.h"
+#include "reconcilers/dbschema.h"
+
 static int usage(FILE *out)
 {
     fprintf(out,
@@ -31,7 +35,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "controller") == 0) /* reconcilers/ add theirs to this list */
-        return mgr_main(argc - 1, argv + 1, (const struct mgr_reconciler *const[]){NULL});
+        return mgr_main(argc - 1, argv + 1, (const struct mgr_reconciler *const[]){
+                                            &dbschema_reconciler, &dbinstance_reconciler,
+                                            &dbrollout_reconciler, NULL});
     if (cli_is_verb(cmd))
         return cli_main(argc - 1, argv + 1, stdout, stderr);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
