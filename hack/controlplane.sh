@@ -70,7 +70,7 @@ cmd_build() {
   mkdir -p "$CACHE_DIR"
   # one builder at a time (several test runners may call build/start concurrently)
   exec 8>"$CACHE_DIR/build.lock"
-  flock 8
+  flock -w 1800 8 || die "another build has held $CACHE_DIR/build.lock for 30 min"
   if binaries_up_to_date; then
     log "binaries for Kubernetes $K8S_VERSION up to date in $BIN_DIR"
     exec 8>&-
@@ -246,7 +246,8 @@ cmd_start() {
   cmd_build
   mkdir -p "$STATE_DIR"
   exec 9>"$STATE_DIR/.lock"
-  flock 9
+  # (daemons started by older versions of this script inherited this lock: don't wait forever)
+  flock -w 60 9 || log "warning: $STATE_DIR/.lock still held after 60s; proceeding anyway"
   if all_alive && [[ -f "$KUBECONFIG_PATH" ]] && kctl get --raw /readyz >/dev/null 2>&1; then
     log "already running (state in $STATE_DIR)"
     print_env
@@ -353,7 +354,8 @@ stop_components() {
 cmd_stop() {
   [[ -d "$STATE_DIR" ]] || { log "nothing to stop"; return 0; }
   exec 9>"$STATE_DIR/.lock"
-  flock 9
+  # (daemons started by older versions of this script inherited this lock: don't wait forever)
+  flock -w 60 9 || log "warning: $STATE_DIR/.lock still held after 60s; proceeding anyway"
   if any_pidfile; then stop_components; else log "nothing running"; fi
 }
 
