@@ -101,6 +101,8 @@ struct state {
     struct tm_proc *proc;
     const char *ns;
     cJSON *obj;     /* the rollout, refreshed by our own writes */
+    cJSON *prev;    /* the copy before the last write: the observed struct of
+                     * this round still borrows from it until the next observe */
     cJSON *inst;    /* its DBInstance (cache) */
     cJSON *deploy;  /* its Deployment (cache) */
     struct chlog *cl;
@@ -134,6 +136,7 @@ struct state {
 static void state_release(struct state *s)
 {
     cJSON_Delete(s->obj);
+    cJSON_Delete(s->prev);
     cJSON_Delete(s->inst);
     cJSON_Delete(s->deploy);
     chlog_free(s->cl);
@@ -798,7 +801,8 @@ static enum tm_code report(struct state *s, const struct dbrollout_observed *o,
         if (rc != TM_OK)
             return tm_err_prefix(err, "patch dbrollout %s/%s status", s->ns, o->name);
         if (out) {
-            cJSON_Delete(s->obj);
+            cJSON_Delete(s->prev);
+            s->prev = s->obj;
             s->obj = out;
         }
         if (p->status.phase != o->status.phase) {
