@@ -782,7 +782,9 @@ enum tm_code kube_config_setup_easy(const struct kube_config *cfg, CURL *easy,
     if (cfg->ca_pem) {
         struct curl_blob blob = {cfg->ca_pem, cfg->ca_len, CURL_BLOB_COPY};
         SET(CURLOPT_CAINFO_BLOB, &blob);
-        SET(CURLOPT_CAPATH, NULL); /* trust only the cluster's CA */
+        /* trust only the cluster's CA, as client-go does: no system bundle */
+        SET(CURLOPT_CAINFO, NULL);
+        SET(CURLOPT_CAPATH, NULL);
     }
     if (cfg->cert_pem) {
         struct curl_blob cert = {cfg->cert_pem, cfg->cert_len, CURL_BLOB_COPY};

@@ -337,6 +337,7 @@ enum tm_code kube_watch_parse_line(const char *line, size_t len, struct kube_wat
  *   then: KUBE_WATCH_END_CLOSED  -> start again (from kube_watch_last_rv)
  *         KUBE_WATCH_END_EXPIRED -> relist, kube_watch_set_rv, start again
  *         KUBE_WATCH_END_ERROR   -> err says why; back off, start again
+ *                                   (after a 401 the next start re-reads a token file)
  * kube_watch_run() does the same with a private loop (blocking; tests/CLI). */
 struct kube_watch; /* opaque */
 

@@ -232,6 +232,7 @@ struct kube_watch {
     long status;             /* HTTP status of the current transfer, 0 until known */
     bool expired;            /* an EXPIRED event arrived */
     bool write_failed;       /* the framer or the handler failed */
+    bool refresh_token;      /* the last transfer got 401: re-read a token file */
     struct tm_err write_err;
 };
 
@@ -387,7 +388,9 @@ enum tm_code kube_watch_start(struct kube_watch *w, CURLM *multi, struct tm_err 
 
     rc = kube_config_setup_easy(w->cfg, w->easy, err);
     if (rc == TM_OK)
-        rc = kube_int_headers(w->cfg, false, "application/json", NULL, &w->headers, err);
+        rc = kube_int_headers(w->cfg, w->refresh_token, "application/json", NULL, &w->headers,
+                              err);
+    w->refresh_token = false;
     if (rc != TM_OK)
         goto out;
     char tmo[32];
@@ -463,6 +466,7 @@ enum kube_watch_end kube_watch_done(struct kube_watch *w, CURLM *multi, CURLcode
     long status = 0;
     curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
     kube_int_count(w->cfg, "watch", (int)status);
+    w->refresh_token = status == 401 && kube_int_token_from_file(w->cfg);
     enum kube_watch_end end = KUBE_WATCH_END_ERROR;
     if (stop_requested(w) &&
         (result == CURLE_ABORTED_BY_CALLBACK || result == CURLE_WRITE_ERROR)) {

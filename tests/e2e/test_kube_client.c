@@ -463,4 +463,96 @@ TM_TEST(lease_create_get_update_and_lost_race_conflict)
     e2e_teardown(&t);
 }
 
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+struct auth_counts {
+    int get_401, get_200;
+};
+
+static void auth_hook(void *ctx, const char *verb, int code)
+{
+    struct auth_counts *a = ctx;
+    if (strcmp(verb, "get") == 0 && code == 401)
+        a->get_401++;
+    if (strcmp(verb, "get") == 0 && code == 200)
+        a->get_200++;
+}
+
+TM_TEST(in_cluster_config_rereads_a_rotated_token_after_401)
+{
+    struct e2e t;
+    TM_ASSERT(e2e_setup(&t, "tmk-incluster"));
+    /* a service-account directory made from the harness kubeconfig */
+    char *cfgtext = e2e_kubectl("config view --raw --minify -o json");
+    TM_ASSERT(cfgtext);
+    cJSON *kc = cJSON_Parse(cfgtext);
+    free(cfgtext);
+    TM_ASSERT(kc);
+    cJSON *cluster = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(kc, "clusters"), 0),
+                                         "cluster");
+    cJSON *user = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(kc, "users"), 0),
+                                      "user");
+    const char *server = e2e_str(cluster, "server", NULL);
+    const char *ca_b64 = e2e_str(cluster, "certificate-authority-data", NULL);
+    const char *token = e2e_str(user, "token", NULL);
+    TM_ASSERT(server && ca_b64 && token && strncmp(server, "https://", 8) == 0);
+    char host[128], port[16];
+    const char *hp = server + 8;
+    const char *colon = strrchr(hp, ':');
+    TM_ASSERT(colon);
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - hp), hp);
+    snprintf(port, sizeof(port), "%.*s", (int)strcspn(colon + 1, "/"), colon + 1);
+    char dir[] = "/tmp/tm-kube-sa-XXXXXX";
+    TM_ASSERT(mkdtemp(dir));
+    write_text(dir, "ca.b64", ca_b64);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "base64 -d '%s/ca.b64' > '%s/ca.crt'", dir, dir);
+    TM_ASSERT(system(cmd) == 0);
+    write_text(dir, "namespace", t.ns);
+    write_text(dir, "token", "stale-token-from-before-rotation\n");
+    setenv("KUBERNETES_SERVICE_HOST", host, 1);
+    setenv("KUBERNETES_SERVICE_PORT", port, 1);
+    struct tm_err err;
+    struct kube_config *ic = kube_config_in_cluster(dir, &err);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    unsetenv("KUBERNETES_SERVICE_PORT");
+    TM_ASSERT(ic != NULL);
+    TM_EXPECT_STR(kube_config_namespace(ic), t.ns);
+    struct auth_counts counts = {0};
+    kube_config_set_request_hook(ic, auth_hook, &counts);
+    struct kube_client *c = kube_client_new(ic, NULL, &err);
+    TM_ASSERT(c);
+    /* the kubelet rotates the token file; our cached copy is now stale */
+    write_text(dir, "token", token);
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s", t.ns);
+    cJSON *out = NULL;
+    TM_EXPECT_INT(kube_get(c, path, &out, &err), TM_OK);
+    TM_EXPECT_STR(e2e_str(out, "metadata", "name"), t.ns);
+    TM_EXPECT_INT(counts.get_401, 1); /* refused once, re-read, accepted */
+    TM_EXPECT_INT(counts.get_200, 1);
+    cJSON_Delete(out);
+    /* while the cached token works the file is not re-read more than once a minute */
+    write_text(dir, "token", "not-yet-read");
+    TM_EXPECT_INT(kube_get(c, path, &out, &err), TM_OK);
+    TM_EXPECT_INT(counts.get_401, 1);
+    TM_EXPECT_INT(counts.get_200, 2);
+    cJSON_Delete(out);
+    kube_client_free(c);
+    kube_config_free(ic);
+    cJSON_Delete(kc);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    TM_EXPECT(system(cmd) == 0);
+    e2e_teardown(&t);
+}
+
 TM_TEST_MAIN()

@@ -70,6 +70,8 @@ static __attribute__((unused)) bool e2e_setup(struct e2e *t, const char *prefix)
     t->c = kube_client_new(t->cfg, NULL, &t->err);
     if (!t->c) {
         fprintf(stderr, "client: %s\n", t->err.msg);
+        kube_config_free(t->cfg);
+        t->cfg = NULL;
         return false;
     }
     e2e_unique(t->ns, sizeof(t->ns), prefix);
@@ -79,6 +81,11 @@ static __attribute__((unused)) bool e2e_setup(struct e2e *t, const char *prefix)
     cJSON_Delete(ns);
     if (rc != TM_OK) {
         fprintf(stderr, "create namespace: %s\n", t->err.msg);
+        t->ns[0] = '\0';
+        kube_client_free(t->c);
+        kube_config_free(t->cfg);
+        t->c = NULL;
+        t->cfg = NULL;
         return false;
     }
     return true;

@@ -305,7 +305,8 @@ TM_TEST(in_cluster_config_reads_the_service_account_dir)
     TM_ASSERT(cfg != NULL);
     TM_EXPECT_STR(kube_config_server(cfg), "https://[fd00::1]:443");
     kube_config_free(cfg);
-    /* the loader picks in-cluster when KUBERNETES_SERVICE_HOST is set */
+    /* without KUBECONFIG the loader picks in-cluster when KUBERNETES_SERVICE_HOST is set */
+    unsetenv("KUBECONFIG");
     struct kube_config_opts o = {.incluster_dir = d.path};
     cfg = kube_config_load(&o, &err);
     TM_ASSERT(cfg != NULL);
