@@ -250,8 +250,9 @@ static void limit(const char *s, char *out, size_t n, size_t max)
     out[l] = '\0';
 }
 
+/* Writes the history row; with commit, COMMITs in the same round trip. */
 static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
-                              const char *exectype, bool rerun, long duration_ms,
+                              const char *exectype, bool rerun, long duration_ms, bool commit,
                               struct tm_err *err)
 {
     char sql[1400];
@@ -266,7 +267,8 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
                  "coalesce(max(installed_rank), 0) + 1 FROM %s), $1, $2, 'SQL', $3, $4::int, "
                  "current_user, $5::int, true)",
                  r->q, r->q);
-        return pgx_exec_params(r->c, sql, 5, params, NULL, err);
+        return commit ? pgx_exec_params_commit(r->c, sql, 5, params, err)
+                      : pgx_exec_params(r->c, sql, 5, params, NULL, err);
     }
     char desc[256], comments[256];
     description_of(cs, desc, sizeof(desc));
@@ -279,7 +281,8 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
                  "coalesce(max(ORDEREXECUTED), 0) + 1 FROM %s), MD5SUM = $1, EXECTYPE = $2, "
                  "DEPLOYMENT_ID = $3 WHERE ID = $4 AND AUTHOR = $5 AND FILENAME = $6",
                  r->q, r->q);
-        return pgx_exec_params(r->c, sql, 6, params, NULL, err);
+        return commit ? pgx_exec_params_commit(r->c, sql, 6, params, err)
+                      : pgx_exec_params(r->c, sql, 6, params, NULL, err);
     }
     const char *params[12] = {cs->id,
                               cs->author,
@@ -299,7 +302,8 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
              "VALUES ($1, $2, $3, NOW(), (SELECT coalesce(max(ORDEREXECUTED), 0) + 1 FROM %s), "
              "$4, $5, $6, $7, $8, $9, $10, $11, $12)",
              r->q, r->q);
-    return pgx_exec_params(r->c, sql, 12, params, NULL, err);
+    return commit ? pgx_exec_params_commit(r->c, sql, 12, params, err)
+                  : pgx_exec_params(r->c, sql, 12, params, NULL, err);
 }
 
 static enum tm_code delete_row(struct run *r, const struct chlog_changeset *cs,
@@ -326,13 +330,35 @@ static enum tm_code delete_row(struct run *r, const struct chlog_changeset *cs,
  * commits alone and CREATE INDEX CONCURRENTLY works) or when a custom
  * delimiter is used. */
 static enum tm_code exec_text(struct pgx_conn *c, const char *sql, const char *delim,
-                              bool split, bool strip, bool in_tx, struct tm_err *err)
+                              bool split, bool strip, bool in_tx, bool *begin,
+                              struct tm_err *err)
 {
     bool custom = delim && *delim && strcmp(delim, ";") != 0;
     if (!sql || !*sql)
         return TM_OK;
-    if (!custom && (in_tx || !split))
+    if (!custom && (in_tx || !split)) {
+        if (begin && *begin) {
+            /* "BEGIN;" and the SQL in one simple query: the explicit block
+             * stays open after it (one round trip saved per changeset). */
+            size_t n = strlen(sql);
+            char *both = malloc(n + 8);
+            if (!both)
+                return tm_err_set(err, TM_E_NOMEM, "out of memory");
+            memcpy(both, "BEGIN;\n", 7);
+            memcpy(both + 7, sql, n + 1);
+            *begin = false;
+            enum tm_code rc = pgx_exec(c, both, err);
+            free(both);
+            return rc;
+        }
         return pgx_exec(c, sql, err);
+    }
+    if (begin && *begin) {
+        enum tm_code rc = pgx_exec(c, "BEGIN", err);
+        *begin = false;
+        if (rc != TM_OK)
+            return rc;
+    }
     char **stmts = NULL;
     size_t n = 0;
     enum tm_code rc = chlog_split_statements(sql, delim, strip, &stmts, &n, err);
@@ -419,9 +445,7 @@ static enum tm_code mark_next_run(struct run *r, const struct chlog_changeset *c
 {
     enum tm_code rc = pgx_exec(r->c, "BEGIN", err);
     if (rc == TM_OK)
-        rc = write_row(r, cs, "MARK_RAN", rerun, 0, err);
-    if (rc == TM_OK)
-        rc = pgx_exec(r->c, "COMMIT", err);
+        rc = write_row(r, cs, "MARK_RAN", rerun, 0, true, err);
     if (rc != TM_OK)
         rollback_quietly(r->c);
     return rc;
@@ -438,7 +462,9 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
     engine_changeset_name(cs, name, sizeof(name));
     int64_t t0 = now_ms();
     enum tm_code rc = TM_OK;
-    if (in_tx) {
+    bool begin = in_tx; /* BEGIN still to send (with the first SQL when possible) */
+    if (in_tx && cs->precondition) {
+        begin = false;
         rc = pgx_exec(r->c, "BEGIN", err);
         if (rc != TM_OK)
             return tm_err_prefix(err, "changeset %s", name);
@@ -464,9 +490,7 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
                     rollback_quietly(r->c);
                 return record_step(r, cs, ENGINE_OUT_SKIPPED, (long)(now_ms() - t0), err);
             case CHLOG_ONFAIL_MARK_RAN:
-                rc = write_row(r, cs, "MARK_RAN", rerun, 0, err);
-                if (rc == TM_OK && in_tx)
-                    rc = pgx_exec(r->c, "COMMIT", err);
+                rc = write_row(r, cs, "MARK_RAN", rerun, 0, in_tx, err);
                 if (rc != TM_OK)
                     goto failed;
                 return record_step(r, cs, ENGINE_OUT_MARK_RAN, (long)(now_ms() - t0), err);
@@ -480,14 +504,16 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
         if (ch->kind == CHLOG_CHANGE_TAG)
             continue;
         rc = exec_text(r->c, ch->sql, ch->end_delimiter, ch->split_statements,
-                       ch->strip_comments, in_tx, err);
+                       ch->strip_comments, in_tx, &begin, err);
+    }
+    if (rc == TM_OK && begin) { /* no SQL ran (tagDatabase only) */
+        begin = false;
+        rc = pgx_exec(r->c, "BEGIN", err);
     }
     if (rc != TM_OK)
         goto failed;
     long ms = (long)(now_ms() - t0);
-    rc = write_row(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, ms, err);
-    if (rc == TM_OK && in_tx)
-        rc = pgx_exec(r->c, "COMMIT", err);
+    rc = write_row(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, ms, in_tx, err);
     if (rc != TM_OK)
         goto failed;
     return record_step(r, cs, rerun ? ENGINE_OUT_RERAN : ENGINE_OUT_EXECUTED, ms, err);
@@ -543,7 +569,7 @@ static enum tm_code run_rollback(struct run *r, const struct plan_step *st,
     if (in_tx)
         rc = pgx_exec(r->c, "BEGIN", err);
     if (rc == TM_OK && st->rollback_sql)
-        rc = exec_text(r->c, st->rollback_sql, NULL, true, false, in_tx, err);
+        rc = exec_text(r->c, st->rollback_sql, NULL, true, false, in_tx, NULL, err);
     if (rc == TM_OK)
         rc = delete_row(r, cs, row, err);
     if (rc == TM_OK && in_tx)

@@ -288,3 +288,36 @@ enum tm_code pgx_quote_qualified(struct pgx_conn *c, const char *name, char *out
         return tm_err_set(err, TM_E_TOOBIG, "table name \"%s\": too long", name);
     return TM_OK;
 }
+
+enum tm_code pgx_exec_params_commit(struct pgx_conn *c, const char *sql, int nparams,
+                                    const char *const *params, struct tm_err *err)
+{
+    PGconn *pg = c->pg;
+    if (PQenterPipelineMode(pg) != 1) {
+        enum tm_code rc = pgx_exec_params(c, sql, nparams, params, NULL, err);
+        return rc == TM_OK ? pgx_exec(c, "COMMIT", err) : rc;
+    }
+    enum tm_code rc = TM_OK;
+    if (!PQsendQueryParams(pg, sql, nparams, NULL, params, NULL, NULL, 0) ||
+        !PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(pg)) {
+        rc = pgx_err_from_result(pg, NULL, err, "query");
+    } else {
+        /* Two queries, each ending with a NULL result, then the sync. */
+        for (int q = 0; q < 2; q++) {
+            PGresult *res;
+            while ((res = PQgetResult(pg)) != NULL) {
+                ExecStatusType st = PQresultStatus(res);
+                if (rc == TM_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+                    rc = pgx_err_from_result(pg, res, err, q == 0 ? "query" : "commit");
+                PQclear(res);
+            }
+        }
+        PGresult *sync = PQgetResult(pg);
+        if (rc == TM_OK && (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC))
+            rc = pgx_err_from_result(pg, sync, err, "commit");
+        PQclear(sync);
+    }
+    if (PQexitPipelineMode(pg) != 1 && rc == TM_OK)
+        rc = pgx_err_from_result(pg, NULL, err, "leave pipeline");
+    return rc;
+}

@@ -21,6 +21,13 @@ enum tm_code pgx_exec_params(struct pgx_conn *c, const char *sql, int nparams,
                              const char *const *params, PGresult **out,
                              struct tm_err *err) TM_MUST_CHECK;
 
+/* Runs one parameterised statement and COMMIT in one round trip (libpq
+ * pipeline mode): for the history row that closes a changeset's transaction.
+ * On failure the transaction is left open and aborted: the caller rolls back. */
+enum tm_code pgx_exec_params_commit(struct pgx_conn *c, const char *sql, int nparams,
+                                    const char *const *params,
+                                    struct tm_err *err) TM_MUST_CHECK;
+
 /* Splits "schema.table" ("table" = public.table) without quoting. */
 enum tm_code pgx_split_qualified(const char *name, char *schema, size_t ns, char *table,
                                  size_t nt, struct tm_err *err) TM_MUST_CHECK;
