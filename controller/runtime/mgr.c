@@ -73,7 +73,7 @@ struct mgr {
     atomic_bool in_run;
     bool stuck; /* a worker outlived the grace period: keep its memory */
 
-    struct metrics_family *m_total, *m_errors, *m_duration, *m_depth, *m_api;
+    struct metrics_family *m_total, *m_errors, *m_duration, *m_depth, *m_api, *m_leader;
 };
 
 static int64_t now_ms(const struct mgr *m)
@@ -323,7 +323,10 @@ struct mgr *mgr_new(const struct tm_proc *proc, const struct mgr_opts *opts,
         m->m_api = metrics_counter(mx, "tidemark_api_requests_total",
                                    "Kubernetes API requests by verb and HTTP status.", "verb,code",
                                    err);
+        m->m_leader = metrics_gauge(mx, "tidemark_leader",
+                                    "1 while this process holds the leader Lease.", NULL, err);
         if (!m->m_total || !m->m_errors || !m->m_duration || !m->m_depth || !m->m_api ||
+            !m->m_leader ||
             metrics_on_collect(mx, collect_depth, m, err) != TM_OK)
             goto fail;
         if (m->proc.kube_config)
@@ -561,7 +564,10 @@ static enum tm_code start_http(struct mgr *m, struct tm_err *err)
             return tm_err_prefix(err, "--metrics-addr");
         m->metrics_port = http_server_port(m->http, idx++);
     }
-    if (want_h && !(want_m && strcmp(ma, ha) == 0)) {
+    /* one listener when both name the same fixed address; ":0" means two ports */
+    size_t hl = strlen(ha ? ha : "");
+    bool same = want_m && want_h && strcmp(ma, ha) == 0 && !(hl >= 2 && strcmp(ha + hl - 2, ":0") == 0);
+    if (want_h && !same) {
         rc = http_server_listen(m->http, ha, err);
         if (rc != TM_OK)
             return tm_err_prefix(err, "--health-addr");
@@ -648,6 +654,7 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
                  LF_S("namespace", lease_ns), LF_S("identity", lo.identity));
     } else {
         atomic_store(&m->became_leader, true);
+        metrics_set(m->m_leader, NULL, 1); /* the only instance: always leading */
     }
 
     while (!stopping(m)) {
@@ -683,6 +690,8 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
     }
     if (m->leader)
         leader_stop(m->leader); /* releases the Lease when we hold it */
+    else
+        metrics_set(m->m_leader, NULL, 0);
     if (rc == TM_OK && lost)
         rc = tm_err_setr(err, TM_E_LOCKED, TM_RETRY_TERMINAL, "leader election lost");
 out:

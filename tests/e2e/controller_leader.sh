@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/controller_leader.sh — two `tidemark controller --leader-elect` processes
+# against the real kube-apiserver: exactly one holds the Lease; after kill -9 of the leader the
+# other takes over within the lease duration (15 s, judged by its own clock, + one retry period);
+# SIGTERM on the new leader releases the Lease (holderIdentity empty) and exits 0.
+# Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_BIN (exported by the ctest harness).
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_controlplane
+[[ -x "${TIDEMARK_BIN:-}" ]] || fail "TIDEMARK_BIN is not set or not executable"
+
+NS="$(unique_ns leader)"
+LEASE=tidemark-e2e
+WORK="$(mktemp -d)"
+PIDS=()
+
+cleanup() {
+  local rc=$? p
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  if [[ $rc -ne 0 ]]; then
+    log "controller_leader failed (rc=$rc); controller logs:"
+    tail -n 20 "$WORK"/*.log >&2 || true
+  else
+    log "PASS controller_leader"
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+k create namespace "$NS" >/dev/null || fail "could not create namespace $NS"
+
+start_controller() { # NAME -> pid in $! ; logs to $WORK/NAME.log
+  "$TIDEMARK_BIN" controller --leader-elect --leader-election-namespace "$NS" \
+    --leader-election-id "$LEASE" --namespace "$NS" \
+    --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 >"$WORK/$1.log" 2>&1 &
+}
+identity_of() { sed -n 's/.*"msg":"controller starting".*"identity":"\([^"]*\)".*/\1/p' "$WORK/$1.log" | head -1; }
+port_of() { sed -n 's/.*"msg":"http listening".*"health_port":\([0-9]*\).*/\1/p' "$WORK/$1.log" | head -1; }
+holder() { k -n "$NS" get lease "$LEASE" -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }
+transitions() { k -n "$NS" get lease "$LEASE" -o 'jsonpath={.spec.leaseTransitions}' 2>/dev/null; }
+leader_gauge() { curl -fsS "http://127.0.0.1:$1/metrics" | sed -n 's/^tidemark_leader \(.*\)$/\1/p'; }
+
+start_controller a; PID_A=$!; PIDS+=("$PID_A")
+start_controller b; PID_B=$!; PIDS+=("$PID_B")
+wait_for -t 20 bash -c "grep -q '\"msg\":\"http listening\"' '$WORK/a.log' && grep -q '\"msg\":\"http listening\"' '$WORK/b.log'" \
+  || fail "controllers did not start their HTTP listeners"
+ID_A="$(identity_of a)"; ID_B="$(identity_of b)"
+PORT_A="$(port_of a)"; PORT_B="$(port_of b)"
+[[ -n "$ID_A" && -n "$ID_B" && "$ID_A" != "$ID_B" ]] || fail "expected two distinct identities, got '$ID_A' and '$ID_B'"
+log "controllers: a=$ID_A (port $PORT_A), b=$ID_B (port $PORT_B)"
+
+wait_for -t 30 bash -c "h=\$(\"$TIDEMARK_K8S_BIN/kubectl\" --kubeconfig \"$KUBECONFIG\" -n $NS get lease $LEASE -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null); [[ \$h == '$ID_A' || \$h == '$ID_B' ]]" \
+  || fail "no controller acquired Lease $NS/$LEASE within 30s (holder: '$(holder)')"
+FIRST="$(holder)"
+if [[ "$FIRST" == "$ID_A" ]]; then LEADER=a; LPID=$PID_A; LPORT=$PORT_A; OTHER=b; OPID=$PID_B; OID=$ID_B; OPORT=$PORT_B
+else LEADER=b; LPID=$PID_B; LPORT=$PORT_B; OTHER=a; OPID=$PID_A; OID=$ID_A; OPORT=$PORT_A; fi
+log "leader is $LEADER ($FIRST)"
+
+# exactly one leads: the gauges agree with the Lease, and it stays so over a few renewals
+wait_for_output -t 10 1 leader_gauge "$LPORT" || fail "leader $LEADER: expected tidemark_leader 1"
+for _ in 1 2 3 4 5 6; do
+  [[ "$(leader_gauge "$OPORT")" == 0 ]] || fail "follower $OTHER: expected tidemark_leader 0"
+  [[ "$(holder)" == "$FIRST" ]] || fail "Lease holder changed without a failure: '$(holder)'"
+  sleep 0.5
+done
+[[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$OPORT/readyz")" == 200 ]] \
+  || fail "standby $OTHER: expected /readyz 200"
+T0="$(transitions)"; T0="${T0:-0}"
+
+# kill -9 the leader: no release; the follower must wait for expiry by its own clock
+kill -9 "$LPID"
+t_kill=$(date +%s.%N)
+wait_for -t 25 -i 0.2 bash -c "[[ \$(\"$TIDEMARK_K8S_BIN/kubectl\" --kubeconfig \"$KUBECONFIG\" -n $NS get lease $LEASE -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null) == '$OID' ]]" \
+  || fail "after kill -9 of $LEADER: expected $OTHER ($OID) to hold the Lease within 25s; holder '$(holder)'"
+took=$(awk -v a="$t_kill" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+log "takeover after kill -9 took ${took}s (lease 15s, retry 2s)"
+awk -v t="$took" 'BEGIN{exit !(t <= 15 + 2.4 + 1.5)}' \
+  || fail "takeover took ${took}s: expected within lease duration + one jittered retry period"
+[[ "$(transitions)" == "$((T0 + 1))" ]] || fail "expected leaseTransitions $((T0 + 1)), got '$(transitions)'"
+wait_for_output -t 10 1 leader_gauge "$OPORT" || fail "new leader $OTHER: expected tidemark_leader 1"
+
+# SIGTERM: release the Lease, exit 0
+kill -TERM "$OPID"
+rc=0; wait "$OPID" || rc=$?
+[[ $rc -eq 0 ]] || fail "after SIGTERM: expected exit code 0 from $OTHER, got $rc"
+[[ -z "$(holder)" ]] || fail "after SIGTERM: expected holderIdentity empty (released), got '$(holder)'"
+grep -q '"msg":"leader lease released"' "$WORK/$OTHER.log" || fail "expected a 'leader lease released' log line"
