@@ -6,7 +6,7 @@
  * lexical rules (as psql applies them, src/bin/psql/psqlscan.l):
  *   - '...' strings ('' escapes a quote), E'...' strings (backslash escapes
  *     too), "..." identifiers ("" escapes), $$...$$ and $tag$...$tag$;
- *   - -- comments to the end of the line, /+ +/ comments that nest;
+ *   - -- comments to the end of the line, block comments that nest;
  *   - ';' inside parentheses does not end a statement, nor inside the
  *     BEGIN ... END of CREATE [OR REPLACE] FUNCTION|PROCEDURE (SQL-standard
  *     bodies), tracked with psql's heuristic (CASE ... END nests there).

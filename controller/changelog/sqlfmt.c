@@ -6,10 +6,15 @@
  * following line that is not a directive, up to the next `--changeset`
  * (joined with "\n", trimmed, ${} expanded).  Directives inside a changeset:
  *   --rollback SQL            (several lines are joined with "\n"; a bare
- *                              `--rollback`, `--rollback empty` or
- *                              `--rollback not required` declare an empty
- *                              rollback, as Liquibase's EmptyChange)
- *   /+ liquibase rollback ... +/ a rollback block (the markers on own lines)
+ *                              `--rollback`, or text starting with `empty`
+ *                              or `not required`, declare an empty rollback,
+ *                              as Liquibase's EmptyChange; a `changesetId`
+ *                              reference is refused)
+ *   a block comment opened by a "liquibase rollback" line: rollback SQL up to the
+ *                              comment end (the markers on their own lines;
+ *                              lines keep their "\n", where Liquibase glues
+ *                              them together - harmless to its checksum,
+ *                              which does not cover rollbacks)
  *   --comment: text           (also `--comment text`)
  *   --preconditions onFail:HALT|CONTINUE|MARK_RAN|WARN [onError:...]
  *   --precondition-sql-check expectedResult:V SQL   (V a word, 'x y' or "x y")
@@ -146,9 +151,16 @@ static enum tm_code close_set(struct sctx *x, int set_line, struct tm_err *err)
         e = s + x->rollback.len;
         trim_range(&s, &e);
         size_t n = (size_t)(e - s);
-        if ((n >= 5 && strncasecmp(s, "empty", 5) == 0 && n == 5) ||
+        /* Liquibase handleRollbackSequence: "^empty.*" / "^not required.*"
+         * (lowercased) mean an empty rollback; "changesetId" a reference */
+        if ((n >= 5 && strncasecmp(s, "empty", 5) == 0) ||
             (n >= 12 && strncasecmp(s, "not required", 12) == 0))
             e = s;
+        for (const char *q = s; q + 11 <= e; q++)
+            if (strncasecmp(q, "changesetid", 11) == 0)
+                return chlog_ld_fail(err, TM_E_INVAL, x->path, set_line, 0,
+                                     "rollback by changesetId reference is not supported "
+                                     "(write the rollback SQL)");
         raw = dup_range(s, e);
         if (!raw)
             return nomem(err);
@@ -429,12 +441,23 @@ static enum tm_code property_line(struct sctx *x, struct line l, const char *p,
             break;
         const char *ts = p, *te = token_end(p, l.e, '\0');
         p = te;
-        if (te - ts > 5 && strncasecmp(ts, "name:", 5) == 0) {
+        bool is_name = te - ts >= 5 && strncasecmp(ts, "name:", 5) == 0;
+        bool is_value = te - ts >= 6 && strncasecmp(ts, "value:", 6) == 0;
+        if (!is_name && !is_value)
+            continue;
+        const char *vs = ts + (is_name ? 5 : 6);
+        if (vs == te) { /* "name: x": the value is the next word */
+            vs = skip_ws(te, l.e);
+            te = token_end(vs, l.e, '\0');
+            p = te;
+        }
+        char *v = unquote(vs, te);
+        if (is_name) {
             free(name);
-            name = unquote(ts + 5, te);
-        } else if (te - ts >= 6 && strncasecmp(ts, "value:", 6) == 0) {
+            name = v;
+        } else {
             free(value);
-            value = unquote(ts + 6, te);
+            value = v;
         }
     }
     enum tm_code rc = TM_OK;

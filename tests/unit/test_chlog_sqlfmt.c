@@ -120,11 +120,12 @@ TM_TEST(sqlfmt_empty_rollback_forms_are_marked)
         "--liquibase formatted sql\n"
         "--changeset a:1\nSELECT 1;\n--rollback empty\n"
         "--changeset a:2\nSELECT 2;\n--rollback not required\n"
-        "--changeset a:3\nSELECT 3;\n--rollback\n",
+        "--changeset a:3\nSELECT 3;\n--rollback\n"
+        "--changeset a:4\nSELECT 4;\n--rollback EMPTY on purpose: data only\n",
         &c, &err);
     TM_ASSERT_INT(rc, TM_OK);
-    TM_ASSERT_INT(c->nsets, 3);
-    for (size_t i = 0; i < 3; i++) {
+    TM_ASSERT_INT(c->nsets, 4);
+    for (size_t i = 0; i < 4; i++) {
         TM_EXPECT(c->sets[i].has_rollback);
         TM_EXPECT_STR(c->sets[i].rollback_sql, "");
     }
@@ -279,6 +280,25 @@ TM_TEST(sqlfmt_bad_preconditions_are_errors)
                  TM_E_PARSE, "changelog.sql:3:", "expectedResult:<value> <sql>");
     expect_error("--liquibase formatted sql\n--changeset a:1\n--precondition-table-exists table:t\nSELECT 1;\n",
                  TM_E_INVAL, "changelog.sql:3:", "only --precondition-sql-check");
+}
+
+TM_TEST(sqlfmt_rollback_by_changeset_reference_is_refused)
+{
+    expect_error("--liquibase formatted sql\n--changeset a:1\nSELECT 1;\n"
+                 "--rollback changesetId:0 changesetAuthor:a\n",
+                 TM_E_INVAL, "changelog.sql:2:", "changesetId reference is not supported");
+}
+
+TM_TEST(sqlfmt_property_accepts_space_after_colon)
+{
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_one("c.sql",
+        "--liquibase formatted sql\n--property name: t value: \"x\"\n--changeset a:1\nSELECT '${t}';\n",
+        &c, &err);
+    TM_ASSERT_INT(rc, TM_OK);
+    TM_EXPECT_STR(c->sets[0].changes[0].sql, "SELECT 'x';");
+    chlog_free(c);
 }
 
 TM_TEST(sqlfmt_unterminated_rollback_block_is_an_error)
