@@ -32,6 +32,7 @@ struct kube_client {
     int max_429_retries;
     long retry_after_s; /* from the last response, -1 when absent */
     bool too_big;       /* the last body passed TM_CAP_HTTP_BODY */
+    long connects;      /* new connections opened so far (CURLINFO_NUM_CONNECTS) */
     char user_agent[128];
     char field_manager[128];
 };
@@ -72,6 +73,11 @@ struct kube_client *kube_client_new(struct kube_config *cfg, const struct kube_c
     snprintf(c->field_manager, sizeof(c->field_manager), "%s",
              opts->field_manager ? opts->field_manager : "tidemark");
     return c;
+}
+
+long kube_int_client_connects(const struct kube_client *c)
+{
+    return c->connects;
 }
 
 void kube_client_free(struct kube_client *c)
@@ -210,6 +216,9 @@ enum tm_code kube_request(struct kube_client *c, const char *verb, const char *m
         curl_slist_free_all(headers);
         status = 0;
         curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+        long nc = 0;
+        if (curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK)
+            c->connects += nc;
         if (http_status)
             *http_status = (int)status;
         if (cc != CURLE_OK) {

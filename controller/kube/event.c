@@ -21,6 +21,7 @@
 #include "common/caps.h"
 
 #define KUBE_EVENTER_MAX 1024
+#define KUBE_EVENT_FIELD_MAX 128 /* API limit for reason, action, reportingInstance */
 
 struct ev_entry {
     char *key;            /* uid \x1f reason \x1f type \x1f note; NULL = free slot */
@@ -154,7 +155,7 @@ struct kube_eventer *kube_eventer_new(const char *controller, const char *instan
     } else if (gethostname(ev->instance, sizeof(ev->instance) - 1) != 0 || !ev->instance[0]) {
         snprintf(ev->instance, sizeof(ev->instance), "tidemark");
     }
-    ev->instance[sizeof(ev->instance) - 1] = '\0';
+    ev->instance[KUBE_EVENT_FIELD_MAX] = '\0'; /* the API's limit for reportingInstance */
     return ev;
 }
 
@@ -290,6 +291,9 @@ enum tm_code kube_event_emit(struct kube_eventer *evr, struct kube_client *c,
         return tm_err_set(err, TM_E_INVAL, "event: type must be Normal or Warning");
     if (!e->reason || !*e->reason || !e->action || !*e->action)
         return tm_err_set(err, TM_E_INVAL, "event: reason and action are required");
+    if (strlen(e->reason) > KUBE_EVENT_FIELD_MAX || strlen(e->action) > KUBE_EVENT_FIELD_MAX)
+        return tm_err_set(err, TM_E_INVAL, "event: reason and action are limited to %d bytes",
+                          KUBE_EVENT_FIELD_MAX);
     if (!e->regarding.name || !*e->regarding.name || !e->regarding.kind || !*e->regarding.kind)
         return tm_err_set(err, TM_E_INVAL, "event: regarding kind and name are required");
     const char *ns = e->regarding.ns && *e->regarding.ns ? e->regarding.ns : "default";

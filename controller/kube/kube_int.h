@@ -26,6 +26,9 @@ const char *kube_int_ca(const struct kube_config *cfg, size_t *len);
 const char *kube_int_cert(const struct kube_config *cfg, size_t *len);
 const char *kube_int_key(const struct kube_config *cfg, size_t *len);
 
+/* How many connections the client has opened (keep-alive check in tests). */
+long kube_int_client_connects(const struct kube_client *c);
+
 /* True when the token comes from a file (a 401 is worth a re-read). */
 bool kube_int_token_from_file(const struct kube_config *cfg);
 

@@ -9,6 +9,8 @@
 
 #include "test_kube_e2e.h"
 
+#include "kube/kube_int.h"
+
 TM_TEST(client_talks_tls_verified_against_the_kubeconfig_ca)
 {
     struct e2e t;
@@ -52,6 +54,23 @@ TM_TEST(client_talks_tls_verified_against_the_kubeconfig_ca)
     kube_config_free(other);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     TM_EXPECT(system(cmd) == 0);
+    e2e_teardown(&t);
+}
+
+TM_TEST(client_reuses_one_connection_across_requests)
+{
+    struct e2e t;
+    TM_ASSERT(e2e_setup(&t, "tmk-keepalive"));
+    long before = kube_int_client_connects(t.c);
+    TM_EXPECT(before >= 1);
+    for (int i = 0; i < 20; i++) {
+        cJSON *v = NULL;
+        TM_ASSERT_INT(kube_get(t.c, "/version", &v, &t.err), TM_OK);
+        cJSON_Delete(v);
+        TM_ASSERT_INT(e2e_make_configmap(&t, i % 2 ? "odd" : "even", "x", NULL, NULL),
+                      i < 2 ? TM_OK : TM_E_CONFLICT); /* errors keep the connection too */
+    }
+    TM_EXPECT_INT(kube_int_client_connects(t.c), before);
     e2e_teardown(&t);
 }
 

@@ -3,6 +3,7 @@
  * the in-cluster config from an overridden service-account directory. */
 #include "../tm_test.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -350,6 +351,58 @@ TM_TEST(kubeconfig_errors_never_contain_the_token)
     struct kube_config *cfg = load(&d, "config", NULL, &err);
     TM_EXPECT(cfg == NULL);
     TM_EXPECT_NOT_CONTAINS(err.msg, "secret");
+    kube_config_free(cfg);
+    tmpdir_remove(&d);
+}
+
+struct tok_thread {
+    struct kube_config *cfg;
+    int bad;
+};
+
+static void *token_reader(void *arg)
+{
+    struct tok_thread *tt = arg;
+    for (int i = 0; i < 2000; i++) {
+        char tok[64];
+        struct tm_err err;
+        if (kube_config_token(tt->cfg, i % 7 == 0, tok, sizeof(tok), &err) != TM_OK ||
+            (strcmp(tok, "token-aaaa") != 0 && strcmp(tok, "token-bbbb") != 0))
+            tt->bad++;
+    }
+    return NULL;
+}
+
+TM_TEST(token_file_rereads_are_safe_from_many_threads)
+{
+    struct tmpdir d;
+    tmpdir_make(&d);
+    write_file(&d, "config", TWO_CONTEXTS);
+    write_file(&d, "tok", "token-aaaa\n");
+    struct tm_err err;
+    struct kube_config *cfg = load(&d, "config", "filetoken", &err);
+    TM_ASSERT(cfg != NULL);
+    struct tok_thread tt[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        tt[i] = (struct tok_thread){.cfg = cfg};
+        TM_ASSERT(pthread_create(&th[i], NULL, token_reader, &tt[i]) == 0);
+    }
+    /* rotate the file under them; rename keeps every read whole, as the kubelet does */
+    char tmp[400], dst[400];
+    snprintf(tmp, sizeof(tmp), "%s/tok.new", d.path);
+    snprintf(dst, sizeof(dst), "%s/tok", d.path);
+    for (int i = 0; i < 200; i++) {
+        write_file(&d, "tok.new", i % 2 ? "token-aaaa\n" : "token-bbbb\n");
+        if (rename(tmp, dst) != 0)
+            TM_FAIL_("rename failed");
+    }
+    int bad = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        bad += tt[i].bad;
+    }
+    TM_EXPECT_INT(bad, 0);
     kube_config_free(cfg);
     tmpdir_remove(&d);
 }
