@@ -16,7 +16,8 @@
 #include "changelog/chlog.h"
 #include "common/err.h"
 
-#define CHLOG_MAX_DEPTH 32 /* include nesting */
+#define CHLOG_MAX_DEPTH 32      /* include nesting */
+#define CHLOG_MAX_SETS 100000   /* changesets in one changelog */
 
 struct chlog_ld {
     const struct chlog_fs *fs;
@@ -26,6 +27,13 @@ struct chlog_ld {
     size_t total;                       /* bytes read, all files */
     const char *stack[CHLOG_MAX_DEPTH]; /* paths being parsed (borrowed) */
     int depth;
+    /* Text produced by parsing (expanded values), capped at
+     * TM_CAP_CHANGELOG_TOTAL so that YAML aliases or ${} properties cannot
+     * multiply a small input into gigabytes.  Passing a cap makes the
+     * producing call fail like an allocation; chlog_load() then reports
+     * TM_E_TOOBIG instead of TM_E_NOMEM. */
+    size_t produced;
+    bool over_cap;
 };
 
 /* Reads path (already clean) through the fs: enforces the per-file and total
@@ -34,7 +42,7 @@ enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, s
                            struct tm_err *err) TM_MUST_CHECK;
 
 /* Appends a changeset with Liquibase defaults (run_in_transaction and
- * fail_on_error true); NULL on allocation failure. */
+ * fail_on_error true); NULL on allocation failure or past CHLOG_MAX_SETS. */
 struct chlog_changeset *chlog_ld_add_set(struct chlog_ld *ld);
 
 /* Appends a zeroed change (split_statements true) to cs; NULL on failure. */
@@ -44,8 +52,9 @@ struct chlog_change *chlog_set_add_change(struct chlog_changeset *cs);
 enum tm_code chlog_set_add_valid(struct chlog_changeset *cs, const char *value) TM_MUST_CHECK;
 
 /* Returns text with ${name} replaced by known property values (malloc'd),
- * NULL on allocation failure or when the result passes the file cap. */
-char *chlog_ld_expand(const struct chlog_ld *ld, const char *text);
+ * NULL on allocation failure or when the result passes the file cap or the
+ * load's budget (then ld->over_cap is set). */
+char *chlog_ld_expand(struct chlog_ld *ld, const char *text);
 
 /* Sets err to code and "file:line[:col]: <fmt>" (line/col 0 = omitted). */
 enum tm_code chlog_ld_fail(struct tm_err *err, enum tm_code code, const char *file, int line,

@@ -124,7 +124,7 @@ void chlog_props_release(struct chlog_props *p)
     chlog_props_init(p);
 }
 
-char *chlog_ld_expand(const struct chlog_ld *ld, const char *text)
+char *chlog_ld_expand(struct chlog_ld *ld, const char *text)
 {
     if (!text)
         return NULL;
@@ -163,10 +163,15 @@ char *chlog_ld_expand(const struct chlog_ld *ld, const char *text)
             p = d + 2;
         }
     }
+    if (rc == TM_OK && b.len > TM_CAP_CHANGELOG_TOTAL - ld->produced)
+        rc = TM_E_TOOBIG;
     if (rc != TM_OK) {
+        if (rc == TM_E_TOOBIG)
+            ld->over_cap = true;
         tm_buf_release(&b);
         return NULL;
     }
+    ld->produced += b.len;
     return tm_buf_detach(&b, NULL);
 }
 
@@ -207,6 +212,10 @@ enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, s
 struct chlog_changeset *chlog_ld_add_set(struct chlog_ld *ld)
 {
     struct chlog *c = ld->c;
+    if (c->nsets >= CHLOG_MAX_SETS) {
+        ld->over_cap = true;
+        return NULL;
+    }
     if (c->nsets == ld->cap_sets) {
         size_t nc = ld->cap_sets ? ld->cap_sets * 2 : 16;
         struct chlog_changeset *ns = realloc(c->sets, nc * sizeof(*ns));
@@ -346,6 +355,28 @@ enum tm_code chlog_ld_include(struct chlog_ld *ld, const char *path, const char 
 
 /* ---- validation and checksums ----------------------------------------------------- */
 
+/* Orders pointers into one changeset array by identity, then by position
+ * (the pointers' order), so that equal identities sit together, oldest first. */
+static int same_identity(const struct chlog_changeset *a, const struct chlog_changeset *b)
+{
+    int c = strcmp(a->id, b->id);
+    if (c == 0)
+        c = strcmp(a->author, b->author);
+    if (c == 0)
+        c = strcmp(a->filename, b->filename);
+    return c;
+}
+
+static int cmp_identity(const void *x, const void *y)
+{
+    const struct chlog_changeset *a = *(const struct chlog_changeset *const *)x;
+    const struct chlog_changeset *b = *(const struct chlog_changeset *const *)y;
+    int c = same_identity(a, b);
+    if (c == 0)
+        c = a < b ? -1 : a > b;
+    return c;
+}
+
 static enum tm_code finish(struct chlog_ld *ld, struct tm_err *err)
 {
     struct chlog *c = ld->c;
@@ -374,19 +405,30 @@ static enum tm_code finish(struct chlog_ld *ld, struct tm_err *err)
                 cs->checksum_legacy[0] = '\0';
         }
     }
-    /* duplicates: O(n^2) over a few hundred changesets at most is fine; a
-     * hash set would be the change for very large changelogs */
-    for (size_t i = 1; i < c->nsets; i++) {
-        const struct chlog_changeset *a = &c->sets[i];
-        for (size_t j = 0; j < i; j++) {
-            const struct chlog_changeset *b = &c->sets[j];
-            if (strcmp(a->id, b->id) == 0 && strcmp(a->author, b->author) == 0 &&
-                strcmp(a->filename, b->filename) == 0)
-                return chlog_ld_fail(err, TM_E_INVAL, a->path ? a->path : a->filename, a->line,
-                                     0, "duplicate changeSet %s::%s::%s (first at line %d)",
-                                     a->id, a->author, a->filename, b->line);
+    /* duplicates: sort pointers by identity, compare neighbours; report the
+     * duplicate that comes first in changelog order */
+    if (c->nsets < 2)
+        return TM_OK;
+    const struct chlog_changeset **ix = malloc(c->nsets * sizeof(*ix));
+    if (!ix)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < c->nsets; i++)
+        ix[i] = &c->sets[i];
+    qsort(ix, c->nsets, sizeof(*ix), cmp_identity);
+    const struct chlog_changeset *dup = NULL, *first = NULL;
+    for (size_t k = 1; k < c->nsets; k++) {
+        if (same_identity(ix[k - 1], ix[k]) != 0)
+            continue;
+        if (!dup || ix[k] < dup) {
+            dup = ix[k];
+            first = ix[k - 1];
         }
     }
+    free(ix);
+    if (dup)
+        return chlog_ld_fail(err, TM_E_INVAL, dup->path ? dup->path : dup->filename, dup->line, 0,
+                             "duplicate changeSet %s::%s::%s (first at line %d)", dup->id,
+                             dup->author, dup->filename, first->line);
     return TM_OK;
 }
 
@@ -487,6 +529,12 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
     *out = ld.c;
     ld.c = NULL;
 out:
+    if (rc == TM_E_NOMEM && ld.over_cap)
+        rc = tm_err_set(err, TM_E_TOOBIG,
+                        "%s: changelog too large: more than %u changesets or %u bytes of "
+                        "text after ${} expansion and YAML aliases",
+                        entry ? entry : "", (unsigned)CHLOG_MAX_SETS,
+                        (unsigned)TM_CAP_CHANGELOG_TOTAL);
     free(data);
     free(path);
     chlog_props_release(&ld.props);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "changelog/chlog.h"
+#include "common/buf.h"
 #include "common/caps.h"
 #include "tm_test.h"
 
@@ -461,6 +462,31 @@ TM_TEST(yaml_binary_input_is_refused)
     TM_EXPECT_INT(chlog_load(&fs, "c.yaml", NULL, &c, &err), TM_E_PARSE);
     TM_EXPECT_CONTAINS(err.msg, "c.yaml:2:");
     TM_EXPECT_CONTAINS(err.msg, "binary");
+    chlog_fs_mem_release(&fs);
+}
+
+TM_TEST(yaml_aliases_cannot_multiply_input_past_the_cap)
+{
+    /* a 1 MiB changeset repeated through 100 aliases would be 100 MiB */
+    size_t big = 1u << 20;
+    struct tm_buf b;
+    tm_buf_init(&b, 4u << 20);
+    TM_ASSERT_INT(tm_buf_adds(&b, "databaseChangeLog:\n- changeSet: &cs {id: a, author: x, "
+                                  "changes: [{sql: \"SELECT '"), TM_OK);
+    for (size_t i = 0; i < big / 64; i++)
+        TM_ASSERT_INT(tm_buf_adds(&b, "0123456789012345678901234567890123456789012345678901234567890123"), TM_OK);
+    TM_ASSERT_INT(tm_buf_adds(&b, "'\"}]}\n"), TM_OK);
+    for (int i = 0; i < 100; i++)
+        TM_ASSERT_INT(tm_buf_adds(&b, "- changeSet: *cs\n"), TM_OK);
+    struct chlog_fs fs;
+    TM_ASSERT_INT(chlog_fs_mem_init(&fs), TM_OK);
+    struct tm_err err = {0};
+    TM_ASSERT_INT(chlog_fs_mem_add(&fs, "c.yaml", tm_buf_str(&b), b.len, &err), TM_OK);
+    tm_buf_release(&b);
+    struct chlog *c = NULL;
+    TM_EXPECT_INT(chlog_load(&fs, "c.yaml", NULL, &c, &err), TM_E_TOOBIG);
+    TM_EXPECT_CONTAINS(err.msg, "changelog too large");
+    TM_EXPECT(c == NULL);
     chlog_fs_mem_release(&fs);
 }
 
