@@ -324,6 +324,7 @@ static void transient(struct ctx *c, const char *reason, const char *msg)
     c->p->backoff = true;
 }
 
+/* Pending for a reason worth an Event (waiting on something outside). */
 static void pending(struct ctx *c, const char *reason, const char *msg, int64_t requeue)
 {
     c->st->phase = DBROLLOUT_PHASE_PENDING;
@@ -331,6 +332,13 @@ static void pending(struct ctx *c, const char *reason, const char *msg, int64_t 
     c->p->requeue_ms = requeue;
     if (changed_state(c))
         event(c, reason, false, "%s", msg);
+}
+
+/* Pending for a step of our own (locking, stamping): no Event. */
+static void pending_quiet(struct ctx *c, const char *reason, const char *msg)
+{
+    c->st->phase = DBROLLOUT_PHASE_PENDING;
+    reconciling(c, reason, msg);
 }
 
 static void blocked(struct ctx *c, const char *reason, const char *msg)
@@ -813,7 +821,7 @@ static void start(struct ctx *c)
     }
     if (!o->lock_confirmed) {
         cut(msg, sizeof(msg), "locking instance %s", o->spec.instance);
-        pending(c, "Locking", msg, 0);
+        pending_quiet(c, "Locking", msg);
         act(c, DBROLLOUT_ACT_ACQUIRE_LOCK, NULL);
         c->p->action.expect_holder = o->lock_holder;
         dbrollout_lock_id(o->name, o->uid, o->generation, c->p->action.lock_id,
@@ -829,7 +837,7 @@ static void start(struct ctx *c)
             return;
         }
         cut(msg, sizeof(msg), "recording the preStartTag of instance %s", o->spec.instance);
-        pending(c, "RecordingPreStartTag", msg, 0);
+        pending_quiet(c, "RecordingPreStartTag", msg);
         act(c, DBROLLOUT_ACT_STAMP_PRESTART, NULL);
         cut(c->p->action.proposed_tag, sizeof(c->p->action.proposed_tag),
                  "tidemark-prestart-%s-%lld", o->name, (long long)o->generation);
