@@ -71,17 +71,22 @@ static enum tm_code md5_sql(const char *sql, char hex[33])
         EVP_MD_CTX_free(md);
         return TM_E_NOMEM;
     }
+    /* copy the non-blank bytes through a block: one update per 4 KiB */
     const char *p = sql ? sql : "";
+    char blk[4096];
+    size_t bl = 0;
     int ok = 1;
-    while (*p && ok) {
-        const char *s = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-            p++;
-        if (p > s)
-            ok = EVP_DigestUpdate(md, s, (size_t)(p - s)) == 1;
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            p++;
+    for (; *p && ok; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            continue;
+        blk[bl++] = *p;
+        if (bl == sizeof(blk)) {
+            ok = EVP_DigestUpdate(md, blk, bl) == 1;
+            bl = 0;
+        }
     }
+    if (ok && bl)
+        ok = EVP_DigestUpdate(md, blk, bl) == 1;
     unsigned char h[EVP_MAX_MD_SIZE];
     unsigned int hl = 0;
     ok = ok && EVP_DigestFinal_ex(md, h, &hl) == 1 && hl == 16;

@@ -397,7 +397,11 @@ static enum tm_code finish(struct chlog_ld *ld, struct tm_err *err)
                 }
         if (c->format != CHLOG_FORMAT_FLYWAY) {
             enum tm_code rc = chlog_checksum_v9(cs, cs->checksum);
-            if (rc == TM_OK)
+            bool legacy = false; /* only sqlFile text that ${} expansion changed */
+            for (size_t k = 0; k < cs->nchanges && !legacy; k++)
+                legacy = cs->changes[k].kind == CHLOG_CHANGE_SQL_FILE && cs->changes[k].raw_sql &&
+                         cs->changes[k].sql && strcmp(cs->changes[k].raw_sql, cs->changes[k].sql);
+            if (rc == TM_OK && legacy)
                 rc = chlog_checksum_v9_legacy(cs, cs->checksum_legacy);
             if (rc != TM_OK)
                 return tm_err_set(err, rc, "%s: checksum failed", file);

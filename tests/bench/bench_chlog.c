@@ -1,0 +1,155 @@
+/* Benchmarks of the changelog parsers (label bench; figures are printed,
+ * nothing is timed-asserted):
+ *   - chlog_load of a generated Liquibase YAML master including 10 files of
+ *     1,000 changesets each (10,000 changesets, v9 checksums included);
+ *   - the same 10,000 changesets as one formatted SQL file;
+ *   - chlog_split_statements over ~8 MiB of mixed SQL (quotes, comments,
+ *     dollar-quoted bodies).
+ * Asserts only that the work was done (counts). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "changelog/chlog.h"
+#include "common/buf.h"
+#include "tm_test.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define FILES 10
+#define PER_FILE 1000
+
+TM_TEST(bench_chlog_load_yaml_10k_changesets)
+{
+    struct chlog_fs fs;
+    TM_ASSERT_INT(chlog_fs_mem_init(&fs), TM_OK);
+    struct tm_err err = {0};
+    struct tm_buf master, part;
+    tm_buf_init(&master, 1u << 20);
+    tm_buf_init(&part, 16u << 20);
+    TM_ASSERT_INT(tm_buf_adds(&master, "databaseChangeLog:\n- property: {name: schema, value: app}\n"), TM_OK);
+    size_t bytes = 0;
+    for (int f = 0; f < FILES; f++) {
+        TM_ASSERT_INT(tm_buf_addf(&master, "- include: {file: parts/p%02d.yaml, relativeToChangelogFile: true}\n", f), TM_OK);
+        tm_buf_reset(&part);
+        TM_ASSERT_INT(tm_buf_adds(&part, "databaseChangeLog:\n"), TM_OK);
+        for (int i = 0; i < PER_FILE; i++) {
+            TM_ASSERT_INT(tm_buf_addf(&part,
+                "- changeSet:\n"
+                "    id: c%02d-%04d\n"
+                "    author: bench\n"
+                "    changes:\n"
+                "      - sql: CREATE TABLE ${schema}.t%02d_%04d (id bigserial PRIMARY KEY, v text NOT NULL DEFAULT 'x;y')\n"
+                "    rollback: DROP TABLE ${schema}.t%02d_%04d\n",
+                f, i, f, i, f, i), TM_OK);
+            if (i % 100 == 99)
+                TM_ASSERT_INT(tm_buf_addf(&part, "- changeSet: {id: tag-%02d-%04d, author: bench, changes: [{tagDatabase: {tag: v%d.%d}}]}\n", f, i, f, i), TM_OK);
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "parts/p%02d.yaml", f);
+        TM_ASSERT_INT(chlog_fs_mem_add(&fs, name, tm_buf_str(&part), part.len, &err), TM_OK);
+        bytes += part.len;
+    }
+    TM_ASSERT_INT(chlog_fs_mem_add(&fs, "master.yaml", tm_buf_str(&master), master.len, &err), TM_OK);
+    tm_buf_release(&master);
+    tm_buf_release(&part);
+    double best = 1e9;
+    for (int r = 0; r < 3; r++) {
+        struct chlog *c = NULL;
+        double t0 = now_s();
+        TM_ASSERT_INT(chlog_load(&fs, "master.yaml", NULL, &c, &err), TM_OK);
+        double dt = now_s() - t0;
+        TM_ASSERT_INT(c->nsets, FILES * PER_FILE + FILES * PER_FILE / 100);
+        chlog_free(c);
+        if (dt < best)
+            best = dt;
+    }
+    printf("bench chlog_load yaml: %d changesets, %.1f MiB in 11 files: best of 3 %.1f ms "
+           "(%.0f changesets/s, %.1f MiB/s)\n",
+           FILES * PER_FILE, (double)bytes / (1 << 20), best * 1e3,
+           FILES * PER_FILE / best, (double)bytes / (1 << 20) / best);
+    chlog_fs_mem_release(&fs);
+}
+
+TM_TEST(bench_chlog_load_formatted_sql_10k_changesets)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, 16u << 20);
+    TM_ASSERT_INT(tm_buf_adds(&b, "--liquibase formatted sql\n--property name:schema value:app\n"), TM_OK);
+    for (int i = 0; i < FILES * PER_FILE; i++) {
+        TM_ASSERT_INT(tm_buf_addf(&b,
+            "\n--changeset bench:c%05d runInTransaction:true\n"
+            "--comment: table %d\n"
+            "CREATE TABLE ${schema}.t%05d (id bigserial PRIMARY KEY, v text NOT NULL DEFAULT 'x;y');\n"
+            "--rollback DROP TABLE ${schema}.t%05d;\n",
+            i, i, i, i), TM_OK);
+        if (i % 100 == 99)
+            TM_ASSERT_INT(tm_buf_addf(&b, "--tag v%d\n", i), TM_OK);
+    }
+    struct chlog_fs fs;
+    TM_ASSERT_INT(chlog_fs_mem_init(&fs), TM_OK);
+    struct tm_err err = {0};
+    TM_ASSERT_INT(chlog_fs_mem_add(&fs, "c.sql", tm_buf_str(&b), b.len, &err), TM_OK);
+    size_t bytes = b.len;
+    tm_buf_release(&b);
+    double best = 1e9;
+    for (int r = 0; r < 3; r++) {
+        struct chlog *c = NULL;
+        double t0 = now_s();
+        TM_ASSERT_INT(chlog_load(&fs, "c.sql", NULL, &c, &err), TM_OK);
+        double dt = now_s() - t0;
+        TM_ASSERT_INT(c->nsets, FILES * PER_FILE);
+        TM_ASSERT_INT(chlog_find_tag(c, "v9999"), FILES * PER_FILE - 1);
+        chlog_free(c);
+        if (dt < best)
+            best = dt;
+    }
+    printf("bench chlog_load formatted sql: %d changesets, %.1f MiB: best of 3 %.1f ms "
+           "(%.0f changesets/s, %.1f MiB/s)\n",
+           FILES * PER_FILE, (double)bytes / (1 << 20), best * 1e3, FILES * PER_FILE / best,
+           (double)bytes / (1 << 20) / best);
+    chlog_fs_mem_release(&fs);
+}
+
+TM_TEST(bench_chlog_split_statements_8mib)
+{
+    static const char *const pieces[] = {
+        "INSERT INTO t VALUES (1, 'a;b', E'it\\'s; here', \"col;x\");\n",
+        "-- a comment; with a semicolon\nUPDATE t SET v = v || ';' WHERE id = 1;\n",
+        "CREATE FUNCTION f() RETURNS int AS $fn$ BEGIN RETURN 1; END; $fn$ LANGUAGE plpgsql;\n",
+        "/* block /* nested; */ comment */ SELECT (1; 2);\n",
+    };
+    struct tm_buf b;
+    tm_buf_init(&b, 16u << 20);
+    size_t want = 0;
+    while (b.len < (8u << 20)) {
+        for (size_t i = 0; i < 4; i++)
+            TM_ASSERT_INT(tm_buf_adds(&b, pieces[i]), TM_OK);
+        want += 4;
+    }
+    double best = 1e9;
+    for (int r = 0; r < 3; r++) {
+        char **st = NULL;
+        size_t n = 0;
+        struct tm_err err = {0};
+        double t0 = now_s();
+        TM_ASSERT_INT(chlog_split_statements(tm_buf_str(&b), NULL, false, &st, &n, &err), TM_OK);
+        double dt = now_s() - t0;
+        TM_ASSERT_INT(n, want);
+        chlog_statements_free(st, n);
+        if (dt < best)
+            best = dt;
+    }
+    printf("bench chlog_split_statements: %zu statements, %.1f MiB: best of 3 %.1f ms "
+           "(%.1f MiB/s)\n",
+           want, (double)b.len / (1 << 20), best * 1e3, (double)b.len / (1 << 20) / best);
+    tm_buf_release(&b);
+}
+
+TM_TEST_MAIN()
