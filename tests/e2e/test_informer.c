@@ -6,7 +6,13 @@
  * changes.  Each test makes its own namespace and deletes it. */
 #include "../tm_test.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -481,6 +487,240 @@ TM_TEST(informer_relists_on_410_and_synthesizes_missed_deletes)
     TM_EXPECT(POLL_UNTIL(value_is(inf, e.ns, "later", "1"), 20000));
     informer_group_free(g);
     delete_crd(&e, group);
+    env_release(&e);
+}
+
+/* ---- an API server outage, simulated by a TCP proxy in front of the real
+ * API server: "down" drops every connection and refuses new ones (as a
+ * stopped kube-apiserver does), "up" accepts again on the same port.  The
+ * shared API server itself is never restarted, so parallel tests are safe. */
+
+#define PROXY_MAX_PAIRS 32
+
+struct proxy {
+    int lfd, port, upstream_port;
+    int wake[2];
+    atomic_int want_down; /* 1: drop all and refuse */
+    atomic_int is_down;
+    atomic_bool stop;
+    int pairs[PROXY_MAX_PAIRS][2];
+    int npairs;
+    pthread_t t;
+};
+
+static int proxy_listen(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void proxy_drop_all(struct proxy *p)
+{
+    for (int i = 0; i < p->npairs; i++) {
+        close(p->pairs[i][0]);
+        close(p->pairs[i][1]);
+    }
+    p->npairs = 0;
+}
+
+static void *proxy_main(void *arg)
+{
+    struct proxy *p = arg;
+    while (!atomic_load(&p->stop)) {
+        int want = atomic_load(&p->want_down);
+        if (want && p->lfd >= 0) {
+            proxy_drop_all(p);
+            close(p->lfd);
+            p->lfd = -1;
+            atomic_store(&p->is_down, 1);
+        } else if (!want && p->lfd < 0) {
+            p->lfd = proxy_listen(p->port);
+            if (p->lfd >= 0)
+                atomic_store(&p->is_down, 0);
+        }
+        struct pollfd fds[2 + 2 * PROXY_MAX_PAIRS];
+        int n = 0;
+        fds[n++] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
+        fds[n++] = (struct pollfd){.fd = p->lfd, .events = POLLIN}; /* -1 is ignored */
+        for (int i = 0; i < p->npairs; i++) {
+            fds[n++] = (struct pollfd){.fd = p->pairs[i][0], .events = POLLIN};
+            fds[n++] = (struct pollfd){.fd = p->pairs[i][1], .events = POLLIN};
+        }
+        if (poll(fds, (nfds_t)n, 200) <= 0)
+            continue;
+        if (fds[0].revents & POLLIN) {
+            char b[16];
+            if (read(p->wake[0], b, sizeof(b)) < 0)
+                continue;
+        }
+        if (p->lfd >= 0 && (fds[1].revents & POLLIN)) {
+            int c = accept(p->lfd, NULL, NULL);
+            int u = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in sa = {.sin_family = AF_INET,
+                                     .sin_port = htons((uint16_t)p->upstream_port)};
+            inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+            if (c >= 0 && u >= 0 && p->npairs < PROXY_MAX_PAIRS &&
+                connect(u, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                p->pairs[p->npairs][0] = c;
+                p->pairs[p->npairs][1] = u;
+                p->npairs++;
+            } else {
+                if (c >= 0)
+                    close(c);
+                if (u >= 0)
+                    close(u);
+            }
+        }
+        for (int i = 0; i < p->npairs; i++) {
+            for (int side = 0; side < 2; side++) {
+                struct pollfd *f = &fds[2 + 2 * i + side];
+                if (!(f->revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                char buf[16384];
+                ssize_t r = read(f->fd, buf, sizeof(buf));
+                bool dead = r <= 0;
+                for (ssize_t off = 0; !dead && off < r;) {
+                    ssize_t w = send(p->pairs[i][1 - side], buf + off, (size_t)(r - off),
+                                     MSG_NOSIGNAL);
+                    if (w <= 0)
+                        dead = true;
+                    else
+                        off += w;
+                }
+                if (dead) {
+                    close(p->pairs[i][0]);
+                    close(p->pairs[i][1]);
+                    p->pairs[i][0] = p->pairs[p->npairs - 1][0];
+                    p->pairs[i][1] = p->pairs[p->npairs - 1][1];
+                    p->npairs--;
+                    goto next_round; /* indexes shifted: poll again */
+                }
+            }
+        }
+    next_round:;
+    }
+    proxy_drop_all(p);
+    if (p->lfd >= 0)
+        close(p->lfd);
+    return NULL;
+}
+
+static bool proxy_start(struct proxy *p, int upstream_port)
+{
+    memset(p, 0, sizeof(*p));
+    p->upstream_port = upstream_port;
+    p->lfd = proxy_listen(0);
+    if (p->lfd < 0 || pipe(p->wake) != 0)
+        return false;
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    getsockname(p->lfd, (struct sockaddr *)&sa, &sl);
+    p->port = ntohs(sa.sin_port);
+    return pthread_create(&p->t, NULL, proxy_main, p) == 0;
+}
+
+static void proxy_set_down(struct proxy *p, int down)
+{
+    atomic_store(&p->want_down, down);
+    if (write(p->wake[1], "x", 1) < 0)
+        return;
+}
+
+static void proxy_stop(struct proxy *p)
+{
+    atomic_store(&p->stop, true);
+    proxy_set_down(p, 0);
+    pthread_join(p->t, NULL);
+    close(p->wake[0]);
+    close(p->wake[1]);
+}
+
+/* The harness kubeconfig with the server port replaced by the proxy's. */
+static struct kube_config *proxied_config(struct env *e, int proxy_port, int *upstream_port)
+{
+    struct tm_err err;
+    const char *server = kube_config_server(e->cfg); /* https://127.0.0.1:PORT */
+    const char *colon = strrchr(server, ':');
+    *upstream_port = colon ? (int)strtol(colon + 1, NULL, 10) : 0;
+    FILE *f = fopen(getenv("KUBECONFIG"), "r");
+    if (!f)
+        return NULL;
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    struct tm_buf out;
+    tm_buf_init(&out, sizeof(text) * 2);
+    const char *at = strstr(text, server);
+    if (!at)
+        return NULL;
+    char repl[64];
+    snprintf(repl, sizeof(repl), "https://127.0.0.1:%d", proxy_port);
+    if (tm_buf_add(&out, text, (size_t)(at - text)) != TM_OK || tm_buf_adds(&out, repl) != TM_OK ||
+        tm_buf_adds(&out, at + strlen(server)) != TM_OK)
+        return NULL;
+    struct kube_config *cfg =
+        kube_config_from_kubeconfig(tm_buf_str(&out), out.len, "proxied", NULL, NULL, &err);
+    if (!cfg)
+        fprintf(stderr, "proxied kubeconfig: %s\n", err.msg);
+    tm_buf_release(&out);
+    return cfg;
+}
+
+TM_TEST(informer_converges_after_api_server_outage)
+{
+    struct env e;
+    TM_ASSERT(env_init(&e, "inf-outage"));
+    struct proxy px;
+    int upstream = 0;
+    const char *server = kube_config_server(e.cfg);
+    const char *colon = strrchr(server, ':');
+    TM_ASSERT(colon && proxy_start(&px, (int)strtol(colon + 1, NULL, 10)));
+    struct kube_config *pcfg = proxied_config(&e, px.port, &upstream);
+    TM_ASSERT(pcfg != NULL);
+    struct tm_err err;
+    struct tm_proc proc = e.proc;
+    proc.kube_config = pcfg;
+    struct informer_group *g = informer_group_new(pcfg, &proc, &err);
+    TM_ASSERT(g != NULL);
+    struct informer_opts o = {.version = "v1", .resource = "configmaps", .ns = e.ns};
+    struct informer *inf = informer_group_add(g, &o, &err);
+    TM_ASSERT(inf != NULL);
+    TM_ASSERT_INT(put_cm(&e, "before", "v", "1", true), TM_OK);
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_ASSERT(POLL_UNTIL(informer_group_synced(g) && value_is(inf, e.ns, "before", "1"), 30000));
+
+    /* outage: connections dropped, new ones refused; the world changes meanwhile */
+    struct informer_stats st0, st;
+    informer_get_stats(inf, &st0);
+    proxy_set_down(&px, 1);
+    TM_ASSERT(POLL_UNTIL(atomic_load(&px.is_down) == 1, 5000));
+    TM_ASSERT_INT(del_cm(&e, "before"), TM_OK);
+    TM_ASSERT_INT(put_cm(&e, "during", "v", "1", true), TM_OK);
+    /* the informer notices: its watch breaks and a reconnect is refused */
+    TM_EXPECT(POLL_UNTIL((informer_get_stats(inf, &st), st.errors >= st0.errors + 2), 20000));
+    TM_EXPECT(value_is(inf, e.ns, "before", "1")); /* stale but served while down */
+    proxy_set_down(&px, 0);
+    TM_EXPECT(POLL_UNTIL(absent(inf, e.ns, "before") && value_is(inf, e.ns, "during", "1"), 40000));
+    informer_get_stats(inf, &st);
+    TM_EXPECT(st.watch_restarts >= st0.watch_restarts + 1);
+    fprintf(stderr, "outage: errors=%llu watch_restarts=%llu relists=%llu\n",
+            (unsigned long long)st.errors, (unsigned long long)st.watch_restarts,
+            (unsigned long long)st.relists);
+    /* and it keeps watching afterwards */
+    TM_ASSERT_INT(put_cm(&e, "after", "v", "1", true), TM_OK);
+    TM_EXPECT(POLL_UNTIL(value_is(inf, e.ns, "after", "1"), 20000));
+    informer_group_free(g);
+    kube_config_free(pcfg);
+    proxy_stop(&px);
     env_release(&e);
 }
 
