@@ -109,3 +109,59 @@ has_event() {
   all="$(rollout_events "$1")" || return 1
   grep -qx "$2" <<<"$all"
 }
+
+# apply_instance NAME SCHEMA POLICY: a Secret "db-creds" (this test's role) and a DBInstance
+# NAME of SCHEMA on this test's database with destructiveChanges POLICY.
+apply_instance() {
+  local name=$1 schema=$2 policy=$3 hostport host port
+  hostport="${PG_BASE#*@}"; host="${hostport%:*}"; port="${hostport##*:}"
+  k -n "$NS" create secret generic db-creds --from-literal=username="$ROLE" \
+    --from-literal=password="$CANARY" --dry-run=client -o yaml | k -n "$NS" apply -f - >/dev/null
+  k -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: tidemark.dev/v1alpha1
+kind: DBInstance
+metadata: {name: $name}
+spec:
+  schemaRef: {name: $schema}
+  connection:
+    host: "$host"
+    port: $port
+    database: "$DB"
+    sslMode: disable
+    userSecretRef: {name: db-creds}
+  policy: {destructiveChanges: $policy}
+YAML
+}
+
+# apply_schema NAME < changelog.yaml: an inline DBSchema whose changelog.yaml is stdin.
+apply_schema() {
+  local name=$1 body
+  body="$(sed 's/^/          /')"
+  k -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: tidemark.dev/v1alpha1
+kind: DBSchema
+metadata: {name: $name}
+spec:
+  changelog: changelog.yaml
+  source:
+    inline:
+      files:
+        changelog.yaml: |
+$body
+YAML
+}
+
+# apply_rollout NAME INSTANCE TAG [DEPLOYMENT]
+apply_rollout() {
+  local dep=""
+  [[ -n "${4:-}" ]] && dep="  deploymentRef: {name: $4}"
+  k -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: $1}
+spec:
+  instanceRef: {name: $2}
+  tag: $3
+$dep
+YAML
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/rollout_instance_lock.sh — one active rollout per instance: while rollout
+# "first" waits for its app, rollout "second" on the same instance stays Pending
+# (WaitingForLock) and changes nothing; once "first" succeeds it releases the lock and
+# "second" runs.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+rollout_setup lock
+
+render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
+k -n "$NS" delete dbrollout orders-dev --wait=true >/dev/null
+apply_rollout first orders-dev v1.1.0 orders-app
+start_controller
+wait_for_output -t 60 "WaitingForApp" phase first || fail "first not WaitingForApp"
+[[ "$(k -n "$NS" get dbinstance orders-dev -o jsonpath='{.metadata.annotations.tidemark\.dev/rollout-lock}')" == first/* ]] \
+  || fail "first does not hold the lock"
+
+apply_rollout second orders-dev v1.2.0
+wait_for_output -t 60 "Pending WaitingForLock" k -n "$NS" get dbrollout second \
+  -o jsonpath='{.status.phase} {.status.conditions[?(@.type=="Ready")].reason}' || fail "second not waiting"
+[[ "$(sql "select max(tag) from databasechangelog where tag is not null")" == v1.1.0 ]] \
+  || fail "second changed the database while first held the lock"
+
+deadline=$(( $(date +%s) + 60 ))
+until [[ "$(phase first)" == Succeeded ]]; do
+  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
+  (( $(date +%s) < deadline )) || fail "first did not succeed"
+  sleep 1
+done
+wait_for_output -t 60 "Succeeded" phase second || fail "second did not run after first"
+[[ "$(k -n "$NS" get dbrollout second -o jsonpath='{.status.preStartTag} {.status.appliedTag}')" == "v1.1.0 v1.2.0" ]] \
+  || fail "second's preStartTag/appliedTag"
+wait_for_output -t 30 "" k -n "$NS" get dbinstance orders-dev \
+  -o jsonpath='{.metadata.annotations.tidemark\.dev/rollout-lock}' || fail "lock not released"
+assert_no_canary
