@@ -113,10 +113,12 @@ const char *kube_config_auth_kind(const struct kube_config *cfg);
 enum tm_code kube_config_token(struct kube_config *cfg, bool refresh, char *out, size_t n,
                                struct tm_err *err) TM_MUST_CHECK;
 
-/* Sets TLS, client certificate/key, timeouts-agnostic connection options and
- * CURLOPT_NOSIGNAL/TCP keepalive on an easy handle from cfg.  The bearer
- * token header is NOT set here (see kube_config_token).  For callers that
- * drive their own handles; clients and watches use it internally. */
+/* Sets what every request to this server shares on an easy handle: TLS
+ * verification (only the kubeconfig's CA when it gives one), client
+ * certificate/key blobs, tls-server-name, CURLOPT_NOSIGNAL, TCP keepalive.
+ * Not the URL, headers or timeouts; the bearer token is NOT set here (see
+ * kube_config_token).  For callers that drive their own handles; clients and
+ * watches use it internally. */
 enum tm_code kube_config_setup_easy(const struct kube_config *cfg, CURL *easy,
                                     struct tm_err *err) TM_MUST_CHECK;
 
@@ -155,8 +157,10 @@ enum tm_code kube_escape(struct tm_buf *out, const char *s) TM_MUST_CHECK;
  * TERMINAL: the caller decides), 401/403 AUTH TERMINAL, 410 NOTFOUND
  * TRANSIENT with reason Expired (relist), 422/400 INVAL TERMINAL, 429 and 5xx
  * HTTP TRANSIENT, other HTTP TERMINAL.  body may be NULL, empty, not JSON or
- * not a Status: the message then uses the status line only.  Never fails;
- * returns err->code. */
+ * not a Status: the message then uses the status line only.  With
+ * http_status 200 the code comes from the Status body (an ERROR event's
+ * object inside a watch stream).  Never fails; returns the code (err may be
+ * NULL). */
 enum tm_code kube_status_to_err(int http_status, const char *body, size_t len,
                                 struct tm_err *err);
 
