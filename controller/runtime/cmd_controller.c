@@ -234,6 +234,7 @@ int mgr_main(int argc, char **argv, const struct mgr_reconciler *const *reconcil
     tm_err_clear(&err);
     struct metrics *mx = NULL;
     struct kube_config *cfg = NULL;
+    struct kube_eventer *events = NULL;
     struct mgr *m = NULL;
     code = 1;
 
@@ -256,12 +257,16 @@ int mgr_main(int argc, char **argv, const struct mgr_reconciler *const *reconcil
         goto out;
     char identity[256];
     make_identity(identity, sizeof(identity));
+    events = kube_eventer_new(NULL, NULL, &err);
+    if (!events)
+        goto out;
     struct tm_proc proc = {
         .log = &lg,
         .clock = tm_clock_monotonic(),
         .metrics = mx,
         .stop = &stop_flag,
         .kube_config = cfg,
+        .events = events,
         .identity = identity,
     };
     log_info(&lg, "controller starting", LF_S("version", TM_VERSION),
@@ -281,6 +286,7 @@ out:
         log_error(&lg, "controller failed", LF_S("err", err.msg),
                   LF_S("code", tm_code_name(err.code)));
     mgr_free(m);
+    kube_eventer_free(events);
     kube_config_free(cfg);
     metrics_free(mx);
     log_release(&lg);

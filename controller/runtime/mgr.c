@@ -71,6 +71,9 @@ struct mgr {
     atomic_bool synced;
     atomic_llong heartbeat_ms;
     atomic_bool in_run;
+    /* what workers' tm_proc.stop points to: set once stopping begins, for
+     * any reason (signal, mgr_request_stop, lost leadership) */
+    volatile sig_atomic_t workers_stop;
     bool stuck; /* a worker outlived the grace period: keep its memory */
 
     struct metrics_family *m_total, *m_errors, *m_duration, *m_depth, *m_api, *m_leader;
@@ -449,6 +452,7 @@ static void *worker_main(void *arg)
     struct mgr *m = k->m;
     struct tm_proc p = m->proc;
     struct tm_err err;
+    p.stop = &m->workers_stop;
     p.kube = kube_client_new(m->proc.kube_config, NULL, &err);
     if (!p.kube) {
         log_error(m->proc.log, "worker cannot start", LF_S("controller", k->r->kind),
@@ -485,6 +489,7 @@ static void start_workers(struct mgr *m)
  * period, joins the workers.  false when some did not finish in time. */
 static bool stop_workers(struct mgr *m)
 {
+    m->workers_stop = 1;
     for (size_t i = 0; i < m->nkinds; i++)
         wq_shutdown(m->kinds[i].q, WQ_SHUTDOWN_DROP);
     struct tm_clock mono = tm_clock_monotonic();

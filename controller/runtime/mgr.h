@@ -39,8 +39,10 @@
  *                           backoff delay when 0), backoff not increased;
  *       TM_RETRY_TERMINAL:  not requeued (a spec change will enqueue it again);
  *     the reconciler reports the error in the object's status itself;
- *   - it should return promptly once tm_proc_stopping(proc): shutdown waits
- *     for in-flight reconciles only up to the grace period.
+ *   - it should return promptly once tm_proc_stopping(proc) (true as soon as
+ *     the manager stops for any reason: signal, mgr_request_stop, lost
+ *     leadership): shutdown waits for in-flight reconciles only up to the
+ *     grace period.
  *
  * Secondary watches: a change to a secondary object enqueues primary keys:
  *   - ref_paths: every primary object in the same namespace whose string at

@@ -164,6 +164,7 @@ struct tr {
     int concurrent, max_concurrent;
     atomic_int in_flight;
     atomic_int slow_finished;
+    atomic_int saw_stopping;
     atomic_int gone;
 };
 
@@ -220,8 +221,14 @@ static enum tm_code test_reconcile(void *ctx, struct tm_proc *proc, const char *
     } else if (strcmp(m, "terminal") == 0) {
         rc = tm_err_setr(err, TM_E_INVAL, TM_RETRY_TERMINAL, "test: bad spec");
     } else if (strcmp(m, "slow") == 0) {
+        /* a long step that checks for shutdown, as reconcilers should */
         atomic_fetch_add(&t->in_flight, 1);
-        pause_ms(700);
+        int64_t until = mono() + 10000;
+        while (!tm_proc_stopping(proc) && mono() < until)
+            pause_ms(10);
+        if (tm_proc_stopping(proc))
+            atomic_fetch_add(&t->saw_stopping, 1);
+        pause_ms(300); /* finishing the step takes a while longer */
         atomic_fetch_add(&t->slow_finished, 1);
         atomic_fetch_sub(&t->in_flight, 1);
     }
@@ -347,7 +354,7 @@ TM_TEST(mgr_secondary_changes_enqueue_primaries_by_field_and_owner)
     env_release(&e);
 }
 
-TM_TEST(mgr_stop_lets_in_flight_reconciles_finish)
+TM_TEST(mgr_stop_tells_in_flight_reconciles_and_lets_them_finish)
 {
     struct env e;
     TM_ASSERT(env_init(&e, "mgr-grace"));
@@ -366,6 +373,7 @@ TM_TEST(mgr_stop_lets_in_flight_reconciles_finish)
     mgr_request_stop(r.m);
     pthread_join(r.t, NULL);
     TM_EXPECT_INT(r.rc, TM_OK);
+    TM_EXPECT_INT(atomic_load(&t.saw_stopping), 1); /* told through tm_proc_stopping */
     TM_EXPECT_INT(atomic_load(&t.slow_finished), 1); /* finished before mgr_run returned */
     TM_EXPECT_INT(atomic_load(&t.in_flight), 0);
     mgr_free(r.m);
