@@ -1,0 +1,1 @@
+E'\'' ; DROP SCHEMA s; $unterminated$ drop table
