@@ -574,4 +574,55 @@ TM_TEST(in_cluster_config_rereads_a_rotated_token_after_401)
     e2e_teardown(&t);
 }
 
+/* A kubeconfig for the harness cluster with tls-server-name set. */
+static struct kube_config *config_with_server_name(const char *server_name, struct tm_err *err)
+{
+    char *cfgtext = e2e_kubectl("config view --raw --minify -o json");
+    if (!cfgtext)
+        return NULL;
+    cJSON *kc = cJSON_Parse(cfgtext);
+    free(cfgtext);
+    if (!kc)
+        return NULL;
+    cJSON *cluster = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(kc, "clusters"), 0),
+                                         "cluster");
+    cJSON_AddStringToObject(cluster, "tls-server-name", server_name);
+    char *json = cJSON_Print(kc);
+    cJSON_Delete(kc);
+    struct kube_config *cfg = kube_config_from_kubeconfig(json, strlen(json), "sni", NULL, NULL,
+                                                          err);
+    cJSON_free(json);
+    return cfg;
+}
+
+TM_TEST(tls_server_name_verifies_the_certificate_under_that_name)
+{
+    struct e2e t;
+    TM_ASSERT(e2e_setup(&t, "tmk-sni"));
+    /* the apiserver's certificate names kubernetes.default.svc, which does
+     * not resolve here: only connecting to the kubeconfig's address works */
+    struct tm_err err;
+    struct kube_config *good = config_with_server_name("kubernetes.default.svc", &err);
+    TM_ASSERT(good != NULL);
+    struct kube_client *c = kube_client_new(good, NULL, &err);
+    TM_ASSERT(c);
+    cJSON *v = NULL;
+    TM_EXPECT_INT(kube_get(c, "/version", &v, &err), TM_OK);
+    cJSON_Delete(v);
+    kube_client_free(c);
+    kube_config_free(good);
+    /* a name the certificate does not carry fails verification */
+    struct kube_config *bad = config_with_server_name("not-in-the-cert.example", &err);
+    TM_ASSERT(bad != NULL);
+    c = kube_client_new(bad, NULL, &err);
+    TM_ASSERT(c);
+    v = NULL;
+    TM_EXPECT_INT(kube_get(c, "/version", &v, &err), TM_E_IO);
+    TM_EXPECT_CONTAINS(err.msg, "tls:");
+    cJSON_Delete(v);
+    kube_client_free(c);
+    kube_config_free(bad);
+    e2e_teardown(&t);
+}
+
 TM_TEST_MAIN()
