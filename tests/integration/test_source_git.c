@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -191,9 +192,10 @@ static bool fx_init(struct fx *f)
     return ok;
 }
 
-static bool fx_start_daemon(struct fx *f)
+/* Starts git daemon on port (0: a free one). */
+static bool fx_start_daemon_on(struct fx *f, int want_port)
 {
-    f->daemon_port = free_port();
+    f->daemon_port = want_port ? want_port : free_port();
     char base[320], port[32];
     snprintf(base, sizeof(base), "--base-path=%s", f->root);
     snprintf(port, sizeof(port), "--port=%d", f->daemon_port);
@@ -223,6 +225,11 @@ static bool fx_start_daemon(struct fx *f)
     }
     TM_FAIL_("git daemon did not listen on 127.0.0.1:%d", f->daemon_port);
     return false;
+}
+
+static bool fx_start_daemon(struct fx *f)
+{
+    return fx_start_daemon_on(f, 0);
 }
 
 static bool fx_start_http(struct fx *f)
@@ -648,6 +655,98 @@ TM_TEST(git_unresponsive_server_times_out)
     TM_ASSERT_INT(src_git_fetch(&o, &sp, NULL, &fs, rev, &e), TM_OK);
     TM_EXPECT_STR(rev, want);
     chlog_fs_mem_release(&fs);
+out:
+    fx_release(&f);
+}
+
+TM_TEST(git_same_url_fetches_again_after_a_timed_out_fetch)
+{
+    struct fx f;
+    if (!fx_init(&f))
+        goto out;
+    /* first the port answers nothing: git is killed at the deadline ... */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    TM_ASSERT(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(s, 8) == 0 &&
+              getsockname(s, (struct sockaddr *)&a, &al) == 0);
+    int port = ntohs(a.sin_port);
+    char url[128], rev[SRC_REVISION_MAX], want[SRC_REVISION_MAX];
+    snprintf(url, sizeof(url), "git://127.0.0.1:%d/repo", port);
+    struct src_git_opts o = {.cache_dir = f.cache};
+    struct src_git_spec sp = spec_for(url, "main", NULL, NULL, "db");
+    sp.timeout_ms = 500;
+    struct chlog_fs fs;
+    struct tm_err e;
+    TM_EXPECT_INT(src_git_fetch(&o, &sp, NULL, &fs, rev, &e), TM_E_TIMEOUT);
+    close(s);
+    /* ... then a real git daemon serves the same URL: the same cache entry works */
+    if (!fx_start_daemon_on(&f, port))
+        goto out;
+    rev_parse(&f, "main", want);
+    sp.timeout_ms = 60000;
+    enum tm_code rc = src_git_fetch(&o, &sp, NULL, &fs, rev, &e);
+    if (rc != TM_OK)
+        fprintf(stderr, "fetch after timeout: %s\n", e.msg);
+    TM_ASSERT_INT(rc, TM_OK);
+    TM_EXPECT_STR(rev, want);
+    chlog_fs_mem_release(&fs);
+out:
+    fx_release(&f);
+}
+
+struct fetch_job {
+    const struct src_git_opts *o;
+    struct src_git_spec spec;
+    enum tm_code rc;
+    char rev[SRC_REVISION_MAX];
+    size_t files;
+};
+
+static void *fetch_thread(void *arg)
+{
+    struct fetch_job *j = arg;
+    struct chlog_fs fs;
+    j->rc = src_git_fetch(j->o, &j->spec, NULL, &fs, j->rev, NULL);
+    if (j->rc == TM_OK) {
+        char **names = NULL;
+        size_t n = 0;
+        if (fs.list(fs.ctx, "", &names, &n, NULL) == TM_OK) {
+            j->files = n;
+            for (size_t i = 0; i < n; i++)
+                free(names[i]);
+            free(names);
+        }
+        chlog_fs_mem_release(&fs);
+    }
+    return NULL;
+}
+
+TM_TEST(git_concurrent_fetches_of_one_url_all_succeed)
+{
+    struct fx f;
+    if (!fx_init(&f) || !fx_start_daemon(&f))
+        goto out;
+    char url[128], want[SRC_REVISION_MAX];
+    snprintf(url, sizeof(url), "git://127.0.0.1:%d/repo", f.daemon_port);
+    rev_parse(&f, "main", want);
+    struct src_git_opts o = {.cache_dir = f.cache};
+    struct fetch_job jobs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct fetch_job){.o = &o};
+        jobs[i].spec = spec_for(url, i % 2 ? "main" : NULL, i % 2 ? NULL : "v1.0.0", NULL, "db");
+        TM_ASSERT(pthread_create(&th[i], NULL, fetch_thread, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        TM_EXPECT_INT(jobs[i].rc, TM_OK);
+        TM_EXPECT_STR(jobs[i].rev, want); /* v1.0.0 tags the head of main */
+        TM_EXPECT_INT(jobs[i].files, 2);  /* changelog.yaml and sql/ */
+    }
 out:
     fx_release(&f);
 }
