@@ -34,6 +34,10 @@ struct wq {
     pthread_cond_t idle_cv; /* wq_wait_idle: processing dropped to 0 */
     struct tm_clock clock;
     int64_t base_ms, max_ms;
+    /* token bucket as GCRA: tat is the theoretical arrival time of the next
+     * add; an add is free while tat - tolerance <= now */
+    bool bucket;
+    int64_t interval_us, tolerance_us, tat_us;
 
     struct wq_item **buckets;
     size_t nbuckets, nitems;
@@ -267,6 +271,14 @@ struct wq *wq_new(const struct tm_clock *clock, const struct wq_opts *opts, stru
     q->clock = clock ? *clock : tm_clock_monotonic();
     q->base_ms = opts && opts->base_delay_ms > 0 ? opts->base_delay_ms : 5;
     q->max_ms = opts && opts->max_delay_ms > 0 ? opts->max_delay_ms : 300000;
+    int qps = opts && opts->bucket_qps ? opts->bucket_qps : 10;
+    int burst = opts && opts->bucket_burst > 0 ? opts->bucket_burst : 100;
+    q->bucket = qps > 0;
+    if (q->bucket) {
+        q->interval_us = 1000000 / qps;
+        q->tolerance_us = (int64_t)(burst - 1) * q->interval_us;
+        q->tat_us = INT64_MIN / 2;
+    }
     pthread_mutex_init(&q->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -380,6 +392,16 @@ enum tm_code wq_add_rate_limited(struct wq *q, const char *key)
     delay = backoff_for(q, it->failures);
     if (it->failures < UINT32_MAX)
         it->failures++;
+    if (q->bucket) {
+        /* reserve one token (like rate.Limiter.Reserve): later adds wait longer */
+        int64_t now_us = tm_clock_now(&q->clock) * 1000;
+        if (q->tat_us < now_us - q->tolerance_us)
+            q->tat_us = now_us - q->tolerance_us;
+        int64_t wait_ms = (q->tat_us - now_us + 999) / 1000;
+        q->tat_us += q->interval_us;
+        if (wait_ms > delay)
+            delay = wait_ms;
+    }
     pthread_mutex_unlock(&q->mu);
     /* the record keeps its failure count, so it cannot be freed in between */
     return wq_add_after(q, key, delay);

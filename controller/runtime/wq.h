@@ -18,10 +18,14 @@
  * the computed delay.  With a manual clock, move it and call wq_kick() (or use
  * wq_try_get()) to have delayed keys looked at again.
  *
+ * Rate limiting (client-go's DefaultControllerRateLimiter): a rate-limited
+ * add waits the larger of the key's backoff and the delay of an overall token
+ * bucket (default 10 per second, burst 100) shared by all keys, so a mass
+ * failure (API server down, every object failing) cannot turn into a retry
+ * storm.  Plain and delayed adds are not rate limited.
+ *
  * Threads: every function is thread-safe (one mutex per queue); wq_get()
- * blocks on a condition variable.  Not a priority queue; no overall token
- * bucket (client-go's 10 qps bucket is left out: the per-key backoff is what
- * bounds a failing object, and the API client has its own limits).
+ * blocks on a condition variable.  Not a priority queue.
  *
  * Shutdown: wq_shutdown() stops accepting keys and drops pending timers.
  * WQ_SHUTDOWN_DRAIN lets wq_get() hand out the keys already queued (and
@@ -42,6 +46,8 @@ struct wq;
 struct wq_opts {
     int64_t base_delay_ms; /* first rate-limited delay; default 5 */
     int64_t max_delay_ms;  /* cap of the exponential backoff; default 300000 (5 min) */
+    int bucket_qps;        /* overall rate-limited adds per second; 0 = 10, < 0 = no bucket */
+    int bucket_burst;      /* adds allowed at once; 0 = 100 */
 };
 
 enum wq_shutdown_mode {
@@ -69,7 +75,8 @@ enum tm_code wq_add(struct wq *q, const char *key) TM_MUST_CHECK;
  * If a timer is pending for key, the earlier of the two is kept. */
 enum tm_code wq_add_after(struct wq *q, const char *key, int64_t delay_ms) TM_MUST_CHECK;
 
-/* wq_add_after with the key's backoff delay, then counts one more failure. */
+/* wq_add_after with max(the key's backoff delay, the token bucket's delay),
+ * then counts one more failure for the key. */
 enum tm_code wq_add_rate_limited(struct wq *q, const char *key) TM_MUST_CHECK;
 
 /* Resets the failure count of key (after a successful reconcile). */
@@ -78,7 +85,8 @@ void wq_forget(struct wq *q, const char *key);
 /* Failures counted for key since the last wq_forget (0 when unknown). */
 unsigned wq_num_requeues(struct wq *q, const char *key);
 
-/* The delay wq_add_rate_limited would use for key now (for logs/tests). */
+/* The key's own backoff delay wq_add_rate_limited would use now (without
+ * the token bucket; for logs and tests). */
 int64_t wq_backoff_ms(struct wq *q, const char *key);
 
 /* ---- taking ---- */
