@@ -25,15 +25,10 @@ for crd in dbschemas.tidemark.dev dbinstances.tidemark.dev dbrollouts.tidemark.d
   wait_for_output -t 30 True k get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}'
 done
 "$TIDEMARK_BIN" controller --namespace "$NS" --metrics-addr 0 --health-addr 127.0.0.1:0 \
-  --log-level warn >"$WORK/ctl.log" 2>&1 &
+  --log-level info >"$WORK/ctl.log" 2>&1 &
 PID=$!
-wait_for -t 20 test -e "/proc/$PID/smaps_rollup"
-# readiness: the health port is only logged at info; poll the log-free way: /proc + lists done
-for _ in $(seq 100); do
-  port="$(ss -ltnp 2>/dev/null | awk -v p="pid=$PID," '$0 ~ p {sub(/.*:/, "", $4); print $4; exit}')"
-  [[ -n "$port" ]] && break; sleep 0.1
-done
-[[ -n "${port:-}" ]] || fail "no health listener found for pid $PID"
+wait_for -t 20 grep -q '"msg":"http listening"' "$WORK/ctl.log" || fail "controller did not start listening"
+port="$(sed -n 's/.*"msg":"http listening".*"health_port":\([0-9]*\).*/\1/p' "$WORK/ctl.log")"
 wait_for_output -t 30 200 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz"
 sleep 3 # idle: let start-up allocations settle (a measurement, not a synchronisation)
 kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$PID/smaps_rollup"; }
