@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# tidemark tests/unit/controller_flags.sh — `tidemark controller` flag handling without a cluster:
+# --help exits 0 and lists the flags; bad flags and values exit 2 with a message naming them;
+# an unreadable kubeconfig exits 1 with one structured error line (and no secrets in it).
+set -euo pipefail
+BIN="${TIDEMARK_BIN:?TIDEMARK_BIN is not set}"
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
+
+out="$("$BIN" controller --help)" || fail "--help: expected exit 0"
+for f in --kubeconfig --namespace --workers --leader-elect --leader-election-namespace \
+         --leader-election-id --metrics-addr --health-addr --log-format --log-level; do
+  grep -q -- "$f" <<<"$out" || fail "--help does not mention $f"
+done
+
+expect_exit() { # CODE PATTERN ARGS...
+  local want=$1 pat=$2 rc=0; shift 2
+  "$BIN" controller "$@" >"$WORK/out" 2>&1 || rc=$?
+  [[ $rc -eq $want ]] || fail "controller $*: expected exit $want, got $rc: $(cat "$WORK/out")"
+  grep -q -- "$pat" "$WORK/out" || fail "controller $*: expected output matching '$pat', got: $(cat "$WORK/out")"
+}
+expect_exit 2 "unknown flag --frobnicate" --frobnicate
+expect_exit 2 'bad value "0" for --workers' --workers 0
+expect_exit 2 'bad value "many" for --workers' --workers=many
+expect_exit 2 "needs a value" --namespace
+expect_exit 2 "log-format must be json or text" --log-format xml
+expect_exit 2 "log-level must be" --log-level loud
+expect_exit 2 'bad value "soon" for --grace-period' --grace-period soon
+expect_exit 1 '"msg":"controller failed"' --kubeconfig "$WORK/missing.yaml" --metrics-addr 0 --health-addr 0
+grep -q "$WORK/missing.yaml" "$WORK/out" || fail "the error should name the kubeconfig path: $(cat "$WORK/out")"
+[[ $(grep -c '"level":"error"' "$WORK/out") -eq 1 ]] || fail "expected exactly one error line: $(cat "$WORK/out")"
+# text logs are not JSON
+expect_exit 1 'level=error\|error' --log-format text --kubeconfig "$WORK/missing.yaml" --metrics-addr 0 --health-addr 0
+if grep -q '^{' "$WORK/out"; then fail "--log-format text still wrote JSON: $(cat "$WORK/out")"; fi
+echo "controller_flags: ok"
