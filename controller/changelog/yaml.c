@@ -16,6 +16,8 @@
  * YamlChangeLogParser does (replaceParameters); the first value set wins.
  * Rollback given as several sql/sqlFile changes is joined into one text,
  * with ";" added between pieces that do not end with one. */
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +142,231 @@ static enum tm_code bool_val(struct yctx *y, yaml_node_t *n, const char *what, b
     if (!ok)
         return failn(y, err, TM_E_INVAL, n, "%s: expected true or false", what);
     *dst = v;
+    return TM_OK;
+}
+
+/* ---- SnakeYAML typing of plain scalars --------------------------------------
+ * Liquibase reads YAML with SnakeYAML (YAML 1.1 implicit types) and turns
+ * values into strings with toString(): `id: 1.10` becomes "1.1", `id: 007`
+ * (octal) "7", `id: 0x1F` "31", `author: yes` "true".  FILENAME/ID/AUTHOR
+ * must match the history rows Liquibase wrote, so identity fields (id,
+ * author, tag, expectedResult) given as plain scalars are canonicalised the
+ * same way (org.yaml.snakeyaml.resolver.Resolver patterns; Java
+ * Double.toString layout).  Quoted scalars are taken as written.
+ * Not handled: sexagesimal floats and timestamps (kept as written). */
+
+static bool all_of(const char *s, const char *e, const char *set)
+{
+    if (s == e)
+        return false;
+    for (; s < e; s++)
+        if (!strchr(set, *s))
+            return false;
+    return true;
+}
+
+/* Integer value of digits in base (underscores ignored) into *v; false on overflow. */
+static bool int_value(const char *s, const char *e, int base, unsigned long long *v)
+{
+    unsigned long long r = 0;
+    for (; s < e; s++) {
+        if (*s == '_')
+            continue;
+        int d = isdigit((unsigned char)*s) ? *s - '0' : tolower((unsigned char)*s) - 'a' + 10;
+        if (r > (~0ULL - (unsigned)d) / (unsigned)base)
+            return false;
+        r = r * (unsigned)base + (unsigned)d;
+    }
+    *v = r;
+    return true;
+}
+
+/* Java Double.toString layout of d into out. */
+static void java_double(double d, char *out, size_t n)
+{
+    if (isnan(d)) {
+        snprintf(out, n, "NaN");
+        return;
+    }
+    if (isinf(d)) {
+        snprintf(out, n, "%sInfinity", d < 0 ? "-" : "");
+        return;
+    }
+    if (d == 0) {
+        snprintf(out, n, "%s0.0", signbit(d) ? "-" : "");
+        return;
+    }
+    /* shortest digits that read back as d */
+    char sci[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(sci, sizeof(sci), "%.*e", p - 1, d);
+        if (strtod(sci, NULL) == d)
+            break;
+    }
+    /* sci: [-]D[.DDD]e[+-]XX */
+    const char *q = sci;
+    bool neg = *q == '-';
+    if (neg)
+        q++;
+    char digits[24];
+    size_t nd = 0;
+    for (; *q && *q != 'e'; q++)
+        if (isdigit((unsigned char)*q) && nd < sizeof(digits) - 1)
+            digits[nd++] = *q;
+    digits[nd] = '\0';
+    while (nd > 1 && digits[nd - 1] == '0')
+        digits[--nd] = '\0';
+    int ex = (int)strtol(q + 1, NULL, 10);
+    double a = neg ? -d : d;
+    struct tm_buf b;
+    tm_buf_init(&b, 64);
+    enum tm_code rc = neg ? tm_buf_adds(&b, "-") : TM_OK;
+    if (a >= 1e-3 && a < 1e7) {
+        if (ex >= 0) {
+            for (int i = 0; i <= ex && rc == TM_OK; i++)
+                rc = tm_buf_add(&b, (size_t)i < nd ? &digits[i] : "0", 1);
+            if (rc == TM_OK)
+                rc = tm_buf_adds(&b, ".");
+            if (rc == TM_OK)
+                rc = (size_t)(ex + 1) < nd ? tm_buf_adds(&b, digits + ex + 1) : tm_buf_adds(&b, "0");
+        } else {
+            rc = tm_buf_adds(&b, "0.");
+            for (int i = 0; i < -ex - 1 && rc == TM_OK; i++)
+                rc = tm_buf_adds(&b, "0");
+            if (rc == TM_OK)
+                rc = tm_buf_adds(&b, digits);
+        }
+    } else {
+        rc = tm_buf_add(&b, digits, 1);
+        if (rc == TM_OK)
+            rc = tm_buf_addf(&b, ".%sE%d", nd > 1 ? digits + 1 : "0", ex);
+    }
+    snprintf(out, n, "%s", rc == TM_OK ? tm_buf_str(&b) : "");
+    tm_buf_release(&b);
+}
+
+/* The string Liquibase would see for plain scalar v: a malloc'd copy when
+ * YAML 1.1 types it as bool/int/float, else NULL (use v as written).
+ * *is_null when it is YAML null. */
+static char *snake_canonical(const char *v, bool *is_null)
+{
+    *is_null = false;
+    static const char *const trues[] = {"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"};
+    static const char *const falses[] = {"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
+    for (size_t i = 0; i < 9; i++) {
+        if (strcmp(v, trues[i]) == 0)
+            return strdup("true");
+        if (strcmp(v, falses[i]) == 0)
+            return strdup("false");
+    }
+    if (!v[0] || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+        strcmp(v, "NULL") == 0) {
+        *is_null = true;
+        return NULL;
+    }
+    const char *s = v, *e = v + strlen(v);
+    bool neg = false;
+    if (*s == '-' || *s == '+') {
+        neg = *s == '-';
+        s++;
+    }
+    unsigned long long iv = 0;
+    bool is_int = false, ok = true;
+    if (e - s > 2 && s[0] == '0' && s[1] == 'b' && all_of(s + 2, e, "01_")) {
+        is_int = true;
+        ok = int_value(s + 2, e, 2, &iv);
+    } else if (e - s > 2 && s[0] == '0' && s[1] == 'x' && all_of(s + 2, e, "0123456789abcdefABCDEF_")) {
+        is_int = true;
+        ok = int_value(s + 2, e, 16, &iv);
+    } else if (e - s > 1 && s[0] == '0' && all_of(s + 1, e, "01234567_")) {
+        is_int = true;
+        ok = int_value(s + 1, e, 8, &iv);
+    } else if ((e - s == 1 && s[0] == '0') ||
+               (e - s >= 1 && s[0] >= '1' && s[0] <= '9' && all_of(s, e, "0123456789_"))) {
+        is_int = true;
+        ok = int_value(s, e, 10, &iv);
+    }
+    if (is_int) {
+        if (!ok)
+            return NULL; /* BigInteger: keep as written (rare) */
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%s%llu", neg && iv ? "-" : "", iv);
+        return strdup(buf);
+    }
+    /* float: [-+]?(\.[0-9]+|[0-9_]+(\.[0-9_]*)?)([eE][-+]?[0-9]+)? and .inf/.nan */
+    if (strcmp(s, ".inf") == 0 || strcmp(s, ".Inf") == 0 || strcmp(s, ".INF") == 0)
+        return strdup(neg ? "-Infinity" : "Infinity");
+    if (s == v && (strcmp(s, ".nan") == 0 || strcmp(s, ".NaN") == 0 || strcmp(s, ".NAN") == 0))
+        return strdup("NaN");
+    const char *p = s;
+    size_t intd = 0, fracd = 0;
+    bool dot = false;
+    while (p < e && (isdigit((unsigned char)*p) || *p == '_')) {
+        intd++;
+        p++;
+    }
+    if (p < e && *p == '.') {
+        dot = true;
+        p++;
+        while (p < e && (isdigit((unsigned char)*p) || *p == '_')) {
+            fracd++;
+            p++;
+        }
+    }
+    if (intd == 0 && fracd == 0)
+        return NULL;
+    bool any_digit = false;
+    for (const char *q = s; q < p; q++)
+        any_digit = any_digit || isdigit((unsigned char)*q);
+    if (!any_digit)
+        return NULL; /* "_" or "._": SnakeYAML fails on these; keep as written */
+    if (intd == 0 && !dot)
+        return NULL;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '-' || *p == '+'))
+            p++;
+        if (!all_of(p, e, "0123456789"))
+            return NULL;
+        p = e;
+    }
+    if (p != e)
+        return NULL;
+    char num[128];
+    size_t k = 0;
+    for (const char *q = v; q < e && k < sizeof(num) - 1; q++)
+        if (*q != '_')
+            num[k++] = *q;
+    num[k] = '\0';
+    char out[64];
+    java_double(strtod(num, NULL), out, sizeof(out));
+    return out[0] ? strdup(out) : NULL;
+}
+
+/* Copy of an identity scalar: typed like SnakeYAML when plain, then ${}
+ * expanded.  A YAML null gives NULL with TM_OK (the caller reports it). */
+static enum tm_code ident_scalar(struct yctx *y, yaml_node_t *n, const char *what, char **dst,
+                                 struct tm_err *err)
+{
+    if (!is_scalar(n))
+        return failn(y, err, TM_E_PARSE, n, "%s: expected a text value", what);
+    const char *v = sval(n);
+    char *canon = NULL;
+    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        bool is_null = false;
+        canon = snake_canonical(v, &is_null);
+        if (is_null) {
+            free(*dst);
+            *dst = NULL;
+            return TM_OK;
+        }
+    }
+    char *x = chlog_ld_expand(y->ld, canon ? canon : v);
+    free(canon);
+    if (!x)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    free(*dst);
+    *dst = x;
     return TM_OK;
 }
 
@@ -272,7 +499,7 @@ static enum tm_code parse_change(struct yctx *y, const char *kind, yaml_node_t *
         {
             const char *key = is_scalar(k) ? sval(k) : "";
             if (strcmp(key, "tag") == 0)
-                rc = scalar_set(y, val, key, &ch->tag, err);
+                rc = ident_scalar(y, val, key, &ch->tag, err);
             else
                 rc = failn(y, err, TM_E_INVAL, k, "unknown tagDatabase attribute '%s'", key);
             if (rc != TM_OK)
@@ -459,7 +686,7 @@ static enum tm_code precond_entry(struct yctx *y, const char *key, yaml_node_t *
     {
         const char *kk = is_scalar(k) ? sval(k) : "";
         if (strcmp(kk, "expectedResult") == 0)
-            rc = scalar_set(y, v, kk, &pc->expected, err);
+            rc = ident_scalar(y, v, kk, &pc->expected, err);
         else if (strcmp(kk, "sql") == 0)
             rc = scalar_set(y, v, kk, &pc->sql, err);
         else
@@ -544,9 +771,9 @@ static enum tm_code parse_changeset(struct yctx *y, yaml_node_t *item, yaml_node
     {
         const char *key = is_scalar(k) ? sval(k) : "";
         if (strcmp(key, "id") == 0)
-            rc = scalar_set(y, val, key, &cs->id, err);
+            rc = ident_scalar(y, val, key, &cs->id, err);
         else if (strcmp(key, "author") == 0)
-            rc = scalar_set(y, val, key, &cs->author, err);
+            rc = ident_scalar(y, val, key, &cs->author, err);
         else if (strcmp(key, "changes") == 0)
             rc = parse_changes(y, val, cs, err);
         else if (strcmp(key, "rollback") == 0)

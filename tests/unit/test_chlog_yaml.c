@@ -325,6 +325,56 @@ TM_TEST(yaml_sample_changelog_on_disk_has_three_tags_in_order)
     chlog_fs_disk_release(&fs);
 }
 
+TM_TEST(yaml_plain_scalar_ids_are_typed_like_snakeyaml)
+{
+    /* Liquibase reads `id: 1.10` as the Double 1.1 and stores "1.1" */
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_mem("c.yaml", &c, &err, "c.yaml",
+        "databaseChangeLog:\n"
+        "- changeSet: {id: 1.10, author: yes, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: '1.10', author: 'yes', changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: 007, author: x, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: 0x1F, author: x, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: 1_000, author: x, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: 08, author: x, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: 1e7, author: x, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: 1.2.3, author: x, changes: [{sql: SELECT 1}, {tagDatabase: {tag: 2.0}}]}\n"
+        "- changeSet: {id: 0.001, author: Off, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: -12, author: x, changes: [{sql: SELECT 1}]}\n",
+        NULL);
+    if (rc != TM_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    TM_ASSERT_INT(rc, TM_OK);
+    TM_ASSERT_INT(c->nsets, 10);
+    TM_EXPECT_STR(c->sets[0].id, "1.1");
+    TM_EXPECT_STR(c->sets[0].author, "true");
+    TM_EXPECT_STR(c->sets[1].id, "1.10");
+    TM_EXPECT_STR(c->sets[1].author, "yes");
+    TM_EXPECT_STR(c->sets[2].id, "7");
+    TM_EXPECT_STR(c->sets[3].id, "31");
+    TM_EXPECT_STR(c->sets[4].id, "1000");
+    TM_EXPECT_STR(c->sets[5].id, "8.0");
+    TM_EXPECT_STR(c->sets[6].id, "1.0E7");
+    TM_EXPECT_STR(c->sets[7].id, "1.2.3");
+    TM_EXPECT_STR(c->sets[7].tag, "2.0");
+    TM_EXPECT_STR(c->sets[8].id, "0.001");
+    TM_EXPECT_STR(c->sets[8].author, "false");
+    TM_EXPECT_STR(c->sets[9].id, "-12");
+    chlog_free(c);
+}
+
+TM_TEST(yaml_null_author_is_missing)
+{
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_mem("c.yaml", &c, &err, "c.yaml",
+        "databaseChangeLog:\n- changeSet: {id: 1, author: ~, changes: [{sql: SELECT 1}]}\n", NULL);
+    TM_EXPECT_INT(rc, TM_E_INVAL);
+    TM_EXPECT_CONTAINS(err.msg, "c.yaml:2:3: changeSet needs an author");
+    chlog_free(c);
+}
+
 /* ---- malformed input: each error names file:line and what was expected ---- */
 
 static void expect_error(const char *yaml, enum tm_code code, const char *where,
