@@ -703,7 +703,7 @@ static void *group_main(void *arg)
     struct informer_group *g = arg;
     struct tm_err err;
     tm_err_clear(&err);
-    struct kube_client_opts co = {.timeout_ms = 120000};
+    struct kube_client_opts co = {.timeout_ms = 60000}; /* one page; stop waits for it */
     g->client = kube_client_new(g->cfg, &co, &err);
     if (!g->client) {
         log_fields(g->proc->log, LOG_ERROR, "informers cannot start", LF_S("err", err.msg),

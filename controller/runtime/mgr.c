@@ -689,14 +689,16 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
                         (long long)m->opts.grace_ms);
     }
     atomic_store(&m->synced, false);
-    if (!m->stuck) {
-        informer_group_stop(m->group);
-        atomic_store(&m->informers_running, false);
-    }
+    /* no work is done any more: hand the Lease over before stopping the
+     * informers, whose in-flight list may take a while against a slow server */
     if (m->leader)
         leader_stop(m->leader); /* releases the Lease when we hold it */
     else
         metrics_set(m->m_leader, NULL, 0);
+    if (!m->stuck) {
+        informer_group_stop(m->group);
+        atomic_store(&m->informers_running, false);
+    }
     if (rc == TM_OK && lost)
         rc = tm_err_setr(err, TM_E_LOCKED, TM_RETRY_TERMINAL, "leader election lost");
 out:
