@@ -390,11 +390,17 @@ static enum tm_code observe(struct state *s, struct dbrollout_observed *o, struc
     o->lock_holder = s->has_lock_holder ? s->lock_holder : NULL;
     o->lock_confirmed = s->lock_confirmed;
     o->last = s->last;
-    if (s->inst) {
+    /* A settled rollout (terminal, spec unchanged) is only kept and its lock
+     * released: decide reads nothing else, so do not connect or fetch. */
+    bool settled = dbrollout_phase_terminal(o->status.phase) &&
+                   o->status.observed_generation == o->generation &&
+                   strcmp(o->status.target_tag, o->spec.tag) == 0;
+    if (s->inst && !settled) {
         observe_schema(s, o);
         observe_db(s, o);
     }
-    observe_app(s, o);
+    if (!settled)
+        observe_app(s, o);
     peers_release(&s->peers);
     s->peers.instance = o->spec.instance;
     enum tm_code rc = rec_foreach(s->proc, REC_GROUP, REC_VERSION, "dbrollouts", s->ns,
