@@ -575,6 +575,11 @@ static bool app_failed(struct ctx *c, const char *reason, const char *msg)
 {
     const struct dbrollout_observed *o = c->o;
     char m[DBROLLOUT_MSG_MAX];
+    /* the revision that failed, and what RollbackBoth restores */
+    if (o->app.found) {
+        c->st->deployment_revision = o->app.revision;
+        c->st->previous_deployment_revision = o->app.previous_revision;
+    }
     setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, reason, msg);
     event(c, "AppFailed", true, "%s", msg);
     if (o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_HOLD) {

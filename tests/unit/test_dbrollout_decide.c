@@ -774,6 +774,23 @@ TM_TEST(rollout_parallel_rolls_back_when_app_fails_before_schema_done)
     TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
 }
 
+TM_TEST(rollout_parallel_rollback_both_restores_the_failed_revision)
+{
+    struct dbrollout_observed o = base();
+    o.spec.order = DBROLLOUT_ORDER_PARALLEL;
+    o.spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH;
+    started(&o, DBROLLOUT_PHASE_APPLYING); /* never reached WaitingForApp */
+    app_rolling(&o);
+    o.app.progress_deadline_exceeded = true;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RESTORE_DEPLOYMENT);
+    TM_EXPECT_INT(p.action.from_revision, 2);
+    TM_EXPECT_INT(p.action.to_revision, 1);
+}
+
 /* ----------------------------------------------------- terminal states */
 
 TM_TEST(rollout_terminal_state_kept_when_database_changes_later)
