@@ -222,12 +222,24 @@ TM_TEST(leader_loop_hands_over_on_stop_and_calls_back)
         pause_ms(20);
     TM_ASSERT(leader_is_leader(a));
     TM_ASSERT_INT(leader_start(b, &err), TM_OK);
-    /* b stays a follower across several renewals of a (more than one lease) */
-    int64_t until = mono() + 3500;
-    while (mono() < until) {
+    /* b stays a follower across several renewals of a, spanning more than
+     * one lease duration (3 s): the Lease's renewTime is the clock */
+    struct kube_lease seen;
+    TM_ASSERT_INT(kube_lease_get(e.c, e.ns, "loop", &seen, &err), TM_OK);
+    int64_t first_renew = seen.renew_us, last_renew = seen.renew_us;
+    int renewals = 0;
+    dl = mono() + 20000;
+    while ((renewals < 4 || last_renew - first_renew < 3500000) && mono() < dl) {
         TM_ASSERT(!leader_is_leader(b));
+        TM_ASSERT_INT(kube_lease_get(e.c, e.ns, "loop", &seen, &err), TM_OK);
+        TM_ASSERT_STR(seen.holder, "loop-a");
+        if (seen.renew_us != last_renew) {
+            renewals++;
+            last_renew = seen.renew_us;
+        }
         pause_ms(50);
     }
+    TM_EXPECT(renewals >= 4);
     TM_EXPECT(leader_is_leader(a));
     leader_stop(a); /* releases */
     TM_EXPECT(!leader_is_leader(a));

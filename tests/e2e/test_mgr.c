@@ -296,7 +296,10 @@ TM_TEST(mgr_reconcile_results_drive_requeues)
     TM_EXPECT(POLL_UNTIL(calls(&t, "requeue") >= 5, 10000));
     TM_EXPECT(POLL_UNTIL(calls(&t, "transient") >= 5, 10000));
     TM_EXPECT(POLL_UNTIL(calls(&t, "ok") >= 1 && calls(&t, "terminal") >= 1, 10000));
-    pause_ms(300); /* long enough for a wrong requeue of ok/terminal to show */
+    /* the requeue-every-100-ms object is our clock: after 5 more of its
+     * rounds, a wrong requeue of ok/terminal would have shown */
+    int rounds = calls(&t, "requeue");
+    TM_EXPECT(POLL_UNTIL(calls(&t, "requeue") >= rounds + 5, 10000));
     TM_EXPECT_INT(calls(&t, "ok"), 1);
     TM_EXPECT_INT(calls(&t, "terminal"), 1);
     /* a change to the object brings a terminal one back (level-triggered) */
