@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/reconcilers_status.sh — what DBSchema and DBInstance report when things
+# are wrong: a changelog that does not parse (Stalled, file:line), a history row edited behind
+# our back (Drifted, and a DBRollout Blocked by it), a wrong password (Connected False, Stalled,
+# the password nowhere).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+rollout_setup status
+
+cond() { k -n "$NS" get "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].$3}"; }
+
+# 1. a changelog that does not parse
+apply_schema broken <<'YAML'
+databaseChangeLog:
+  - changeSet:
+      id: 1
+      author: t
+      changes: [ {sql: {sql: "SELECT 1"}}
+YAML
+start_controller
+wait_for_output -t 60 "True ParseFailed" bash -c \
+  "$(declare -f k cond); NS=$NS; echo \"\$(cond dbschema/broken Stalled status) \$(cond dbschema/broken Stalled reason)\"" \
+  || fail "broken DBSchema not Stalled/ParseFailed"
+msg="$(cond dbschema/broken Stalled message)"
+[[ "$msg" =~ changelog\.yaml:[0-9]+ ]] || fail "parse error should name changelog.yaml:line, got: $msg"
+[[ "$(cond dbschema/broken Ready status)" == False ]] || fail "broken DBSchema Ready should be False"
+
+# 2. drift: a good schema applied, then a checksum edited in the history table
+apply_schema good <<'YAML'
+databaseChangeLog:
+  - changeSet:
+      id: 1
+      author: t
+      changes:
+        - sql: {sql: "CREATE TABLE a (id int)"}
+      rollback:
+        - sql: {sql: "DROP TABLE a"}
+  - changeSet:
+      id: 2
+      author: t
+      changes:
+        - tagDatabase: {tag: v1}
+  - changeSet:
+      id: 3
+      author: t
+      changes:
+        - sql: {sql: "CREATE TABLE b (id int)"}
+      rollback:
+        - sql: {sql: "DROP TABLE b"}
+  - changeSet:
+      id: 4
+      author: t
+      changes:
+        - tagDatabase: {tag: v2}
+YAML
+apply_instance db good Warn
+apply_rollout r db v1
+wait_for_output -t 60 "Succeeded" phase r || fail "v1 not applied"
+wait_for_output -t 60 "False" cond dbinstance/db Drifted status || fail "Drifted should be False"
+sql "UPDATE databasechangelog SET md5sum = '9:00000000000000000000000000000000' WHERE id = '1'" >/dev/null
+k -n "$NS" annotate dbinstance db e2e/poke="$(date +%s%N)" --overwrite >/dev/null # wake it now
+wait_for_output -t 60 "True ChecksumMismatch" bash -c \
+  "$(declare -f k cond); NS=$NS; echo \"\$(cond dbinstance/db Drifted status) \$(cond dbinstance/db Drifted reason)\"" \
+  || fail "DBInstance did not report the drift"
+[[ "$(k -n "$NS" get dbinstance db -o jsonpath='{.status.drift[0].id} {.status.drift[0].reason}')" == "1 ChecksumMismatch" ]] \
+  || fail "drift list"
+[[ "$(cond dbinstance/db Stalled status)" == True ]] || fail "drifted DBInstance should be Stalled"
+# the Succeeded rollout is left alone; a new tag is Blocked by the drift, nothing runs
+[[ "$(phase r)" == Succeeded ]] || fail "a terminal rollout reacted to drift"
+k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v2"}}' >/dev/null
+wait_for_output -t 60 "Blocked Drifted" bash -c \
+  "$(declare -f k cond); NS=$NS; echo \"\$(k -n $NS get dbrollout r -o jsonpath='{.status.phase}') \$(cond dbrollout/r Stalled reason)\"" \
+  || fail "rollout not Blocked by drift"
+[[ "$(sql "select to_regclass('public.b') is null")" == t ]] || fail "table b created despite drift"
+
+# 3. a wrong password: Connected False, Stalled, and the password is never shown
+k -n "$NS" create secret generic wrong --from-literal=username="$ROLE" \
+  --from-literal=password="${CANARY}x" >/dev/null
+k -n "$NS" patch dbinstance db --type=merge \
+  -p '{"spec":{"connection":{"userSecretRef":{"name":"wrong"}}}}' >/dev/null
+wait_for_output -t 60 "False" cond dbinstance/db Connected status || fail "Connected should be False"
+[[ "$(cond dbinstance/db Stalled status)" == True ]] || fail "bad credentials should be Stalled"
+# a missing key names the key, not a value
+k -n "$NS" patch dbinstance db --type=merge \
+  -p '{"spec":{"connection":{"userSecretRef":{"name":"wrong","passwordKey":"nope"}}}}' >/dev/null
+wait_for_output -t 60 "CredentialsNotFound" cond dbinstance/db Connected reason \
+  || fail "missing key should be CredentialsNotFound"
+[[ "$(cond dbinstance/db Connected message)" == *'"nope"'* ]] || fail "message should name the key"
+k -n "$NS" get events -o yaml >/dev/null
+[[ "$(k -n "$NS" get secret wrong -o jsonpath='{.data.password}' | base64 -d)" == "${CANARY}x" ]]
+assert_no_canary
