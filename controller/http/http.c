@@ -204,7 +204,9 @@ static void respond(int fd, int status, const char *ctype, const char *body, siz
 
 static void serve_conn(struct http_server *s, int fd)
 {
-    int64_t deadline = now_ms() + HTTP_IO_TIMEOUT_MS;
+    int64_t start = now_ms();
+    int64_t read_deadline = start + HTTP_READ_TIMEOUT_MS;
+    int64_t deadline = start + HTTP_IO_TIMEOUT_MS;
     char req[HTTP_MAX_REQUEST + 1];
     size_t len = 0;
     req[0] = '\0';
@@ -226,7 +228,7 @@ static void serve_conn(struct http_server *s, int fd)
             break; /* peer closed: answer what we have if the line is complete */
         if (errno == EINTR)
             continue;
-        if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLIN, deadline))
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLIN, read_deadline))
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             respond(fd, 408, text, "request timeout\n", 16, false, deadline);

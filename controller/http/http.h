@@ -3,12 +3,14 @@
  *
  * Design: one thread polls every listening socket plus a self-pipe (for
  * shutdown); each accepted connection is served to completion before the next
- * one: read the request head (bounded: HTTP_MAX_REQUEST bytes, HTTP_IO_TIMEOUT_MS
- * per connection), call the handler, write one response with Content-Length
- * and "Connection: close", close.  Scrapes and probes are rare and small, so
- * serialising them costs nothing and keeps the code free of per-connection
- * state machines; the I/O deadline bounds how long a stuck client can hold
- * the loop.
+ * one: read the request head (bounded: HTTP_MAX_REQUEST bytes within
+ * HTTP_READ_TIMEOUT_MS), call the handler, write one response with
+ * Content-Length and "Connection: close" (within HTTP_IO_TIMEOUT_MS), close.
+ * Scrapes and probes are rare and small, so serialising them costs nothing
+ * and keeps the code free of per-connection state machines.  The price: a
+ * client that connects and sends nothing holds the loop for up to
+ * HTTP_READ_TIMEOUT_MS, so that deadline is kept below the kubelet's default
+ * probe timeout (1 s); a real client sends its request at once.
  *
  * Only GET and HEAD are served (405 otherwise); the query string is dropped
  * before the handler sees the path.  No keep-alive, no chunked requests, no
@@ -26,7 +28,8 @@
 #include "common/err.h"
 
 #define HTTP_MAX_REQUEST 8192
-#define HTTP_IO_TIMEOUT_MS 2000
+#define HTTP_READ_TIMEOUT_MS 500 /* request head */
+#define HTTP_IO_TIMEOUT_MS 2000  /* whole connection, response included */
 #define HTTP_MAX_LISTENERS 4
 
 struct http_response {

@@ -153,6 +153,28 @@ TM_TEST(http_rejects_oversized_request_heads)
     http_server_free(f.s);
 }
 
+TM_TEST(http_silent_client_gets_408_and_does_not_block_others_for_good)
+{
+    struct fixture f;
+    TM_ASSERT(start(&f));
+    int silent = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    TM_ASSERT(connect(silent, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    char buf[4096];
+    /* served after the silent one timed out */
+    TM_ASSERT(roundtrip(f.port, "GET /healthz HTTP/1.1\r\n\r\n", buf, sizeof(buf)));
+    TM_EXPECT_CONTAINS(buf, "HTTP/1.1 200 OK\r\n");
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof(buf) - 1 && (r = recv(silent, buf + got, sizeof(buf) - 1 - got, 0)) > 0)
+        got += (size_t)r;
+    buf[got] = '\0';
+    TM_EXPECT_CONTAINS(buf, "HTTP/1.1 408 Request Timeout\r\n");
+    close(silent);
+    http_server_free(f.s);
+}
+
 TM_TEST(http_serves_two_listeners_from_one_thread)
 {
     struct tm_err e;
