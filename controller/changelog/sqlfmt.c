@@ -5,17 +5,18 @@
  * starts at `--changeset author:id attr:value...` and its body is every
  * following line that is not a directive, up to the next `--changeset`
  * (joined with "\n", trimmed, ${} expanded).  Directives inside a changeset:
- *   --rollback SQL            (several lines are joined with "\n"; a bare
- *                              `--rollback`, or text starting with `empty`
- *                              or `not required`, declare an empty rollback,
- *                              as Liquibase's EmptyChange; a `changesetId`
- *                              reference is refused)
+ *   --rollback SQL            (several lines are joined with "\n"; text
+ *                              starting with `empty` or `not required`
+ *                              declares an empty rollback, as Liquibase's
+ *                              EmptyChange; a `changesetId` reference is
+ *                              refused; a bare `--rollback` is an ordinary
+ *                              comment of the body, as in Liquibase)
  *   a block comment opened by a "liquibase rollback" line: rollback SQL up to the
  *                              comment end (the markers on their own lines;
  *                              lines keep their "\n", where Liquibase glues
  *                              them together - harmless to its checksum,
  *                              which does not cover rollbacks)
- *   --comment: text           (also `--comment text`)
+ *   --comment: text           (also `--comment text`; from the line start)
  *   --preconditions onFail:HALT|CONTINUE|MARK_RAN|WARN [onError:...]
  *   --precondition-sql-check expectedResult:V SQL   (V a word, 'x y' or "x y")
  *   --validCheckSum: 9:...
@@ -53,7 +54,6 @@ struct sctx {
     struct chlog_changeset *cs; /* current, NULL before the first */
     struct tm_buf body;
     struct tm_buf rollback;
-    bool has_rollback;
     int line; /* current line number */
 };
 
@@ -85,6 +85,38 @@ static const char *directive(struct line l, const char *word, bool colon_ok)
     if (p == l.e || *p == ' ' || *p == '\t' || (colon_ok && *p == ':'))
         return p;
     return NULL;
+}
+
+/* Liquibase's COMMENT and VALID_CHECK_SUM patterns, `--[\s]*word:? (.*)`
+ * matched from the line start: returns the value after the space. */
+static const char *value_directive(struct line l, const char *word)
+{
+    const char *p = l.s;
+    if (l.e - p < 2 || p[0] != '-' || p[1] != '-')
+        return NULL;
+    p = skip_ws(p + 2, l.e);
+    size_t n = strlen(word);
+    if ((size_t)(l.e - p) < n || strncasecmp(p, word, n) != 0)
+        return NULL;
+    p += n;
+    if (p < l.e && *p == ':')
+        p++;
+    if (p >= l.e || *p != ' ')
+        return NULL;
+    return p + 1;
+}
+
+/* Liquibase's ROLLBACK pattern `\s*--[\s]*rollback (.*)`: the text after
+ * "rollback " (a bare "--rollback" is an ordinary SQL comment to it). */
+static const char *rollback_directive(struct line l)
+{
+    const char *p = skip_ws(l.s, l.e);
+    if (l.e - p < 2 || p[0] != '-' || p[1] != '-')
+        return NULL;
+    p = skip_ws(p + 2, l.e);
+    if (l.e - p < 9 || strncasecmp(p, "rollback ", 9) != 0)
+        return NULL;
+    return p + 9;
 }
 
 /* "--tag" / "--tagDatabase" written without a space after "--" (so that a
@@ -146,10 +178,10 @@ static enum tm_code close_set(struct sctx *x, int set_line, struct tm_err *err)
     free(raw);
     if (!cs->changes[0].sql)
         return nomem(err);
-    if (x->has_rollback) {
-        s = tm_buf_str(&x->rollback);
-        e = s + x->rollback.len;
-        trim_range(&s, &e);
+    s = tm_buf_str(&x->rollback);
+    e = s + x->rollback.len;
+    trim_range(&s, &e);
+    if (s != e) { /* Liquibase: an empty rollback text declares nothing */
         size_t n = (size_t)(e - s);
         /* Liquibase handleRollbackSequence: "^empty.*" / "^not required.*"
          * (lowercased) mean an empty rollback; "changesetId" a reference */
@@ -172,7 +204,6 @@ static enum tm_code close_set(struct sctx *x, int set_line, struct tm_err *err)
     }
     tm_buf_reset(&x->body);
     tm_buf_reset(&x->rollback);
-    x->has_rollback = false;
     x->cs = NULL;
     return TM_OK;
 }
@@ -601,10 +632,8 @@ enum tm_code chlog_sqlfmt_parse(struct chlog_ld *ld, const char *path, const cha
                       "SQL outside a changeset (expected --changeset author:id before it)");
             break;
         }
-        if ((p = directive(l, "rollback", false)) != NULL) {
-            const char *s = p < l.e ? p + 1 : p;
-            x.has_rollback = true;
-            if (tm_buf_add(&x.rollback, s, (size_t)(l.e - s)) != TM_OK ||
+        if ((p = rollback_directive(l)) != NULL) {
+            if (tm_buf_add(&x.rollback, p, (size_t)(l.e - p)) != TM_OK ||
                 tm_buf_adds(&x.rollback, "\n") != TM_OK)
                 rc = tm_err_set(err, TM_E_TOOBIG, "%s: rollback too large", path);
             continue;
@@ -619,7 +648,6 @@ enum tm_code chlog_sqlfmt_parse(struct chlog_ld *ld, const char *path, const cha
                         skip_ws(r + 8, l.e) == l.e) {
                         bool closed = false;
                         int start = x.line;
-                        x.has_rollback = true;
                         while (rc == TM_OK && next_line(&pos, end, &l)) {
                             x.line++;
                             const char *ce = l.e;
@@ -644,20 +672,15 @@ enum tm_code chlog_sqlfmt_parse(struct chlog_ld *ld, const char *path, const cha
                 }
             }
         }
-        if ((p = directive(l, "comment", true)) != NULL) {
-            if (p < l.e && *p == ':')
-                p++;
-            p = skip_ws(p, l.e);
+        if ((p = value_directive(l, "comment")) != NULL) {
             free(x.cs->comment);
             x.cs->comment = dup_range(p, l.e);
             if (!x.cs->comment)
                 rc = nomem(err);
             continue;
         }
-        if ((p = directive(l, "validCheckSum", true)) != NULL) {
-            if (p < l.e && *p == ':')
-                p++;
-            const char *s = skip_ws(p, l.e), *e = l.e;
+        if ((p = value_directive(l, "validCheckSum")) != NULL) {
+            const char *s = p, *e = l.e;
             trim_range(&s, &e);
             if (s == e) {
                 rc = fail(&x, err, TM_E_PARSE, 0, "expected --validCheckSum: <checksum>");

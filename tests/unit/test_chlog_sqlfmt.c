@@ -120,15 +120,20 @@ TM_TEST(sqlfmt_empty_rollback_forms_are_marked)
         "--liquibase formatted sql\n"
         "--changeset a:1\nSELECT 1;\n--rollback empty\n"
         "--changeset a:2\nSELECT 2;\n--rollback not required\n"
-        "--changeset a:3\nSELECT 3;\n--rollback\n"
-        "--changeset a:4\nSELECT 4;\n--rollback EMPTY on purpose: data only\n",
+        "--changeset a:3\nSELECT 3;\n--rollback EMPTY on purpose: data only\n"
+        "--changeset a:4\nSELECT 4;\n--rollback\n--rollback \n",
         &c, &err);
     TM_ASSERT_INT(rc, TM_OK);
     TM_ASSERT_INT(c->nsets, 4);
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 3; i++) {
         TM_EXPECT(c->sets[i].has_rollback);
         TM_EXPECT_STR(c->sets[i].rollback_sql, "");
     }
+    /* Liquibase: a bare "--rollback" is a comment of the body, and
+     * "--rollback " with nothing after it declares no rollback */
+    TM_EXPECT(!c->sets[3].has_rollback);
+    TM_EXPECT(c->sets[3].rollback_sql == NULL);
+    TM_EXPECT_STR(c->sets[3].changes[0].sql, "SELECT 4;\n--rollback");
     chlog_free(c);
 }
 
@@ -167,6 +172,29 @@ TM_TEST(sqlfmt_preconditions_properties_and_valid_checksums)
     TM_EXPECT_INT(c->sets[1].precondition->on_fail, CHLOG_ONFAIL_HALT);
     TM_EXPECT_STR(c->sets[1].precondition->expected, "a b");
     TM_EXPECT_STR(c->sets[1].precondition->sql, "SELECT 'a b'");
+    chlog_free(c);
+}
+
+TM_TEST(sqlfmt_comment_and_rollback_match_liquibase_patterns_exactly)
+{
+    /* COMMENT is `--[\s]*comment:? (.*)` from the line start; ROLLBACK needs
+     * "rollback " - other spellings are SQL comments of the body (and so
+     * part of the checksum, as in Liquibase) */
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_one("c.sql",
+        "--liquibase formatted sql\n--changeset a:1\n"
+        "-- comment: real\n"
+        "  --comment: indented is body\n"
+        "--comment:glued is body\n"
+        "SELECT 1;\n"
+        "  -- rollback SELECT 0;\n",
+        &c, &err);
+    TM_ASSERT_INT(rc, TM_OK);
+    TM_EXPECT_STR(c->sets[0].comment, "real");
+    TM_EXPECT_STR(c->sets[0].changes[0].sql,
+                  "--comment: indented is body\n--comment:glued is body\nSELECT 1;");
+    TM_EXPECT_STR(c->sets[0].rollback_sql, "SELECT 0;");
     chlog_free(c);
 }
 
