@@ -13,6 +13,10 @@
 #include "engine/engine.h"
 #include "tm_test.h"
 
+/* Generous: under valgrind on a busy machine SCRAM authentication alone can
+ * take seconds. */
+#define PGDB_CONNECT_TIMEOUT_S 120
+
 struct pgdb {
     char name[64];
     struct pgx_conn *admin; /* on the server's default database */
@@ -27,6 +31,7 @@ static inline struct pgx_conn *pgdb_connect(const struct pgdb *d, const char *ap
     p.url = getenv("TIDEMARK_PG_URL");
     p.dbname = d->name;
     p.application_name = app;
+    p.connect_timeout_s = PGDB_CONNECT_TIMEOUT_S;
     struct pgx_conn *c = pgx_conn_new(&p, &err);
     if (!c)
         fprintf(stderr, "connect %s: %s\n", d->name, err.msg);
@@ -44,6 +49,7 @@ static inline bool pgdb_open(struct pgdb *d, const char *test)
     struct tm_err err;
     char sql[200];
     p.url = url;
+    p.connect_timeout_s = PGDB_CONNECT_TIMEOUT_S;
     d->admin = pgx_conn_new(&p, &err);
     if (!d->admin) {
         fprintf(stderr, "connect admin: %s\n", err.msg);

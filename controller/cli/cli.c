@@ -367,6 +367,7 @@ static struct pgx_conn *connect_db(const struct cli_args *a, struct tm_err *err)
         return NULL;
     }
     p.url = a->url;
+    p.connect_timeout_s = 30;
     p.statement_timeout_ms = a->statement_timeout_s * 1000;
     p.application_name = "tidemark-cli";
     return pgx_conn_new(&p, err);

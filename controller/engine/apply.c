@@ -725,6 +725,46 @@ static enum tm_code set_newest_tag(struct pgx_conn *c, const char *q, const char
     return pgx_exec_params(c, sql, 1, params, NULL, err);
 }
 
+/* True when table is a Flyway history (it has installed_rank). */
+static enum tm_code flyway_table(struct pgx_conn *c, const char *table, bool *fw,
+                                 struct tm_err *err)
+{
+    char schema[128], base[128];
+    *fw = false;
+    enum tm_code rc = pgx_split_qualified(table, schema, sizeof(schema), base, sizeof(base), err);
+    if (rc != TM_OK)
+        return rc;
+    const char *params[2] = {schema, base};
+    char *v = NULL;
+    rc = pgx_query_value(c,
+                         "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND "
+                         "table_name = $2 AND column_name = 'installed_rank'",
+                         2, params, &v, err);
+    *fw = rc == TM_OK && v != NULL;
+    free(v);
+    return rc;
+}
+
+/* Flyway: every version is a tag, so the prestart tag is the newest
+ * successfully applied version ("" when none). */
+static enum tm_code flyway_prestart(struct pgx_conn *c, const char *q, char **tag_out,
+                                    struct tm_err *err)
+{
+    char sql[600];
+    char *v = NULL;
+    snprintf(sql, sizeof(sql),
+             "SELECT version FROM %s WHERE success AND version IS NOT NULL ORDER BY "
+             "installed_rank DESC LIMIT 1",
+             q);
+    enum tm_code rc = pgx_query_value(c, sql, 0, NULL, &v, err);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, "stamp prestart tag");
+    *tag_out = v ? v : strdup("");
+    if (!*tag_out)
+        return tm_err_set(err, TM_E_NOMEM, "stamp prestart tag: out of memory");
+    return TM_OK;
+}
+
 enum tm_code engine_stamp_prestart_tag(struct pgx_conn *c, const char *table,
                                        const char *proposed, char **tag_out,
                                        struct tm_err *err)
@@ -737,6 +777,11 @@ enum tm_code engine_stamp_prestart_tag(struct pgx_conn *c, const char *table,
     enum tm_code rc = pgx_quote_qualified(c, table, q, sizeof(q), err);
     if (rc == TM_OK)
         rc = engine_table_exists(c, q, &exists, err);
+    bool fw = false;
+    if (rc == TM_OK && exists)
+        rc = flyway_table(c, table, &fw, err);
+    if (rc == TM_OK && fw)
+        return flyway_prestart(c, q, tag_out, err);
     if (rc == TM_OK && exists)
         rc = newest_row_tag(c, q, &any, &tag, err);
     if (rc != TM_OK)
@@ -771,6 +816,12 @@ enum tm_code engine_tag(struct pgx_conn *c, const char *table, const char *tag,
     enum tm_code rc = pgx_quote_qualified(c, table, q, sizeof(q), err);
     if (rc == TM_OK)
         rc = engine_table_exists(c, q, &exists, err);
+    bool fw = false;
+    if (rc == TM_OK && exists)
+        rc = flyway_table(c, table, &fw, err);
+    if (rc == TM_OK && fw)
+        return tm_err_set(err, TM_E_INVAL,
+                          "tag: %s is a Flyway history: every version is a tag already", table);
     if (rc == TM_OK && exists)
         rc = newest_row_tag(c, q, &any, &old, err);
     free(old);

@@ -326,7 +326,7 @@ TM_TEST(engine_second_applier_waits_then_fails_locked_until_the_first_dies)
     engine_result_release(&res);
     /* the holder's session dies without unlocking: the lock goes with it */
     pgx_conn_free(first);
-    o.lock_wait_ms = 10000;
+    o.lock_wait_ms = 60000;
     engine_result_init(&res);
     TM_EXPECT_INT(engine_run(d.c, &cl, &o, &res, &err), TM_OK);
     TM_EXPECT_INT(res.applied, 4);
@@ -553,6 +553,7 @@ TM_TEST(pgx_connect_errors_are_classified_without_the_password)
     struct tm_err err;
     struct pgx_params p = {0};
     p.url = url;
+    p.connect_timeout_s = PGDB_CONNECT_TIMEOUT_S;
     p.password = "Sup3rS3cret-pw";
     TM_EXPECT(pgx_conn_new(&p, &err) == NULL);
     TM_EXPECT_INT(err.code, TM_E_AUTH);
@@ -561,6 +562,7 @@ TM_TEST(pgx_connect_errors_are_classified_without_the_password)
     TM_EXPECT_NOT_CONTAINS(err.msg, "Sup3rS3cret-pw");
     memset(&p, 0, sizeof(p));
     p.url = url;
+    p.connect_timeout_s = PGDB_CONNECT_TIMEOUT_S;
     p.dbname = "tm_no_such_database";
     TM_EXPECT(pgx_conn_new(&p, &err) == NULL);
     TM_EXPECT_INT(err.code, TM_E_DB);
@@ -583,6 +585,7 @@ TM_TEST(pgx_statement_and_lock_timeouts_map_to_retry_classes)
     struct pgx_params p = {0};
     p.url = getenv("TIDEMARK_PG_URL");
     p.dbname = d.name;
+    p.connect_timeout_s = PGDB_CONNECT_TIMEOUT_S;
     p.statement_timeout_ms = 100;
     struct pgx_conn *c = pgx_conn_new(&p, &err);
     TM_ASSERT(c != NULL);

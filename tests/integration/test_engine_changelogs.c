@@ -138,6 +138,13 @@ TM_TEST(flyway_folder_writes_flyway_schema_history)
     TM_EXPECT_INT(st.ndrift, 0);
     TM_EXPECT(st.applied_tag != NULL);
     engine_status_release(&st);
+    /* every version is a tag: the prestart tag is the newest version */
+    char *tag = NULL;
+    TM_EXPECT_INT(engine_stamp_prestart_tag(d.c, ENGINE_DEFAULT_FLYWAY_TABLE, "pre", &tag, &err),
+                  TM_OK);
+    TM_EXPECT_STR(tag, "1.1");
+    free(tag);
+    TM_EXPECT_INT(engine_tag(d.c, ENGINE_DEFAULT_FLYWAY_TABLE, "x", &err), TM_E_INVAL);
     pgdb_exec(d.c, "UPDATE flyway_schema_history SET checksum = 12345 WHERE version = '1'");
     TM_EXPECT_INT(engine_status_read(d.c, l.cl, NULL, NULL, &st, &err), TM_OK);
     TM_EXPECT_INT(st.ndrift, 1);
