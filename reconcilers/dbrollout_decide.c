@@ -296,6 +296,13 @@ static void release_if_held(struct ctx *c)
 {
     if (!holds_lock(c->o) || c->p->action.kind != DBROLLOUT_ACT_NONE)
         return;
+    if (c->o->last.kind == DBROLLOUT_ACT_RELEASE_LOCK) {
+        /* it just failed (a success clears the holder): not again in this
+         * reconcile, retry with backoff */
+        c->p->requeue_ms = DBROLLOUT_REQUEUE_RETRY_MS;
+        c->p->backoff = true;
+        return;
+    }
     act(c, DBROLLOUT_ACT_RELEASE_LOCK, NULL);
     dbrollout_lock_id(c->o->name, c->o->uid, c->o->generation, c->p->action.lock_id,
                       sizeof(c->p->action.lock_id));
@@ -821,6 +828,13 @@ static void start(struct ctx *c)
         holder_name(o->lock_holder, who, sizeof(who));
         cut(msg, sizeof(msg), "instance %s is being changed by DBRollout %s",
                  o->spec.instance, who);
+        pending(c, "WaitingForLock", msg, DBROLLOUT_REQUEUE_LOCK_MS);
+        return;
+    }
+    if (!o->lock_confirmed && o->last.kind == DBROLLOUT_ACT_ACQUIRE_LOCK) {
+        /* lost the race for the lock (409) or the holder is alive after all */
+        cut(msg, sizeof(msg), "instance %s: %s", o->spec.instance,
+            o->last.error ? o->last.error : "lock not acquired");
         pending(c, "WaitingForLock", msg, DBROLLOUT_REQUEUE_LOCK_MS);
         return;
     }

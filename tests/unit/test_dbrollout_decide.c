@@ -210,6 +210,35 @@ TM_TEST(rollout_waiting_for_lock_emits_event_once)
     TM_EXPECT(dbrollout_status_equal(&p2.status, &o.status)); /* nothing to patch */
 }
 
+TM_TEST(rollout_lost_lock_race_waits_instead_of_retrying_at_once)
+{
+    struct dbrollout_observed o = base();
+    o.last.kind = DBROLLOUT_ACT_ACQUIRE_LOCK;
+    o.last.code = TM_E_CONFLICT;
+    o.last.retry = TM_RETRY_WAITING;
+    o.last.error = "the lock of instance orders changed meanwhile";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+    TM_EXPECT_STR(cond_reason(&p, COND_RECONCILING), "WaitingForLock");
+    TM_EXPECT_INT(p.requeue_ms, DBROLLOUT_REQUEUE_LOCK_MS);
+}
+
+TM_TEST(rollout_failed_release_is_retried_later_not_in_a_loop)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_SUCCEEDED);
+    o.status.observed_generation = 2;
+    o.last.kind = DBROLLOUT_ACT_RELEASE_LOCK;
+    o.last.code = TM_E_HTTP;
+    o.last.retry = TM_RETRY_TRANSIENT;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT(p.backoff);
+}
+
 TM_TEST(rollout_takes_lock_from_settled_holder)
 {
     struct dbrollout_peer peers[] = {
