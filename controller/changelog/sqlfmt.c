@@ -258,7 +258,10 @@ static enum tm_code start_set(struct sctx *x, struct line l, const char *after,
     if (ae >= l.e || *ae != ':' || ae == as)
         return fail(x, err, TM_E_PARSE, (int)(as - l.s) + 1,
                     "expected --changeset author:id");
-    p = skip_ws(ae + 1, l.e);
+    p = ae + 1;
+    if (p < l.e && (*p == ' ' || *p == '\t'))
+        return fail(x, err, TM_E_PARSE, (int)(p - l.s) + 1,
+                    "expected --changeset author:id (no space after ':', as Liquibase requires)");
     const char *is = p, *ie = token_end(p, l.e, '\0');
     if (ie == is)
         return fail(x, err, TM_E_PARSE, (int)(is - l.s) + 1,

@@ -268,6 +268,8 @@ TM_TEST(sqlfmt_missing_author_is_an_error)
                  "changelog.sql:3:", "expected --changeset author:id");
     expect_error("--liquibase formatted sql\n--changeset alice:\nSELECT 1;\n", TM_E_PARSE,
                  "changelog.sql:2:", "the id is missing");
+    expect_error("--liquibase formatted sql\n--changeset alice: 1\nSELECT 1;\n", TM_E_PARSE,
+                 "changelog.sql:2:19:", "no space after ':'");
 }
 
 TM_TEST(sqlfmt_duplicate_changeset_is_an_error)
