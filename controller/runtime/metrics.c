@@ -413,6 +413,18 @@ enum tm_code metrics_on_collect(struct metrics *m, metrics_collect_fn fn, void *
     return rc;
 }
 
+void metrics_off_collect(struct metrics *m, metrics_collect_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->ncollectors; i++) {
+        if (m->collectors[i].fn == fn && m->collectors[i].ctx == ctx) {
+            m->collectors[i] = m->collectors[--m->ncollectors];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
 uint64_t metrics_rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");

@@ -85,6 +85,10 @@ typedef void (*metrics_collect_fn)(void *ctx, struct metrics *m);
 enum tm_code metrics_on_collect(struct metrics *m, metrics_collect_fn fn, void *ctx,
                                 struct tm_err *err) TM_MUST_CHECK;
 
+/* Removes a collector added with the same fn and ctx (before ctx is freed).
+ * Waits for nothing: the caller makes sure no metrics_write runs it now. */
+void metrics_off_collect(struct metrics *m, metrics_collect_fn fn, void *ctx);
+
 /* Registers tidemark_process_resident_memory_bytes, read from
  * /proc/self/statm at each scrape. */
 enum tm_code metrics_add_process_collector(struct metrics *m, struct tm_err *err) TM_MUST_CHECK;

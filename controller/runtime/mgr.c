@@ -63,7 +63,7 @@ struct mgr {
     struct informer_group *group;
     struct leader *leader;
     struct http_server *http;
-    int metrics_port, health_port;
+    atomic_int metrics_port, health_port;
 
     atomic_bool stop_requested;
     atomic_bool became_leader;
@@ -360,9 +360,11 @@ void mgr_free(struct mgr *m)
          * the leak; the process is exiting */
         return;
     }
+    http_server_free(m->http); /* first: its handler reads the rest */
+    if (m->proc.metrics)
+        metrics_off_collect(m->proc.metrics, collect_depth, m);
     informer_group_free(m->group);
     leader_free(m->leader);
-    http_server_free(m->http);
     for (size_t i = 0; i < m->nkinds; i++) {
         wq_free(m->kinds[i].q);
         free(m->kinds[i].threads);
@@ -631,9 +633,6 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
     if (m->nkinds == 0)
         log_warn(m->proc.log, "no reconcilers registered: the manager only runs its endpoints "
                               "and leader election");
-    rc = start_http(m, err);
-    if (rc != TM_OK)
-        goto out;
     if (m->opts.leader_elect) {
         const char *lease_ns = m->opts.lease_ns && *m->opts.lease_ns
                                    ? m->opts.lease_ns
@@ -652,12 +651,18 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
             rc = err ? err->code : TM_E_INTERNAL;
             goto out;
         }
-        rc = leader_start(m->leader, err);
+        /* HTTP threads read m->leader: it is set before they start */
+        rc = start_http(m, err);
+        if (rc == TM_OK)
+            rc = leader_start(m->leader, err);
         if (rc != TM_OK)
             goto out;
         log_info(m->proc.log, "waiting for the leader lease", LF_S("lease", m->opts.lease_name),
                  LF_S("namespace", lease_ns), LF_S("identity", lo.identity));
     } else {
+        rc = start_http(m, err);
+        if (rc != TM_OK)
+            goto out;
         atomic_store(&m->became_leader, true);
         metrics_set(m->m_leader, NULL, 1); /* the only instance: always leading */
     }

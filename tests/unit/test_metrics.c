@@ -174,6 +174,32 @@ TM_TEST(metrics_process_collector_reports_resident_memory)
     metrics_free(m);
 }
 
+static void bump(void *ctx, struct metrics *m)
+{
+    (void)m;
+    metrics_inc(ctx, NULL);
+}
+
+TM_TEST(metrics_collectors_run_per_scrape_until_removed)
+{
+    struct tm_err e;
+    struct metrics *m = metrics_new(&e);
+    TM_ASSERT(m != NULL);
+    struct metrics_family *f = metrics_counter(m, "scrapes_total", "Scrapes.", NULL, &e);
+    TM_ASSERT(f != NULL);
+    TM_ASSERT_INT(metrics_on_collect(m, bump, f, &e), TM_OK);
+    char *a = expose(m), *b = expose(m);
+    TM_EXPECT_CONTAINS(a, "scrapes_total 1\n");
+    TM_EXPECT_CONTAINS(b, "scrapes_total 2\n");
+    metrics_off_collect(m, bump, f);
+    char *c = expose(m);
+    TM_EXPECT_CONTAINS(c, "scrapes_total 2\n");
+    free(a);
+    free(b);
+    free(c);
+    metrics_free(m);
+}
+
 struct hammer {
     struct metrics_family *c;
     struct metrics_family *h;
