@@ -117,8 +117,8 @@ TM_TEST(spec_parse_rejects_climbing_paths)
     const char *bad[] = {
         "{\"changelog\":\"../etc/passwd\",\"source\":{\"configMapRef\":{\"name\":\"x\"}}}",
         "{\"changelog\":\"/abs.yaml\",\"source\":{\"configMapRef\":{\"name\":\"x\"}}}",
-        "{\"source\":{\"git\":{\"url\":\"https://h/r.git\",\"ref\":{\"branch\":\"main\"},"
-        "\"path\":\"db/../../x\"}}}",
+        ("{\"source\":{\"git\":{\"url\":\"https://h/r.git\",\"ref\":{\"branch\":\"main\"},"
+         "\"path\":\"db/../../x\"}}}"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cJSON *spec = json(bad[i]);
