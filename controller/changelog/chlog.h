@@ -137,6 +137,8 @@ void chlog_props_release(struct chlog_props *p);
 
 /* A folder on disk.  Every path is resolved below root: '..' that would leave
  * it, absolute paths, and symlinks that point outside root are refused.
+ * list() leaves out hidden entries (".git", ".editorconfig") and anything
+ * that is not a file, folder or symlink.
  * Files larger than TM_CAP_CHANGELOG_FILE fail with TM_E_TOOBIG.
  * Returns TM_E_NOMEM only; release with chlog_fs_disk_release(). */
 enum tm_code chlog_fs_disk_init(struct chlog_fs *fs, const char *root) TM_MUST_CHECK;

@@ -226,7 +226,12 @@ static enum tm_code disk_list(void *ctx, const char *dir, char ***names, size_t 
     struct dirent *de;
     rc = TM_OK;
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        /* hidden entries (".git", editor files) are not changelog content;
+         * devices, fifos and sockets are never read */
+        if (de->d_name[0] == '.')
+            continue;
+        if (de->d_type != DT_UNKNOWN && de->d_type != DT_REG && de->d_type != DT_DIR &&
+            de->d_type != DT_LNK)
             continue;
         if (cnt == cap) {
             size_t nc = cap ? cap * 2 : 16;

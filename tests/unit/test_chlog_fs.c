@@ -119,6 +119,8 @@ TM_TEST(fs_disk_reads_below_root_and_refuses_escapes_and_symlinks_out)
     TM_ASSERT(symlink(outside, p) == 0);
     snprintf(p, sizeof(p), "%s/inner.sql", root);
     TM_ASSERT(symlink("sub/a.sql", p) == 0);
+    snprintf(p, sizeof(p), "%s/.hidden.sql", root);
+    write_file(p, "SELECT 'hidden';\n");
 
     struct chlog_fs fs;
     TM_ASSERT_INT(chlog_fs_disk_init(&fs, root), TM_OK);
@@ -151,6 +153,8 @@ TM_TEST(fs_disk_reads_below_root_and_refuses_escapes_and_symlinks_out)
     chlog_fs_disk_release(&fs);
 
     snprintf(p, sizeof(p), "%s/link.sql", root);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/.hidden.sql", root);
     unlink(p);
     snprintf(p, sizeof(p), "%s/inner.sql", root);
     unlink(p);
