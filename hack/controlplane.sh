@@ -210,7 +210,7 @@ EOF
 
 write_kubeconfig() { # write_kubeconfig PATH PORT TOKEN
   local ca; ca="$(base64 -w0 <"$STATE_DIR/pki/ca.crt")"
-  umask 077
+  rm -f "$1"; (umask 077; : >"$1")  # holds the admin token: owner-only
   cat >"$1" <<EOF
 apiVersion: v1
 kind: Config
