@@ -237,12 +237,17 @@ static void description_of(const struct chlog_changeset *cs, char *out, size_t n
     }
 }
 
-/* Copies at most max characters (Liquibase's limitSize for VARCHAR(255) is 250). */
-static void limit(const char *s, char *out, size_t n, size_t max)
+/* Liquibase's limitSize (MarkChangeSetRanGenerator): a value longer than
+ * 255 characters keeps its first 252 and gets "...".  (Bytes here; the same
+ * for ASCII.)  out must hold 256 bytes. */
+static void limit(const char *s, char *out, size_t n)
 {
     size_t l = s ? strlen(s) : 0;
-    if (l > max)
-        l = max;
+    if (l > 255 && n >= 256) {
+        memcpy(out, s, 252);
+        memcpy(out + 252, "...", 4);
+        return;
+    }
     if (l >= n)
         l = n - 1;
     if (l)
@@ -250,7 +255,6 @@ static void limit(const char *s, char *out, size_t n, size_t max)
     out[l] = '\0';
 }
 
-/* Writes the history row; with commit, COMMITs in the same round trip. */
 static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
                               const char *exectype, bool rerun, long duration_ms, bool commit,
                               struct tm_err *err)
@@ -270,9 +274,22 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
         return commit ? pgx_exec_params_commit(r->c, sql, 5, params, err)
                       : pgx_exec_params(r->c, sql, 5, params, NULL, err);
     }
-    char desc[256], comments[256];
-    description_of(cs, desc, sizeof(desc));
-    limit(cs->comment, comments, sizeof(comments), 250);
+    char descall[1024], desc[256], comments[256];
+    description_of(cs, descall, sizeof(descall));
+    limit(descall, desc, sizeof(desc));
+    /* StringUtil.trimToEmpty, then limitSize */
+    const char *cb = cs->comment ? cs->comment : "";
+    while (*cb == ' ' || *cb == '\t' || *cb == '\n' || *cb == '\r')
+        cb++;
+    size_t cl = strlen(cb);
+    while (cl > 0 && (cb[cl - 1] == ' ' || cb[cl - 1] == '\t' || cb[cl - 1] == '\n' ||
+                      cb[cl - 1] == '\r'))
+        cl--;
+    char *ctrim = strndup(cb, cl);
+    if (!ctrim)
+        return tm_err_set(err, TM_E_NOMEM, "history row: out of memory");
+    limit(ctrim, comments, sizeof(comments));
+    free(ctrim);
     if (rerun) {
         const char *params[6] = {cs->checksum[0] ? cs->checksum : NULL, exectype,
                                  r->deployment_id, cs->id, cs->author, cs->filename};

@@ -105,6 +105,27 @@ TM_TEST(engine_applies_to_a_tag_and_writes_rows_as_liquibase)
     TM_EXPECT_STR(pgdb_val(d.c, "SELECT count(DISTINCT deployment_id) FROM databasechangelog"),
                   "2");
     engine_result_release(&res);
+    /* Liquibase's trimToEmpty + limitSize on COMMENTS */
+    {
+        struct chlog more;
+        memset(&more, 0, sizeof(more));
+        struct chlog_changeset *cs = fx_add(&more, "long", "select 1", NULL);
+        char big[400];
+        memset(big, 'x', sizeof(big));
+        big[0] = ' ';
+        big[sizeof(big) - 1] = '\0';
+        cs->comment = strdup(big);
+        struct engine_opts lo;
+        engine_opts_init(&lo);
+        lo.table = "public.comments_history";
+        engine_result_init(&res);
+        TM_EXPECT_INT(engine_run(d.c, &more, &lo, &res, &err), TM_OK);
+        TM_EXPECT_STR(pgdb_val(d.c, "SELECT length(comments) || ':' || (comments LIKE "
+                                    "'xxx%...') FROM comments_history"),
+                      "255:true");
+        engine_result_release(&res);
+        fx_free(&more);
+    }
     /* and again: nothing to do */
     TM_EXPECT_INT(run(d.c, &cl, NULL, -1, ENGINE_STRATEGY_ROLLBACK, &res, &err), TM_OK);
     TM_EXPECT_INT(res.applied, 0);
