@@ -61,20 +61,17 @@ static char *db_url(const char *name)
     return u;
 }
 
-TM_TEST(bench_apply_1000_changesets_vs_psql_floor)
+/* Writes the changelog and the psql floor script for BENCH_N changesets. */
+static bool write_inputs(const char *cl_path, const char *psql_path)
 {
-    const char *bin = tm_test_env("TIDEMARK_BIN");
-    TM_ASSERT(bin != NULL);
-    struct pgdb a, b;
-    TM_ASSERT(pgdb_open(&a, "bench_tm"));
-    TM_ASSERT(pgdb_open(&b, "bench_psql"));
-    char dir[] = "/tmp/tm_bench_XXXXXX";
-    TM_ASSERT(mkdtemp(dir) != NULL);
-    char cl_path[256], psql_path[256];
-    snprintf(cl_path, sizeof(cl_path), "%s/changelog.sql", dir);
-    snprintf(psql_path, sizeof(psql_path), "%s/floor.sql", dir);
     FILE *cl = fopen(cl_path, "w"), *fl = fopen(psql_path, "w");
-    TM_ASSERT(cl && fl);
+    if (!cl || !fl) {
+        if (cl)
+            fclose(cl);
+        if (fl)
+            fclose(fl);
+        return false;
+    }
     fprintf(cl, "--liquibase formatted sql\n\n");
     for (int i = 0; i < BENCH_N; i++) {
         fprintf(cl, "--changeset bench:%d\nCREATE TABLE t%d (id int PRIMARY KEY, v text);\n"
@@ -84,58 +81,124 @@ TM_TEST(bench_apply_1000_changesets_vs_psql_floor)
     }
     fclose(cl);
     fclose(fl);
-    char *ua = db_url(a.name), *ub = db_url(b.name);
-    double t_tm, t_psql, t_status, t_noop;
-    long rss_apply, rss_psql, rss_status, rss_noop;
+    return true;
+}
 
-    char *psql_argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ub, "-f", psql_path,
-                         NULL};
-    TM_EXPECT_INT(spawn(psql_argv, NULL, &t_psql, &rss_psql), 0);
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define REPS 3
+
+/* The machine the suite runs on is shared: each figure is the minimum (and
+ * median) over REPS interleaved runs, each in fresh databases. */
+TM_TEST(bench_apply_1000_changesets_vs_psql_floor)
+{
+    const char *bin = tm_test_env("TIDEMARK_BIN");
+    TM_ASSERT(bin != NULL);
+    char dir[] = "/tmp/tm_bench_XXXXXX";
+    TM_ASSERT(mkdtemp(dir) != NULL);
+    char cl_path[256], psql_path[256];
+    snprintf(cl_path, sizeof(cl_path), "%s/changelog.sql", dir);
+    snprintf(psql_path, sizeof(psql_path), "%s/floor.sql", dir);
+    TM_ASSERT(write_inputs(cl_path, psql_path));
+    double t_tm[REPS], t_psql[REPS], t_status = 1e9, t_noop = 1e9, t_conn = 1e9;
+    double t_parse = 1e9, t_read = 1e9, t_run = 1e9;
+    long rss_apply = 0, rss_status = 0, rss_noop = 0;
     char *upd[] = {(char *)bin, "update", "--changelog", cl_path, NULL};
-    TM_EXPECT_INT(spawn(upd, ua, &t_tm, &rss_apply), 0);
-    TM_EXPECT_STR(pgdb_val(a.c, "SELECT count(*) FROM databasechangelog"), "1000");
-    TM_EXPECT_STR(pgdb_val(b.c, "SELECT count(*) FROM pg_tables WHERE tablename ~ '^t[0-9]+$'"),
-                  "1000");
-
-    /* no-op runs: best of 5 (the first may warm caches) */
     char *st[] = {(char *)bin, "status", "--changelog", cl_path, NULL};
-    t_status = t_noop = 1e9;
-    rss_status = rss_noop = 0;
-    for (int k = 0; k < 5; k++) {
-        double t;
-        long r;
-        TM_EXPECT_INT(spawn(st, ua, &t, &r), 0);
-        if (t < t_status)
-            t_status = t;
-        if (r > rss_status)
-            rss_status = r;
-        TM_EXPECT_INT(spawn(upd, ua, &t, &r), 0);
-        if (t < t_noop)
-            t_noop = t;
-        if (r > rss_noop)
-            rss_noop = r;
+    for (int rep = 0; rep < REPS; rep++) {
+        struct pgdb a, b;
+        TM_ASSERT(pgdb_open(&a, "bench_tm"));
+        TM_ASSERT(pgdb_open(&b, "bench_psql"));
+        char *ua = db_url(a.name), *ub = db_url(b.name);
+        long rss;
+        char *psql_argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ub, "-f",
+                             psql_path, NULL};
+        TM_EXPECT_INT(spawn(psql_argv, NULL, &t_psql[rep], &rss), 0);
+        TM_EXPECT_INT(spawn(upd, ua, &t_tm[rep], &rss), 0);
+        if (rss > rss_apply)
+            rss_apply = rss;
+        TM_EXPECT_STR(pgdb_val(a.c, "SELECT count(*) FROM databasechangelog"), "1000");
+        TM_EXPECT_STR(
+            pgdb_val(b.c, "SELECT count(*) FROM pg_tables WHERE tablename ~ '^t[0-9]+$'"),
+            "1000");
+        if (rep == REPS - 1) {
+            /* no-op runs with 1000 applied, and the floor of any client:
+             * process start + connect + one query */
+            char *sel[] = {"psql", "-X", "-q", "-d", ua, "-c", "SELECT 1", NULL};
+            for (int k = 0; k < 7; k++) {
+                double t;
+                TM_EXPECT_INT(spawn(st, ua, &t, &rss), 0);
+                t_status = t < t_status ? t : t_status;
+                rss_status = rss > rss_status ? rss : rss_status;
+                TM_EXPECT_INT(spawn(upd, ua, &t, &rss), 0);
+                t_noop = t < t_noop ? t : t_noop;
+                rss_noop = rss > rss_noop ? rss : rss_noop;
+                TM_EXPECT_INT(spawn(sel, NULL, &t, &rss), 0);
+                t_conn = t < t_conn ? t : t_conn;
+            }
+            TM_EXPECT_STR(pgdb_val(a.c, "SELECT count(*) FROM databasechangelog"), "1000");
+            /* the engine's own share, in process on an open connection:
+             * parse the changelog + read history + compare (status), and a
+             * no-op engine_run (lock, ensure, read, plan, unlock) */
+            for (int k = 0; k < 7; k++) {
+                struct chlog_fs fs;
+                struct chlog *cl = NULL;
+                struct engine_status es;
+                struct engine_result er;
+                struct engine_opts eo;
+                struct tm_err err;
+                double t0 = now_s();
+                TM_ASSERT_INT(chlog_fs_disk_init(&fs, dir), TM_OK);
+                TM_ASSERT_INT(chlog_load(&fs, "changelog.sql", NULL, &cl, &err), TM_OK);
+                double t1 = now_s();
+                TM_EXPECT_INT(engine_status_read(a.c, cl, NULL, NULL, &es, &err), TM_OK);
+                double t2 = now_s();
+                engine_opts_init(&eo);
+                engine_result_init(&er);
+                TM_EXPECT_INT(engine_run(a.c, cl, &eo, &er, &err), TM_OK);
+                double t3 = now_s();
+                TM_EXPECT_INT(es.npending, 0);
+                TM_EXPECT_INT(er.applied, 0);
+                t_parse = t1 - t0 < t_parse ? t1 - t0 : t_parse;
+                t_read = t2 - t1 < t_read ? t2 - t1 : t_read;
+                t_run = t3 - t2 < t_run ? t3 - t2 : t_run;
+                engine_result_release(&er);
+                engine_status_release(&es);
+                chlog_free(cl);
+                chlog_fs_disk_release(&fs);
+            }
+        }
+        free(ua);
+        free(ub);
+        pgdb_close(&a);
+        pgdb_close(&b);
     }
-    TM_EXPECT_STR(pgdb_val(a.c, "SELECT count(*) FROM databasechangelog"), "1000");
-
-    printf("bench engine: apply %d changesets from empty\n", BENCH_N);
-    printf("  tidemark update        %8.3f s  (%.2f ms/changeset)  peak RSS %ld KiB\n", t_tm,
-           t_tm * 1000.0 / BENCH_N, rss_apply);
-    printf("  psql floor (%d commits) %7.3f s  (%.2f ms/changeset)  peak RSS %ld KiB\n", BENCH_N,
-           t_psql, t_psql * 1000.0 / BENCH_N, rss_psql);
-    printf("  ratio tidemark/psql    %8.2fx  (target <= 1.5x)\n", t_tm / t_psql);
-    printf("  no-op status  (1000 applied) %7.1f ms  peak RSS %ld KiB  (target <= 50 ms)\n",
+    qsort(t_tm, REPS, sizeof(double), cmp_double);
+    qsort(t_psql, REPS, sizeof(double), cmp_double);
+    printf("bench engine: apply %d changesets from empty (min / median of %d)\n", BENCH_N, REPS);
+    printf("  tidemark update          %7.3f s / %7.3f s  (%.2f ms/changeset)  peak RSS %ld KiB\n",
+           t_tm[0], t_tm[REPS / 2], t_tm[0] * 1000.0 / BENCH_N, rss_apply);
+    printf("  psql floor, %d commits %7.3f s / %7.3f s  (%.2f ms/changeset)\n", BENCH_N,
+           t_psql[0], t_psql[REPS / 2], t_psql[0] * 1000.0 / BENCH_N);
+    printf("  ratio tidemark/psql      %7.2fx (min)  %.2fx (median)  (target <= 1.5x)\n",
+           t_tm[0] / t_psql[0], t_tm[REPS / 2] / t_psql[REPS / 2]);
+    printf("  no-op status (1000 applied) %6.1f ms  peak RSS %ld KiB  (target <= 50 ms)\n",
            t_status * 1000.0, rss_status);
-    printf("  no-op update  (1000 applied) %7.1f ms  peak RSS %ld KiB  (target <= 50 ms)\n",
+    printf("  no-op update (1000 applied) %6.1f ms  peak RSS %ld KiB  (target <= 50 ms)\n",
            t_noop * 1000.0, rss_noop);
+    printf("  for scale: psql -c 'SELECT 1' %6.1f ms (process start + connect)\n",
+           t_conn * 1000.0);
+    printf("  in process: parse changelog %.1f ms, status (read + compare) %.1f ms, "
+           "no-op engine_run %.1f ms\n",
+           t_parse * 1000.0, t_read * 1000.0, t_run * 1000.0);
     fflush(stdout);
-
     unlink(cl_path);
     unlink(psql_path);
     rmdir(dir);
-    free(ua);
-    free(ub);
-    pgdb_close(&a);
-    pgdb_close(&b);
 }
 
 TM_TEST_MAIN()
