@@ -142,6 +142,28 @@ expect 0 history --url "$url" -o json
 echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[-1]["tag"]=="release-1", d' \
   || fail "history json: $out"
 
+# --statement-timeout: a slow changeset is cancelled (57014), nothing recorded
+printf -- '--liquibase formatted sql\n\n--changeset erin:1\nSELECT pg_sleep(5);\n--rollback SELECT 1;\n' >"$work/slow.sql"
+expect 1 update --url "$url" --changelog "$work/slow.sql" --changelog-table public.slow_history --statement-timeout 1
+echo "$err" | grep -q '57014' || fail "statement timeout should show 57014: $err"
+[ "$(q "SELECT count(*) FROM slow_history")" = 0 ] || fail "timed-out changeset recorded"
+
+# --context: changesets of other contexts are skipped
+mkdir -p "$work/ctx"
+printf -- '--liquibase formatted sql\n\n--changeset erin:1 context:test\nCREATE TABLE only_in_test (id int);\n--rollback DROP TABLE only_in_test;\n\n--changeset erin:2\nCREATE TABLE everywhere (id int);\n--rollback DROP TABLE everywhere;\n' >"$work/ctx/changelog.sql"
+expect 0 update --url "$url" --changelog "$work/ctx/changelog.sql" --changelog-table public.ctx_history --context prod
+[ "$(q "SELECT string_agg(id, ',') FROM ctx_history")" = 2 ] || fail "context prod ran the test changeset"
+expect 0 update --url "$url" --changelog "$work/ctx/changelog.sql" --changelog-table public.ctx_history --context test
+[ "$(q "SELECT count(*) FROM ctx_history")" = 2 ] || fail "context test did not run"
+
+# help: every verb documents itself; the top level lists the verbs
+for verb in status update rollback validate lint tag history; do
+  expect 0 "$verb" --help
+  echo "$out" | grep -q "usage: tidemark $verb" || fail "$verb --help: $out"
+done
+expect 0 --help
+echo "$out" | grep -q "rollback" || fail "top-level help lacks the CLI verbs: $out"
+
 # the URL (and its password) is never printed, even on failure
 badurl=$(echo "$url" | sed -E 's#://([^:]+):[^@]*@#://\1:WrongPw-XYZ123@#')
 expect 1 status --url "$badurl" --changelog "$work/changelog.sql"

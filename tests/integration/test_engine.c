@@ -135,6 +135,48 @@ TM_TEST(engine_applies_to_a_tag_and_writes_rows_as_liquibase)
     pgdb_close(&d);
 }
 
+struct seen {
+    int calls;
+    char last[256];
+};
+
+static void count_steps(void *ctx, const struct chlog_changeset *cs,
+                        const struct engine_step_result *st)
+{
+    struct seen *s = ctx;
+    s->calls++;
+    snprintf(s->last, sizeof(s->last), "%s %s %s", cs->id, engine_outcome_name(st->outcome),
+             st->changeset);
+}
+
+TM_TEST(engine_reports_each_step_to_the_progress_callback)
+{
+    struct pgdb d;
+    struct chlog cl;
+    struct engine_result res;
+    struct tm_err err;
+    struct seen seen = {0};
+    TM_ASSERT(pgdb_open(&d, "progress"));
+    four(&cl);
+    struct engine_opts o;
+    engine_opts_init(&o);
+    o.progress = count_steps;
+    o.progress_ctx = &seen;
+    engine_result_init(&res);
+    TM_EXPECT_INT(engine_run(d.c, &cl, &o, &res, &err), TM_OK);
+    TM_EXPECT_INT(seen.calls, 4);
+    TM_EXPECT_STR(seen.last, "c4 EXECUTED db/changelog.sql::c4::alice");
+    engine_result_release(&res);
+    o.tag = "v1";
+    engine_result_init(&res);
+    TM_EXPECT_INT(engine_run(d.c, &cl, &o, &res, &err), TM_OK);
+    TM_EXPECT_INT(seen.calls, 6);
+    TM_EXPECT_STR(seen.last, "c3 ROLLED_BACK db/changelog.sql::c3::alice");
+    engine_result_release(&res);
+    fx_free(&cl);
+    pgdb_close(&d);
+}
+
 TM_TEST(engine_rolls_back_to_a_tag_and_by_count)
 {
     struct pgdb d;
