@@ -267,6 +267,28 @@ TM_TEST(yaml_include_all_is_recursive_and_lexicographic)
     chlog_free(c);
 }
 
+TM_TEST(yaml_include_all_relative_uses_normalised_paths)
+{
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_mem("db/master.yaml", &c, &err,
+        "db/master.yaml",
+        "databaseChangeLog:\n- includeAll: {path: ./changes, relativeToChangelogFile: true}\n",
+        "db/changes/b.yaml", "databaseChangeLog:\n- changeSet: {id: b, author: x, changes: [{sql: SELECT 2}]}\n",
+        "db/changes/a.yaml", "databaseChangeLog:\n- changeSet: {id: a, author: x, changes: [{sql: SELECT 1}]}\n",
+        NULL);
+    TM_ASSERT_INT(rc, TM_OK);
+    TM_ASSERT_INT(c->nsets, 2);
+    TM_EXPECT_STR(c->sets[0].filename, "db/changes/a.yaml");
+    TM_EXPECT_STR(c->sets[1].filename, "db/changes/b.yaml");
+    chlog_free(c);
+    rc = load_mem("db/master.yaml", &c, &err,
+        "db/master.yaml", "databaseChangeLog:\n- includeAll: {path: nowhere/}\n", NULL);
+    TM_EXPECT_INT(rc, TM_E_NOTFOUND);
+    TM_EXPECT_CONTAINS(err.msg, "db/master.yaml:2:3: includeAll: folder nowhere not found");
+    chlog_free(c);
+}
+
 TM_TEST(yaml_precondition_sql_check_and_on_fail)
 {
     struct chlog *c = NULL;
