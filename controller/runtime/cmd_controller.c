@@ -2,7 +2,8 @@
  *
  * Owns the process-level set-up the manager must not do itself: logging,
  * the metrics registry, the API config, the identity, and signal handling.
- * SIGTERM/SIGINT set the one file-scope flag (STYLE.md rule 5); a second
+ * SIGTERM/SIGINT set the one file-scope flag (STYLE.md rule 5; an atomic,
+ * see proc.h); a second
  * signal exits at once (like controller-runtime).  SIGPIPE is ignored
  * (sockets use MSG_NOSIGNAL, curl CURLOPT_NOSIGNAL).
  *
@@ -11,6 +12,7 @@
 #include "runtime/mgr.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +23,14 @@
 #include "log/log.h"
 #include "runtime/metrics.h"
 
-static volatile sig_atomic_t stop_flag;
+/* lock-free (checked at start): safe to touch from a signal handler */
+static atomic_int stop_flag;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    if (stop_flag)
+    if (atomic_exchange(&stop_flag, 1))
         _exit(1);
-    stop_flag = 1;
 }
 
 static void usage(FILE *out)
@@ -238,6 +240,10 @@ int mgr_main(int argc, char **argv, const struct mgr_reconciler *const *reconcil
     struct mgr *m = NULL;
     code = 1;
 
+    if (!atomic_is_lock_free(&stop_flag)) {
+        fprintf(stderr, "tidemark controller: atomic_int is not lock-free here\n");
+        return 1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

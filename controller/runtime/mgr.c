@@ -73,7 +73,7 @@ struct mgr {
     atomic_bool in_run;
     /* what workers' tm_proc.stop points to: set once stopping begins, for
      * any reason (signal, mgr_request_stop, lost leadership) */
-    volatile sig_atomic_t workers_stop;
+    atomic_int workers_stop;
     bool stuck; /* a worker outlived the grace period: keep its memory */
 
     struct metrics_family *m_total, *m_errors, *m_duration, *m_depth, *m_api, *m_leader;
@@ -311,6 +311,7 @@ struct mgr *mgr_new(const struct tm_proc *proc, const struct mgr_opts *opts,
     atomic_init(&m->synced, false);
     atomic_init(&m->heartbeat_ms, (long long)now_ms(m));
     atomic_init(&m->in_run, false);
+    atomic_init(&m->workers_stop, 0);
 
     struct metrics *mx = m->proc.metrics;
     if (mx) {
@@ -491,7 +492,7 @@ static void start_workers(struct mgr *m)
  * period, joins the workers.  false when some did not finish in time. */
 static bool stop_workers(struct mgr *m)
 {
-    m->workers_stop = 1;
+    atomic_store(&m->workers_stop, 1);
     for (size_t i = 0; i < m->nkinds; i++)
         wq_shutdown(m->kinds[i].q, WQ_SHUTDOWN_DROP);
     struct tm_clock mono = tm_clock_monotonic();

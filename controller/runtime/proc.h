@@ -6,12 +6,15 @@
  * (a curl easy handle is never shared between threads), everything else is
  * shared and thread-safe.  Tests build one by hand with a manual clock.
  *
- * The only file-scope state in the process is the signal handler's
- * `volatile sig_atomic_t` flag, which `stop` points to. */
+ * The only file-scope state in the process is the signal handler's flag,
+ * which `stop` points to.  It is a lock-free atomic_int rather than STYLE.md's
+ * `volatile sig_atomic_t`: the handler may run on any thread and the flag is
+ * read by others, and C11 allows lock-free atomics in signal handlers while
+ * volatile gives no inter-thread ordering (ThreadSanitizer reports it). */
 #ifndef TM_RUNTIME_PROC_H
 #define TM_RUNTIME_PROC_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "log/log.h"
@@ -27,7 +30,7 @@ struct tm_proc {
     struct tm_log *log;              /* borrowed; NULL: no logs */
     struct tm_clock clock;           /* durations and timers (monotonic ms) */
     struct metrics *metrics;         /* borrowed; NULL: no metrics */
-    const volatile sig_atomic_t *stop; /* non-zero once SIGTERM/SIGINT arrived; NULL: never */
+    const atomic_int *stop;          /* non-zero once stopping (SIGTERM/SIGINT); NULL: never */
     struct kube_config *kube_config; /* shared API config (thread-safe); NULL outside a cluster */
     struct kube_client *kube;        /* this thread's API client; NULL where none was made */
     struct kube_eventer *events;     /* Event recorder (thread-safe); NULL: no Events */
@@ -38,7 +41,7 @@ struct tm_proc {
 /* True once shutdown was requested. */
 static inline bool tm_proc_stopping(const struct tm_proc *p)
 {
-    return p && p->stop && *p->stop != 0;
+    return p && p->stop && atomic_load(p->stop) != 0;
 }
 
 #endif
