@@ -33,4 +33,11 @@ wait_for_output -t 60 "Succeeded" phase second || fail "second did not run after
   || fail "second's preStartTag/appliedTag"
 wait_for_output -t 30 "" k -n "$NS" get dbinstance orders-dev \
   -o jsonpath='{.metadata.annotations.tidemark\.dev/rollout-lock}' || fail "lock not released"
+
+# a lock left behind by a settled holder (as after a crash between its last status write and
+# the release) does not block the next rollout
+uid="$(k -n "$NS" get dbrollout first -o jsonpath='{.metadata.uid}')"
+k -n "$NS" annotate dbinstance orders-dev --overwrite "tidemark.dev/rollout-lock=first/$uid/1" >/dev/null
+apply_rollout third orders-dev v1.1.0
+wait_for_output -t 60 "Succeeded" phase third || fail "third blocked by a stale lock"
 assert_no_canary
