@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/fault_rollout_liquibase_lock.sh — a Liquibase lock row
+# (databasechangeloglock.locked = true, as a running or crashed Liquibase leaves
+# it) held by another process: the DBRollout waits without changing anything,
+# its status names the holder (lockedby), and once the row is released it
+# proceeds to Succeeded.  tidemark never writes that row.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+rollout_setup lqlock
+
+sql "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
+     INSERT INTO public.databasechangeloglock VALUES (1, true, now(), 'lb-runner-7 (10.9.8.7)');
+     ALTER TABLE public.databasechangeloglock OWNER TO $ROLE" >/dev/null \
+  || fail "create the Liquibase lock row"
+cat <<'YAML' | apply_schema s
+databaseChangeLog:
+  - changeSet:
+      id: 1
+      author: t
+      changes:
+        - sql: {sql: "CREATE TABLE lq1 (id int)"}
+      rollback:
+        - sql: {sql: "DROP TABLE lq1"}
+  - changeSet:
+      id: 2
+      author: t
+      changes:
+        - tagDatabase: {tag: v1}
+YAML
+apply_instance db s Warn
+apply_rollout r db v1
+start_controller
+
+# waiting, and the status names the lock's holder
+status_text() { k -n "$NS" get dbrollout r -o jsonpath='{.status.phase} {range .status.conditions[*]}{.type}={.status}/{.reason}: {.message}; {end}'; }
+wait_for -t 60 bash -c "$(declare -f k status_text); NS=$NS; status_text | grep -q 'lb-runner-7'" \
+  || fail "the DBRollout status does not name the Liquibase lock holder: $(status_text)"
+# it keeps waiting through several retries (backoff), changing nothing
+log "while locked: $(status_text)"
+for i in 1 2 3 4 5; do
+  st="$(status_text)"
+  [[ "$st" == Applying* || "$st" == Pending* ]] || fail "phase while the lock row is held: $st"
+  [[ "$(sql "select to_regclass('public.lq1') is null")" == t ]] || fail "lq1 was created while the lock row was held"
+  [[ "$(sql "select to_regclass('public.databasechangelog') is null or (select count(*) = 0 from databasechangelog)")" == t ]] \
+    || fail "history rows were written while the lock row was held"
+  sleep 1
+done
+
+# released: proceeds
+sql "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
+wait_for_output -t 120 Succeeded phase r || fail "did not proceed after the lock row was released: $(status_text)"
+[[ "$(sql "select count(*) from databasechangelog")" == 2 ]] || fail "want 2 history rows"
+[[ "$(sql "select locked from public.databasechangeloglock")" == f ]] || fail "tidemark wrote the Liquibase lock row"
+assert_no_canary
