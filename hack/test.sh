@@ -5,6 +5,7 @@
 #   hack/test.sh            the whole suite (what CI runs)
 #   hack/test.sh -L unit    extra arguments go to both ctest runs
 #   TM_BENCH=1 hack/test.sh runs the benchmarks (label bench) afterwards
+# After the ctest runs, hack/fuzz.sh 5 runs every fuzz target for 5 s.
 # The control plane binaries are cached in ~/.cache/tidemark (built once).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,6 +68,20 @@ run_ctest() { # dir, then ctest args
 run_ctest build -L 'unit|integration|valgrind' "$@"
 # Sanitizer build: unit, integration and e2e (the e2e tests drive the ASan binary).
 run_ctest build-asan -L 'unit|integration|e2e' "$@"
+# A short libFuzzer run of every fuzz target (clang build in build-fuzz); each
+# target counts as one test.  The long run is `hack/fuzz.sh 600`.
+fuzz_out=$(mktemp)
+if ! hack/fuzz.sh 5 2>&1 | tee "$fuzz_out"; then
+  status=1
+fi
+fuzz_tally=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$fuzz_out" | tail -1)
+if [ -n "$fuzz_tally" ]; then
+  passed=$((passed + ${fuzz_tally% *}))
+  failed=$((failed + ${fuzz_tally#* }))
+else
+  failed=$((failed + 1)) # the fuzz build itself failed
+fi
+rm -f "$fuzz_out"
 if [ "${TM_BENCH:-0}" = 1 ]; then
   run_ctest build -L bench -j 1 "$@"
 fi
