@@ -26,7 +26,7 @@ MOD_DIR="$REPO_ROOT/hack/controlplane"
 
 K8S_VERSION="$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3} $1=="k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$MOD_DIR/go.mod" | head -n1)"
 [[ -n "$K8S_VERSION" ]] || { echo "controlplane.sh: cannot find k8s.io/kubernetes version in $MOD_DIR/go.mod" >&2; exit 1; }
-CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/k8s-${K8S_VERSION}"
+CACHE_DIR="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/tidemark/k8s-${K8S_VERSION}"
 BIN_DIR="$CACHE_DIR/bin"
 STATE_DIR="${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}/controlplane"
 KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
