@@ -563,6 +563,7 @@ static int run_update(const struct cli_args *a, FILE *out, FILE *errout)
     o.lint.destructive = a->policy;
     o.lint.require_rollback = a->require_rollback;
     o.lock_wait_ms = a->lock_timeout_s * 1000;
+    o.rollback_only = rollback;
     o.progress = on_step;
     o.progress_ctx = &prog;
     struct engine_result res;

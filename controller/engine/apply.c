@@ -539,6 +539,9 @@ failed:
     if (in_tx)
         rollback_quietly(r->c);
     long fms = (long)(now_ms() - t0);
+    if (!in_tx)
+        tm_err_prefix(err, "runInTransaction false: the statements before this one stay "
+                           "applied");
     tm_err_prefix(err, "changeset %s", name);
     if (!cs->fail_on_error && r->o->strategy != ENGINE_STRATEGY_FAIL) {
         /* failOnError: false -> the failure is reported and the run goes on */
@@ -645,6 +648,13 @@ static enum tm_code run_locked(struct run *r, struct tm_err *err)
     rc = plan_build(r->cl, &h, &po, &p, err);
     if (rc != TM_OK)
         goto out;
+    if (r->o->rollback_only && !p.rollback && p.nsteps > 0) {
+        rc = tm_err_set(err, TM_E_NOTFOUND,
+                        "tag \"%s\" is not applied: a rollback only goes back to an applied "
+                        "tag (use update to move forward)",
+                        r->o->tag ? r->o->tag : "");
+        goto out;
+    }
     rc = lint_plan(r->cl, &p, &r->o->lint, &r->res->lint, err);
     if (rc != TM_OK)
         goto out;

@@ -412,6 +412,9 @@ struct engine_opts {
     void (*progress)(void *ctx, const struct chlog_changeset *cs,
                      const struct engine_step_result *step);
     void *progress_ctx;
+    /* Refuse a plan that would apply changesets (Liquibase `rollback` to a
+     * tag that is not applied): TM_E_NOTFOUND, nothing runs. */
+    bool rollback_only;
 };
 
 /* Defaults: table NULL, tag NULL, count -1, strategy Rollback, Allow, 0 wait. */

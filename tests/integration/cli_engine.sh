@@ -76,6 +76,9 @@ expect 0 rollback --url "$url" --changelog "$work/changelog.sql" --count 2
 expect 2 rollback --url "$url" --changelog "$work/changelog.sql"
 expect 2 rollback --url "$url" --changelog "$work/changelog.sql" --to-tag nope
 echo "$err" | grep -q 'known tags: v1, v2, v3' || fail "unknown tag message: $err"
+expect 2 rollback --url "$url" --changelog "$work/changelog.sql" --to-tag v3
+echo "$err" | grep -q 'is not applied' || fail "rollback to a pending tag: $err"
+[ "$(q "SELECT count(*) FROM databasechangelog")" = 1 ] || fail "rollback to a pending tag applied something"
 expect 2 update --url "$url" --changelog "$work/missing.sql"
 expect 2 update --url "$url" --changelog "$work/changelog.sql" --strategy sometimes
 expect 2 status --changelog "$work/changelog.sql" --bogus
