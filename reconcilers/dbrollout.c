@@ -131,6 +131,7 @@ struct state {
     char prestart_tag[DBROLLOUT_TAG_MAX];
     struct dbrollout_last last;
     bool lock_confirmed;
+    bool fresh;     /* s->obj is known to be the latest version (live read or our write) */
 };
 
 static void state_release(struct state *s)
@@ -797,6 +798,7 @@ static enum tm_code report(struct state *s, const struct dbrollout_observed *o,
                            const struct dbrollout_plan *p, int64_t now_ms, struct tm_err *err)
 {
     if (!dbrollout_status_equal(&p->status, &o->status)) {
+        s->fresh = true; /* the patch either lands on the latest version or fails */
         cJSON *st = dbrollout_status_json(&p->status), *out = NULL;
         if (!st)
             return tm_err_set(err, TM_E_NOMEM, "out of memory");
@@ -875,6 +877,30 @@ enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns
             goto out;
         if (p.action.kind == DBROLLOUT_ACT_NONE || tm_proc_stopping(proc))
             break;
+        if (!s.fresh) {
+            /* The action was decided from the cache without a status write
+             * to prove it current: a lagging copy (say, Applying while the
+             * rollout already Succeeded) must not re-run a step.  Read it
+             * live once; if it moved on, decide again from it. */
+            cJSON *live = NULL;
+            rc = rec_get_live(proc, REC_GROUP, REC_VERSION, "dbrollouts", ns, name, &live, err);
+            if (rc == TM_E_NOTFOUND) {
+                rc = TM_OK;
+                goto out;
+            }
+            if (rc != TM_OK)
+                goto out;
+            s.fresh = true;
+            const char *rv_live = rec_str(live, "metadata.resourceVersion");
+            const char *rv_have = rec_str(s.obj, "metadata.resourceVersion");
+            if (!rv_live || !rv_have || strcmp(rv_live, rv_have) != 0) {
+                cJSON_Delete(s.prev);
+                s.prev = s.obj;
+                s.obj = live;
+                continue;
+            }
+            cJSON_Delete(live);
+        }
         act(&s, &o, &p.action);
     }
     res->requeue_after_ms = p.requeue_ms;
