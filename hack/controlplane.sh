@@ -275,7 +275,7 @@ cmd_start() {
   # etcd
   launch etcd --data-dir "$STATE_DIR/etcd" \
     --listen-client-url "http://127.0.0.1:$etcd_client" --listen-peer-url "http://127.0.0.1:$etcd_peer"
-  wait_until 30 "etcd health" etcd curl -fsS "http://127.0.0.1:$etcd_client/health" \
+  wait_until 120 "etcd health" etcd curl -fsS "http://127.0.0.1:$etcd_client/health" \
     || { stop_components; die "etcd did not become healthy (log: $STATE_DIR/logs/etcd.log)"; }
 
   # kube-apiserver (flags as controller-runtime envtest uses, plus our own CA-signed serving cert)
@@ -298,12 +298,12 @@ cmd_start() {
     --service-account-key-file="$STATE_DIR/pki/sa.pub" \
     --service-account-signing-key-file="$STATE_DIR/pki/sa.key" \
     --v=1
-  wait_until 90 "kube-apiserver /readyz" kube-apiserver kctl get --raw /readyz \
+  wait_until 240 "kube-apiserver /readyz" kube-apiserver kctl get --raw /readyz \
     || { stop_components; die "kube-apiserver did not become ready (log: $STATE_DIR/logs/kube-apiserver.log)"; }
-  wait_until 30 "namespace default" kube-apiserver kctl get namespace default \
+  wait_until 120 "namespace default" kube-apiserver kctl get namespace default \
     || { stop_components; die "namespace default never appeared"; }
   # kube-controller-manager's delegated authn reads this; avoids a burst of errors at its start
-  wait_until 30 "configmap kube-system/extension-apiserver-authentication" kube-apiserver \
+  wait_until 120 "configmap kube-system/extension-apiserver-authentication" kube-apiserver \
     kctl -n kube-system get configmap extension-apiserver-authentication \
     || { stop_components; die "configmap extension-apiserver-authentication never appeared"; }
 
@@ -322,7 +322,7 @@ cmd_start() {
     --cert-dir="$STATE_DIR/kcm-certs" \
     --flex-volume-plugin-dir="$STATE_DIR/flexvolume" \
     --v=1
-  wait_until 60 "kube-controller-manager /healthz" kube-controller-manager \
+  wait_until 180 "kube-controller-manager /healthz" kube-controller-manager \
     curl -fsSk "https://127.0.0.1:$kcm_port/healthz" \
     || { stop_components; die "kube-controller-manager did not become healthy (log: $STATE_DIR/logs/kube-controller-manager.log)"; }
 
