@@ -156,7 +156,8 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
     } else if (rec_get(proc, REC_GROUP, REC_VERSION, "dbschemas", ns, schema_name, &s->schema,
                        &err) != TM_OK) {
         snprintf(s->schema_msg, sizeof(s->schema_msg), "DBSchema %s: %s", schema_name, err.msg);
-    } else if (rec_load_changelog(proc, s->schema, &s->cl, s->revision, NULL, NULL, NULL, &err) !=
+    } else if (rec_load_changelog(proc, s->schema, rec_str(s->schema, "status.revision"), &s->cl,
+                                  s->revision, NULL, NULL, NULL, &err) !=
                TM_OK) {
         snprintf(s->schema_msg, sizeof(s->schema_msg), "DBSchema %s: %s", schema_name, err.msg);
     } else {

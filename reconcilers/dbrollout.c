@@ -167,7 +167,8 @@ static void observe_schema(struct state *s, struct dbrollout_observed *o)
         snprintf(s->schema_msg, sizeof(s->schema_msg), "DBSchema %s: %s", schema_name, err.msg);
         goto out;
     }
-    if (rec_load_changelog(s->proc, schema, &s->cl, rev, NULL, NULL, NULL, &err) != TM_OK) {
+    if (rec_load_changelog(s->proc, schema, rec_str(schema, "status.revision"), &s->cl, rev,
+                           NULL, NULL, NULL, &err) != TM_OK) {
         snprintf(s->schema_msg, sizeof(s->schema_msg), "DBSchema %s: %s", schema_name, err.msg);
         goto out;
     }

@@ -222,8 +222,8 @@ enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
         goto out;
     o.generation = rec_int(s.obj, "metadata.generation", 0);
 
-    if (rec_load_changelog(proc, s.obj, &s.cl, s.revision, &interval, &s.summary, &stage,
-                           &lerr) != TM_OK)
+    if (rec_load_changelog(proc, s.obj, NULL, &s.cl, s.revision, &interval, &s.summary,
+                           &stage, &lerr) != TM_OK)
         log_debug(proc->log, "changelog not loaded", LF_S("controller", "dbschema"),
                   LF_S("namespace", ns), LF_S("name", name), LF_S("err", lerr.msg));
     snprintf(s.msg, sizeof(s.msg), "%s", lerr.msg);

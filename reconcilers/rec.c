@@ -175,9 +175,23 @@ static const char *git_cache_dir(void)
     return d && *d ? d : "/tmp/tidemark-git-cache";
 }
 
-enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, struct chlog **out,
-                                char revision[REC_REVISION_MAX], int64_t *git_interval_ms,
-                                char **summary, enum rec_load_stage *stage, struct tm_err *err)
+/* A Git commit id: 40 or 64 lowercase hex digits. */
+static bool is_commit(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n != 40 && n != 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, const char *pin,
+                                struct chlog **out, char revision[REC_REVISION_MAX],
+                                int64_t *git_interval_ms, char **summary,
+                                enum rec_load_stage *stage, struct tm_err *err)
 {
     enum rec_load_stage dummy;
     struct src_spec spec;
@@ -233,6 +247,18 @@ enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, str
                 rc = src_git_auth_from_secret(obj, &auth, err);
             if (rc != TM_OK)
                 tm_err_prefix(err, "git secret %s", spec.git.secret_name);
+        }
+        if (rc == TM_OK && is_commit(pin)) {
+            char *commit = strdup(pin);
+            if (!commit) {
+                rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+                break;
+            }
+            free(spec.git.branch);
+            free(spec.git.tag);
+            free(spec.git.commit);
+            spec.git.branch = spec.git.tag = NULL;
+            spec.git.commit = commit;
         }
         if (rc == TM_OK) {
             struct src_git_opts go = {.cache_dir = git_cache_dir(),

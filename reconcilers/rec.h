@@ -107,15 +107,18 @@ enum rec_load_stage {
     REC_LOAD_OK,
 };
 
-/* Fetches and parses the changelog of a DBSchema object.  *revision gets
+/* Fetches and parses the changelog of a DBSchema object.  With pin set
+ * (NULL ok), a Git source is fetched at that commit instead of its branch or
+ * tag: DBRollouts and DBInstances pass the DBSchema's status.revision so they
+ * work on exactly the revision the DBSchema reported Ready.  *revision gets
  * the fetched revision even when parsing fails (then *out is NULL).  *stage
  * (NULL ok) says where it stopped.  *git_interval_ms (NULL ok) gets the Git
  * poll interval, 0 for other sources; *summary (NULL ok) a malloc'd
  * src_spec_summary (caller frees). */
-enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, struct chlog **out,
-                                char revision[REC_REVISION_MAX], int64_t *git_interval_ms,
-                                char **summary, enum rec_load_stage *stage,
-                                struct tm_err *err) TM_MUST_CHECK;
+enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, const char *pin,
+                                struct chlog **out, char revision[REC_REVISION_MAX],
+                                int64_t *git_interval_ms, char **summary,
+                                enum rec_load_stage *stage, struct tm_err *err) TM_MUST_CHECK;
 
 /* Why rec_connect failed, for status reasons. */
 enum rec_conn_failure {

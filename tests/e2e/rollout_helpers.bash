@@ -13,6 +13,7 @@
 
 ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 CTL_PID=""
+CLEANUP_PATHS=() # extra files/folders rollout_cleanup removes
 
 rollout_setup() {
   local prefix=$1
@@ -52,6 +53,7 @@ rollout_cleanup() {
   psql "$TIDEMARK_PG_URL" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   psql "$TIDEMARK_PG_URL" -qAtc "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1 || true
   rm -f "$CTL_LOG"
+  (( ${#CLEANUP_PATHS[@]} == 0 )) || rm -rf "${CLEANUP_PATHS[@]}"
   if [[ $rc -eq 0 ]]; then log "PASS $(basename "$0")"; fi
 }
 
