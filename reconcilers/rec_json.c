@@ -43,8 +43,17 @@ const char *rec_str(const cJSON *obj, const char *path)
 int64_t rec_int(const cJSON *obj, const char *path, int64_t def)
 {
     const cJSON *v = rec_at(obj, path);
-    if (cJSON_IsNumber(v))
-        return (int64_t)v->valuedouble;
+    if (cJSON_IsNumber(v)) {
+        /* casting an out-of-range double is undefined: saturate (fuzz_rollout_json) */
+        double d = v->valuedouble;
+        if (d != d)
+            return def;
+        if (d >= 9223372036854775807.0)
+            return INT64_MAX;
+        if (d <= -9223372036854775807.0)
+            return INT64_MIN;
+        return (int64_t)d;
+    }
     if (cJSON_IsString(v) && v->valuestring[0]) {
         char *end = NULL;
         long long x = strtoll(v->valuestring, &end, 10);
