@@ -829,6 +829,38 @@ static enum tm_code report(struct state *s, const struct dbrollout_observed *o,
     return TM_OK;
 }
 
+/* tidemark_dbrollouts{phase}: recounted from the cache after every
+ * reconcile (a deletion reconciles too), so the gauge is level-triggered and
+ * needs no bookkeeping.  O(rollouts) under the informer's read lock. */
+static void count_by_phase(void *ctx, const cJSON *obj)
+{
+    long *counts = ctx;
+    enum dbrollout_phase ph = DBROLLOUT_PHASE_NONE;
+    if (!dbrollout_phase_parse(rec_str(obj, "status.phase"), &ph))
+        ph = DBROLLOUT_PHASE_NONE;
+    counts[ph]++;
+}
+
+static void update_phase_gauge(struct tm_proc *proc)
+{
+    long counts[DBROLLOUT_PHASE_BLOCKED + 1] = {0};
+    struct tm_err err;
+    tm_err_clear(&err);
+    if (!proc->metrics || !proc->mgr)
+        return;
+    struct metrics_family *f = metrics_gauge(proc->metrics, "tidemark_dbrollouts",
+                                             "DBRollouts by phase (\"None\": no status yet).",
+                                             "phase", &err);
+    if (!f || rec_foreach(proc, REC_GROUP, REC_VERSION, "dbrollouts", NULL, count_by_phase,
+                          counts, &err) != TM_OK)
+        return;
+    for (int i = DBROLLOUT_PHASE_NONE; i <= DBROLLOUT_PHASE_BLOCKED; i++) {
+        const char *v[] = {i == DBROLLOUT_PHASE_NONE ? "None"
+                                                     : dbrollout_phase_name((enum dbrollout_phase)i)};
+        metrics_set(f, v, (double)counts[i]);
+    }
+}
+
 /* ------------------------------------------------------------- reconcile */
 
 enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
@@ -911,6 +943,7 @@ enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns
     }
 out:
     state_release(&s);
+    update_phase_gauge(proc);
     return rc;
 }
 

@@ -167,3 +167,11 @@ spec:
 $dep
 YAML
 }
+
+# metrics: the controller's /metrics text (port from its "http listening" log line).
+metrics() {
+  local port
+  port="$(grep -o '"metrics_port":[0-9]*' "$CTL_LOG" | tail -n 1 | cut -d: -f2)"
+  [[ -n "$port" ]] || return 1
+  curl -fsS "http://127.0.0.1:$port/metrics"
+}

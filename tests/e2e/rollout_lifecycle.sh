@@ -34,6 +34,13 @@ k -n "$NS" wait --for=condition=Ready dbrollout/orders-dev --timeout=60s >/dev/n
 has_event orders-dev "Normal ChangeSetApplied" || fail "no ChangeSetApplied Event"
 has_event orders-dev "Normal Succeeded" || fail "no Succeeded Event"
 
+# metrics: rollouts by phase, changesets by outcome
+wait_for_output -t 30 'tidemark_dbrollouts{phase="Succeeded"} 1' bash -c \
+  "$(declare -f metrics); CTL_LOG=$CTL_LOG; metrics | grep -F 'tidemark_dbrollouts{phase=\"Succeeded\"}'" \
+  || fail "tidemark_dbrollouts gauge"
+m="$(metrics)" || fail "no /metrics"
+grep -q '^tidemark_changesets_total{outcome="EXECUTED"} 3$' <<<"$m" || fail "tidemark_changesets_total"
+
 # v1.1.0 with a new image: new pods made Ready -> Succeeded
 k -n "$NS" patch deployment orders-app --type=merge -p \
   '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v1.1.0"}},"spec":{"containers":[{"name":"app","image":"registry.example.com/orders-app:1.1.0"}]}}}}' >/dev/null
