@@ -1077,6 +1077,25 @@ enum tm_code chlog_yaml_parse(struct chlog_ld *ld, const char *path, const char 
         rc = chlog_ld_fail(err, TM_E_PARSE, path, 1, 0, "empty file: expected databaseChangeLog:");
         goto out;
     }
+    {
+        /* a second document would be ignored silently: refuse it, as
+         * SnakeYAML's load() does */
+        yaml_document_t next;
+        if (!yaml_parser_load(&parser, &next)) {
+            rc = chlog_ld_fail(err, TM_E_PARSE, path, (int)parser.problem_mark.line + 1,
+                               (int)parser.problem_mark.column + 1, "invalid YAML: %s",
+                               parser.problem ? parser.problem : "syntax error");
+            goto out;
+        }
+        yaml_node_t *nroot = yaml_document_get_root_node(&next);
+        int nline_ = nroot ? (int)nroot->start_mark.line + 1 : 0;
+        yaml_document_delete(&next);
+        if (nroot) {
+            rc = chlog_ld_fail(err, TM_E_PARSE, path, nline_, 0,
+                               "expected one YAML document, found a second one");
+            goto out;
+        }
+    }
     yaml_node_t *list = NULL;
     if (root->type == YAML_MAPPING_NODE) {
         yaml_node_t *k, *val;

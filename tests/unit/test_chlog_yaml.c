@@ -562,6 +562,13 @@ TM_TEST(yaml_aliases_cannot_multiply_input_past_the_cap)
     chlog_fs_mem_release(&fs);
 }
 
+TM_TEST(yaml_second_document_is_an_error)
+{
+    expect_error("databaseChangeLog:\n- changeSet: {id: 1, author: x, changes: [{sql: SELECT 1}]}\n"
+                 "---\ndatabaseChangeLog: []\n",
+                 TM_E_PARSE, "changelog.yaml:4:", "expected one YAML document");
+}
+
 TM_TEST(yaml_changelog_without_root_key_is_an_error)
 {
     expect_error("changeSet:\n  id: 1\n", TM_E_PARSE, "changelog.yaml:1:1:",
