@@ -6,7 +6,9 @@
  *   1. <cache>/<sha256(url)[:32]>.git is a bare repository (git init once);
  *      stale *.lock files a killed git left behind are removed first.
  *   2. git fetch --depth=1 --no-tags -- URL +<ref>:refs/tidemark/fetched
- *      (<ref> = refs/heads/B, refs/tags/T or the commit id).
+ *      (<ref> = refs/heads/B, refs/tags/T or the commit id).  A server that
+ *      refuses a commit no ref points at (protocol v0) gets one full fetch
+ *      of its branches and tags instead, then the commit is looked up.
  *   3. git rev-parse refs/tidemark/fetched^{commit}  -> the revision.
  *   4. git ls-tree -r -z -l --full-tree REV          -> names, sizes, ids;
  *      caps are checked on the sizes before anything is read.
@@ -699,6 +701,53 @@ static enum tm_code parse_blobs(const struct tm_buf *out, const struct tree *t,
 
 /* ---- fetch ------------------------------------------------------------------------------ */
 
+/* For a server that will not send a commit no ref points at (protocol v0
+ * without uploadpack.allowAnySHA1InWant, as older servers run): fetch every
+ * branch and tag with full history, then point our ref at the commit if it
+ * arrived.  Costs a full clone, once; later fetches of the same URL are
+ * incremental. */
+static enum tm_code fetch_commit_the_long_way(struct git_run *r, const char *git, const char *repo,
+                                              const struct src_git_spec *spec, struct tm_err *err)
+{
+    struct tm_buf shallow;
+    tm_buf_init(&shallow, TM_CAP_SMALL);
+    struct stat st;
+    bool is_shallow = tm_buf_addf(&shallow, "%s/shallow", repo) == TM_OK &&
+                      stat(tm_buf_str(&shallow), &st) == 0;
+    tm_buf_release(&shallow);
+    char *argv[16];
+    int n = 0;
+    argv[n++] = (char *)git;
+    argv[n++] = "-C";
+    argv[n++] = (char *)repo;
+    argv[n++] = "fetch";
+    argv[n++] = "--quiet";
+    argv[n++] = "--no-tags";
+    argv[n++] = "--no-recurse-submodules";
+    argv[n++] = "--force";
+    if (is_shallow)
+        argv[n++] = "--unshallow";
+    argv[n++] = "--";
+    argv[n++] = spec->url;
+    argv[n++] = "+refs/heads/*:refs/tidemark/all/heads/*";
+    argv[n++] = "+refs/tags/*:refs/tidemark/all/tags/*";
+    argv[n] = NULL;
+    tm_buf_reset(&r->err);
+    enum tm_code rc = git_run(r, argv, err);
+    if (rc == TM_OK && r->status != 0)
+        rc = fetch_failed(r, err);
+    if (rc != TM_OK)
+        return rc;
+    char *upd[] = {(char *)git, "-C", (char *)repo, "update-ref", "--no-deref", GIT_FETCHED_REF,
+                   spec->commit, NULL};
+    tm_buf_reset(&r->err);
+    rc = git_run(r, upd, err);
+    if (rc == TM_OK && r->status != 0)
+        rc = tm_err_set(err, TM_E_NOTFOUND, "commit %s is not on any branch or tag of the repository",
+                        spec->commit);
+    return rc;
+}
+
 enum tm_code src_git_fetch(const struct src_git_opts *opts, const struct src_git_spec *spec,
                            const struct src_git_auth *auth, struct chlog_fs *fs,
                            char revision[SRC_REVISION_MAX], struct tm_err *err)
@@ -808,6 +857,8 @@ enum tm_code src_git_fetch(const struct src_git_opts *opts, const struct src_git
         rc = git_run(&r, argv, err);
         if (rc == TM_OK && r.status != 0)
             rc = fetch_failed(&r, err);
+        if (rc == TM_E_NOTFOUND && spec->commit)
+            rc = fetch_commit_the_long_way(&r, git, tm_buf_str(&repo), spec, err);
         if (rc != TM_OK)
             goto out;
     }

@@ -8,8 +8,10 @@
 # Authorization header (Basic USER:PASSWORD, or Bearer TOKEN), answers 401 with
 # WWW-Authenticate otherwise, and runs http-backend as CGI for the rest.
 #
-# Usage: source_git_http.py PROJECT_ROOT USER PASSWORD TOKEN
+# Usage: source_git_http.py PROJECT_ROOT USER PASSWORD TOKEN [v0]
 #   prints "port N" on stdout once listening, serves until killed (SIGTERM).
+#   With "v0" the client's Git-Protocol header is not passed on, so http-backend speaks
+#   protocol v0, which (like older servers) refuses to send a commit that no ref points at.
 import base64
 import http.server
 import os
@@ -19,6 +21,7 @@ import sys
 
 def main():
     root, user, password, token = sys.argv[1:5]
+    v0 = len(sys.argv) > 5 and sys.argv[5] == "v0"
     basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     bearer = "Bearer " + token
 
@@ -70,7 +73,7 @@ def main():
             }
             if self.headers.get("Content-Encoding"):
                 env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
-            if self.headers.get("Git-Protocol"):
+            if self.headers.get("Git-Protocol") and not v0:
                 env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
             out = subprocess.run(["git", "http-backend"], input=data, env=env,
                                  capture_output=True, check=False).stdout

@@ -232,7 +232,8 @@ static bool fx_start_daemon(struct fx *f)
     return fx_start_daemon_on(f, 0);
 }
 
-static bool fx_start_http(struct fx *f)
+/* Starts the http front; v0: make http-backend speak protocol v0. */
+static bool fx_start_http_v(struct fx *f, bool v0)
 {
     const char *src = tm_test_env("TIDEMARK_SOURCE_DIR");
     if (!src)
@@ -250,7 +251,7 @@ static bool fx_start_http(struct fx *f)
     posix_spawnattr_init(&at);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&at, 0);
-    char *argv[] = {"python3", script, f->root, USER, PASSWORD, TOKEN, NULL};
+    char *argv[] = {"python3", script, f->root, USER, PASSWORD, TOKEN, v0 ? "v0" : NULL, NULL};
     int rc = posix_spawnp(&f->http_pid, "python3", &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
@@ -276,6 +277,11 @@ static bool fx_start_http(struct fx *f)
         return false;
     }
     return true;
+}
+
+static bool fx_start_http(struct fx *f)
+{
+    return fx_start_http_v(f, false);
 }
 
 static void stop(pid_t *pid)
@@ -693,6 +699,42 @@ TM_TEST(git_same_url_fetches_again_after_a_timed_out_fetch)
     TM_ASSERT_INT(rc, TM_OK);
     TM_EXPECT_STR(rev, want);
     chlog_fs_mem_release(&fs);
+out:
+    fx_release(&f);
+}
+
+TM_TEST(git_commit_that_no_ref_points_at_is_fetched_from_a_v0_server)
+{
+    struct fx f;
+    if (!fx_init(&f) || !fx_start_http_v(&f, true))
+        goto out;
+    char url[128], first[SRC_REVISION_MAX], rev[SRC_REVISION_MAX];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/repo", f.http_port);
+    rev_parse(&f, "main~2", first); /* not a branch or tag tip */
+    struct src_git_opts o = {.cache_dir = f.cache};
+    struct src_git_auth a = {.username = USER, .password = PASSWORD};
+    struct chlog_fs fs;
+    struct tm_err e;
+    /* a shallow fetch of the branch first, as a DBSchema on a branch would have done */
+    struct src_git_spec s = spec_for(url, "main", NULL, NULL, "db");
+    TM_ASSERT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_OK);
+    chlog_fs_mem_release(&fs);
+    s = spec_for(url, NULL, NULL, first, "db");
+    enum tm_code rc = src_git_fetch(&o, &s, &a, &fs, rev, &e);
+    if (rc != TM_OK)
+        fprintf(stderr, "fetch commit from v0: %s\n", e.msg);
+    TM_ASSERT_INT(rc, TM_OK);
+    TM_EXPECT_STR(rev, first);
+    char *c = fs_get(&fs, "changelog.yaml");
+    TM_EXPECT(c != NULL);
+    free(c);
+    c = fs_get(&fs, "sql/001-orders.sql"); /* added by the next commit */
+    TM_EXPECT(c == NULL);
+    free(c);
+    chlog_fs_mem_release(&fs);
+    /* a commit that exists nowhere is still NOTFOUND */
+    s = spec_for(url, NULL, NULL, "0123456789abcdef0123456789abcdef01234567", "db");
+    TM_EXPECT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_E_NOTFOUND);
 out:
     fx_release(&f);
 }
