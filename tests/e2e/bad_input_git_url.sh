@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
 rollout_setup badgit
 MARK="/tmp/tm-badgit-$$-$RANDOM"
-trap 'rc=$?; rm -f "$MARK".*; (exit $rc); rollout_cleanup' EXIT
+trap 'rc=$?; set +e; rm -f "$MARK".*; (exit $rc); rollout_cleanup' EXIT
 
 schema_yaml() { # NAME URL
   cat <<YAML

@@ -21,7 +21,7 @@ stop_both() {
   cat "$WORK"/*.log >>"$CTL_LOG" 2>/dev/null || true
   rm -rf "$WORK"
 }
-trap 'rc=$?; stop_both; (exit $rc); rollout_cleanup' EXIT
+trap 'rc=$?; set +e; stop_both; (exit $rc); rollout_cleanup' EXIT
 
 n=12
 {

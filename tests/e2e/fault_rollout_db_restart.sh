@@ -26,7 +26,7 @@ pg_start_same_port() {
 
 rollout_setup dbrestart
 # rollout_setup installed its own EXIT trap: chain the private server's cleanup
-trap 'rc=$?; rollout_cleanup_rc=$rc; (exit $rc); rollout_cleanup; pgctl stop >/dev/null 2>&1; rm -rf "$PGSTATE"; exit $rollout_cleanup_rc' EXIT
+trap 'rc=$?; set +e; rollout_cleanup_rc=$rc; (exit $rc); rollout_cleanup; pgctl stop >/dev/null 2>&1; rm -rf "$PGSTATE"; exit $rollout_cleanup_rc' EXIT
 
 n=20
 {
