@@ -143,6 +143,30 @@ apiVersion: tidemark.dev/v1alpha1
 kind: DBInstance
 metadata: {name: no-schema}
 spec: {connection: {urlSecretRef: {name: u}}}'
+reject "DBInstance changelogTable with a quote and a semicolon" \
+  "spec.changelogTable in body should match" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBInstance
+metadata: {name: odd-table}
+spec: {schemaRef: {name: orders}, connection: {urlSecretRef: {name: u}}, changelogTable: "public.\"x;drop table y\""}'
+reject "DBInstance changelogTable with three parts" \
+  "spec.changelogTable in body should match" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBInstance
+metadata: {name: three-part-table}
+spec: {schemaRef: {name: orders}, connection: {urlSecretRef: {name: u}}, changelogTable: "a.b.c"}'
+reject "DBInstance host with shell metacharacters" \
+  "spec.connection.host in body should match" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBInstance
+metadata: {name: bad-host}
+spec: {schemaRef: {name: orders}, connection: {host: "db;touch /tmp/x", database: orders, userSecretRef: {name: a}}}'
+reject "DBInstance port out of range" \
+  "spec.connection.port" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBInstance
+metadata: {name: bad-port}
+spec: {schemaRef: {name: orders}, connection: {host: db, port: 70000, database: orders, userSecretRef: {name: a}}}'
 
 # ---- DBRollout
 accept "DBRollout with only the required fields" '
