@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/security_changelog_table.sh — a DBInstance's changelogTable is
+# used as quoted identifiers: the schema lets `$` and digits through
+# (`tm_s$1.hist$x`, valid in PostgreSQL only as written), and the controller
+# must create and use exactly that table in exactly that schema, never an
+# unqualified or default one.  (Quotes, semicolons and three-part names are
+# refused by the CRD: crds_validation.sh; odd names through the CLI:
+# tests/integration/bad_input_cli.sh.)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+rollout_setup chltable
+
+sql 'CREATE SCHEMA "tm_s$1"; ALTER SCHEMA "tm_s$1" OWNER TO '"$ROLE" >/dev/null || fail "create schema"
+cat <<'YAML' | apply_schema s
+databaseChangeLog:
+  - changeSet:
+      id: 1
+      author: t
+      changes:
+        - sql: {sql: "CREATE TABLE ct1 (id int)"}
+      rollback:
+        - sql: {sql: "DROP TABLE ct1"}
+  - changeSet:
+      id: 2
+      author: t
+      changes:
+        - tagDatabase: {tag: v1}
+YAML
+apply_instance db s Warn
+k -n "$NS" patch dbinstance db --type=merge -p '{"spec":{"changelogTable":"tm_s$1.hist$x"}}' >/dev/null \
+  || fail "set changelogTable"
+apply_rollout r db v1
+start_controller
+wait_for_output -t 90 Succeeded phase r || fail "rollout did not succeed"
+[[ "$(sql 'SELECT count(*) FROM "tm_s$1"."hist$x"')" == 2 ]] || fail "want 2 rows in \"tm_s\$1\".\"hist\$x\""
+[[ "$(sql "SELECT to_regclass('public.databasechangelog') IS NULL")" == t ]] || fail "the default history table was created"
+wait_for_output -t 60 v1 k -n "$NS" get dbinstance db -o jsonpath='{.status.appliedTag}' \
+  || fail "DBInstance does not read its history from tm_s\$1.hist\$x"
+assert_no_canary
