@@ -14,6 +14,10 @@
 #           print env lines (idempotent: if already running just print env)
 #   stop    stop all three (SIGTERM, wait, SIGKILL); keeps cached binaries; safe when nothing runs
 #   status  exit 0 if running and /readyz answers
+#   restart-apiserver [DOWN_SECONDS]
+#           stop only kube-apiserver (SIGTERM), keep it down DOWN_SECONDS (default 0), start it
+#           again with the same command line (same port, certs, etcd data) and wait for /readyz;
+#           for fault tests (watches cut, clients reconnecting)
 #   env     print `export KUBECONFIG=...` / `export TIDEMARK_K8S_BIN=...` lines for eval
 #
 # State (certs, tokens, etcd data, logs, pids, kubeconfig):
@@ -366,11 +370,28 @@ cmd_status() {
   log "not running"; return 1
 }
 
+cmd_restart_apiserver() {
+  local down=${1:-0} pid args=()
+  exec 9>"$STATE_DIR/.lock"
+  flock -w 60 9 || log "warning: $STATE_DIR/.lock still held after 60s; proceeding anyway"
+  all_alive || die "restart-apiserver: the control plane is not running"
+  pid="$(pid_of kube-apiserver)"
+  # the running server's own arguments (after argv[0]): same port, certs and etcd
+  mapfile -d '' -t args <"/proc/$pid/cmdline"
+  stop_one kube-apiserver
+  sleep "$down"
+  launch kube-apiserver "${args[@]:1}"
+  wait_until 240 "kube-apiserver /readyz" kube-apiserver kctl get --raw /readyz \
+    || die "kube-apiserver did not become ready again (log: $STATE_DIR/logs/kube-apiserver.log)"
+  log "kube-apiserver restarted (down ${down}s)"
+}
+
 case "${1:-}" in
   build) cmd_build ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) print_env ;;
-  *) echo "usage: $0 {build|start|stop|status|env}" >&2; exit 2 ;;
+  restart-apiserver) cmd_restart_apiserver "${2:-0}" ;;
+  *) echo "usage: $0 {build|start|stop|status|env|restart-apiserver [DOWN_SECONDS]}" >&2; exit 2 ;;
 esac
