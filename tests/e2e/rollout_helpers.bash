@@ -44,6 +44,12 @@ rollout_setup() {
 rollout_cleanup() {
   local rc=$?
   stop_controller
+  # an ASan/UBSan build of the controller reports into its log (and aborts)
+  if [[ -f "$CTL_LOG" ]] && grep -qE "Sanitizer|runtime error:" "$CTL_LOG"; then
+    log "the controller reported a sanitizer error:"
+    grep -E -A20 "Sanitizer|runtime error:" "$CTL_LOG" | head -n 60 >&2 || true
+    rc=1
+  fi
   if [[ $rc -ne 0 && -f "$CTL_LOG" ]]; then
     log "controller log (last 40 lines):"
     grep -v "\"reconciled\"" "$CTL_LOG" | tail -n 40 >&2 || true
@@ -55,6 +61,7 @@ rollout_cleanup() {
   rm -f "$CTL_LOG"
   (( ${#CLEANUP_PATHS[@]} == 0 )) || rm -rf "${CLEANUP_PATHS[@]}"
   if [[ $rc -eq 0 ]]; then log "PASS $(basename "$0")"; fi
+  exit "$rc"
 }
 
 # Renders manifests/samples for this test's database and role (prints YAML).
