@@ -153,7 +153,8 @@ static enum tm_code bool_val(struct yctx *y, yaml_node_t *n, const char *what, b
  * author, tag, expectedResult) given as plain scalars are canonicalised the
  * same way (org.yaml.snakeyaml.resolver.Resolver patterns; Java
  * Double.toString layout).  Quoted scalars are taken as written.
- * Not handled: sexagesimal floats and timestamps (kept as written). */
+ * Not handled: sexagesimal floats and timestamps (kept as written; an id
+ * that is a bare date, `id: 2024-01-15`, would differ from Liquibase's). */
 
 static bool all_of(const char *s, const char *e, const char *set)
 {
@@ -285,6 +286,30 @@ static char *snake_canonical(const char *v, bool *is_null)
                (e - s >= 1 && s[0] >= '1' && s[0] <= '9' && all_of(s, e, "0123456789_"))) {
         is_int = true;
         ok = int_value(s, e, 10, &iv);
+    }
+    if (!is_int && e - s >= 3 && s[0] >= '1' && s[0] <= '9' && memchr(s, ':', (size_t)(e - s))) {
+        /* sexagesimal int: [1-9][0-9_]*(:[0-5]?[0-9])+, e.g. 1:30 = 90 */
+        const char *c = memchr(s, ':', (size_t)(e - s));
+        bool sx = all_of(s, c, "0123456789_");
+        unsigned long long acc = 0;
+        if (sx)
+            sx = int_value(s, c, 10, &acc);
+        while (sx && c < e) {
+            const char *ps = c + 1, *pe = memchr(ps, ':', (size_t)(e - ps));
+            if (!pe)
+                pe = e;
+            unsigned long long part = 0;
+            sx = pe - ps >= 1 && pe - ps <= 2 && all_of(ps, pe, "0123456789") &&
+                 int_value(ps, pe, 10, &part) && part < 60 && (pe - ps == 1 || ps[0] <= '5') &&
+                 acc <= (~0ULL - part) / 60;
+            if (sx)
+                acc = acc * 60 + part;
+            c = pe;
+        }
+        if (sx) {
+            is_int = true;
+            iv = acc;
+        }
     }
     if (is_int) {
         if (!ok)

@@ -363,12 +363,14 @@ TM_TEST(yaml_plain_scalar_ids_are_typed_like_snakeyaml)
         "- changeSet: {id: 1e7, author: x, changes: [{sql: SELECT 1}]}\n"
         "- changeSet: {id: 1.2.3, author: x, changes: [{sql: SELECT 1}, {tagDatabase: {tag: 2.0}}]}\n"
         "- changeSet: {id: 0.001, author: Off, changes: [{sql: SELECT 1}]}\n"
-        "- changeSet: {id: -12, author: x, changes: [{sql: SELECT 1}]}\n",
+        "- changeSet: {id: -12, author: x, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: 1:30, author: x, changes: [{sql: SELECT 1}]}\n"
+        "- changeSet: {id: 1:70, author: x, changes: [{sql: SELECT 1}]}\n",
         NULL);
     if (rc != TM_OK)
         fprintf(stderr, "%s\n", err.msg);
     TM_ASSERT_INT(rc, TM_OK);
-    TM_ASSERT_INT(c->nsets, 10);
+    TM_ASSERT_INT(c->nsets, 12);
     TM_EXPECT_STR(c->sets[0].id, "1.1");
     TM_EXPECT_STR(c->sets[0].author, "true");
     TM_EXPECT_STR(c->sets[1].id, "1.10");
@@ -383,6 +385,8 @@ TM_TEST(yaml_plain_scalar_ids_are_typed_like_snakeyaml)
     TM_EXPECT_STR(c->sets[8].id, "0.001");
     TM_EXPECT_STR(c->sets[8].author, "false");
     TM_EXPECT_STR(c->sets[9].id, "-12");
+    TM_EXPECT_STR(c->sets[10].id, "90"); /* YAML 1.1 sexagesimal */
+    TM_EXPECT_STR(c->sets[11].id, "1:70");
     chlog_free(c);
 }
 
