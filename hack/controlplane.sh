@@ -15,7 +15,7 @@
 #   stop    stop all three (SIGTERM, wait, SIGKILL); keeps cached binaries; safe when nothing runs
 #   status  exit 0 if running and /readyz answers
 #   restart-apiserver [DOWN_SECONDS]
-#           stop only kube-apiserver (SIGTERM), keep it down DOWN_SECONDS (default 0), start it
+#           crash only kube-apiserver (SIGKILL), keep it down DOWN_SECONDS (default 0), start it
 #           again with the same command line (same port, certs, etcd data) and wait for /readyz;
 #           for fault tests (watches cut, clients reconnecting)
 #   env     print `export KUBECONFIG=...` / `export TIDEMARK_K8S_BIN=...` lines for eval
@@ -378,7 +378,10 @@ cmd_restart_apiserver() {
   pid="$(pid_of kube-apiserver)"
   # the running server's own arguments (after argv[0]): same port, certs and etcd
   mapfile -d '' -t args <"/proc/$pid/cmdline"
-  stop_one kube-apiserver
+  # a crash, not a graceful stop: SIGTERM waits for open watches to drain (10 s and more)
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$STATE_DIR/pids/kube-apiserver.pid"
   sleep "$down"
   launch kube-apiserver "${args[@]:1}"
   wait_until 240 "kube-apiserver /readyz" kube-apiserver kctl get --raw /readyz \
