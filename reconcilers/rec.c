@@ -1,7 +1,6 @@
 /* rec: shared reconciler I/O (see rec.h). */
 #include "reconcilers/rec.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,32 +122,11 @@ enum tm_code rec_patch_status(struct tm_proc *proc, const char *resource, const 
     return rc;
 }
 
-/* One-time init (STYLE.md rule 5 allows it): an Event recorder for when
- * the process did not put one in proc->events (the manager's start-up does
- * not make one yet).  Made on first use, never freed (lives as long as the
- * process, like curl's global init). */
-static pthread_once_t fallback_once = PTHREAD_ONCE_INIT;
-static struct kube_eventer *fallback_eventer;
-
-static void fallback_init(void)
-{
-    struct tm_err err;
-    tm_err_clear(&err);
-    fallback_eventer = kube_eventer_new(NULL, NULL, &err);
-}
-
 void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool warning,
                const char *action, const char *note)
 {
-    struct kube_eventer *ev = proc->events;
-    if (!proc->kube)
-        return;
-    if (!ev) {
-        pthread_once(&fallback_once, fallback_init);
-        ev = fallback_eventer;
-    }
-    if (!ev)
-        return;
+    if (!proc->events || !proc->kube)
+        return; /* no recorder (tests without a manager): no Events */
     struct kube_event e = {
         .regarding = {.api_version = rec_str(obj, "apiVersion"),
                       .kind = rec_str(obj, "kind"),
@@ -163,7 +141,7 @@ void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool 
     };
     struct tm_err err;
     tm_err_clear(&err);
-    if (kube_event_emit(ev, proc->kube, &e, rec_now_ms(), &err) != TM_OK)
+    if (kube_event_emit(proc->events, proc->kube, &e, rec_now_ms(), &err) != TM_OK)
         log_warn(proc->log, "event not recorded", LF_S("reason", reason), LF_S("err", err.msg));
 }
 

@@ -92,8 +92,9 @@ enum tm_code rec_patch_status(struct tm_proc *proc, const char *resource, const 
                               cJSON **out, struct tm_err *err) TM_MUST_CHECK;
 
 /* Emits an Event about obj (a tidemark object or any object with
- * apiVersion/kind/metadata).  Failures are logged, never returned: an Event
- * is never worth failing a reconcile for. */
+ * apiVersion/kind/metadata) through proc->events (none when it is NULL).
+ * Failures are logged, never returned: an Event is never worth failing a
+ * reconcile for. */
 void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool warning,
                const char *action, const char *note);
 
