@@ -155,7 +155,9 @@ struct src_git_opts {
     bool allow_file;       /* accept file:// URLs (tests, local development) */
 };
 
-/* Fetches one ref of a repository (shallow, depth 1) into its cache entry,
+/* Fetches one ref of a repository (shallow, depth 1) into its cache entry
+ * (a commit that a protocol-v0 server will not send by id: one full fetch of
+ * its branches and tags instead),
  * then loads every regular file under spec->path from that commit into a new
  * mem fs (paths relative to spec->path; symlinks and submodules are
  * skipped).  revision gets the commit id.  auth (NULL = anonymous) is used

@@ -4,6 +4,7 @@
  * its own temporary repository, servers and cache, and removes them.
  * Needs git and python3 on PATH (hack/deps.sh installs both). */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -735,6 +736,51 @@ TM_TEST(git_commit_that_no_ref_points_at_is_fetched_from_a_v0_server)
     /* a commit that exists nowhere is still NOTFOUND */
     s = spec_for(url, NULL, NULL, "0123456789abcdef0123456789abcdef01234567", "db");
     TM_EXPECT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_E_NOTFOUND);
+out:
+    fx_release(&f);
+}
+
+/* We hold the cache entry's flock, so lock files in it were left by a git
+ * that was killed (SIGKILL leaves them): the next fetch must not trip on them. */
+TM_TEST(git_stale_lock_files_left_by_a_killed_git_do_not_block_fetches)
+{
+    struct fx f;
+    if (!fx_init(&f))
+        goto out;
+    char url[400], rev[SRC_REVISION_MAX], want[SRC_REVISION_MAX];
+    snprintf(url, sizeof(url), "file://%s", f.repo);
+    struct src_git_opts o = {.cache_dir = f.cache, .allow_file = true};
+    struct src_git_spec s = spec_for(url, "main", NULL, NULL, "db");
+    struct chlog_fs fs;
+    struct tm_err e;
+    TM_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
+    chlog_fs_mem_release(&fs);
+    /* find the entry (<cache>/<hash>.git) and leave the locks a killed fetch leaves */
+    char entry[600] = "";
+    DIR *d = opendir(f.cache);
+    TM_ASSERT(d != NULL);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n > 4 && strcmp(de->d_name + n - 4, ".git") == 0)
+            snprintf(entry, sizeof(entry), "%s/%s", f.cache, de->d_name);
+    }
+    closedir(d);
+    TM_ASSERT(entry[0] != '\0');
+    const char *locks[] = {"shallow.lock", "refs/tidemark/fetched.lock"};
+    for (int i = 0; i < 2; i++) {
+        char p[700];
+        snprintf(p, sizeof(p), "%s/%s", entry, locks[i]);
+        write_file(p, "");
+    }
+    TM_ASSERT(commit_file(&f, "db/sql/003-more.sql", "select 3;\n", "more"));
+    rev_parse(&f, "main", want);
+    enum tm_code rc = src_git_fetch(&o, &s, NULL, &fs, rev, &e);
+    if (rc != TM_OK)
+        fprintf(stderr, "fetch with stale locks: %s\n", e.msg);
+    TM_ASSERT_INT(rc, TM_OK);
+    TM_EXPECT_STR(rev, want);
+    chlog_fs_mem_release(&fs);
 out:
     fx_release(&f);
 }
