@@ -27,12 +27,16 @@
  * context/contextFilter, labels, dbms, logicalFilePath; others are ignored
  * as Liquibase's regex matching ignores them.
  *
- * tidemark extension: `--tag NAME` (or `--tagDatabase NAME`) inside a
- * changeset tags it.  Open-source Liquibase (checked in
- * liquibase-standard/src/main/java/liquibase/parser/AbstractFormattedChangeLogParser.java,
- * whose patterns have no tag directive) has no tag syntax in formatted SQL;
- * the line is a plain SQL comment to Liquibase, so it stays in the body and
- * the checksum is the one Liquibase computes for the same file.
+ * Tags: open-source Liquibase has no tag syntax in formatted SQL (the patterns
+ * of liquibase-standard/src/main/java/liquibase/parser/
+ * AbstractFormattedChangeLogParser.java have none).  Liquibase Pro has
+ * `--tagDatabase: NAME`, which the open-source parser refuses without a Pro
+ * license (liquibase/parser/core/formattedsql/InvalidFormattedSqlPatternsForOssUtil.java);
+ * how Pro models it (and whether it changes the checksum) cannot be read in
+ * public sources.  tidemark accepts that line, and adds its own extension
+ * `--tag NAME` (no space after "--"), which is a plain SQL comment to every
+ * Liquibase, so such files still run there with the same checksum.  Either
+ * line tags the changeset it is in and stays in its SQL body.
  *
  * Stricter than Liquibase on purpose: SQL text outside any changeset and a
  * changeset with an empty body are errors (Liquibase drops the first). */
@@ -119,19 +123,24 @@ static const char *rollback_directive(struct line l)
     return p + 9;
 }
 
-/* "--tag" / "--tagDatabase" written without a space after "--" (so that a
- * prose comment such as "-- tag the orders" stays a comment), followed by a
- * space or the end of the line; returns the position after the word. */
+/* Tag lines; returns the position of the tag name.
+ *   "--tag NAME"           tidemark, written without a space after "--" (so
+ *                          that prose such as "-- tag the orders" stays a comment);
+ *   "--tagDatabase: NAME"  Liquibase Pro's pattern, `\s*?--[\s]*?tagDatabase:[\s]+?(.*)`
+ *                          (open-source Liquibase refuses this line without a
+ *                          Pro license: InvalidFormattedSqlPatternsForOssUtil). */
 static const char *tag_directive(struct line l)
 {
     const char *p = skip_ws(l.s, l.e);
-    static const char *const words[] = {"--tagDatabase", "--tag"};
-    for (size_t i = 0; i < 2; i++) {
-        size_t n = strlen(words[i]);
-        if ((size_t)(l.e - p) >= n && strncasecmp(p, words[i], n) == 0 &&
-            (p + n == l.e || p[n] == ' ' || p[n] == '\t'))
-            return p + n;
-    }
+    if ((size_t)(l.e - p) >= 5 && strncasecmp(p, "--tag", 5) == 0 &&
+        (p + 5 == l.e || p[5] == ' ' || p[5] == '\t'))
+        return p + 5;
+    if (l.e - p < 2 || p[0] != '-' || p[1] != '-')
+        return NULL;
+    const char *q = skip_ws(p + 2, l.e);
+    if ((size_t)(l.e - q) >= 12 && strncasecmp(q, "tagDatabase:", 12) == 0 &&
+        (q + 12 == l.e || q[12] == ' ' || q[12] == '\t'))
+        return q + 12;
     return NULL;
 }
 
@@ -513,7 +522,7 @@ static enum tm_code tag_line(struct sctx *x, struct line l, const char *p, struc
     const char *rest = skip_ws(te, l.e);
     if (te == ts || rest != l.e)
         return fail(x, err, TM_E_PARSE, (int)(ts - l.s) + 1,
-                    "expected --tag <name> (one word, the tidemark tag extension)");
+                    "expected --tag <name> or --tagDatabase: <name> (one word)");
     if (x->cs->own_tag)
         return fail(x, err, TM_E_INVAL, (int)(ts - l.s) + 1,
                     "changeset already has a tag (one --tag per changeset)");

@@ -99,10 +99,14 @@ TM_TEST(sqlfmt_tag_extension_tags_the_changeset_and_stays_in_sql)
         "SELECT 1;\n"
         "--changeset a:3\n"
         "SELECT 3;\n"
-        "--tagDatabase v2\n",
+        "-- tagDatabase: v2\n"
+        "--changeset a:4\n"
+        "--tagDatabase v3 is prose without the colon\n"
+        "SELECT 4;\n",
         &c, &err);
     TM_ASSERT_INT(rc, TM_OK);
-    TM_ASSERT_INT(c->nsets, 3);
+    TM_ASSERT_INT(c->nsets, 4);
+    TM_EXPECT(c->sets[3].tag == NULL);
     TM_EXPECT_STR(c->sets[0].tag, "v1.0.0");
     TM_EXPECT_STR(c->sets[0].changes[0].sql, "CREATE TABLE t (i int);\n--tag v1.0.0");
     TM_EXPECT(c->sets[1].tag == NULL);
@@ -290,6 +294,8 @@ TM_TEST(sqlfmt_unknown_tag_syntax_is_an_error)
                  "changelog.sql:4:", "expected --tag <name>");
     expect_error("--liquibase formatted sql\n--changeset a:1\nSELECT 1;\n--tag\n", TM_E_PARSE,
                  "changelog.sql:4:", "expected --tag <name>");
+    expect_error("--liquibase formatted sql\n--changeset a:1\nSELECT 1;\n--tagDatabase:\n",
+                 TM_E_PARSE, "changelog.sql:4:", "expected --tag <name>");
     expect_error("--liquibase formatted sql\n--changeset a:1\nSELECT 1;\n--tag a\n--tag b\n",
                  TM_E_INVAL, "changelog.sql:5:", "already has a tag");
 }
