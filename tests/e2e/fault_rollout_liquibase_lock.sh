@@ -38,6 +38,7 @@ wait_for -t 60 bash -c "$(declare -f k status_text); NS=$NS; status_text | grep 
   || fail "the DBRollout status does not name the Liquibase lock holder: $(status_text)"
 # it keeps waiting through several retries (backoff), changing nothing
 log "while locked: $(status_text)"
+tries0="$(grep -c '"msg":"applying"' "$CTL_LOG" || true)"
 for i in 1 2 3 4 5; do
   st="$(status_text)"
   [[ "$st" == Applying* || "$st" == Pending* ]] || fail "phase while the lock row is held: $st"
@@ -47,6 +48,9 @@ for i in 1 2 3 4 5; do
   fi
   sleep 1
 done
+
+# a figure, not an assertion: how often it retried while the row was held
+log "apply attempts during ~5 s of a held lock row: $(( $(grep -c '"msg":"applying"' "$CTL_LOG" || true) - tries0 ))"
 
 # released: proceeds
 sql "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
