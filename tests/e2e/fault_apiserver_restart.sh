@@ -14,13 +14,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
 : "${TIDEMARK_SOURCE_DIR:?run through ctest / hack/test.sh}"
 
 CPSTATE="$(mktemp -d)"
-cp() { TIDEMARK_STATE_DIR=$CPSTATE "$TIDEMARK_SOURCE_DIR/hack/controlplane.sh" "$@"; }
-env_lines="$(cp start 2>"$CPSTATE/start.log")" || { cat "$CPSTATE/start.log" >&2; cp stop >/dev/null 2>&1; rm -rf "$CPSTATE"; fail "private control plane did not start"; }
+cpl() { TIDEMARK_STATE_DIR=$CPSTATE "$TIDEMARK_SOURCE_DIR/hack/controlplane.sh" "$@"; }
+env_lines="$(cpl start 2>"$CPSTATE/start.log")" || { cat "$CPSTATE/start.log" >&2; cpl stop >/dev/null 2>&1; rm -rf "$CPSTATE"; fail "private control plane did not start"; }
 eval "$env_lines"
 export KUBECONFIG
 
 rollout_setup apirestart
-trap 'rc=$?; set +e; (exit $rc); rollout_cleanup; cp stop >/dev/null 2>&1; rm -rf "$CPSTATE"; exit $rc' EXIT
+# rollout_cleanup ends with exit: stop the private control plane after it,
+# from a trap of our own around it
+trap 'rc=$?; set +e; (exit $rc); (rollout_cleanup); rc2=$?; cpl stop >/dev/null 2>&1; rm -rf "$CPSTATE"; exit $rc2' EXIT
 
 changeset() { # ID SQL ROLLBACK
   printf '  - changeSet:\n      id: %s\n      author: t\n      changes:\n        - sql: {sql: "%s"}\n      rollback:\n        - sql: {sql: "%s"}\n' "$1" "$2" "$3"
@@ -43,7 +45,7 @@ until [[ "$(rows)" -ge 2 ]]; do
   (( $(date +%s) < deadline )) || fail "the apply never started"
   sleep 0.1
 done
-cp restart-apiserver 3 2>>"$CPSTATE/restart.log" || fail "restart-apiserver: $(cat "$CPSTATE/restart.log")"
+cpl restart-apiserver 3 2>>"$CPSTATE/restart.log" || fail "restart-apiserver: $(cat "$CPSTATE/restart.log")"
 log "apiserver restarted during the apply ($(rows) rows now)"
 wait_for_output -t 120 "Succeeded v1" k -n "$NS" get dbrollout r -o jsonpath='{.status.phase} {.status.appliedTag}' \
   || fail "the rollout did not reach Succeeded v1 after the apiserver restart"
@@ -51,7 +53,7 @@ wait_for_output -t 120 "Succeeded v1" k -n "$NS" get dbrollout r -o jsonpath='{.
 [[ "$(sql "select count(*) - count(distinct id) from databasechangelog")" == 0 ]] || fail "a changeset was recorded twice"
 
 # (2) a change made right after a restart, before the controller's watches reconnect
-cp restart-apiserver 0 2>>"$CPSTATE/restart.log" || fail "second restart-apiserver: $(cat "$CPSTATE/restart.log")"
+cpl restart-apiserver 0 2>>"$CPSTATE/restart.log" || fail "second restart-apiserver: $(cat "$CPSTATE/restart.log")"
 k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v2"}}' >/dev/null || fail "patch the tag to v2"
 log "tag changed to v2 right after the second restart"
 wait_for_output -t 120 "Succeeded v2" k -n "$NS" get dbrollout r -o jsonpath='{.status.phase} {.status.appliedTag}' \

@@ -25,8 +25,9 @@ pg_start_same_port() {
 }
 
 rollout_setup dbrestart
-# rollout_setup installed its own EXIT trap: chain the private server's cleanup
-trap 'rc=$?; set +e; rollout_cleanup_rc=$rc; (exit $rc); rollout_cleanup; pgctl stop >/dev/null 2>&1; rm -rf "$PGSTATE"; exit $rollout_cleanup_rc' EXIT
+# rollout_setup installed its own EXIT trap: stop the private server first
+# (rollout_cleanup ends with exit)
+trap 'rc=$?; set +e; pgctl stop >/dev/null 2>&1; rm -rf "$PGSTATE"; (exit $rc); rollout_cleanup' EXIT
 
 n=20
 {
