@@ -26,6 +26,24 @@
 
 extern char **environ;
 
+/* Like TM_ASSERT*, but jump to the test's `out:` so the fixture (servers,
+ * temp dir) is always released. */
+#define FX_ASSERT(cond)                                                          \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            TM_FAIL_("expected %s", #cond);                                      \
+            goto out;                                                            \
+        }                                                                        \
+    } while (0)
+#define FX_ASSERT_INT(actual, expected)                                          \
+    do {                                                                         \
+        long long a_ = (long long)(actual), e_ = (long long)(expected);          \
+        if (a_ != e_) {                                                          \
+            TM_FAIL_("%s: expected %lld, got %lld", #actual, e_, a_);            \
+            goto out;                                                            \
+        }                                                                        \
+    } while (0)
+
 #define USER "tidemark"
 #define PASSWORD "pa55-w0rd-for-tests"
 #define TOKEN "bearer-token-for-tests"
@@ -337,7 +355,7 @@ TM_TEST(git_daemon_fetches_branch_path_into_fs)
     enum tm_code rc = src_git_fetch(&o, &s, NULL, &fs, rev, &e);
     if (rc != TM_OK)
         fprintf(stderr, "fetch: %s\n", e.msg);
-    TM_ASSERT_INT(rc, TM_OK);
+    FX_ASSERT_INT(rc, TM_OK);
     TM_EXPECT_STR(rev, want);
     char *c = fs_get(&fs, "changelog.yaml");
     TM_EXPECT_CONTAINS(c, "include: {file: sql/001-orders.sql}");
@@ -363,13 +381,13 @@ TM_TEST(git_daemon_fetches_tag_and_commit)
     rev_parse(&f, "v1.0.0^{commit}", tagc);
     rev_parse(&f, "main~2", first); /* only db/changelog.yaml existed */
     /* the branch moves on after the tag: the tag must still give the tagged commit */
-    TM_ASSERT(commit_file(&f, "db/sql/002-customers.sql", "create table customers(id int);\n",
+    FX_ASSERT(commit_file(&f, "db/sql/002-customers.sql", "create table customers(id int);\n",
                           "customers"));
     struct src_git_opts o = {.cache_dir = f.cache};
     struct src_git_spec s = spec_for(url, NULL, "v1.0.0", NULL, "db");
     struct chlog_fs fs;
     struct tm_err e;
-    TM_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
     TM_EXPECT_STR(rev, tagc);
     char *c = fs_get(&fs, "sql/002-customers.sql");
     TM_EXPECT(c == NULL);
@@ -380,7 +398,7 @@ TM_TEST(git_daemon_fetches_tag_and_commit)
     enum tm_code rc = src_git_fetch(&o, &s, NULL, &fs, rev, &e);
     if (rc != TM_OK)
         fprintf(stderr, "fetch commit: %s\n", e.msg);
-    TM_ASSERT_INT(rc, TM_OK);
+    FX_ASSERT_INT(rc, TM_OK);
     TM_EXPECT_STR(rev, first);
     c = fs_get(&fs, "changelog.yaml");
     TM_EXPECT(c != NULL);
@@ -404,12 +422,12 @@ TM_TEST(git_moved_branch_gives_new_revision)
     struct src_git_spec s = spec_for(url, "main", NULL, NULL, "db");
     struct chlog_fs fs;
     struct tm_err e;
-    TM_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev1, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev1, &e), TM_OK);
     chlog_fs_mem_release(&fs);
-    TM_ASSERT(commit_file(&f, "db/sql/001-orders.sql", "create table orders(id bigint);\n",
+    FX_ASSERT(commit_file(&f, "db/sql/001-orders.sql", "create table orders(id bigint);\n",
                           "widen"));
     rev_parse(&f, "main", want);
-    TM_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev2, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev2, &e), TM_OK);
     TM_EXPECT(strcmp(rev1, rev2) != 0);
     TM_EXPECT_STR(rev2, want);
     char *c = fs_get(&fs, "sql/001-orders.sql");
@@ -461,7 +479,7 @@ TM_TEST(git_http_basic_auth_fetches)
     enum tm_code rc = src_git_fetch(&o, &s, &a, &fs, rev, &e);
     if (rc != TM_OK)
         fprintf(stderr, "fetch: %s\n", e.msg);
-    TM_ASSERT_INT(rc, TM_OK);
+    FX_ASSERT_INT(rc, TM_OK);
     TM_EXPECT_STR(rev, want);
     char *c = fs_get(&fs, "sql/001-orders.sql");
     TM_EXPECT_STR(c, "create table orders(id int);\n");
@@ -483,7 +501,7 @@ TM_TEST(git_http_bearer_token_fetches)
     struct src_git_auth a = {.bearer_token = TOKEN};
     struct chlog_fs fs;
     struct tm_err e;
-    TM_ASSERT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_OK);
     TM_EXPECT_INT(strlen(rev), 40);
     chlog_fs_mem_release(&fs);
 out:
@@ -555,11 +573,11 @@ TM_TEST(git_credentials_never_in_argv_only_in_child_env)
     struct src_git_auth a = {.username = USER, .password = PASSWORD};
     struct chlog_fs fs;
     struct tm_err e;
-    TM_ASSERT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_OK);
     chlog_fs_mem_release(&fs);
     snprintf(p, sizeof(p), "%s/argv.log", f.root);
     char *argv_log = slurp(p);
-    TM_ASSERT(argv_log != NULL);
+    FX_ASSERT(argv_log != NULL);
     TM_EXPECT_CONTAINS(argv_log, "fetch");
     TM_EXPECT_CONTAINS(argv_log, "--\n");  /* end of options before the URL */
     TM_EXPECT_NOT_CONTAINS(argv_log, PASSWORD);
@@ -568,7 +586,7 @@ TM_TEST(git_credentials_never_in_argv_only_in_child_env)
     TM_EXPECT_NOT_CONTAINS(argv_log, "Authorization");
     snprintf(p, sizeof(p), "%s/env.log", f.root);
     char *env_log = slurp(p);
-    TM_ASSERT(env_log != NULL);
+    FX_ASSERT(env_log != NULL);
     TM_EXPECT_CONTAINS(env_log, "Authorization: Basic dGlkZW1hcms6cGE1NS13MHJkLWZvci10ZXN0cw==");
     TM_EXPECT_CONTAINS(env_log, "GIT_TERMINAL_PROMPT=0");
     TM_EXPECT_CONTAINS(env_log, "GIT_ALLOW_PROTOCOL=http\n");
@@ -624,7 +642,7 @@ TM_TEST(git_file_urls_need_allow_file)
     struct tm_err e;
     TM_EXPECT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_E_INVAL);
     o.allow_file = true;
-    TM_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
     TM_EXPECT_STR(rev, want);
     chlog_fs_mem_release(&fs);
 out:
@@ -640,7 +658,7 @@ TM_TEST(git_unresponsive_server_times_out)
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof(a);
-    TM_ASSERT(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(s, 8) == 0 &&
+    FX_ASSERT(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(s, 8) == 0 &&
               getsockname(s, (struct sockaddr *)&a, &al) == 0);
     char url[128], rev[SRC_REVISION_MAX];
     snprintf(url, sizeof(url), "git://127.0.0.1:%d/repo", ntohs(a.sin_port));
@@ -659,7 +677,7 @@ TM_TEST(git_unresponsive_server_times_out)
     rev_parse(&f, "main", want);
     o.allow_file = true;
     sp = spec_for(good, "main", NULL, NULL, "db");
-    TM_ASSERT_INT(src_git_fetch(&o, &sp, NULL, &fs, rev, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &sp, NULL, &fs, rev, &e), TM_OK);
     TM_EXPECT_STR(rev, want);
     chlog_fs_mem_release(&fs);
 out:
@@ -677,7 +695,7 @@ TM_TEST(git_same_url_fetches_again_after_a_timed_out_fetch)
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof(a);
-    TM_ASSERT(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(s, 8) == 0 &&
+    FX_ASSERT(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(s, 8) == 0 &&
               getsockname(s, (struct sockaddr *)&a, &al) == 0);
     int port = ntohs(a.sin_port);
     char url[128], rev[SRC_REVISION_MAX], want[SRC_REVISION_MAX];
@@ -697,7 +715,7 @@ TM_TEST(git_same_url_fetches_again_after_a_timed_out_fetch)
     enum tm_code rc = src_git_fetch(&o, &sp, NULL, &fs, rev, &e);
     if (rc != TM_OK)
         fprintf(stderr, "fetch after timeout: %s\n", e.msg);
-    TM_ASSERT_INT(rc, TM_OK);
+    FX_ASSERT_INT(rc, TM_OK);
     TM_EXPECT_STR(rev, want);
     chlog_fs_mem_release(&fs);
 out:
@@ -718,13 +736,13 @@ TM_TEST(git_commit_that_no_ref_points_at_is_fetched_from_a_v0_server)
     struct tm_err e;
     /* a shallow fetch of the branch first, as a DBSchema on a branch would have done */
     struct src_git_spec s = spec_for(url, "main", NULL, NULL, "db");
-    TM_ASSERT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &s, &a, &fs, rev, &e), TM_OK);
     chlog_fs_mem_release(&fs);
     s = spec_for(url, NULL, NULL, first, "db");
     enum tm_code rc = src_git_fetch(&o, &s, &a, &fs, rev, &e);
     if (rc != TM_OK)
         fprintf(stderr, "fetch commit from v0: %s\n", e.msg);
-    TM_ASSERT_INT(rc, TM_OK);
+    FX_ASSERT_INT(rc, TM_OK);
     TM_EXPECT_STR(rev, first);
     char *c = fs_get(&fs, "changelog.yaml");
     TM_EXPECT(c != NULL);
@@ -753,12 +771,12 @@ TM_TEST(git_stale_lock_files_left_by_a_killed_git_do_not_block_fetches)
     struct src_git_spec s = spec_for(url, "main", NULL, NULL, "db");
     struct chlog_fs fs;
     struct tm_err e;
-    TM_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
+    FX_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
     chlog_fs_mem_release(&fs);
     /* find the entry (<cache>/<hash>.git) and leave the locks a killed fetch leaves */
     char entry[600] = "";
     DIR *d = opendir(f.cache);
-    TM_ASSERT(d != NULL);
+    FX_ASSERT(d != NULL);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
@@ -766,19 +784,19 @@ TM_TEST(git_stale_lock_files_left_by_a_killed_git_do_not_block_fetches)
             snprintf(entry, sizeof(entry), "%s/%s", f.cache, de->d_name);
     }
     closedir(d);
-    TM_ASSERT(entry[0] != '\0');
+    FX_ASSERT(entry[0] != '\0');
     const char *locks[] = {"shallow.lock", "refs/tidemark/fetched.lock"};
     for (int i = 0; i < 2; i++) {
         char p[700];
         snprintf(p, sizeof(p), "%s/%s", entry, locks[i]);
         write_file(p, "");
     }
-    TM_ASSERT(commit_file(&f, "db/sql/003-more.sql", "select 3;\n", "more"));
+    FX_ASSERT(commit_file(&f, "db/sql/003-more.sql", "select 3;\n", "more"));
     rev_parse(&f, "main", want);
     enum tm_code rc = src_git_fetch(&o, &s, NULL, &fs, rev, &e);
     if (rc != TM_OK)
         fprintf(stderr, "fetch with stale locks: %s\n", e.msg);
-    TM_ASSERT_INT(rc, TM_OK);
+    FX_ASSERT_INT(rc, TM_OK);
     TM_EXPECT_STR(rev, want);
     chlog_fs_mem_release(&fs);
 out:
