@@ -153,6 +153,9 @@ static bool checksum_accepted(const struct chlog_changeset *cs, const char *stor
 {
     if (!stored || strcmp(stored, cs->checksum) == 0)
         return true;
+    /* an sqlFile with ${} written by Liquibase < 4.26 (checksum over the expanded text) */
+    if (cs->checksum_legacy[0] && strcmp(stored, cs->checksum_legacy) == 0)
+        return true;
     for (size_t i = 0; i < cs->nvalid_checksums; i++) {
         const char *v = cs->valid_checksums[i];
         if (v && (strcmp(v, stored) == 0 || strcmp(v, "ANY") == 0 || strcmp(v, "any") == 0))

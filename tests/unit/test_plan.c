@@ -334,6 +334,28 @@ TM_TEST(plan_accepts_null_md5sum_and_valid_checksums)
     fx_free(&cl);
 }
 
+TM_TEST(plan_accepts_the_pre_4_26_sqlfile_checksum)
+{
+    struct chlog cl;
+    struct engine_history h;
+    struct plan p;
+    struct tm_err err;
+    five(&cl);
+    snprintf(cl.sets[0].checksum_legacy, sizeof(cl.sets[0].checksum_legacy), "9:legacysum");
+    engine_history_init(&h);
+    fx_row(&h, "c1", "9:legacysum", NULL, ENGINE_EXEC_EXECUTED);
+    TM_EXPECT_INT(plan_to_tag(&cl, &h, NULL, -1, &p, &err), TM_OK);
+    TM_EXPECT_INT(p.nsteps, 4);
+    plan_release(&p);
+    /* any other stored sum is still drift */
+    engine_history_release(&h);
+    engine_history_init(&h);
+    fx_row(&h, "c1", "9:othersum", NULL, ENGINE_EXEC_EXECUTED);
+    TM_EXPECT_INT(plan_to_tag(&cl, &h, NULL, -1, &p, &err), TM_E_DRIFT);
+    engine_history_release(&h);
+    fx_free(&cl);
+}
+
 TM_TEST(plan_unknown_history_row_is_drift)
 {
     struct chlog cl;
