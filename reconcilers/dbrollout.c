@@ -194,8 +194,10 @@ static void position(struct state *s, const char *tag, enum dbrollout_pos *pos, 
         plan_release(&pl);
         return;
     }
-    *steps = (long)pl.nsteps;
-    if (pl.nsteps == 0)
+    /* runAlways reruns are in every forward plan: they do not make the
+     * instance "not at the tag" (a move that runs anyway still runs them) */
+    *steps = dbrollout_plan_steps(s->cl, &pl);
+    if (*steps == 0)
         *pos = DBROLLOUT_POS_AT;
     else
         *pos = pl.rollback ? DBROLLOUT_POS_BACKWARD : DBROLLOUT_POS_FORWARD;

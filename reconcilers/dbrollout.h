@@ -86,6 +86,14 @@
 #define DBROLLOUT_REQUEUE_PREREQ_MS 30000
 #define DBROLLOUT_REQUEUE_BLOCKED_MS 60000
 
+/* Backoff of a failed move (apply or rollback) that a retry may fix (a lock
+ * held by Liquibase or another applier, a lost connection): retry n waits
+ * BASE * 2^(n-1), capped at MAX.  Kept in status (see dbrollout_retry_parse)
+ * so it survives restarts and is not undone by the watch events of our own
+ * status writes. */
+#define DBROLLOUT_RETRY_BASE_MS 1000
+#define DBROLLOUT_RETRY_MAX_MS 30000
+
 /* ---------------------------------------------------------------- spec */
 
 enum dbrollout_phase {
@@ -310,6 +318,27 @@ bool dbrollout_cs_failure_parse(const char *s, enum dbrollout_cs_failure *out);
 
 /* True for Succeeded, RolledBack, Failed. */
 bool dbrollout_phase_terminal(enum dbrollout_phase p);
+
+/* The delay before retry number attempt (1-based): DBROLLOUT_RETRY_BASE_MS *
+ * 2^(attempt-1), capped at DBROLLOUT_RETRY_MAX_MS; attempt < 1 reads as 1. */
+int64_t dbrollout_retry_delay_ms(long attempt);
+
+/* The retry state a failed move left in the status: its Ready message starts
+ * "attempt <n>, next retry at <RFC 3339>: " (written by decide; the CRD's
+ * status has no field for it, and a condition's lastTransitionTime moves
+ * only when its status does).  False when the status carries none. */
+bool dbrollout_retry_parse(const struct dbrollout_status *s, long *attempt,
+                           int64_t *not_before_ms);
+
+struct chlog;
+struct plan;
+/* The steps of an engine plan that count toward "not at the tag": all but
+ * the reruns of runAlways changesets, which plan_build includes on every
+ * forward run (engine_status_compute leaves them out of pending the same
+ * way).  runOnChange reruns count: they appear only when the checksum
+ * changed, and disappear once run.  The engine still runs every step when
+ * a move is applied. */
+long dbrollout_plan_steps(const struct chlog *cl, const struct plan *pl);
 
 /* True when the two statuses would serialise the same. */
 bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrollout_status *b);

@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "changelog/chlog.h"
+#include "engine/engine.h"
+#include "reconcilers/rec.h" /* rec_time_format/rec_time_parse: pure */
+
 /* snprintf that may cut on purpose (status text is bounded; gcc's
  * -Wformat-truncation does not look through a va_list). */
 static void cut(char *out, size_t n, const char *fmt, ...) TM_PRINTF(3, 4);
@@ -128,6 +132,65 @@ bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrol
            a->finished_at_ms == b->finished_at_ms &&
            a->observed_generation == b->observed_generation &&
            cond_list_equal(&a->conds, &b->conds);
+}
+
+/* ------------------------------------------------------------ retry */
+
+#define RETRY_PREFIX "attempt "
+#define RETRY_AT ", next retry at "
+
+int64_t dbrollout_retry_delay_ms(long attempt)
+{
+    int64_t d = DBROLLOUT_RETRY_BASE_MS;
+    for (long i = 1; i < attempt && d < DBROLLOUT_RETRY_MAX_MS; i++)
+        d *= 2;
+    return d < DBROLLOUT_RETRY_MAX_MS ? d : DBROLLOUT_RETRY_MAX_MS;
+}
+
+bool dbrollout_retry_parse(const struct dbrollout_status *s, long *attempt,
+                           int64_t *not_before_ms)
+{
+    const struct cond *r = cond_find(&s->conds, COND_READY);
+    const char *m = r ? r->message : s->message;
+    size_t np = strlen(RETRY_PREFIX), na = strlen(RETRY_AT);
+    if (strncmp(m, RETRY_PREFIX, np) != 0)
+        return false;
+    const char *d = m + np;
+    long n = 0;
+    if (*d < '0' || *d > '9')
+        return false;
+    for (; *d >= '0' && *d <= '9'; d++) {
+        if (n > 1000000)
+            return false;
+        n = n * 10 + (*d - '0');
+    }
+    if (strncmp(d, RETRY_AT, na) != 0)
+        return false;
+    d += na;
+    const char *end = strstr(d, ": "); /* RFC 3339 has ':' but never ": " */
+    char t[48];
+    if (!end || end - d >= (long)sizeof(t))
+        return false;
+    cut(t, sizeof(t), "%.*s", (int)(end - d), d);
+    int64_t ms = rec_time_parse(t);
+    if (ms <= 0)
+        return false;
+    *attempt = n;
+    *not_before_ms = ms;
+    return true;
+}
+
+long dbrollout_plan_steps(const struct chlog *cl, const struct plan *pl)
+{
+    long n = 0;
+    for (size_t i = 0; i < pl->nsteps; i++) {
+        const struct plan_step *st = &pl->steps[i];
+        if (st->action == PLAN_RERUN && st->set >= 0 && (size_t)st->set < cl->nsets &&
+            cl->sets[st->set].run_always)
+            continue;
+        n++;
+    }
+    return n;
 }
 
 /* -------------------------------------------------------- app state */
@@ -331,6 +394,36 @@ static void transient(struct ctx *c, const char *reason, const char *msg)
     c->p->backoff = true;
 }
 
+/* A move (apply, rollback, restore) failed in a way a retry may fix: keep
+ * the phase, record in the status which attempt this was and when the next
+ * may run (one status write per attempt, not two), and wait that long.  A
+ * reconcile woken earlier (say, by the watch event of this very write) sees
+ * the time in the status and only requeues (dbrollout_decide). */
+static void retry_later(struct ctx *c, const char *reason, const char *what)
+{
+    long n = 0;
+    int64_t nb = 0;
+    char at[48], msg[DBROLLOUT_MSG_MAX];
+    if (!dbrollout_retry_parse(&c->o->status, &n, &nb))
+        n = 0;
+    n++;
+    int64_t delay = dbrollout_retry_delay_ms(n);
+    rec_time_format(c->now + delay, at, sizeof(at));
+    cut(msg, sizeof(msg), RETRY_PREFIX "%ld" RETRY_AT "%s: %s", n, at, what);
+    reconciling(c, reason, msg);
+    c->p->requeue_ms = delay;
+    c->p->backoff = false;
+}
+
+/* The status says a retry is under way: the attempt that is about to run
+ * keeps it as it is (no write), so only its outcome is written. */
+static bool retrying(const struct ctx *c)
+{
+    long n = 0;
+    int64_t nb = 0;
+    return dbrollout_retry_parse(c->st, &n, &nb);
+}
+
 /* Pending for a reason worth an Event (waiting on something outside). */
 static void pending(struct ctx *c, const char *reason, const char *msg, int64_t requeue)
 {
@@ -442,7 +535,7 @@ static bool step_applying(struct ctx *c)
     if (last_moved_to(o, o->spec.tag) && o->last.code != TM_OK) {
         describe_last_failure(o, msg, sizeof(msg));
         if (o->last.retry != TM_RETRY_TERMINAL) {
-            transient(c, "Retrying", msg);
+            retry_later(c, "Retrying", msg);
             return false;
         }
         return apply_failed(c, msg);
@@ -478,8 +571,10 @@ static bool step_applying(struct ctx *c)
         cut(msg, sizeof(msg), "%s %ld changeset(s) to reach tag %s",
                  o->db.target == DBROLLOUT_POS_FORWARD ? "applying" : "rolling back",
                  o->db.target_steps, o->spec.tag);
-        reconciling(c, "Applying", msg);
-        setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Applying", msg);
+        if (!retrying(c)) {
+            reconciling(c, "Applying", msg);
+            setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Applying", msg);
+        }
         act(c,
             o->db.target == DBROLLOUT_POS_FORWARD ? DBROLLOUT_ACT_APPLY_TO_TAG
                                                   : DBROLLOUT_ACT_ROLLBACK_TO_TAG,
@@ -618,7 +713,7 @@ static bool step_rolling_back(struct ctx *c)
         cut(msg, sizeof(msg), "%s failed: %s",
                  restore ? "restoring the deployment" : "rolling back to preStartTag", what);
         if (o->last.retry != TM_RETRY_TERMINAL) {
-            transient(c, "RollingBack", msg);
+            retry_later(c, "RollingBack", msg);
             return false;
         }
         setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE,
@@ -650,7 +745,8 @@ static bool step_rolling_back(struct ctx *c)
     if (restore_needed && !schema_first_undo) {
         cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
                  o->spec.deployment, (long long)st->previous_deployment_revision);
-        reconciling(c, "RollingBack", msg);
+        if (!retrying(c))
+            reconciling(c, "RollingBack", msg);
         act(c, DBROLLOUT_ACT_RESTORE_DEPLOYMENT, NULL);
         c->p->action.from_revision = st->deployment_revision;
         c->p->action.to_revision = st->previous_deployment_revision;
@@ -672,7 +768,8 @@ static bool step_rolling_back(struct ctx *c)
         }
         cut(msg, sizeof(msg), "returning instance %s to preStartTag %s (%ld changeset(s))",
                  o->spec.instance, prestart_label(st), o->db.prestart_steps);
-        reconciling(c, "RollingBack", msg);
+        if (!retrying(c))
+            reconciling(c, "RollingBack", msg);
         act(c,
             o->db.prestart == DBROLLOUT_POS_BACKWARD ? DBROLLOUT_ACT_ROLLBACK_TO_TAG
                                                      : DBROLLOUT_ACT_APPLY_TO_TAG,
@@ -693,7 +790,8 @@ static bool step_rolling_back(struct ctx *c)
     if (restore_needed) {
         cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
                  o->spec.deployment, (long long)st->previous_deployment_revision);
-        reconciling(c, "RollingBack", msg);
+        if (!retrying(c))
+            reconciling(c, "RollingBack", msg);
         act(c, DBROLLOUT_ACT_RESTORE_DEPLOYMENT, NULL);
         c->p->action.from_revision = st->deployment_revision;
         c->p->action.to_revision = st->previous_deployment_revision;
@@ -916,6 +1014,15 @@ void dbrollout_decide(const struct dbrollout_observed *o, int64_t now_ms,
     if (dbrollout_phase_terminal(phase) && !tag_changed && !gen_changed) {
         /* kept until the spec changes; only a lock left behind is released */
         release_if_held(&c);
+        return;
+    }
+    long attempt = 0;
+    int64_t not_before = 0;
+    if (phase_in_progress(phase) && !tag_changed && o->last.kind == DBROLLOUT_ACT_NONE &&
+        dbrollout_retry_parse(&o->status, &attempt, &not_before) && now_ms < not_before) {
+        /* backing off after a failed move: woken early (a watch event of
+         * our own status write, a secondary changing) — change nothing */
+        p->requeue_ms = not_before - now_ms;
         return;
     }
     if (last_moved(o)) {

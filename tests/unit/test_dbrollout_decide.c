@@ -2,6 +2,8 @@
  * state in, plan out; no servers, the clock is a number. */
 #include "../tm_test.h"
 
+#include "changelog/chlog.h"
+#include "engine/engine.h"
 #include "reconcilers/dbrollout.h"
 
 #define NOW 1700000000000LL
@@ -506,8 +508,205 @@ TM_TEST(rollout_transient_apply_error_retries_with_backoff)
     dbrollout_decide(&o, NOW, &p);
     TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
     TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
-    TM_EXPECT(p.backoff);
-    TM_EXPECT(p.requeue_ms > 0);
+    /* the backoff is kept in status, not in the work queue's rate limiter
+     * (which our own status writes' watch events would bypass) */
+    TM_EXPECT(!p.backoff);
+    TM_EXPECT_INT(p.requeue_ms, DBROLLOUT_RETRY_BASE_MS);
+    TM_EXPECT_STR(cond_reason(&p, COND_READY), "Retrying");
+    TM_EXPECT_CONTAINS(p.status.message, "advisory lock held by liquibase");
+}
+
+TM_TEST(retry_delay_doubles_and_is_capped)
+{
+    static const struct {
+        long attempt;
+        int64_t want_ms;
+    } cases[] = {{-1, 1000}, {0, 1000},  {1, 1000},  {2, 2000},   {3, 4000},
+                 {4, 8000},  {5, 16000}, {6, 30000}, {7, 30000}, {1000000, 30000}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        TM_EXPECT_INT(dbrollout_retry_delay_ms(cases[i].attempt), cases[i].want_ms);
+}
+
+TM_TEST(retry_parse_reads_only_the_status_decide_wrote)
+{
+    struct dbrollout_status st;
+    long n = 0;
+    int64_t nb = 0;
+    static const char *const bad[] = {
+        "",
+        "applying 3 changeset(s) to reach tag v2",
+        "attempt x, next retry at 2023-11-14T22:13:21Z: locked",
+        "attempt 2, next retry at not-a-time: locked",
+        "attempt 2 next retry at 2023-11-14T22:13:21Z: locked",
+        "attempt 2, next retry at 2023-11-14T22:13:21Z",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&st, 0, sizeof(st));
+        cond_set_kstatus(&st.conds, COND_KS_RECONCILING, "Retrying", bad[i], 2, NOW);
+        TM_EXPECT(!dbrollout_retry_parse(&st, &n, &nb));
+    }
+    memset(&st, 0, sizeof(st));
+    cond_set_kstatus(&st.conds, COND_KS_RECONCILING, "Retrying",
+                     "attempt 12, next retry at 2023-11-14T22:13:21Z: lock held: x: y", 2, NOW);
+    TM_EXPECT(dbrollout_retry_parse(&st, &n, &nb));
+    TM_EXPECT_INT(n, 12);
+    TM_EXPECT_INT(nb, 1700000001000LL);
+}
+
+/* A move that keeps failing with a retryable error (a Liquibase lock row, an
+ * applier holding the advisory lock): one status write per attempt, the
+ * attempts spaced 1 s, 2 s, 4 s ... 30 s, and every reconcile woken in
+ * between (the watch event of that write) does nothing but requeue. */
+TM_TEST(transient_apply_failures_back_off_from_status)
+{
+    static const struct {
+        int64_t since_failure_ms; /* a reconcile woken this long after the write */
+        bool acts;                /* runs the apply again */
+    } wakes[] = {{0, false}, {1, false}, {-1, true}}; /* -1: at the retry time */
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    int64_t now = NOW;
+    struct dbrollout_plan p;
+    for (long attempt = 1; attempt <= 8; attempt++) {
+        /* the attempt that just failed */
+        o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+        o.last.tag = "v2";
+        o.last.code = TM_E_LOCKED;
+        o.last.retry = TM_RETRY_WAITING;
+        o.last.error = "databasechangeloglock held by lb-runner-7";
+        dbrollout_decide(&o, now, &p);
+        int64_t delay = dbrollout_retry_delay_ms(attempt);
+        TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
+        TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+        TM_EXPECT(!p.backoff);
+        TM_EXPECT_INT(p.requeue_ms, delay);
+        TM_EXPECT_INT(p.nevents, 0);
+        long n = 0;
+        int64_t nb = 0;
+        TM_EXPECT(dbrollout_retry_parse(&p.status, &n, &nb));
+        TM_EXPECT_INT(n, attempt);
+        TM_EXPECT_INT(nb, now + delay);
+        TM_EXPECT(!dbrollout_status_equal(&p.status, &o.status)); /* the one write */
+        o.status = p.status;
+        memset(&o.last, 0, sizeof(o.last));
+        for (size_t w = 0; w < sizeof(wakes) / sizeof(wakes[0]); w++) {
+            int64_t at = wakes[w].since_failure_ms < 0 ? nb : now + wakes[w].since_failure_ms;
+            dbrollout_decide(&o, at, &p);
+            TM_EXPECT(dbrollout_status_equal(&p.status, &o.status)); /* no write */
+            TM_EXPECT_INT(p.nevents, 0);
+            if (wakes[w].acts) {
+                TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+                TM_EXPECT_STR(p.action.tag, "v2");
+            } else {
+                TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+                TM_EXPECT_INT(p.requeue_ms, nb - at);
+            }
+        }
+        now = nb;
+    }
+    /* the lock is released: the next attempt applies, and the rollout moves on */
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.code = TM_OK;
+    o.last.applied = 3;
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.target_steps = 0;
+    o.db.applied_tag = "v2";
+    dbrollout_decide(&o, now, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_SUCCEEDED); /* base(): app complete */
+    TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_SCHEMA_APPLIED), COND_TRUE);
+    long n = 0;
+    int64_t nb = 0;
+    TM_EXPECT(!dbrollout_retry_parse(&p.status, &n, &nb));
+}
+
+TM_TEST(new_tag_during_retry_backoff_retargets_at_once)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+    o.last.tag = "v2";
+    o.last.code = TM_E_LOCKED;
+    o.last.retry = TM_RETRY_WAITING;
+    o.last.error = "locked";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    o.status = p.status;
+    memset(&o.last, 0, sizeof(o.last));
+    o.spec.tag = "v3";
+    o.generation = 3;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_STR(p.status.target_tag, "v3");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v3");
+}
+
+TM_TEST(transient_rollback_failure_backs_off_from_status)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_ROLLING_BACK);
+    cond_set(&o.status.conds, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "ApplyFailed", "x", 2,
+             NOW - 1000);
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    o.db.prestart_steps = 1;
+    o.last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
+    o.last.tag = "v1";
+    o.last.code = TM_E_LOCKED;
+    o.last.retry = TM_RETRY_WAITING;
+    o.last.error = "locked";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT_INT(p.requeue_ms, 1000);
+    o.status = p.status;
+    memset(&o.last, 0, sizeof(o.last));
+    dbrollout_decide(&o, NOW + 500, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT_INT(p.requeue_ms, 500);
+    dbrollout_decide(&o, NOW + 1000, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v1");
+    TM_EXPECT(dbrollout_status_equal(&p.status, &o.status));
+}
+
+/* runAlways reruns are in every forward plan; they must not keep a rollout
+ * from ever being "at the tag".  runOnChange reruns (a new checksum) count. */
+TM_TEST(plan_steps_ignore_run_always_reruns)
+{
+    struct chlog_changeset sets[3];
+    memset(sets, 0, sizeof(sets));
+    sets[0].run_always = true;
+    sets[1].run_on_change = true;
+    struct chlog cl;
+    memset(&cl, 0, sizeof(cl));
+    cl.sets = sets;
+    cl.nsets = 3;
+    static const struct {
+        struct plan_step steps[3];
+        size_t nsteps;
+        long want;
+    } cases[] = {
+        {{{0}}, 0, 0},
+        {{{.action = PLAN_RERUN, .set = 0, .row = 0}}, 1, 0},
+        {{{.action = PLAN_RERUN, .set = 1, .row = 1}}, 1, 1},
+        {{{.action = PLAN_RERUN, .set = 0, .row = 0}, {.action = PLAN_APPLY, .set = 2, .row = -1}},
+         2, 1},
+        {{{.action = PLAN_RERUN, .set = 0, .row = 0},
+          {.action = PLAN_RERUN, .set = 1, .row = 1},
+          {.action = PLAN_APPLY, .set = 2, .row = -1}},
+         3, 2},
+        {{{.action = PLAN_ROLLBACK, .set = 0, .row = 0}}, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct plan pl;
+        memset(&pl, 0, sizeof(pl));
+        struct plan_step steps[3];
+        memcpy(steps, cases[i].steps, sizeof(steps));
+        pl.steps = steps;
+        pl.nsteps = cases[i].nsteps;
+        TM_EXPECT_INT(dbrollout_plan_steps(&cl, &pl), cases[i].want);
+    }
 }
 
 TM_TEST(rollout_apply_that_does_not_reach_tag_fails_instead_of_looping)
