@@ -351,6 +351,15 @@ static enum tm_code add_file(struct chlog_fs *fs, const char *where, const char 
         return tm_err_set(err, TM_E_INVAL,
                           "%s: file name \"%s\" must be a relative path without '.' or '..' "
                           "segments", where, key);
+    /* The changelog's folder walk (content revision, includeAll) stops at 32 levels
+     * (CHLOG_MAX_DEPTH): refuse deeper names here, where the user sees which file
+     * (found by fuzz_source_objects: the revision failed after a successful load). */
+    size_t depth = 0;
+    for (const char *p = key; *p; p++)
+        depth += *p == '/';
+    if (depth > 32)
+        return tm_err_set(err, TM_E_INVAL, "%s: file name \"%.64s...\" is nested deeper than 32 folders",
+                          where, key);
     enum tm_code rc = chlog_fs_mem_add(fs, key, data, len, err);
     if (rc != TM_OK)
         return tm_err_prefix(err, "%s", where);
