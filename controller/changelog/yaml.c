@@ -728,6 +728,14 @@ static enum tm_code precond_entry(struct yctx *y, const char *key, yaml_node_t *
 static enum tm_code parse_preconditions(struct yctx *y, yaml_node_t *v,
                                         struct chlog_changeset *cs, struct tm_err *err)
 {
+    if (cs->precondition) {
+        /* a repeated key: the last one wins, as for the other keys and in SnakeYAML
+         * (found by fuzz_yaml_changelog: the first one leaked) */
+        free(cs->precondition->sql);
+        free(cs->precondition->expected);
+        free(cs->precondition);
+        cs->precondition = NULL;
+    }
     struct chlog_precondition *pc = calloc(1, sizeof(*pc));
     if (!pc)
         return tm_err_set(err, TM_E_NOMEM, "out of memory");
