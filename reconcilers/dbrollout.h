@@ -51,6 +51,18 @@
  *    equals spec.tag; without that annotation any template counts.
  *  - observedGeneration is written only when a generation has been fully
  *    handled (terminal or Blocked); Reconciling=True meanwhile.
+ *  - A move that fails in a way a retry may fix (a Liquibase lock row, an
+ *    applier holding the advisory lock, a lost connection) keeps its phase
+ *    and backs off 1 s, 2 s, 4 s ... 30 s.  The attempt and the time of the
+ *    next one are kept in the status (Ready's message starts "attempt <n>,
+ *    next retry at <time>: "), not in the work queue's rate limiter, since
+ *    the watch event of every status write re-queues the key at once: a
+ *    reconcile before that time changes nothing and requeues after the rest;
+ *    the attempt itself leaves the status as is, so each attempt costs one
+ *    status write.  Level-triggered and crash-safe: a restart reads it back.
+ *  - "At the tag" ignores the reruns of runAlways changesets, which the
+ *    engine's plan holds on every forward run (dbrollout_plan_steps); a move
+ *    that applies something still runs them.
  *
  * Thread-safety: decide is pure and reentrant.  Strings in the observed
  * structs are borrowed from whoever filled them; the plan's action may
