@@ -4,7 +4,8 @@
  * The first input byte sets the observed facts JSON does not carry
  * (instance found, schema ready, database reachable, where the tag is,
  * Deployment found and failing); the rest is the object.
- * Invariants checked: status JSON -> read -> JSON is stable after one round
+ * Objects the API server would refuse (two conditions of one type) are
+ * skipped.  Invariants checked: status JSON -> read -> JSON is stable after one round
  * (otherwise the reconciler would patch status on every pass: it writes only
  * on change); decide's plan keeps its own bounds (events, strings NUL-ended)
  * and its status round-trips the same way. */
@@ -51,6 +52,24 @@ static void check_str(const char *s, size_t cap)
         abort();
 }
 
+/* The CRD declares status.conditions a list-map keyed by type: the API server
+ * never stores two conditions of one type, so such objects are not inputs. */
+static bool duplicate_condition_types(const cJSON *obj)
+{
+    const cJSON *arr = rec_at(obj, "status.conditions");
+    const cJSON *a, *b;
+    cJSON_ArrayForEach(a, arr)
+    {
+        const char *ta = rec_str(a, "type");
+        for (b = a->next; ta && b; b = b->next) {
+            const char *tb = rec_str(b, "type");
+            if (tb && strcmp(ta, tb) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -59,6 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *obj = cJSON_ParseWithLength((const char *)data + 1, size - 1);
     if (!obj)
         return 0;
+    if (duplicate_condition_types(obj)) {
+        cJSON_Delete(obj);
+        return 0;
+    }
 
     struct dbrollout_observed o;
     memset(&o, 0, sizeof(o));
