@@ -803,9 +803,10 @@ static bool step_rolling_back(struct ctx *c)
         cause_app && o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH &&
         st->previous_deployment_revision > 0;
     const struct cond *sa = cond_find(&st->conds, DBROLLOUT_COND_SCHEMA_APPLIED);
-    cut(msg, sizeof(msg), "instance %s back at preStartTag %s%s after %s", o->spec.instance,
+    cut(msg, sizeof(msg), "instance %s back at preStartTag %s%s after %s%s%s", o->spec.instance,
         prestart_label(st), app_restored ? ", deployment restored to its previous revision" : "",
-        cause_app ? "the application failed" : sa ? sa->message : "a changeset failed");
+        cause_app ? "the application failed" : "a changeset failed",
+        !cause_app && sa ? ": " : "", !cause_app && sa ? sa->message : "");
     setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_TRUE, cause_app ? "AppFailed" : "ApplyFailed",
             msg);
     if (cause_app)

@@ -455,6 +455,8 @@ TM_TEST(rollout_failed_apply_under_rollback_strategy_rolls_back_then_fails)
     TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_ROLLED_BACK), COND_TRUE);
     TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "ApplyFailed");
     TM_EXPECT_CONTAINS(p.status.message, "b.sql::2::me");
+    TM_EXPECT_CONTAINS(p.status.message, "back at preStartTag v1 after a changeset failed: ");
+    TM_EXPECT_NOT_CONTAINS(p.status.message, "after after");
     TM_EXPECT_INT(p.status.rolled_back_changesets, 1);
     TM_EXPECT_INT(p.status.observed_generation, 2);
 }
