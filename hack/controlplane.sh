@@ -97,6 +97,9 @@ cmd_build() {
   ( cd "$MOD_DIR" && exec env GOFLAGS="-mod=readonly ${GOFLAGS:-}" \
       go build -trimpath -ldflags="$ldflags" -o "$tmp/" "${pkgs[@]}" ) >"$CACHE_DIR/build.log" 2>&1 8>&- 9>&- &
   pid=$!
+  # if we are interrupted (ctest timeout, ^C), don't leave an orphaned go build behind
+  trap 'kill "$pid" 2>/dev/null; rm -rf "$tmp"' INT TERM HUP
+  trap 'kill "$pid" 2>/dev/null || true' EXIT
   while kill -0 "$pid" 2>/dev/null; do
     for b in "${BINARIES[@]}"; do
       if [[ -x "$tmp/$b" && ! -e "$tmp/.done-$b" ]]; then
@@ -107,6 +110,7 @@ cmd_build() {
     if (( ($(date +%s) - t0) % 60 < 2 )); then log "... still compiling ($(( $(date +%s) - t0 ))s)"; fi
   done
   rc=0; wait "$pid" || rc=$?
+  trap - INT TERM HUP EXIT
   if (( rc != 0 )); then
     tail -n 40 "$CACHE_DIR/build.log" >&2 || true
     rm -rf "$tmp"; die "go build failed (rc=$rc); full log: $CACHE_DIR/build.log"
