@@ -6,26 +6,8 @@
 
 #include "changelog/chlog.h"
 #include "tm_test.h"
+#include "chlog_fixture.h"
 
-static enum tm_code load_mem(const char *entry, struct chlog **out, struct tm_err *err, ...)
-{
-    struct chlog_fs fs;
-    if (chlog_fs_mem_init(&fs) != TM_OK)
-        return TM_E_NOMEM;
-    va_list ap;
-    va_start(ap, err);
-    const char *p;
-    enum tm_code rc = TM_OK;
-    while (rc == TM_OK && (p = va_arg(ap, const char *)) != NULL) {
-        const char *d = va_arg(ap, const char *);
-        rc = chlog_fs_mem_add(&fs, p, d, strlen(d), err);
-    }
-    va_end(ap);
-    if (rc == TM_OK)
-        rc = chlog_load(&fs, entry, NULL, out, err);
-    chlog_fs_mem_release(&fs);
-    return rc;
-}
 
 TM_TEST(flyway_orders_versions_numerically_then_repeatables_by_description)
 {

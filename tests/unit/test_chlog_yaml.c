@@ -8,27 +8,8 @@
 #include "common/buf.h"
 #include "common/caps.h"
 #include "tm_test.h"
+#include "chlog_fixture.h"
 
-/* Loads files given as path, content, path, content, ..., NULL. */
-static enum tm_code load_mem(const char *entry, struct chlog **out, struct tm_err *err, ...)
-{
-    struct chlog_fs fs;
-    if (chlog_fs_mem_init(&fs) != TM_OK)
-        return TM_E_NOMEM;
-    va_list ap;
-    va_start(ap, err);
-    const char *p;
-    enum tm_code rc = TM_OK;
-    while (rc == TM_OK && (p = va_arg(ap, const char *)) != NULL) {
-        const char *d = va_arg(ap, const char *);
-        rc = chlog_fs_mem_add(&fs, p, d, strlen(d), err);
-    }
-    va_end(ap);
-    if (rc == TM_OK)
-        rc = chlog_load(&fs, entry, NULL, out, err);
-    chlog_fs_mem_release(&fs);
-    return rc;
-}
 
 TM_TEST(yaml_parses_ids_authors_sql_rollback_and_attributes)
 {
