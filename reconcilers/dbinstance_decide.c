@@ -1,38 +1,23 @@
 /* dbinstance decide: observed connection and history -> status (see dbinstance.h). */
 #include "reconcilers/dbinstance.h"
+#include "reconcilers/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static void cut(char *out, size_t n, const char *fmt, ...) TM_PRINTF(3, 4);
-static void cut(char *out, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, n, fmt, ap);
-    va_end(ap);
-}
-
-static bool streq(const char *a, const char *b)
-{
-    if (!a || !b)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
 static bool drift_equal(const struct dbinstance_drift *a, const struct dbinstance_drift *b)
 {
-    return streq(a->id, b->id) && streq(a->author, b->author) && streq(a->file, b->file) &&
-           streq(a->reason, b->reason) && streq(a->message, b->message);
+    return text_streq(a->id, b->id) && text_streq(a->author, b->author) && text_streq(a->file, b->file) &&
+           text_streq(a->reason, b->reason) && text_streq(a->message, b->message);
 }
 
 /* Everything but lastCheckTime. */
 static bool content_equal(const struct dbinstance_status *a, const struct dbinstance_status *b)
 {
-    if (!streq(a->schema_revision, b->schema_revision) || !streq(a->applied_tag, b->applied_tag) ||
+    if (!text_streq(a->schema_revision, b->schema_revision) || !text_streq(a->applied_tag, b->applied_tag) ||
         a->applied != b->applied || a->pending != b->pending ||
-        !streq(a->last_applied, b->last_applied) || !streq(a->active_rollout, b->active_rollout) ||
+        !text_streq(a->last_applied, b->last_applied) || !text_streq(a->active_rollout, b->active_rollout) ||
         a->ndrift != b->ndrift || a->observed_generation != b->observed_generation ||
         !cond_list_equal(&a->conds, &b->conds))
         return false;
@@ -56,7 +41,7 @@ static void event(struct dbinstance_plan *p, const char *reason, bool warning, c
     struct dbinstance_event *e = &p->events[p->nevents++];
     e->reason = reason;
     e->warning = warning;
-    cut(e->note, sizeof(e->note), "%s", note);
+    text_cut(e->note, sizeof(e->note), "%s", note);
 }
 
 void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
@@ -81,7 +66,7 @@ void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
     if (o->credentials_error || !o->connected) {
         bool terminal = o->credentials_error || o->connect_retry == TM_RETRY_TERMINAL;
         const char *reason = o->credentials_error ? "CredentialsNotFound" : "ConnectFailed";
-        cut(msg, sizeof(msg), "%s",
+        text_cut(msg, sizeof(msg), "%s",
             o->credentials_error ? o->credentials_error
                                  : (o->connect_error ? o->connect_error : "cannot connect"));
         cond_set(cl, DBINSTANCE_COND_CONNECTED, COND_FALSE, reason, msg, gen, now_ms);
@@ -101,13 +86,13 @@ void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
         event(p, "Connected", false, "connected to the database");
 
     if (!o->schema_ready) {
-        cut(msg, sizeof(msg), "the DBSchema is not ready: %s",
+        text_cut(msg, sizeof(msg), "the DBSchema is not ready: %s",
             o->schema_message ? o->schema_message : "not fetched yet");
         cond_set_kstatus(cl, COND_KS_RECONCILING, "SchemaNotReady", msg, gen, now_ms);
         goto out;
     }
     if (!o->history_ok) {
-        cut(msg, sizeof(msg), "reading the history table failed: %s",
+        text_cut(msg, sizeof(msg), "reading the history table failed: %s",
             o->history_error ? o->history_error : "error");
         cond_set_kstatus(cl, COND_KS_RECONCILING, "HistoryUnreadable", msg, gen, now_ms);
         p->requeue_ms = DBINSTANCE_RETRY_MS;
@@ -125,7 +110,7 @@ void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
 
     if (o->ndrift > 0) {
         const struct dbinstance_drift *d = &o->drift[0];
-        cut(msg, sizeof(msg), "%zu history row(s) disagree with the changelog; first: %s::%s::%s %s",
+        text_cut(msg, sizeof(msg), "%zu history row(s) disagree with the changelog; first: %s::%s::%s %s",
             o->ndrift, d->file ? d->file : "", d->id ? d->id : "", d->author ? d->author : "",
             d->reason ? d->reason : "");
         cond_set(cl, DBINSTANCE_COND_DRIFTED, COND_TRUE, d->reason ? d->reason : "Drift", msg,
@@ -139,7 +124,7 @@ void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
              gen, now_ms);
     if (was_drifted)
         event(p, "DriftResolved", false, "history matches the changelog again");
-    cut(msg, sizeof(msg), "at tag %s: %ld changeset(s) applied, %ld pending",
+    text_cut(msg, sizeof(msg), "at tag %s: %ld changeset(s) applied, %ld pending",
         o->applied_tag ? o->applied_tag : "(none)", o->applied, o->pending);
     cond_set_kstatus(cl, COND_KS_READY, "Observed", msg, gen, now_ms);
 

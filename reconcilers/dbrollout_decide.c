@@ -9,6 +9,7 @@
  * (schema already at the tag -> wait for app -> app complete -> Succeeded)
  * is decided in one call. */
 #include "reconcilers/dbrollout.h"
+#include "reconcilers/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,17 +18,6 @@
 #include "changelog/chlog.h"
 #include "engine/engine.h"
 #include "reconcilers/rec.h" /* rec_time_format/rec_time_parse: pure */
-
-/* snprintf that may cut on purpose (status text is bounded; gcc's
- * -Wformat-truncation does not look through a va_list). */
-static void cut(char *out, size_t n, const char *fmt, ...) TM_PRINTF(3, 4);
-static void cut(char *out, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, n, fmt, ap);
-    va_end(ap);
-}
 
 /* ------------------------------------------------------------- names */
 
@@ -171,7 +161,7 @@ bool dbrollout_retry_parse(const struct dbrollout_status *s, long *attempt,
     char t[48];
     if (!end || end - d >= (long)sizeof(t))
         return false;
-    cut(t, sizeof(t), "%.*s", (int)(end - d), d);
+    text_cut(t, sizeof(t), "%.*s", (int)(end - d), d);
     int64_t ms = rec_time_parse(t);
     if (ms <= 0)
         return false;
@@ -225,8 +215,8 @@ static bool lock_parse(const char *v, char *name, size_t nname, char *uid, size_
     const char *s2 = strchr(s1 + 1, '/');
     if (!s2 || s2 == s1 + 1 || s1 == v)
         return false;
-    cut(name, nname, "%.*s", (int)(s1 - v), v);
-    cut(uid, nuid, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+    text_cut(name, nname, "%.*s", (int)(s1 - v), v);
+    text_cut(uid, nuid, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
     int64_t g = 0;
     const char *d = s2 + 1;
     if (!*d)
@@ -243,7 +233,7 @@ static bool lock_parse(const char *v, char *name, size_t nname, char *uid, size_
 void dbrollout_lock_id(const char *name, const char *uid, int64_t generation, char *out,
                        size_t n)
 {
-    cut(out, n, "%s/%s/%lld", name ? name : "", uid ? uid : "", (long long)generation);
+    text_cut(out, n, "%s/%s/%lld", name ? name : "", uid ? uid : "", (long long)generation);
 }
 
 bool dbrollout_lock_free(const char *holder, const char *self_uid,
@@ -288,9 +278,9 @@ static void holder_name(const char *holder, char *out, size_t n)
 {
     const char *s = holder ? strchr(holder, '/') : NULL;
     if (!s)
-        cut(out, n, "%s", holder ? holder : "");
+        text_cut(out, n, "%s", holder ? holder : "");
     else
-        cut(out, n, "%.*s", (int)(s - holder), holder);
+        text_cut(out, n, "%.*s", (int)(s - holder), holder);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -304,7 +294,7 @@ struct ctx {
 
 static void setstr(char *dst, size_t n, const char *s)
 {
-    cut(dst, n, "%s", s ? s : "");
+    text_cut(dst, n, "%s", s ? s : "");
 }
 
 static void event(struct ctx *c, const char *reason, bool warning, const char *fmt, ...)
@@ -409,7 +399,7 @@ static void retry_later(struct ctx *c, const char *reason, const char *what)
     n++;
     int64_t delay = dbrollout_retry_delay_ms(n);
     rec_time_format(c->now + delay, at, sizeof(at));
-    cut(msg, sizeof(msg), RETRY_PREFIX "%ld" RETRY_AT "%s: %s", n, at, what);
+    text_cut(msg, sizeof(msg), RETRY_PREFIX "%ld" RETRY_AT "%s: %s", n, at, what);
     reconciling(c, reason, msg);
     c->p->requeue_ms = delay;
     c->p->backoff = false;
@@ -483,11 +473,11 @@ static void succeed(struct ctx *c)
 {
     char msg[DBROLLOUT_MSG_MAX];
     if (c->o->spec.deployment)
-        cut(msg, sizeof(msg), "instance %s at tag %s; deployment %s revision %lld available",
+        text_cut(msg, sizeof(msg), "instance %s at tag %s; deployment %s revision %lld available",
                  c->o->spec.instance, c->o->spec.tag, c->o->spec.deployment,
                  (long long)c->st->deployment_revision);
     else
-        cut(msg, sizeof(msg), "instance %s at tag %s", c->o->spec.instance, c->o->spec.tag);
+        text_cut(msg, sizeof(msg), "instance %s at tag %s", c->o->spec.instance, c->o->spec.tag);
     kstatus(c, COND_KS_READY, "Succeeded", msg);
     finish(c, DBROLLOUT_PHASE_SUCCEEDED);
     event(c, "Succeeded", false, "%s", msg);
@@ -504,14 +494,14 @@ static bool apply_failed(struct ctx *c, const char *what)
     setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "ApplyFailed", what);
     event(c, "ApplyFailed", true, "%s", what);
     if (c->o->spec.cs_failure == DBROLLOUT_CS_FAILURE_ROLLBACK) {
-        cut(msg, sizeof(msg), "rolling back to preStartTag %s: %s",
+        text_cut(msg, sizeof(msg), "rolling back to preStartTag %s: %s",
                  prestart_label(c->st), what);
         c->st->phase = DBROLLOUT_PHASE_ROLLING_BACK;
         setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "ApplyFailed", msg);
         reconciling(c, "RollingBack", msg);
         return true;
     }
-    cut(msg, sizeof(msg), "%s (changeSetFailureStrategy %s: schema left as is)", what,
+    text_cut(msg, sizeof(msg), "%s (changeSetFailureStrategy %s: schema left as is)", what,
              strategy);
     kstatus(c, COND_KS_STALLED, "ApplyFailed", msg);
     finish(c, DBROLLOUT_PHASE_FAILED);
@@ -521,10 +511,10 @@ static bool apply_failed(struct ctx *c, const char *what)
 static void describe_last_failure(const struct dbrollout_observed *o, char *out, size_t n)
 {
     if (o->last.changeset)
-        cut(out, n, "changeset %s failed: %s", o->last.changeset,
+        text_cut(out, n, "changeset %s failed: %s", o->last.changeset,
                  o->last.error ? o->last.error : "error");
     else
-        cut(out, n, "%s", o->last.error ? o->last.error : "error");
+        text_cut(out, n, "%s", o->last.error ? o->last.error : "error");
 }
 
 static bool step_applying(struct ctx *c)
@@ -541,7 +531,7 @@ static bool step_applying(struct ctx *c)
         return apply_failed(c, msg);
     }
     if (!o->db.reachable) {
-        cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
+        text_cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
                  o->db.error ? o->db.error : "unknown error");
         transient(c, "DatabaseUnreachable", msg);
         return false;
@@ -551,7 +541,7 @@ static bool step_applying(struct ctx *c)
         bool timed_out = c->st->started_at_ms > 0 &&
                          c->now - c->st->started_at_ms > o->spec.app_timeout_s * 1000;
         if ((s == DBROLLOUT_APP_FAILED && app_matches(o)) || timed_out) {
-            cut(msg, sizeof(msg), "deployment %s %s", o->spec.deployment,
+            text_cut(msg, sizeof(msg), "deployment %s %s", o->spec.deployment,
                      timed_out ? "did not complete within appTimeoutSeconds"
                                : "exceeded its progress deadline");
             return app_failed(c, timed_out ? "AppTimeout" : "ProgressDeadlineExceeded", msg);
@@ -563,12 +553,12 @@ static bool step_applying(struct ctx *c)
         if (last_moved_to(o, o->spec.tag)) {
             /* the move succeeded and the tag is still not reached: say so
              * rather than loop (e.g. changesets skipped by preconditions) */
-            cut(msg, sizeof(msg),
+            text_cut(msg, sizeof(msg),
                      "after the move, instance %s is still %ld changeset(s) away from tag %s",
                      o->spec.instance, o->db.target_steps, o->spec.tag);
             return apply_failed(c, msg);
         }
-        cut(msg, sizeof(msg), "%s %ld changeset(s) to reach tag %s",
+        text_cut(msg, sizeof(msg), "%s %ld changeset(s) to reach tag %s",
                  o->db.target == DBROLLOUT_POS_FORWARD ? "applying" : "rolling back",
                  o->db.target_steps, o->spec.tag);
         if (!retrying(c)) {
@@ -584,13 +574,13 @@ static bool step_applying(struct ctx *c)
         break;
     case DBROLLOUT_POS_INVALID:
     case DBROLLOUT_POS_UNKNOWN:
-        cut(msg, sizeof(msg), "cannot reach tag %s: %s", o->spec.tag,
+        text_cut(msg, sizeof(msg), "cannot reach tag %s: %s", o->spec.tag,
                  o->db.target_error ? o->db.target_error : "unknown position");
         return apply_failed(c, msg);
     }
 
     /* the schema is at the tag */
-    cut(msg, sizeof(msg), "instance %s at tag %s (%ld applied, %ld rolled back)",
+    text_cut(msg, sizeof(msg), "instance %s at tag %s (%ld applied, %ld rolled back)",
              o->spec.instance, o->spec.tag, c->st->applied_changesets,
              c->st->rolled_back_changesets);
     if (!cond_is_true(&c->st->conds, DBROLLOUT_COND_SCHEMA_APPLIED))
@@ -624,7 +614,7 @@ static bool step_waiting(struct ctx *c)
         c->st->previous_deployment_revision = a->previous_revision;
     }
     if (s == DBROLLOUT_APP_COMPLETE && matches) {
-        cut(msg, sizeof(msg), "deployment %s revision %lld is available (%lld/%lld replicas)",
+        text_cut(msg, sizeof(msg), "deployment %s revision %lld is available (%lld/%lld replicas)",
                  o->spec.deployment, (long long)a->revision, (long long)a->available_replicas,
                  (long long)a->replicas);
         if (!cond_is_true(&c->st->conds, DBROLLOUT_COND_APP_AVAILABLE))
@@ -643,25 +633,25 @@ static bool step_waiting(struct ctx *c)
                                  ? "AppTimeout"
                                  : "ProgressDeadlineExceeded";
         if (strcmp(reason, "AppTimeout") == 0)
-            cut(msg, sizeof(msg),
+            text_cut(msg, sizeof(msg),
                      "deployment %s did not complete within appTimeoutSeconds (%lld s)",
                      o->spec.deployment, (long long)o->spec.app_timeout_s);
         else
-            cut(msg, sizeof(msg), "deployment %s revision %lld exceeded its progress deadline",
+            text_cut(msg, sizeof(msg), "deployment %s revision %lld exceeded its progress deadline",
                      o->spec.deployment, (long long)a->revision);
         return app_failed(c, reason, msg);
     }
     const char *reason = "Progressing";
     if (!a->found) {
         reason = "DeploymentNotFound";
-        cut(msg, sizeof(msg), "waiting for deployment %s: not found", o->spec.deployment);
+        text_cut(msg, sizeof(msg), "waiting for deployment %s: not found", o->spec.deployment);
     } else if (!matches) {
         reason = "WaitingForTemplate";
-        cut(msg, sizeof(msg),
+        text_cut(msg, sizeof(msg),
                  "waiting for deployment %s: its pod template is for tag %s, not %s",
                  o->spec.deployment, a->template_tag, o->spec.tag);
     } else {
-        cut(msg, sizeof(msg),
+        text_cut(msg, sizeof(msg),
                  "waiting for deployment %s rollout: %lld of %lld updated replicas available",
                  o->spec.deployment, (long long)a->available_replicas,
                  (long long)a->updated_replicas);
@@ -685,13 +675,13 @@ static bool app_failed(struct ctx *c, const char *reason, const char *msg)
     setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, reason, msg);
     event(c, "AppFailed", true, "%s", msg);
     if (o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_HOLD) {
-        cut(m, sizeof(m), "%s; onAppFailure Hold: schema and deployment left as they are",
+        text_cut(m, sizeof(m), "%s; onAppFailure Hold: schema and deployment left as they are",
                  msg);
         kstatus(c, COND_KS_STALLED, "AppFailed", m);
         finish(c, DBROLLOUT_PHASE_FAILED);
         return false;
     }
-    cut(m, sizeof(m), "%s; rolling back to preStartTag %s", msg, prestart_label(c->st));
+    text_cut(m, sizeof(m), "%s; rolling back to preStartTag %s", msg, prestart_label(c->st));
     c->st->phase = DBROLLOUT_PHASE_ROLLING_BACK;
     setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", m);
     reconciling(c, "RollingBack", m);
@@ -710,7 +700,7 @@ static bool step_rolling_back(struct ctx *c)
         o->last.code != TM_OK) {
         describe_last_failure(o, what, sizeof(what));
         bool restore = o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT;
-        cut(msg, sizeof(msg), "%s failed: %s",
+        text_cut(msg, sizeof(msg), "%s failed: %s",
                  restore ? "restoring the deployment" : "rolling back to preStartTag", what);
         if (o->last.retry != TM_RETRY_TERMINAL) {
             retry_later(c, "RollingBack", msg);
@@ -724,13 +714,13 @@ static bool step_rolling_back(struct ctx *c)
         return false;
     }
     if (!st->has_pre_start_tag) {
-        cut(msg, sizeof(msg), "cannot roll back: no preStartTag was recorded");
+        text_cut(msg, sizeof(msg), "cannot roll back: no preStartTag was recorded");
         kstatus(c, COND_KS_STALLED, "RollbackFailed", msg);
         finish(c, DBROLLOUT_PHASE_FAILED);
         return false;
     }
     if (!o->db.reachable) {
-        cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
+        text_cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
                  o->db.error ? o->db.error : "unknown error");
         transient(c, "DatabaseUnreachable", msg);
         return false;
@@ -743,7 +733,7 @@ static bool step_rolling_back(struct ctx *c)
     /* undo in the reverse order of the rollout */
     bool schema_first_undo = o->spec.order == DBROLLOUT_ORDER_APP_FIRST;
     if (restore_needed && !schema_first_undo) {
-        cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
+        text_cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
                  o->spec.deployment, (long long)st->previous_deployment_revision);
         if (!retrying(c))
             reconciling(c, "RollingBack", msg);
@@ -756,7 +746,7 @@ static bool step_rolling_back(struct ctx *c)
     case DBROLLOUT_POS_FORWARD:
     case DBROLLOUT_POS_BACKWARD:
         if (last_moved_to(o, st->pre_start_tag)) {
-            cut(msg, sizeof(msg),
+            text_cut(msg, sizeof(msg),
                      "after rolling back, instance %s is still %ld changeset(s) away from "
                      "preStartTag %s",
                      o->spec.instance, o->db.prestart_steps, prestart_label(st));
@@ -766,7 +756,7 @@ static bool step_rolling_back(struct ctx *c)
             finish(c, DBROLLOUT_PHASE_FAILED);
             return false;
         }
-        cut(msg, sizeof(msg), "returning instance %s to preStartTag %s (%ld changeset(s))",
+        text_cut(msg, sizeof(msg), "returning instance %s to preStartTag %s (%ld changeset(s))",
                  o->spec.instance, prestart_label(st), o->db.prestart_steps);
         if (!retrying(c))
             reconciling(c, "RollingBack", msg);
@@ -777,7 +767,7 @@ static bool step_rolling_back(struct ctx *c)
         return false;
     case DBROLLOUT_POS_INVALID:
     case DBROLLOUT_POS_UNKNOWN:
-        cut(msg, sizeof(msg), "cannot return to preStartTag %s: %s", prestart_label(st),
+        text_cut(msg, sizeof(msg), "cannot return to preStartTag %s: %s", prestart_label(st),
                  o->db.prestart_error ? o->db.prestart_error : "unknown position");
         kstatus(c, COND_KS_STALLED, "RollbackFailed", msg);
         setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "RollbackFailed", msg);
@@ -788,7 +778,7 @@ static bool step_rolling_back(struct ctx *c)
         break;
     }
     if (restore_needed) {
-        cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
+        text_cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
                  o->spec.deployment, (long long)st->previous_deployment_revision);
         if (!retrying(c))
             reconciling(c, "RollingBack", msg);
@@ -803,7 +793,7 @@ static bool step_rolling_back(struct ctx *c)
         cause_app && o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH &&
         st->previous_deployment_revision > 0;
     const struct cond *sa = cond_find(&st->conds, DBROLLOUT_COND_SCHEMA_APPLIED);
-    cut(msg, sizeof(msg), "instance %s back at preStartTag %s%s after %s%s%s", o->spec.instance,
+    text_cut(msg, sizeof(msg), "instance %s back at preStartTag %s%s after %s%s%s", o->spec.instance,
         prestart_label(st), app_restored ? ", deployment restored to its previous revision" : "",
         cause_app ? "the application failed" : "a changeset failed",
         !cause_app && sa ? ": " : "", !cause_app && sa ? sa->message : "");
@@ -853,38 +843,38 @@ static bool preconditions(struct ctx *c)
     char msg[DBROLLOUT_MSG_MAX];
 
     if (!o->instance_found) {
-        cut(msg, sizeof(msg), "DBInstance %s not found", o->spec.instance);
+        text_cut(msg, sizeof(msg), "DBInstance %s not found", o->spec.instance);
         pending(c, "InstanceNotFound", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
         return false;
     }
     if (!o->schema_ready) {
-        cut(msg, sizeof(msg), "the DBSchema of instance %s is not ready: %s",
+        text_cut(msg, sizeof(msg), "the DBSchema of instance %s is not ready: %s",
                  o->spec.instance, o->schema_message ? o->schema_message : "not fetched yet");
         pending(c, "SchemaNotReady", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
         return false;
     }
     if (!o->db.reachable) {
-        cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
+        text_cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
                  o->db.error ? o->db.error : "unknown error");
         pending(c, "DatabaseUnreachable", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
         c->p->backoff = !o->db.error_terminal;
         return false;
     }
     if (o->db.target == DBROLLOUT_POS_INVALID || o->db.target == DBROLLOUT_POS_UNKNOWN) {
-        cut(msg, sizeof(msg), "cannot move instance %s to tag %s: %s", o->spec.instance,
+        text_cut(msg, sizeof(msg), "cannot move instance %s to tag %s: %s", o->spec.instance,
                  o->spec.tag, o->db.target_error ? o->db.target_error : "unknown tag");
         blocked(c, "InvalidTarget", msg);
         return false;
     }
     if (o->db.ndrift > 0) {
-        cut(msg, sizeof(msg), "instance %s has drifted from its changelog (%ld change(s)%s%s)",
+        text_cut(msg, sizeof(msg), "instance %s has drifted from its changelog (%ld change(s)%s%s)",
                  o->spec.instance, o->db.ndrift, o->db.drift_first ? ", first: " : "",
                  o->db.drift_first ? o->db.drift_first : "");
         blocked(c, "Drifted", msg);
         return false;
     }
     if (o->db.target == DBROLLOUT_POS_FORWARD && o->lint.denied > 0) {
-        cut(msg, sizeof(msg), "policy of instance %s denies %ld change(s): %s",
+        text_cut(msg, sizeof(msg), "policy of instance %s denies %ld change(s): %s",
                  o->spec.instance, o->lint.denied,
                  o->lint.first_denied ? o->lint.first_denied : "destructive change");
         blocked(c, "PolicyViolation", msg);
@@ -925,20 +915,20 @@ static void start(struct ctx *c)
         return;
     if (!dbrollout_lock_free(o->lock_holder, o->uid, o->peers, o->npeers)) {
         holder_name(o->lock_holder, who, sizeof(who));
-        cut(msg, sizeof(msg), "instance %s is being changed by DBRollout %s",
+        text_cut(msg, sizeof(msg), "instance %s is being changed by DBRollout %s",
                  o->spec.instance, who);
         pending(c, "WaitingForLock", msg, DBROLLOUT_REQUEUE_LOCK_MS);
         return;
     }
     if (!o->lock_confirmed && o->last.kind == DBROLLOUT_ACT_ACQUIRE_LOCK) {
         /* lost the race for the lock (409) or the holder is alive after all */
-        cut(msg, sizeof(msg), "instance %s: %s", o->spec.instance,
+        text_cut(msg, sizeof(msg), "instance %s: %s", o->spec.instance,
             o->last.error ? o->last.error : "lock not acquired");
         pending(c, "WaitingForLock", msg, DBROLLOUT_REQUEUE_LOCK_MS);
         return;
     }
     if (!o->lock_confirmed) {
-        cut(msg, sizeof(msg), "locking instance %s", o->spec.instance);
+        text_cut(msg, sizeof(msg), "locking instance %s", o->spec.instance);
         pending_quiet(c, "Locking", msg);
         act(c, DBROLLOUT_ACT_ACQUIRE_LOCK, NULL);
         c->p->action.expect_holder = o->lock_holder;
@@ -949,15 +939,15 @@ static void start(struct ctx *c)
     if (o->last.kind != DBROLLOUT_ACT_STAMP_PRESTART || o->last.code != TM_OK ||
         !o->last.prestart_tag) {
         if (o->last.kind == DBROLLOUT_ACT_STAMP_PRESTART && o->last.code != TM_OK) {
-            cut(msg, sizeof(msg), "recording preStartTag failed: %s",
+            text_cut(msg, sizeof(msg), "recording preStartTag failed: %s",
                      o->last.error ? o->last.error : "error");
             transient(c, "Retrying", msg);
             return;
         }
-        cut(msg, sizeof(msg), "recording the preStartTag of instance %s", o->spec.instance);
+        text_cut(msg, sizeof(msg), "recording the preStartTag of instance %s", o->spec.instance);
         pending_quiet(c, "RecordingPreStartTag", msg);
         act(c, DBROLLOUT_ACT_STAMP_PRESTART, NULL);
-        cut(c->p->action.proposed_tag, sizeof(c->p->action.proposed_tag),
+        text_cut(c->p->action.proposed_tag, sizeof(c->p->action.proposed_tag),
                  "tidemark-prestart-%s-%lld", o->name, (long long)o->generation);
         return;
     }
@@ -970,7 +960,7 @@ static void start(struct ctx *c)
     st->deployment_revision = 0;
     st->previous_deployment_revision = 0;
     begin_common(c);
-    cut(msg, sizeof(msg), "moving instance %s from %s to tag %s (%s)", o->spec.instance,
+    text_cut(msg, sizeof(msg), "moving instance %s from %s to tag %s (%s)", o->spec.instance,
              prestart_label(st), o->spec.tag,
              o->spec.order == DBROLLOUT_ORDER_APP_FIRST  ? "AppFirst"
              : o->spec.order == DBROLLOUT_ORDER_PARALLEL ? "Parallel"
@@ -986,7 +976,7 @@ static void retarget(struct ctx *c)
     const struct dbrollout_observed *o = c->o;
     char msg[DBROLLOUT_MSG_MAX];
     if (!o->db.reachable) {
-        cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
+        text_cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
                  o->db.error ? o->db.error : "unknown error");
         transient(c, "DatabaseUnreachable", msg);
         return;
@@ -994,7 +984,7 @@ static void retarget(struct ctx *c)
     if (!preconditions(c))
         return;
     begin_common(c);
-    cut(msg, sizeof(msg), "retargeted to tag %s; preStartTag %s kept", o->spec.tag,
+    text_cut(msg, sizeof(msg), "retargeted to tag %s; preStartTag %s kept", o->spec.tag,
              prestart_label(c->st));
     reconciling(c, "Progressing", msg);
     event(c, "RolloutRetargeted", false, "%s", msg);

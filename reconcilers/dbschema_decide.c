@@ -1,41 +1,26 @@
 /* dbschema decide: fetch/parse result and referencing instances -> status (see dbschema.h). */
 #include "reconcilers/dbschema.h"
+#include "reconcilers/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static void cut(char *out, size_t n, const char *fmt, ...) TM_PRINTF(3, 4);
-static void cut(char *out, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, n, fmt, ap);
-    va_end(ap);
-}
-
-static bool streq(const char *a, const char *b)
-{
-    if (!a || !b)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
 static bool content_equal(const struct dbschema_status *a, const struct dbschema_status *b)
 {
-    if (!streq(a->source, b->source) || !streq(a->revision, b->revision) ||
+    if (!text_streq(a->source, b->source) || !text_streq(a->revision, b->revision) ||
         a->ntags != b->ntags || a->changesets != b->changesets ||
         a->ninstances != b->ninstances || a->observed_generation != b->observed_generation ||
         !cond_list_equal(&a->conds, &b->conds))
         return false;
     for (size_t i = 0; i < a->ntags; i++) {
-        if (!streq(a->tags[i], b->tags[i]))
+        if (!text_streq(a->tags[i], b->tags[i]))
             return false;
     }
     for (size_t i = 0; i < a->ninstances; i++) {
         const struct dbschema_instance *x = &a->instances[i], *y = &b->instances[i];
-        if (!streq(x->name, y->name) || !streq(x->applied_tag, y->applied_tag) ||
-            x->pending != y->pending || !streq(x->ready, y->ready))
+        if (!text_streq(x->name, y->name) || !text_streq(x->applied_tag, y->applied_tag) ||
+            x->pending != y->pending || !text_streq(x->ready, y->ready))
             return false;
     }
     return true;
@@ -53,7 +38,7 @@ static void event(struct dbschema_plan *p, const char *reason, bool warning, con
     struct dbschema_event *e = &p->events[p->nevents++];
     e->reason = reason;
     e->warning = warning;
-    cut(e->note, sizeof(e->note), "%s", note);
+    text_cut(e->note, sizeof(e->note), "%s", note);
 }
 
 static const char *ready_reason(const struct cond_list *l)
@@ -79,7 +64,7 @@ void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct d
     p->requeue_ms = o->git ? o->interval_ms : 0;
 
     if (o->spec_error) {
-        cut(msg, sizeof(msg), "invalid spec: %s", o->spec_error);
+        text_cut(msg, sizeof(msg), "invalid spec: %s", o->spec_error);
         cond_set_kstatus(cl, COND_KS_STALLED, "InvalidSpec", msg, gen, now_ms);
         if (strcmp(ready_reason(&o->status.conds), "InvalidSpec") != 0)
             event(p, "InvalidSpec", true, msg);
@@ -88,7 +73,7 @@ void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct d
     }
     if (!o->fetched) {
         bool terminal = o->fetch_retry == TM_RETRY_TERMINAL;
-        cut(msg, sizeof(msg), "fetching %s failed: %s", o->source ? o->source : "the source",
+        text_cut(msg, sizeof(msg), "fetching %s failed: %s", o->source ? o->source : "the source",
             o->fetch_error ? o->fetch_error : "error");
         cond_set_kstatus(cl, terminal ? COND_KS_STALLED : COND_KS_RECONCILING, "FetchFailed", msg,
                          gen, now_ms);
@@ -101,7 +86,7 @@ void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct d
         goto out;
     }
     if (!o->parsed) {
-        cut(msg, sizeof(msg), "revision %s does not parse: %s", o->revision ? o->revision : "?",
+        text_cut(msg, sizeof(msg), "revision %s does not parse: %s", o->revision ? o->revision : "?",
             o->parse_error ? o->parse_error : "error");
         cond_set_kstatus(cl, COND_KS_STALLED, "ParseFailed", msg, gen, now_ms);
         const struct cond *old = cond_find(&o->status.conds, COND_STALLED);
@@ -110,8 +95,8 @@ void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct d
         goto out;
     }
 
-    if (!streq(o->revision, o->status.revision)) {
-        cut(msg, sizeof(msg), "new revision %s: %ld changeset(s), %zu tag(s)%s%s",
+    if (!text_streq(o->revision, o->status.revision)) {
+        text_cut(msg, sizeof(msg), "new revision %s: %ld changeset(s), %zu tag(s)%s%s",
             o->revision ? o->revision : "", o->changesets, o->ntags, o->ntags ? ", latest " : "",
             o->ntags ? o->tags[o->ntags - 1] : "");
         event(p, "NewRevision", false, msg);
@@ -120,7 +105,7 @@ void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct d
     st->tags = o->tags;
     st->ntags = o->ntags;
     st->changesets = o->changesets;
-    cut(msg, sizeof(msg), "revision %s: %ld changeset(s), %zu tag(s)", o->revision ? o->revision : "",
+    text_cut(msg, sizeof(msg), "revision %s: %ld changeset(s), %zu tag(s)", o->revision ? o->revision : "",
         o->changesets, o->ntags);
     cond_set_kstatus(cl, COND_KS_READY, "Succeeded", msg, gen, now_ms);
     if (!content_equal(st, &o->status) || o->status.last_fetch_ms == 0 ||
