@@ -17,62 +17,12 @@
 #include "kube/kube.h"
 #include "runtime/informer.h"
 #include "runtime/metrics.h"
+#include "runtime_e2e_env.h"
 #include "runtime/mgr.h"
-
-struct env {
-    struct kube_config *cfg;
-    struct kube_client *c;
-    struct tm_log log;
-    struct metrics *metrics;
-    struct tm_proc proc;
-    char ns[64];
-};
 
 static bool env_init(struct env *e, const char *prefix)
 {
-    struct tm_err err;
-    memset(e, 0, sizeof(*e));
-    if (!tm_test_env("KUBECONFIG"))
-        return false;
-    e->cfg = kube_config_load(NULL, &err);
-    if (!e->cfg) {
-        fprintf(stderr, "kubeconfig: %s\n", err.msg);
-        return false;
-    }
-    e->c = kube_client_new(e->cfg, NULL, &err);
-    e->metrics = metrics_new(&err);
-    if (!e->c || !e->metrics)
-        return false;
-    log_init(&e->log, stderr, LOG_WARN, true);
-    e->proc = (struct tm_proc){.log = &e->log, .clock = tm_clock_monotonic(),
-                               .metrics = e->metrics, .kube_config = e->cfg,
-                               .identity = "test-mgr"};
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(e->ns, sizeof(e->ns), "%s-%ld-%d", prefix, (long)(ts.tv_nsec % 100000000),
-             (int)getpid());
-    cJSON *ns = cJSON_CreateObject();
-    cJSON_AddStringToObject(ns, "apiVersion", "v1");
-    cJSON_AddStringToObject(ns, "kind", "Namespace");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(ns, "metadata"), "name", e->ns);
-    enum tm_code rc = kube_create(e->c, "/api/v1/namespaces", ns, NULL, &err);
-    cJSON_Delete(ns);
-    if (rc != TM_OK)
-        fprintf(stderr, "create namespace: %s\n", err.msg);
-    return rc == TM_OK;
-}
-
-static void env_release(struct env *e)
-{
-    struct tm_err err;
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s", e->ns);
-    if (e->c && kube_delete(e->c, path, "Background", NULL, &err) != TM_OK)
-        fprintf(stderr, "delete namespace: %s\n", err.msg);
-    kube_client_free(e->c);
-    kube_config_free(e->cfg);
-    metrics_free(e->metrics);
-    log_release(&e->log);
+    return env_open(e, prefix, LOG_WARN, "test-mgr");
 }
 
 /* Creates (or replaces) a ConfigMap or Secret with one data key, optionally
