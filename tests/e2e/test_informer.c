@@ -501,6 +501,7 @@ static void *proxy_main(void *arg)
             fds[n++] = (struct pollfd){.fd = p->pairs[i][0], .events = POLLIN};
             fds[n++] = (struct pollfd){.fd = p->pairs[i][1], .events = POLLIN};
         }
+        int polled_pairs = p->npairs; /* a pair accepted below has no pollfd yet */
         if (poll(fds, (nfds_t)n, 200) <= 0)
             continue;
         if (fds[0].revents & POLLIN) {
@@ -526,7 +527,7 @@ static void *proxy_main(void *arg)
                     close(u);
             }
         }
-        for (int i = 0; i < p->npairs; i++) {
+        for (int i = 0; i < polled_pairs; i++) {
             for (int side = 0; side < 2; side++) {
                 struct pollfd *f = &fds[2 + 2 * i + side];
                 if (!(f->revents & (POLLIN | POLLHUP | POLLERR)))
