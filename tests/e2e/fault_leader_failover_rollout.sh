@@ -13,13 +13,27 @@ rollout_setup failover
 LEASE=tidemark-failover
 WORK="$(mktemp -d)"
 PIDS=()
+# SIGTERM to the controllers still running (they release the Lease and exit 0), SIGKILL
+# to any that is still there after 60 s; fails if one did not exit 0 on SIGTERM.
 stop_both() {
-  local p
+  local p i alive=() bad=0 st
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && alive+=("$p"); done
+  for ((i = 0; i < 600; i++)); do
+    st=0
+    for p in "${alive[@]}"; do kill -0 "$p" 2>/dev/null && st=1; done
+    (( st )) || break
+    sleep 0.1
+  done
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do
+    st=0; wait "$p" 2>/dev/null || st=$?
+    [[ " ${alive[*]} " == *" $p "* && $st -ne 0 ]] && { log "controller pid $p exited $st on SIGTERM"; bad=1; }
+  done
+  PIDS=()
   # the logs are part of the canary check and of the failure report
   cat "$WORK"/*.log >>"$CTL_LOG" 2>/dev/null || true
   rm -rf "$WORK"
+  return "$bad"
 }
 trap 'rc=$?; set +e; stop_both; (exit $rc); rollout_cleanup' EXIT
 
@@ -94,5 +108,5 @@ grep -q '"msg":"applying"' "$WORK/$standby.log" || fail "the new leader did not 
 [[ "$(sql "select count(*) from pg_class where relkind = 'r' and relname ~ '^lf[0-9]+\$'")" == "$n" ]] || fail "want $n tables"
 [[ "$(k -n "$NS" get dbrollout r -o jsonpath='{.status.preStartTag}|{.status.startedAt}')" == "$pre" ]] \
   || fail "preStartTag/startedAt changed across the failover"
-stop_both; PIDS=()
+stop_both || fail "the controllers did not all exit 0 on SIGTERM"
 assert_no_canary
