@@ -39,8 +39,8 @@ for f in "$dir"/vg.*.log; do
     clean=$((clean + 1))
   else
     bad=$((bad + 1))
-    echo "valgrind_run: $(grep -m1 -E '^==[0-9]+== Command:' "$f" | sed 's/^==[0-9]*== //')" >&2
-    head -n 120 "$f" >&2
+    # the command line may carry a database URL: its password is not printed
+    sed -E 's#(://[^:/@ ]*:)[^@ ]*@#\1***@#g' "$f" | head -n 120 >&2
   fi
 done
 echo "valgrind_run: $runs tidemark processes: $clean clean, $bad with errors, $unfinished killed before a report" >&2
