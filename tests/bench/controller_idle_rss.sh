@@ -66,14 +66,22 @@ if [[ -x /usr/bin/time ]]; then base=$( { /usr/bin/time -f '%M' "$TIDEMARK_BIN" 
 server="$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')"
 k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' \
   | base64 -d >"$WORK/ca.pem"
-mkfifo "$WORK/in"
-"$FLOOR_BIN" "$server/livez" "$WORK/ca.pem" <"$WORK/in" >"$WORK/floor.out" 2>&1 &
-PID=$!
-exec 7>"$WORK/in" # opening the write end lets the floor process start
-wait_for -t 20 grep -q '^ready 200' "$WORK/floor.out" || fail "rss_floor_https: $(cat "$WORK/floor.out")"
-sleep 1
-floor=$(kb "$PID" Rss)
-exec 7>&- # EOF on its stdin: it exits
-wait "$PID" || fail "rss_floor_https did not exit 0"
-PID=""
-printf 'library_floor_rss version_rss_kib=%s https_get_rss_kib=%s\n' "$base" "$floor"
+# measure_floor LABEL [ENV=VALUE...]
+measure_floor() {
+  local label=$1 floor
+  shift
+  rm -f "$WORK/in"
+  mkfifo "$WORK/in"
+  env "$@" "$FLOOR_BIN" "$server/livez" "$WORK/ca.pem" <"$WORK/in" >"$WORK/floor.out" 2>&1 &
+  PID=$!
+  exec 7>"$WORK/in" # opening the write end lets the floor process start
+  wait_for -t 20 grep -q '^ready 200' "$WORK/floor.out" || fail "rss_floor_https: $(cat "$WORK/floor.out")"
+  sleep 1
+  floor=$(kb "$PID" Rss)
+  exec 7>&- # EOF on its stdin: it exits
+  wait "$PID" || fail "rss_floor_https did not exit 0"
+  PID=""
+  printf 'library_floor_rss env=%s version_rss_kib=%s https_get_rss_kib=%s\n' "$label" "$base" "$floor"
+}
+measure_floor plain
+measure_floor deployment GNUTLS_NO_IMPLICIT_INIT=1
