@@ -125,6 +125,11 @@ enum tm_code rec_patch_status(struct tm_proc *proc, const char *resource, const 
 void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool warning,
                const char *action, const char *note)
 {
+    /* every Event is a transition: the log shows it too (a Warning at warn level) */
+    log_fields(proc->log, warning ? LOG_WARN : LOG_INFO, "event", LF_S("kind", rec_str(obj, "kind")),
+               LF_S("namespace", rec_str(obj, "metadata.namespace")),
+               LF_S("name", rec_str(obj, "metadata.name")), LF_S("reason", reason),
+               LF_S("note", note), LF_END);
     if (!proc->events || !proc->kube)
         return; /* no recorder (tests without a manager): no Events */
     struct kube_event e = {

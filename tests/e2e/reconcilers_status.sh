@@ -81,6 +81,9 @@ k -n "$NS" patch dbinstance db --type=merge \
   -p '{"spec":{"connection":{"userSecretRef":{"name":"wrong"}}}}' >/dev/null
 wait_for_output -t 60 "False" cond dbinstance/db Connected status || fail "Connected should be False"
 [[ "$(cond dbinstance/db Stalled status)" == True ]] || fail "bad credentials should be Stalled"
+# the transition is in the controller's log too, as a warning (with the same message as the Event)
+wait_for -t 30 grep -qE '"level":"warn","msg":"event","kind":"DBInstance","namespace":"'"$NS"'","name":"db","reason":"ConnectFailed","note":".*password authentication failed' "$CTL_LOG" \
+  || fail "the controller log has no warning for the failed connection"
 # a missing key names the key, not a value
 k -n "$NS" patch dbinstance db --type=merge \
   -p '{"spec":{"connection":{"userSecretRef":{"name":"wrong","passwordKey":"nope"}}}}' >/dev/null
