@@ -661,6 +661,7 @@ static enum tm_code parse_rollback(struct yctx *y, yaml_node_t *v, struct chlog_
         tm_buf_release(&b);
         return rc;
     }
+    free(cs->rollback_sql); /* a repeated rollback: key replaces the earlier one */
     cs->rollback_sql = tm_buf_detach(&b, NULL);
     if (!cs->rollback_sql)
         return tm_err_set(err, TM_E_NOMEM, "out of memory");
