@@ -31,6 +31,8 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
     sp->app_timeout_s = rec_int(obj, "spec.appTimeoutSeconds", 600);
     if (sp->app_timeout_s <= 0)
         sp->app_timeout_s = 600;
+    if (sp->app_timeout_s > 86400) /* the CRD's maximum; keeps the ms arithmetic in range */
+        sp->app_timeout_s = 86400;
     if (!sp->tag)
         sp->tag = "";
     if (!sp->instance)
