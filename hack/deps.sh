@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl python3 openssl
-  libcurl4-openssl-dev libcjson-dev libyaml-dev libpq-dev libssl-dev
+  libcurl4-openssl-dev libcjson-dev libyaml-dev libxml2-dev libpq-dev libssl-dev
   postgresql postgresql-client
   valgrind clang libclang-rt-14-dev
 )

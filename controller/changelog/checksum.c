@@ -154,6 +154,11 @@ static enum tm_code checksum_v9(const struct chlog_changeset *cs, bool expanded_
     for (size_t i = 0; i < cs->nchanges && rc == TM_OK; i++) {
         const struct chlog_change *ch = &cs->changes[i];
         char hex[33];
+        if (ch->kind == CHLOG_CHANGE_STRUCT) {
+            /* change.c computed "9:<md5>" from Liquibase's serialisation */
+            rc = tm_buf_addf(&s, "%s:", ch->checksum_v9);
+            continue;
+        }
         if (ch->kind == CHLOG_CHANGE_TAG) {
             struct tm_buf t;
             tm_buf_init(&t, TM_CAP_SMALL);

@@ -31,6 +31,9 @@ enum chlog_change_kind {
     CHLOG_CHANGE_SQL = 0,  /* `sql:` or a formatted-SQL changeset body */
     CHLOG_CHANGE_SQL_FILE, /* `sqlFile:` (sql holds the file's text) */
     CHLOG_CHANGE_TAG,      /* `tagDatabase:` */
+    CHLOG_CHANGE_STRUCT,   /* a structured change (createTable, insert, ...) compiled
+                              to PostgreSQL SQL by change.c: type, sql, checksum_v9,
+                              rollback_auto */
 };
 
 struct chlog_change {
@@ -45,6 +48,11 @@ struct chlog_change {
     int line;             /* 1-based line of the change in its file, 0 if unknown */
     char *raw_sql;        /* SQL_FILE: the file's text before ${} expansion (what the
                              v9 checksum hashes since Liquibase 4.26); NULL otherwise */
+    /* STRUCT only (append-only): */
+    char *type;           /* Liquibase change name ("createTable") */
+    char *rollback_auto;  /* SQL of Liquibase's automatic rollback of this change;
+                             NULL when Liquibase derives none */
+    char checksum_v9[40]; /* "9:<md5>" of Liquibase's serialisation of the change */
 };
 
 enum chlog_on_fail { CHLOG_ONFAIL_HALT = 0, CHLOG_ONFAIL_CONTINUE, CHLOG_ONFAIL_MARK_RAN, CHLOG_ONFAIL_WARN };

@@ -565,6 +565,8 @@ static void free_set(struct chlog_changeset *cs)
         free(ch->end_delimiter);
         free(ch->dbms);
         free(ch->raw_sql);
+        free(ch->type);
+        free(ch->rollback_auto);
     }
     free(cs->changes);
     free(cs->rollback_sql);
