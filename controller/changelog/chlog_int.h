@@ -34,7 +34,14 @@ struct chlog_ld {
      * TM_E_TOOBIG instead of TM_E_NOMEM. */
     size_t produced;
     bool over_cap;
+    /* Strings that live until the load ends (file paths nodes point at). */
+    char **kept;
+    size_t nkept;
 };
+
+/* A copy of s owned by ld until the load ends (interned: the same text gives
+ * the same pointer); NULL on allocation failure. */
+const char *chlog_ld_keep(struct chlog_ld *ld, const char *s);
 
 /* Reads path (already clean) through the fs: enforces the per-file and total
  * caps, refuses NUL bytes (binary input).  *data is malloc'd, NUL-ended. */
@@ -68,6 +75,18 @@ enum tm_code chlog_path_sibling(const char *base, const char *rel, char **out,
 enum tm_code chlog_ld_push(struct chlog_ld *ld, const char *path, const char *from, int line,
                            struct tm_err *err) TM_MUST_CHECK;
 void chlog_ld_pop(struct chlog_ld *ld);
+
+/* Readers: one Liquibase changelog file into a node tree (node.h) whose root
+ * is named "databaseChangeLog".  path: clean fs path (read through
+ * chlog_ld_read, so caps apply).  Nodes' file points at ld-owned storage that
+ * lives until the load ends.  No ${} expansion and no interpretation here:
+ * lbparse.c does both.  *root is owned by the caller (chlog_node_free). */
+struct chlog_node;
+enum tm_code chlog_xml_read(struct chlog_ld *ld, const char *path, struct chlog_node **root,
+                            struct tm_err *err) TM_MUST_CHECK;
+/* YAML, and JSON (read with the YAML loader, as Liquibase does). */
+enum tm_code chlog_yaml_read(struct chlog_ld *ld, const char *path, struct chlog_node **root,
+                             struct tm_err *err) TM_MUST_CHECK;
 
 /* Parses one file by kind.  path: clean fs path; filename: FILENAME to
  * record for its changesets (as Liquibase writes it). */

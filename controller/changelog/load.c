@@ -124,6 +124,22 @@ void chlog_props_release(struct chlog_props *p)
     chlog_props_init(p);
 }
 
+const char *chlog_ld_keep(struct chlog_ld *ld, const char *s)
+{
+    for (size_t i = 0; i < ld->nkept; i++)
+        if (strcmp(ld->kept[i], s) == 0)
+            return ld->kept[i];
+    char **k = realloc(ld->kept, (ld->nkept + 1) * sizeof *k);
+    if (!k)
+        return NULL;
+    ld->kept = k;
+    char *c = strdup(s);
+    if (!c)
+        return NULL;
+    ld->kept[ld->nkept++] = c;
+    return c;
+}
+
 char *chlog_ld_expand(struct chlog_ld *ld, const char *text)
 {
     if (!text)
@@ -542,6 +558,9 @@ out:
     free(data);
     free(path);
     chlog_props_release(&ld.props);
+    for (size_t i = 0; i < ld.nkept; i++)
+        free(ld.kept[i]);
+    free(ld.kept);
     chlog_free(ld.c);
     return rc;
 }
