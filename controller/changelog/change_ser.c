@@ -1,0 +1,509 @@
+/* change_ser: attribute schemas of Liquibase changes - validation of a change
+ * node against its schema, and the v9 checksum of its serialisation.
+ *
+ * Sources (liquibase-core 4.33.0):
+ *   serializer/core/string/StringChangeLogSerializer.java  the text hashed:
+ *     name + ":" + object, an object is "[" + ("\n" + sorted field lines
+ *     joined by "\n" + "\n" when any) + indent(level-1) + "]"; a field line
+ *     is indent(level) + name="value"; a nested object (constraints) is
+ *     indent(level) + the object without its name; a list is
+ *     name=[\n + per item indent(level+1) + object + ",\n" (last comma
+ *     dropped) + indent(level) + "]".  Lines are a TreeSet: sorted, unique.
+ *   change/AbstractChange.java generateCheckSum + getExcludedFieldFilters
+ *   change/CheckSum.java compute(): MD5 of the text (line ends standardised)
+ *   change/ColumnConfig.java load()/getSerializableFieldValue: typed fields
+ *     (Boolean, BigInteger, Number kept as written, valueDate in ISO form). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "changelog/change_int.h"
+#include "changelog/chlog_int.h"
+#include "common/caps.h"
+
+#define F(n, k) {n, CHLOG_FIELD_##k, NULL, NULL}
+
+static const struct chlog_field constraints_fields[] = {
+    F("nullable", BOOL), F("notNullConstraintName", STRING), F("primaryKey", BOOL),
+    F("primaryKeyName", STRING), F("primaryKeyTablespace", STRING), F("references", STRING),
+    F("referencedTableCatalogName", STRING), F("referencedTableSchemaName", STRING),
+    F("referencedTableName", STRING), F("referencedColumnNames", STRING), F("unique", BOOL),
+    F("uniqueConstraintName", STRING), F("checkConstraint", STRING), F("deleteCascade", BOOL),
+    F("foreignKeyName", STRING), F("initiallyDeferred", BOOL), F("deferrable", BOOL),
+    F("validateNullable", BOOL), F("validateUnique", BOOL), F("validatePrimaryKey", BOOL),
+    F("validateForeignKey", BOOL),
+};
+const struct chlog_schema chlog_schema_constraints = {
+    "constraints", constraints_fields, sizeof constraints_fields / sizeof constraints_fields[0],
+    NULL};
+
+#define COLUMN_FIELDS                                                                      \
+    F("name", STRING), F("computed", BOOL), F("type", STRING), F("value", STRING),         \
+        F("valueNumeric", NUMBER), F("valueDate", DATE), F("valueBoolean", BOOL),          \
+        F("valueBlobFile", STRING), F("valueClobFile", STRING), F("encoding", STRING),     \
+        F("valueComputed", STRING), F("valueSequenceNext", STRING),                        \
+        F("valueSequenceCurrent", STRING), F("defaultValue", STRING),                      \
+        F("defaultValueNumeric", NUMBER), F("defaultValueDate", DATE),                     \
+        F("defaultValueBoolean", BOOL), F("defaultValueComputed", STRING),                 \
+        F("defaultValueSequenceNext", STRING), F("defaultValueConstraintName", STRING),    \
+        {"constraints", CHLOG_FIELD_OBJECT, &chlog_schema_constraints, NULL},              \
+        F("autoIncrement", BOOL), F("generationType", STRING), F("defaultOnNull", BOOL),   \
+        F("startWith", INT), F("incrementBy", INT), F("remarks", STRING),                  \
+        F("descending", BOOL), F("included", BOOL)
+
+static const struct chlog_field column_fields[] = {COLUMN_FIELDS};
+const struct chlog_schema chlog_schema_column = {
+    "column", column_fields, sizeof column_fields / sizeof column_fields[0], "value"};
+
+static const struct chlog_field add_column_fields[] = {
+    COLUMN_FIELDS, F("afterColumn", STRING), F("beforeColumn", STRING), F("position", INT)};
+const struct chlog_schema chlog_schema_add_column = {
+    "column", add_column_fields, sizeof add_column_fields / sizeof add_column_fields[0],
+    "value"};
+
+static const struct chlog_field load_column_fields[] = {
+    COLUMN_FIELDS, F("index", INT), F("header", STRING), F("allowUpdate", BOOL),
+    F("loadType", STRING), F("nullPlaceholder", STRING)};
+const struct chlog_schema chlog_schema_load_column = {
+    "column", load_column_fields, sizeof load_column_fields / sizeof load_column_fields[0],
+    "value"};
+
+static const struct chlog_field *find_field(const struct chlog_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->nfields; i++)
+        if (strcmp(s->fields[i].name, name) == 0)
+            return &s->fields[i];
+    return NULL;
+}
+
+/* the list item name and YAML wrapper of a LIST field ("column"/"columns") */
+static const char *item_of(const struct chlog_field *f)
+{
+    return f->item ? f->item : f->sub->name;
+}
+
+static bool parse_bool_text(const char *s, bool *out)
+{
+    if (strcasecmp(s, "true") == 0) {
+        *out = true;
+        return true;
+    }
+    if (strcasecmp(s, "false") == 0) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+static bool is_int_text(const char *s)
+{
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!*p)
+        return false;
+    for (; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    return true;
+}
+
+const char *chlog_field_text(const struct chlog_node *node, const char *name)
+{
+    const struct chlog_node *k = chlog_node_child(node, name);
+    if (k)
+        return k->value;
+    return NULL;
+}
+
+static enum tm_code check_node(const struct chlog_node *node, const struct chlog_schema *s,
+                               const char *what, struct tm_err *err);
+
+enum tm_code chlog_schema_check(const struct chlog_node *node, const struct chlog_schema *s,
+                                struct tm_err *err)
+{
+    return check_node(node, s, s->name, err);
+}
+
+static enum tm_code check_node(const struct chlog_node *node, const struct chlog_schema *s,
+                               const char *what, struct tm_err *err)
+{
+    for (size_t i = 0; i < node->nkids; i++) {
+        const struct chlog_node *k = node->kids[i];
+        const struct chlog_field *f = find_field(s, k->name);
+        const struct chlog_field *wrapped = NULL;
+        if (!f) {
+            /* a YAML list wrapper ("columns") of a LIST field */
+            for (size_t j = 0; j < s->nfields && !wrapped; j++) {
+                const struct chlog_field *g = &s->fields[j];
+                if (g->kind == CHLOG_FIELD_LIST && strcmp(g->name, k->name) == 0)
+                    wrapped = g;
+            }
+        }
+        if (f && f->kind == CHLOG_FIELD_LIST && strcmp(k->name, item_of(f)) != 0)
+            wrapped = f; /* the list property itself ("columns") */
+        if (!f) {
+            /* an XML list item ("column") directly under the change */
+            for (size_t j = 0; j < s->nfields && !f; j++)
+                if (s->fields[j].kind == CHLOG_FIELD_LIST &&
+                    strcmp(item_of(&s->fields[j]), k->name) == 0)
+                    f = &s->fields[j];
+        }
+        if (wrapped) {
+            for (size_t j = 0; j < k->nkids; j++) {
+                const struct chlog_node *it = k->nkids ? k->kids[j] : NULL;
+                if (strcmp(it->name, item_of(wrapped)) != 0)
+                    return chlog_ld_fail(err, TM_E_INVAL, it->file, it->line, 0,
+                                         "%s: unexpected '%s' in %s (expected %s)", what,
+                                         it->name[0] ? it->name : "item", k->name,
+                                         item_of(wrapped));
+                enum tm_code rc = check_node(it, wrapped->sub, item_of(wrapped), err);
+                if (rc != TM_OK)
+                    return rc;
+            }
+            continue;
+        }
+        if (!f)
+            return chlog_ld_fail(err, TM_E_INVAL, k->file, k->line, 0,
+                                 "%s: unknown attribute '%s'", what, k->name);
+        enum tm_code rc = TM_OK;
+        bool b;
+        switch (f->kind) {
+        case CHLOG_FIELD_BOOL:
+            if (k->value && !parse_bool_text(k->value, &b))
+                rc = chlog_ld_fail(err, TM_E_INVAL, k->file, k->line, 0,
+                                   "%s: %s must be true or false, not '%s'", what, k->name,
+                                   k->value);
+            break;
+        case CHLOG_FIELD_INT:
+            if (k->value && !is_int_text(k->value))
+                rc = chlog_ld_fail(err, TM_E_INVAL, k->file, k->line, 0,
+                                   "%s: %s must be an integer, not '%s'", what, k->name,
+                                   k->value);
+            break;
+        case CHLOG_FIELD_OBJECT:
+            rc = check_node(k, f->sub, f->name, err);
+            break;
+        case CHLOG_FIELD_LIST:
+            rc = check_node(k, f->sub, item_of(f), err);
+            break;
+        default:
+            if (k->nkids)
+                rc = chlog_ld_fail(err, TM_E_INVAL, k->file, k->line, 0,
+                                   "%s: %s must be a value, not a mapping or list", what,
+                                   k->name);
+            break;
+        }
+        if (rc != TM_OK)
+            return rc;
+    }
+    return TM_OK;
+}
+
+/* ---- serialisation --------------------------------------------------------- */
+
+struct lines {
+    char **v;
+    size_t n, alloc;
+};
+
+static enum tm_code lines_add_take(struct lines *l, char *s)
+{
+    if (!s)
+        return TM_E_NOMEM;
+    if (l->n == l->alloc) {
+        size_t na = l->alloc ? l->alloc * 2 : 16;
+        char **v = realloc(l->v, na * sizeof *v);
+        if (!v) {
+            free(s);
+            return TM_E_NOMEM;
+        }
+        l->v = v;
+        l->alloc = na;
+    }
+    l->v[l->n++] = s;
+    return TM_OK;
+}
+
+static void lines_release(struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static enum tm_code add_indent(struct tm_buf *b, int level)
+{
+    enum tm_code rc = TM_OK;
+    for (int i = 0; i < level && rc == TM_OK; i++)
+        rc = tm_buf_adds(b, "    ");
+    return rc;
+}
+
+/* The serialised value text of a scalar field (NULL: skip). *tmp gets any
+ * allocated text. */
+static const char *scalar_text(const struct chlog_field *f, const char *v, char **tmp)
+{
+    *tmp = NULL;
+    if (!v)
+        return NULL;
+    bool b;
+    switch (f->kind) {
+    case CHLOG_FIELD_BOOL:
+        return parse_bool_text(v, &b) ? (b ? "true" : "false") : v;
+    case CHLOG_FIELD_INT: { /* BigInteger/Integer toString: no sign '+', no leading zeros */
+        const char *p = v;
+        bool neg = false;
+        if (*p == '-' || *p == '+') {
+            neg = *p == '-';
+            p++;
+        }
+        while (p[0] == '0' && p[1])
+            p++;
+        if (neg && strcmp(p, "0") != 0) {
+            size_t n = strlen(p) + 2;
+            *tmp = malloc(n);
+            if (*tmp)
+                snprintf(*tmp, n, "-%s", p);
+            return *tmp;
+        }
+        return p;
+    }
+    case CHLOG_FIELD_NUMBER: { /* ValueNumeric: as written, (...) stripped; "null" is none */
+        if (strcasecmp(v, "null") == 0)
+            return NULL;
+        size_t n = strlen(v);
+        if (v[0] == '(' && n >= 2) {
+            *tmp = strndup(v + 1, v[n - 1] == ')' ? n - 2 : n - 1);
+            return *tmp;
+        }
+        return v;
+    }
+    case CHLOG_FIELD_DATE: /* ISODateFormat: yyyy-MM-ddTHH:mm:ss */
+        if (strlen(v) >= 19 && v[10] == ' ') {
+            *tmp = strdup(v);
+            if (*tmp)
+                (*tmp)[10] = 'T';
+            return *tmp;
+        }
+        return v;
+    default:
+        return v;
+    }
+}
+
+static enum tm_code ser_object(const struct chlog_node *node, const struct chlog_schema *s,
+                               int level, struct tm_buf *out);
+
+static enum tm_code ser_list_item(struct tm_buf *b, const struct chlog_node *it,
+                                  const struct chlog_schema *sub, int level, bool *first)
+{
+    enum tm_code rc = *first ? TM_OK : tm_buf_adds(b, ",\n");
+    *first = false;
+    if (rc == TM_OK)
+        rc = add_indent(b, level);
+    return rc == TM_OK ? ser_object(it, sub, level + 1, b) : rc;
+}
+
+/* name=[ ... ] for a LIST field; items from node's direct children named
+ * item and the children of wrappers named like the field. */
+static enum tm_code ser_list(const struct chlog_node *node, const struct chlog_field *f,
+                             int level, char **line)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
+    enum tm_code rc = add_indent(&b, level);
+    if (rc == TM_OK)
+        rc = tm_buf_addf(&b, "%s=[\n", f->name);
+    bool first = true;
+    const char *item = item_of(f);
+    for (size_t i = 0; i < node->nkids && rc == TM_OK; i++) {
+        const struct chlog_node *k = node->kids[i];
+        if (strcmp(k->name, item) == 0 && strcmp(item, f->name) != 0) {
+            rc = ser_list_item(&b, k, f->sub, level + 1, &first);
+        } else if (strcmp(k->name, f->name) == 0) {
+            for (size_t j = 0; j < k->nkids && rc == TM_OK; j++)
+                if (strcmp(k->kids[j]->name, item) == 0)
+                    rc = ser_list_item(&b, k->kids[j], f->sub, level + 1, &first);
+        }
+    }
+    if (rc == TM_OK && first) { /* empty list: "[]" */
+        tm_buf_reset(&b);
+        rc = add_indent(&b, level);
+        if (rc == TM_OK)
+            rc = tm_buf_addf(&b, "%s=[]", f->name);
+    } else if (rc == TM_OK) {
+        rc = tm_buf_adds(&b, "\n");
+        if (rc == TM_OK)
+            rc = add_indent(&b, level);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&b, "]");
+    }
+    if (rc != TM_OK) {
+        tm_buf_release(&b);
+        return rc;
+    }
+    *line = tm_buf_detach(&b, NULL);
+    return *line ? TM_OK : TM_E_NOMEM;
+}
+
+static bool has_list_items(const struct chlog_node *node, const struct chlog_field *f)
+{
+    const char *item = item_of(f);
+    for (size_t i = 0; i < node->nkids; i++)
+        if (strcmp(node->kids[i]->name, item) == 0 || strcmp(node->kids[i]->name, f->name) == 0)
+            return true;
+    return false;
+}
+
+static enum tm_code ser_object(const struct chlog_node *node, const struct chlog_schema *s,
+                               int level, struct tm_buf *out)
+{
+    struct lines l = {0};
+    enum tm_code rc = TM_OK;
+    for (size_t i = 0; i < s->nfields && rc == TM_OK; i++) {
+        const struct chlog_field *f = &s->fields[i];
+        if (f->kind == CHLOG_FIELD_IGNORED)
+            continue;
+        if (f->kind == CHLOG_FIELD_LIST) {
+            if (!has_list_items(node, f))
+                continue;
+            char *line = NULL;
+            rc = ser_list(node, f, level, &line);
+            if (rc == TM_OK)
+                rc = lines_add_take(&l, line);
+            continue;
+        }
+        const struct chlog_node *k = chlog_node_child(node, f->name);
+        if (f->kind == CHLOG_FIELD_OBJECT) {
+            if (!k)
+                continue;
+            struct tm_buf b;
+            tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
+            rc = add_indent(&b, level);
+            if (rc == TM_OK)
+                rc = ser_object(k, f->sub, level + 1, &b);
+            if (rc == TM_OK)
+                rc = lines_add_take(&l, tm_buf_detach(&b, NULL));
+            tm_buf_release(&b);
+            continue;
+        }
+        const char *v = k ? k->value : NULL;
+        if (!v && s->text_field && strcmp(s->text_field, f->name) == 0 && node->value) {
+            /* element text (ColumnConfig.load: trimToNull(value)) */
+            v = node->value;
+        }
+        char *tmp = NULL;
+        const char *text = scalar_text(f, v, &tmp);
+        if (v && !text && f->kind != CHLOG_FIELD_NUMBER) {
+            rc = TM_E_NOMEM;
+            break;
+        }
+        if (text) {
+            struct tm_buf b;
+            tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
+            rc = add_indent(&b, level);
+            if (rc == TM_OK)
+                rc = tm_buf_addf(&b, "%s=\"%s\"", f->name, text);
+            if (rc == TM_OK)
+                rc = lines_add_take(&l, tm_buf_detach(&b, NULL));
+            tm_buf_release(&b);
+        }
+        free(tmp);
+    }
+    if (rc == TM_OK) {
+        qsort(l.v, l.n, sizeof *l.v, cmp_str);
+        rc = tm_buf_adds(out, "[");
+        if (rc == TM_OK && l.n)
+            rc = tm_buf_adds(out, "\n");
+        for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
+            if (i > 0 && strcmp(l.v[i], l.v[i - 1]) == 0)
+                continue; /* TreeSet */
+            rc = tm_buf_addf(out, "%s%s", i ? "\n" : "", l.v[i]);
+        }
+        if (rc == TM_OK && l.n)
+            rc = tm_buf_adds(out, "\n");
+        if (rc == TM_OK)
+            rc = add_indent(out, level - 1);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(out, "]");
+    }
+    lines_release(&l);
+    return rc;
+}
+
+enum tm_code chlog_schema_serialize(const struct chlog_node *node, const struct chlog_schema *s,
+                                    char **out)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
+    enum tm_code rc = tm_buf_addf(&b, "%s:", s->name);
+    if (rc == TM_OK)
+        rc = ser_object(node, s, 1, &b);
+    if (rc != TM_OK) {
+        tm_buf_release(&b);
+        return rc;
+    }
+    /* standardizeLineEndings: \r\n and \r become \n */
+    char *t = tm_buf_detach(&b, NULL);
+    if (!t)
+        return TM_E_NOMEM;
+    char *w = t;
+    for (const char *p = t; *p; p++) {
+        if (*p == '\r') {
+            *w++ = '\n';
+            if (p[1] == '\n')
+                p++;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+    *out = t;
+    return TM_OK;
+}
+
+enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned int hl = 0;
+    if (EVP_Digest(data, len, h, &hl, EVP_md5(), NULL) != 1 || hl != 16)
+        return TM_E_INTERNAL;
+    for (unsigned i = 0; i < 16; i++) {
+        hex[2 * i] = digits[h[i] >> 4];
+        hex[2 * i + 1] = digits[h[i] & 15];
+    }
+    hex[32] = '\0';
+    return TM_OK;
+}
+
+enum tm_code chlog_schema_checksum(const struct chlog_node *node, const struct chlog_schema *s,
+                                   char out[40], struct tm_err *err)
+{
+    char *text = NULL;
+    enum tm_code rc = chlog_schema_serialize(node, s, &text);
+    char hex[33];
+    if (rc == TM_OK)
+        rc = chlog_md5_hex(text, strlen(text), hex);
+    free(text);
+    if (rc != TM_OK) {
+        if (err) {
+            err->code = rc;
+            snprintf(err->msg, sizeof err->msg, "%s: cannot compute the checksum", s->name);
+        }
+        return rc;
+    }
+    snprintf(out, 40, "9:%s", hex);
+    return TM_OK;
+}
