@@ -35,8 +35,8 @@ SCHEMA(s_add_fk, "addForeignKeyConstraint", F("baseTableCatalogName", STRING),
        F("baseColumnNames", STRING), F("referencedTableCatalogName", STRING),
        F("referencedTableSchemaName", STRING), F("referencedTableName", STRING),
        F("referencedColumnNames", STRING), F("constraintName", STRING), F("deferrable", BOOL),
-       F("initiallyDeferred", BOOL), F("validate", BOOL), F("deleteCascade", BOOL),
-       F("onUpdate", STRING), F("onDelete", STRING), F("referencesUniqueColumn", BOOL));
+       F("initiallyDeferred", BOOL), F("validate", BOOL), F("deleteCascade", IGNORED),
+       F("onUpdate", STRING), F("onDelete", STRING), F("referencesUniqueColumn", IGNORED));
 SCHEMA(s_set_column_remarks, "setColumnRemarks", TABLE3, F("columnName", STRING),
        F("remarks", STRING), F("columnDataType", STRING), F("columnParentType", STRING));
 SCHEMA(s_modify_data_type, "modifyDataType", TABLE3, F("columnName", STRING),
@@ -105,7 +105,8 @@ static const struct chlog_schema s_create_view = {
     "createView", s_create_view_fields, sizeof s_create_view_fields / sizeof s_create_view_fields[0],
     "selectQuery"};
 static const struct chlog_schema s_empty = {"empty", NULL, 0, NULL};
-SCHEMA(s_output, "output", F("message", STRING), F("target", STRING));
+static const struct chlog_field s_output_fields[] = {F("message", STRING), F("target", STRING)};
+static const struct chlog_schema s_output = {"output", s_output_fields, 2, "message"};
 
 /* ---- compile context --------------------------------------------------------- */
 
@@ -147,9 +148,18 @@ static enum tm_code need(struct cx *c, const char *name, const char **out)
     return TM_OK;
 }
 
+/* drops trailing blanks of the statement being written (Liquibase's
+ * update-sql prints statements trimmed: "NOT VALID " is "NOT VALID") */
+static void trim_tail(struct tm_buf *b)
+{
+    while (b->len && b->data[b->len - 1] == ' ')
+        b->data[--b->len] = '\0';
+}
+
 /* begins a new statement in b */
 static enum tm_code next(struct tm_buf *b)
 {
+    trim_tail(b);
     return b->len ? tm_buf_adds(b, ";\n") : TM_OK;
 }
 
@@ -166,6 +176,11 @@ static enum tm_code alter_table(struct tm_buf *b, const struct chlog_node *n, co
     if (rc == TM_OK)
         rc = tm_buf_adds(b, "ALTER TABLE ");
     return rc == TM_OK ? table(b, n, t) : rc;
+}
+
+static enum tm_code seq_name(struct tm_buf *b, struct cx *c, const char *name)
+{
+    return chlog_sql_add_table(b, NULL, txt(c, "schemaName"), name);
 }
 
 /* ---- column lists ------------------------------------------------------------ */
@@ -311,14 +326,9 @@ static enum tm_code c_create_table(struct cx *c)
                                                   chlog_node_text(col, "incrementBy"));
         }
         if (rc == TM_OK && (is_pk || (cons && flag_false(cons, "nullable")))) {
-            const char *nn = cons ? chlog_node_text(cons, "notNullConstraintName") : NULL;
-            if (!is_pk && nonblank(nn)) {
-                rc = tm_buf_adds(b, " CONSTRAINT ");
-                if (rc == TM_OK)
-                    rc = chlog_sql_add_name(b, nn);
-            }
-            if (rc == TM_OK)
-                rc = tm_buf_adds(b, " NOT NULL");
+            /* PostgresDatabase.supportsNotNullConstraintNames() is false:
+             * notNullConstraintName is not written */
+            rc = tm_buf_adds(b, " NOT NULL");
         }
         if (rc != TM_OK || !cons)
             continue;
@@ -903,9 +913,9 @@ static enum tm_code c_drop_pk(struct cx *c)
 static enum tm_code alter_column(struct tm_buf *b, const struct chlog_node *n, const char *t,
                                  const char *col, const char *what)
 {
-    /* SetNullableGenerator (PostgreSQL) writes "ALTER COLUMN  c" (two
-     * blanks) for SET/DROP NOT NULL; the other generators one */
-    bool nullable = strstr(what, "NOT NULL") != NULL;
+    /* SetNullableGenerator and AddDefaultValueGenerator write
+     * "ALTER COLUMN  c" (two blanks); DropDefaultValueGenerator one */
+    bool nullable = strstr(what, "NOT NULL") != NULL || strncmp(what, "SET DEFAULT", 11) == 0;
     enum tm_code rc = alter_table(b, n, t);
     if (rc == TM_OK)
         rc = tm_buf_adds(b, nullable ? " ALTER COLUMN  " : " ALTER COLUMN ");
@@ -934,10 +944,10 @@ static enum tm_code c_add_not_null(struct cx *c)
             rc = chlog_sql_add_name(&c->sql, col);
         if (rc == TM_OK)
             rc = tm_buf_adds(&c->sql, " = ");
+        /* AddNotNullConstraintChange: UpdateStatement with the String value */
         struct chlog_value v = {CHLOG_VALUE_STRING, dnv, NULL};
         if (rc == TM_OK)
-            rc = chlog_value_sql(&c->sql, &v, chlog_type_kind_of(txt(c, "columnDataType")),
-                                 c->err);
+            rc = chlog_value_sql(&c->sql, &v, CHLOG_TYPE_STRING, c->err);
         if (rc == TM_OK)
             rc = tm_buf_adds(&c->sql, " WHERE ");
         if (rc == TM_OK)
@@ -1033,9 +1043,7 @@ static enum tm_code c_rename_column(struct cx *c)
         if (rc == TM_OK)
             rc = chlog_sql_add_name(b, pass ? o : nw);
     }
-    const char *r = txt(c, "remarks");
-    if (rc == TM_OK && nonblank(r))
-        rc = comment_on_column(&c->sql, c->n, t, nw, r);
+    /* remarks: RenameColumnGenerator writes them for MySQL only */
     c->has_rb = rc == TM_OK;
     return rc;
 }
@@ -1143,8 +1151,26 @@ static enum tm_code c_add_default(struct cx *c)
                            "addDefaultValue: a defaultValue* attribute is required");
     if (rc == TM_OK)
         rc = alter_column(&c->sql, c->n, t, col, "SET DEFAULT ");
+    /* AddDefaultValueGenerator: DataTypeFactory.fromObject(value) - the
+     * value's own type, not columnDataType ("5" is '5') */
     if (rc == TM_OK)
-        rc = chlog_value_sql(&c->sql, &v, chlog_type_kind_of(txt(c, "columnDataType")), c->err);
+        rc = chlog_value_sql(&c->sql, &v, CHLOG_TYPE_OTHER, c->err);
+    /* AddDefaultValueGeneratorPostgres: the sequence becomes owned by the column */
+    if (rc == TM_OK && v.kind == CHLOG_VALUE_SEQ_NEXT) {
+        rc = next(&c->sql);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&c->sql, "ALTER SEQUENCE ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(&c->sql, v.text);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&c->sql, " OWNED BY ");
+        if (rc == TM_OK)
+            rc = table(&c->sql, c->n, t);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&c->sql, ".");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(&c->sql, col);
+    }
     if (rc == TM_OK) {
         c->has_rb = true;
         rc = alter_column(&c->rb, c->n, t, col, "DROP DEFAULT");
@@ -1167,18 +1193,48 @@ static enum tm_code c_add_auto_increment(struct cx *c)
     enum tm_code rc = need(c, "tableName", &t);
     if (rc == TM_OK)
         rc = need(c, "columnName", &col);
-    struct tm_buf ai;
-    tm_buf_init(&ai, TM_CAP_SMALL);
-    /* AddAutoIncrementGenerator for PostgreSQL >= 10: ADD GENERATED ... AS IDENTITY */
+    if (rc != TM_OK)
+        return rc;
+    /* AddAutoIncrementChange.generateStatements (PostgreSQL): a sequence
+     * <table>_<column>_seq (lower-cased unless a name needs quotes), NOT NULL,
+     * DEFAULT nextval, OWNED BY; generationType/defaultOnNull are unused */
+    char seq[256];
+    snprintf(seq, sizeof seq, "%s_%s_seq", t, col);
+    if (!chlog_sql_must_quote(t) && !chlog_sql_must_quote(col))
+        for (char *p = seq; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    struct tm_buf *b = &c->sql;
+    rc = tm_buf_adds(b, "CREATE SEQUENCE  IF NOT EXISTS ");
     if (rc == TM_OK)
-        rc = chlog_sql_add_auto_increment(&ai, txt(c, "generationType"), txt(c, "startWith"),
-                                          txt(c, "incrementBy"));
-    if (rc == TM_OK) {
-        char what[512];
-        snprintf(what, sizeof what, "ADD %s", tm_buf_str(&ai));
-        rc = alter_column(&c->sql, c->n, t, col, what);
-    }
-    tm_buf_release(&ai);
+        rc = seq_name(b, c, seq);
+    const char *v = txt(c, "startWith");
+    if (rc == TM_OK && v)
+        rc = tm_buf_addf(b, " START WITH %s", v);
+    v = txt(c, "incrementBy");
+    if (rc == TM_OK && v)
+        rc = tm_buf_addf(b, " INCREMENT BY %s", v);
+    if (rc == TM_OK)
+        rc = alter_column(b, c->n, t, col, "SET NOT NULL");
+    if (rc == TM_OK)
+        rc = alter_column(b, c->n, t, col, "SET DEFAULT nextval('");
+    if (rc == TM_OK)
+        rc = seq_name(b, c, seq);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, "')");
+    if (rc == TM_OK)
+        rc = next(b);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, "ALTER SEQUENCE ");
+    if (rc == TM_OK)
+        rc = seq_name(b, c, seq);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, " OWNED BY ");
+    if (rc == TM_OK)
+        rc = table(b, c->n, t);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, ".");
+    if (rc == TM_OK)
+        rc = chlog_sql_add_name(b, col);
     return rc;
 }
 
@@ -1248,15 +1304,23 @@ static enum tm_code c_drop_view(struct cx *c)
     return rc == TM_OK ? chlog_sql_add_table(&c->sql, NULL, txt(c, "schemaName"), v) : rc;
 }
 
-static enum tm_code seq_name(struct tm_buf *b, struct cx *c, const char *name)
+/* CreateSequenceChange/AlterSequenceChange validate(): "ordered is not
+ * allowed on postgresql" */
+static enum tm_code refuse_ordered(struct cx *c)
 {
-    return chlog_sql_add_table(b, NULL, txt(c, "schemaName"), name);
+    const struct chlog_node *o = chlog_node_child(c->n, "ordered");
+    if (!o)
+        return TM_OK;
+    return chlog_ld_fail(c->err, TM_E_INVAL, o->file, o->line, 0,
+                         "%s: ordered is not allowed on postgresql", c->type);
 }
 
 static enum tm_code c_create_sequence(struct cx *c)
 {
     const char *s = NULL;
-    enum tm_code rc = need(c, "sequenceName", &s);
+    enum tm_code rc = refuse_ordered(c);
+    if (rc == TM_OK)
+        rc = need(c, "sequenceName", &s);
     struct tm_buf *b = &c->sql;
     if (rc == TM_OK)
         rc = tm_buf_adds(b, "CREATE SEQUENCE  IF NOT EXISTS "); /* as 4.33 writes it */
@@ -1291,7 +1355,9 @@ static enum tm_code c_create_sequence(struct cx *c)
 static enum tm_code c_alter_sequence(struct cx *c)
 {
     const char *s = NULL;
-    enum tm_code rc = need(c, "sequenceName", &s);
+    enum tm_code rc = refuse_ordered(c);
+    if (rc == TM_OK)
+        rc = need(c, "sequenceName", &s);
     struct tm_buf *b = &c->sql;
     if (rc == TM_OK)
         rc = tm_buf_adds(b, "ALTER SEQUENCE ");
@@ -1463,10 +1529,23 @@ enum tm_code chlog_change_ddl_compile(const struct chlog_change_env *env,
     tm_buf_init(&c.sql, TM_CAP_CHANGELOG_FILE);
     tm_buf_init(&c.rb, TM_CAP_CHANGELOG_FILE);
     rc = ty->fn(&c);
-    if (rc == TM_OK)
+    if (rc == TM_OK && ty->fn == c_add_fk && flag(node, "deleteCascade") &&
+        !chlog_node_child(node, "onDelete")) {
+        /* AddForeignKeyConstraintChange.setDeleteCascade(true) sets onDelete
+         * CASCADE, which is what gets serialised (getDeleteCascade() is null) */
+        struct chlog_node *copy = chlog_node_dup(node);
+        if (!copy || !chlog_node_add_new(copy, "onDelete", "CASCADE", node->line, node->col))
+            rc = TM_E_NOMEM;
+        if (rc == TM_OK)
+            rc = chlog_schema_checksum(copy, ty->schema, ch->checksum_v9, err);
+        chlog_node_free(copy);
+    } else if (rc == TM_OK) {
         rc = chlog_schema_checksum(node, ty->schema, ch->checksum_v9, err);
+    }
     if (rc == TM_OK && ty->fn == c_create_view)
         rc = view_checksum(node, ch->checksum_v9, err);
+    trim_tail(&c.sql);
+    trim_tail(&c.rb);
     if (rc == TM_OK) {
         ch->sql = tm_buf_detach(&c.sql, NULL);
         if (!ch->sql)

@@ -399,9 +399,24 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
             continue;
         }
         const char *v = k ? k->value : NULL;
+        char *trimmed = NULL;
         if (!v && s->text_field && strcmp(s->text_field, f->name) == 0 && node->value) {
             /* element text (ColumnConfig.load: trimToNull(value)) */
             v = node->value;
+            if (strcmp(f->name, "value") == 0) { /* ColumnConfig.load: trimToNull */
+                while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
+                    v++;
+                size_t vl = strlen(v);
+                while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\n' ||
+                              v[vl - 1] == '\r'))
+                    vl--;
+                trimmed = strndup(v, vl);
+                if (!trimmed) {
+                    rc = TM_E_NOMEM;
+                    break;
+                }
+                v = *trimmed ? trimmed : NULL;
+            }
         }
         char *tmp = NULL;
         const char *text = scalar_text(f, v, &tmp);
@@ -420,6 +435,7 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
             tm_buf_release(&b);
         }
         free(tmp);
+        free(trimmed);
     }
     if (rc == TM_OK) {
         qsort(l.v, l.n, sizeof *l.v, cmp_str);
