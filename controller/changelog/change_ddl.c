@@ -821,6 +821,9 @@ static enum tm_code c_drop_unique(struct cx *c)
     return rc == TM_OK ? drop_constraint(&c->sql, c->n, t, name) : rc;
 }
 
+static enum tm_code drop_pk(struct tm_buf *b, const struct chlog_node *n, const char *t,
+                            const char *name);
+
 static enum tm_code c_add_pk(struct cx *c)
 {
     const char *t = NULL, *cols = NULL;
@@ -867,13 +870,55 @@ static enum tm_code c_add_pk(struct cx *c)
         if (rc == TM_OK)
             rc = chlog_sql_add_name(b, name);
     }
-    /* rollback: dropPrimaryKey; without a name PostgreSQL named it <table>_pkey */
+    /* rollback: dropPrimaryKey (AddPrimaryKeyChange.createInverses) */
     if (rc == TM_OK) {
-        char gen[128];
-        snprintf(gen, sizeof gen, "%.58s_pkey", t);
         c->has_rb = true;
-        rc = drop_constraint(&c->rb, c->n, t, name ? name : gen);
+        rc = drop_pk(&c->rb, c->n, t, name);
     }
+    return rc;
+}
+
+/* PostgresDatabase.correctObjectName: lower case unless the name needs quotes */
+static void correct_name(char *dst, size_t cap, const char *name)
+{
+    snprintf(dst, cap, "%s", name);
+    if (!chlog_sql_must_quote(name))
+        for (char *p = dst; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+}
+
+/* DropPrimaryKeyGenerator (PostgreSQL): by name, or without one a DO block
+ * that looks the name up (TABLE_SCHEMA = current_schema() when no schema is
+ * given, where Liquibase writes the connection's default schema) */
+static enum tm_code drop_pk(struct tm_buf *b, const struct chlog_node *n, const char *t,
+                            const char *name)
+{
+    if (name)
+        return drop_constraint(b, n, t, name);
+    const char *schema = chlog_node_text(n, "schemaName");
+    char ct[256], cs[256];
+    correct_name(ct, sizeof ct, t);
+    struct tm_buf qt;
+    tm_buf_init(&qt, TM_CAP_SMALL);
+    if (schema)
+        correct_name(cs, sizeof cs, schema);
+    enum tm_code rc = chlog_sql_add_table(&qt, NULL, schema ? cs : NULL, ct);
+    if (rc == TM_OK)
+        rc = next(b);
+    if (rc == TM_OK)
+        rc = tm_buf_addf(b,
+                         "DO $$ DECLARE constraint_name varchar;\n"
+                         "BEGIN\n"
+                         "  SELECT tc.CONSTRAINT_NAME into strict constraint_name\n"
+                         "    FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc\n"
+                         "    WHERE CONSTRAINT_TYPE = 'PRIMARY KEY'\n"
+                         "      AND TABLE_NAME = '%s' AND TABLE_SCHEMA = %s%s%s;\n"
+                         "    EXECUTE 'alter table %s drop constraint \"' || constraint_name || "
+                         "'\"';\n"
+                         "END $$",
+                         ct, schema ? "'" : "", schema ? cs : "current_schema()",
+                         schema ? "'" : "", tm_buf_str(&qt));
+    tm_buf_release(&qt);
     return rc;
 }
 
@@ -881,33 +926,7 @@ static enum tm_code c_drop_pk(struct cx *c)
 {
     const char *t = NULL;
     enum tm_code rc = need(c, "tableName", &t);
-    if (rc != TM_OK)
-        return rc;
-    const char *name = txt(c, "constraintName");
-    if (name)
-        return drop_constraint(&c->sql, c->n, t, name);
-    /* DropPrimaryKeyGenerator (PostgreSQL, no name): look the name up */
-    const char *schema = txt(c, "schemaName");
-    struct tm_buf tn;
-    tm_buf_init(&tn, TM_CAP_SMALL);
-    rc = chlog_sql_add_name(&tn, t);
-    if (rc == TM_OK)
-        rc = tm_buf_addf(&c->sql,
-                         "DO $$ DECLARE constraint_name varchar;\n"
-                         "BEGIN\n"
-                         "  SELECT tc.CONSTRAINT_NAME into strict constraint_name\n"
-                         "    FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc\n"
-                         "    WHERE CONSTRAINT_TYPE = 'PRIMARY KEY'\n"
-                         "      AND TABLE_NAME = '%s' AND TABLE_SCHEMA = %s%s%s;\n"
-                         "    EXECUTE 'alter table ' || quote_ident(%s%s%s) || '.%s drop "
-                         "constraint \"' || constraint_name || '\"';\n"
-                         "END $$",
-                         t, schema ? "'" : "", schema ? schema : "current_schema()",
-                         schema ? "'" : "", schema ? "'" : "",
-                         schema ? schema : "current_schema()", schema ? "'" : "",
-                         tm_buf_str(&tn));
-    tm_buf_release(&tn);
-    return rc;
+    return rc == TM_OK ? drop_pk(&c->sql, c->n, t, txt(c, "constraintName")) : rc;
 }
 
 static enum tm_code alter_column(struct tm_buf *b, const struct chlog_node *n, const char *t,
@@ -1348,6 +1367,8 @@ static enum tm_code c_create_sequence(struct cx *c)
         rc = tm_buf_adds(&c->rb, "DROP SEQUENCE ");
         if (rc == TM_OK)
             rc = seq_name(&c->rb, c, s);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&c->rb, " CASCADE"); /* DropSequenceGenerator */
     }
     return rc;
 }
