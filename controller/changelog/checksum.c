@@ -104,7 +104,7 @@ static enum tm_code md5_sql(const char *sql, char hex[33])
 /* Liquibase DatabaseList.definitionMatches(dbms, postgresql, true): empty or
  * "all" matches, "none" does not, a comma list matches when it names
  * postgresql, and "!x" entries exclude. */
-static bool dbms_matches_postgres(const char *dbms)
+bool chlog_dbms_matches_postgres(const char *dbms)
 {
     if (!dbms)
         return true;
@@ -168,7 +168,7 @@ static enum tm_code checksum_v9(const struct chlog_changeset *cs, bool expanded_
                 rc = md5_hex(tm_buf_str(&t), t.len, hex);
             tm_buf_release(&t);
         } else {
-            if (!dbms_matches_postgres(ch->dbms))
+            if (!chlog_dbms_matches_postgres(ch->dbms))
                 continue;
             bool raw = ch->kind == CHLOG_CHANGE_SQL_FILE && ch->raw_sql && !expanded_files;
             rc = md5_sql(raw ? ch->raw_sql : ch->sql, hex);

@@ -25,6 +25,8 @@ enum chlog_format {
     CHLOG_FORMAT_LIQUIBASE_YAML = 0,
     CHLOG_FORMAT_LIQUIBASE_SQL,  /* formatted SQL */
     CHLOG_FORMAT_FLYWAY,         /* a folder of V/U/R files */
+    CHLOG_FORMAT_LIQUIBASE_XML,
+    CHLOG_FORMAT_LIQUIBASE_JSON,
 };
 
 enum chlog_change_kind {
@@ -57,10 +59,42 @@ struct chlog_change {
 
 enum chlog_on_fail { CHLOG_ONFAIL_HALT = 0, CHLOG_ONFAIL_CONTINUE, CHLOG_ONFAIL_MARK_RAN, CHLOG_ONFAIL_WARN };
 
+/* What one precondition node is (precond.c compiles Liquibase's
+ * preConditions into a tree of these; the engine walks it with Liquibase's
+ * short-circuits: and stops at the first failure, or at the first pass, not
+ * needs every kid to fail; an error (a query that fails) ends the walk). */
+enum chlog_precond_kind {
+    CHLOG_PRECOND_CHECK = 0, /* sql (with params) -> its first value equals expected */
+    CHLOG_PRECOND_AND,       /* every kid passes (a preConditions element is one) */
+    CHLOG_PRECOND_OR,        /* one kid passes */
+    CHLOG_PRECOND_NOT,       /* every kid fails */
+    CHLOG_PRECOND_CONST,     /* decided when compiled (dbms): const_pass */
+    CHLOG_PRECOND_EXECUTED,  /* changeSetExecuted: the engine looks in its history table */
+};
+
 struct chlog_precondition {
     char *sql;            /* sqlCheck: a query returning one value */
     char *expected;       /* expectedResult, compared as text */
     enum chlog_on_fail on_fail;
+    /* Appended for the full precondition set (precond.c); all zero for a
+     * lone sqlCheck (kind CHECK, onError HALT).  Free with chlog_precond_free. */
+    enum chlog_precond_kind kind;
+    enum chlog_on_fail on_error;   /* onError (HALT, CONTINUE, MARK_RAN, WARN) */
+    bool container;                /* a preConditions element: its onFail/onError WARN
+                                      and messages apply where it sits (nested too) */
+    char *on_fail_message;         /* onFailMessage / onErrorMessage, NULL when none */
+    char *on_error_message;
+    char *what;                    /* "file:line: Table public.t does not exist": what
+                                      to say when this node fails; NULL = generic */
+    bool report_value;             /* CHECK: append "expected 'x' got 'y'" on failure */
+    char **params;                 /* CHECK: $1..$n (an element NULL = SQL NULL) */
+    size_t nparams;
+    struct chlog_precondition *kids; /* AND, OR, NOT: in document order */
+    size_t nkids;
+    bool const_pass;               /* CONST */
+    char *cs_id;                   /* EXECUTED: the changeset looked for; cs_file NULL = */
+    char *cs_author;               /* the changelog's own FILENAME (the changeset's, or */
+    char *cs_file;                 /* the entry's for a changelog-level precondition) */
 };
 
 struct chlog_changeset {
@@ -103,6 +137,11 @@ struct chlog {
     struct chlog_changeset *sets; /* in changelog order */
     size_t nsets;
     char *entry;          /* the entry file or folder as given */
+    /* Appended: */
+    struct chlog_precondition *precondition; /* changelog-level preConditions (all files'
+                                                 joined by AND), NULL when none */
+    char **warnings;      /* "file:line: what was tolerated" (quirks Liquibase ignores) */
+    size_t nwarnings;
 };
 
 /* How parsers read files.  Paths are '/'-separated and relative to the

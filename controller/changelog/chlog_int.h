@@ -88,26 +88,53 @@ enum tm_code chlog_xml_read(struct chlog_ld *ld, const char *path, struct chlog_
 enum tm_code chlog_yaml_read(struct chlog_ld *ld, const char *path, struct chlog_node **root,
                              struct tm_err *err) TM_MUST_CHECK;
 
+/* Compiles a preConditions node (precond.c) into what the engine evaluates;
+ * *out is owned by the caller (chlog_precond_free). */
+enum tm_code chlog_precond_compile(struct chlog_ld *ld, const struct chlog_node *pre,
+                                   struct chlog_precondition **out, struct tm_err *err)
+    TM_MUST_CHECK;
+void chlog_precond_free(struct chlog_precondition *pc);
+
+/* Frees what one changeset owns (not the changeset itself). */
+void chlog_set_release(struct chlog_changeset *cs);
+
+/* Includes a Liquibase file (.xml/.yaml/.yml/.json through chlog_lb_parse,
+ * .sql formatted or raw) with the include's logicalFilePath, context and
+ * labels in effect (each NULL when none); from/line name the include. */
+enum tm_code chlog_ld_include_lb(struct chlog_ld *ld, const char *path, const char *filename,
+                                 const char *logical, const char *context, const char *labels,
+                                 const char *from, int line, struct tm_err *err) TM_MUST_CHECK;
+
 /* Parses one file by kind.  path: clean fs path; filename: FILENAME to
  * record for its changesets (as Liquibase writes it). */
-enum tm_code chlog_yaml_parse(struct chlog_ld *ld, const char *path, const char *filename,
-                              struct tm_err *err) TM_MUST_CHECK;
 enum tm_code chlog_sqlfmt_parse(struct chlog_ld *ld, const char *path, const char *filename,
                                 const char *data, size_t len, struct tm_err *err) TM_MUST_CHECK;
 enum tm_code chlog_flyway_parse(struct chlog_ld *ld, const char *dir, struct tm_err *err)
     TM_MUST_CHECK;
-
-/* Parses a file by its name/contents (for include/includeAll): .yaml/.yml as
- * YAML, .sql as formatted SQL when it has the header, else as one raw
- * changeset (id "raw", author "includeAll", as Liquibase's SqlChangeLogParser). */
-enum tm_code chlog_ld_include(struct chlog_ld *ld, const char *path, const char *filename,
-                              const char *from, int line, struct tm_err *err) TM_MUST_CHECK;
 
 /* True when the first non-blank line is `--liquibase formatted ...`. */
 bool chlog_is_formatted_sql(const char *data, size_t len);
 
 /* Case-insensitive "true"/"false"; false and *ok=false otherwise. */
 bool chlog_parse_bool(const char *s, bool *ok);
+
+/* Liquibase DatabaseList.definitionMatches(dbms, postgresql): NULL, empty or
+ * "all" matches, "none" does not, a comma list matches when it names
+ * postgresql, "!x" entries exclude. */
+bool chlog_dbms_matches_postgres(const char *dbms);
+
+/* Liquibase DatabaseChangeLog.normalizePath: drops "classpath:", turns '\'
+ * into '/', drops one leading '/', resolves "." and ".." (malloc'd; NULL on
+ * allocation failure or a path that climbs above its root). */
+char *chlog_lb_normalize_path(const char *path);
+
+/* Parses one Liquibase XML, YAML or JSON changelog file (by its extension)
+ * and everything it includes.  filename: FILENAME for its changesets;
+ * logical: the logicalFilePath in effect from the including changelogs
+ * (NULL when none); context/labels: the include's filters (NULL when none). */
+enum tm_code chlog_lb_parse(struct chlog_ld *ld, const char *path, const char *filename,
+                            const char *logical, const char *context, const char *labels,
+                            struct tm_err *err) TM_MUST_CHECK;
 
 /* strdup that returns NULL for NULL. */
 char *chlog_strdup(const char *s);

@@ -338,31 +338,80 @@ static enum tm_code parse_raw_sql(struct chlog_ld *ld, const char *path, const c
     return TM_OK;
 }
 
-enum tm_code chlog_ld_include(struct chlog_ld *ld, const char *path, const char *filename,
-                              const char *from, int line, struct tm_err *err)
+/* ANDs the include's context/labels into changesets [from, nsets) and sets
+ * the inherited logicalFilePath (formatted SQL: the parser knows neither). */
+static enum tm_code scope_sets(struct chlog_ld *ld, size_t from, const char *filename,
+                               const char *logical, const char *context, const char *labels,
+                               bool raw, struct tm_err *err)
+{
+    for (size_t i = from; i < ld->c->nsets; i++) {
+        struct chlog_changeset *cs = &ld->c->sets[i];
+        const char *add[2] = {context, labels};
+        char **dst[2] = {&cs->contexts, &cs->labels};
+        for (int k = 0; k < 2; k++) {
+            if (!add[k] || !add[k][0])
+                continue;
+            char *old = *dst[k];
+            size_t n = strlen(add[k]) + (old ? strlen(old) : 0) + 16;
+            char *nv = malloc(n);
+            if (!nv)
+                return tm_err_set(err, TM_E_NOMEM, "out of memory");
+            if (old && old[0])
+                snprintf(nv, n, "(%s) and (%s)", add[k], old);
+            else
+                snprintf(nv, n, "%s", add[k]);
+            free(old);
+            *dst[k] = nv;
+        }
+        /* DatabaseChangeLog.include: not for raw SQL changelogs */
+        if (logical && logical[0] && !raw && strcmp(cs->filename, filename) == 0) {
+            char *f = strdup(logical);
+            if (!f)
+                return tm_err_set(err, TM_E_NOMEM, "out of memory");
+            free(cs->filename);
+            cs->filename = f;
+        }
+    }
+    return TM_OK;
+}
+
+enum tm_code chlog_ld_include_lb(struct chlog_ld *ld, const char *path, const char *filename,
+                                 const char *logical, const char *context, const char *labels,
+                                 const char *from, int line, struct tm_err *err)
 {
     enum tm_code rc = chlog_ld_push(ld, path, from, line, err);
     if (rc != TM_OK)
         return rc;
-    if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml")) {
-        rc = chlog_yaml_parse(ld, path, filename, err);
+    if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml") ||
+        chlog_has_suffix(path, ".json") || chlog_has_suffix(path, ".xml")) {
+        rc = chlog_lb_parse(ld, path, filename, logical, context, labels, err);
+        if (rc == TM_E_NOTFOUND && from && err && !strstr(err->msg, "not found"))
+            rc = chlog_ld_fail(err, TM_E_NOTFOUND, from, line, 0, "included file %s not found",
+                               path);
     } else if (chlog_has_suffix(path, ".sql")) {
         char *data = NULL;
         size_t len = 0;
+        size_t before = ld->c->nsets;
         rc = chlog_ld_read(ld, path, &data, &len, err);
+        bool raw = false;
         if (rc == TM_OK) {
-            if (chlog_is_formatted_sql(data, len))
+            if (chlog_is_formatted_sql(data, len)) {
                 rc = chlog_sqlfmt_parse(ld, path, filename, data, len, err);
-            else
+            } else {
+                raw = true;
                 rc = parse_raw_sql(ld, path, filename, data, err);
+            }
         } else if (rc == TM_E_NOTFOUND && from) {
             rc = chlog_ld_fail(err, TM_E_NOTFOUND, from, line, 0, "included file %s not found",
                                path);
         }
         free(data);
+        if (rc == TM_OK)
+            rc = scope_sets(ld, before, filename, logical, context, labels, raw, err);
     } else {
         rc = chlog_ld_fail(err, TM_E_INVAL, from ? from : path, line, 0,
-                           "%s: unsupported changelog file type (expected .yaml, .yml or .sql)",
+                           "%s: unsupported changelog file type (expected .xml, .yaml, .yml, "
+                           ".json or .sql)",
                            path);
     }
     chlog_ld_pop(ld);
@@ -478,7 +527,7 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
     memset(&ld, 0, sizeof(ld));
     ld.fs = fs;
     chlog_props_init(&ld.props);
-    char *path = NULL;
+    char *path = NULL, *filename = NULL;
     char *data = NULL;
     enum tm_code rc;
     ld.c = calloc(1, sizeof(*ld.c));
@@ -496,9 +545,24 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
         if (rc != TM_OK)
             goto out;
     }
-    rc = chlog_path_clean(entry ? entry : "", &path, err);
+    /* "classpath:" and a leading '/' name the root, as in Liquibase */
+    {
+        const char *e = entry ? entry : "";
+        if (strncmp(e, "classpath:", 10) == 0)
+            e += 10;
+        while (*e == '/')
+            e++;
+        rc = chlog_path_clean(e, &path, err);
+    }
     if (rc != TM_OK)
         goto out;
+    /* FILENAME of the entry's changesets: the path as given, normalised as
+     * Liquibase's parsers do (AbstractChangeLogParser: normalizePath) */
+    filename = chlog_lb_normalize_path(entry ? entry : "");
+    if (!filename) {
+        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
     if (fs->is_dir(fs->ctx, path)) {
         if (!looks_flyway(fs, path)) {
             rc = tm_err_set(err, TM_E_INVAL,
@@ -508,11 +572,14 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
         }
         ld.c->format = CHLOG_FORMAT_FLYWAY;
         rc = chlog_flyway_parse(&ld, path, err);
-    } else if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml")) {
-        ld.c->format = CHLOG_FORMAT_LIQUIBASE_YAML;
+    } else if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml") ||
+               chlog_has_suffix(path, ".json") || chlog_has_suffix(path, ".xml")) {
+        ld.c->format = chlog_has_suffix(path, ".xml")    ? CHLOG_FORMAT_LIQUIBASE_XML
+                       : chlog_has_suffix(path, ".json") ? CHLOG_FORMAT_LIQUIBASE_JSON
+                                                         : CHLOG_FORMAT_LIQUIBASE_YAML;
         rc = chlog_ld_push(&ld, path, NULL, 0, err);
         if (rc == TM_OK) {
-            rc = chlog_yaml_parse(&ld, path, entry, err);
+            rc = chlog_lb_parse(&ld, path, filename, NULL, NULL, NULL, err);
             chlog_ld_pop(&ld);
         }
     } else {
@@ -529,15 +596,16 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
         }
         if (!chlog_is_formatted_sql(data, len)) {
             rc = tm_err_set(err, TM_E_INVAL,
-                            "%s:1: unknown changelog format: expected a .yaml/.yml file, a "
-                            "file starting with '--liquibase formatted sql', or a Flyway folder",
+                            "%s:1: unknown changelog format: expected a Liquibase .xml, "
+                            ".yaml/.yml or .json file, a file starting with '--liquibase "
+                            "formatted sql', or a Flyway folder",
                             entry);
             goto out;
         }
         ld.c->format = CHLOG_FORMAT_LIQUIBASE_SQL;
         rc = chlog_ld_push(&ld, path, NULL, 0, err);
         if (rc == TM_OK) {
-            rc = chlog_sqlfmt_parse(&ld, path, entry, data, len, err);
+            rc = chlog_sqlfmt_parse(&ld, path, filename, data, len, err);
             chlog_ld_pop(&ld);
         }
     }
@@ -557,6 +625,7 @@ out:
                         (unsigned)TM_CAP_CHANGELOG_TOTAL);
     free(data);
     free(path);
+    free(filename);
     chlog_props_release(&ld.props);
     for (size_t i = 0; i < ld.nkept; i++)
         free(ld.kept[i]);
@@ -567,7 +636,7 @@ out:
 
 /* ---- lifetime ---------------------------------------------------------------------- */
 
-static void free_set(struct chlog_changeset *cs)
+void chlog_set_release(struct chlog_changeset *cs)
 {
     free(cs->id);
     free(cs->author);
@@ -589,11 +658,7 @@ static void free_set(struct chlog_changeset *cs)
     }
     free(cs->changes);
     free(cs->rollback_sql);
-    if (cs->precondition) {
-        free(cs->precondition->sql);
-        free(cs->precondition->expected);
-        free(cs->precondition);
-    }
+    chlog_precond_free(cs->precondition);
     for (size_t i = 0; i < cs->nvalid_checksums; i++)
         free(cs->valid_checksums[i]);
     free(cs->valid_checksums);
@@ -608,9 +673,13 @@ void chlog_free(struct chlog *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->nsets; i++)
-        free_set(&c->sets[i]);
+        chlog_set_release(&c->sets[i]);
     free(c->sets);
     free(c->entry);
+    chlog_precond_free(c->precondition);
+    for (size_t i = 0; i < c->nwarnings; i++)
+        free(c->warnings[i]);
+    free(c->warnings);
     free(c);
 }
 

@@ -21,6 +21,9 @@ struct cli_args {
     const char *verb;
     const char *url;
     const char *changelog;
+    const char *search_path; /* --search-path: the root Liquibase resolves against */
+    const char *props[64];   /* --property NAME=VALUE, in order */
+    size_t nprops;
     const char *table;
     const char *to_tag;
     const char *context;
@@ -106,7 +109,13 @@ static const struct verb verbs[] = {
 static const char *flag_help =
     "flags:\n"
     "  --url URL                 PostgreSQL URL or conninfo (default $TIDEMARK_DB_URL)\n"
-    "  --changelog PATH          Liquibase YAML / formatted SQL file, or a Flyway folder\n"
+    "  --changelog PATH          Liquibase XML / YAML / JSON / formatted SQL file, or a\n"
+    "                            Flyway folder; its FILENAME in the history is this path\n"
+    "                            relative to the search path, as Liquibase writes it\n"
+    "  --search-path DIR         the folder changelog paths are relative to (default: the\n"
+    "                            current folder, as Liquibase's CLI)\n"
+    "  --property NAME=VALUE     a changelog ${NAME} property (repeatable; wins over the\n"
+    "                            changelog's own)\n"
     "  --changelog-table S.T     history table (default public.databasechangelog,\n"
     "                            public.flyway_schema_history for Flyway)\n"
     "  --to-tag T                target tag (\"\" = the empty database for rollback)\n"
@@ -208,7 +217,8 @@ static int parse_args(const struct verb *v, int argc, char **argv, struct cli_ar
         memcpy(name, arg, nl);
         name[nl] = '\0';
         static const char *const known[] = {
-            "--url", "--changelog", "--changelog-table", "--to-tag", "--context",
+            "--url", "--changelog", "--search-path", "--property", "--changelog-table",
+            "--to-tag", "--context",
             "--contexts", "--count", "--strategy", "--policy", "--allow-drift",
             "--require-rollback", "--lock-timeout", "--statement-timeout", "-o", "--output"};
         bool is_known = false;
@@ -235,6 +245,20 @@ static int parse_args(const struct verb *v, int argc, char **argv, struct cli_ar
         } else if (strcmp(name, "--changelog") == 0) {
             need = F_CHANGELOG;
             a->changelog = val;
+        } else if (strcmp(name, "--search-path") == 0) {
+            need = F_CHANGELOG;
+            if (strchr(val, ','))
+                return usage_error(errout, v, "%s",
+                                   "--search-path: one folder only (Liquibase accepts a list; "
+                                   "tidemark reads one root)");
+            a->search_path = val;
+        } else if (strcmp(name, "--property") == 0) {
+            need = F_CHANGELOG;
+            if (!strchr(val, '=') || val[0] == '=')
+                return usage_error(errout, v, "--property: expected NAME=VALUE, got \"%s\"", val);
+            if (a->nprops == sizeof(a->props) / sizeof(a->props[0]))
+                return usage_error(errout, v, "%s", "--property: at most 64");
+            a->props[a->nprops++] = val;
         } else if (strcmp(name, "--changelog-table") == 0) {
             need = F_TABLE;
             a->table = val;
@@ -324,36 +348,111 @@ static void loaded_release(struct loaded *l)
     memset(l, 0, sizeof(*l));
 }
 
-/* Loads --changelog: the folder holding it is the root. */
-static enum tm_code load_changelog(const char *path, struct loaded *l, struct tm_err *err)
+/* Where --changelog is read from: the search root and the entry below it.
+ * As Liquibase's CLI: the search path (default: the current folder) is the
+ * root and the changelog is named relative to it, so FILENAME is the path
+ * as given (db/changelog/master.xml).  A changelog outside the current
+ * folder (absolute, or climbing with ..) without --search-path is read from
+ * its own folder and named by its file name. */
+static enum tm_code changelog_root(const struct cli_args *a, char **root, char **entry,
+                                   struct tm_err *err)
+{
+    const char *path = a->changelog;
+    *root = *entry = NULL;
+    if (a->search_path) {
+        *root = strdup(a->search_path);
+        *entry = strdup(path);
+    } else {
+        char *clean = NULL;
+        if (path[0] != '/' && chlog_path_clean(path, &clean, NULL) == TM_OK && clean[0]) {
+            *root = strdup(".");
+            *entry = clean;
+            clean = NULL;
+        } else {
+            char *d1 = strdup(path), *d2 = strdup(path);
+            /* trailing slashes would make basename "" on some libcs: strip them */
+            for (size_t n = d1 ? strlen(d1) : 0; d2 && n > 1 && d1[n - 1] == '/'; n--) {
+                d1[n - 1] = '\0';
+                d2[n - 1] = '\0';
+            }
+            if (d1 && d2) {
+                *root = strdup(dirname(d1));
+                *entry = strdup(basename(d2));
+            }
+            free(d1);
+            free(d2);
+        }
+        free(clean);
+    }
+    if (!*root || !*entry) {
+        free(*root);
+        free(*entry);
+        *root = *entry = NULL;
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    }
+    return TM_OK;
+}
+
+/* Loads --changelog (see changelog_root) with the --property values. */
+static enum tm_code load_changelog(const struct cli_args *a, struct loaded *l, FILE *errout,
+                                   struct tm_err *err)
 {
     memset(l, 0, sizeof(*l));
+    const char *path = a->changelog;
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return tm_err_set(err, TM_E_NOTFOUND, "changelog %s: %s", path, strerror(errno));
-    char *d1 = strdup(path), *d2 = strdup(path);
-    enum tm_code rc = TM_OK;
-    if (!d1 || !d2) {
+    char *root = NULL, *entry = NULL;
+    struct chlog_props props;
+    chlog_props_init(&props);
+    enum tm_code rc = changelog_root(a, &root, &entry, err);
+    if (rc != TM_OK)
+        return rc;
+    if (a->search_path && stat(a->search_path, &sb) != 0) {
+        rc = tm_err_set(err, TM_E_NOTFOUND, "search path %s: %s", a->search_path,
+                        strerror(errno));
+        goto out;
+    }
+    size_t fl = strlen(root) + strlen(entry) + 2;
+    char *full = malloc(fl);
+    if (!full) {
         rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
         goto out;
     }
-    /* trailing slashes would make basename "" on some libcs: strip them */
-    for (size_t n = strlen(d1); n > 1 && d1[n - 1] == '/'; n--) {
-        d1[n - 1] = '\0';
-        d2[n - 1] = '\0';
+    snprintf(full, fl, "%s/%s", root, entry);
+    int st = stat(full, &sb);
+    free(full);
+    if (st != 0) {
+        rc = tm_err_set(err, TM_E_NOTFOUND, "changelog %s: %s%s%s", path, strerror(errno),
+                        a->search_path ? " below search path " : "",
+                        a->search_path ? a->search_path : "");
+        goto out;
     }
-    const char *root = dirname(d1);
-    const char *entry = basename(d2);
+    for (size_t i = 0; i < a->nprops && rc == TM_OK; i++) {
+        const char *eq = strchr(a->props[i], '=');
+        char name[256];
+        size_t nl = (size_t)(eq - a->props[i]);
+        if (nl >= sizeof(name)) {
+            rc = tm_err_set(err, TM_E_INVAL, "--property: name too long");
+            break;
+        }
+        memcpy(name, a->props[i], nl);
+        name[nl] = '\0';
+        rc = chlog_props_set(&props, name, eq + 1, err);
+    }
+    if (rc != TM_OK)
+        goto out;
     rc = chlog_fs_disk_init(&l->fs, root);
     if (rc != TM_OK) {
         tm_err_set(err, rc, "changelog %s: cannot open its folder", path);
         goto out;
     }
     l->fs_ok = true;
-    rc = chlog_load(&l->fs, entry, NULL, &l->cl, err);
+    rc = chlog_load(&l->fs, entry, &props, &l->cl, err);
+    for (size_t i = 0; rc == TM_OK && i < l->cl->nwarnings; i++)
+        fprintf(errout, "warning: %s\n", l->cl->warnings[i]);
 out:
-    free(d1);
-    free(d2);
+    free(root);
+    free(entry);
+    chlog_props_release(&props);
     if (rc != TM_OK)
         loaded_release(l);
     return rc;
@@ -462,7 +561,7 @@ static int run_status(const struct cli_args *a, FILE *out, FILE *errout)
     struct engine_status s;
     engine_status_init(&s);
     tm_err_clear(&err);
-    enum tm_code rc = load_changelog(a->changelog, &l, &err);
+    enum tm_code rc = load_changelog(a, &l, errout, &err);
     if (rc != TM_OK)
         return fail(errout, a, &err, rc);
     struct pgx_conn *c = connect_db(a, &err);
@@ -543,7 +642,7 @@ static int run_update(const struct cli_args *a, FILE *out, FILE *errout)
     struct tm_err err;
     struct loaded l;
     tm_err_clear(&err);
-    enum tm_code rc = load_changelog(a->changelog, &l, &err);
+    enum tm_code rc = load_changelog(a, &l, errout, &err);
     if (rc != TM_OK)
         return fail(errout, a, &err, rc);
     struct pgx_conn *c = connect_db(a, &err);
@@ -617,7 +716,7 @@ static int run_validate(const struct cli_args *a, FILE *out, FILE *errout)
     struct tm_err err;
     struct loaded l;
     tm_err_clear(&err);
-    enum tm_code rc = load_changelog(a->changelog, &l, &err);
+    enum tm_code rc = load_changelog(a, &l, errout, &err);
     if (rc != TM_OK)
         return fail(errout, a, &err, rc);
     size_t ntags = 0;
@@ -675,7 +774,7 @@ static int run_lint(const struct cli_args *a, FILE *out, FILE *errout)
     struct lint_report r;
     tm_err_clear(&err);
     lint_report_init(&r);
-    enum tm_code rc = load_changelog(a->changelog, &l, &err);
+    enum tm_code rc = load_changelog(a, &l, errout, &err);
     if (rc != TM_OK)
         return fail(errout, a, &err, rc);
     struct lint_opts lo = {.destructive = a->policy, .require_rollback = a->require_rollback};
