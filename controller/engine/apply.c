@@ -95,6 +95,9 @@ void engine_result_release(struct engine_result *r)
     for (size_t i = 0; i < r->nsteps; i++)
         free(r->steps[i].changeset);
     free(r->steps);
+    for (size_t i = 0; i < r->nwarnings; i++)
+        free(r->warnings[i]);
+    free(r->warnings);
     lint_report_release(&r->lint);
     engine_result_init(r);
 }
@@ -393,25 +396,221 @@ static void rollback_quietly(struct pgx_conn *c)
     }
 }
 
-/* Precondition: *ok = the first value of sql equals expected (trimmed). */
-static enum tm_code check_precondition(struct pgx_conn *c, const struct chlog_precondition *pc,
-                                       bool *ok, struct tm_err *err)
+/* ---- preconditions -----------------------------------------------------------
+ * The tree chlog_precond_compile() builds (chlog.h), walked with Liquibase's
+ * rules (4.33.0, liquibase/precondition/core/AndPrecondition.java, Or..., Not...,
+ * PreconditionContainer.java): and stops at the first failure, or at the
+ * first pass, not fails when any kid passes, and an error (a query that
+ * fails) ends the walk at once.  A preConditions container
+ * applies its own onFail/onError WARN (log, then count as passed) and its
+ * onFailMessage/onErrorMessage (PreconditionContainer.check); the caller
+ * then acts on what is left (ChangeSet.execute, ValidatingVisitor). */
+enum pc_result { PC_PASS, PC_FAIL, PC_ERROR };
+
+struct pc_eval {
+    struct run *r;
+    const char *own_file;   /* FILENAME for a changeSetExecuted without changeLogFile */
+    const char *subject;    /* "changeset x" / "changelog" for warnings */
+    bool savepoints;        /* in a transaction that must survive a failed query */
+    char msg[700];          /* why the last FAIL/ERROR */
+    struct tm_err qerr;     /* the query's error on PC_ERROR */
+};
+
+/* True when some error may be gone past (onError other than HALT on a
+ * container): then, in a transaction, each query runs under a savepoint so
+ * that a failed one does not abort what follows. */
+static bool pc_soft_errors(const struct chlog_precondition *pc)
+{
+    if (pc->container && pc->on_error != CHLOG_ONFAIL_HALT)
+        return true;
+    for (size_t i = 0; i < pc->nkids; i++)
+        if (pc_soft_errors(&pc->kids[i]))
+            return true;
+    return false;
+}
+
+static enum tm_code pc_query(struct pc_eval *e, const char *sql, size_t n,
+                             const char *const *params, char **v)
+{
+    tm_err_clear(&e->qerr);
+    if (e->savepoints && pgx_exec(e->r->c, "SAVEPOINT tm_precondition", &e->qerr) != TM_OK)
+        return e->qerr.code;
+    enum tm_code rc = pgx_query_value(e->r->c, sql, (int)n, params, v, &e->qerr);
+    if (rc != TM_OK && e->savepoints) {
+        struct tm_err ignore;
+        if (pgx_exec(e->r->c, "ROLLBACK TO SAVEPOINT tm_precondition", &ignore) != TM_OK) {
+            /* the connection is gone: what follows fails on its own */
+        }
+    }
+    return rc;
+}
+
+static void pc_warn(struct pc_eval *e, const char *fmt, const char *why)
+{
+    char line[1024];
+    snprintf(line, sizeof(line), fmt, e->subject, why);
+    char **w = realloc(e->r->res->warnings, (e->r->res->nwarnings + 1) * sizeof(*w));
+    if (!w)
+        return; /* a lost warning is not worth failing the run */
+    e->r->res->warnings = w;
+    if ((w[e->r->res->nwarnings] = strdup(line)) != NULL)
+        e->r->res->nwarnings++;
+}
+
+static enum pc_result pc_check(struct pc_eval *e, const struct chlog_precondition *pc)
 {
     char *v = NULL;
-    *ok = false;
-    enum tm_code rc = pgx_query_value(c, pc->sql, 0, NULL, &v, err);
-    if (rc != TM_OK)
-        return tm_err_prefix(err, "precondition");
-    const char *got = v ? v : "null";
+    const char *what = pc->what ? pc->what : "SQL Precondition failed";
+    if (pc_query(e, pc->sql, pc->nparams, (const char *const *)pc->params, &v) != TM_OK) {
+        snprintf(e->msg, sizeof(e->msg), "%s: %s", pc->what ? pc->what : "sqlCheck",
+                 e->qerr.msg);
+        return PC_ERROR;
+    }
+    if (!v) { /* SqlPrecondition: a NULL or no row fails */
+        snprintf(e->msg, sizeof(e->msg), "%s: No rows returned from SQL Precondition", what);
+        return PC_FAIL;
+    }
     const char *want = pc->expected ? pc->expected : "";
     while (*want == ' ')
         want++;
     size_t wl = strlen(want);
     while (wl > 0 && want[wl - 1] == ' ')
         wl--;
-    *ok = strlen(got) == wl && strncmp(got, want, wl) == 0;
+    bool ok = strlen(v) == wl && strncmp(v, want, wl) == 0;
+    if (!ok) {
+        if (pc->report_value || !pc->what)
+            snprintf(e->msg, sizeof(e->msg), "%s.  Expected '%.*s' got '%s'", what, (int)wl,
+                     want, v);
+        else
+            snprintf(e->msg, sizeof(e->msg), "%s", what);
+    }
     free(v);
-    return TM_OK;
+    return ok ? PC_PASS : PC_FAIL;
+}
+
+static enum pc_result pc_executed(struct pc_eval *e, const struct chlog_precondition *pc)
+{
+    char sql[700];
+    char *v = NULL;
+    snprintf(sql, sizeof(sql),
+             "SELECT EXISTS (SELECT 1 FROM %s WHERE id = $1 AND author = $2 AND filename = $3 "
+             "AND exectype IN ('EXECUTED', 'RERAN', 'MARK_RAN'))::text",
+             e->r->q);
+    const char *params[3] = {pc->cs_id, pc->cs_author, pc->cs_file ? pc->cs_file : e->own_file};
+    if (pc_query(e, sql, 3, params, &v) != TM_OK) {
+        snprintf(e->msg, sizeof(e->msg), "%s: %s", pc->what ? pc->what : "changeSetExecuted",
+                 e->qerr.msg);
+        return PC_ERROR;
+    }
+    bool ran = v && strcmp(v, "true") == 0;
+    free(v);
+    if (!ran)
+        snprintf(e->msg, sizeof(e->msg), "%s", pc->what ? pc->what : "changeSetExecuted failed");
+    return ran ? PC_PASS : PC_FAIL;
+}
+
+static enum pc_result pc_eval(struct pc_eval *e, const struct chlog_precondition *pc, int depth)
+{
+    enum pc_result res = PC_PASS;
+    switch (pc->kind) {
+    case CHLOG_PRECOND_CHECK:
+        res = pc_check(e, pc);
+        break;
+    case CHLOG_PRECOND_EXECUTED:
+        res = pc_executed(e, pc);
+        break;
+    case CHLOG_PRECOND_CONST:
+        res = pc->const_pass ? PC_PASS : PC_FAIL;
+        if (!pc->const_pass)
+            snprintf(e->msg, sizeof(e->msg), "%s", pc->what ? pc->what : "precondition failed");
+        break;
+    case CHLOG_PRECOND_AND:
+        for (size_t i = 0; i < pc->nkids && res == PC_PASS; i++)
+            res = pc_eval(e, &pc->kids[i], depth + 1);
+        break;
+    case CHLOG_PRECOND_OR: {
+        char first[sizeof(e->msg)] = "";
+        res = PC_FAIL;
+        for (size_t i = 0; i < pc->nkids && res == PC_FAIL; i++) {
+            res = pc_eval(e, &pc->kids[i], depth + 1);
+            if (res == PC_FAIL && !first[0])
+                memcpy(first, e->msg, sizeof(first));
+        }
+        if (res == PC_FAIL)
+            snprintf(e->msg, sizeof(e->msg), "%s",
+                     first[0] ? first : (pc->what ? pc->what : "or precondition failed"));
+        break;
+    }
+    case CHLOG_PRECOND_NOT:
+        for (size_t i = 0; i < pc->nkids && res == PC_PASS; i++) {
+            enum pc_result k = pc_eval(e, &pc->kids[i], depth + 1);
+            if (k == PC_ERROR)
+                res = PC_ERROR;
+            else if (k == PC_PASS) {
+                res = PC_FAIL;
+                snprintf(e->msg, sizeof(e->msg), "%s",
+                         pc->what ? pc->what : "Not precondition failed");
+            }
+        }
+        break;
+    }
+    if (!pc->container || res == PC_PASS)
+        return res;
+    /* PreconditionContainer.check */
+    if (res == PC_FAIL) {
+        if (pc->on_fail_message)
+            snprintf(e->msg, sizeof(e->msg), "%s", pc->on_fail_message);
+        if (pc->on_fail == CHLOG_ONFAIL_WARN) {
+            pc_warn(e, "%s: precondition failed (onFail WARN), went on: %s", e->msg);
+            return PC_PASS;
+        }
+    } else {
+        if (pc->on_error == CHLOG_ONFAIL_WARN) {
+            pc_warn(e, "%s: precondition error (onError WARN), went on: %s", e->msg);
+            return PC_PASS;
+        }
+        if (pc->on_error_message && pc->on_error != CHLOG_ONFAIL_CONTINUE)
+            snprintf(e->msg, sizeof(e->msg), "%s", pc->on_error_message);
+    }
+    return res;
+}
+
+static const char *on_fail_name(enum chlog_on_fail f)
+{
+    switch (f) {
+    case CHLOG_ONFAIL_HALT: return "HALT";
+    case CHLOG_ONFAIL_CONTINUE: return "CONTINUE";
+    case CHLOG_ONFAIL_MARK_RAN: return "MARK_RAN";
+    case CHLOG_ONFAIL_WARN: return "WARN";
+    }
+    return "HALT";
+}
+
+/* Changelog-level preConditions (ValidatingVisitor.validate): checked once
+ * before anything runs, in a transaction that is rolled back; a failure or
+ * an error stops the run with nothing applied whatever onFail/onError say,
+ * except WARN, which the container turns into a warning. */
+static enum tm_code check_changelog_preconditions(struct run *r, struct tm_err *err)
+{
+    const struct chlog_precondition *pc = r->cl->precondition;
+    struct pc_eval e = {.r = r, .own_file = r->cl->entry, .subject = "changelog",
+                        .savepoints = pc_soft_errors(pc)};
+    enum tm_code rc = pgx_exec(r->c, "BEGIN", err);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, "changelog preconditions");
+    enum pc_result res = pc_eval(&e, pc, 0);
+    rollback_quietly(r->c);
+    if (res == PC_PASS)
+        return TM_OK;
+    if (res == PC_FAIL)
+        return tm_err_setr(err, TM_E_POLICY, TM_RETRY_TERMINAL,
+                           "changelog preconditions failed (onFail %s), nothing applied: %s",
+                           on_fail_name(pc->on_fail), e.msg);
+    if (err)
+        *err = e.qerr; /* keeps the sqlstate */
+    return tm_err_setr(err, e.qerr.code ? e.qerr.code : TM_E_DB, TM_RETRY_TERMINAL,
+                       "changelog preconditions: error (onError %s), nothing applied: %s",
+                       on_fail_name(pc->on_error), e.msg);
 }
 
 static enum tm_code record_step(struct run *r, const struct chlog_changeset *cs,
@@ -487,21 +686,25 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
             return tm_err_prefix(err, "changeset %s", name);
     }
     if (cs->precondition) {
-        bool ok = false;
-        rc = check_precondition(r->c, cs->precondition, &ok, err);
-        if (rc != TM_OK)
-            goto failed;
-        if (!ok) {
-            switch (cs->precondition->on_fail) {
+        const struct chlog_precondition *pc = cs->precondition;
+        char subject[1100];
+        snprintf(subject, sizeof(subject), "changeset %s", name);
+        struct pc_eval e = {.r = r, .own_file = cs->filename, .subject = subject,
+                            .savepoints = in_tx && pc_soft_errors(pc)};
+        enum pc_result res = pc_eval(&e, pc, 0);
+        enum chlog_on_fail act = res == PC_ERROR ? pc->on_error : pc->on_fail;
+        const char *kind = res == PC_ERROR ? "error (onError" : "failed (onFail";
+        if (res != PC_PASS) {
+            switch (act) {
             case CHLOG_ONFAIL_HALT:
                 if (in_tx)
                     rollback_quietly(r->c);
                 (void)record_step(r, cs, ENGINE_OUT_FAILED, (long)(now_ms() - t0), NULL);
-                return tm_err_set(err, TM_E_POLICY,
-                                  "changeset %s: precondition failed (onFail HALT): expected "
-                                  "\"%s\"",
-                                  name, cs->precondition->expected ? cs->precondition->expected
-                                                                   : "");
+                if (res == PC_ERROR && err)
+                    *err = e.qerr; /* keeps the sqlstate */
+                return tm_err_setr(err, res == PC_ERROR ? TM_E_DB : TM_E_POLICY,
+                                   TM_RETRY_TERMINAL, "changeset %s: precondition %s HALT): %s",
+                                   name, kind, e.msg);
             case CHLOG_ONFAIL_CONTINUE:
                 if (in_tx)
                     rollback_quietly(r->c);
@@ -512,7 +715,13 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
                     goto failed;
                 return record_step(r, cs, ENGINE_OUT_MARK_RAN, (long)(now_ms() - t0), err);
             case CHLOG_ONFAIL_WARN:
-                break; /* Liquibase: warn and run the changeset anyway */
+                /* Liquibase: warn and run the changeset anyway */
+                pc_warn(&e, res == PC_ERROR ? "%s: precondition error (onError WARN), ran "
+                                              "anyway: %s"
+                                            : "%s: precondition failed (onFail WARN), ran "
+                                              "anyway: %s",
+                        e.msg);
+                break;
             }
         }
     }
@@ -658,6 +867,11 @@ static enum tm_code run_locked(struct run *r, struct tm_err *err)
     rc = lint_plan(r->cl, &p, &r->o->lint, &r->res->lint, err);
     if (rc != TM_OK)
         goto out;
+    if (!r->o->dry_run && r->cl->precondition) {
+        rc = check_changelog_preconditions(r, err);
+        if (rc != TM_OK)
+            goto out;
+    }
     if (!r->o->dry_run) {
         for (size_t i = 0; i < p.nsteps && rc == TM_OK; i++) {
             if (p.steps[i].action == PLAN_ROLLBACK)

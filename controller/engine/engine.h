@@ -393,6 +393,10 @@ struct engine_result {
     size_t nsteps;
     struct lint_report lint;
     char deployment_id[11];
+    /* Appended: precondition warnings (onFail/onError WARN: "changeset X:
+     * precondition failed (onFail WARN), ran anyway: <why>"), in order. */
+    char **warnings;
+    size_t nwarnings;
 };
 
 void engine_result_init(struct engine_result *r);
