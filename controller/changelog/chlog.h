@@ -55,6 +55,8 @@ struct chlog_change {
     char *rollback_auto;  /* SQL of Liquibase's automatic rollback of this change;
                              NULL when Liquibase derives none */
     char checksum_v9[40]; /* "9:<md5>" of Liquibase's serialisation of the change */
+    char *description;    /* Liquibase's getDescription() ("createTable tableName=t",
+                             "sqlFile path=x.sql"); NULL = the kind's name */
 };
 
 enum chlog_on_fail { CHLOG_ONFAIL_HALT = 0, CHLOG_ONFAIL_CONTINUE, CHLOG_ONFAIL_MARK_RAN, CHLOG_ONFAIL_WARN };

@@ -211,6 +211,7 @@ static void change_release(struct chlog_change *ch)
     free(ch->raw_sql);
     free(ch->type);
     free(ch->rollback_auto);
+    free(ch->description);
     memset(ch, 0, sizeof(*ch));
 }
 
@@ -274,6 +275,67 @@ static enum tm_code sql_attrs(struct lbctx *x, const struct chlog_node *n, struc
     return rc;
 }
 
+static bool ci_contains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* AbstractChange.getDescription(): the change name, then "key=value" for
+ * each set attribute whose name ends with "name" (not schema/catalog) or is
+ * "path", sorted as strings and joined by ", ". */
+static enum tm_code describe(struct lbctx *x, const struct chlog_node *n, struct chlog_change *ch,
+                             struct tm_err *err)
+{
+    char *items[64];
+    size_t ni = 0;
+    enum tm_code rc = TM_OK;
+    for (size_t i = 0; i < n->nkids && ni < 64 && rc == TM_OK; i++) {
+        const struct chlog_node *k = n->kids[i];
+        size_t kl = strlen(k->name);
+        if (!k->value || k->nkids)
+            continue;
+        bool named = kl >= 4 && strcasecmp(k->name + kl - 4, "name") == 0 &&
+                     !ci_contains(k->name, "schema") && !ci_contains(k->name, "catalog");
+        if (!named && strcmp(k->name, "path") != 0)
+            continue;
+        char *v = chlog_ld_expand(x->ld, k->value);
+        size_t l = kl + (v ? strlen(v) : 0) + 2;
+        char *it = v ? malloc(l) : NULL;
+        if (!it) {
+            free(v);
+            rc = nomem(err);
+            break;
+        }
+        snprintf(it, l, "%s=%s", k->name, v);
+        free(v);
+        items[ni++] = it;
+    }
+    if (rc == TM_OK && ni) {
+        qsort(items, ni, sizeof(items[0]), cmp_cstr);
+        struct tm_buf b;
+        tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
+        rc = tm_buf_addf(&b, "%s ", n->name);
+        for (size_t i = 0; i < ni && rc == TM_OK; i++)
+            rc = tm_buf_addf(&b, "%s%s", i ? ", " : "", items[i]);
+        ch->description = rc == TM_OK ? tm_buf_detach(&b, NULL) : NULL;
+        tm_buf_release(&b);
+        if (!ch->description)
+            rc = nomem(err);
+    }
+    for (size_t i = 0; i < ni; i++)
+        free(items[i]);
+    return rc;
+}
+
 /* Fills ch from change node n (sql, sqlFile, tagDatabase or structured). */
 static enum tm_code parse_change(struct lbctx *x, const struct chlog_node *n,
                                  struct chlog_change *ch, struct tm_err *err)
@@ -306,7 +368,8 @@ static enum tm_code parse_change(struct lbctx *x, const struct chlog_node *n,
             return rc;
         if (!ch->path || !ch->path[0])
             return fail_node(x, err, TM_E_INVAL, n, "sqlFile needs a path", NULL);
-        return read_sql_file(x, n, ch, relative, err);
+        rc = describe(x, n, ch, err);
+        return rc == TM_OK ? read_sql_file(x, n, ch, relative, err) : rc;
     }
     if (is(n, "tagDatabase")) {
         ch->kind = CHLOG_CHANGE_TAG;
@@ -329,7 +392,7 @@ static enum tm_code parse_change(struct lbctx *x, const struct chlog_node *n,
     struct chlog_change_env env = {x->ld, x->path};
     rc = chlog_change_compile(&env, c, ch, err);
     chlog_node_free(c);
-    return rc;
+    return rc == TM_OK ? describe(x, n, ch, err) : rc;
 }
 
 static bool is_change_type(const char *name)

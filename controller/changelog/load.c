@@ -655,6 +655,7 @@ void chlog_set_release(struct chlog_changeset *cs)
         free(ch->raw_sql);
         free(ch->type);
         free(ch->rollback_auto);
+        free(ch->description);
     }
     free(cs->changes);
     free(cs->rollback_sql);

@@ -391,4 +391,26 @@ TM_TEST(comments_join_and_modify_sql_for_other_databases_is_ignored)
     TM_EXPECT_CONTAINS(err.msg, "modifySql for PostgreSQL is not supported");
 }
 
+TM_TEST(change_descriptions_follow_liquibase_get_description)
+{
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_mem(
+        "m.xml", &c, &err, "m.xml",
+        "<databaseChangeLog><changeSet id=\"1\" author=\"a\">"
+        "<createIndex indexName=\"ix\" tableName=\"t\" schemaName=\"s\">"
+        "<column name=\"c\"/></createIndex>"
+        "<sqlFile path=\"x.sql\" relativeToChangelogFile=\"true\"/>"
+        "<sql>SELECT 1</sql>"
+        "</changeSet></databaseChangeLog>",
+        "x.sql", "SELECT 2;", NULL);
+    TM_ASSERT(rc == TM_OK);
+    TM_ASSERT(c->sets[0].nchanges == 3);
+    /* names ending in "name" (not schema/catalog) or "path", sorted */
+    TM_EXPECT_STR(c->sets[0].changes[0].description, "createIndex indexName=ix, tableName=t");
+    TM_EXPECT_STR(c->sets[0].changes[1].description, "sqlFile path=x.sql");
+    TM_EXPECT(c->sets[0].changes[2].description == NULL);
+    chlog_free(c);
+}
+
 TM_TEST_MAIN()
