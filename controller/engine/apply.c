@@ -230,9 +230,11 @@ static void description_of(const struct chlog_changeset *cs, char *out, size_t n
         return;
     }
     for (size_t i = 0; i < cs->nchanges && len < n; i++) {
-        const char *d = cs->changes[i].kind == CHLOG_CHANGE_SQL_FILE ? "sqlFile"
-                        : cs->changes[i].kind == CHLOG_CHANGE_TAG    ? "tagDatabase"
-                                                                     : "sql";
+        const char *d = cs->changes[i].description         ? cs->changes[i].description
+                        : cs->changes[i].kind == CHLOG_CHANGE_SQL_FILE ? "sqlFile"
+                        : cs->changes[i].kind == CHLOG_CHANGE_TAG      ? "tagDatabase"
+                        : cs->changes[i].type                          ? cs->changes[i].type
+                                                                       : "sql";
         int w = snprintf(out + len, n - len, "%s%s", i ? "; " : "", d);
         if (w < 0)
             break;
