@@ -64,8 +64,12 @@
  * Stricter than Liquibase: an unknown precondition or attribute is an error
  * naming it (Liquibase ignores unknown attributes and childless unknown
  * elements); required attributes are checked here rather than at run time.
- * Not supported (refused by name): uniqueConstraintExists,
- * expectedQuotingStrategy, customPrecondition. */
+ *   - core/UniqueConstraintExistsPrecondition.java, UniqueConstraintComparator:
+ *     tableName and (constraintName or columnNames) required; a UNIQUE
+ *     constraint of the table (names compared ignoring case) whose name
+ *     matches, or whose columns are columnNames in order.
+ * Not supported (refused by name): expectedQuotingStrategy,
+ * customPrecondition. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -300,6 +304,8 @@ static const char *const A_INDEX[] = {"catalogName", "schemaName", "tableName",
                                       "columnNames", "indexName",  NULL};
 static const char *const A_FK[] = {"catalogName", "schemaName", "foreignKeyTableName",
                                    "foreignKeyName", NULL};
+static const char *const A_UNIQUE[] = {"catalogName", "schemaName", "tableName", "columnNames",
+                                       "constraintName", NULL};
 static const char *const A_PK[] = {"catalogName", "schemaName", "primaryKeyName", "tableName",
                                    NULL};
 static const char *const A_SEQ[] = {"catalogName", "schemaName", "sequenceName", NULL};
@@ -562,6 +568,53 @@ static enum tm_code pk_exists(const struct chlog_node *n, struct chlog_precondit
     }
     free(s);
     free(t);
+    return rc;
+}
+
+/* UniqueConstraintExistsPrecondition + UniqueConstraintComparator: a UNIQUE
+ * constraint on the table whose name matches (ignoring case), or, when
+ * columnNames are given, whose columns are those, in order. */
+static enum tm_code unique_exists(const struct chlog_node *n, struct chlog_precondition *pc,
+                                  struct tm_err *err)
+{
+    const char *table = attr(n, "tableName"), *name = attr(n, "constraintName");
+    const char *cols = attr(n, "columnNames");
+    enum tm_code rc = need(n, table, "tableName", err);
+    if (rc != TM_OK)
+        return rc;
+    if (!name && !cols)
+        return FAILN(n, err, TM_E_INVAL,
+                     "constraintName OR columnNames is required for uniqueConstraintExists");
+    bool ok = true;
+    char *s = pg_correct(attr(n, "schemaName"), &ok);
+    int ncols = 0;
+    char *c = cols ? index_columns(cols, &ncols, &ok) : NULL;
+    if (!ok) {
+        rc = nomem(err);
+    } else {
+        const char *params[4] = {s, table, name, c};
+        rc = set_check(pc,
+                       SQL_BOOL("EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k JOIN "
+                                "pg_catalog.pg_class t ON t.oid = k.conrelid JOIN "
+                                "pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE "
+                                "k.contype = 'u' AND n.nspname = COALESCE($1, current_schema()) "
+                                "AND lower(t.relname) = lower($2) AND (($3::text IS NOT NULL AND "
+                                "lower(k.conname) = lower($3)) OR ($4::text IS NOT NULL AND "
+                                "(SELECT string_agg(lower(a.attname), ',' ORDER BY u.ord) FROM "
+                                "unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord) JOIN "
+                                "pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND "
+                                "a.attnum = u.attnum) = $4)))"),
+                       NULL, 4, params, err);
+    }
+    if (rc == TM_OK) {
+        char desc[900];
+        snprintf(desc, sizeof(desc), "%s on %s%s%s", name ? name : "", table,
+                 cols ? " columns " : "", cols ? cols : "");
+        if (!(pc->what = where_fmt(n, "Unique Constraint %s does not exist", desc)))
+            rc = nomem(err);
+    }
+    free(s);
+    free(c);
     return rc;
 }
 
@@ -861,6 +914,7 @@ static enum tm_code compile_node(struct chlog_ld *ld, const struct chlog_node *n
         {"columnExists", A_COLUMN},    {"indexExists", A_INDEX},
         {"foreignKeyConstraintExists", A_FK},
         {"primaryKeyExists", A_PK},    {"sequenceExists", A_SEQ},
+        {"uniqueConstraintExists", A_UNIQUE},
         {"rowCount", A_ROWS},          {"tableIsEmpty", A_TABLE},
         {"dbms", A_DBMS},              {"changeSetExecuted", A_EXEC},
         {"sqlCheck", A_SQL},           {"runningAs", A_USER},
@@ -874,7 +928,7 @@ static enum tm_code compile_node(struct chlog_ld *ld, const struct chlog_node *n
         return FAILN(n, err, TM_E_INVAL,
                      "unknown precondition '%s' (supported: tableExists, viewExists, "
                      "columnExists, indexExists, foreignKeyConstraintExists, primaryKeyExists, "
-                     "sequenceExists, rowCount, tableIsEmpty, dbms, changeSetExecuted, sqlCheck, "
+                     "uniqueConstraintExists, sequenceExists, rowCount, tableIsEmpty, dbms, changeSetExecuted, sqlCheck, "
                      "runningAs, changeLogPropertyDefined, and, or, not)",
                      n->name[0] ? n->name : "(a list item without a name)");
     rc = only_attrs(n, l->attrs, err);
@@ -896,6 +950,8 @@ static enum tm_code compile_node(struct chlog_ld *ld, const struct chlog_node *n
         return pk_exists(n, pc, err);
     if (is(n, "sequenceExists"))
         return seq_exists(n, pc, err);
+    if (is(n, "uniqueConstraintExists"))
+        return unique_exists(n, pc, err);
     if (is(n, "rowCount"))
         return table_rows(n, pc, false, err);
     if (is(n, "tableIsEmpty"))

@@ -87,7 +87,10 @@ static bool open_db(struct pgdb *d, const char *name)
         "CREATE INDEX idx_items_multi ON items (order_id, id);"
         "CREATE SEQUENCE seq_orders;"
         "CREATE VIEW v_orders AS SELECT * FROM orders;"
-        "CREATE TABLE app.things (id int CONSTRAINT things_pk PRIMARY KEY);";
+        "CREATE TABLE app.things (id int CONSTRAINT things_pk PRIMARY KEY);"
+        "ALTER TABLE orders ADD CONSTRAINT uq_orders_note UNIQUE (note);"
+        "CREATE TABLE pairs (a int, b int, CONSTRAINT uq_pairs UNIQUE (a, b));"
+        "CREATE UNIQUE INDEX ux_items_id ON items (id);";
     if (pgx_exec(d->c, setup, &err) != TM_OK) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return false;
@@ -176,7 +179,8 @@ TM_TEST(precond_pg_indexes_keys_and_sequences)
     EXPECT_OUTCOME(&d, "<indexExists tableName=\"items\" columnNames=\"order_id\"/>", 'P');
     EXPECT_OUTCOME(&d, "<indexExists tableName=\"items\" columnNames=\"ORDER_ID , id\"/>", 'P');
     EXPECT_OUTCOME(&d, "<indexExists tableName=\"items\" columnNames=\"id, order_id\"/>", 'F');
-    EXPECT_OUTCOME(&d, "<indexExists tableName=\"items\" columnNames=\"id\"/>", 'F');
+    EXPECT_OUTCOME(&d, "<indexExists tableName=\"items\" columnNames=\"id\"/>", 'P'); /* ux_items_id */
+    EXPECT_OUTCOME(&d, "<indexExists tableName=\"items\" columnNames=\"id, id\"/>", 'F');
     EXPECT_OUTCOME(&d, "<indexExists tableName=\"orders\" columnNames=\"id\"/>", 'P'); /* pkey */
     EXPECT_OUTCOME(&d, "<foreignKeyConstraintExists foreignKeyName=\"fk_items_order\"/>", 'P');
     EXPECT_OUTCOME(&d, "<foreignKeyConstraintExists foreignKeyName=\"FK_ITEMS_ORDER\" "
@@ -194,6 +198,20 @@ TM_TEST(precond_pg_indexes_keys_and_sequences)
     EXPECT_OUTCOME(&d, "<primaryKeyExists tableName=\"things\" schemaName=\"app\" "
                        "primaryKeyName=\"things_pk\"/>",
                    'P');
+    EXPECT_OUTCOME(&d, "<uniqueConstraintExists tableName=\"orders\" columnNames=\"note\"/>", 'P');
+    EXPECT_OUTCOME(&d, "<uniqueConstraintExists tableName=\"ORDERS\" "
+                       "constraintName=\"UQ_ORDERS_NOTE\"/>",
+                   'P');
+    EXPECT_OUTCOME(&d, "<uniqueConstraintExists tableName=\"orders\" columnNames=\"id\"/>", 'F');
+    EXPECT_OUTCOME(&d, "<uniqueConstraintExists tableName=\"pairs\" columnNames=\"a, b\"/>", 'P');
+    EXPECT_OUTCOME(&d, "<uniqueConstraintExists tableName=\"pairs\" columnNames=\"b,a\"/>", 'F');
+    EXPECT_OUTCOME(&d, "<uniqueConstraintExists tableName=\"pairs\" constraintName=\"other\" "
+                       "columnNames=\"a,b\"/>",
+                   'P'); /* UniqueConstraintComparator: the columns decide */
+    EXPECT_OUTCOME(&d, "<uniqueConstraintExists tableName=\"pairs\" constraintName=\"other\"/>",
+                   'F');
+    /* a unique index is not a unique constraint */
+    EXPECT_OUTCOME(&d, "<uniqueConstraintExists tableName=\"items\" columnNames=\"id\"/>", 'F');
     EXPECT_OUTCOME(&d, "<sequenceExists sequenceName=\"seq_orders\"/>", 'P');
     EXPECT_OUTCOME(&d, "<sequenceExists sequenceName=\"SEQ_Orders\"/>", 'P'); /* ILIKE */
     EXPECT_OUTCOME(&d, "<sequenceExists sequenceName=\"seq_orders\" schemaName=\"app\"/>", 'F');

@@ -344,11 +344,19 @@ TM_TEST(precond_unknown_precondition_or_attribute_is_an_error_naming_it)
     ld_fix_release(&f);
 
     TM_EXPECT_INT(compile_xml(&f,
-                              "<preConditions><uniqueConstraintExists constraintName=\"u\"/>"
+                              "<preConditions><expectedQuotingStrategy strategy=\"LEGACY\"/>"
                               "</preConditions>",
                               &pc, &err),
                   TM_E_INVAL);
-    TM_EXPECT_CONTAINS(err.msg, "unknown precondition 'uniqueConstraintExists'");
+    TM_EXPECT_CONTAINS(err.msg, "unknown precondition 'expectedQuotingStrategy'");
+    ld_fix_release(&f);
+
+    TM_EXPECT_INT(compile_xml(&f,
+                              "<preConditions><uniqueConstraintExists tableName=\"t\"/>"
+                              "</preConditions>",
+                              &pc, &err),
+                  TM_E_INVAL);
+    TM_EXPECT_CONTAINS(err.msg, "constraintName OR columnNames is required");
     ld_fix_release(&f);
 }
 
