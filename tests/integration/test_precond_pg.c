@@ -12,6 +12,7 @@
 #include "changelog/chlog.h"
 #include "changelog/chlog_int.h"
 #include "changelog/node.h"
+#include "chlog_fixture.h"
 #include "chlog_ld_fixture.h"
 #include "engine/engine.h"
 #include "engine_fixture.h"
@@ -476,6 +477,72 @@ TM_TEST(precond_pg_changelog_level_halts_before_anything_or_warns)
     TM_EXPECT_STR(history(d.c), "g1:EXECUTED,g2:EXECUTED");
     engine_result_release(&res);
     release(&cl);
+    pgdb_close(&d);
+}
+
+/* The whole chain: an XML and a YAML changelog loaded by chlog_load (XML
+ * reader / YAML reader -> lbparse -> precond.c) and applied. */
+TM_TEST(precond_pg_changelogs_from_xml_and_yaml_apply_with_their_preconditions)
+{
+    struct pgdb d;
+    TM_ASSERT(open_db(&d, "pre_chain"));
+    const char *xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<databaseChangeLog xmlns=\"http://www.liquibase.org/xml/ns/dbchangelog\"\n"
+        "  xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"\n"
+        "  xsi:schemaLocation=\"http://www.liquibase.org/xml/ns/dbchangelog "
+        "http://www.liquibase.org/xml/ns/dbchangelog/dbchangelog-latest.xsd\">\n"
+        "  <preConditions><dbms type=\"postgresql\"/></preConditions>\n"
+        "  <changeSet id=\"x1\" author=\"a\">\n"
+        "    <preConditions onFail=\"MARK_RAN\"><not><tableExists tableName=\"orders\"/></not>"
+        "</preConditions>\n"
+        "    <sql>CREATE TABLE orders (id int)</sql>\n"
+        "  </changeSet>\n"
+        "  <changeSet id=\"x2\" author=\"a\">\n"
+        "    <preConditions onFail=\"CONTINUE\"><columnExists tableName=\"orders\" "
+        "columnName=\"nope\"/></preConditions>\n"
+        "    <sql>CREATE TABLE x2 (id int)</sql>\n"
+        "  </changeSet>\n"
+        "  <changeSet id=\"x3\" author=\"a\">\n"
+        "    <preConditions><changeSetExecuted id=\"x1\" author=\"a\" "
+        "changeLogFile=\"db/changelog.xml\"/><sqlCheck expectedResult=\"2\">SELECT count(*) "
+        "FROM orders</sqlCheck></preConditions>\n"
+        "    <sql>CREATE TABLE x3 (id int)</sql>\n"
+        "  </changeSet>\n"
+        "</databaseChangeLog>\n";
+    struct chlog *cl = NULL;
+    struct tm_err err = {0};
+    TM_ASSERT_INT(load_mem("db/changelog.xml", &cl, &err, "db/changelog.xml", xml, NULL), TM_OK);
+    TM_ASSERT(cl->precondition != NULL);
+    TM_ASSERT_INT(cl->nsets, 3);
+    TM_ASSERT(cl->sets[0].precondition != NULL);
+    struct engine_result res;
+    TM_EXPECT_INT(run(d.c, cl, &res, &err), TM_OK);
+    TM_EXPECT_STR(history(d.c), "x1:MARK_RAN,x3:EXECUTED");
+    TM_EXPECT_STR(pgdb_val(d.c, "SELECT to_regclass('x2') IS NULL AND to_regclass('x3') IS NOT "
+                                "NULL"),
+                  "t");
+    engine_result_release(&res);
+    chlog_free(cl);
+
+    const char *yaml = "databaseChangeLog:\n"
+                       "  - preConditions:\n"
+                       "      - onFail: HALT\n"
+                       "      - tableExists:\n"
+                       "          tableName: no_such_table\n"
+                       "  - changeSet:\n"
+                       "      id: y1\n"
+                       "      author: a\n"
+                       "      changes:\n"
+                       "        - sql: CREATE TABLE y1 (id int)\n";
+    TM_ASSERT_INT(load_mem("db/changelog.yaml", &cl, &err, "db/changelog.yaml", yaml, NULL), TM_OK);
+    TM_ASSERT(cl->precondition != NULL);
+    TM_EXPECT_INT(run(d.c, cl, &res, &err), TM_E_POLICY);
+    TM_EXPECT_CONTAINS(err.msg, "db/changelog.yaml:4");
+    TM_EXPECT_CONTAINS(err.msg, "Table no_such_table does not exist");
+    TM_EXPECT_STR(pgdb_val(d.c, "SELECT to_regclass('y1') IS NULL"), "t");
+    engine_result_release(&res);
+    chlog_free(cl);
     pgdb_close(&d);
 }
 
