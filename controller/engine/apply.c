@@ -596,7 +596,7 @@ static enum tm_code check_changelog_preconditions(struct run *r, struct tm_err *
 {
     const struct chlog_precondition *pc = r->cl->precondition;
     struct pc_eval e = {.r = r, .own_file = r->cl->entry, .subject = "changelog",
-                        .savepoints = pc_soft_errors(pc)};
+                        .savepoints = pc->on_error != CHLOG_ONFAIL_HALT || pc_soft_errors(pc)};
     enum tm_code rc = pgx_exec(r->c, "BEGIN", err);
     if (rc != TM_OK)
         return tm_err_prefix(err, "changelog preconditions");
@@ -692,7 +692,8 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
         char subject[1100];
         snprintf(subject, sizeof(subject), "changeset %s", name);
         struct pc_eval e = {.r = r, .own_file = cs->filename, .subject = subject,
-                            .savepoints = in_tx && pc_soft_errors(pc)};
+                            .savepoints = in_tx && (pc->on_error != CHLOG_ONFAIL_HALT ||
+                                                    pc_soft_errors(pc))};
         enum pc_result res = pc_eval(&e, pc, 0);
         enum chlog_on_fail act = res == PC_ERROR ? pc->on_error : pc->on_fail;
         const char *kind = res == PC_ERROR ? "error (onError" : "failed (onFail";

@@ -546,4 +546,28 @@ TM_TEST(precond_pg_changelogs_from_xml_and_yaml_apply_with_their_preconditions)
     pgdb_close(&d);
 }
 
+/* A lone sqlCheck as the formatted-SQL parser builds it (no container):
+ * onError still applies, inside the changeset's transaction. */
+TM_TEST(precond_pg_lone_sql_check_on_error_mark_ran_in_a_transaction)
+{
+    struct pgdb d;
+    TM_ASSERT(open_db(&d, "pre_lone"));
+    struct chlog cl;
+    memset(&cl, 0, sizeof(cl));
+    struct chlog_changeset *cs = fx_add(&cl, "lone", "CREATE TABLE lone (n int)", NULL);
+    cs->precondition = calloc(1, sizeof(*cs->precondition));
+    TM_ASSERT(cs->precondition != NULL);
+    cs->precondition->sql = strdup("SELECT * FROM no_such_table");
+    cs->precondition->expected = strdup("0");
+    cs->precondition->on_error = CHLOG_ONFAIL_MARK_RAN;
+    struct engine_result res;
+    struct tm_err err;
+    TM_EXPECT_INT(run(d.c, &cl, &res, &err), TM_OK);
+    TM_EXPECT_STR(history(d.c), "lone:MARK_RAN");
+    TM_EXPECT_STR(pgdb_val(d.c, "SELECT to_regclass('lone') IS NULL"), "t");
+    engine_result_release(&res);
+    release(&cl);
+    pgdb_close(&d);
+}
+
 TM_TEST_MAIN()
