@@ -158,6 +158,30 @@ static const char *git_cache_dir(void)
     return d && *d ? d : "/tmp/tidemark-git-cache";
 }
 
+/* Parses the changelog from fs, mounted at spec.mountPath when given (so
+ * FILENAMEs are what the app's Liquibase wrote), with spec.properties. */
+static enum tm_code load_mounted(const struct chlog_fs *fs, const struct src_spec *spec,
+                                 struct chlog **out, struct tm_err *err)
+{
+    if (!spec->mount_path)
+        return chlog_load(fs, spec->changelog, &spec->props, out, err);
+    struct chlog_fs mounted;
+    enum tm_code rc = chlog_fs_mount_init(&mounted, fs, spec->mount_path, err);
+    if (rc != TM_OK)
+        return rc;
+    size_t n = strlen(spec->mount_path) + strlen(spec->changelog) + 2;
+    char *entry = malloc(n);
+    if (!entry) {
+        chlog_fs_mount_release(&mounted);
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    }
+    snprintf(entry, n, "%s/%s", spec->mount_path, spec->changelog);
+    rc = chlog_load(&mounted, entry, &spec->props, out, err);
+    free(entry);
+    chlog_fs_mount_release(&mounted);
+    return rc;
+}
+
 /* A Git commit id: 40 or 64 lowercase hex digits. */
 static bool is_commit(const char *s)
 {
@@ -254,7 +278,7 @@ enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, con
     }
     if (rc == TM_OK) {
         *stage = REC_LOAD_PARSE;
-        rc = chlog_load(&fs, spec.changelog, NULL, out, err);
+        rc = load_mounted(&fs, &spec, out, err);
         if (rc != TM_OK && err)
             err->retry = TM_RETRY_TERMINAL;
         if (rc == TM_OK)

@@ -203,6 +203,15 @@ enum tm_code chlog_fs_mem_add(struct chlog_fs *fs, const char *path, const char 
                               size_t len, struct tm_err *err) TM_MUST_CHECK;
 void chlog_fs_mem_release(struct chlog_fs *fs);
 
+/* A view of inner with its root placed at the folder prefix (a clean
+ * relative path such as "db/changelog"): "db/changelog/x.yaml" reads inner's
+ * "x.yaml"; the folders leading to prefix list only the next segment; any
+ * other path is not found.  inner must outlive fs.  TM_E_INVAL for an empty
+ * or escaping prefix, TM_E_NOMEM.  Release with chlog_fs_mount_release(). */
+enum tm_code chlog_fs_mount_init(struct chlog_fs *fs, const struct chlog_fs *inner,
+                                 const char *prefix, struct tm_err *err) TM_MUST_CHECK;
+void chlog_fs_mount_release(struct chlog_fs *fs);
+
 /* Normalises a relative '/'-separated path: drops "" and "." segments,
  * resolves "..".  *out is malloc'd ("" for the root).  TM_E_INVAL when the
  * path is absolute or climbs above the root. */

@@ -70,6 +70,9 @@ struct src_spec {
     char *configmap_name;      /* SRC_KIND_CONFIGMAP */
     struct src_git_spec git;   /* SRC_KIND_GIT */
     char *changelog;           /* entry file, default "changelog.yaml" */
+    char *mount_path;          /* spec.mountPath: the folder the files sit in below the
+                                  app's Liquibase search path (NULL = the root) */
+    struct chlog_props props;  /* spec.properties: ${name} values for the changelog */
 };
 
 /* Reads a DBSchema's .spec object (not the whole DBSchema).  Checks again

@@ -153,6 +153,8 @@ void src_spec_release(struct src_spec *s)
     free(s->git.path);
     free(s->git.secret_name);
     free(s->changelog);
+    free(s->mount_path);
+    chlog_props_release(&s->props);
     memset(s, 0, sizeof(*s));
 }
 
@@ -201,6 +203,55 @@ static enum tm_code parse_git(const cJSON *git, struct src_git_spec *g, struct t
     g->secret_name = dup_or_null(secret, &oom);
     if (oom)
         return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    return TM_OK;
+}
+
+/* Property names: what a ${name} reference can hold, bounded. */
+static bool is_property_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 253)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '.' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* spec.mountPath and spec.properties (how the app's Liquibase saw the files). */
+static enum tm_code parse_liquibase_scope(const cJSON *spec, struct src_spec *out,
+                                          struct tm_err *err)
+{
+    const cJSON *mp = obj_get(spec, "mountPath");
+    if (mp) {
+        if (!cJSON_IsString(mp) || !is_clean_rel_path(mp->valuestring, false))
+            return tm_err_set(err, TM_E_INVAL, "spec.mountPath: must be a relative folder path "
+                                               "without '.' or '..' segments");
+        out->mount_path = strdup(mp->valuestring);
+        if (!out->mount_path)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    }
+    const cJSON *props = obj_get(spec, "properties");
+    if (!props)
+        return TM_OK;
+    if (!cJSON_IsObject(props))
+        return tm_err_set(err, TM_E_INVAL, "spec.properties: must be a map of name to text");
+    int n = 0;
+    for (const cJSON *p = props->child; p; p = p->next) {
+        if (++n > 256)
+            return tm_err_set(err, TM_E_INVAL, "spec.properties: at most 256 entries");
+        if (!is_property_name(p->string))
+            return tm_err_set(err, TM_E_INVAL,
+                              "spec.properties: '%.64s' is not a property name (letters, digits, "
+                              "'_', '.', '-')",
+                              p->string);
+        if (!cJSON_IsString(p))
+            return tm_err_set(err, TM_E_INVAL, "spec.properties.%s: must be text", p->string);
+        enum tm_code rc = chlog_props_set(&out->props, p->string, p->valuestring, err);
+        if (rc != TM_OK)
+            return rc;
+    }
     return TM_OK;
 }
 
@@ -256,8 +307,11 @@ enum tm_code src_spec_parse(const cJSON *spec, struct src_spec *out, struct tm_e
         goto out;
     }
     out->changelog = strdup(entry);
-    if (!out->changelog)
+    if (!out->changelog) {
         rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = parse_liquibase_scope(spec, out, err);
 out:
     if (rc != TM_OK)
         src_spec_release(out);

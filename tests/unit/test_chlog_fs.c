@@ -221,4 +221,43 @@ TM_TEST(fs_revision_depends_on_paths_and_contents_not_insertion_order)
     chlog_fs_mem_release(&c2);
 }
 
+TM_TEST(mounted_fs_places_the_files_below_a_prefix_for_liquibase_filenames)
+{
+    struct chlog_fs mem, fs;
+    struct tm_err err = {0};
+    TM_ASSERT(chlog_fs_mem_init(&mem) == TM_OK);
+    const char *master = "databaseChangeLog:\n"
+                         "- include: {file: db/changelog/changes/001.yaml}\n"
+                         "- include: {file: changes/002.yaml, relativeToChangelogFile: true}\n";
+    const char *one = "databaseChangeLog:\n- changeSet: {id: 1, author: a, changes: [{sql: SELECT 1}]}\n";
+    const char *two = "databaseChangeLog:\n- changeSet: {id: 2, author: a, changes: [{sql: SELECT 2}]}\n";
+    TM_ASSERT(chlog_fs_mem_add(&mem, "db.changelog-master.yaml", master, strlen(master), &err) == TM_OK);
+    TM_ASSERT(chlog_fs_mem_add(&mem, "changes/001.yaml", one, strlen(one), &err) == TM_OK);
+    TM_ASSERT(chlog_fs_mem_add(&mem, "changes/002.yaml", two, strlen(two), &err) == TM_OK);
+    TM_ASSERT(chlog_fs_mount_init(&fs, &mem, "db/changelog", &err) == TM_OK);
+    TM_EXPECT(fs.is_dir(fs.ctx, "db"));
+    TM_EXPECT(fs.is_dir(fs.ctx, "db/changelog/changes"));
+    TM_EXPECT(!fs.is_dir(fs.ctx, "changes"));
+    char **names = NULL;
+    size_t n = 0;
+    TM_ASSERT(fs.list(fs.ctx, "db", &names, &n, &err) == TM_OK);
+    TM_ASSERT(n == 1);
+    TM_EXPECT_STR(names[0], "changelog");
+    free(names[0]);
+    free(names);
+    char *d = NULL;
+    size_t len = 0;
+    TM_EXPECT_INT(fs.read(fs.ctx, "changes/001.yaml", &d, &len, &err), TM_E_NOTFOUND);
+    struct chlog *c = NULL;
+    enum tm_code rc = chlog_load(&fs, "db/changelog/db.changelog-master.yaml", NULL, &c, &err);
+    TM_ASSERT(rc == TM_OK);
+    TM_ASSERT(c->nsets == 2);
+    /* what Spring Boot's Liquibase (classpath:db/changelog/...) writes */
+    TM_EXPECT_STR(c->sets[0].filename, "db/changelog/changes/001.yaml");
+    TM_EXPECT_STR(c->sets[1].filename, "db/changelog/changes/002.yaml");
+    chlog_free(c);
+    chlog_fs_mount_release(&fs);
+    chlog_fs_mem_release(&mem);
+}
+
 TM_TEST_MAIN()

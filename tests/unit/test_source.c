@@ -130,6 +130,37 @@ TM_TEST(spec_parse_rejects_climbing_paths)
     }
 }
 
+TM_TEST(spec_parse_reads_mount_path_and_properties)
+{
+    cJSON *spec = json("{\"changelog\":\"db.changelog-master.yaml\",\"mountPath\":\"db/changelog\","
+                       "\"properties\":{\"gravitee_prefix\":\"\",\"schema.name\":\"app\"},"
+                       "\"source\":{\"configMapRef\":{\"name\":\"x\"}}}");
+    struct src_spec s;
+    struct tm_err e;
+    TM_ASSERT_INT(src_spec_parse(spec, &s, &e), TM_OK);
+    TM_EXPECT_STR(s.mount_path, "db/changelog");
+    TM_EXPECT_STR(chlog_props_get(&s.props, "gravitee_prefix"), "");
+    TM_EXPECT_STR(chlog_props_get(&s.props, "schema.name"), "app");
+    src_spec_release(&s);
+    cJSON_Delete(spec);
+    const char *bad[][2] = {
+        {"{\"mountPath\":\"../up\",\"source\":{\"configMapRef\":{\"name\":\"x\"}}}",
+         "spec.mountPath"},
+        {"{\"mountPath\":\"/abs\",\"source\":{\"configMapRef\":{\"name\":\"x\"}}}",
+         "spec.mountPath"},
+        {"{\"properties\":{\"a b\":\"x\"},\"source\":{\"configMapRef\":{\"name\":\"x\"}}}",
+         "not a property name"},
+        {"{\"properties\":{\"n\":1},\"source\":{\"configMapRef\":{\"name\":\"x\"}}}",
+         "spec.properties.n: must be text"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *b = json(bad[i][0]);
+        TM_EXPECT_INT(src_spec_parse(b, &s, &e), TM_E_INVAL);
+        TM_EXPECT_CONTAINS(e.msg, bad[i][1]);
+        cJSON_Delete(b);
+    }
+}
+
 TM_TEST(inline_files_become_a_fs_with_folders)
 {
     cJSON *files = json("{\"changelog.yaml\":\"databaseChangeLog: []\\n\","
