@@ -61,9 +61,12 @@
  *   - core/ChangeLogPropertyDefinedPrecondition.java: the property is set
  *     (and equals value when given); decided from the properties known when
  *     the precondition is compiled.
- * Stricter than Liquibase: an unknown precondition or attribute is an error
- * naming it (Liquibase ignores unknown attributes and childless unknown
- * elements); required attributes are checked here rather than at run time.
+ * An unknown attribute of a precondition is ignored with a warning in the
+ * changelog's warnings (Liquibase ignores it silently).  Stricter than
+ * Liquibase: an unknown precondition is an error naming it even without
+ * children (Liquibase's STRICT parse mode refuses those with children and
+ * skips the others); required attributes are checked here rather than at
+ * run time.
  *   - core/UniqueConstraintExistsPrecondition.java, UniqueConstraintComparator:
  *     tableName and (constraintName or columnNames) required; a UNIQUE
  *     constraint of the table (names compared ignoring case) whose name
@@ -246,17 +249,45 @@ struct leaf {
     const char *const *attrs; /* allowed attributes, NULL-ended */
 };
 
-/* Refuses attributes/children not in allowed. */
-static enum tm_code only_attrs(const struct chlog_node *n, const char *const *allowed,
-                               struct tm_err *err)
+/* Appends "file:line: text" to the changelog's warnings (things Liquibase
+ * tolerates silently); nothing when the load has no changelog yet. */
+static enum tm_code add_warning(struct chlog_ld *ld, const struct chlog_node *n,
+                                const char *text, struct tm_err *err)
+{
+    if (!ld || !ld->c)
+        return TM_OK;
+    char *w = where_fmt(n, "%s", text);
+    char **nv = w ? realloc(ld->c->warnings, (ld->c->nwarnings + 1) * sizeof(*nv)) : NULL;
+    if (!nv) {
+        free(w);
+        return nomem(err);
+    }
+    ld->c->warnings = nv;
+    ld->c->warnings[ld->c->nwarnings++] = w;
+    return TM_OK;
+}
+
+/* Attributes not in allowed: Liquibase's AbstractLiquibaseSerializable.load
+ * skips fields a precondition does not have (changeSetExecuted's
+ * "changelog-file" in a real changelog), so they are ignored with a
+ * warning; a known attribute holding a structure is an error. */
+static enum tm_code only_attrs(struct chlog_ld *ld, const struct chlog_node *n,
+                               const char *const *allowed, struct tm_err *err)
 {
     for (size_t i = 0; i < n->nkids; i++) {
         const struct chlog_node *k = n->kids[i];
         bool ok = false;
         for (const char *const *a = allowed; *a && !ok; a++)
             ok = is(k, *a);
-        if (!ok)
-            return FAILN(k, err, TM_E_INVAL, "%s: unknown attribute '%s'", n->name, k->name);
+        if (!ok) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "%s: unknown attribute '%s' ignored, as Liquibase does",
+                     n->name, k->name);
+            enum tm_code rc = add_warning(ld, k, msg, err);
+            if (rc != TM_OK)
+                return rc;
+            continue;
+        }
         if (k->nkids > 0)
             return FAILN(k, err, TM_E_INVAL, "%s: '%s' must be a plain value", n->name,
                          k->name);
@@ -931,7 +962,7 @@ static enum tm_code compile_node(struct chlog_ld *ld, const struct chlog_node *n
                      "uniqueConstraintExists, sequenceExists, rowCount, tableIsEmpty, dbms, changeSetExecuted, sqlCheck, "
                      "runningAs, changeLogPropertyDefined, and, or, not)",
                      n->name[0] ? n->name : "(a list item without a name)");
-    rc = only_attrs(n, l->attrs, err);
+    rc = only_attrs(ld, n, l->attrs, err);
     if (rc != TM_OK)
         return rc;
     if (n->value && !is(n, "sqlCheck"))

@@ -321,7 +321,7 @@ TM_TEST(precond_row_count_quotes_the_corrected_table_name)
     ld_fix_release(&f);
 }
 
-TM_TEST(precond_unknown_precondition_or_attribute_is_an_error_naming_it)
+TM_TEST(precond_unknown_precondition_is_an_error_and_unknown_attribute_a_warning)
 {
     struct ld_fix f;
     struct chlog_precondition *pc = NULL;
@@ -335,12 +335,29 @@ TM_TEST(precond_unknown_precondition_or_attribute_is_an_error_naming_it)
     TM_EXPECT_CONTAINS(err.msg, "c.xml:4: unknown precondition 'tableExist'");
     ld_fix_release(&f);
 
-    TM_EXPECT_INT(compile_xml(&f,
-                              "<preConditions>\n<tableExists tableName=\"t\" tablename=\"u\"/>"
-                              "</preConditions>",
-                              &pc, &err),
-                  TM_E_INVAL);
-    TM_EXPECT_CONTAINS(err.msg, "c.xml:3: tableExists: unknown attribute 'tablename'");
+    /* an unknown attribute is ignored with a warning, as Liquibase ignores it */
+    TM_ASSERT_INT(ld_fix_init(&f), TM_OK);
+    struct chlog cl = {0};
+    f.ld.c = &cl;
+    TM_ASSERT_INT(ld_fix_add(&f, "c.xml",
+                             "<databaseChangeLog>\n<preConditions>\n<changeSetExecuted id=\"1\" "
+                             "author=\"a\" changelog-file=\"x.json\"/></preConditions>"
+                             "</databaseChangeLog>",
+                             &err),
+                  TM_OK);
+    struct chlog_node *root = NULL;
+    TM_ASSERT_INT(chlog_xml_read(&f.ld, "c.xml", &root, &err), TM_OK);
+    TM_EXPECT_INT(chlog_precond_compile(&f.ld, chlog_node_child(root, "preConditions"), &pc, &err),
+                  TM_OK);
+    TM_ASSERT_INT(cl.nwarnings, 1);
+    TM_EXPECT_STR(cl.warnings[0],
+                  "c.xml:3: changeSetExecuted: unknown attribute 'changelog-file' ignored, as "
+                  "Liquibase does");
+    TM_EXPECT(pc && pc->kids[0].cs_file == NULL);
+    free(cl.warnings[0]);
+    free(cl.warnings);
+    chlog_precond_free(pc);
+    chlog_node_free(root);
     ld_fix_release(&f);
 
     TM_EXPECT_INT(compile_xml(&f,
