@@ -1659,7 +1659,7 @@ static enum tm_code compile_load(const struct chlog_change_env *env, const struc
     struct load l = {env, node, update, false, NULL, "#", -1, NULL, 0, 0, err};
     char *data = NULL;
     size_t len = 0;
-    struct strv headers = {0}, row = {0};
+    struct strv headers = {0}, htrim = {0}, row = {0};
     struct load_row *rows = NULL;
     size_t nrows = 0, arows = 0;
     struct tm_buf rb;
@@ -1730,6 +1730,8 @@ static enum tm_code compile_load(const struct chlog_change_env *env, const struc
         rc = fail(err, TM_E_INVAL, node, "%s: data file %s was empty", what, file);
     if (rc == TM_OK)
         rc = load_bind_headers(&l, &headers);
+    for (size_t i = 0; i < headers.n && rc == TM_OK; i++)
+        rc = strv_push_take(&htrim, java_trim_dup(headers.v[i]));
     long line_no = 1;
     while (rc == TM_OK) {
         rc = csv_next(&csv, &row, &got, &unterminated);
@@ -1761,20 +1763,14 @@ static enum tm_code compile_load(const struct chlog_change_env *env, const struc
         memset(r, 0, sizeof(*r));
         bool needs = false;
         for (size_t i = 0; i < headers.n && rc == TM_OK; i++) {
-            char *h = java_trim_dup(headers.v[i]);
-            if (!h) {
-                rc = TM_E_NOMEM;
-                break;
-            }
-            struct load_col *cfg = load_col_for(&l, i, h);
-            free(h);
+            struct load_col *cfg = load_col_for(&l, i, htrim.v[i]);
             if (!cfg) /* addColumnsFromHeaders gave every header a config */
                 rc = TM_E_INTERNAL;
             else if (!ieq(cfg->type, "skip")) {
                 struct cell val;
                 rc = load_cell(&l, cfg, row.v[i], &val, &needs);
                 if (rc == TM_OK)
-                    rc = colvals_put(&r->cols, cfg->name ? cfg->name : cfg->header, &val, false);
+                    rc = colvals_put(&r->cols, cfg->name ? cfg->name : htrim.v[i], &val, false);
             }
         }
         if (rc != TM_OK)
@@ -1853,6 +1849,7 @@ out:
         colvals_release(&rows[i].cols);
     free(rows);
     strv_release(&headers);
+    strv_release(&htrim);
     strv_release(&row);
     tm_buf_release(&rb);
     load_release(&l);
