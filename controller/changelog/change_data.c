@@ -1387,7 +1387,7 @@ static enum tm_code load_cell(struct load *l, struct load_col *cfg, const char *
         out->kind = CELL_VALUE;
         out->v.kind = CHLOG_VALUE_DATE;
         out->v.text = out->text;
-        out->v.node = cfg->node;
+        out->v.node = NULL; /* the text is the cell's, not an attribute's */
         return TM_OK;
     }
     if (lt == LT_STRING)
