@@ -132,6 +132,11 @@ struct chlog_changeset {
                              written as Liquibase writes it) */
     char checksum_legacy[64]; /* the v9 checksum Liquibase < 4.26 wrote when it
                                  differs (sqlFile text with ${} expanded), else "" */
+    /* Flyway (appended): the script holds ALTER TYPE ... ADD VALUE, which
+     * Flyway runs outside a transaction on PostgreSQL < 12 only (the engine
+     * decides by the server's version; run_in_transaction is false when a
+     * statement always needs it). */
+    bool no_tx_below_pg12;
 };
 
 struct chlog {
@@ -144,6 +149,13 @@ struct chlog {
                                                  joined by AND), NULL when none */
     char **warnings;      /* "file:line: what was tolerated" (quirks Liquibase ignores) */
     size_t nwarnings;
+    /* Flyway settings the engine needs (flyway_conf.c; "" = not set): */
+    char flyway_schema[128];       /* default schema: holds the history table and leads
+                                      search_path; "" = the connection's (public) */
+    char flyway_schemas[512];      /* schemas Flyway manages, comma-separated as given; the
+                                      missing ones are created with the history table */
+    char flyway_table[128];        /* history table name (default flyway_schema_history) */
+    char flyway_installed_by[101]; /* installed_by; "" = the database user */
 };
 
 /* How parsers read files.  Paths are '/'-separated and relative to the

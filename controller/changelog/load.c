@@ -501,24 +501,6 @@ static enum tm_code finish(struct chlog_ld *ld, struct tm_err *err)
     return TM_OK;
 }
 
-/* True when dir holds (at its top level) a V<x>__<y>.sql file. */
-static bool looks_flyway(const struct chlog_fs *fs, const char *dir)
-{
-    char **names = NULL;
-    size_t n = 0;
-    if (fs->list(fs->ctx, dir, &names, &n, NULL) != TM_OK)
-        return false;
-    bool r = false;
-    for (size_t i = 0; i < n; i++) {
-        if (!r && (names[i][0] == 'V' || names[i][0] == 'R') && strstr(names[i], "__") &&
-            chlog_has_suffix(names[i], ".sql"))
-            r = true;
-        free(names[i]);
-    }
-    free(names);
-    return r;
-}
-
 enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
                         const struct chlog_props *props, struct chlog **out, struct tm_err *err)
 {
@@ -564,12 +546,8 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
         goto out;
     }
     if (fs->is_dir(fs->ctx, path)) {
-        if (!looks_flyway(fs, path)) {
-            rc = tm_err_set(err, TM_E_INVAL,
-                            "%s: folder holds no Flyway V<version>__<description>.sql files",
-                            entry);
-            goto out;
-        }
+        /* a folder is Flyway: flyway.c reads its settings (prefix, suffixes,
+         * locations) and refuses a folder without migrations */
         ld.c->format = CHLOG_FORMAT_FLYWAY;
         rc = chlog_flyway_parse(&ld, path, err);
     } else if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml") ||

@@ -43,6 +43,10 @@ struct run {
     const char *table;    /* "schema.table" as given */
     char q[300];          /* quoted table */
     char deployment_id[11];
+    /* Flyway: */
+    char table_buf[300];  /* the history table from the changelog's settings */
+    bool failed_rows;     /* the history holds success = false rows */
+    long server_version;  /* server_version_num, read when a script needs it */
 };
 
 static int64_t now_ms(void)
@@ -269,15 +273,19 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
         char ms[24];
         snprintf(ms, sizeof(ms), "%ld", duration_ms);
         const char *desc = cs->description ? cs->description : (cs->id ? cs->id : "");
-        const char *params[5] = {cs->version, desc, cs->filename, cs->checksum[0] ? cs->checksum : NULL, ms};
+        /* Flyway writes a failed non-transactional script as success = false */
+        const char *params[7] = {cs->version, desc, cs->filename,
+                                 cs->checksum[0] ? cs->checksum : NULL, ms,
+                                 r->cl->flyway_installed_by[0] ? r->cl->flyway_installed_by : NULL,
+                                 strcmp(exectype, "FAILED") == 0 ? "false" : "true"};
         snprintf(sql, sizeof(sql),
                  "INSERT INTO %s (installed_rank, version, description, type, script, "
                  "checksum, installed_by, execution_time, success) VALUES ((SELECT "
                  "coalesce(max(installed_rank), 0) + 1 FROM %s), $1, $2, 'SQL', $3, $4::int, "
-                 "current_user, $5::int, true)",
+                 "coalesce($6, current_user), $5::int, $7::boolean)",
                  r->q, r->q);
-        return commit ? pgx_exec_params_commit(r->c, sql, 5, params, err)
-                      : pgx_exec_params(r->c, sql, 5, params, NULL, err);
+        return commit ? pgx_exec_params_commit(r->c, sql, 7, params, err)
+                      : pgx_exec_params(r->c, sql, 7, params, NULL, err);
     }
     char descall[1024], desc[256], comments[256];
     description_of(cs, descall, sizeof(descall));
@@ -675,11 +683,23 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
 {
     const struct chlog_changeset *cs = &r->cl->sets[st->set];
     bool rerun = st->action == PLAN_RERUN;
-    bool in_tx = cs->run_in_transaction;
+    /* Flyway: ALTER TYPE ... ADD VALUE runs outside a transaction before PG 12 */
+    bool in_tx = cs->run_in_transaction &&
+                 !(r->flyway && cs->no_tx_below_pg12 && r->server_version < 120000);
     char name[1024];
     engine_changeset_name(cs, name, sizeof(name));
     int64_t t0 = now_ms();
     enum tm_code rc = TM_OK;
+    if (r->flyway && r->failed_rows) {
+        /* a failed (non-transactional) run left a success = false row: drop it
+         * before trying again, as `flyway repair` would */
+        char sql[400];
+        const char *params[1] = {cs->filename};
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE script = $1 AND NOT success", r->q);
+        rc = pgx_exec_params(r->c, sql, 1, params, NULL, err);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "changeset %s: remove its failed history row", name);
+    }
     bool begin = in_tx; /* BEGIN still to send (with the first SQL when possible) */
     if (in_tx && cs->precondition) {
         begin = false;
@@ -751,6 +771,14 @@ failed:
     if (in_tx)
         rollback_quietly(r->c);
     long fms = (long)(now_ms() - t0);
+    if (r->flyway && !in_tx) {
+        /* Flyway records a failed non-transactional script (success = false);
+         * the next run removes that row and tries the script again */
+        struct tm_err ferr;
+        tm_err_clear(&ferr);
+        if (write_row(r, cs, "FAILED", false, fms, false, &ferr) == TM_OK)
+            r->failed_rows = true;
+    }
     if (!in_tx)
         tm_err_prefix(err, "runInTransaction false: the statements before this one stay "
                            "applied");
@@ -839,9 +867,15 @@ static enum tm_code run_locked(struct run *r, struct tm_err *err)
     engine_history_init(&h);
     plan_init(&p);
     engine_status_init(&st);
+    char *saved_search_path = NULL; /* Flyway: search_path to put back */
     enum tm_code rc = TM_OK;
     if (!r->flyway) {
         rc = check_liquibase_lock(r->c, r->table, err);
+        if (rc != TM_OK)
+            goto out;
+    }
+    if (!r->o->dry_run && r->flyway) {
+        rc = engine_flyway_prepare(r->c, r->cl, r->table, err);
         if (rc != TM_OK)
             goto out;
     }
@@ -853,6 +887,17 @@ static enum tm_code run_locked(struct run *r, struct tm_err *err)
     rc = engine_history_read(r->c, r->table, r->flyway, &h, err);
     if (rc != TM_OK)
         goto out;
+    if (r->flyway && !r->o->dry_run) {
+        for (size_t i = 0; i < h.nrows; i++)
+            r->failed_rows |= h.rows[i].exectype == ENGINE_EXEC_FAILED;
+        for (size_t i = 0; i < r->cl->nsets && rc == TM_OK; i++)
+            if (r->cl->sets[i].no_tx_below_pg12 && r->server_version == 0)
+                rc = engine_server_version_num(r->c, &r->server_version, err);
+        if (rc == TM_OK)
+            rc = engine_flyway_search_path(r->c, r->cl, &saved_search_path, err);
+        if (rc != TM_OK)
+            goto out;
+    }
     struct plan_opts po = {.tag = r->o->tag,
                            .count = r->o->count,
                            .context = r->o->context,
@@ -899,6 +944,14 @@ static enum tm_code run_locked(struct run *r, struct tm_err *err)
         }
     }
 out:
+    if (saved_search_path) {
+        struct tm_err serr;
+        tm_err_clear(&serr);
+        if (engine_flyway_search_path_restore(r->c, saved_search_path, &serr) != TM_OK) {
+            /* the connection broke: the session and its search_path are gone */
+        }
+        free(saved_search_path);
+    }
     engine_status_release(&st);
     plan_release(&p);
     engine_history_release(&h);
@@ -914,7 +967,8 @@ enum tm_code engine_run(struct pgx_conn *c, const struct chlog *cl, const struct
     r.o = o;
     r.res = res;
     r.flyway = cl->format == CHLOG_FORMAT_FLYWAY;
-    r.table = default_table(o->table, r.flyway);
+    r.table = r.flyway ? engine_flyway_table(cl, o->table, r.table_buf, sizeof(r.table_buf))
+                       : default_table(o->table, r.flyway);
     make_deployment_id(r.deployment_id);
     memcpy(res->deployment_id, r.deployment_id, sizeof(res->deployment_id));
     enum tm_code rc = pgx_quote_qualified(c, r.table, r.q, sizeof(r.q), err);

@@ -286,7 +286,10 @@ enum tm_code engine_status_read(struct pgx_conn *c, const struct chlog *cl, cons
                                 struct tm_err *err)
 {
     struct engine_history h;
+    char fwtable[300];
     engine_status_init(out);
+    if (cl->format == CHLOG_FORMAT_FLYWAY)
+        table = engine_flyway_table(cl, table, fwtable, sizeof(fwtable));
     enum tm_code rc =
         engine_history_read(c, table, cl->format == CHLOG_FORMAT_FLYWAY, &h, err);
     if (rc != TM_OK)

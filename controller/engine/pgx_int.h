@@ -40,4 +40,27 @@ enum tm_code pgx_quote_ident(struct pgx_conn *c, const char *ident, char *out, s
 enum tm_code engine_table_exists(struct pgx_conn *c, const char *quoted, bool *exists,
                                  struct tm_err *err) TM_MUST_CHECK;
 
+/* ---- Flyway (flyway_db.c) ------------------------------------------------- */
+
+/* The history table for cl: table when given, else Flyway's
+ * <defaultSchema>.<table> from cl's settings (written into buf), else
+ * ENGINE_DEFAULT_FLYWAY_TABLE.  Only for Flyway changelogs. */
+const char *engine_flyway_table(const struct chlog *cl, const char *table, char *buf, size_t n);
+
+/* When the history table is missing: creates the missing schemas of cl, the
+ * table, and Flyway's schema-creation marker row when a schema was created. */
+enum tm_code engine_flyway_prepare(struct pgx_conn *c, const struct chlog *cl, const char *table,
+                                   struct tm_err *err) TM_MUST_CHECK;
+
+/* Puts cl's default schema first on search_path; *saved (malloc'd, NULL when
+ * nothing changed) is what _restore puts back. */
+enum tm_code engine_flyway_search_path(struct pgx_conn *c, const struct chlog *cl, char **saved,
+                                       struct tm_err *err) TM_MUST_CHECK;
+enum tm_code engine_flyway_search_path_restore(struct pgx_conn *c, const char *saved,
+                                               struct tm_err *err) TM_MUST_CHECK;
+
+/* server_version_num (e.g. 160004). */
+enum tm_code engine_server_version_num(struct pgx_conn *c, long *out,
+                                       struct tm_err *err) TM_MUST_CHECK;
+
 #endif
