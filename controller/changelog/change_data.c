@@ -1685,8 +1685,8 @@ static enum tm_code compile_load(const struct chlog_change_env *env, const struc
         rc = get_bool(node, "onlyUpdate", &only_update, err);
     l.relative = rel == 1;
     const struct chlog_node *cl = chlog_node_child(node, "commentLineStartsWith");
-    if (cl)
-        l.comment = cl->value && *cl->value ? cl->value : NULL;
+    if (cl && cl->value) /* setCommentLineStartsWith: null keeps "#", "" disables */
+        l.comment = *cl->value ? cl->value : NULL;
     const char *enc = chlog_node_text(node, "encoding");
     if (rc == TM_OK && enc && !utf8_name(enc))
         rc = fail(err, TM_E_INVAL, node, "%s: encoding %s is not supported (UTF-8 only)", what,

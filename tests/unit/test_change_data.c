@@ -244,6 +244,23 @@ TM_TEST(data_changes_refuse_unknown_attributes_naming_them)
     fx_release(&f);
 }
 
+TM_TEST(insert_reads_yaml_shaped_columns_and_keeps_its_dbms)
+{
+    /* YAML: columns: [ {column: {...}} ] gives a "columns" wrapper */
+    struct fx f;
+    fx_init(&f, NULL);
+    struct chlog_node *n = mk("insert", "tableName", "t1", "dbms", "postgresql,h2", NULL);
+    struct chlog_node *cols = kid(n, "columns", NULL);
+    cols->is_list = true;
+    kid(cols, "column", "name", "id", "valueNumeric", "1", NULL);
+    kid(cols, "column", "name", "name", "value", "x", NULL);
+    TM_ASSERT_INT(fx_compile(&f, n), TM_OK);
+    TM_EXPECT_STR(f.ch.sql, "INSERT INTO t1 (id, name) VALUES (1, 'x')");
+    TM_EXPECT_STR(f.ch.dbms, "postgresql,h2");
+    free(f.ch.dbms);
+    fx_release(&f);
+}
+
 /* ---- loadData ------------------------------------------------------------ */
 
 static const char a_csv[] =
@@ -365,6 +382,27 @@ TM_TEST(load_data_checksum_follows_liquibase_comment_and_newline_skipping)
     TM_ASSERT_INT(fx_compile(&f, mk("loadData", "tableName", "t5", "file", "e.csv", NULL)),
                   TM_OK);
     TM_EXPECT_STR(set_md5(f.ch.checksum_v9), "9:06af252462a1717851d161e24fc09567"); /* 4.33.0 */
+    fx_release(&f);
+}
+
+TM_TEST(load_data_comment_prefix_can_change_or_be_disabled)
+{
+    struct fx f;
+    fx_init(&f, "x.csv", "a\n--x\n#y\n", NULL);
+    TM_ASSERT_INT(fx_compile(&f, mk("loadData", "tableName", "t", "file", "x.csv",
+                                    "commentLineStartsWith", "--", NULL)),
+                  TM_OK);
+    /* Liquibase 4.33.0 (YAML changelog) */
+    TM_EXPECT_STR(f.ch.sql, "INSERT INTO t (a) VALUES ('#y')");
+    TM_EXPECT_STR(set_md5(f.ch.checksum_v9), "9:6c44d9f331f4fe13f9374fe177128c50");
+    fx_release(&f);
+
+    fx_init(&f, "x.csv", "a\n--x\n#y\n", NULL);
+    TM_ASSERT_INT(fx_compile(&f, mk("loadData", "tableName", "t", "file", "x.csv",
+                                    "commentLineStartsWith", "", NULL)),
+                  TM_OK);
+    TM_EXPECT_STR(f.ch.sql, "INSERT INTO t (a) VALUES ('--x'),('#y')");
+    TM_EXPECT_STR(set_md5(f.ch.checksum_v9), "9:c0eb10c49507370c3bf1661698fe7085");
     fx_release(&f);
 }
 
