@@ -668,6 +668,8 @@ static int run_update(const struct cli_args *a, FILE *out, FILE *errout)
     struct engine_result res;
     engine_result_init(&res);
     rc = engine_run(c, l.cl, &o, &res, &err);
+    for (size_t i = 0; i < res.nwarnings; i++) /* precondition onFail/onError WARN */
+        fprintf(errout, "warning: %s\n", res.warnings[i]);
     if (a->json) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "result", rc == TM_OK ? "ok" : "failed");
