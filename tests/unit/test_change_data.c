@@ -465,6 +465,60 @@ TM_TEST(load_data_prepared_statements_give_one_insert_per_row)
     fx_release(&f);
 }
 
+TM_TEST(load_data_boolean_cells_follow_liquibase_boolean_util)
+{
+    struct fx f;
+    fx_init(&f, "bool.csv", "id,b\n1,on\n2,2\n3,-1\n4, yes \n5,N\n6,\n", NULL);
+    struct chlog_node *n = mk("loadData", "tableName", "tb", "file", "bool.csv", NULL);
+    struct chlog_node *cols = kid(n, "columns", NULL);
+    kid(cols, "column", "name", "b", "type", "BOOLEAN", "defaultValueBoolean", "true", NULL);
+    TM_ASSERT_INT(fx_compile(&f, n), TM_OK);
+    /* Liquibase 4.33.0 update-sql */
+    TM_EXPECT_STR(f.ch.sql, "INSERT INTO tb (id, b) VALUES ('1', FALSE),('2', TRUE),('3', FALSE),"
+                            "('4', TRUE),('5', FALSE),('6', TRUE)");
+    fx_release(&f);
+}
+
+TM_TEST(load_data_clob_rows_are_bound_and_the_others_dropped_like_liquibase)
+{
+    /* Liquibase 4.33.0 `update` loads rows 1 and 3 only: on PostgreSQL it
+     * runs just the prepared statements once a row needs one, and a row
+     * whose CLOB cell is NULL did not (LoadDataChange.generateStatementsFromRows).
+     * Bound text is not a function call: 'now()' stays text. */
+    struct fx f;
+    fx_init(&f, "clob.csv", "id,note\n1,abc\n2,NULL\n3,now()\n", NULL);
+    struct chlog_node *n = mk("loadData", "tableName", "tc", "file", "clob.csv", NULL);
+    kid(n, "column", "name", "note", "type", "CLOB", NULL);
+    TM_ASSERT_INT(fx_compile(&f, n), TM_OK);
+    TM_EXPECT_STR(f.ch.sql, "INSERT INTO tc (id, note) VALUES ('1', 'abc');\n"
+                            "INSERT INTO tc (id, note) VALUES ('3', 'now()')");
+    fx_release(&f);
+
+    /* a CLOB cell naming a file loads the file */
+    fx_init(&f, "db/c.csv", "id,note\n1,doc.txt\n", "db/doc.txt", "it's long\n", NULL);
+    n = mk("loadData", "tableName", "tc", "file", "c.csv", "relativeToChangelogFile", "true",
+           NULL);
+    kid(n, "column", "name", "note", "type", "CLOB", NULL);
+    TM_ASSERT_INT(fx_compile(&f, n), TM_OK);
+    TM_EXPECT_STR(f.ch.sql, "INSERT INTO tc (id, note) VALUES ('1', 'it''s long\n')");
+    fx_release(&f);
+}
+
+TM_TEST(load_data_uuid_and_other_types_quote_and_null_like_liquibase)
+{
+    struct fx f;
+    fx_init(&f, "uu.csv", "id,u,o\n1,11111111-1111-1111-1111-111111111111,x\n2,NULL,null\n",
+            NULL);
+    struct chlog_node *n = mk("loadData", "tableName", "tu", "file", "uu.csv", NULL);
+    kid(n, "column", "name", "u", "type", "UUID", NULL);
+    kid(n, "column", "name", "o", "type", "OTHER", NULL);
+    TM_ASSERT_INT(fx_compile(&f, n), TM_OK);
+    /* Liquibase 4.33.0 update-sql */
+    TM_EXPECT_STR(f.ch.sql, "INSERT INTO tu (id, u, o) VALUES ('1', "
+                            "'11111111-1111-1111-1111-111111111111', 'x'),('2', NULL, NULL)");
+    fx_release(&f);
+}
+
 /* ---- loadUpdateData ------------------------------------------------------ */
 
 TM_TEST(load_update_data_matches_liquibase_do_blocks_and_rolls_back_by_key)
