@@ -27,8 +27,24 @@ SCHEMA(s_create_table, "createTable", TABLE3, COLS(chlog_schema_column), F("tabl
        F("remarks", STRING), F("tableType", STRING), F("ifNotExists", IGNORED),
        F("rowDependencies", IGNORED));
 SCHEMA(s_add_column, "addColumn", TABLE3, COLS(chlog_schema_add_column));
+/* CreateIndexChange.getSerializableFieldValue("columns") clears type,
+ * autoIncrement, constraints, defaultValue, value, startWith, incrementBy,
+ * encoding and remarks of each column before it is serialised */
+SCHEMA(s_index_column, "column", F("name", STRING), F("computed", BOOL), F("type", IGNORED),
+       F("value", IGNORED), F("valueNumeric", NUMBER), F("valueDate", DATE),
+       F("valueBoolean", BOOL), F("valueBlobFile", STRING), F("valueClobFile", STRING),
+       F("encoding", IGNORED), F("valueComputed", STRING), F("valueSequenceNext", STRING),
+       F("valueSequenceCurrent", STRING), F("defaultValue", IGNORED),
+       F("defaultValueNumeric", NUMBER), F("defaultValueDate", DATE),
+       F("defaultValueBoolean", BOOL), F("defaultValueComputed", STRING),
+       F("defaultValueSequenceNext", STRING), F("defaultValueConstraintName", STRING),
+       {"constraints", CHLOG_FIELD_IGNORED, NULL, NULL}, F("autoIncrement", IGNORED),
+       F("generationType", STRING), F("defaultOnNull", BOOL), F("startWith", IGNORED),
+       F("incrementBy", IGNORED), F("remarks", IGNORED), F("descending", BOOL),
+       F("included", BOOL), F("afterColumn", STRING), F("beforeColumn", STRING),
+       F("position", INT));
 SCHEMA(s_create_index, "createIndex", F("indexName", STRING), TABLE3,
-       COLS(chlog_schema_add_column), F("tablespace", STRING), F("unique", BOOL),
+       COLS(s_index_column), F("tablespace", STRING), F("unique", BOOL),
        F("associatedWith", IGNORED), F("clustered", BOOL), F("using", IGNORED));
 SCHEMA(s_add_fk, "addForeignKeyConstraint", F("baseTableCatalogName", STRING),
        F("baseTableSchemaName", STRING), F("baseTableName", STRING),
@@ -232,6 +248,24 @@ static enum tm_code default_value(struct cx *c, struct tm_buf *b, const struct c
     return rc == TM_OK ? chlog_value_sql(b, &v, chlog_type_kind_of(type), c->err) : rc;
 }
 
+/* remarks as SetTableRemarksGenerator/SetColumnRemarksGenerator write them:
+ * escapeStringForDatabase(trimToEmpty(remarks)) in quotes */
+static enum tm_code add_remarks(struct tm_buf *b, const char *r)
+{
+    const char *p = r ? r : "";
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    size_t n = strlen(p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
+    char *t = strndup(p, n);
+    if (!t)
+        return TM_E_NOMEM;
+    enum tm_code rc = chlog_sql_add_string(b, t);
+    free(t);
+    return rc;
+}
+
 static enum tm_code comment_on_column(struct tm_buf *b, const struct chlog_node *n,
                                       const char *t, const char *col, const char *remarks)
 {
@@ -246,7 +280,7 @@ static enum tm_code comment_on_column(struct tm_buf *b, const struct chlog_node 
         rc = chlog_sql_add_column(b, col, false);
     if (rc == TM_OK)
         rc = tm_buf_adds(b, " IS ");
-    return rc == TM_OK ? chlog_sql_add_string(b, remarks) : rc;
+    return rc == TM_OK ? add_remarks(b, remarks) : rc;
 }
 
 /* StringUtil.trimToNull */
@@ -443,7 +477,7 @@ static enum tm_code c_create_table(struct cx *c)
         if (rc == TM_OK)
             rc = tm_buf_adds(b, " IS ");
         if (rc == TM_OK)
-            rc = chlog_sql_add_string(b, remarks);
+            rc = add_remarks(b, remarks);
     }
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
         const char *r = chlog_node_text(l.v[i], "remarks");
@@ -1122,7 +1156,7 @@ static enum tm_code c_set_table_remarks(struct cx *c)
         rc = table(&c->sql, c->n, t);
     if (rc == TM_OK)
         rc = tm_buf_adds(&c->sql, " IS ");
-    return rc == TM_OK ? chlog_sql_add_string(&c->sql, r ? r : "") : rc;
+    return rc == TM_OK ? add_remarks(&c->sql, r) : rc;
 }
 
 static enum tm_code c_set_column_remarks(struct cx *c)
@@ -1136,23 +1170,8 @@ static enum tm_code c_set_column_remarks(struct cx *c)
     if (rc == TM_OK && pt && strcasecmp(pt, "VIEW") != 0 && strcasecmp(pt, "TABLE") != 0)
         return chlog_ld_fail(c->err, TM_E_INVAL, c->n->file, c->n->line, 0,
                              "setColumnRemarks: columnParentType must be TABLE or VIEW");
-    /* SetColumnRemarksGenerator: remarks trimmed */
-    char *trim = NULL;
-    if (rc == TM_OK) {
-        const char *s = r ? r : "";
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-            s++;
-        size_t len = strlen(s);
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' ||
-                       s[len - 1] == '\r'))
-            len--;
-        trim = strndup(s, len);
-        if (!trim)
-            rc = TM_E_NOMEM;
-    }
     if (rc == TM_OK)
-        rc = comment_on_column(&c->sql, c->n, t, col, trim);
-    free(trim);
+        rc = comment_on_column(&c->sql, c->n, t, col, r);
     return rc;
 }
 
@@ -1303,7 +1322,7 @@ static enum tm_code c_create_view(struct cx *c)
         if (rc == TM_OK)
             rc = tm_buf_adds(&c->sql, " IS ");
         if (rc == TM_OK)
-            rc = chlog_sql_add_string(&c->sql, r);
+            rc = add_remarks(&c->sql, r);
     }
     if (rc == TM_OK) {
         c->has_rb = true;

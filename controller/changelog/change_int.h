@@ -85,11 +85,13 @@ enum chlog_type_kind {
     CHLOG_TYPE_NUMERIC,   /* int, bigint, smallint, tinyint, decimal, number, float,
                              double, real, currency: values written as is */
     CHLOG_TYPE_BOOLEAN,   /* boolean/bit: TRUE/FALSE */
-    CHLOG_TYPE_STRING,    /* char, varchar, nvarchar, text, clob, uuid, xml, json */
+    CHLOG_TYPE_STRING,    /* char, varchar, nvarchar, text, clob */
     CHLOG_TYPE_DATE,      /* date */
     CHLOG_TYPE_TIME,      /* time */
     CHLOG_TYPE_DATETIME,  /* datetime, timestamp */
     CHLOG_TYPE_BLOB,      /* blob, bytea, binary */
+    CHLOG_TYPE_UUID,      /* uuid: values written as is (UUIDType has no quoting) */
+    CHLOG_TYPE_XML,       /* xml: xml '...' */
 };
 
 /* The PostgreSQL type Liquibase writes for type as written in a changelog
@@ -146,6 +148,19 @@ struct chlog_value {
  * Two of them set is TM_E_INVAL naming both (file:line). */
 enum tm_code chlog_value_get(const struct chlog_node *col, const char *prefix,
                              struct chlog_value *v, struct tm_err *err) TM_MUST_CHECK;
+
+/* Whether text is what ColumnConfig accepts as valueNumeric (NumberFormat,
+ * Locale.US, "(...)" stripped) / as valueDate (ISODateFormat.parse); text
+ * that is not becomes valueComputed in Liquibase. */
+bool chlog_value_is_number(const char *text);
+bool chlog_value_is_date(const char *text);
+
+/* The ISO form Liquibase's ISODateFormat gives a date attribute (valueDate,
+ * defaultValueDate): "yyyy-MM-dd", "HH:mm:ss" or "yyyy-MM-ddTHH:mm:ss[.f]"
+ * (a blank becomes 'T', a zero fraction is dropped, trailing zeros of a
+ * fraction too).  A plain YAML scalar yyyy-MM-dd is a YAML timestamp to
+ * SnakeYAML, i.e. a date time at midnight: "yyyy-MM-ddT00:00:00". */
+void chlog_iso_date(const struct chlog_node *attr, char out[64]);
 
 /* Appends v as SQL for a column whose type is of kind (pass
  * CHLOG_TYPE_OTHER when the type is unknown, as InsertGenerator does: then

@@ -191,6 +191,8 @@ static enum tm_code check_node(const struct chlog_node *node, const struct chlog
         case CHLOG_FIELD_LIST:
             rc = check_node(k, f->sub, item_of(f), err);
             break;
+        case CHLOG_FIELD_IGNORED: /* accepted as Liquibase reads it, not serialised */
+            break;
         default:
             if (k->nkids)
                 rc = chlog_ld_fail(err, TM_E_INVAL, k->file, k->line, 0,
@@ -252,7 +254,8 @@ static enum tm_code add_indent(struct tm_buf *b, int level)
 
 /* The serialised value text of a scalar field (NULL: skip). *tmp gets any
  * allocated text. */
-static const char *scalar_text(const struct chlog_field *f, const char *v, char **tmp)
+static const char *scalar_text(const struct chlog_field *f, const struct chlog_node *k,
+                               const char *v, char **tmp)
 {
     *tmp = NULL;
     if (!v)
@@ -289,14 +292,14 @@ static const char *scalar_text(const struct chlog_field *f, const char *v, char 
         }
         return v;
     }
-    case CHLOG_FIELD_DATE: /* ISODateFormat: yyyy-MM-ddTHH:mm:ss */
-        if (strlen(v) >= 19 && v[10] == ' ') {
-            *tmp = strdup(v);
-            if (*tmp)
-                (*tmp)[10] = 'T';
-            return *tmp;
-        }
-        return v;
+    case CHLOG_FIELD_DATE: { /* ColumnConfig: ISODateFormat of the parsed date */
+        if (!k)
+            return v;
+        char iso[64];
+        chlog_iso_date(k, iso);
+        *tmp = strdup(iso);
+        return *tmp;
+    }
     default:
         return v;
     }
@@ -366,11 +369,50 @@ static bool has_list_items(const struct chlog_node *node, const struct chlog_fie
     return false;
 }
 
+/* ColumnConfig.load: valueNumeric/valueDate text that does not parse becomes
+ * valueComputed (the date's failure is applied last, an explicit
+ * valueComputed wins); the same for defaultValue*.  Returns the computed
+ * text Liquibase ends up with for prefix when no explicit one is set. */
+static const char *computed_override(const struct chlog_node *node, const char *prefix)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%sComputed", prefix);
+    if (chlog_node_text(node, name))
+        return NULL;
+    snprintf(name, sizeof name, "%sDate", prefix);
+    const char *d = chlog_node_text(node, name);
+    if (d && !chlog_value_is_date(d))
+        return d;
+    snprintf(name, sizeof name, "%sNumeric", prefix);
+    const char *nv = chlog_node_text(node, name);
+    if (nv && strcasecmp(nv, "null") != 0 && !chlog_value_is_number(nv))
+        return nv;
+    return NULL;
+}
+
+static enum tm_code add_field_line(struct lines *l, int level, const char *name, const char *text)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
+    enum tm_code rc = add_indent(&b, level);
+    if (rc == TM_OK)
+        rc = tm_buf_addf(&b, "%s=\"%s\"", name, text);
+    if (rc == TM_OK)
+        rc = lines_add_take(l, tm_buf_detach(&b, NULL));
+    tm_buf_release(&b);
+    return rc;
+}
+
 static enum tm_code ser_object(const struct chlog_node *node, const struct chlog_schema *s,
                                int level, struct tm_buf *out)
 {
     struct lines l = {0};
     enum tm_code rc = TM_OK;
+    bool columnish = find_field(s, "valueComputed") != NULL;
+    const char *value_computed = columnish ? computed_override(node, "value") : NULL;
+    const char *default_computed = columnish ? computed_override(node, "defaultValue") : NULL;
+    if (columnish && chlog_node_text(node, "valueDate")) /* ColumnConfig.rawDateValue */
+        rc = add_field_line(&l, level, "rawDateValue", chlog_node_text(node, "valueDate"));
     for (size_t i = 0; i < s->nfields && rc == TM_OK; i++) {
         const struct chlog_field *f = &s->fields[i];
         if (f->kind == CHLOG_FIELD_IGNORED)
@@ -418,8 +460,19 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
                 v = *trimmed ? trimmed : NULL;
             }
         }
+        if (columnish && v) {
+            bool bad_date = f->kind == CHLOG_FIELD_DATE && !chlog_value_is_date(v);
+            bool bad_num = f->kind == CHLOG_FIELD_NUMBER && strcasecmp(v, "null") != 0 &&
+                           !chlog_value_is_number(v);
+            if (bad_date || bad_num)
+                v = NULL; /* serialised as ...Computed (computed_override) */
+        }
+        if (columnish && !v && strcmp(f->name, "valueComputed") == 0)
+            v = value_computed;
+        if (columnish && !v && strcmp(f->name, "defaultValueComputed") == 0)
+            v = default_computed;
         char *tmp = NULL;
-        const char *text = scalar_text(f, v, &tmp);
+        const char *text = scalar_text(f, k, v, &tmp);
         if (v && !text && f->kind != CHLOG_FIELD_NUMBER) {
             rc = TM_E_NOMEM;
             break;

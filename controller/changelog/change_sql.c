@@ -261,6 +261,23 @@ static bool str_false(const char *s)
     return strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0;
 }
 
+bool chlog_value_is_number(const char *text)
+{
+    size_t n = strlen(text);
+    if (text[0] == '(' && n >= 2 && text[n - 1] == ')') {
+        char *in = strndup(text + 1, n - 2);
+        bool ok = in && looks_numeric(in);
+        free(in);
+        return ok;
+    }
+    return looks_numeric(text);
+}
+
+bool chlog_value_is_date(const char *text)
+{
+    return looks_date(text);
+}
+
 struct value_attr {
     const char *suffix;
     enum chlog_value_kind kind;
@@ -305,8 +322,7 @@ enum tm_code chlog_value_get(const struct chlog_node *col, const char *prefix,
             if (strcasecmp(a->value, "null") == 0) {
                 v->kind = CHLOG_VALUE_NULL;
                 v->text = NULL;
-            } else if (!looks_numeric(a->value) &&
-                       !(a->value[0] == '(' && strlen(a->value) > 2)) {
+            } else if (!chlog_value_is_number(a->value)) {
                 v->kind = CHLOG_VALUE_COMPUTED;
             }
         } else if (v->kind == CHLOG_VALUE_DATE && !looks_date(a->value)) {
@@ -357,23 +373,41 @@ static enum tm_code add_number(struct tm_buf *b, const char *s)
     return tm_buf_add(b, s, n);
 }
 
-/* AbstractJdbcDatabase.getDateLiteral(iso): date or time only as is, a date
- * time with ' ' for 'T'; ISODateFormat drops a zero fraction. */
-static enum tm_code add_date(struct tm_buf *b, const char *s)
+void chlog_iso_date(const struct chlog_node *attr, char out[64])
 {
-    enum tm_code rc = tm_buf_adds(b, "'");
-    size_t n = strlen(s);
-    const char *dot = strchr(s, '.');
-    if (dot && n > 19) {
-        const char *p = dot + 1;
-        while (*p == '0')
-            p++;
-        if (!*p)
-            n = (size_t)(dot - s);
+    const char *s = attr && attr->value ? attr->value : "";
+    snprintf(out, 64, "%s", s);
+    size_t n = strlen(out);
+    if (n == 10 && attr && attr->style == CHLOG_NODE_PLAIN) {
+        snprintf(out, 64, "%sT00:00:00", s);
+        return;
     }
-    for (size_t i = 0; i < n && rc == TM_OK; i++)
-        rc = tm_buf_add(b, s[i] == 'T' ? " " : &s[i], 1);
-    return rc == TM_OK ? tm_buf_adds(b, "'") : rc;
+    if (n >= 19 && out[10] == ' ')
+        out[10] = 'T';
+    if (n > 20 && out[19] == '.') { /* ISODateFormat: nanos without trailing zeros */
+        size_t e = n;
+        while (e > 20 && out[e - 1] == '0')
+            e--;
+        out[e == 20 ? 19 : e] = '\0';
+    }
+}
+
+/* AbstractJdbcDatabase.getDateLiteral(iso): date or time only as is, a date
+ * time with ' ' for 'T' */
+static enum tm_code add_date(struct tm_buf *b, const struct chlog_value *v)
+{
+    char iso[64];
+    if (v->node) {
+        chlog_iso_date(v->node, iso);
+    } else {
+        struct chlog_node tmp = {0};
+        tmp.value = (char *)v->text;
+        chlog_iso_date(&tmp, iso);
+    }
+    for (char *p = iso; *p; p++)
+        if (*p == 'T')
+            *p = ' ';
+    return tm_buf_addf(b, "'%s'", iso);
 }
 
 enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
@@ -419,16 +453,16 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
             free(s);
             return rc;
         }
-        return add_date(b, t);
+        return add_date(b, v);
     case CHLOG_TYPE_NUMERIC: /* IntType/BigIntType/DecimalType...: formatNumber */
         if (v->kind == CHLOG_VALUE_BOOLEAN)
             return tm_buf_adds(b, str_true(t) ? "true" : "false");
         if (v->kind == CHLOG_VALUE_DATE)
-            return add_date(b, t);
+            return add_date(b, v);
         return add_number(b, t);
     case CHLOG_TYPE_STRING: /* CharType/ClobType: quoted (a leading ' kept for clob) */
         if (v->kind == CHLOG_VALUE_DATE)
-            return add_date(b, t);
+            return add_date(b, v);
         if (v->kind == CHLOG_VALUE_BOOLEAN)
             return chlog_sql_add_string(b, str_true(t) ? "true" : "false");
         return chlog_sql_add_string(b, t);
@@ -436,7 +470,7 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
     case CHLOG_TYPE_TIME:
     case CHLOG_TYPE_DATETIME:
         if (v->kind == CHLOG_VALUE_DATE)
-            return add_date(b, t);
+            return add_date(b, v);
         if (v->kind == CHLOG_VALUE_STRING && kind == CHLOG_TYPE_DATETIME &&
             strlen(t) > 2 && strcmp(t + strlen(t) - 2, "()") == 0)
             return tm_buf_adds(b, t); /* DateTimeType: database.isFunction() */
@@ -448,6 +482,20 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
         if (v->kind == CHLOG_VALUE_BOOLEAN)
             return tm_buf_adds(b, str_true(t) ? "true" : "false");
         return chlog_sql_add_string(b, t);
+    case CHLOG_TYPE_UUID: /* UUIDType: LiquibaseDataType.otherToSql, the text as is */
+        if (v->kind == CHLOG_VALUE_NUMERIC)
+            return add_number(b, t);
+        if (v->kind == CHLOG_VALUE_BOOLEAN)
+            return tm_buf_adds(b, str_true(t) ? "true" : "false");
+        if (v->kind == CHLOG_VALUE_DATE)
+            return add_date(b, v);
+        return tm_buf_adds(b, t);
+    case CHLOG_TYPE_XML: /* XMLType (PostgreSQL): xml '...' */
+        if (v->kind == CHLOG_VALUE_STRING) {
+            enum tm_code rc = tm_buf_adds(b, "xml ");
+            return rc == TM_OK ? chlog_sql_add_string(b, t) : rc;
+        }
+        return chlog_sql_add_string(b, t);
     case CHLOG_TYPE_BLOB:
     case CHLOG_TYPE_OTHER:
     default:
@@ -458,7 +506,7 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
         if (v->kind == CHLOG_VALUE_BOOLEAN)
             return tm_buf_adds(b, str_true(t) ? "TRUE" : "FALSE");
         if (v->kind == CHLOG_VALUE_DATE)
-            return add_date(b, t);
+            return add_date(b, v);
         return chlog_sql_add_string(b, t);
     }
 }

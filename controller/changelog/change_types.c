@@ -240,7 +240,11 @@ static enum chlog_type_kind kind_of(enum tclass c)
         return CHLOG_TYPE_DATETIME;
     case T_BLOB:
         return CHLOG_TYPE_BLOB;
-    case T_UUID: case T_XML: case T_UNKNOWN:
+    case T_UUID:
+        return CHLOG_TYPE_UUID;
+    case T_XML:
+        return CHLOG_TYPE_XML;
+    case T_UNKNOWN:
     default:
         return CHLOG_TYPE_OTHER;
     }
