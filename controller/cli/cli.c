@@ -16,6 +16,7 @@
 
 #include "changelog/chlog.h"
 #include "engine/engine.h"
+#include "engine/select.h"
 
 struct cli_args {
     const char *verb;
@@ -27,6 +28,7 @@ struct cli_args {
     const char *table;
     const char *to_tag;
     const char *context;
+    const char *label_filter; /* --label-filter: a Liquibase label expression */
     const char *positional; /* tag NAME */
     long count;             /* -1 = not given */
     enum engine_strategy strategy;
@@ -125,6 +127,8 @@ static const char *flag_help =
     "  --policy P                destructive SQL: deny, warn, allow (update: allow; lint: deny)\n"
     "  --require-rollback        every changeset to apply must declare a rollback\n"
     "  --context EXPR            Liquibase contexts to run (comma-separated)\n"
+    "  --label-filter EXPR       Liquibase label expression (\"a and !b\") the changesets'\n"
+    "                            labels must match\n"
     "  --lock-timeout SECONDS    wait this long for another applier (default 30)\n"
     "  --statement-timeout SECONDS  per statement (default none)\n"
     "  -o table|json             output format (default table)\n";
@@ -219,7 +223,8 @@ static int parse_args(const struct verb *v, int argc, char **argv, struct cli_ar
         static const char *const known[] = {
             "--url", "--changelog", "--search-path", "--property", "--changelog-table",
             "--to-tag", "--context",
-            "--contexts", "--count", "--strategy", "--policy", "--allow-drift",
+            "--contexts", "--label-filter", "--labels", "--count", "--strategy", "--policy",
+            "--allow-drift",
             "--require-rollback", "--lock-timeout", "--statement-timeout", "-o", "--output"};
         bool is_known = false;
         for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
@@ -268,6 +273,9 @@ static int parse_args(const struct verb *v, int argc, char **argv, struct cli_ar
         } else if (strcmp(name, "--context") == 0 || strcmp(name, "--contexts") == 0) {
             need = F_CONTEXT;
             a->context = val;
+        } else if (strcmp(name, "--label-filter") == 0 || strcmp(name, "--labels") == 0) {
+            need = F_CONTEXT;
+            a->label_filter = val;
         } else if (strcmp(name, "--count") == 0) {
             need = F_COUNT;
             if (!parse_long(val, 0, 1000000000L, &a->count))
@@ -569,7 +577,7 @@ static int run_status(const struct cli_args *a, FILE *out, FILE *errout)
         loaded_release(&l);
         return fail(errout, a, &err, err.code);
     }
-    rc = engine_status_read(c, l.cl, a->table, a->context, &s, &err);
+    rc = engine_status_read_filtered(c, l.cl, a->table, a->context, a->label_filter, &s, &err);
     int code = CLI_EXIT_OK;
     if (rc != TM_OK) {
         code = fail(errout, a, &err, rc);
@@ -657,6 +665,7 @@ static int run_update(const struct cli_args *a, FILE *out, FILE *errout)
     o.tag = a->to_tag;
     o.count = a->count;
     o.context = a->context;
+    o.label_filter = a->label_filter;
     o.strategy = a->strategy;
     o.allow_drift = a->allow_drift;
     o.lint.destructive = a->policy;
@@ -795,6 +804,7 @@ static int run_lint(const struct cli_args *a, FILE *out, FILE *errout)
         pgx_conn_free(c);
         if (rc == TM_OK) {
             struct plan_opts po = {.tag = a->to_tag, .count = -1, .context = a->context,
+                                   .label_filter = a->label_filter,
                                    .allow_drift = true};
             rc = plan_build(l.cl, &h, &po, &p, &err);
             if (rc == TM_OK) {
@@ -805,11 +815,15 @@ static int run_lint(const struct cli_args *a, FILE *out, FILE *errout)
             engine_history_release(&h);
         }
     } else {
-        for (size_t i = 0; i < l.cl->nsets && rc == TM_OK; i++)
-            if (plan_context_matches(a->context, l.cl->sets[i].contexts)) {
+        for (size_t i = 0; i < l.cl->nsets && rc == TM_OK; i++) {
+            const struct select_run run = {a->context, a->label_filter};
+            bool sel = false;
+            rc = select_changeset(&run, &l.cl->sets[i], &sel, &err);
+            if (rc == TM_OK && sel) {
                 rc = lint_changeset(&l.cl->sets[i], &lo, &r, &err);
                 checked++;
             }
+        }
         if (rc == TM_OK && r.ndenied > 0)
             rc = TM_E_POLICY;
     }

@@ -901,7 +901,8 @@ static enum tm_code run_locked(struct run *r, struct tm_err *err)
     struct plan_opts po = {.tag = r->o->tag,
                            .count = r->o->count,
                            .context = r->o->context,
-                           .allow_drift = r->o->allow_drift};
+                           .allow_drift = r->o->allow_drift,
+                           .label_filter = r->o->label_filter};
     rc = plan_build(r->cl, &h, &po, &p, err);
     if (rc != TM_OK)
         goto out;
@@ -937,7 +938,8 @@ static enum tm_code run_locked(struct run *r, struct tm_err *err)
             if (engine_history_read(r->c, r->table, r->flyway, &h, &terr) != TM_OK)
                 goto out; /* keep the run's own error (or success) */
         }
-        if (engine_status_compute(r->cl, &h, r->o->context, &st, &terr) == TM_OK &&
+        if (engine_status_compute_filtered(r->cl, &h, r->o->context, r->o->label_filter, &st,
+                                           &terr) == TM_OK &&
             st.applied_tag) {
             free(r->res->applied_tag);
             r->res->applied_tag = strdup(st.applied_tag);

@@ -208,8 +208,9 @@ void engine_status_release(struct engine_status *s);
 /* Pure: compares history with the changelog.  applied_tag: the tag of the
  * newest row carrying one in its TAG column, else the tag of the newest
  * applied changeset that carries a tag in the changelog.  A stored NULL
- * md5sum is not drift (Liquibase fills it in).  context: a context
- * expression (NULL = every changeset) restricting pending. */
+ * md5sum is not drift (Liquibase fills it in).  context: the run's Liquibase
+ * contexts ("a, b"; NULL = none given), restricting pending as
+ * engine/select.h decides (an unparseable expression fails with TM_E_INVAL). */
 enum tm_code engine_status_compute(const struct chlog *cl, const struct engine_history *h,
                                    const char *context, struct engine_status *out,
                                    struct tm_err *err) TM_MUST_CHECK;
@@ -218,6 +219,18 @@ enum tm_code engine_status_compute(const struct chlog *cl, const struct engine_h
 enum tm_code engine_status_read(struct pgx_conn *c, const struct chlog *cl, const char *table,
                                 const char *context, struct engine_status *out,
                                 struct tm_err *err) TM_MUST_CHECK;
+
+/* The same with the run's label filter too (Liquibase --label-filter):
+ * contexts = label_filter = NULL is engine_status_compute(..., NULL, ...). */
+enum tm_code engine_status_compute_filtered(const struct chlog *cl,
+                                            const struct engine_history *h,
+                                            const char *context, const char *label_filter,
+                                            struct engine_status *out,
+                                            struct tm_err *err) TM_MUST_CHECK;
+enum tm_code engine_status_read_filtered(struct pgx_conn *c, const struct chlog *cl,
+                                         const char *table, const char *context,
+                                         const char *label_filter, struct engine_status *out,
+                                         struct tm_err *err) TM_MUST_CHECK;
 
 /* ===================================================================== */
 /* planner (pure)                                                         */
@@ -244,14 +257,17 @@ struct plan {
     size_t nsteps;
     bool rollback;             /* steps go backwards */
     char *target_tag;          /* the tag reached when all steps run; NULL = latest / count */
-    size_t nskipped_context;   /* pending changesets left out by the context filter */
+    size_t nskipped_context;   /* pending changesets left out by the context or label
+                                * filter */
 };
 
 struct plan_opts {
     const char *tag;        /* NULL = latest; "" = the empty database (roll back everything) */
     long count;             /* >= 0: roll back this many rows (tag ignored); -1 = none */
-    const char *context;    /* NULL = all */
+    const char *context;    /* the run's Liquibase contexts ("a, b"); NULL = none given */
     bool allow_drift;       /* else drift fails the plan with TM_E_DRIFT */
+    /* Appended: the run's Liquibase label filter expression; NULL = none. */
+    const char *label_filter;
 };
 
 void plan_init(struct plan *p);
@@ -264,11 +280,16 @@ void plan_release(struct plan *p);
  * carrying the tag).  Otherwise pending changesets up to and including the
  * tagged one are applied in changelog order.  runAlways changesets are
  * re-run every time; runOnChange ones when their checksum changed.
+ * Contexts and labels (engine/select.h) select which changesets are applied
+ * and which rows are rolled back, as Liquibase's update and rollback filter
+ * them: an unselected row stays, and --count counts selected rows only.
  * Fails, with nothing planned:
  *   TM_E_NOTFOUND  unknown tag (message lists the known tags);
  *   TM_E_POLICY    a rollback step has no rollback SQL ("changeset X has no rollback"),
  *                  or a row to roll back has no changeset in the changelog;
- *   TM_E_DRIFT     drift and !allow_drift (message names the first drift). */
+ *   TM_E_DRIFT     drift and !allow_drift (message names the first drift);
+ *   TM_E_INVAL     a context or label expression Liquibase cannot parse either
+ *                  (message: file:line and the changeset). */
 enum tm_code plan_build(const struct chlog *cl, const struct engine_history *h,
                         const struct plan_opts *o, struct plan *out,
                         struct tm_err *err) TM_MUST_CHECK;
@@ -278,11 +299,6 @@ enum tm_code plan_to_tag(const struct chlog *cl, const struct engine_history *h,
                          const char *tag, long count, struct plan *out,
                          struct tm_err *err) TM_MUST_CHECK;
 
-/* Liquibase contexts: true when a changeset whose context expression is
- * cs_expr ("a, b" or "a or b"; "and" binds tighter; "!x" negates; no
- * parentheses) runs under the run's comma-separated contexts list.  A NULL or
- * empty list, or an empty cs_expr, selects the changeset.  Case-insensitive. */
-bool plan_context_matches(const char *contexts, const char *cs_expr);
 
 /* ===================================================================== */
 /* lint (pure)                                                            */
@@ -419,6 +435,8 @@ struct engine_opts {
     /* Refuse a plan that would apply changesets (Liquibase `rollback` to a
      * tag that is not applied): TM_E_NOTFOUND, nothing runs. */
     bool rollback_only;
+    /* Appended: plan_opts.label_filter (Liquibase --label-filter; NULL none). */
+    const char *label_filter;
 };
 
 /* Defaults: table NULL, tag NULL, count -1, strategy Rollback, Allow, 0 wait. */

@@ -285,6 +285,14 @@ enum tm_code engine_status_read(struct pgx_conn *c, const struct chlog *cl, cons
                                 const char *context, struct engine_status *out,
                                 struct tm_err *err)
 {
+    return engine_status_read_filtered(c, cl, table, context, NULL, out, err);
+}
+
+enum tm_code engine_status_read_filtered(struct pgx_conn *c, const struct chlog *cl,
+                                         const char *table, const char *context,
+                                         const char *label_filter, struct engine_status *out,
+                                         struct tm_err *err)
+{
     struct engine_history h;
     char fwtable[300];
     engine_status_init(out);
@@ -294,7 +302,7 @@ enum tm_code engine_status_read(struct pgx_conn *c, const struct chlog *cl, cons
         engine_history_read(c, table, cl->format == CHLOG_FORMAT_FLYWAY, &h, err);
     if (rc != TM_OK)
         return rc;
-    rc = engine_status_compute(cl, &h, context, out, err);
+    rc = engine_status_compute_filtered(cl, &h, context, label_filter, out, err);
     engine_history_release(&h);
     return rc;
 }

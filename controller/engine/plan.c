@@ -8,7 +8,6 @@
  * valid only while both the chlog and the history it was built from live. */
 #include "engine/engine.h"
 
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "common/buf.h"
 #include "common/caps.h"
+#include "engine/select.h"
 
 /* ---- matching ---------------------------------------------------------- */
 
@@ -174,99 +174,6 @@ static bool self_undoing(const struct chlog_changeset *cs)
     return true;
 }
 
-static int ci_ncmp(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        int ca = tolower((unsigned char)a[i]), cb = tolower((unsigned char)b[i]);
-        if (ca != cb || ca == 0)
-            return ca - cb;
-    }
-    return 0;
-}
-
-/* True when the comma-separated list holds the word [w, w+n). */
-static bool list_has(const char *list, const char *w, size_t n)
-{
-    const char *p = list;
-    while (*p) {
-        while (*p == ',' || isspace((unsigned char)*p))
-            p++;
-        const char *s = p;
-        while (*p && *p != ',')
-            p++;
-        const char *e = p;
-        while (e > s && isspace((unsigned char)e[-1]))
-            e--;
-        if ((size_t)(e - s) == n && ci_ncmp(s, w, n) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Next word of an expression: skips spaces, stops at space or ','. */
-static const char *next_word(const char *p, const char **ws, size_t *wn)
-{
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p == ',') {
-        *ws = p;
-        *wn = 1;
-        return p + 1;
-    }
-    const char *s = p;
-    while (*p && *p != ',' && !isspace((unsigned char)*p) && *p != '(' && *p != ')')
-        p++;
-    if (p == s && (*p == '(' || *p == ')'))
-        p++; /* parentheses are not supported: treated as separators */
-    *ws = s;
-    *wn = (size_t)(p - s);
-    return p;
-}
-
-bool plan_context_matches(const char *contexts, const char *cs_expr)
-{
-    if (!contexts || !*contexts || !cs_expr || !*cs_expr)
-        return true;
-    /* OR of AND-groups. */
-    bool any = false, group = true, group_has = false;
-    const char *p = cs_expr;
-    for (;;) {
-        const char *w;
-        size_t n;
-        p = next_word(p, &w, &n);
-        if (n == 0 && !*p) {
-            break;
-        }
-        if (n == 0 || (n == 1 && (*w == '(' || *w == ')')))
-            continue;
-        if ((n == 1 && *w == ',') || (n == 2 && ci_ncmp(w, "or", 2) == 0)) {
-            if (group_has && group)
-                any = true;
-            group = true;
-            group_has = false;
-            continue;
-        }
-        if (n == 3 && ci_ncmp(w, "and", 3) == 0)
-            continue;
-        bool neg = false;
-        while (n > 0 && *w == '!') {
-            neg = !neg;
-            w++;
-            n--;
-        }
-        if (n == 3 && ci_ncmp(w, "not", 3) == 0) {
-            neg = !neg;
-            continue; /* "not x": the next word carries the negation */
-        }
-        bool has = list_has(contexts, w, n);
-        group = group && (neg ? !has : has);
-        group_has = true;
-    }
-    if (group_has && group)
-        any = true;
-    return any;
-}
-
 /* ---- status ------------------------------------------------------------ */
 
 void engine_status_init(struct engine_status *s)
@@ -396,6 +303,15 @@ enum tm_code engine_status_compute(const struct chlog *cl, const struct engine_h
                                    const char *context, struct engine_status *out,
                                    struct tm_err *err)
 {
+    return engine_status_compute_filtered(cl, h, context, NULL, out, err);
+}
+
+enum tm_code engine_status_compute_filtered(const struct chlog *cl,
+                                            const struct engine_history *h,
+                                            const char *context, const char *label_filter,
+                                            struct engine_status *out, struct tm_err *err)
+{
+    const struct select_run run = {context, label_filter};
     struct match m = {0};
     enum tm_code rc = match_build(cl, h, &m, err);
     if (rc != TM_OK)
@@ -411,13 +327,17 @@ enum tm_code engine_status_compute(const struct chlog *cl, const struct engine_h
     for (size_t i = 0; i < cl->nsets; i++) {
         const struct chlog_changeset *cs = &cl->sets[i];
         long r = m.row_of_set[i];
-        bool rerun;
+        bool rerun, sel = false;
         if (r >= 0 && h->rows[r].exectype != ENGINE_EXEC_FAILED)
             out->applied++;
+        /* every changeset goes through the filters, as in Liquibase's
+         * iterator (an expression it cannot parse fails the run) */
+        rc = select_changeset(&run, cs, &sel, err);
+        if (rc != TM_OK)
+            goto out;
         /* runAlways changesets are not counted as pending: they would never
          * leave the list. */
-        if (wants_run(cs, h, r, &rerun) && !(rerun && cs->run_always) &&
-            plan_context_matches(context, cs->contexts))
+        if (wants_run(cs, h, r, &rerun) && !(rerun && cs->run_always) && sel)
             out->pending[out->npending++] = i;
     }
     rc = compute_drift(cl, h, &m, out, err);
@@ -493,52 +413,75 @@ static enum tm_code unknown_tag(const struct chlog *cl, const struct engine_hist
     return TM_E_NOTFOUND;
 }
 
-/* Rollback steps for rows (first, nrows) newest first. */
+/* Rollback steps for at most limit rows of [first, nrows), newest first,
+ * skipping rows whose changeset the run does not select (Liquibase's
+ * rollback iterator applies the context and label filters before its count
+ * filter, so --count N counts selected rows). */
 static enum tm_code plan_rollback_rows(const struct chlog *cl, const struct engine_history *h,
-                                       const struct match *m, size_t first, struct plan *p,
+                                       const struct match *m, size_t first, size_t limit,
+                                       const struct select_run *run, struct plan *p,
                                        struct tm_err *err)
 {
     p->rollback = true;
+    long *rows = malloc((h->nrows ? h->nrows : 1) * sizeof(*rows));
+    size_t n = 0;
+    enum tm_code rc = TM_OK;
+    if (!rows)
+        return tm_err_set(err, TM_E_NOMEM, "plan: out of memory");
     /* Validate everything before planning anything. */
-    for (size_t k = h->nrows; k-- > first;) {
+    for (size_t k = h->nrows; k-- > first && n < limit;) {
         const struct engine_row *r = &h->rows[k];
         long si = m->set_of_row[k];
-        if (si < 0)
-            return tm_err_set(err, TM_E_POLICY,
-                              "cannot roll back %s::%s::%s: no such changeset in the changelog",
-                              nz(r->filename), nz(r->id), nz(r->author));
+        if (si < 0) {
+            rc = tm_err_set(err, TM_E_POLICY,
+                            "cannot roll back %s::%s::%s: no such changeset in the changelog",
+                            nz(r->filename), nz(r->id), nz(r->author));
+            goto out;
+        }
         const struct chlog_changeset *cs = &cl->sets[si];
-        if (self_undoing(cs))
+        bool sel = false;
+        rc = select_changeset(run, cs, &sel, err);
+        if (rc != TM_OK)
+            goto out;
+        if (!sel)
             continue;
-        if (!cs->has_rollback) {
+        rows[n++] = (long)k;
+        if (!self_undoing(cs) && !cs->has_rollback) {
             char name[1024];
             engine_changeset_name(cs, name, sizeof(name));
-            return tm_err_set(err, TM_E_POLICY, "changeset %s has no rollback", name);
+            rc = tm_err_set(err, TM_E_POLICY, "changeset %s has no rollback", name);
+            goto out;
         }
     }
-    for (size_t k = h->nrows; k-- > first;) {
+    for (size_t i = 0; i < n && rc == TM_OK; i++) {
+        long k = rows[i];
         const struct chlog_changeset *cs = &cl->sets[m->set_of_row[k]];
         const char *sql = NULL;
         if (!self_undoing(cs))
             sql = cs->rollback_sql ? cs->rollback_sql : "";
-        enum tm_code rc = push_step(p, PLAN_ROLLBACK, m->set_of_row[k], (long)k, sql, err);
-        if (rc != TM_OK)
-            return rc;
+        rc = push_step(p, PLAN_ROLLBACK, m->set_of_row[k], k, sql, err);
     }
-    return TM_OK;
+out:
+    free(rows);
+    return rc;
 }
 
 static enum tm_code plan_forward(const struct chlog *cl, const struct engine_history *h,
-                                 const struct match *m, size_t upto, const char *context,
-                                 struct plan *p, struct tm_err *err)
+                                 const struct match *m, size_t upto,
+                                 const struct select_run *run, struct plan *p,
+                                 struct tm_err *err)
 {
     for (size_t i = 0; i < upto; i++) {
         const struct chlog_changeset *cs = &cl->sets[i];
         long r = m->row_of_set[i];
-        bool rerun;
+        bool rerun, sel = false;
+        /* the filters see every changeset, as in Liquibase's update */
+        enum tm_code src = select_changeset(run, cs, &sel, err);
+        if (src != TM_OK)
+            return src;
         if (!wants_run(cs, h, r, &rerun))
             continue;
-        if (!plan_context_matches(context, cs->contexts)) {
+        if (!sel) {
             p->nskipped_context++;
             continue;
         }
@@ -555,6 +498,7 @@ static enum tm_code plan_forward(const struct chlog *cl, const struct engine_his
 enum tm_code plan_build(const struct chlog *cl, const struct engine_history *h,
                         const struct plan_opts *o, struct plan *out, struct tm_err *err)
 {
+    const struct select_run run = {o->context, o->label_filter};
     struct match m = {0};
     struct engine_status drift;
     engine_status_init(&drift);
@@ -584,18 +528,17 @@ enum tm_code plan_build(const struct chlog *cl, const struct engine_history *h,
         }
     }
     if (o->count >= 0) {
-        size_t n = (size_t)o->count > h->nrows ? h->nrows : (size_t)o->count;
-        rc = plan_rollback_rows(cl, h, &m, h->nrows - n, out, err);
+        rc = plan_rollback_rows(cl, h, &m, 0, (size_t)o->count, &run, out, err);
         goto out;
     }
     if (o->tag && !*o->tag) {
-        rc = plan_rollback_rows(cl, h, &m, 0, out, err);
+        rc = plan_rollback_rows(cl, h, &m, 0, SIZE_MAX, &run, out, err);
         if (rc == TM_OK && !(out->target_tag = strdup("")))
             rc = tm_err_set(err, TM_E_NOMEM, "plan: out of memory");
         goto out;
     }
     if (!o->tag) {
-        rc = plan_forward(cl, h, &m, cl->nsets, o->context, out, err);
+        rc = plan_forward(cl, h, &m, cl->nsets, &run, out, err);
         if (rc == TM_OK && cl->nsets > 0) {
             /* Latest: the target tag is the last tag in the changelog when
              * nothing comes after it. */
@@ -631,11 +574,11 @@ enum tm_code plan_build(const struct chlog *cl, const struct engine_history *h,
         goto out;
     }
     if (k >= 0 && (size_t)k + 1 < h->nrows) {
-        rc = plan_rollback_rows(cl, h, &m, (size_t)k + 1, out, err);
+        rc = plan_rollback_rows(cl, h, &m, (size_t)k + 1, SIZE_MAX, &run, out, err);
         goto out;
     }
     if (t >= 0)
-        rc = plan_forward(cl, h, &m, (size_t)t + 1, o->context, out, err);
+        rc = plan_forward(cl, h, &m, (size_t)t + 1, &run, out, err);
 out:
     engine_status_release(&drift);
     match_release(&m);

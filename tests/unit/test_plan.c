@@ -398,21 +398,7 @@ TM_TEST(plan_context_filter_skips_changesets)
     fx_free(&cl);
 }
 
-TM_TEST(context_expressions_follow_liquibase)
-{
-    TM_EXPECT(plan_context_matches(NULL, "test"));
-    TM_EXPECT(plan_context_matches("prod", NULL));
-    TM_EXPECT(plan_context_matches("prod", "prod"));
-    TM_EXPECT(plan_context_matches("PROD", "prod"));
-    TM_EXPECT(!plan_context_matches("prod", "test"));
-    TM_EXPECT(plan_context_matches("prod", "test, prod"));
-    TM_EXPECT(plan_context_matches("prod", "test or prod"));
-    TM_EXPECT(!plan_context_matches("prod", "test and prod"));
-    TM_EXPECT(plan_context_matches("prod,test", "test and prod"));
-    TM_EXPECT(plan_context_matches("prod", "!test"));
-    TM_EXPECT(!plan_context_matches("test", "!test"));
-    TM_EXPECT(plan_context_matches("eu", "!test and eu"));
-}
+/* Context and label expressions themselves: tests/unit/test_select.c. */
 
 TM_TEST(status_reports_tag_pending_and_drift)
 {
