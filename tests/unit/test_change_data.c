@@ -110,7 +110,7 @@ static const char *set_md5(const char *change_checksum)
     unsigned char h[EVP_MAX_MD_SIZE];
     unsigned int hl = 0;
     EVP_Digest(in, strlen(in), h, &hl, EVP_md5(), NULL);
-    strcpy(out, "9:");
+    snprintf(out, sizeof(out), "9:");
     for (unsigned i = 0; i < 16; i++)
         snprintf(out + 2 + 2 * i, 3, "%02x", h[i]);
     return out;
@@ -341,11 +341,9 @@ TM_TEST(load_data_stops_at_an_empty_line_like_liquibase)
 TM_TEST(load_data_writes_51_rows_per_insert_like_liquibase)
 {
     char csv[4096] = "id,name\n";
-    for (int i = 100; i < 220; i++) {
-        char line[32];
-        snprintf(line, sizeof(line), "%d,n%d\n", i, i);
-        strcat(csv, line);
-    }
+    size_t used = strlen(csv);
+    for (int i = 100; i < 220; i++)
+        used += (size_t)snprintf(csv + used, sizeof(csv) - used, "%d,n%d\n", i, i);
     struct fx f;
     fx_init(&f, "data/many.csv", csv, NULL);
     TM_ASSERT_INT(fx_compile(&f, mk("loadData", "tableName", "t5", "file", "data/many.csv",
