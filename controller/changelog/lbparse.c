@@ -585,6 +585,38 @@ static enum tm_code set_precondition(struct lbctx *x, const struct chlog_node *n
     return TM_OK;
 }
 
+/* A changelog-level preConditions: nested into the root's container, as
+ * DatabaseChangeLog.include() adds each included changelog's container to
+ * its parent's (all must pass; each keeps its own onFail/onError). */
+static enum tm_code add_changelog_precondition(struct lbctx *x, const struct chlog_node *n,
+                                               struct tm_err *err)
+{
+    struct chlog_precondition *pc = NULL;
+    enum tm_code rc = set_precondition(x, n, &pc, err);
+    if (rc != TM_OK)
+        return rc;
+    struct chlog *c = x->ld->c;
+    if (!c->precondition) {
+        c->precondition = calloc(1, sizeof(*c->precondition));
+        if (!c->precondition) {
+            chlog_precond_free(pc);
+            return nomem(err);
+        }
+        c->precondition->kind = CHLOG_PRECOND_AND;
+        c->precondition->container = true;
+    }
+    struct chlog_precondition *root = c->precondition;
+    struct chlog_precondition *k = realloc(root->kids, (root->nkids + 1) * sizeof(*k));
+    if (!k) {
+        chlog_precond_free(pc);
+        return nomem(err);
+    }
+    root->kids = k;
+    root->kids[root->nkids++] = *pc; /* moved: the kid owns what pc owned */
+    free(pc);
+    return TM_OK;
+}
+
 /* The items a changeSet holds (its own children, and those of "changes"). */
 static enum tm_code changeset_item(struct lbctx *x, const struct chlog_node *k,
                                    struct chlog_changeset *cs, struct tm_buf *comment,
@@ -1139,7 +1171,7 @@ static enum tm_code interpret(struct lbctx *x, const struct chlog_node *root, st
         else if (is(k, "property"))
             rc = x->yaml ? TM_OK : set_property(&me, k, err);
         else if (is(k, "preConditions") || is(k, "preconditions"))
-            rc = set_precondition(&me, k, &x->ld->c->precondition, err);
+            rc = add_changelog_precondition(&me, k, err);
         else if (is(k, "logicalFilePath") || is(k, "context") || is(k, "contextFilter") ||
                  is(k, "objectQuotingStrategy") || is(k, "schemaLocation"))
             rc = TM_OK;

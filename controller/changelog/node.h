@@ -10,7 +10,8 @@
  *         -> changeSet{ id="1", author="a", createTable{ tableName="t",
  *                                                        column{ name="id" } } }
  *         attributes come first, in document order, then child elements;
- *         an element's text (trimmed? no: as written, CDATA included) is its value.
+ *         an element's text (CDATA included), trimmed as Liquibase's SAX
+ *         handler trims it, is its value when not empty.
  *   YAML  - changeSet: {id: 1, changes: [ {createTable: {tableName: t,
  *                        columns: [ {column: {name: id}} ]}} ]}
  *         -> changeSet{ id="1", changes{ createTable{ tableName="t",

@@ -382,8 +382,8 @@ static enum tm_code start_set(struct sctx *x, struct line l, const char *after,
     return rc;
 }
 
-static enum tm_code on_fail(struct sctx *x, const char *s, const char *e, int col,
-                            enum chlog_on_fail *dst, struct tm_err *err)
+static enum tm_code on_fail(struct sctx *x, const char *what, const char *s, const char *e,
+                            int col, enum chlog_on_fail *dst, struct tm_err *err)
 {
     size_t n = (size_t)(e - s);
     if (n == 4 && strncasecmp(s, "HALT", 4) == 0)
@@ -395,7 +395,10 @@ static enum tm_code on_fail(struct sctx *x, const char *s, const char *e, int co
     else if (n == 4 && strncasecmp(s, "WARN", 4) == 0)
         *dst = CHLOG_ONFAIL_WARN;
     else
-        return fail(x, err, TM_E_INVAL, col, "onFail: expected HALT, CONTINUE, MARK_RAN or WARN");
+        return fail(x, err, TM_E_INVAL, col,
+                    strcmp(what, "onError") == 0
+                        ? "onError: expected HALT, CONTINUE, MARK_RAN or WARN"
+                        : "onFail: expected HALT, CONTINUE, MARK_RAN or WARN");
     return TM_OK;
 }
 
@@ -420,7 +423,11 @@ static enum tm_code preconditions_line(struct sctx *x, struct line l, const char
         const char *ts = p, *te = token_end(p, l.e, '\0');
         p = te;
         if (te - ts > 7 && strncasecmp(ts, "onFail:", 7) == 0)
-            rc = on_fail(x, ts + 7, te, (int)(ts - l.s) + 1, &x->cs->precondition->on_fail, err);
+            rc = on_fail(x, "onFail", ts + 7, te, (int)(ts - l.s) + 1,
+                         &x->cs->precondition->on_fail, err);
+        else if (te - ts > 8 && strncasecmp(ts, "onError:", 8) == 0)
+            rc = on_fail(x, "onError", ts + 8, te, (int)(ts - l.s) + 1,
+                         &x->cs->precondition->on_error, err);
     }
     return rc;
 }

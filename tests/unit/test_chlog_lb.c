@@ -413,4 +413,30 @@ TM_TEST(change_descriptions_follow_liquibase_get_description)
     chlog_free(c);
 }
 
+TM_TEST(changelog_level_preconditions_of_included_files_nest_in_one_container)
+{
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_mem(
+        "m.xml", &c, &err, "m.xml",
+        "<databaseChangeLog><preConditions><dbms type=\"postgresql\"/></preConditions>"
+        "<include file=\"a.xml\"/></databaseChangeLog>",
+        "a.xml",
+        "<databaseChangeLog><preConditions onFail=\"WARN\"><tableExists tableName=\"t\"/>"
+        "</preConditions><changeSet id=\"1\" author=\"a\"><sql>SELECT 1</sql></changeSet>"
+        "</databaseChangeLog>",
+        NULL);
+    TM_ASSERT(rc == TM_OK);
+    const struct chlog_precondition *pc = c->precondition;
+    TM_ASSERT(pc != NULL);
+    TM_EXPECT_INT(pc->kind, CHLOG_PRECOND_AND);
+    TM_ASSERT(pc->nkids == 2);
+    /* each file's container keeps its own onFail */
+    TM_EXPECT(pc->kids[0].container);
+    TM_EXPECT_INT(pc->kids[0].on_fail, CHLOG_ONFAIL_HALT);
+    TM_EXPECT(pc->kids[1].container);
+    TM_EXPECT_INT(pc->kids[1].on_fail, CHLOG_ONFAIL_WARN);
+    chlog_free(c);
+}
+
 TM_TEST_MAIN()

@@ -149,7 +149,7 @@ TM_TEST(sqlfmt_preconditions_properties_and_valid_checksums)
         "--liquibase formatted sql\n"
         "--property name:tbl value:orders\n"
         "--changeset a:${tbl}-1\n"
-        "--preconditions onFail:MARK_RAN onError:HALT\n"
+        "--preconditions onFail:MARK_RAN onError:WARN\n"
         "--precondition-sql-check expectedResult:0 SELECT count(*) FROM pg_tables WHERE tablename = '${tbl}'\n"
         "--validCheckSum: 9:0123\n"
         "--validCheckSum ANY\n"
@@ -167,6 +167,7 @@ TM_TEST(sqlfmt_preconditions_properties_and_valid_checksums)
     TM_EXPECT_STR(a->rollback_sql, "DROP TABLE orders;");
     TM_ASSERT(a->precondition != NULL);
     TM_EXPECT_INT(a->precondition->on_fail, CHLOG_ONFAIL_MARK_RAN);
+    TM_EXPECT_INT(a->precondition->on_error, CHLOG_ONFAIL_WARN);
     TM_EXPECT_STR(a->precondition->expected, "0");
     TM_EXPECT_STR(a->precondition->sql, "SELECT count(*) FROM pg_tables WHERE tablename = 'orders'");
     TM_ASSERT_INT(a->nvalid_checksums, 2);
