@@ -41,10 +41,18 @@
  *     loaded as CLOBs; untyped boolean cells other than PostgreSQL's
  *     spellings; untyped date cells 'now'/'today') give the column a type in
  *     the changelog to get the same row from both tools.
- *   - Values written as Liquibase's JDBC prepared statements would bind them
- *     are written as literals instead (same rows).  A CSV cell or valueDate of
- *     "now"/"today" (with offsets) is the database's LOCALTIMESTAMP(3) /
- *     CURRENT_DATE / LOCALTIME(3) instead of the JVM's clock.
+ *   - An empty line in a CSV ends it, as in Liquibase (opencsv returns no
+ *     record for it and LoadDataChange stops); "#" lines and blank-only lines
+ *     are skipped; the header line is never a comment.
+ *   - Values Liquibase binds to a JDBC prepared statement are written as
+ *     literals instead (same rows).  A date/datetime/time CSV cell of
+ *     "now"/"today" (with offsets) is the database's LOCALTIMESTAMP(3),
+ *     CAST(LOCALTIMESTAMP(3) AS DATE) or LOCALTIME(3) instead of the JVM's
+ *     clock.  A base64 BLOB cell is decode(..., 'base64') (Liquibase 4.33.0's
+ *     binding of it fails on a bytea column).
+ *   - loadUpdateData's rollback compares the key with the CSV text
+ *     (id = '1'); Liquibase, snapshotting the table, writes id = 1: the same
+ *     rows go.
  *   - Refused with an error naming them: valueBlobFile, BLOB cells that are
  *     file names (binary files cannot be read), encodings other than UTF-8,
  *     multi-byte separator or quote characters, gzipped CSVs. */
