@@ -620,6 +620,9 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
             snprintf(s->last_changeset, sizeof(s->last_changeset), "%s",
                      res.steps[i].changeset ? res.steps[i].changeset : "");
     }
+    /* precondition onFail/onError WARN: an Event (and so a log line) each */
+    for (size_t i = 0; i < res.nwarnings; i++)
+        rec_event(s->proc, s->obj, "PreconditionWarning", true, "Apply", res.warnings[i]);
     engine_result_release(&res);
     if (rc != TM_OK && err && (err->code == TM_E_DB) && err->sqlstate[0] == '0' &&
         err->sqlstate[1] == '8') {

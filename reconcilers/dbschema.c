@@ -257,6 +257,8 @@ enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
         }
         o.tags = s.tags;
         o.changesets = (long)s.cl->nsets;
+        o.nwarnings = s.cl->nwarnings;
+        o.warning = s.cl->nwarnings ? s.cl->warnings[0] : NULL;
         break;
     }
 

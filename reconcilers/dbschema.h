@@ -70,6 +70,8 @@ struct dbschema_observed {
     const char *const *tags;          /* changelog order */
     size_t ntags;
     long changesets;
+    size_t nwarnings;                 /* what the load tolerated (chlog.warnings) */
+    const char *warning;              /* the first of them, NULL when none */
 
     const struct dbschema_instance *instances; /* sorted by name */
     size_t ninstances;

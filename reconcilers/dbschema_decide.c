@@ -100,6 +100,12 @@ void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct d
             o->revision ? o->revision : "", o->changesets, o->ntags, o->ntags ? ", latest " : "",
             o->ntags ? o->tags[o->ntags - 1] : "");
         event(p, "NewRevision", false, msg);
+        if (o->nwarnings) {
+            text_cut(msg, sizeof(msg), "revision %s loads with %zu warning(s) Liquibase also "
+                     "tolerates; the first: %s", o->revision ? o->revision : "", o->nwarnings,
+                     o->warning ? o->warning : "");
+            event(p, "ChangelogWarnings", true, msg);
+        }
     }
     st->revision = o->revision;
     st->tags = o->tags;

@@ -55,6 +55,25 @@ TM_TEST(schema_ready_lists_tags_in_order_and_instance_matrix)
     TM_EXPECT_STR(p.events[0].reason, "NewRevision");
 }
 
+TM_TEST(schema_new_revision_with_tolerated_quirks_warns_once)
+{
+    struct dbschema_observed o = base();
+    o.nwarnings = 2;
+    o.warning = "m.yaml:2: unknown entry 'inlude' in databaseChangeLog; ignored, as Liquibase does";
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_READY));
+    TM_ASSERT_INT(p.nevents, 2);
+    TM_EXPECT_STR(p.events[1].reason, "ChangelogWarnings");
+    TM_EXPECT(p.events[1].warning);
+    TM_EXPECT_CONTAINS(p.events[1].note, "2 warning(s)");
+    TM_EXPECT_CONTAINS(p.events[1].note, "m.yaml:2: unknown entry 'inlude'");
+    /* the same revision again: no event */
+    o.status.revision = "sha256:abc";
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.nevents, 0);
+}
+
 TM_TEST(schema_parse_error_is_stalled_with_file_and_line)
 {
     struct dbschema_observed o = base();
