@@ -255,6 +255,65 @@ static enum tm_code parse_liquibase_scope(const cJSON *spec, struct src_spec *ou
     return TM_OK;
 }
 
+/* spec.flyway: Flyway settings for a Flyway folder, as flyway.conf spells
+ * them (sqlMigrationPrefix: "", schemas: [referencedata], placeholders:
+ * {name: value}); each becomes the property flyway.<key> (lists joined by
+ * ','), which the Flyway loader reads (changelog/flyway_conf.c: it refuses
+ * a setting it does not know, naming it). */
+static enum tm_code parse_flyway(const cJSON *spec, struct src_spec *out, struct tm_err *err)
+{
+    const cJSON *fw = obj_get(spec, "flyway");
+    if (!fw)
+        return TM_OK;
+    if (!cJSON_IsObject(fw))
+        return tm_err_set(err, TM_E_INVAL, "spec.flyway: must be a map of Flyway settings");
+    enum tm_code rc = TM_OK;
+    for (const cJSON *k = fw->child; k && rc == TM_OK; k = k->next) {
+        char name[300], val[4096];
+        if (!is_property_name(k->string) || strlen(k->string) > 100)
+            return tm_err_set(err, TM_E_INVAL, "spec.flyway: '%.64s' is not a setting name",
+                              k->string);
+        if (strcmp(k->string, "placeholders") == 0) {
+            if (!cJSON_IsObject(k))
+                return tm_err_set(err, TM_E_INVAL, "spec.flyway.placeholders: must be a map");
+            for (const cJSON *p = k->child; p && rc == TM_OK; p = p->next) {
+                if (!cJSON_IsString(p) || strlen(p->string) > 200)
+                    return tm_err_set(err, TM_E_INVAL,
+                                      "spec.flyway.placeholders.%.64s: must be text", p->string);
+                snprintf(name, sizeof(name), "flyway.placeholders.%s", p->string);
+                rc = chlog_props_set(&out->props, name, p->valuestring, err);
+            }
+            continue;
+        }
+        if (cJSON_IsString(k)) {
+            if (strlen(k->valuestring) >= sizeof(val))
+                return tm_err_set(err, TM_E_INVAL, "spec.flyway.%s: too long", k->string);
+            snprintf(val, sizeof(val), "%s", k->valuestring);
+        } else if (cJSON_IsBool(k)) {
+            snprintf(val, sizeof(val), "%s", cJSON_IsTrue(k) ? "true" : "false");
+        } else if (cJSON_IsArray(k)) {
+            size_t used = 0;
+            val[0] = '\0';
+            for (const cJSON *e = k->child; e; e = e->next) {
+                if (!cJSON_IsString(e))
+                    return tm_err_set(err, TM_E_INVAL, "spec.flyway.%s: a list of text",
+                                      k->string);
+                int w = snprintf(val + used, sizeof(val) - used, "%s%s", used ? "," : "",
+                                 e->valuestring);
+                if (w < 0 || (size_t)w >= sizeof(val) - used)
+                    return tm_err_set(err, TM_E_INVAL, "spec.flyway.%s: too long", k->string);
+                used += (size_t)w;
+            }
+        } else {
+            return tm_err_set(err, TM_E_INVAL, "spec.flyway.%s: must be text, true/false or a "
+                                               "list of text", k->string);
+        }
+        snprintf(name, sizeof(name), "flyway.%s", k->string);
+        rc = chlog_props_set(&out->props, name, val, err);
+    }
+    return rc;
+}
+
 enum tm_code src_spec_parse(const cJSON *spec, struct src_spec *out, struct tm_err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -312,6 +371,8 @@ enum tm_code src_spec_parse(const cJSON *spec, struct src_spec *out, struct tm_e
         goto out;
     }
     rc = parse_liquibase_scope(spec, out, err);
+    if (rc == TM_OK)
+        rc = parse_flyway(spec, out, err);
 out:
     if (rc != TM_OK)
         src_spec_release(out);
