@@ -1865,93 +1865,6 @@ out:
     return rc;
 }
 
-/* ---- insert/update checksum ----------------------------------------------- *
- * ColumnConfig serialises every declared field (ReflectionSerializer), which
- * includes things change_ser.c does not write yet, observed from Liquibase
- * 4.33.0 (insert with valueDate="2021-05-06", valueDate="now()" and
- * valueNumeric="(3)"):
- *   - rawDateValue="<valueDate as written>" next to valueDate, and a
- *     valueDate that does not parse is serialised as valueComputed;
- *   - valueNumeric="(3)" is the ValueNumeric "3" (setValueNumeric strips the
- *     parentheses before parsing).
- * Until change_ser.c does it, the node is copied with those two fixed and
- * serialised with the column schema plus rawDateValue.  Both fixes are
- * idempotent: once the serialiser writes them itself, the TreeSet of lines
- * removes the duplicate and nothing changes. */
-static enum tm_code fix_column(struct chlog_node *col)
-{
-    for (size_t i = 0; i < col->nkids; i++) {
-        struct chlog_node *k = col->kids[i];
-        if (strcmp(k->name, "valueDate") == 0 && k->value && !chlog_node_child(col, "rawDateValue")) {
-            if (!chlog_node_add_new(col, "rawDateValue", k->value, k->line, k->col))
-                return TM_E_NOMEM;
-            k = col->kids[i]; /* the add may have moved the array */
-            if (!looks_iso_date(k->value)) {
-                /* ColumnConfig.load: a date that does not parse is valueComputed */
-                char *nn = strdup("valueComputed");
-                if (!nn)
-                    return TM_E_NOMEM;
-                free(k->name);
-                k->name = nn;
-            }
-        } else if (strcmp(k->name, "valueNumeric") == 0 && k->value && k->value[0] == '(') {
-            size_t n = strlen(k->value) - 1;
-            if (n && k->value[n] == ')')
-                n--;
-            char *inner = dup_n(k->value + 1, n);
-            if (!inner)
-                return TM_E_NOMEM;
-            if (java_number_prefix(inner)) {
-                free(k->value);
-                k->value = inner;
-            } else {
-                free(inner);
-            }
-        }
-    }
-    return TM_OK;
-}
-
-static enum tm_code fix_columns(struct chlog_node *n)
-{
-    for (size_t i = 0; i < n->nkids; i++) {
-        struct chlog_node *k = n->kids[i];
-        enum tm_code rc = TM_OK;
-        if (strcmp(k->name, "column") == 0)
-            rc = fix_column(k);
-        else if (strcmp(k->name, "columns") == 0)
-            rc = fix_columns(k);
-        if (rc != TM_OK)
-            return rc;
-    }
-    return TM_OK;
-}
-
-static enum tm_code data_checksum(const struct chlog_node *node, const struct chlog_schema *ser,
-                                  char out[40], struct tm_err *err)
-{
-    struct chlog_field colf[96], topf[16];
-    const struct chlog_schema *cs = &chlog_schema_column;
-    if (cs->nfields >= sizeof(colf) / sizeof(colf[0]) || ser->nfields > 16)
-        return TM_E_INTERNAL;
-    memcpy(colf, cs->fields, cs->nfields * sizeof(*colf));
-    colf[cs->nfields] = (struct chlog_field){"rawDateValue", CHLOG_FIELD_STRING, NULL, NULL};
-    struct chlog_schema col_ext = {cs->name, colf, cs->nfields + 1, cs->text_field};
-    memcpy(topf, ser->fields, ser->nfields * sizeof(*topf));
-    for (size_t i = 0; i < ser->nfields; i++)
-        if (strcmp(topf[i].name, "columns") == 0)
-            topf[i].sub = &col_ext;
-    struct chlog_schema top = {ser->name, topf, ser->nfields, ser->text_field};
-    struct chlog_node *copy = chlog_node_dup(node);
-    if (!copy)
-        return TM_E_NOMEM;
-    enum tm_code rc = fix_columns(copy);
-    if (rc == TM_OK)
-        rc = chlog_schema_checksum(copy, &top, out, err);
-    chlog_node_free(copy);
-    return rc;
-}
-
 /* ---- entry points --------------------------------------------------------- */
 
 bool chlog_change_data_handles(const char *type)
@@ -1987,7 +1900,7 @@ enum tm_code chlog_change_data_compile(const struct chlog_change_env *env,
         else if (rc == TM_OK)
             rc = compile_delete(env, node, &sql, err);
         if (rc == TM_OK)
-            rc = data_checksum(node, ser, ch->checksum_v9, err);
+            rc = chlog_schema_checksum(node, ser, ch->checksum_v9, err);
         /* InsertDataChange is a DbmsTargetedChange: lbparse drops it (and its
          * checksum) when the dbms excludes PostgreSQL */
         const char *dbms = schema == &insert_schema ? chlog_node_text(node, "dbms") : NULL;
