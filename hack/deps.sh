@@ -10,6 +10,8 @@ pkgs=(
   libcurl4-openssl-dev libcjson-dev libyaml-dev libxml2-dev libpq-dev libssl-dev
   postgresql postgresql-client
   valgrind clang libclang-rt-14-dev
+  # tests/compat: real Liquibase/Flyway (hack/reference-tools.sh) and the PostGIS sets
+  openjdk-17-jdk-headless maven postgresql-15-postgis-3
 )
 missing=()
 for p in "${pkgs[@]}"; do
