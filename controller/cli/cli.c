@@ -25,6 +25,8 @@ struct cli_args {
     const char *search_path; /* --search-path: the root Liquibase resolves against */
     const char *props[64];   /* --property NAME=VALUE, in order */
     size_t nprops;
+    const char *flyway[64];  /* --flyway SETTING=VALUE: the property flyway.SETTING */
+    size_t nflyway;
     const char *table;
     const char *to_tag;
     const char *context;
@@ -118,6 +120,11 @@ static const char *flag_help =
     "                            current folder, as Liquibase's CLI)\n"
     "  --property NAME=VALUE     a changelog ${NAME} property (repeatable; wins over the\n"
     "                            changelog's own)\n"
+    "  --flyway SETTING=VALUE    a Flyway setting as flyway.conf names it, for a Flyway\n"
+    "                            folder (repeatable; wins over flyway.conf/flyway.toml):\n"
+    "                            sqlMigrationPrefix=, sqlMigrationSuffixes=.sql,\n"
+    "                            placeholders.NAME=V, placeholderReplacement=false,\n"
+    "                            table=T, schemas=A,B, locations=db/a,db/b, mixed=true\n"
     "  --changelog-table S.T     history table (default public.databasechangelog,\n"
     "                            public.flyway_schema_history for Flyway)\n"
     "  --to-tag T                target tag (\"\" = the empty database for rollback)\n"
@@ -221,7 +228,7 @@ static int parse_args(const struct verb *v, int argc, char **argv, struct cli_ar
         memcpy(name, arg, nl);
         name[nl] = '\0';
         static const char *const known[] = {
-            "--url", "--changelog", "--search-path", "--property", "--changelog-table",
+            "--url", "--changelog", "--search-path", "--property", "--flyway", "--changelog-table",
             "--to-tag", "--context",
             "--contexts", "--label-filter", "--labels", "--count", "--strategy", "--policy",
             "--allow-drift",
@@ -264,6 +271,14 @@ static int parse_args(const struct verb *v, int argc, char **argv, struct cli_ar
             if (a->nprops == sizeof(a->props) / sizeof(a->props[0]))
                 return usage_error(errout, v, "%s", "--property: at most 64");
             a->props[a->nprops++] = val;
+        } else if (strcmp(name, "--flyway") == 0) {
+            need = F_CHANGELOG;
+            if (!strchr(val, '=') || val[0] == '=')
+                return usage_error(errout, v, "--flyway: expected SETTING=VALUE (e.g. "
+                                              "sqlMigrationPrefix=), got \"%s\"", val);
+            if (a->nflyway == sizeof(a->flyway) / sizeof(a->flyway[0]))
+                return usage_error(errout, v, "%s", "--flyway: at most 64");
+            a->flyway[a->nflyway++] = val;
         } else if (strcmp(name, "--changelog-table") == 0) {
             need = F_TABLE;
             a->table = val;
@@ -445,6 +460,16 @@ static enum tm_code load_changelog(const struct cli_args *a, struct loaded *l, F
         memcpy(name, a->props[i], nl);
         name[nl] = '\0';
         rc = chlog_props_set(&props, name, eq + 1, err);
+    }
+    /* --flyway SETTING=VALUE wins over a --property flyway.SETTING (later) */
+    for (size_t i = 0; i < a->nflyway && rc == TM_OK; i++) {
+        const char *eq = strchr(a->flyway[i], '=');
+        char name[256];
+        int w = snprintf(name, sizeof(name), "flyway.%.*s", (int)(eq - a->flyway[i]),
+                         a->flyway[i]);
+        rc = w > 0 && (size_t)w < sizeof(name)
+                 ? chlog_props_set(&props, name, eq + 1, err)
+                 : tm_err_set(err, TM_E_INVAL, "--flyway: setting name too long");
     }
     if (rc != TM_OK)
         goto out;
