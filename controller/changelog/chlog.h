@@ -224,6 +224,24 @@ enum tm_code chlog_fs_mount_init(struct chlog_fs *fs, const struct chlog_fs *inn
                                  const char *prefix, struct tm_err *err) TM_MUST_CHECK;
 void chlog_fs_mount_release(struct chlog_fs *fs);
 
+/* The one file walker (includeAll, Flyway locations, content revisions):
+ * every file below dir ("" = root), recursively, as paths from the root,
+ * sorted bytewise.  opt NULL = every file at any depth; else a file directly
+ * in dir has depth 1 and is kept when min_depth <= depth, and folders are
+ * entered while their files' depth stays <= max_depth; keep (NULL = all)
+ * filters by path.  Folders nested deeper than CHLOG_WALK_MAX_DEPTH fail
+ * with TM_E_INVAL.  Free *paths with chlog_paths_free(). */
+#define CHLOG_WALK_MAX_DEPTH 32
+struct chlog_walk {
+    int min_depth;
+    int max_depth;
+    bool (*keep)(const char *path, void *arg);
+    void *arg;
+};
+enum tm_code chlog_fs_walk(const struct chlog_fs *fs, const char *dir, const struct chlog_walk *opt,
+                           char ***paths, size_t *n, struct tm_err *err) TM_MUST_CHECK;
+void chlog_paths_free(char **paths, size_t n);
+
 /* Normalises a relative '/'-separated path: drops "" and "." segments,
  * resolves "..".  *out is malloc'd ("" for the root).  TM_E_INVAL when the
  * path is absolute or climbs above the root. */

@@ -523,6 +523,8 @@ void chlog_fs_mem_release(struct chlog_fs *fs)
 
 /* ---- revision --------------------------------------------------------------- */
 
+/* ---- the one file walker ---------------------------------------------------- */
+
 struct path_list {
     char **v;
     size_t n, cap;
@@ -544,11 +546,11 @@ static enum tm_code plist_add(struct path_list *l, char *p)
     return TM_OK;
 }
 
-/* Collects every file below dir (recursively) into l. */
-static enum tm_code walk(const struct chlog_fs *fs, const char *dir, struct path_list *l,
-                         int depth, struct tm_err *err)
+/* Collects the files below dir at depth+1 and deeper into l. */
+static enum tm_code walk(const struct chlog_fs *fs, const char *dir, const struct chlog_walk *o,
+                         struct path_list *l, int depth, struct tm_err *err)
 {
-    if (depth > CHLOG_MAX_DEPTH)
+    if (depth > CHLOG_WALK_MAX_DEPTH)
         return tm_err_set(err, TM_E_INVAL, "%s: folders nested too deep", dir);
     char **names = NULL;
     size_t n = 0;
@@ -569,7 +571,10 @@ static enum tm_code walk(const struct chlog_fs *fs, const char *dir, struct path
             break;
         }
         if (fs->is_dir(fs->ctx, p)) {
-            rc = walk(fs, p, l, depth + 1, err);
+            if (!o || depth + 1 < o->max_depth)
+                rc = walk(fs, p, o, l, depth + 1, err);
+            free(p);
+        } else if (o && (depth + 1 < o->min_depth || (o->keep && !o->keep(p, o->arg)))) {
             free(p);
         } else if (plist_add(l, p) != TM_OK) {
             rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
@@ -581,21 +586,44 @@ static enum tm_code walk(const struct chlog_fs *fs, const char *dir, struct path
     return rc;
 }
 
+enum tm_code chlog_fs_walk(const struct chlog_fs *fs, const char *dir, const struct chlog_walk *opt,
+                           char ***paths, size_t *n, struct tm_err *err)
+{
+    *paths = NULL;
+    *n = 0;
+    struct path_list l = {0};
+    char *clean = NULL;
+    enum tm_code rc = chlog_path_clean(dir ? dir : "", &clean, err);
+    if (rc == TM_OK)
+        rc = walk(fs, clean, opt, &l, 0, err);
+    free(clean);
+    if (rc != TM_OK) {
+        chlog_paths_free(l.v, l.n);
+        return rc;
+    }
+    if (l.n)
+        qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+    *paths = l.v;
+    *n = l.n;
+    return TM_OK;
+}
+
+void chlog_paths_free(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
 enum tm_code chlog_revision(const struct chlog_fs *fs, const char *dir, char out[65],
                             struct tm_err *err)
 {
     out[0] = '\0';
     struct path_list l = {0};
-    char *clean = NULL;
     EVP_MD_CTX *md = NULL;
-    enum tm_code rc = chlog_path_clean(dir ? dir : "", &clean, err);
+    enum tm_code rc = chlog_fs_walk(fs, dir, NULL, &l.v, &l.n, err);
     if (rc != TM_OK)
         return rc;
-    rc = walk(fs, clean, &l, 0, err);
-    if (rc != TM_OK)
-        goto out;
-    if (l.n)
-        qsort(l.v, l.n, sizeof(*l.v), cmp_str);
     md = EVP_MD_CTX_new();
     if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
         rc = tm_err_set(err, TM_E_NOMEM, "sha256: cannot initialise");
@@ -641,9 +669,6 @@ enum tm_code chlog_revision(const struct chlog_fs *fs, const char *dir, char out
     rc = TM_OK;
 out:
     EVP_MD_CTX_free(md);
-    for (size_t i = 0; i < l.n; i++)
-        free(l.v[i]);
-    free(l.v);
-    free(clean);
+    chlog_paths_free(l.v, l.n);
     return rc;
 }

@@ -966,18 +966,6 @@ out:
     return rc;
 }
 
-struct flist {
-    char **v;
-    size_t n, cap;
-};
-
-static void flist_free(struct flist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-}
-
 static bool changelog_ext(const char *p)
 {
     return chlog_has_suffix(p, ".xml") || chlog_has_suffix(p, ".yaml") ||
@@ -985,67 +973,19 @@ static bool changelog_ext(const char *p)
            chlog_has_suffix(p, ".sql");
 }
 
-/* Every changelog file below dir within [min,max] depth (1 = directly in it). */
-static enum tm_code collect(const struct chlog_fs *fs, const char *dir, struct flist *l, int depth,
-                            const struct incargs *a, struct tm_err *err)
+/* includeAll's filter: the changelog extensions and endsWithFilter. */
+static bool include_all_keeps(const char *path, void *arg)
 {
-    if (depth > CHLOG_MAX_DEPTH)
-        return tm_err_set(err, TM_E_INVAL, "%s: folders nested too deep", dir);
-    char **names = NULL;
-    size_t n = 0;
-    enum tm_code rc = fs->list(fs->ctx, dir, &names, &n, err);
-    if (rc != TM_OK)
-        return rc;
-    for (size_t i = 0; i < n && rc == TM_OK; i++) {
-        struct tm_buf b;
-        tm_buf_init(&b, TM_CAP_SMALL);
-        rc = dir[0] ? tm_buf_addf(&b, "%s/%s", dir, names[i]) : tm_buf_adds(&b, names[i]);
-        char *p = rc == TM_OK ? tm_buf_detach(&b, NULL) : NULL;
-        tm_buf_release(&b);
-        if (!p) {
-            rc = tm_err_set(err, rc == TM_OK ? TM_E_NOMEM : rc, "%s: path too long", names[i]);
-            break;
-        }
-        if (fs->is_dir(fs->ctx, p)) {
-            if (depth + 1 <= a->max_depth)
-                rc = collect(fs, p, l, depth + 1, a, err);
-            free(p);
-            continue;
-        }
-        bool take = depth + 1 >= (a->min_depth > 0 ? a->min_depth : 1) && changelog_ext(p) &&
-                    (!a->ends_with || !a->ends_with[0] || chlog_has_suffix(p, a->ends_with));
-        if (!take) {
-            free(p);
-            continue;
-        }
-        if (l->n == l->cap) {
-            size_t nc = l->cap ? l->cap * 2 : 16;
-            char **nv = realloc(l->v, nc * sizeof(*nv));
-            if (!nv) {
-                free(p);
-                rc = nomem(err);
-                break;
-            }
-            l->v = nv;
-            l->cap = nc;
-        }
-        l->v[l->n++] = p;
-    }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const struct incargs *a = arg;
+    return changelog_ext(path) &&
+           (!a->ends_with || !a->ends_with[0] || chlog_has_suffix(path, a->ends_with));
 }
 
 static enum tm_code do_include_all(struct lbctx *x, const struct chlog_node *n, struct tm_err *err)
 {
     struct incargs a;
-    struct flist l = {0};
+    char **paths = NULL;
+    size_t npaths = 0;
     char *dir = NULL;
     enum tm_code rc = include_args(x, n, true, &a, err);
     if (rc == TM_OK)
@@ -1060,21 +1000,22 @@ static enum tm_code do_include_all(struct lbctx *x, const struct chlog_node *n, 
                       dir, err);
         goto out;
     }
-    rc = collect(x->ld->fs, dir, &l, 0, &a, err);
+    struct chlog_walk w = {a.min_depth > 0 ? a.min_depth : 1, a.max_depth, include_all_keeps,
+                           &a};
+    rc = chlog_fs_walk(x->ld->fs, dir, &w, &paths, &npaths, err);
     if (rc != TM_OK)
         goto out;
-    if (l.n == 0) {
+    if (npaths == 0) {
         if (a.error_if_missing)
             rc = fail_node(x, err, TM_E_NOTFOUND, n,
                            "includeAll: folder %s holds no changelog files", dir);
         goto out;
     }
     /* Liquibase's standard comparator: the resource paths, in String order */
-    qsort(l.v, l.n, sizeof(*l.v), cmp_str);
-    for (size_t i = 0; i < l.n && rc == TM_OK; i++)
-        rc = include_one(x, n, l.v[i], l.v[i], &a, err);
+    for (size_t i = 0; i < npaths && rc == TM_OK; i++)
+        rc = include_one(x, n, paths[i], paths[i], &a, err);
 out:
-    flist_free(&l);
+    chlog_paths_free(paths, npaths);
     free(dir);
     incargs_release(&a);
     return rc;

@@ -260,4 +260,44 @@ TM_TEST(mounted_fs_places_the_files_below_a_prefix_for_liquibase_filenames)
     chlog_fs_mem_release(&mem);
 }
 
+static bool chlog_has_suffix_for_test(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static bool only_sql(const char *path, void *arg)
+{
+    (void)arg;
+    return chlog_has_suffix_for_test(path, ".sql");
+}
+
+TM_TEST(walk_sorts_paths_and_honours_depth_and_filter)
+{
+    struct chlog_fs fs;
+    struct tm_err err = {0};
+    TM_ASSERT(chlog_fs_mem_init(&fs) == TM_OK);
+    const char *files[] = {"d/b.sql", "d/a.txt", "d/10/x.sql", "d/1/y.sql", "d/1/deep/z.sql",
+                           "other.sql"};
+    for (size_t i = 0; i < 6; i++)
+        TM_ASSERT(chlog_fs_mem_add(&fs, files[i], "x", 1, &err) == TM_OK);
+    char **p = NULL;
+    size_t n = 0;
+    TM_ASSERT(chlog_fs_walk(&fs, "d", NULL, &p, &n, &err) == TM_OK);
+    TM_ASSERT(n == 5);
+    TM_EXPECT_STR(p[0], "d/1/deep/z.sql");
+    TM_EXPECT_STR(p[1], "d/1/y.sql");
+    TM_EXPECT_STR(p[2], "d/10/x.sql");
+    TM_EXPECT_STR(p[3], "d/a.txt");
+    TM_EXPECT_STR(p[4], "d/b.sql");
+    chlog_paths_free(p, n);
+    struct chlog_walk w = {.min_depth = 2, .max_depth = 2, .keep = only_sql};
+    TM_ASSERT(chlog_fs_walk(&fs, "d", &w, &p, &n, &err) == TM_OK);
+    TM_ASSERT(n == 2);
+    TM_EXPECT_STR(p[0], "d/1/y.sql");
+    TM_EXPECT_STR(p[1], "d/10/x.sql");
+    chlog_paths_free(p, n);
+    chlog_fs_mem_release(&fs);
+}
+
 TM_TEST_MAIN()
