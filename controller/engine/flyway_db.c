@@ -9,8 +9,8 @@
  *   - only when the history table does not exist yet: every configured schema
  *     that is missing is created; if any was, the history gets the row
  *     (installed_rank 0, version NULL, '<< Flyway Schema Creation >>',
- *     type SCHEMA, script = the configured schemas each double-quoted and
- *     joined by ',', checksum NULL, execution_time 0, success true);
+ *     type SCHEMA, script = the schemas it created, each double-quoted, joined
+ *     by ',', checksum NULL, execution_time 0, success true);
  *   - search_path becomes "<defaultSchema>", <the session's search_path>
  *     unless it already starts with it (PostgreSQLConnection
  *     .changeCurrentSchemaTo), and is put back after the run.
@@ -40,7 +40,8 @@ static const char *managed_schemas(const struct chlog *cl)
     return cl->flyway_schemas[0] ? cl->flyway_schemas : cl->flyway_schema;
 }
 
-/* Creates the missing schemas of list; *created when any was. */
+/* Creates the missing schemas of list; *created when any was; marker gets
+ * the created ones as "a","b". */
 static enum tm_code create_schemas(struct pgx_conn *c, const char *list, bool *created,
                                    struct tm_buf *marker, struct tm_err *err)
 {
@@ -60,9 +61,6 @@ static enum tm_code create_schemas(struct pgx_conn *c, const char *list, bool *c
         char name[128], q[300], sql[400];
         snprintf(name, sizeof(name), "%.*s", (int)tl, p);
         p += l;
-        rc = tm_buf_addf(marker, "%s\"%s\"", tm_buf_str(marker)[0] ? "," : "", name);
-        if (rc != TM_OK)
-            return tm_err_set(err, rc, "flyway schemas: list too long");
         const char *params[1] = {name};
         char *v = NULL;
         rc = pgx_query_value(c, "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, params, &v,
@@ -78,8 +76,12 @@ static enum tm_code create_schemas(struct pgx_conn *c, const char *list, bool *c
             return rc;
         snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", q);
         rc = pgx_exec(c, sql, err);
-        if (rc == TM_OK)
-            *created = true;
+        if (rc != TM_OK)
+            return rc;
+        *created = true;
+        rc = tm_buf_addf(marker, "%s\"%s\"", tm_buf_str(marker)[0] ? "," : "", name);
+        if (rc != TM_OK)
+            return tm_err_set(err, rc, "flyway schemas: list too long");
     }
     return rc;
 }

@@ -185,4 +185,22 @@ TM_TEST(flyway_schemas_are_created_with_the_marker_row_and_lead_search_path)
     pgdb_close(&d);
 }
 
+TM_TEST(flyway_marker_row_names_only_the_schemas_it_created)
+{
+    struct pgdb d;
+    struct tm_err err;
+    TM_ASSERT(pgdb_open(&d, "fw_marker"));
+    pgdb_exec(d.c, "CREATE SCHEMA other");
+    const char *props[] = {"flyway.schemas=myschema,other", NULL};
+    struct chlog *cl = load("c", props, "c/V1__s.sql", "CREATE TABLE s1 (a int);\n", NULL);
+    TM_ASSERT(cl != NULL);
+    TM_EXPECT_INT(apply(d.c, cl, &err), TM_OK);
+    /* Flyway 13.12.2 with "other" already there: script "myschema" only */
+    TM_EXPECT_STR(rows(d.c, "myschema.flyway_schema_history"),
+                  "0||<< Flyway Schema Creation >>|SCHEMA|\"myschema\"||t|t\n"
+                  "1|1|s|SQL|V1__s.sql|-386049975|t|t");
+    chlog_free(cl);
+    pgdb_close(&d);
+}
+
 TM_TEST_MAIN()
