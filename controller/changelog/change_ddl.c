@@ -224,7 +224,7 @@ static enum tm_code cols_add(const struct chlog_node *kid, void *arg)
 static enum tm_code cols_get(struct cx *c, struct cols *l, bool required)
 {
     memset(l, 0, sizeof *l);
-    enum tm_code rc = chlog_node_each(c->n, "column", "columns", cols_add, l);
+    enum tm_code rc = chlog_list_each(c->n, "column", "columns", cols_add, l);
     if (rc == TM_OK && required && l->n == 0)
         rc = chlog_ld_fail(c->err, TM_E_INVAL, c->n->file, c->n->line, 0,
                            "%s: at least one column is required", c->type);
@@ -292,6 +292,15 @@ static bool nonblank(const char *s)
         if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
             return true;
     return false;
+}
+
+/* the uniqueConstraintName of a column declared unique="true", else NULL */
+static const char *unique_name(const struct chlog_node *col)
+{
+    const struct chlog_node *cons = chlog_node_child(col, "constraints");
+    if (!cons || !flag(cons, "unique"))
+        return NULL;
+    return chlog_node_text(cons, "uniqueConstraintName");
 }
 
 /* ---- createTable ------------------------------------------------------------- */
@@ -418,24 +427,42 @@ static enum tm_code c_create_table(struct cx *c)
         }
         if (rc == TM_OK && flag(cons, "unique")) {
             const char *un = chlog_node_text(cons, "uniqueConstraintName");
-            /* CreateTableGenerator: unnamed first, then named ones (same name
-             * merged into one constraint - not supported: each stays its own) */
-            struct tm_buf *u = un ? &uq_named : &uq_unnamed;
-            rc = tm_buf_adds(u, ", ");
-            if (rc == TM_OK && un) {
-                rc = tm_buf_adds(u, "CONSTRAINT ");
+            if (!un) { /* named ones are written after the loop, merged by name */
+                rc = tm_buf_adds(&uq_unnamed, ", UNIQUE (");
                 if (rc == TM_OK)
-                    rc = chlog_sql_add_name(u, un);
+                    rc = chlog_sql_add_name(&uq_unnamed, name);
                 if (rc == TM_OK)
-                    rc = tm_buf_adds(u, " ");
+                    rc = tm_buf_adds(&uq_unnamed, ")");
             }
-            if (rc == TM_OK)
-                rc = tm_buf_adds(u, "UNIQUE (");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_name(u, name);
-            if (rc == TM_OK)
-                rc = tm_buf_adds(u, ")");
         }
+    }
+    /* CreateTableGenerator: unnamed unique constraints first, then the named
+     * ones in first-seen order, the columns of one name merged into one */
+    for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
+        const char *un = unique_name(l.v[i]);
+        bool seen = false;
+        for (size_t j = 0; j < i && un && !seen; j++)
+            seen = unique_name(l.v[j]) && strcmp(unique_name(l.v[j]), un) == 0;
+        if (!un || seen)
+            continue;
+        rc = tm_buf_adds(&uq_named, ", CONSTRAINT ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(&uq_named, un);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&uq_named, " UNIQUE (");
+        bool first = true;
+        for (size_t j = i; j < l.n && rc == TM_OK; j++) {
+            const char *other = unique_name(l.v[j]);
+            if (!other || strcmp(other, un) != 0)
+                continue;
+            if (!first)
+                rc = tm_buf_adds(&uq_named, ", ");
+            if (rc == TM_OK)
+                rc = chlog_sql_add_name(&uq_named, chlog_node_text(l.v[j], "name"));
+            first = false;
+        }
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&uq_named, ")");
     }
     if (rc == TM_OK && pk.len) {
         /* PostgresDatabase.generatePrimaryKeyName: <table>_pkey (63 bytes max) */
@@ -509,6 +536,41 @@ static enum tm_code add_fk(struct tm_buf *b, const char *schema, const char *t,
                            const char *ref_cols, const char *name, const char *on_update,
                            const char *on_delete, bool deferrable, bool deferred, bool validate);
 
+static enum tm_code alter_column(struct tm_buf *b, const struct chlog_node *n, const char *t,
+                                 const char *col, const char *what);
+
+/* ColumnConfig.getValueObject() != null */
+static bool has_value(const struct chlog_node *col)
+{
+    static const char *const names[] = {"value", "valueNumeric", "valueBoolean", "valueDate",
+                                        "valueComputed", "valueSequenceNext",
+                                        "valueSequenceCurrent", "valueBlobFile", "valueClobFile"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (chlog_node_text(col, names[i]))
+            return true;
+    return col->value != NULL && nonblank(col->value);
+}
+
+/* UpdateGenerator.convertToString: "NULL" is NULL, a string is quoted
+ * unless it looks like a function call (to_date(..., NOW()), a number is
+ * written as given, booleans TRUE/FALSE, functions as functions */
+static enum tm_code update_value(struct tm_buf *b, const struct chlog_value *v,
+                                 struct tm_err *err)
+{
+    const char *t = v->text;
+    if (v->kind == CHLOG_VALUE_STRING &&
+        (strncmp(t, "\"SYSIBM\"", 8) == 0 || strncmp(t, "to_date(", 8) == 0 ||
+         strcasecmp(t, "NOW()") == 0))
+        return tm_buf_adds(b, t);
+    if (v->kind == CHLOG_VALUE_NUMERIC) {
+        size_t len = strlen(t);
+        if (t[0] == '(' && len > 2 && t[len - 1] == ')')
+            return tm_buf_add(b, t + 1, len - 2);
+        return tm_buf_adds(b, t);
+    }
+    return chlog_value_sql(b, v, CHLOG_TYPE_OTHER, err);
+}
+
 static enum tm_code c_add_column(struct cx *c)
 {
     const struct chlog_node *n = c->n;
@@ -545,7 +607,9 @@ static enum tm_code c_add_column(struct cx *c)
         if (rc == TM_OK)
             rc = default_value(c, b, col, type, &any);
         bool is_pk = cons && flag(cons, "primaryKey");
-        if (rc == TM_OK && cons && (flag_false(cons, "nullable") || is_pk)) {
+        /* a column given a value gets NOT NULL after its UPDATE instead */
+        bool later_not_null = cons && flag_false(cons, "nullable") && has_value(col);
+        if (rc == TM_OK && cons && ((flag_false(cons, "nullable") && !later_not_null) || is_pk)) {
             const char *nn = chlog_node_text(cons, "notNullConstraintName");
             if (nonblank(nn)) {
                 rc = tm_buf_adds(b, " CONSTRAINT ");
@@ -597,6 +661,32 @@ static enum tm_code c_add_column(struct cx *c)
             free(rtab);
             free(rcol);
         }
+    }
+    /* AddColumnChange.generateStatements: an UPDATE per column given a value,
+     * then NOT NULL for those of them declared nullable="false" */
+    for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
+        struct chlog_value v;
+        rc = chlog_value_get(l.v[i], "value", &v, c->err);
+        if (rc != TM_OK || v.kind == CHLOG_VALUE_NONE || v.kind == CHLOG_VALUE_NULL)
+            continue;
+        rc = next(b);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(b, "UPDATE ");
+        if (rc == TM_OK)
+            rc = table(b, n, t);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(b, " SET ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(b, chlog_node_text(l.v[i], "name"));
+        if (rc == TM_OK)
+            rc = tm_buf_adds(b, " = ");
+        if (rc == TM_OK)
+            rc = update_value(b, &v, c->err);
+    }
+    for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
+        const struct chlog_node *cons = chlog_node_child(l.v[i], "constraints");
+        if (cons && flag_false(cons, "nullable") && has_value(l.v[i]))
+            rc = alter_column(b, n, t, chlog_node_text(l.v[i], "name"), "SET NOT NULL");
     }
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
         const char *r = chlog_node_text(l.v[i], "remarks");

@@ -218,6 +218,14 @@ extern const struct chlog_schema chlog_schema_add_column;
 extern const struct chlog_schema chlog_schema_load_column;
 extern const struct chlog_schema chlog_schema_constraints;
 
+/* AbstractChange.load: a list wrapper ("columns") without any item child
+ * ("column") is itself one item - YAML written `columns: {name: x, ...}`
+ * (jade-data-repo does).  Calls fn for every item of the LIST field named
+ * wrapper/item under node, in document order, that way. */
+enum tm_code chlog_list_each(const struct chlog_node *node, const char *item, const char *wrapper,
+                             enum tm_code (*fn)(const struct chlog_node *kid, void *arg),
+                             void *arg) TM_MUST_CHECK;
+
 /* Checks every child of node against s (recursively into OBJECT/LIST
  * fields): an unknown attribute or element is TM_E_INVAL
  * "file:line: <change>: unknown attribute 'x'"; a BOOL/INT field that does

@@ -86,6 +86,36 @@ static const char *item_of(const struct chlog_field *f)
     return f->item ? f->item : f->sub->name;
 }
 
+static bool has_kid(const struct chlog_node *n, const char *name)
+{
+    for (size_t i = 0; i < n->nkids; i++)
+        if (strcmp(n->kids[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
+enum tm_code chlog_list_each(const struct chlog_node *node, const char *item, const char *wrapper,
+                             enum tm_code (*fn)(const struct chlog_node *kid, void *arg),
+                             void *arg)
+{
+    enum tm_code rc = TM_OK;
+    for (size_t i = 0; i < node->nkids && rc == TM_OK; i++) {
+        const struct chlog_node *k = node->kids[i];
+        if (strcmp(k->name, item) == 0) {
+            rc = fn(k, arg);
+        } else if (wrapper && strcmp(k->name, wrapper) == 0) {
+            if (!has_kid(k, item) && !k->is_list && k->nkids) {
+                rc = fn(k, arg); /* the wrapper is the item */
+                continue;
+            }
+            for (size_t j = 0; j < k->nkids && rc == TM_OK; j++)
+                if (strcmp(k->kids[j]->name, item) == 0)
+                    rc = fn(k->kids[j], arg);
+        }
+    }
+    return rc;
+}
+
 static bool parse_bool_text(const char *s, bool *out)
 {
     if (strcasecmp(s, "true") == 0) {
@@ -152,6 +182,12 @@ static enum tm_code check_node(const struct chlog_node *node, const struct chlog
                 if (s->fields[j].kind == CHLOG_FIELD_LIST &&
                     strcmp(item_of(&s->fields[j]), k->name) == 0)
                     f = &s->fields[j];
+        }
+        if (wrapped && !has_kid(k, item_of(wrapped)) && !k->is_list && k->nkids) {
+            enum tm_code rc = check_node(k, wrapped->sub, item_of(wrapped), err);
+            if (rc != TM_OK)
+                return rc;
+            continue;
         }
         if (wrapped) {
             for (size_t j = 0; j < k->nkids; j++) {
@@ -333,6 +369,9 @@ static enum tm_code ser_list(const struct chlog_node *node, const struct chlog_f
     for (size_t i = 0; i < node->nkids && rc == TM_OK; i++) {
         const struct chlog_node *k = node->kids[i];
         if (strcmp(k->name, item) == 0 && strcmp(item, f->name) != 0) {
+            rc = ser_list_item(&b, k, f->sub, level + 1, &first);
+        } else if (strcmp(k->name, f->name) == 0 && !has_kid(k, item) && !k->is_list &&
+                   k->nkids) {
             rc = ser_list_item(&b, k, f->sub, level + 1, &first);
         } else if (strcmp(k->name, f->name) == 0) {
             for (size_t j = 0; j < k->nkids && rc == TM_OK; j++)

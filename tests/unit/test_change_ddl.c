@@ -535,4 +535,91 @@ TM_TEST(ordered_sequences_are_refused_as_liquibase_does)
     compiled_free(&c);
 }
 
+/* <createTable tableName="t1">
+ *   <column name="a" type="int"><constraints unique="true" uniqueConstraintName="uq_ab"/></column>
+ *   <column name="b" type="int"><constraints unique="true"/></column>
+ *   <column name="c" type="int"><constraints unique="true" uniqueConstraintName="uq_ab"/></column>
+ *   <column name="d" type="int"><constraints unique="true" uniqueConstraintName="uq_d"/></column> */
+TM_TEST(create_table_merges_unique_constraints_by_name)
+{
+    struct compiled c = {0};
+    struct tm_err err = {0};
+    struct chlog_node *t = n("createTable", "tableName", "t1", NULL);
+    const char *names[][2] = {{"a", "uq_ab"}, {"b", NULL}, {"c", "uq_ab"}, {"d", "uq_d"}};
+    for (int i = 0; i < 4; i++) {
+        struct chlog_node *col = add(t, n("column", "name", names[i][0], "type", "int", NULL));
+        add(col, names[i][1] ? n("constraints", "unique", "true", "uniqueConstraintName",
+                                 names[i][1], NULL)
+                             : n("constraints", "unique", "true", NULL));
+    }
+    TM_ASSERT_INT(compile(&c, t, &err), TM_OK);
+    TM_EXPECT_STR(c.ch[0].sql, "CREATE TABLE t1 (a INTEGER, b INTEGER, c INTEGER, d INTEGER, "
+                               "UNIQUE (b), CONSTRAINT uq_ab UNIQUE (a, c), CONSTRAINT uq_d "
+                               "UNIQUE (d))");
+    expect_md5sum(&c, "9:df2b3f41fce780b82650a766984603f1");
+    compiled_free(&c);
+}
+
+/* <addColumn tableName="t1">
+ *   <column name="e" type="varchar(5)" value="x"><constraints nullable="false"/></column>
+ *   <column name="f" type="int" valueNumeric="3" remarks="f!"/>
+ *   <column name="g" type="boolean" valueBoolean="true"/>
+ *   <column name="h" type="timestamp" valueComputed="NOW()"/>
+ *   <column name="i" type="int"><constraints nullable="false" notNullConstraintName="nn_i"/></column> */
+TM_TEST(add_column_with_values_updates_then_sets_not_null)
+{
+    struct compiled c = {0};
+    struct tm_err err = {0};
+    struct chlog_node *a = n("addColumn", "tableName", "t1", NULL);
+    struct chlog_node *col = add(a, n("column", "name", "e", "type", "varchar(5)", "value", "x",
+                                      NULL));
+    add(col, n("constraints", "nullable", "false", NULL));
+    add(a, n("column", "name", "f", "type", "int", "valueNumeric", "3", "remarks", "f!", NULL));
+    add(a, n("column", "name", "g", "type", "boolean", "valueBoolean", "true", NULL));
+    add(a, n("column", "name", "h", "type", "timestamp", "valueComputed", "NOW()", NULL));
+    col = add(a, n("column", "name", "i", "type", "int", NULL));
+    add(col, n("constraints", "nullable", "false", "notNullConstraintName", "nn_i", NULL));
+    TM_ASSERT_INT(compile(&c, a, &err), TM_OK);
+    TM_EXPECT_STR(c.ch[0].sql, "ALTER TABLE t1 ADD e VARCHAR(5);\n"
+                               "ALTER TABLE t1 ADD f INTEGER;\n"
+                               "ALTER TABLE t1 ADD g BOOLEAN;\n"
+                               "ALTER TABLE t1 ADD h TIMESTAMP WITHOUT TIME ZONE;\n"
+                               "ALTER TABLE t1 ADD i INTEGER CONSTRAINT nn_i NOT NULL;\n"
+                               "UPDATE t1 SET e = 'x';\n"
+                               "UPDATE t1 SET f = 3;\n"
+                               "UPDATE t1 SET g = TRUE;\n"
+                               "UPDATE t1 SET h = NOW();\n"
+                               "ALTER TABLE t1 ALTER COLUMN  e SET NOT NULL;\n"
+                               "COMMENT ON COLUMN t1.f IS 'f!'");
+    expect_md5sum(&c, "9:8dba4794f9423069eacc6869681769f8");
+    compiled_free(&c);
+}
+
+/* YAML `columns:` written as one mapping instead of a list is one column to
+ * Liquibase (AbstractChange.load); jade-data-repo relies on it. */
+TM_TEST(add_column_accepts_columns_written_as_one_mapping)
+{
+    struct compiled c = {0};
+    struct tm_err err = {0};
+    struct chlog_node *a = n("addColumn", "tableName", "dataset", NULL);
+    struct chlog_node *cols = add(a, n("columns", "name", "security_classification", "type",
+                                       "text", "defaultValue", "NONE", NULL));
+    add(cols, n("constraints", "nullable", "false", NULL));
+    TM_ASSERT_INT(compile(&c, a, &err), TM_OK);
+    TM_EXPECT_STR(c.ch[0].sql,
+                  "ALTER TABLE dataset ADD security_classification TEXT DEFAULT 'NONE' NOT NULL");
+    /* the same change written as a list hashes the same */
+    struct compiled d = {0};
+    struct chlog_node *b = n("addColumn", "tableName", "dataset", NULL);
+    struct chlog_node *list = add(b, n("columns", NULL));
+    list->is_list = true;
+    struct chlog_node *col = add(list, n("column", "name", "security_classification", "type",
+                                         "text", "defaultValue", "NONE", NULL));
+    add(col, n("constraints", "nullable", "false", NULL));
+    TM_ASSERT_INT(compile(&d, b, &err), TM_OK);
+    TM_EXPECT_STR(c.ch[0].checksum_v9, d.ch[0].checksum_v9);
+    compiled_free(&c);
+    compiled_free(&d);
+}
+
 TM_TEST_MAIN()
