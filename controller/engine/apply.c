@@ -18,13 +18,15 @@
  * DESCRIPTION = change names joined by "; " ("sql", "sqlFile",
  * "tagDatabase"; "empty" when none), COMMENTS = comment or "", TAG = the
  * tagDatabase tag or NULL, LIQUIBASE = ENGINE_LIQUIBASE_VERSION, CONTEXTS /
- * LABELS = NULL when none, DEPLOYMENT_ID = 10 digits shared by the run
+ * LABELS = Liquibase's text ("inc AND (a, b)", "inc,a,b": select_history_columns)
+ * or NULL when none, DEPLOYMENT_ID = 10 digits shared by the run
  * (Liquibase: epoch milliseconds without the first three digits).  Reruns
  * update the existing row to RERAN with a new ORDEREXECUTED and date.
  * Flyway: a new flyway_schema_history row per run of a script (type SQL,
  * installed_by current_user); an undo deletes the script's newest row
  * (Flyway Teams would add an UNDO_SQL row; we do not). */
 #include "engine/pgx_int.h"
+#include "engine/select.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +316,11 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
         return commit ? pgx_exec_params_commit(r->c, sql, 6, params, err)
                       : pgx_exec_params(r->c, sql, 6, params, NULL, err);
     }
+    /* CONTEXTS / LABELS as Liquibase writes them (engine/select.h) */
+    char *contexts = NULL, *labels = NULL;
+    enum tm_code rc = select_history_columns(cs, &contexts, &labels, err);
+    if (rc != TM_OK)
+        return rc;
     const char *params[12] = {cs->id,
                               cs->author,
                               cs->filename,
@@ -321,8 +328,8 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
                               desc,
                               comments,
                               exectype,
-                              cs->contexts && *cs->contexts ? cs->contexts : NULL,
-                              cs->labels && *cs->labels ? cs->labels : NULL,
+                              contexts,
+                              labels,
                               ENGINE_LIQUIBASE_VERSION,
                               r->deployment_id,
                               cs->tag};
@@ -332,8 +339,11 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
              "VALUES ($1, $2, $3, NOW(), (SELECT coalesce(max(ORDEREXECUTED), 0) + 1 FROM %s), "
              "$4, $5, $6, $7, $8, $9, $10, $11, $12)",
              r->q, r->q);
-    return commit ? pgx_exec_params_commit(r->c, sql, 12, params, err)
-                  : pgx_exec_params(r->c, sql, 12, params, NULL, err);
+    rc = commit ? pgx_exec_params_commit(r->c, sql, 12, params, err)
+                : pgx_exec_params(r->c, sql, 12, params, NULL, err);
+    free(contexts);
+    free(labels);
+    return rc;
 }
 
 static enum tm_code delete_row(struct run *r, const struct chlog_changeset *cs,

@@ -813,8 +813,11 @@ static void split_own(struct parts *p, const char **own, const char **inherited,
         inherited[i] = p->v[*ninherited - 1 - i];
 }
 
-static enum tm_code filter_one(const char *run_value, const char *merged, bool labels,
-                               bool *out, struct tm_err *err)
+/* Runs the filter (labels or contexts) for run_value on the decoded parts of
+ * merged into *accept, or, when full is not NULL, builds the history column
+ * text into *full instead. */
+static enum tm_code decoded(const char *merged, bool labels, const char *run_value,
+                            bool *accept, char **full, struct tm_err *err)
 {
     struct parts p = {0};
     const char **inh = NULL;
@@ -827,8 +830,12 @@ static enum tm_code filter_one(const char *run_value, const char *merged, bool l
         const char *own;
         size_t ninh;
         split_own(&p, &own, inh, &ninh);
-        rc = labels ? select_labels_accept(run_value, own, inh, ninh, out, err)
-                    : select_contexts_accept(run_value, own, inh, ninh, out, err);
+        if (full)
+            rc = labels ? select_full_labels(own, inh, ninh, full, err)
+                        : select_full_context(own, inh, ninh, full, err);
+        else
+            rc = labels ? select_labels_accept(run_value, own, inh, ninh, accept, err)
+                        : select_contexts_accept(run_value, own, inh, ninh, accept, err);
     }
     free(inh);
     parts_release(&p);
@@ -843,10 +850,10 @@ enum tm_code select_changeset(const struct select_run *run, const struct chlog_c
     *out = false;
     /* the context filter runs first; a rejected changeset is not labelled */
     bool ok = false, at_labels = false;
-    enum tm_code rc = filter_one(contexts, cs->contexts, false, &ok, err);
+    enum tm_code rc = decoded(cs->contexts, false, contexts, &ok, NULL, err);
     if (rc == TM_OK && ok) {
         at_labels = true;
-        rc = filter_one(label_filter, cs->labels, true, &ok, err);
+        rc = decoded(cs->labels, true, label_filter, &ok, NULL, err);
     }
     if (rc != TM_OK) {
         tm_err_prefix(err, "%s:%d: changeset %s::%s::%s: %s",
@@ -857,4 +864,18 @@ enum tm_code select_changeset(const struct select_run *run, const struct chlog_c
     }
     *out = ok;
     return TM_OK;
+}
+
+enum tm_code select_history_columns(const struct chlog_changeset *cs, char **contexts,
+                                    char **labels, struct tm_err *err)
+{
+    *labels = NULL;
+    enum tm_code rc = decoded(cs->contexts, false, NULL, NULL, contexts, err);
+    if (rc == TM_OK)
+        rc = decoded(cs->labels, true, NULL, NULL, labels, err);
+    if (rc != TM_OK) {
+        free(*contexts);
+        *contexts = NULL;
+    }
+    return rc;
 }

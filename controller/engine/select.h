@@ -120,4 +120,11 @@ enum tm_code select_full_labels(const char *own, const char *const *inherited,
 enum tm_code select_changeset(const struct select_run *run, const struct chlog_changeset *cs,
                               bool *out, struct tm_err *err) TM_MUST_CHECK;
 
+/* The CONTEXTS and LABELS values Liquibase writes in cs's history row
+ * (MarkChangeSetRanGenerator: buildFullContext / buildFullLabels of the
+ * decoded include-level and own parts).  Each out is malloc'd or NULL (none);
+ * on failure both are NULL. */
+enum tm_code select_history_columns(const struct chlog_changeset *cs, char **contexts,
+                                    char **labels, struct tm_err *err) TM_MUST_CHECK;
+
 #endif

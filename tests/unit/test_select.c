@@ -295,6 +295,30 @@ TM_TEST(changeset_model_include_context_is_anded_and_labels_are_listed)
     fx_free(&cl);
 }
 
+/* MarkChangeSetRanGenerator writes buildFullContext / buildFullLabels. */
+TM_TEST(history_columns_are_liquibase_full_context_and_labels)
+{
+    struct chlog cl;
+    memset(&cl, 0, sizeof(cl));
+    struct chlog_changeset *cs = fx_add(&cl, "c1", "select 1", NULL);
+    cs->contexts = strdup("(inc) and (a, b)");
+    cs->labels = strdup("(Inc) and (B, a)");
+    struct tm_err err;
+    char *ctx = NULL, *labels = NULL;
+    TM_EXPECT_INT(select_history_columns(cs, &ctx, &labels, &err), TM_OK);
+    TM_EXPECT_STR(ctx, "inc AND (a, b)");
+    TM_EXPECT_STR(labels, "inc,b,a");
+    free(ctx);
+    free(labels);
+    free(cs->contexts);
+    free(cs->labels);
+    cs->contexts = NULL;
+    cs->labels = NULL;
+    TM_EXPECT_INT(select_history_columns(cs, &ctx, &labels, &err), TM_OK);
+    TM_EXPECT(ctx == NULL && labels == NULL);
+    fx_free(&cl);
+}
+
 TM_TEST(unparseable_expression_names_the_changeset)
 {
     struct chlog cl;
