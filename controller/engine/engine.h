@@ -8,6 +8,8 @@
  *            Flyway's `flyway_schema_history`, read into memory.
  *   plan_    the planner: pure, no I/O.  Changelog + history + target in,
  *            ordered steps out (apply forward, or roll back newest first).
+ *   select_  which changesets a run's Liquibase contexts and label filter
+ *            select (select.h; the planner and status use it).
  *   lint_    the policy linter: pure.  A small SQL lexer (comments, string
  *            literals, quoted identifiers and dollar-quoted bodies are skipped)
  *            flags destructive statements in the SQL a plan would run.
