@@ -301,56 +301,35 @@ out:
     return rc;
 }
 
-static enum tm_code scan(struct scan_ctx *sc, const char *dir, int depth, struct tm_err *err)
+/* Every file below the location sc->root (chlog_fs_walk, the one walker),
+ * named by its path below the location. */
+static enum tm_code scan(struct scan_ctx *sc, struct tm_err *err)
 {
-    struct chlog_ld *ld = sc->ld;
-    if (depth > CHLOG_MAX_DEPTH)
-        return tm_err_set(err, TM_E_INVAL, "%s: folders nested too deep", dir);
-    char **names = NULL;
+    char **paths = NULL;
     size_t n = 0;
-    enum tm_code rc = ld->fs->list(ld->fs->ctx, dir, &names, &n, err);
+    enum tm_code rc = chlog_fs_walk(sc->ld->fs, sc->root, NULL, &paths, &n, err);
     if (rc != TM_OK)
         return rc;
     size_t rl = strlen(sc->root);
     for (size_t i = 0; i < n && rc == TM_OK; i++) {
-        struct tm_buf b;
-        tm_buf_init(&b, TM_CAP_SMALL);
-        rc = dir[0] ? tm_buf_addf(&b, "%s/%s", dir, names[i]) : tm_buf_adds(&b, names[i]);
-        if (rc != TM_OK) {
-            rc = tm_err_set(err, rc, "%s: path too long", names[i]);
-            break;
-        }
-        char *p = tm_buf_detach(&b, NULL);
-        if (!p) {
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            break;
-        }
-        if (ld->fs->is_dir(ld->fs->ctx, p)) {
-            rc = scan(sc, p, depth + 1, err);
-            free(p);
-            continue;
-        }
-        const char *script = p + (rl ? rl + 1 : 0);
+        const char *script = paths[i] + (rl ? rl + 1 : 0);
+        const char *base = strrchr(paths[i], '/');
         struct mig m;
         bool is_mig = false;
-        rc = parse_name(sc, script, names[i], &m, &is_mig, err);
-        if (rc != TM_OK || !is_mig) {
-            free(p);
+        rc = parse_name(sc, script, base ? base + 1 : paths[i], &m, &is_mig, err);
+        if (rc != TM_OK || !is_mig)
             continue;
-        }
-        m.fspath = p;
+        m.fspath = strdup(paths[i]);
         m.script = strdup(script);
         struct migs *dst = m.kind == 'U' ? sc->undo : sc->all;
-        if (!m.script || migs_grow(dst) != TM_OK) {
+        if (!m.fspath || !m.script || migs_grow(dst) != TM_OK) {
             mig_release(&m);
             rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
             break;
         }
         dst->v[dst->n++] = m;
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    chlog_paths_free(paths, n);
     return rc;
 }
 
@@ -608,7 +587,7 @@ enum tm_code chlog_flyway_parse(struct chlog_ld *ld, const char *dir, struct tm_
         rc = locations_of(&conf, dir, &locs, &nlocs, err);
     for (size_t i = 0; i < nlocs && rc == TM_OK; i++) {
         sc.root = locs[i];
-        rc = scan(&sc, locs[i], 0, err);
+        rc = scan(&sc, err);
     }
     if (rc != TM_OK)
         goto out;
