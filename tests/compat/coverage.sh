@@ -25,7 +25,7 @@ bad=$(awk -F'\t' '!/^#/ && NF && $2 != "identical" && !($2 ~ /^(gap|reference-fa
 [ -z "$bad" ] || { echo "FAIL: expected.tsv: status must be identical, or gap/reference-fails with a reason: $bad"; rc=1; }
 for d in "$compat_corpus"/*/; do
   s=$(basename "$d")
-  echo "$corpus" | grep -qxF "$s" || { echo "FAIL: corpus folder $s is not in SOURCES.tsv"; rc=1; }
+  grep -qxF -- "$s" <<<"$corpus" || { echo "FAIL: corpus folder $s is not in SOURCES.tsv"; rc=1; }
 done
 [ "$rc" -eq 0 ] && echo "PASS: $(echo "$corpus" | wc -l) corpus sets, each with settings and an expectation"
 exit "$rc"
