@@ -230,7 +230,8 @@ static int parse_args(const struct verb *v, int argc, char **argv, struct cli_ar
         static const char *const known[] = {
             "--url", "--changelog", "--search-path", "--property", "--flyway", "--changelog-table",
             "--to-tag", "--context",
-            "--contexts", "--label-filter", "--labels", "--count", "--strategy", "--policy",
+            "--contexts", "--context-filter", "--label-filter", "--labels", "--count",
+            "--strategy", "--policy",
             "--allow-drift",
             "--require-rollback", "--lock-timeout", "--statement-timeout", "-o", "--output"};
         bool is_known = false;
@@ -285,7 +286,8 @@ static int parse_args(const struct verb *v, int argc, char **argv, struct cli_ar
         } else if (strcmp(name, "--to-tag") == 0) {
             need = F_TO_TAG;
             a->to_tag = val;
-        } else if (strcmp(name, "--context") == 0 || strcmp(name, "--contexts") == 0) {
+        } else if (strcmp(name, "--context") == 0 || strcmp(name, "--contexts") == 0 ||
+                   strcmp(name, "--context-filter") == 0) {
             need = F_CONTEXT;
             a->context = val;
         } else if (strcmp(name, "--label-filter") == 0 || strcmp(name, "--labels") == 0) {

@@ -848,6 +848,12 @@ enum tm_code select_changeset(const struct select_run *run, const struct chlog_c
     const char *contexts = run ? run->contexts : NULL;
     const char *label_filter = run ? run->label_filter : NULL;
     *out = false;
+    /* the common case, decided without allocating: nothing on either side */
+    if ((!contexts || !*contexts) && (!label_filter || !*label_filter) &&
+        (!cs->contexts || !*cs->contexts) && (!cs->labels || !*cs->labels)) {
+        *out = true;
+        return TM_OK;
+    }
     /* the context filter runs first; a rejected changeset is not labelled */
     bool ok = false, at_labels = false;
     enum tm_code rc = decoded(cs->contexts, false, contexts, &ok, NULL, err);

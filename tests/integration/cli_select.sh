@@ -66,7 +66,7 @@ run() {
 }
 run 1 "1,2,3,5"                                  # no contexts: all but the mandatory @prod
 run 2 "1,2,3,4" --context prod                   # the include's "eu" is not given
-run 3 "2,4,5" --contexts "prod, eu" --label-filter "beta and !feature-x"
+run 3 "2,4,5" --context-filter "prod, eu" --labels "beta and !feature-x" # Liquibase's names
 run 4 "2,5" --label-filter regional              # include-level labels join the list
 
 # status counts pending with the same filters: nothing under the filter h4
