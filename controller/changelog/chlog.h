@@ -149,6 +149,7 @@ struct chlog {
                                                  joined by AND), NULL when none */
     char **warnings;      /* "file:line: what was tolerated" (quirks Liquibase ignores) */
     size_t nwarnings;
+    size_t cap_sets;      /* allocated length of sets (chlog_add_set) */
     /* Flyway settings the engine needs (flyway_conf.c; "" = not set): */
     char flyway_schema[128];       /* default schema: holds the history table and leads
                                       search_path; "" = the connection's (public) */
@@ -298,6 +299,30 @@ enum tm_code chlog_split_statements(const char *sql, const char *end_delimiter,
                                     bool strip_comments, char ***stmts, size_t *n,
                                     struct tm_err *err) TM_MUST_CHECK;
 void chlog_statements_free(char **stmts, size_t n);
+
+/* ---- Building a changelog ----------------------------------------------
+ * The builder every parser appends to (through chlog_int.h's load state) and
+ * that tools and tests use to make one by hand: start from a zeroed struct
+ * chlog, add changesets and changes, then chlog_finish().  chlog_release()
+ * frees what a struct chlog owns (chlog_free() frees the struct too). */
+
+/* Appends a changeset with Liquibase's defaults (runInTransaction and
+ * failOnError true) and copies of id, author and filename (each NULL ok);
+ * NULL on allocation failure. */
+struct chlog_changeset *chlog_add_set(struct chlog *c, const char *id, const char *author,
+                                      const char *filename);
+/* Appends a zeroed change (split_statements true) to cs; NULL on failure. */
+struct chlog_change *chlog_set_add_change(struct chlog_changeset *cs);
+/* Appends a `sql` change holding a copy of sql; NULL on failure. */
+struct chlog_change *chlog_set_add_sql(struct chlog_changeset *cs, const char *sql);
+/* Appends a `tagDatabase` change and tags cs with it; NULL on failure. */
+struct chlog_change *chlog_set_add_tag(struct chlog_changeset *cs, const char *tag);
+/* What chlog_load() does once everything is parsed: the tag of each
+ * changeset, every checksum, and the identity checks (id and author set, no
+ * duplicate id+author+filename).  TM_E_INVAL with "file:line: ..." */
+enum tm_code chlog_finish(struct chlog *c, struct tm_err *err) TM_MUST_CHECK;
+/* Frees everything c owns and leaves it zeroed. NULL ok. */
+void chlog_release(struct chlog *c);
 
 /* Frees a changelog and everything it owns. NULL ok. */
 void chlog_free(struct chlog *c);

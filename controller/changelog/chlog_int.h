@@ -22,7 +22,6 @@
 struct chlog_ld {
     const struct chlog_fs *fs;
     struct chlog *c;
-    size_t cap_sets;
     struct chlog_props props;
     size_t total;                       /* bytes read, all files */
     const char *stack[CHLOG_MAX_DEPTH]; /* paths being parsed (borrowed) */
@@ -48,12 +47,9 @@ const char *chlog_ld_keep(struct chlog_ld *ld, const char *s);
 enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, size_t *len,
                            struct tm_err *err) TM_MUST_CHECK;
 
-/* Appends a changeset with Liquibase defaults (run_in_transaction and
- * fail_on_error true); NULL on allocation failure or past CHLOG_MAX_SETS. */
+/* chlog_add_set() for a parser: NULL on allocation failure or past
+ * CHLOG_MAX_SETS (then over_cap is set). */
 struct chlog_changeset *chlog_ld_add_set(struct chlog_ld *ld);
-
-/* Appends a zeroed change (split_statements true) to cs; NULL on failure. */
-struct chlog_change *chlog_set_add_change(struct chlog_changeset *cs);
 
 /* Appends a copy of value to cs->valid_checksums. */
 enum tm_code chlog_set_add_valid(struct chlog_changeset *cs, const char *value) TM_MUST_CHECK;

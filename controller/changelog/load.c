@@ -225,26 +225,39 @@ enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, s
     return TM_OK;
 }
 
-struct chlog_changeset *chlog_ld_add_set(struct chlog_ld *ld)
+struct chlog_changeset *chlog_add_set(struct chlog *c, const char *id, const char *author,
+                                      const char *filename)
 {
-    struct chlog *c = ld->c;
-    if (c->nsets >= CHLOG_MAX_SETS) {
-        ld->over_cap = true;
-        return NULL;
-    }
-    if (c->nsets == ld->cap_sets) {
-        size_t nc = ld->cap_sets ? ld->cap_sets * 2 : 16;
+    if (c->nsets == c->cap_sets) {
+        size_t nc = c->cap_sets ? c->cap_sets * 2 : 16;
         struct chlog_changeset *ns = realloc(c->sets, nc * sizeof(*ns));
         if (!ns)
             return NULL;
         c->sets = ns;
-        ld->cap_sets = nc;
+        c->cap_sets = nc;
     }
     struct chlog_changeset *cs = &c->sets[c->nsets++];
     memset(cs, 0, sizeof(*cs));
     cs->run_in_transaction = true;
     cs->fail_on_error = true;
+    cs->id = chlog_strdup(id);
+    cs->author = chlog_strdup(author);
+    cs->filename = chlog_strdup(filename);
+    if ((id && !cs->id) || (author && !cs->author) || (filename && !cs->filename)) {
+        chlog_set_release(cs);
+        c->nsets--;
+        return NULL;
+    }
     return cs;
+}
+
+struct chlog_changeset *chlog_ld_add_set(struct chlog_ld *ld)
+{
+    if (ld->c->nsets >= CHLOG_MAX_SETS) {
+        ld->over_cap = true;
+        return NULL;
+    }
+    return chlog_add_set(ld->c, NULL, NULL, NULL);
 }
 
 struct chlog_change *chlog_set_add_change(struct chlog_changeset *cs)
@@ -256,6 +269,37 @@ struct chlog_change *chlog_set_add_change(struct chlog_changeset *cs)
     struct chlog_change *ch = &nc[cs->nchanges++];
     memset(ch, 0, sizeof(*ch));
     ch->split_statements = true;
+    return ch;
+}
+
+struct chlog_change *chlog_set_add_sql(struct chlog_changeset *cs, const char *sql)
+{
+    char *copy = strdup(sql ? sql : "");
+    struct chlog_change *ch = copy ? chlog_set_add_change(cs) : NULL;
+    if (!ch) {
+        free(copy);
+        return NULL;
+    }
+    ch->kind = CHLOG_CHANGE_SQL;
+    ch->sql = copy;
+    return ch;
+}
+
+struct chlog_change *chlog_set_add_tag(struct chlog_changeset *cs, const char *tag)
+{
+    char *copy = strdup(tag ? tag : "");
+    struct chlog_change *ch = copy ? chlog_set_add_change(cs) : NULL;
+    if (!ch) {
+        free(copy);
+        return NULL;
+    }
+    ch->kind = CHLOG_CHANGE_TAG;
+    ch->tag = copy;
+    /* the changes array may have moved: re-point every borrowed tag */
+    cs->tag = NULL;
+    for (size_t i = 0; i < cs->nchanges && !cs->tag; i++)
+        if (cs->changes[i].kind == CHLOG_CHANGE_TAG)
+            cs->tag = cs->changes[i].tag;
     return ch;
 }
 
@@ -442,9 +486,8 @@ static int cmp_identity(const void *x, const void *y)
     return c;
 }
 
-static enum tm_code finish(struct chlog_ld *ld, struct tm_err *err)
+enum tm_code chlog_finish(struct chlog *c, struct tm_err *err)
 {
-    struct chlog *c = ld->c;
     for (size_t i = 0; i < c->nsets; i++) {
         struct chlog_changeset *cs = &c->sets[i];
         const char *file = cs->path ? cs->path : (cs->filename ? cs->filename : c->entry);
@@ -589,7 +632,7 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
     }
     if (rc != TM_OK)
         goto out;
-    rc = finish(&ld, err);
+    rc = chlog_finish(ld.c, err);
     if (rc != TM_OK)
         goto out;
     *out = ld.c;
@@ -649,6 +692,12 @@ void chlog_set_release(struct chlog_changeset *cs)
 
 void chlog_free(struct chlog *c)
 {
+    chlog_release(c);
+    free(c);
+}
+
+void chlog_release(struct chlog *c)
+{
     if (!c)
         return;
     for (size_t i = 0; i < c->nsets; i++)
@@ -659,7 +708,7 @@ void chlog_free(struct chlog *c)
     for (size_t i = 0; i < c->nwarnings; i++)
         free(c->warnings[i]);
     free(c->warnings);
-    free(c);
+    memset(c, 0, sizeof(*c));
 }
 
 long chlog_find_tag(const struct chlog *c, const char *tag)

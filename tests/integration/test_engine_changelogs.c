@@ -62,9 +62,10 @@ TM_TEST(yaml_changelog_applies_and_rolls_back_with_liquibase_rows)
     /* each row carries the parser's FILENAME and checksum, and Liquibase's description */
     for (size_t i = 0; i < 5; i++) {
         const struct chlog_changeset *cs = &l.cl->sets[i];
+        /* AbstractChange.getDescription: sqlFile names its path */
         const char *desc = cs->nchanges && cs->changes[0].kind == CHLOG_CHANGE_TAG ? "tagDatabase"
                            : cs->nchanges && cs->changes[0].kind == CHLOG_CHANGE_SQL_FILE
-                               ? "sqlFile"
+                               ? "sqlFile path=sql/002-orders.sql"
                                : "sql";
         char want[512];
         snprintf(want, sizeof(want), "%s|%s|EXECUTED|%s|%s|%zu|%s", cs->filename, cs->author,
