@@ -1,16 +1,15 @@
-/* chlog load: format detection, the shared parser state (struct chlog_ld),
- * properties, includes, validation, and the model's lifetime (chlog_free,
- * chlog_find_tag).
+/* chlog load: the changelog builder every parser appends to (struct
+ * chlog_ld: file reads under the caps, ${} expansion, kept strings, the
+ * include stack, changesets and changes), entry detection (chlog_load),
+ * the end-of-load checks (chlog_finish: tags, checksums, identities) and the
+ * model's lifetime.  Parsers are leaves over this: xml.c/yaml.c read, lbparse.c
+ * interprets Liquibase files, sqlfmt.c and flyway*.c parse theirs, and
+ * include.c dispatches included files by kind.
  *
- * Design: the parsers append changesets in changelog order to one growing
- * array; checksums and identity checks run once at the end so that every
- * format gets the same rules.  Identity is Liquibase's: id + author +
- * FILENAME, where FILENAME is written as Liquibase 4.x writes it
- * (liquibase/changelog/DatabaseChangeLog.java include()): the master
- * changelog as given; an included file as written in `file:`, or, with
- * relativeToChangelogFile, resolved against the including file's folder and
- * normalised; includeAll files as the normalised folder path + /name.
- * Does not: evaluate contexts, labels or dbms (the engine filters). */
+ * Identity is Liquibase's: id + author + FILENAME, where FILENAME is written
+ * as Liquibase 4.x writes it (DatabaseChangeLog.normalizePath; see
+ * controller/changelog/README.md).  Contexts and labels are selected by the
+ * engine; changesets for other databases (dbms) never reach the model. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,110 +355,6 @@ bool chlog_is_formatted_sql(const char *data, size_t len)
     while (i < len && (data[i] == ' ' || data[i] == '\t'))
         i++;
     return len - i >= 9 && strncasecmp(data + i, "formatted", 9) == 0;
-}
-
-/* A .sql file without the formatted header: one changeset, as Liquibase's
- * SqlChangeLogParser (id "raw", author "includeAll", whole file as SQL). */
-static enum tm_code parse_raw_sql(struct chlog_ld *ld, const char *path, const char *filename,
-                                  const char *data, struct tm_err *err)
-{
-    struct chlog_changeset *cs = chlog_ld_add_set(ld);
-    if (!cs)
-        return tm_err_set(err, TM_E_NOMEM, "out of memory");
-    cs->id = strdup("raw");
-    cs->author = strdup("includeAll");
-    cs->filename = strdup(filename);
-    cs->path = strdup(path);
-    cs->line = 1;
-    struct chlog_change *ch = chlog_set_add_change(cs);
-    if (!ch || !cs->id || !cs->author || !cs->filename || !cs->path)
-        return tm_err_set(err, TM_E_NOMEM, "out of memory");
-    ch->kind = CHLOG_CHANGE_SQL;
-    ch->line = 1;
-    ch->sql = chlog_ld_expand(ld, data);
-    if (!ch->sql)
-        return tm_err_set(err, TM_E_NOMEM, "out of memory");
-    return TM_OK;
-}
-
-/* ANDs the include's context/labels into changesets [from, nsets) and sets
- * the inherited logicalFilePath (formatted SQL: the parser knows neither). */
-static enum tm_code scope_sets(struct chlog_ld *ld, size_t from, const char *filename,
-                               const char *logical, const char *context, const char *labels,
-                               bool raw, struct tm_err *err)
-{
-    for (size_t i = from; i < ld->c->nsets; i++) {
-        struct chlog_changeset *cs = &ld->c->sets[i];
-        const char *add[2] = {context, labels};
-        char **dst[2] = {&cs->contexts, &cs->labels};
-        for (int k = 0; k < 2; k++) {
-            if (!add[k] || !add[k][0])
-                continue;
-            char *old = *dst[k];
-            size_t n = strlen(add[k]) + (old ? strlen(old) : 0) + 16;
-            char *nv = malloc(n);
-            if (!nv)
-                return tm_err_set(err, TM_E_NOMEM, "out of memory");
-            if (old && old[0])
-                snprintf(nv, n, "(%s) and (%s)", add[k], old);
-            else
-                snprintf(nv, n, "%s", add[k]);
-            free(old);
-            *dst[k] = nv;
-        }
-        /* DatabaseChangeLog.include: not for raw SQL changelogs */
-        if (logical && logical[0] && !raw && strcmp(cs->filename, filename) == 0) {
-            char *f = strdup(logical);
-            if (!f)
-                return tm_err_set(err, TM_E_NOMEM, "out of memory");
-            free(cs->filename);
-            cs->filename = f;
-        }
-    }
-    return TM_OK;
-}
-
-enum tm_code chlog_ld_include_lb(struct chlog_ld *ld, const char *path, const char *filename,
-                                 const char *logical, const char *context, const char *labels,
-                                 const char *from, int line, struct tm_err *err)
-{
-    enum tm_code rc = chlog_ld_push(ld, path, from, line, err);
-    if (rc != TM_OK)
-        return rc;
-    if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml") ||
-        chlog_has_suffix(path, ".json") || chlog_has_suffix(path, ".xml")) {
-        rc = chlog_lb_parse(ld, path, filename, logical, context, labels, err);
-        if (rc == TM_E_NOTFOUND && from && err && !strstr(err->msg, "not found"))
-            rc = chlog_ld_fail(err, TM_E_NOTFOUND, from, line, 0, "included file %s not found",
-                               path);
-    } else if (chlog_has_suffix(path, ".sql")) {
-        char *data = NULL;
-        size_t len = 0;
-        size_t before = ld->c->nsets;
-        rc = chlog_ld_read(ld, path, &data, &len, err);
-        bool raw = false;
-        if (rc == TM_OK) {
-            if (chlog_is_formatted_sql(data, len)) {
-                rc = chlog_sqlfmt_parse(ld, path, filename, data, len, err);
-            } else {
-                raw = true;
-                rc = parse_raw_sql(ld, path, filename, data, err);
-            }
-        } else if (rc == TM_E_NOTFOUND && from) {
-            rc = chlog_ld_fail(err, TM_E_NOTFOUND, from, line, 0, "included file %s not found",
-                               path);
-        }
-        free(data);
-        if (rc == TM_OK)
-            rc = scope_sets(ld, before, filename, logical, context, labels, raw, err);
-    } else {
-        rc = chlog_ld_fail(err, TM_E_INVAL, from ? from : path, line, 0,
-                           "%s: unsupported changelog file type (expected .xml, .yaml, .yml, "
-                           ".json or .sql)",
-                           path);
-    }
-    chlog_ld_pop(ld);
-    return rc;
 }
 
 /* ---- validation and checksums ----------------------------------------------------- */
