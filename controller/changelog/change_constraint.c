@@ -19,6 +19,31 @@
 
 /* ---- createIndex / dropIndex -------------------------------------------------- */
 
+/* associatedWith (comma list) names primaryKey, uniqueConstraint or, when
+ * fk, foreignKey (Index.MARK_*) */
+static bool associated_with_constraint(const char *list, bool fk)
+{
+    if (!list)
+        return false;
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *s = p;
+        while (*p && *p != ',')
+            p++;
+        const char *e = p;
+        while (e > s && e[-1] == ' ')
+            e--;
+        size_t n = (size_t)(e - s);
+        if ((n == 10 && strncmp(s, "primaryKey", n) == 0) ||
+            (n == 16 && strncmp(s, "uniqueConstraint", n) == 0) ||
+            (fk && n == 10 && strncmp(s, "foreignKey", n) == 0))
+            return true;
+    }
+    return false;
+}
+
 enum tm_code ddl_compile_create_index(struct ddl_cx *c)
 {
     const struct chlog_node *n = c->n;
@@ -29,9 +54,13 @@ enum tm_code ddl_compile_create_index(struct ddl_cx *c)
         rc = ddl_cols_get(c, &l, true);
     struct tm_buf *b = &c->sql;
     const char *idx = ddl_txt(c, "indexName");
-    if (rc == TM_OK)
+    /* CreateIndexGeneratorPostgres: an index that backs a primary key, unique
+     * or foreign key constraint (associatedWith) is not created; its
+     * rollback (dropIndex) still is what createInverses says */
+    bool skip = associated_with_constraint(ddl_txt(c, "associatedWith"), true);
+    if (rc == TM_OK && !skip)
         rc = tm_buf_addf(b, "CREATE %sINDEX ", ddl_flag(n, "unique") ? "UNIQUE " : "");
-    if (rc == TM_OK && idx) {
+    if (rc == TM_OK && idx && !skip) {
         rc = chlog_sql_add_name(b, idx);
         if (rc == TM_OK)
             rc = tm_buf_adds(b, " ");
@@ -40,6 +69,9 @@ enum tm_code ddl_compile_create_index(struct ddl_cx *c)
         rc = tm_buf_adds(b, "ON ");
     if (rc == TM_OK)
         rc = ddl_table(b, n, t);
+    const char *using = ddl_txt(c, "using");
+    if (rc == TM_OK && using)
+        rc = tm_buf_addf(b, " USING %s", using);
     if (rc == TM_OK)
         rc = tm_buf_adds(b, "(");
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
@@ -62,7 +94,9 @@ enum tm_code ddl_compile_create_index(struct ddl_cx *c)
     const char *space = ddl_txt(c, "tablespace");
     if (rc == TM_OK && ddl_nonblank(space))
         rc = tm_buf_addf(b, " TABLESPACE %s", space);
-    if (rc == TM_OK && ddl_flag(n, "clustered") && idx) {
+    if (rc == TM_OK && skip)
+        tm_buf_reset(b);
+    if (rc == TM_OK && !skip && ddl_flag(n, "clustered") && idx) {
         rc = ddl_next(b);
         if (rc == TM_OK)
             rc = tm_buf_adds(b, "CLUSTER ");
@@ -88,6 +122,8 @@ enum tm_code ddl_compile_drop_index(struct ddl_cx *c)
 {
     const char *idx = NULL;
     enum tm_code rc = ddl_need(c, "indexName", &idx);
+    /* associatedWith is not a change property of dropIndex
+     * (isChangeProperty = false): Liquibase never reads it from a changelog */
     if (rc == TM_OK)
         rc = tm_buf_adds(&c->sql, "DROP INDEX ");
     return rc == TM_OK ? chlog_sql_add_table(&c->sql, NULL, ddl_txt(c, "schemaName"), idx) : rc;
@@ -191,8 +227,9 @@ enum tm_code ddl_compile_drop_fk(struct ddl_cx *c)
 /* ---- constraints ---------------------------------------------------------------- */
 
 enum tm_code ddl_add_unique(struct tm_buf *b, const struct chlog_node *n, const char *t,
-                               const char *cols, const char *name, bool deferrable,
-                               bool deferred, const char *space, bool disabled)
+                            const char *cols, const char *name, bool deferrable, bool deferred,
+                            const char *space, const char *for_index_schema,
+                            const char *for_index)
 {
     enum tm_code rc = ddl_alter_table(b, n, t);
     if (rc == TM_OK && name) {
@@ -208,14 +245,18 @@ enum tm_code ddl_add_unique(struct tm_buf *b, const struct chlog_node *n, const 
         rc = chlog_sql_add_column_list(b, cols);
     if (rc == TM_OK)
         rc = tm_buf_adds(b, ")");
+    /* USING INDEX [name] [TABLESPACE x], then (PostgreSQL) the deferral */
+    if (rc == TM_OK && for_index) {
+        rc = tm_buf_adds(b, " USING INDEX ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_table(b, NULL, for_index_schema, for_index);
+    }
+    if (rc == TM_OK && ddl_nonblank(space))
+        rc = tm_buf_addf(b, "%s TABLESPACE %s", for_index ? "" : " USING INDEX", space);
     if (rc == TM_OK && deferrable)
         rc = tm_buf_adds(b, " DEFERRABLE");
     if (rc == TM_OK && deferred)
         rc = tm_buf_adds(b, " INITIALLY DEFERRED");
-    if (rc == TM_OK && disabled)
-        rc = tm_buf_adds(b, " DISABLE");
-    if (rc == TM_OK && ddl_nonblank(space))
-        rc = tm_buf_addf(b, " USING INDEX TABLESPACE %s", space);
     return rc;
 }
 
@@ -237,9 +278,10 @@ enum tm_code ddl_compile_add_unique(struct ddl_cx *c)
     if (rc != TM_OK)
         return rc;
     const char *name = ddl_txt(c, "constraintName");
+    /* disabled: Oracle only (AddUniqueConstraintGenerator) */
     rc = ddl_add_unique(&c->sql, c->n, t, cols, name, ddl_flag(c->n, "deferrable"),
-                    ddl_flag(c->n, "initiallyDeferred"), ddl_txt(c, "tablespace"),
-                    ddl_flag(c->n, "disabled"));
+                        ddl_flag(c->n, "initiallyDeferred"), ddl_txt(c, "tablespace"),
+                        ddl_txt(c, "forIndexSchemaName"), ddl_txt(c, "forIndexName"));
     if (rc == TM_OK && name) {
         c->has_rb = true;
         rc = ddl_drop_constraint(&c->rb, c->n, t, name);

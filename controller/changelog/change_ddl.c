@@ -47,7 +47,7 @@ SCHEMA(s_index_column, "column", F("name", STRING), F("computed", BOOL), F("type
        F("position", INT));
 SCHEMA(s_create_index, "createIndex", F("indexName", STRING), TABLE3,
        COLS(s_index_column), F("tablespace", STRING), F("unique", BOOL),
-       F("associatedWith", IGNORED), F("clustered", BOOL), F("using", IGNORED));
+       F("associatedWith", IGNORED), F("clustered", BOOL), F("using", IGNORED)); /* v9 excludes associatedWith, using */
 SCHEMA(s_add_fk, "addForeignKeyConstraint", F("baseTableCatalogName", STRING),
        F("baseTableSchemaName", STRING), F("baseTableName", STRING),
        F("baseColumnNames", STRING), F("referencedTableCatalogName", STRING),
@@ -289,17 +289,49 @@ enum tm_code ddl_alter_column(struct tm_buf *b, const struct chlog_node *n, cons
 
 /* ---- views and sequences -------------------------------------------------------- */
 
+/* CreateViewChange.openSqlStream: path relative to the changelog file
+ * (relativeToChangelogFile) or to the root ("classpath:" dropped), read under
+ * the load's caps, then ChangeLogParameters.expandExpressions. */
+static enum tm_code read_view_file(struct ddl_cx *c, const char *path)
+{
+    if (!c->env || !c->env->ld)
+        return chlog_ld_fail(c->err, TM_E_INVAL, c->n->file, c->n->line, 0,
+                             "createView: path '%s' needs the changelog's files", path);
+    const char *rel = strncmp(path, "classpath:", 10) == 0 ? path + 10 : path;
+    char *full = NULL, *data = NULL;
+    size_t len = 0;
+    enum tm_code rc = ddl_flag(c->n, "relativeToChangelogFile")
+                          ? chlog_path_sibling(c->env->path, rel, &full, c->err)
+                          : chlog_path_clean(rel[0] == '/' ? rel + 1 : rel, &full, c->err);
+    if (rc == TM_OK)
+        rc = chlog_ld_read(c->env->ld, full, &data, &len, c->err);
+    if (rc == TM_OK) {
+        c->view_query = chlog_ld_expand(c->env->ld, data);
+        if (!c->view_query)
+            rc = chlog_ld_fail(c->err, c->env->ld->over_cap ? TM_E_TOOBIG : TM_E_NOMEM,
+                               c->n->file, c->n->line, 0, "createView: cannot expand %s", full);
+    }
+    free(data);
+    free(full);
+    return rc;
+}
+
 enum tm_code ddl_compile_create_view(struct ddl_cx *c)
 {
     const char *v = NULL;
     enum tm_code rc = ddl_need(c, "viewName", &v);
+    const char *path = ddl_txt(c, "path");
     const char *q = chlog_node_text(c->n, "selectQuery");
     if (!q)
         q = c->n->value;
-    if (rc == TM_OK && ddl_txt(c, "path"))
-        return chlog_ld_fail(c->err, TM_E_INVAL, c->n->file, c->n->line, 0,
-                             "createView: 'path' is not supported yet; inline the query");
-    if (rc == TM_OK && !ddl_nonblank(q))
+    if (rc == TM_OK && path)
+        rc = read_view_file(c, path);
+    else if (rc == TM_OK && q && !(c->view_query = strdup(q)))
+        rc = TM_E_NOMEM;
+    if (rc != TM_OK)
+        return rc;
+    q = c->view_query;
+    if (!ddl_nonblank(q))
         rc = chlog_ld_fail(c->err, TM_E_INVAL, c->n->file, c->n->line, 0,
                            "createView: the select query is required");
     if (rc != TM_OK)
@@ -534,11 +566,10 @@ bool chlog_change_ddl_handles(const char *type)
 
 /* CreateViewChange.generateCheckSumLatest: compute(super + ":" + md5 of the
  * query with blanks removed) */
-static enum tm_code view_checksum(const struct chlog_node *n, char sum[40], struct tm_err *err)
+static enum tm_code view_checksum(const char *q, char sum[40], struct tm_err *err)
 {
-    const char *q = chlog_node_text(n, "selectQuery");
     if (!q)
-        q = n->value ? n->value : "";
+        q = "";
     struct tm_buf b;
     tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
     enum tm_code rc = TM_OK;
@@ -568,7 +599,6 @@ enum tm_code chlog_change_ddl_compile(const struct chlog_change_env *env,
                                       const struct chlog_node *node, struct chlog_change *ch,
                                       struct tm_err *err)
 {
-    (void)env;
     const struct ddl_type *ty = find_type(node->name);
     if (!ty)
         return chlog_ld_fail(err, TM_E_INVAL, node->file, node->line, 0,
@@ -576,7 +606,7 @@ enum tm_code chlog_change_ddl_compile(const struct chlog_change_env *env,
     enum tm_code rc = chlog_schema_check(node, ty->schema, err);
     if (rc != TM_OK)
         return rc;
-    struct ddl_cx c = {.n = node, .type = ty->name, .err = err};
+    struct ddl_cx c = {.env = env, .n = node, .type = ty->name, .err = err};
     tm_buf_init(&c.sql, TM_CAP_CHANGELOG_FILE);
     tm_buf_init(&c.rb, TM_CAP_CHANGELOG_FILE);
     rc = ty->fn(&c);
@@ -594,7 +624,7 @@ enum tm_code chlog_change_ddl_compile(const struct chlog_change_env *env,
         rc = chlog_schema_checksum(node, ty->schema, ch->checksum_v9, err);
     }
     if (rc == TM_OK && ty->fn == ddl_compile_create_view)
-        rc = view_checksum(node, ch->checksum_v9, err);
+        rc = view_checksum(c.view_query, ch->checksum_v9, err);
     ddl_trim_tail(&c.sql);
     ddl_trim_tail(&c.rb);
     if (rc == TM_OK) {
@@ -613,5 +643,6 @@ enum tm_code chlog_change_ddl_compile(const struct chlog_change_env *env,
     }
     tm_buf_release(&c.sql);
     tm_buf_release(&c.rb);
+    free(c.view_query);
     return rc;
 }

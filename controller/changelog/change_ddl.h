@@ -20,6 +20,8 @@
 /* One compilation: the change node, its type name, the SQL and rollback
  * being written (owned, released by chlog_change_ddl_compile) and err. */
 struct ddl_cx {
+    const struct chlog_change_env *env; /* reads files (createView path) */
+    char *view_query;  /* createView: the query hashed and run (owned) */
     const struct chlog_node *n;
     const char *type;
     struct tm_buf sql; /* statements, ";\n" between them */
@@ -87,10 +89,13 @@ enum tm_code ddl_add_fk(struct tm_buf *b, const char *schema, const char *t,
                         const char *ref_cols, const char *name, const char *on_update,
                         const char *on_delete, bool deferrable, bool deferred, bool validate)
     TM_MUST_CHECK;
-/* AddUniqueConstraintGenerator (PostgreSQL). */
+/* AddUniqueConstraintGenerator (PostgreSQL): ... UNIQUE (cols) [USING INDEX
+ * name] [(USING INDEX) TABLESPACE x] [DEFERRABLE] [INITIALLY DEFERRED]. */
 enum tm_code ddl_add_unique(struct tm_buf *b, const struct chlog_node *n, const char *t,
                             const char *cols, const char *name, bool deferrable, bool deferred,
-                            const char *space, bool disabled) TM_MUST_CHECK;
+                            const char *space, const char *for_index_schema,
+                            const char *for_index) TM_MUST_CHECK;
+
 /* ALTER TABLE [schema.]t DROP CONSTRAINT name. */
 enum tm_code ddl_drop_constraint(struct tm_buf *b, const struct chlog_node *n, const char *t,
                                  const char *name) TM_MUST_CHECK;

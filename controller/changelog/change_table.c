@@ -72,6 +72,9 @@ enum tm_code ddl_compile_create_table(struct ddl_cx *c)
         }
         if (rc == TM_OK)
             rc = tm_buf_adds(b, "TABLE ");
+        /* PostgresDatabase.supportsCreateIfNotExists(Table) */
+        if (rc == TM_OK && ddl_flag(n, "ifNotExists"))
+            rc = tm_buf_adds(b, "IF NOT EXISTS ");
         if (rc == TM_OK)
             rc = ddl_table(b, n, t);
         if (rc == TM_OK)
@@ -306,6 +309,17 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
     enum tm_code rc = ddl_need(c, "tableName", &t);
     if (rc == TM_OK)
         rc = ddl_cols_get(c, &l, true);
+    /* AddColumnGenerator.validate: PostgreSQL allows no column position */
+    static const char *const positions[][2] = {{"afterColumn", "addAfterColumn"},
+                                               {"beforeColumn", "addBeforeColumn"},
+                                               {"position", "addAtPosition"}};
+    for (size_t i = 0; i < l.n && rc == TM_OK; i++)
+        for (size_t k = 0; k < 3 && rc == TM_OK; k++) {
+            const struct chlog_node *a = chlog_node_child(l.v[i], positions[k][0]);
+            if (a)
+                rc = chlog_ld_fail(c->err, TM_E_INVAL, a->file, a->line, 0,
+                                   "addColumn: %s is not allowed on postgresql", positions[k][1]);
+        }
     struct tm_buf *b = &c->sql;
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
         const struct chlog_node *col = l.v[i];
@@ -349,8 +363,8 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
         if (rc == TM_OK && is_pk)
             rc = tm_buf_adds(b, " PRIMARY KEY");
         if (rc == TM_OK && cons && ddl_flag(cons, "unique"))
-            rc = ddl_add_unique(b, n, t, name, chlog_node_text(cons, "uniqueConstraintName"), false,
-                            false, NULL, false);
+            rc = ddl_add_unique(b, n, t, name, chlog_node_text(cons, "uniqueConstraintName"),
+                                false, false, NULL, NULL, NULL);
         const char *refs = cons ? chlog_node_text(cons, "references") : NULL;
         const char *rt = cons ? chlog_node_text(cons, "referencedTableName") : NULL;
         if (rc == TM_OK && (refs || rt)) {

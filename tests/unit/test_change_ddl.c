@@ -15,7 +15,9 @@
 #include "changelog/change.h"
 #include "changelog/change_int.h"
 #include "changelog/chlog.h"
+#include "changelog/chlog_int.h"
 #include "changelog/node.h"
+#include "chlog_ld_fixture.h"
 #include "tm_test.h"
 
 /* n("createTable", "tableName", "person", NULL): a node with attributes */
@@ -620,6 +622,101 @@ TM_TEST(add_column_accepts_columns_written_as_one_mapping)
     TM_EXPECT_STR(c.ch[0].checksum_v9, d.ch[0].checksum_v9);
     compiled_free(&c);
     compiled_free(&d);
+}
+
+/* Liquibase 4.33.0 update-sql for:
+ *   <createTable tableName="t1" ifNotExists="true"><column name="a" type="int"/></createTable>
+ *   <createIndex tableName="t1" indexName="ix_gin" using="gin"><column name="a"/></createIndex>
+ *   <createIndex tableName="t1" indexName="ix_pk" associatedWith="primaryKey">...  (no SQL)
+ *   <addUniqueConstraint tableName="t1" columnNames="a" constraintName="uq_a" deferrable="true"
+ *     initiallyDeferred="true" tablespace="pg_default" disabled="true"/>
+ *   <addUniqueConstraint tableName="t1" columnNames="a" constraintName="uq_b" forIndexName="ix_a"
+ *     tablespace="pg_default"/> */
+TM_TEST(create_options_match_liquibase)
+{
+    struct tm_err err = {0};
+    struct {
+        struct chlog_node *node;
+        const char *sql, *md5sum;
+    } v[] = {
+        {n("createTable", "tableName", "t1", "ifNotExists", "true", NULL),
+         "CREATE TABLE IF NOT EXISTS t1 (a INTEGER)", "9:338c2b08bee2c4c3051ec3c53b2f9960"},
+        {n("createIndex", "tableName", "t1", "indexName", "ix_gin", "using", "gin", NULL),
+         "CREATE INDEX ix_gin ON t1 USING gin(a)", "9:0888255572504b8a1a0a80e5ba3fd298"},
+        {n("createIndex", "tableName", "t1", "indexName", "ix_pk", "associatedWith", "primaryKey",
+           NULL),
+         "", "9:2ec5de37529efb260ecf051e4d7fe750"},
+        {n("addUniqueConstraint", "tableName", "t1", "columnNames", "a", "constraintName", "uq_a",
+           "deferrable", "true", "initiallyDeferred", "true", "tablespace", "pg_default",
+           "disabled", "true", NULL),
+         "ALTER TABLE t1 ADD CONSTRAINT uq_a UNIQUE (a) USING INDEX TABLESPACE pg_default "
+         "DEFERRABLE INITIALLY DEFERRED",
+         "9:6f9f21a1fbd29ba301df318ed742c95b"},
+        {n("addUniqueConstraint", "tableName", "t1", "columnNames", "a", "constraintName", "uq_b",
+           "forIndexName", "ix_a", "tablespace", "pg_default", NULL),
+         "ALTER TABLE t1 ADD CONSTRAINT uq_b UNIQUE (a) USING INDEX ix_a TABLESPACE pg_default",
+         "9:55cdc64137827d325a3943e2dd0e217a"},
+    };
+    add(v[0].node, n("column", "name", "a", "type", "int", NULL));
+    add(v[1].node, n("column", "name", "a", NULL));
+    add(v[2].node, n("column", "name", "a", NULL));
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct compiled c = {0};
+        TM_EXPECT_INT(compile(&c, v[i].node, &err), TM_OK);
+        TM_EXPECT_STR(c.ch[0].sql, v[i].sql);
+        expect_md5sum(&c, v[i].md5sum);
+        compiled_free(&c);
+    }
+}
+
+/* <property name="who" value="me"/>
+ * <createView viewName="v9" path="v9.sql" relativeToChangelogFile="true"/>, v9.sql holding
+ * "SELECT  a\n  FROM t1 -- ${who}\n": Liquibase 4.33.0 runs and hashes the expanded file */
+TM_TEST(create_view_reads_its_path_like_liquibase)
+{
+    struct ld_fix f;
+    struct tm_err err = {0};
+    TM_ASSERT_INT(ld_fix_init(&f), TM_OK);
+    TM_ASSERT_INT(ld_fix_add(&f, "db/v9.sql", "SELECT  a\n  FROM t1 -- ${who}\n", &err), TM_OK);
+    TM_ASSERT_INT(chlog_props_set(&f.ld.props, "who", "me", &err), TM_OK);
+    struct chlog_change_env env = {&f.ld, "db/c.xml"};
+    struct chlog_node *v = n("createView", "viewName", "v9", "path", "v9.sql",
+                             "relativeToChangelogFile", "true", NULL);
+    struct chlog_change ch;
+    memset(&ch, 0, sizeof ch);
+    TM_ASSERT_INT(chlog_change_compile(&env, v, &ch, &err), TM_OK);
+    TM_EXPECT_STR(ch.sql, "CREATE VIEW v9 AS SELECT  a\n  FROM t1 -- me");
+    TM_EXPECT_STR(ch.rollback_auto, "DROP VIEW v9");
+    struct chlog_changeset cs;
+    memset(&cs, 0, sizeof cs);
+    cs.changes = &ch;
+    cs.nchanges = 1;
+    char sum[64];
+    TM_EXPECT_INT(chlog_checksum_v9(&cs, sum), TM_OK);
+    TM_EXPECT_STR(sum, "9:92b95e7ed897bfeb35b175b322b15690");
+    /* a missing file is an error naming it */
+    struct chlog_node *w = n("createView", "viewName", "v9", "path", "nope.sql", NULL);
+    struct chlog_change ch2;
+    memset(&ch2, 0, sizeof ch2);
+    TM_EXPECT(chlog_change_compile(&env, w, &ch2, &err) != TM_OK);
+    TM_EXPECT_CONTAINS(err.msg, "nope.sql");
+    free(ch.sql);
+    free(ch.rollback_auto);
+    free(ch.type);
+    chlog_node_free(v);
+    chlog_node_free(w);
+    ld_fix_release(&f);
+}
+
+TM_TEST(add_column_position_is_refused_as_liquibase_does)
+{
+    struct compiled c = {0};
+    struct tm_err err = {0};
+    struct chlog_node *a = n("addColumn", "tableName", "t", NULL);
+    add(a, n("column", "name", "x", "type", "int", "afterColumn", "id", NULL));
+    TM_EXPECT_INT(compile(&c, a, &err), TM_E_INVAL);
+    TM_EXPECT_CONTAINS(err.msg, "addAfterColumn is not allowed on postgresql");
+    compiled_free(&c);
 }
 
 TM_TEST_MAIN()
