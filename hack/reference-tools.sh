@@ -3,13 +3,15 @@
 # compares tidemark with: Liquibase 4.33.0 (the last Apache-2.0 release; 5.x is
 # not open-source licensed) and Flyway 13.12.2, each with the PostgreSQL JDBC
 # driver, from Maven Central through Maven (`dependency:copy-dependencies` over
-# the poms in tests/compat/{liquibase,flyway}).  Also compiles the Java
-# drivers of tests/compat (FlywayRun, LiquibaseRun).
+# the poms in tests/compat/{liquibase,flyway,spring}).  Also compiles the Java
+# drivers of tests/compat (FlywayRun, LiquibaseRun, SpringRun).
 #
 #   hack/reference-tools.sh env     fetch if needed, print the exports:
 #                                   TM_LIQUIBASE_CP  classpath for
 #                                     liquibase.integration.commandline.LiquibaseCommandLine
 #                                     and LiquibaseRun
+#                                   TM_LIQUIBASE_SPRING_CP  the same plus Spring, for
+#                                     SpringRun (SpringLiquibase: classpath: paths)
 #                                   TM_FLYWAY_CP     classpath for FlywayRun
 #   hack/reference-tools.sh fetch   fetch if needed, print nothing
 #
@@ -26,7 +28,7 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/reference-tools
 mkdir -p "$cache"
 
 key() { # the inputs that decide a cache entry's content
-  cat "$compat/liquibase/pom.xml" "$compat/flyway/pom.xml" "$compat"/*.java | sha256sum | cut -c1-16
+  cat "$compat"/*/pom.xml "$compat"/*.java | sha256sum | cut -c1-16
 }
 
 fetch_into() { # pom, dest dir
@@ -52,9 +54,11 @@ fetch() {
     mkdir -p "$dir"
     fetch_into "$compat/liquibase/pom.xml" "$dir/liquibase-4.33.0"
     fetch_into "$compat/flyway/pom.xml" "$dir/flyway-13.12.2"
+    fetch_into "$compat/spring/pom.xml" "$dir/spring"
     mkdir -p "$dir/classes"
     javac -nowarn -d "$dir/classes" -cp "$dir/flyway-13.12.2/*" "$compat/FlywayRun.java"
     javac -nowarn -d "$dir/classes" -cp "$dir/liquibase-4.33.0/*" "$compat/LiquibaseRun.java"
+    javac -nowarn -d "$dir/classes" -cp "$dir/liquibase-4.33.0/*:$dir/spring/*" "$compat/SpringRun.java"
     touch "$dir/ok"
   fi
   flock -u 9
@@ -65,6 +69,7 @@ case "${1:-}" in
   env)
     dir=$(fetch)
     echo "export TM_LIQUIBASE_CP='$dir/liquibase-4.33.0/*:$dir/classes'"
+    echo "export TM_LIQUIBASE_SPRING_CP='$dir/liquibase-4.33.0/*:$dir/spring/*:$dir/classes'"
     echo "export TM_FLYWAY_CP='$dir/flyway-13.12.2/*:$dir/classes'"
     ;;
   fetch) fetch >/dev/null ;;

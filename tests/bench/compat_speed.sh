@@ -32,7 +32,7 @@ time_apply() {
     t0=$(compat_now_ms)
     if [ "$who" = tidemark ]; then
       compat_tidemark "$set" "$db" "$compat_work/out" update
-    elif [ "$(compat_setting "$set" 2)" = liquibase ]; then
+    elif compat_is_liquibase "$set"; then
       compat_liquibase "$set" "$db" "$compat_work/out" update
     else
       compat_flyway "$set" "$db" "$compat_work/out" migrate

@@ -57,7 +57,7 @@ first_line() { # FILE PATTERN...: the first line matching the first pattern that
 
 # --- 2. the reference tool on A ----------------------------------------------
 t0=$(compat_now_ms)
-if [ "$tool" = liquibase ]; then
+if compat_is_liquibase "$set_name"; then
   compat_liquibase "$set_name" "$dba" "$compat_work/ref.out" update
 else
   compat_flyway "$set_name" "$dba" "$compat_work/ref.out" migrate
@@ -102,6 +102,7 @@ compare() { # WHAT FILE_A FILE_B: unified diff (cut) on mismatch; true if they d
   cmp -s "$2" "$3" && return 1
   gap "$1 differs ($(diff "$2" "$3" | grep -c '^[<>]') lines)"
   diff -u --label "reference:$1" --label "tidemark:$1" "$2" "$3" | head -n 120
+  return 0
 }
 
 history_columns() { # A B: for history rows at the same position, which columns differ
@@ -157,7 +158,7 @@ else
     fail "the reference run wrote no history rows in $(compat_history_table "$set_name")"
   snapshot_compare update
   # 5. cross-checks: each tool on the other's database
-  if [ "$tool" = liquibase ]; then
+  if compat_is_liquibase "$set_name"; then
     compat_liquibase_many "$set_name" "$dbb" "$compat_work/lbcheck.out" "status --verbose" validate
     lb_rc=$?
     if [ "$lb_rc" -ne 0 ] || ! grep -q 'is up to date' "$compat_work/lbcheck.out" ||

@@ -16,7 +16,8 @@ compat_source() {
 }
 
 # compat_setting SET COLUMN: a column of tests/compat/sets.tsv, "" for "-"
-#   2 tool (liquibase|flyway)  3 needs (postgis|-)  4 rollback (tag:T|count:N|-)
+#   2 tool (liquibase: the CLI; liquibase-spring: SpringLiquibase, for classpath: paths;
+#     flyway)  3 needs (postgis|-)  4 rollback (tag:T|count:N|-)
 #   5 settings: ';'-separated key=value (Liquibase changelog properties, or
 #     flyway.* settings as in a flyway.conf)
 #   6 extra tidemark flags (space-separated)
@@ -26,6 +27,9 @@ compat_setting() {
     '$1 == s { v = $c; if (v == "-") v = ""; gsub(/@USER@/, u, v); print v; exit }' \
     "$compat_dir/sets.tsv"
 }
+
+compat_is_liquibase() { [[ $(compat_setting "$1" 2) == liquibase* ]]; }
+compat_is_spring() { [ "$(compat_setting "$1" 2)" = liquibase-spring ]; }
 
 # compat_expected SET: "status<TAB>reason" from tests/compat/expected.tsv
 compat_expected() {
@@ -76,7 +80,7 @@ compat_db_drop() {
 
 compat_now_ms() { date +%s%3N; }
 
-compat_ref_env() { # exports TM_LIQUIBASE_CP / TM_FLYWAY_CP (fetching once)
+compat_ref_env() { # exports TM_LIQUIBASE_CP / TM_LIQUIBASE_SPRING_CP / TM_FLYWAY_CP (fetching once)
   [ -n "${TM_LIQUIBASE_CP:-}" ] && return 0
   local e
   e=$("$TIDEMARK_SOURCE_DIR/hack/reference-tools.sh" env) || return 1
@@ -102,6 +106,11 @@ compat_lb_props() {
 compat_liquibase() {
   local set=$1 db=$2 out=$3 cmd=$4; shift 4
   local -a a p
+  if compat_is_spring "$set"; then # the same verbs through SpringRun
+    [ "$cmd" = rollback-count ] && cmd=rollback-count:${1#--count=}
+    compat_spring "$set" "$db" "$out" "$cmd"
+    return
+  fi
   mapfile -t a < <(compat_lb_args "$set" "$db")
   mapfile -t p < <(compat_lb_props "$set")
   timeout 900 java -cp "$TM_LIQUIBASE_CP" liquibase.integration.commandline.LiquibaseCommandLine \
@@ -112,6 +121,12 @@ compat_liquibase() {
 compat_liquibase_many() {
   local set=$1 db=$2 out=$3; shift 3
   local -a a p all=()
+  if compat_is_spring "$set"; then
+    local c cmds=""
+    for c in "$@"; do cmds+=${cmds:+,}${c%% *}; done
+    compat_spring "$set" "$db" "$out" "$cmds"
+    return
+  fi
   mapfile -t a < <(compat_lb_args "$set" "$db")
   mapfile -t p < <(compat_lb_props "$set")
   for c in "$@"; do
@@ -120,6 +135,17 @@ compat_liquibase_many() {
     all+=("${a[@]}" $c "${p[@]}")
   done
   timeout 900 java -cp "$TM_LIQUIBASE_CP" LiquibaseRun "${all[@]}" >"$out" 2>&1
+}
+
+# compat_spring SET DB OUT CMD[,CMD...]: SpringRun (Liquibase as a Spring Boot app
+# runs it: the set's folder on the class path, changelog classpath:ENTRY)
+compat_spring() {
+  local set=$1 db=$2 out=$3 cmds=$4
+  local -a kv p=()
+  IFS=';' read -ra kv <<<"$(compat_setting "$set" 5)"
+  for x in "${kv[@]}"; do [ -n "$x" ] && p+=("$x"); done
+  timeout 900 java -cp "$TM_LIQUIBASE_SPRING_CP" SpringRun "$cmds" "classpath:$(compat_source "$set" 5)" \
+    "$(compat_jdbc "$db")" "$compat_pg_user" "$compat_pg_pw" "${p[@]}" >"$out" 2>&1
 }
 
 # compat_flyway SET DB OUT CMD[,CMD...]: FlywayRun with the set's flyway.* settings
@@ -151,7 +177,7 @@ compat_tidemark() {
 # The history and lock tables of the set's tool (excluded from schema/data).
 compat_history_table() { # SET: schema.table of the history
   local t
-  if [ "$(compat_setting "$1" 2)" = liquibase ]; then echo public.databasechangelog; return; fi
+  if compat_is_liquibase "$1"; then echo public.databasechangelog; return; fi
   t=$(compat_setting "$1" 5 | tr ';' '\n' | sed -n 's/^flyway.table=//p')
   local s
   s=$(compat_setting "$1" 5 | tr ';' '\n' | sed -n 's/^flyway.schemas=//p' | cut -d, -f1)
@@ -194,7 +220,7 @@ compat_data_raw() {
 compat_history() {
   local t
   t=$(compat_history_table "$2")
-  if [ "$(compat_setting "$2" 2)" = liquibase ]; then
+  if compat_is_liquibase "$2"; then
     compat_psql "$1" -c "COPY (SELECT orderexecuted, id, author, filename, md5sum, exectype, tag,
         description, comments, contexts, labels FROM $t ORDER BY orderexecuted, id) TO STDOUT WITH (HEADER)"
   else
