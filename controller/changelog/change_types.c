@@ -332,15 +332,38 @@ enum tm_code chlog_sql_add_type(struct tm_buf *b, const char *type, bool auto_in
         return tm_buf_adds(b, "BOOLEAN");
     case T_DATETIME:
     case T_TIMESTAMP: {
-        /* DateTimeType/TimestampType (PostgreSQL) */
         const char *p = d.nparams == 0 ? NULL : d.params[d.nparams >= 2 ? 1 : 0];
-        if (d.extra[0] && d.cls == T_TIMESTAMP && !contains_ci(d.name, "tz")) {
-            /* "timestamp with time zone" etc.: the words are kept as written */
-            rc = tm_buf_adds(b, "TIMESTAMP");
-            if (rc == TM_OK && p)
-                rc = tm_buf_addf(b, "(%s)", p);
-            return rc == TM_OK ? tm_buf_addf(b, " %s", d.extra) : rc;
+        if (d.cls == T_TIMESTAMP) {
+            /* TimestampType (PostgreSQL): TIMESTAMP[(first parameter)], then
+             * WITH TIME ZONE for java.sql.Types.TIMESTAMP_WITH_TIMEZONE, or
+             * the words after the name as written - upper-cased with
+             * TIMEZONE made TIME ZONE when they hold TIMEZONE */
+            const char *p0 = d.nparams ? d.params[0] : NULL;
+            bool jtz = starts_ci(raw, "java.sql.Types.TIMESTAMP_WITH_TIMEZONE");
+            if (jtz || d.extra[0]) {
+                rc = tm_buf_adds(b, "TIMESTAMP");
+                if (rc == TM_OK && p0)
+                    rc = tm_buf_addf(b, "(%s)", p0);
+                if (rc == TM_OK && jtz)
+                    return tm_buf_adds(b, " WITH TIME ZONE");
+                if (rc == TM_OK && contains_ci(d.extra, "TIMEZONE")) {
+                    rc = tm_buf_adds(b, " ");
+                    for (const char *q = d.extra; *q && rc == TM_OK; q++) {
+                        if (strncasecmp(q, "TIMEZONE", 8) == 0) {
+                            rc = tm_buf_adds(b, "TIME ZONE");
+                            q += 7;
+                            continue;
+                        }
+                        char u = (char)toupper((unsigned char)*q);
+                        rc = tm_buf_add(b, &u, 1);
+                    }
+                    return rc;
+                }
+                return rc == TM_OK ? tm_buf_addf(b, " %s", d.extra) : rc;
+            }
         }
+        /* DateTimeType (PostgreSQL): the last of two parameters, WITH TIME
+         * ZONE when the definition says tz or with time zone */
         bool tz = contains_ci(raw, "tz") || contains_ci(raw, "with time zone");
         rc = tm_buf_adds(b, "TIMESTAMP");
         if (rc == TM_OK && p)

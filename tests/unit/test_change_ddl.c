@@ -284,6 +284,14 @@ TM_TEST(type_mapping_matches_liquibase)
         {"int(11)", "INTEGER"}, {"tinyint(1)", "SMALLINT"}, {"\"custom\"", "CUSTOM"},
         {"public.my_type", "PUBLIC.MY_TYPE"}, {"VARCHAR(2147483647)", "CHARACTER VARYING"},
         {"bit varying(8)", "BIT VARYING(8)"},
+        /* haitaton-backend writes "timestamp with timezone" */
+        {"timestamp with timezone", "TIMESTAMP WITH TIME ZONE"},
+        {"timestamp(3) with timezone", "TIMESTAMP(3) WITH TIME ZONE"},
+        {"java.sql.Types.TIMESTAMP_WITH_TIMEZONE", "TIMESTAMP WITH TIME ZONE"},
+        {"timestamptz(3)", "TIMESTAMP(3) WITH TIME ZONE"},
+        {"TIMESTAMP WITHOUT TIMEZONE", "TIMESTAMP WITHOUT TIME ZONE"},
+        {"timestamp(6) without time zone", "TIMESTAMP(6) without time zone"},
+        {"datetime with time zone", "TIMESTAMP WITH TIME ZONE"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct tm_buf b;
