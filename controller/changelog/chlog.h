@@ -137,6 +137,13 @@ struct chlog_changeset {
      * decides by the server's version; run_in_transaction is false when a
      * statement always needs it). */
     bool no_tx_below_pg12;
+    /* The include- and changelog-level contexts and labels above this
+     * changeset, innermost first (contexts/labels hold its own only);
+     * engine/select.c combines them as Liquibase's getInheritable*(). */
+    char **inherited_contexts;
+    size_t ninherited_contexts;
+    char **inherited_labels;
+    size_t ninherited_labels;
 };
 
 struct chlog {

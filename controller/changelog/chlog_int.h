@@ -42,6 +42,17 @@ struct chlog_ld {
  * the same pointer); NULL on allocation failure. */
 const char *chlog_ld_keep(struct chlog_ld *ld, const char *s);
 
+/* What the includes above a file pass down to its changesets: the
+ * logicalFilePath in effect (NULL when none) and the include- and
+ * changelog-level contexts and labels, outermost first (borrowed). */
+struct chlog_scope {
+    const char *logical;
+    const char *const *contexts;
+    size_t ncontexts;
+    const char *const *labels;
+    size_t nlabels;
+};
+
 /* Reads path (already clean) through the fs: enforces the per-file and total
  * caps, refuses NUL bytes (binary input).  *data is malloc'd, NUL-ended. */
 enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, size_t *len,
@@ -95,11 +106,10 @@ void chlog_precond_free(struct chlog_precondition *pc);
 void chlog_set_release(struct chlog_changeset *cs);
 
 /* Includes a Liquibase file (.xml/.yaml/.yml/.json through chlog_lb_parse,
- * .sql formatted or raw) with the include's logicalFilePath, context and
- * labels in effect (each NULL when none); from/line name the include. */
+ * .sql formatted or raw) with scope in effect; from/line name the include. */
 enum tm_code chlog_ld_include_lb(struct chlog_ld *ld, const char *path, const char *filename,
-                                 const char *logical, const char *context, const char *labels,
-                                 const char *from, int line, struct tm_err *err) TM_MUST_CHECK;
+                                 const struct chlog_scope *scope, const char *from, int line,
+                                 struct tm_err *err) TM_MUST_CHECK;
 
 /* Parses one file by kind.  path: clean fs path; filename: FILENAME to
  * record for its changesets (as Liquibase writes it). */
@@ -124,13 +134,15 @@ bool chlog_dbms_matches_postgres(const char *dbms);
  * allocation failure or a path that climbs above its root). */
 char *chlog_lb_normalize_path(const char *path);
 
+/* Copies scope's contexts and labels into cs->inherited_*, innermost first. */
+enum tm_code chlog_scope_apply(const struct chlog_scope *scope, struct chlog_changeset *cs)
+    TM_MUST_CHECK;
+
 /* Parses one Liquibase XML, YAML or JSON changelog file (by its extension)
  * and everything it includes.  filename: FILENAME for its changesets;
- * logical: the logicalFilePath in effect from the including changelogs
- * (NULL when none); context/labels: the include's filters (NULL when none). */
+ * scope: what the including changelogs pass down (NULL = nothing). */
 enum tm_code chlog_lb_parse(struct chlog_ld *ld, const char *path, const char *filename,
-                            const char *logical, const char *context, const char *labels,
-                            struct tm_err *err) TM_MUST_CHECK;
+                            const struct chlog_scope *scope, struct tm_err *err) TM_MUST_CHECK;
 
 /* strdup that returns NULL for NULL. */
 char *chlog_strdup(const char *s);

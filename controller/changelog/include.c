@@ -35,34 +35,43 @@ static enum tm_code parse_raw_sql(struct chlog_ld *ld, const char *path, const c
     return TM_OK;
 }
 
-/* ANDs the include's context/labels into changesets [from, nsets) and sets
- * the inherited logicalFilePath (formatted SQL: the parser knows neither). */
-static enum tm_code scope_sets(struct chlog_ld *ld, size_t from, const char *filename,
-                               const char *logical, const char *context, const char *labels,
-                               bool raw, struct tm_err *err)
+enum tm_code chlog_scope_apply(const struct chlog_scope *scope, struct chlog_changeset *cs)
 {
-    for (size_t i = from; i < ld->c->nsets; i++) {
-        struct chlog_changeset *cs = &ld->c->sets[i];
-        const char *add[2] = {context, labels};
-        char **dst[2] = {&cs->contexts, &cs->labels};
-        for (int k = 0; k < 2; k++) {
-            if (!add[k] || !add[k][0])
-                continue;
-            char *old = *dst[k];
-            size_t n = strlen(add[k]) + (old ? strlen(old) : 0) + 16;
-            char *nv = malloc(n);
-            if (!nv)
-                return tm_err_set(err, TM_E_NOMEM, "out of memory");
-            if (old && old[0])
-                snprintf(nv, n, "(%s) and (%s)", add[k], old);
-            else
-                snprintf(nv, n, "%s", add[k]);
-            free(old);
-            *dst[k] = nv;
+    if (!scope)
+        return TM_OK;
+    const char *const *src[2] = {scope->contexts, scope->labels};
+    size_t nsrc[2] = {scope->ncontexts, scope->nlabels};
+    char ***dst[2] = {&cs->inherited_contexts, &cs->inherited_labels};
+    size_t *ndst[2] = {&cs->ninherited_contexts, &cs->ninherited_labels};
+    for (int k = 0; k < 2; k++) {
+        if (!nsrc[k])
+            continue;
+        char **v = calloc(nsrc[k], sizeof(*v));
+        if (!v)
+            return TM_E_NOMEM;
+        *dst[k] = v;
+        for (size_t i = 0; i < nsrc[k]; i++) {
+            v[i] = strdup(src[k][nsrc[k] - 1 - i]); /* innermost first */
+            if (!v[i])
+                return TM_E_NOMEM;
+            (*ndst[k])++;
         }
-        /* DatabaseChangeLog.include: not for raw SQL changelogs */
-        if (logical && logical[0] && !raw && strcmp(cs->filename, filename) == 0) {
-            char *f = strdup(logical);
+    }
+    return TM_OK;
+}
+
+/* Applies scope to changesets [from, nsets) of an included SQL file, whose
+ * parser knows nothing of includes: the inherited contexts and labels, and
+ * the logicalFilePath (DatabaseChangeLog.include: not for raw SQL). */
+static enum tm_code scope_sets(struct chlog_ld *ld, size_t from, const char *filename,
+                               const struct chlog_scope *scope, bool raw, struct tm_err *err)
+{
+    for (size_t i = from; scope && i < ld->c->nsets; i++) {
+        struct chlog_changeset *cs = &ld->c->sets[i];
+        if (chlog_scope_apply(scope, cs) != TM_OK)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        if (scope->logical && scope->logical[0] && !raw && strcmp(cs->filename, filename) == 0) {
+            char *f = strdup(scope->logical);
             if (!f)
                 return tm_err_set(err, TM_E_NOMEM, "out of memory");
             free(cs->filename);
@@ -73,15 +82,15 @@ static enum tm_code scope_sets(struct chlog_ld *ld, size_t from, const char *fil
 }
 
 enum tm_code chlog_ld_include_lb(struct chlog_ld *ld, const char *path, const char *filename,
-                                 const char *logical, const char *context, const char *labels,
-                                 const char *from, int line, struct tm_err *err)
+                                 const struct chlog_scope *scope, const char *from, int line,
+                                 struct tm_err *err)
 {
     enum tm_code rc = chlog_ld_push(ld, path, from, line, err);
     if (rc != TM_OK)
         return rc;
     if (chlog_has_suffix(path, ".yaml") || chlog_has_suffix(path, ".yml") ||
         chlog_has_suffix(path, ".json") || chlog_has_suffix(path, ".xml")) {
-        rc = chlog_lb_parse(ld, path, filename, logical, context, labels, err);
+        rc = chlog_lb_parse(ld, path, filename, scope, err);
         if (rc == TM_E_NOTFOUND && from && err && !strstr(err->msg, "not found"))
             rc = chlog_ld_fail(err, TM_E_NOTFOUND, from, line, 0, "included file %s not found",
                                path);
@@ -104,7 +113,7 @@ enum tm_code chlog_ld_include_lb(struct chlog_ld *ld, const char *path, const ch
         }
         free(data);
         if (rc == TM_OK)
-            rc = scope_sets(ld, before, filename, logical, context, labels, raw, err);
+            rc = scope_sets(ld, before, filename, scope, raw, err);
     } else {
         rc = chlog_ld_fail(err, TM_E_INVAL, from ? from : path, line, 0,
                            "%s: unsupported changelog file type (expected .xml, .yaml, .yml, "

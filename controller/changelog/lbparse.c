@@ -33,11 +33,43 @@ struct lbctx {
     struct chlog_ld *ld;
     const char *path;     /* fs path of this file */
     const char *filename; /* FILENAME of this file's changesets */
-    const char *logical;  /* logicalFilePath in effect, NULL when none */
-    const char *context;  /* include's context filter, NULL when none */
-    const char *labels;   /* include's labels, NULL when none */
+    struct chlog_scope scope; /* what the includes above pass down (borrowed) */
     bool yaml;
 };
+
+/* scope with one more context and/or labels entry (NULL/empty = none) at
+ * the inner end; *ctx_v and *lab_v are the new arrays (caller frees them,
+ * not their strings). */
+static enum tm_code scope_push(const struct chlog_scope *in, const char *ctx, const char *labels,
+                               struct chlog_scope *out, const char ***ctx_v, const char ***lab_v)
+{
+    *out = *in;
+    *ctx_v = *lab_v = NULL;
+    if (ctx && ctx[0]) {
+        *ctx_v = malloc((in->ncontexts + 1) * sizeof(**ctx_v));
+        if (!*ctx_v)
+            return TM_E_NOMEM;
+        for (size_t i = 0; i < in->ncontexts; i++)
+            (*ctx_v)[i] = in->contexts[i];
+        (*ctx_v)[in->ncontexts] = ctx;
+        out->contexts = *ctx_v;
+        out->ncontexts = in->ncontexts + 1;
+    }
+    if (labels && labels[0]) {
+        *lab_v = malloc((in->nlabels + 1) * sizeof(**lab_v));
+        if (!*lab_v) {
+            free(*ctx_v);
+            *ctx_v = NULL;
+            return TM_E_NOMEM;
+        }
+        for (size_t i = 0; i < in->nlabels; i++)
+            (*lab_v)[i] = in->labels[i];
+        (*lab_v)[in->nlabels] = labels;
+        out->labels = *lab_v;
+        out->nlabels = in->nlabels + 1;
+    }
+    return TM_OK;
+}
 
 static enum tm_code fail_node(const struct lbctx *x, struct tm_err *err, enum tm_code code,
                               const struct chlog_node *n, const char *fmt, const char *arg)
@@ -681,20 +713,6 @@ static enum tm_code changeset_item(struct lbctx *x, const struct chlog_node *k,
     return fail_node(x, err, TM_E_INVAL, k, "unknown changeSet attribute '%s'", k->name);
 }
 
-/* AND of two context (or label) expressions; either may be NULL. */
-static char *and_expr(const char *a, const char *b)
-{
-    if (!a || !*a)
-        return b ? strdup(b) : NULL;
-    if (!b || !*b)
-        return strdup(a);
-    size_t n = strlen(a) + strlen(b) + 16;
-    char *r = malloc(n);
-    if (r)
-        snprintf(r, n, "(%s) and (%s)", a, b);
-    return r;
-}
-
 static enum tm_code parse_changeset(struct lbctx *x, const struct chlog_node *n,
                                     struct tm_err *err)
 {
@@ -724,7 +742,7 @@ static enum tm_code parse_changeset(struct lbctx *x, const struct chlog_node *n,
         return nomem(err);
     cs->line = n->line;
     cs->path = strdup(x->path);
-    cs->filename = strdup(x->logical ? x->logical : x->filename);
+    cs->filename = strdup(x->scope.logical ? x->scope.logical : x->filename);
     if (!cs->filename || !cs->path)
         return nomem(err);
     enum tm_code rc = TM_OK;
@@ -781,17 +799,13 @@ static enum tm_code parse_changeset(struct lbctx *x, const struct chlog_node *n,
         }
     }
     if (rc == TM_OK) {
-        const char *own = context_filter ? context_filter : context;
-        cs->contexts = and_expr(x->context, own);
-        if ((x->context || own) && !cs->contexts)
+        /* ChangeSet.load: contextFilter, else context (an empty one counts
+         * as none) */
+        char **own = context_filter && context_filter[0] ? &context_filter : &context;
+        cs->contexts = *own;
+        *own = NULL;
+        if (chlog_scope_apply(&x->scope, cs) != TM_OK)
             rc = nomem(err);
-    }
-    if (rc == TM_OK && x->labels) {
-        char *l = and_expr(x->labels, cs->labels);
-        if (!l)
-            rc = nomem(err);
-        free(cs->labels);
-        cs->labels = l;
     }
     free(context);
     free(context_filter);
@@ -903,29 +917,24 @@ static enum tm_code include_one(struct lbctx *x, const struct chlog_node *at, co
                                 const char *filename, const struct incargs *a,
                                 struct tm_err *err)
 {
-    char *ctx = and_expr(x->context, a->context);
-    char *lab = and_expr(x->labels, a->labels);
-    enum tm_code rc = TM_OK;
-    if ((a->context || x->context) && !ctx)
-        rc = nomem(err);
-    if ((a->labels || x->labels) && !lab)
-        rc = nomem(err);
+    struct chlog_scope sc;
+    const char **cv = NULL, **lv = NULL;
+    if (scope_push(&x->scope, a->context, a->labels, &sc, &cv, &lv) != TM_OK)
+        return nomem(err);
     /* DatabaseChangeLog.getActualLogicalFilePath: the included file's own,
      * else the nearest including changelog's, else the include's */
-    const char *logical = x->logical ? x->logical : a->logical;
-    if (rc == TM_OK) {
-        size_t before = x->ld->c->nsets;
-        rc = chlog_ld_include_lb(x->ld, fspath, filename, logical, ctx, lab, x->path, at->line,
-                                 err);
-        if (rc == TM_OK && a->ignore) {
-            /* ignore="true" on the include: its changesets are skipped */
-            for (size_t i = before; i < x->ld->c->nsets; i++)
-                chlog_set_release(&x->ld->c->sets[i]);
-            x->ld->c->nsets = before;
-        }
+    if (!sc.logical)
+        sc.logical = a->logical;
+    size_t before = x->ld->c->nsets;
+    enum tm_code rc = chlog_ld_include_lb(x->ld, fspath, filename, &sc, x->path, at->line, err);
+    if (rc == TM_OK && a->ignore) {
+        /* ignore="true" on the include: its changesets are skipped */
+        for (size_t i = before; i < x->ld->c->nsets; i++)
+            chlog_set_release(&x->ld->c->sets[i]);
+        x->ld->c->nsets = before;
     }
-    free(ctx);
-    free(lab);
+    free(cv);
+    free(lv);
     return rc;
 }
 
@@ -1074,7 +1083,7 @@ static enum tm_code interpret(struct lbctx *x, const struct chlog_node *root, st
         const struct chlog_node *k = root->kids[i];
         if (is(k, "logicalFilePath"))
             rc = text_set(x, k, &own_logical, err);
-        else if (is(k, "context") || is(k, "contextFilter"))
+        else if (is(k, "contextFilter") || (is(k, "context") && !own_context))
             rc = text_set(x, k, &own_context, err);
     }
     if (rc == TM_OK && x->yaml)
@@ -1082,32 +1091,24 @@ static enum tm_code interpret(struct lbctx *x, const struct chlog_node *root, st
             if (is(root->kids[i], "property"))
                 rc = set_property(x, root->kids[i], err);
     struct lbctx me = *x;
-    char *ctx = NULL;
+    const char **cv = NULL, **lv = NULL;
+    /* DatabaseChangeLog.setContextFilter: the root's context is inherited */
+    if (rc == TM_OK && scope_push(&x->scope, own_context, NULL, &me.scope, &cv, &lv) != TM_OK)
+        rc = nomem(err);
     if (rc == TM_OK && own_logical && own_logical[0]) {
         /* DatabaseChangeLog.getLogicalFilePath: '\' -> '/', leading '/' dropped */
         for (char *q = own_logical; *q; q++)
             if (*q == '\\')
                 *q = '/';
-        me.logical = own_logical[0] == '/' ? own_logical + 1 : own_logical;
-    }
-    if (rc == TM_OK && own_context) {
-        ctx = and_expr(x->context, own_context);
-        if (!ctx)
-            rc = nomem(err);
-        me.context = ctx;
+        me.scope.logical = own_logical[0] == '/' ? own_logical + 1 : own_logical;
     }
     for (size_t i = 0; i < root->nkids && rc == TM_OK; i++) {
         const struct chlog_node *k = root->kids[i];
         if (is(k, "changeSet"))
             rc = parse_changeset(&me, k, err);
-        else if (is(k, "include")) {
-            if (k->is_list) {
-                /* gravitee: "- include: [ {file: ...}, ... ]" */
-                rc = do_include(&me, k, err);
-            } else {
-                rc = do_include(&me, k, err);
-            }
-        } else if (is(k, "includeAll"))
+        else if (is(k, "include"))
+            rc = do_include(&me, k, err); /* also gravitee's list form */
+        else if (is(k, "includeAll"))
             rc = do_include_all(&me, k, err);
         else if (is(k, "property"))
             rc = x->yaml ? TM_OK : set_property(&me, k, err);
@@ -1126,13 +1127,13 @@ static enum tm_code interpret(struct lbctx *x, const struct chlog_node *root, st
     }
     free(own_logical);
     free(own_context);
-    free(ctx);
+    free(cv);
+    free(lv);
     return rc;
 }
 
 enum tm_code chlog_lb_parse(struct chlog_ld *ld, const char *path, const char *filename,
-                            const char *logical, const char *context, const char *labels,
-                            struct tm_err *err)
+                            const struct chlog_scope *scope, struct tm_err *err)
 {
     struct chlog_node *root = NULL;
     bool xml = chlog_has_suffix(path, ".xml");
@@ -1140,7 +1141,9 @@ enum tm_code chlog_lb_parse(struct chlog_ld *ld, const char *path, const char *f
                           : chlog_yaml_read(ld, path, &root, err);
     if (rc != TM_OK)
         return rc;
-    struct lbctx x = {ld, path, filename, logical, context, labels, !xml};
+    struct lbctx x = {.ld = ld, .path = path, .filename = filename, .yaml = !xml};
+    if (scope)
+        x.scope = *scope;
     rc = interpret(&x, root, err);
     chlog_node_free(root);
     return rc;

@@ -495,7 +495,7 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
                                                          : CHLOG_FORMAT_LIQUIBASE_YAML;
         rc = chlog_ld_push(&ld, path, NULL, 0, err);
         if (rc == TM_OK) {
-            rc = chlog_lb_parse(&ld, path, filename, NULL, NULL, NULL, err);
+            rc = chlog_lb_parse(&ld, path, filename, NULL, err);
             chlog_ld_pop(&ld);
         }
     } else {
@@ -583,6 +583,12 @@ void chlog_set_release(struct chlog_changeset *cs)
     free(cs->description);
     free(cs->own_tag);
     free(cs->path);
+    for (size_t i = 0; i < cs->ninherited_contexts; i++)
+        free(cs->inherited_contexts[i]);
+    free(cs->inherited_contexts);
+    for (size_t i = 0; i < cs->ninherited_labels; i++)
+        free(cs->inherited_labels[i]);
+    free(cs->inherited_labels);
 }
 
 void chlog_free(struct chlog *c)

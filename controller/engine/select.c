@@ -744,102 +744,21 @@ enum tm_code select_labels_accept(const char *label_filter, const char *own,
 
 /* ---- the changelog model ----------------------------------------------------- */
 
-/* Index just past the ')' closing the '(' at s[from], or 0 when unbalanced. */
-static size_t group_end(const char *s, size_t from, size_t len)
+/* Runs the filter (labels or contexts) for run_value on cs's own and
+ * inherited parts into *accept, or, when full is not NULL, builds the
+ * history column text into *full instead. */
+static enum tm_code run_filter(const struct chlog_changeset *cs, bool labels, const char *run_value,
+                               bool *accept, char **full, struct tm_err *err)
 {
-    int depth = 0;
-    for (size_t k = from; k < len; k++) {
-        if (s[k] == '(')
-            depth++;
-        else if (s[k] == ')' && --depth == 0)
-            return k + 1;
-    }
-    return 0;
-}
-
-struct parts {
-    const char **v; /* owned copies */
-    size_t n;
-};
-
-static void parts_release(struct parts *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        free((char *)p->v[i]);
-    free(p->v);
-    p->v = NULL;
-    p->n = 0;
-}
-
-/* Appends a copy of s[0..len) to p. */
-static enum tm_code push_part(struct parts *p, const char *s, size_t len, struct tm_err *err)
-{
-    const char **nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
-    if (!nv)
-        return nomem(err);
-    p->v = nv;
-    if (!(p->v[p->n] = dup_n(s, len)))
-        return nomem(err);
-    p->n++;
-    return TM_OK;
-}
-
-/* Splits the loader's "(outer) and (inner)" form (nested to the left,
- * outermost first) into its parts, in that order. */
-static enum tm_code decode_merged(const char *s, size_t len, struct parts *p,
-                                  struct tm_err *err)
-{
-    if (len > 0 && s[0] == '(' && s[len - 1] == ')') {
-        size_t a_end = group_end(s, 0, len);
-        if (a_end > 0 && a_end + 6 <= len && memcmp(s + a_end, " and (", 6) == 0 &&
-            group_end(s, a_end + 5, len) == len) {
-            /* the left side may nest further; the right one is as written */
-            enum tm_code rc = decode_merged(s + 1, a_end - 2, p, err);
-            if (rc != TM_OK)
-                return rc;
-            return push_part(p, s + a_end + 6, len - a_end - 7, err);
-        }
-    }
-    return push_part(p, s, len, err);
-}
-
-/* own = the last part, inherited = the others innermost first. */
-static void split_own(struct parts *p, const char **own, const char **inherited,
-                      size_t *ninherited)
-{
-    *own = p->n ? p->v[p->n - 1] : NULL;
-    *ninherited = p->n ? p->n - 1 : 0;
-    for (size_t i = 0; i < *ninherited; i++)
-        inherited[i] = p->v[*ninherited - 1 - i];
-}
-
-/* Runs the filter (labels or contexts) for run_value on the decoded parts of
- * merged into *accept, or, when full is not NULL, builds the history column
- * text into *full instead. */
-static enum tm_code decoded(const char *merged, bool labels, const char *run_value,
-                            bool *accept, char **full, struct tm_err *err)
-{
-    struct parts p = {0};
-    const char **inh = NULL;
-    enum tm_code rc = TM_OK;
-    if (merged)
-        rc = decode_merged(merged, strlen(merged), &p, err);
-    if (rc == TM_OK && p.n > 1 && !(inh = malloc((p.n - 1) * sizeof(*inh))))
-        rc = nomem(err);
-    if (rc == TM_OK) {
-        const char *own;
-        size_t ninh;
-        split_own(&p, &own, inh, &ninh);
-        if (full)
-            rc = labels ? select_full_labels(own, inh, ninh, full, err)
-                        : select_full_context(own, inh, ninh, full, err);
-        else
-            rc = labels ? select_labels_accept(run_value, own, inh, ninh, accept, err)
-                        : select_contexts_accept(run_value, own, inh, ninh, accept, err);
-    }
-    free(inh);
-    parts_release(&p);
-    return rc;
+    const char *own = labels ? cs->labels : cs->contexts;
+    const char *const *inh =
+        (const char *const *)(labels ? cs->inherited_labels : cs->inherited_contexts);
+    size_t ninh = labels ? cs->ninherited_labels : cs->ninherited_contexts;
+    if (full)
+        return labels ? select_full_labels(own, inh, ninh, full, err)
+                      : select_full_context(own, inh, ninh, full, err);
+    return labels ? select_labels_accept(run_value, own, inh, ninh, accept, err)
+                  : select_contexts_accept(run_value, own, inh, ninh, accept, err);
 }
 
 enum tm_code select_changeset(const struct select_run *run, const struct chlog_changeset *cs,
@@ -850,16 +769,17 @@ enum tm_code select_changeset(const struct select_run *run, const struct chlog_c
     *out = false;
     /* the common case, decided without allocating: nothing on either side */
     if ((!contexts || !*contexts) && (!label_filter || !*label_filter) &&
-        (!cs->contexts || !*cs->contexts) && (!cs->labels || !*cs->labels)) {
+        (!cs->contexts || !*cs->contexts) && (!cs->labels || !*cs->labels) &&
+        !cs->ninherited_contexts && !cs->ninherited_labels) {
         *out = true;
         return TM_OK;
     }
     /* the context filter runs first; a rejected changeset is not labelled */
     bool ok = false, at_labels = false;
-    enum tm_code rc = decoded(cs->contexts, false, contexts, &ok, NULL, err);
+    enum tm_code rc = run_filter(cs, false, contexts, &ok, NULL, err);
     if (rc == TM_OK && ok) {
         at_labels = true;
-        rc = decoded(cs->labels, true, label_filter, &ok, NULL, err);
+        rc = run_filter(cs, true, label_filter, &ok, NULL, err);
     }
     if (rc != TM_OK) {
         tm_err_prefix(err, "%s:%d: changeset %s::%s::%s: %s",
@@ -876,9 +796,9 @@ enum tm_code select_history_columns(const struct chlog_changeset *cs, char **con
                                     char **labels, struct tm_err *err)
 {
     *labels = NULL;
-    enum tm_code rc = decoded(cs->contexts, false, NULL, NULL, contexts, err);
+    enum tm_code rc = run_filter(cs, false, NULL, NULL, contexts, err);
     if (rc == TM_OK)
-        rc = decoded(cs->labels, true, NULL, NULL, labels, err);
+        rc = run_filter(cs, true, NULL, NULL, labels, err);
     if (rc != TM_OK) {
         free(*contexts);
         *contexts = NULL;

@@ -49,12 +49,10 @@
  *    a matching one returns true), is reproduced from String.hashCode and
  *    HashMap's bucket spread; collision chains past 8 (treeified in Java)
  *    are kept in insertion order.
- *  - The changelog model (chlog.h) merges include-level contexts into the
- *    changeset's as "(include) and (own)".  select_changeset decodes that
- *    form; a changeset's own expression written literally as "(a) and (b)"
- *    is read as include "a" + own "b", and an include context with no own
- *    context as the changeset's own.  Only the two-way match of odd run
- *    contexts ("!x", "x or y") can tell these apart.
+ *  - The changelog model (chlog.h) keeps a changeset's own contexts and
+ *    labels apart from the include- and changelog-level ones above it
+ *    (inherited_contexts/inherited_labels, innermost first), as Liquibase's
+ *    ChangeSet and DatabaseChangeLog do.
  *
  * Pure: no I/O, no globals; thread-safe.  Every function that can fail
  * returns enum tm_code and fills err; *out is meaningful only on TM_OK. */
@@ -113,8 +111,8 @@ enum tm_code select_full_labels(const char *own, const char *const *inherited,
                                 size_t ninherited, char **out,
                                 struct tm_err *err) TM_MUST_CHECK;
 
-/* Both filters for one changeset of the model (include-level parts decoded
- * from its merged contexts/labels, see above).  run may be NULL (= nothing
+/* Both filters for one changeset of the model (its own and inherited
+ * parts).  run may be NULL (= nothing
  * given).  Errors name the changeset: "db/a.yaml:12: changeset a.yaml::1::bob:
  * context: cannot parse expression ...". */
 enum tm_code select_changeset(const struct select_run *run, const struct chlog_changeset *cs,
@@ -122,7 +120,7 @@ enum tm_code select_changeset(const struct select_run *run, const struct chlog_c
 
 /* The CONTEXTS and LABELS values Liquibase writes in cs's history row
  * (MarkChangeSetRanGenerator: buildFullContext / buildFullLabels of the
- * decoded include-level and own parts).  Each out is malloc'd or NULL (none);
+ * inherited and own parts).  Each out is malloc'd or NULL (none);
  * on failure both are NULL. */
 enum tm_code select_history_columns(const struct chlog_changeset *cs, char **contexts,
                                     char **labels, struct tm_err *err) TM_MUST_CHECK;

@@ -195,7 +195,7 @@ TM_TEST(dbms_scoped_changesets_and_changes_for_other_databases_are_dropped)
     chlog_free(c);
 }
 
-TM_TEST(include_context_and_labels_are_anded_into_included_changesets)
+TM_TEST(include_context_and_labels_are_inherited_by_included_changesets)
 {
     struct chlog *c = NULL;
     struct tm_err err = {0};
@@ -211,10 +211,36 @@ TM_TEST(include_context_and_labels_are_anded_into_included_changesets)
         "b.sql", "--liquibase formatted sql\n--changeset a:3 context:x\nSELECT 3;\n", NULL);
     TM_ASSERT(rc == TM_OK);
     TM_ASSERT(c->nsets == 3);
-    TM_EXPECT_STR(c->sets[0].contexts, "(faker) and (test or prod)");
-    TM_EXPECT_STR(c->sets[0].labels, "demo");
-    TM_EXPECT_STR(c->sets[1].contexts, "faker");
-    TM_EXPECT_STR(c->sets[2].contexts, "(dev) and (x)");
+    /* own and inherited apart, as Liquibase keeps them */
+    TM_EXPECT_STR(c->sets[0].contexts, "test or prod");
+    TM_ASSERT(c->sets[0].ninherited_contexts == 1);
+    TM_EXPECT_STR(c->sets[0].inherited_contexts[0], "faker");
+    TM_EXPECT(c->sets[0].labels == NULL);
+    TM_ASSERT(c->sets[0].ninherited_labels == 1);
+    TM_EXPECT_STR(c->sets[0].inherited_labels[0], "demo");
+    TM_EXPECT(c->sets[1].contexts == NULL);
+    TM_EXPECT_STR(c->sets[1].inherited_contexts[0], "faker");
+    TM_EXPECT_STR(c->sets[2].contexts, "x");
+    TM_ASSERT(c->sets[2].ninherited_contexts == 1);
+    TM_EXPECT_STR(c->sets[2].inherited_contexts[0], "dev");
+    chlog_free(c);
+    /* nested includes and a root context: innermost first */
+    rc = load_mem("m.xml", &c, &err, "m.xml",
+                  "<databaseChangeLog context=\"root\"><include file=\"a.xml\" context=\"outer\"/>"
+                  "</databaseChangeLog>",
+                  "a.xml",
+                  "<databaseChangeLog><include file=\"b.xml\" contextFilter=\"inner\" context=\"x\"/>"
+                  "</databaseChangeLog>",
+                  "b.xml",
+                  "<databaseChangeLog><changeSet id=\"1\" author=\"a\" context=\"own\" "
+                  "contextFilter=\"\"><sql>SELECT 1</sql></changeSet></databaseChangeLog>",
+                  NULL);
+    TM_ASSERT(rc == TM_OK);
+    TM_EXPECT_STR(c->sets[0].contexts, "own"); /* an empty contextFilter falls back */
+    TM_ASSERT(c->sets[0].ninherited_contexts == 3);
+    TM_EXPECT_STR(c->sets[0].inherited_contexts[0], "inner");
+    TM_EXPECT_STR(c->sets[0].inherited_contexts[1], "outer");
+    TM_EXPECT_STR(c->sets[0].inherited_contexts[2], "root");
     chlog_free(c);
 }
 

@@ -256,16 +256,28 @@ TM_TEST(full_context_and_labels_are_what_liquibase_writes)
     }
 }
 
-/* The loader writes an include's context and labels in front of the
- * changeset's as "(include) and (own)"; select_changeset reads them apart:
+/* Sets cs's inherited contexts or labels (innermost first). */
+static void inherit(char ***v, size_t *n, const char *a, const char *b)
+{
+    *n = b ? 2 : 1;
+    *v = calloc(*n, sizeof(**v));
+    (*v)[0] = strdup(a);
+    if (b)
+        (*v)[1] = strdup(b);
+}
+
+/* The loader keeps an include's context and labels apart from the
+ * changeset's (inherited_*); select_changeset combines them as Liquibase:
  * contexts ANDed, labels added to the list. */
 TM_TEST(changeset_model_include_context_is_anded_and_labels_are_listed)
 {
     struct chlog cl;
     memset(&cl, 0, sizeof(cl));
     struct chlog_changeset *cs = fx_add(&cl, "c1", "select 1", NULL);
-    cs->contexts = strdup("(prod) and (test)");
-    cs->labels = strdup("(inc) and (a, b)");
+    cs->contexts = strdup("test");
+    inherit(&cs->inherited_contexts, &cs->ninherited_contexts, "prod", NULL);
+    cs->labels = strdup("a, b");
+    inherit(&cs->inherited_labels, &cs->ninherited_labels, "inc", NULL);
     struct tm_err err;
     bool sel = true;
     struct select_run run = {"test", NULL};
@@ -280,13 +292,27 @@ TM_TEST(changeset_model_include_context_is_anded_and_labels_are_listed)
     run.label_filter = "!inc";
     TM_EXPECT_INT(select_changeset(&run, cs, &sel, &err), TM_OK);
     TM_EXPECT(!sel);
-    /* two include levels, nested to the left */
+    /* two include levels: own c, include b, outer include a */
     free(cs->contexts);
-    cs->contexts = strdup("((a) and (b)) and (c)");
+    cs->contexts = strdup("c");
+    free(cs->inherited_contexts[0]);
+    free(cs->inherited_contexts);
+    inherit(&cs->inherited_contexts, &cs->ninherited_contexts, "b", "a");
     run = (struct select_run){"a,c", NULL};
     TM_EXPECT_INT(select_changeset(&run, cs, &sel, &err), TM_OK);
     TM_EXPECT(!sel);
     run.contexts = "a,b,c";
+    TM_EXPECT_INT(select_changeset(&run, cs, &sel, &err), TM_OK);
+    TM_EXPECT(sel);
+    /* an own expression that merely looks like the old merged form */
+    free(cs->contexts);
+    cs->contexts = strdup("(a) and (b)");
+    for (size_t i = 0; i < cs->ninherited_contexts; i++)
+        free(cs->inherited_contexts[i]);
+    free(cs->inherited_contexts);
+    cs->inherited_contexts = NULL;
+    cs->ninherited_contexts = 0;
+    run.contexts = "a,b";
     TM_EXPECT_INT(select_changeset(&run, cs, &sel, &err), TM_OK);
     TM_EXPECT(sel);
     /* no run at all: Liquibase with neither --contexts nor --label-filter */
@@ -301,8 +327,10 @@ TM_TEST(history_columns_are_liquibase_full_context_and_labels)
     struct chlog cl;
     memset(&cl, 0, sizeof(cl));
     struct chlog_changeset *cs = fx_add(&cl, "c1", "select 1", NULL);
-    cs->contexts = strdup("(inc) and (a, b)");
-    cs->labels = strdup("(Inc) and (B, a)");
+    cs->contexts = strdup("a, b");
+    inherit(&cs->inherited_contexts, &cs->ninherited_contexts, "inc", NULL);
+    cs->labels = strdup("B, a");
+    inherit(&cs->inherited_labels, &cs->ninherited_labels, "Inc", NULL);
     struct tm_err err;
     char *ctx = NULL, *labels = NULL;
     TM_EXPECT_INT(select_history_columns(cs, &ctx, &labels, &err), TM_OK);
@@ -310,10 +338,9 @@ TM_TEST(history_columns_are_liquibase_full_context_and_labels)
     TM_EXPECT_STR(labels, "inc,b,a");
     free(ctx);
     free(labels);
-    free(cs->contexts);
-    free(cs->labels);
-    cs->contexts = NULL;
-    cs->labels = NULL;
+    fx_free(&cl);
+    memset(&cl, 0, sizeof(cl));
+    cs = fx_add(&cl, "c1", "select 1", NULL);
     TM_EXPECT_INT(select_history_columns(cs, &ctx, &labels, &err), TM_OK);
     TM_EXPECT(ctx == NULL && labels == NULL);
     fx_free(&cl);
