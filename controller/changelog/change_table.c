@@ -408,6 +408,11 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
         struct chlog_value v;
         rc = chlog_value_get(l.v[i], "value", &v, c->err);
+        if (rc == TM_OK && v.kind == CHLOG_VALUE_NONE && ddl_nonblank(l.v[i]->value)) {
+            v.kind = CHLOG_VALUE_STRING; /* <column name="x">text</column> */
+            v.text = l.v[i]->value;
+            v.node = l.v[i];
+        }
         if (rc != TM_OK || v.kind == CHLOG_VALUE_NONE || v.kind == CHLOG_VALUE_NULL)
             continue;
         rc = ddl_next(b);
