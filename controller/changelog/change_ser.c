@@ -142,14 +142,6 @@ static bool is_int_text(const char *s)
     return true;
 }
 
-const char *chlog_field_text(const struct chlog_node *node, const char *name)
-{
-    const struct chlog_node *k = chlog_node_child(node, name);
-    if (k)
-        return k->value;
-    return NULL;
-}
-
 static enum tm_code check_node(const struct chlog_node *node, const struct chlog_schema *s,
                                const char *what, struct tm_err *err);
 
@@ -550,8 +542,8 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
     return rc;
 }
 
-enum tm_code chlog_schema_serialize(const struct chlog_node *node, const struct chlog_schema *s,
-                                    char **out)
+static enum tm_code schema_serialize(const struct chlog_node *node, const struct chlog_schema *s,
+                                     char **out)
 {
     struct tm_buf b;
     tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
@@ -600,7 +592,7 @@ enum tm_code chlog_schema_checksum(const struct chlog_node *node, const struct c
                                    char out[40], struct tm_err *err)
 {
     char *text = NULL;
-    enum tm_code rc = chlog_schema_serialize(node, s, &text);
+    enum tm_code rc = schema_serialize(node, s, &text);
     char hex[33];
     if (rc == TM_OK)
         rc = chlog_md5_hex(text, strlen(text), hex);
