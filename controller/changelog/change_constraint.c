@@ -132,9 +132,9 @@ enum tm_code ddl_compile_drop_index(struct ddl_cx *c)
 /* ---- foreign keys ----------------------------------------------------------------- */
 
 enum tm_code ddl_add_fk(struct tm_buf *b, const char *schema, const char *t,
-                           const char *base_cols, const char *ref_schema, const char *ref_table,
-                           const char *ref_cols, const char *name, const char *on_update,
-                           const char *on_delete, bool deferrable, bool deferred, bool validate)
+                        const char *base_cols, const char *ref_schema, const char *ref_table,
+                        const char *ref_cols, const char *name, const char *on_update,
+                        const char *on_delete, bool deferrable, bool deferred, bool validate)
 {
     enum tm_code rc = ddl_next(b);
     if (rc == TM_OK)
@@ -192,7 +192,8 @@ enum tm_code ddl_compile_add_fk(struct ddl_cx *c)
     const char *on_delete = ddl_txt(c, "onDelete");
     if (ddl_flag(n, "deleteCascade"))
         on_delete = "CASCADE";
-    rc = ddl_add_fk(&c->sql, ddl_txt(c, "baseTableSchemaName"), t, bc, ddl_txt(c, "referencedTableSchemaName"),
+    rc = ddl_add_fk(&c->sql, ddl_txt(c, "baseTableSchemaName"), t, bc,
+                    ddl_txt(c, "referencedTableSchemaName"),
                 rt, rcols, name, ddl_txt(c, "onUpdate"), on_delete, ddl_flag(n, "deferrable"),
                 ddl_flag(n, "initiallyDeferred"), !ddl_flag_false(n, "validate"));
     /* rollback: dropForeignKeyConstraint */
@@ -261,7 +262,7 @@ enum tm_code ddl_add_unique(struct tm_buf *b, const struct chlog_node *n, const 
 }
 
 enum tm_code ddl_drop_constraint(struct tm_buf *b, const struct chlog_node *n, const char *t,
-                                    const char *name)
+                                 const char *name)
 {
     enum tm_code rc = ddl_alter_table(b, n, t);
     if (rc == TM_OK)
@@ -366,7 +367,7 @@ static void correct_name(char *dst, size_t cap, const char *name)
  * that looks the name up (TABLE_SCHEMA = current_schema() when no schema is
  * given, where Liquibase writes the connection's default schema) */
 enum tm_code ddl_drop_pk(struct tm_buf *b, const struct chlog_node *n, const char *t,
-                            const char *name)
+                         const char *name)
 {
     if (name)
         return ddl_drop_constraint(b, n, t, name);

@@ -47,7 +47,8 @@ SCHEMA(s_index_column, "column", F("name", STRING), F("computed", BOOL), F("type
        F("position", INT));
 SCHEMA(s_create_index, "createIndex", F("indexName", STRING), TABLE3,
        COLS(s_index_column), F("tablespace", STRING), F("unique", BOOL),
-       F("associatedWith", IGNORED), F("clustered", BOOL), F("using", IGNORED)); /* v9 excludes associatedWith, using */
+       F("associatedWith", IGNORED), F("clustered", BOOL),
+       F("using", IGNORED)); /* v9 excludes associatedWith and using */
 SCHEMA(s_add_fk, "addForeignKeyConstraint", F("baseTableCatalogName", STRING),
        F("baseTableSchemaName", STRING), F("baseTableName", STRING),
        F("baseColumnNames", STRING), F("referencedTableCatalogName", STRING),
@@ -120,7 +121,8 @@ static const struct chlog_field s_create_view_fields[] = {
     F("path", IGNORED), F("relativeToChangelogFile", IGNORED), F("encoding", IGNORED),
     F("remarks", STRING)};
 static const struct chlog_schema s_create_view = {
-    "createView", s_create_view_fields, sizeof s_create_view_fields / sizeof s_create_view_fields[0],
+    "createView", s_create_view_fields,
+    sizeof s_create_view_fields / sizeof s_create_view_fields[0],
     "selectQuery"};
 static const struct chlog_schema s_empty = {"empty", NULL, 0, NULL};
 static const struct chlog_field s_output_fields[] = {F("message", STRING), F("target", STRING)};
@@ -245,7 +247,7 @@ enum tm_code ddl_add_remarks(struct tm_buf *b, const char *r)
 }
 
 enum tm_code ddl_comment_on_column(struct tm_buf *b, const struct chlog_node *n,
-                                      const char *t, const char *col, const char *remarks)
+                                   const char *t, const char *col, const char *remarks)
 {
     enum tm_code rc = ddl_next(b);
     if (rc == TM_OK)
@@ -272,9 +274,8 @@ bool ddl_nonblank(const char *s)
     return false;
 }
 
-
 enum tm_code ddl_alter_column(struct tm_buf *b, const struct chlog_node *n, const char *t,
-                                 const char *col, const char *what)
+                              const char *col, const char *what)
 {
     /* SetNullableGenerator and AddDefaultValueGenerator write
      * "ALTER COLUMN  c" (two blanks); DropDefaultValueGenerator one */

@@ -350,7 +350,8 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
         bool is_pk = cons && ddl_flag(cons, "primaryKey");
         /* a column given a value gets NOT NULL after its UPDATE instead */
         bool later_not_null = cons && ddl_flag_false(cons, "nullable") && has_value(col);
-        if (rc == TM_OK && cons && ((ddl_flag_false(cons, "nullable") && !later_not_null) || is_pk)) {
+        bool not_null = cons && ddl_flag_false(cons, "nullable") && !later_not_null;
+        if (rc == TM_OK && (not_null || is_pk)) {
             const char *nn = chlog_node_text(cons, "notNullConstraintName");
             if (ddl_nonblank(nn)) {
                 rc = tm_buf_adds(b, " CONSTRAINT ");
@@ -394,7 +395,8 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
                     *dot = '\0';
                     rschema = rtab;
                 }
-                rc = ddl_add_fk(b, chlog_node_text(n, "schemaName"), t, name, rschema, rschema ? dot + 1 : rtab, rcol,
+                rc = ddl_add_fk(b, chlog_node_text(n, "schemaName"), t, name, rschema,
+                                rschema ? dot + 1 : rtab, rcol,
                             chlog_node_text(cons, "foreignKeyName"), NULL,
                             ddl_flag(cons, "deleteCascade") ? "CASCADE" : NULL, false, false,
                             !ddl_flag_false(cons, "validateForeignKey"));
