@@ -504,11 +504,9 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
             v = default_computed;
         char *tmp = NULL;
         const char *text = scalar_text(f, k, v, &tmp);
-        if (v && !text && f->kind != CHLOG_FIELD_NUMBER) {
+        if (v && !text && f->kind != CHLOG_FIELD_NUMBER)
             rc = TM_E_NOMEM;
-            break;
-        }
-        if (text) {
+        if (rc == TM_OK && text) {
             struct tm_buf b;
             tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
             rc = add_indent(&b, level);
@@ -522,7 +520,8 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
         free(trimmed);
     }
     if (rc == TM_OK) {
-        qsort(l.v, l.n, sizeof *l.v, cmp_str);
+        if (l.n)
+            qsort(l.v, l.n, sizeof *l.v, cmp_str);
         rc = tm_buf_adds(out, "[");
         if (rc == TM_OK && l.n)
             rc = tm_buf_adds(out, "\n");

@@ -727,4 +727,24 @@ TM_TEST(add_column_position_is_refused_as_liquibase_does)
     compiled_free(&c);
 }
 
+/* <empty/> and <output target="STDERR">hello</output>: no SQL, an empty
+ * rollback, and the md5sums Liquibase 4.33.0 update-sql wrote */
+TM_TEST(empty_and_output_match_liquibase)
+{
+    struct compiled c = {0};
+    struct tm_err err = {0};
+    TM_ASSERT_INT(compile(&c, n("empty", NULL), &err), TM_OK);
+    TM_EXPECT_STR(c.ch[0].sql, "");
+    TM_EXPECT_STR(c.ch[0].rollback_auto, "");
+    expect_md5sum(&c, "9:7a37a4e4638085400ecf49cb0bebb7de");
+    compiled_free(&c);
+    struct compiled d = {0};
+    struct chlog_node *o = chlog_node_new("output", "hello", "c.xml", 1, 1);
+    TM_ASSERT(o && chlog_node_add_new(o, "target", "STDERR", 1, 1));
+    TM_ASSERT_INT(compile(&d, o, &err), TM_OK);
+    TM_EXPECT_STR(d.ch[0].sql, "");
+    expect_md5sum(&d, "9:67d366524d48d6f73cb559d394191ac5");
+    compiled_free(&d);
+}
+
 TM_TEST_MAIN()
