@@ -51,7 +51,7 @@ compat_jdbc() { echo "jdbc:postgresql://$compat_pg_host:$compat_pg_port/$1"; }
 
 compat_psql() { # DB, psql args...
   local db=$1; shift
-  PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$(compat_url "$db")" "$@"
+  PGTZ=UTC PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$(compat_url "$db")" "$@"
 }
 
 # compat_db_create DB NEEDS: a fresh database with what the set needs beforehand
@@ -196,7 +196,9 @@ compat_schema() {
 # excluded), sorted, then every sequence's state.  Timestamps of the run's own
 # day are replaced by <run-day> (now() defaults must differ between two runs).
 compat_data() {
-  compat_data_raw "$@" 2>&1 | sed -E "s/$(date -u +%F)[ T][0-9:.]+([+-][0-9:]+)?/<run-day>/g"
+  local utc day
+  utc=$(date -u +%F) day=$(date +%F)
+  compat_data_raw "$@" 2>&1 | sed -E "s/($utc|$day)[ T][0-9:.]+([+-][0-9:]+)?/<run-day>/g"
 }
 compat_data_raw() {
   local hist
