@@ -18,7 +18,8 @@
 # The cache lives outside the build tree, in ${XDG_CACHE_HOME:-~/.cache}/tidemark/
 # reference-tools (jars and classes) and ~/.m2 (Maven's own), keyed by the
 # hash of the poms and Java files: a warm run costs a hash and a stat, and
-# starts no JVM.  A lock makes concurrent callers (ctest -j) fetch once.
+# starts no JVM.  Entries unused for two weeks are removed when a new one is
+# made.  A lock makes concurrent callers (ctest -j) fetch once.
 # Needs java (JDK 17, Debian's openjdk-17-jdk-headless) and mvn (hack/deps.sh).
 set -euo pipefail
 
@@ -45,7 +46,11 @@ fetch() {
   local k dir
   k=$(key)
   dir=$cache/$k
-  [ -f "$dir/ok" ] && { echo "$dir"; return; }
+  if [ -f "$dir/ok" ]; then
+    touch "$dir/ok" # last use, for the pruning below
+    echo "$dir"
+    return
+  fi
   exec 9>"$cache/lock"
   flock 9
   if [ ! -f "$dir/ok" ]; then
@@ -60,6 +65,8 @@ fetch() {
     javac -nowarn -d "$dir/classes" -cp "$dir/liquibase-4.33.0/*" "$compat/LiquibaseRun.java"
     javac -nowarn -d "$dir/classes" -cp "$dir/liquibase-4.33.0/*:$dir/spring/*" "$compat/SpringRun.java"
     touch "$dir/ok"
+    # entries of older poms/drivers unused for two weeks
+    find "$cache" -mindepth 2 -maxdepth 2 -name ok -mtime +14 -printf '%h\n' | xargs -r rm -rf
   fi
   flock -u 9
   echo "$dir"
