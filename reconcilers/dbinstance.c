@@ -187,7 +187,9 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
     if (flyway && strcmp(table, ENGINE_DEFAULT_TABLE) == 0)
         table = ENGINE_DEFAULT_FLYWAY_TABLE;
     if (engine_history_read(s->conn, table, flyway, &s->hist, &err) != TM_OK ||
-        engine_status_compute(s->cl, &s->hist, NULL, &s->es, &err) != TM_OK) {
+        engine_status_compute_filtered(s->cl, &s->hist, rec_str(s->obj, "spec.contexts"),
+                                       rec_str(s->obj, "spec.labelFilter"), &s->es,
+                                       &err) != TM_OK) {
         snprintf(s->hist_msg, sizeof(s->hist_msg), "%s", err.msg);
         o->history_error = s->hist_msg;
         return;

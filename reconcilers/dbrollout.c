@@ -183,7 +183,12 @@ static void position(struct state *s, const char *tag, enum dbrollout_pos *pos, 
                      char *errbuf, size_t errn, struct plan *keep)
 {
     struct plan pl;
-    struct plan_opts po = {.tag = tag, .count = -1, .context = NULL, .allow_drift = true};
+    /* the same selection as the move (act_move): the instance's contexts/labels */
+    struct plan_opts po = {.tag = tag,
+                           .count = -1,
+                           .context = rec_str(s->inst, "spec.contexts"),
+                           .allow_drift = true,
+                           .label_filter = rec_str(s->inst, "spec.labelFilter")};
     struct tm_err err;
     tm_err_clear(&err);
     plan_init(&pl);
@@ -258,7 +263,9 @@ static void observe_db(struct state *s, struct dbrollout_observed *o)
     engine_history_init(&s->hist);
     engine_status_init(&s->es);
     if (engine_history_read(s->conn, s->table, s->flyway, &s->hist, &err) != TM_OK ||
-        engine_status_compute(s->cl, &s->hist, NULL, &s->es, &err) != TM_OK) {
+        engine_status_compute_filtered(s->cl, &s->hist, rec_str(s->inst, "spec.contexts"),
+                                       rec_str(s->inst, "spec.labelFilter"), &s->es,
+                                       &err) != TM_OK) {
         snprintf(s->db_error, sizeof(s->db_error), "%s", err.msg);
         /* a broken connection: reconnect next reconcile */
         pgx_conn_free(s->conn);
@@ -602,6 +609,9 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
                   : o->spec.cs_failure == DBROLLOUT_CS_FAILURE_FAIL       ? ENGINE_STRATEGY_FAIL
                                                                           : ENGINE_STRATEGY_ROLLBACK;
     eo.lint = lint_opts_of(s->inst);
+    /* the instance's Liquibase contexts and label filter (spring.liquibase.contexts) */
+    eo.context = rec_str(s->inst, "spec.contexts");
+    eo.label_filter = rec_str(s->inst, "spec.labelFilter");
     eo.lock_wait_ms = 2000;
     eo.progress = on_progress;
     eo.progress_ctx = &pc;

@@ -142,8 +142,8 @@ has_event() {
 
 # apply_instance NAME SCHEMA POLICY: a Secret "db-creds" (this test's role) and a DBInstance
 # NAME of SCHEMA on this test's database with destructiveChanges POLICY.
-apply_instance() {
-  local name=$1 schema=$2 policy=$3 hostport host port
+apply_instance() { # NAME SCHEMA POLICY [EXTRA-SPEC-YAML (one line, e.g. "contexts: prod")]
+  local name=$1 schema=$2 policy=$3 extra=${4:-} hostport host port
   hostport="${PG_BASE#*@}"; host="${hostport%:*}"; port="${hostport##*:}"
   k -n "$NS" create secret generic db-creds --from-literal=username="$ROLE" \
     --from-literal=password="$CANARY" --dry-run=client -o yaml | k -n "$NS" apply -f - >/dev/null
@@ -160,6 +160,7 @@ spec:
     sslMode: disable
     userSecretRef: {name: db-creds}
   policy: {destructiveChanges: $policy}
+  $extra
 YAML
 }
 
