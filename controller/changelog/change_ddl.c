@@ -145,7 +145,7 @@ bool ddl_flag(const struct chlog_node *n, const char *name)
 bool ddl_flag_false(const struct chlog_node *n, const char *name)
 {
     const char *v = chlog_node_text(n, name);
-    return v && strcasecmp(v, "false") == 0;
+    return v && strcasecmp(v, "true") != 0; /* Boolean.valueOf: "0", "${x}" are false */
 }
 
 enum tm_code ddl_need(struct ddl_cx *c, const char *name, const char **out)

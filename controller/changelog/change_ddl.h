@@ -40,8 +40,9 @@ struct ddl_cols {
 
 /* The value of c->n's attribute name, or NULL. */
 const char *ddl_txt(const struct ddl_cx *c, const char *name);
-/* True when n's attribute name is "true" / "false" (case-insensitive);
- * both false when it is absent. */
+/* The Boolean Liquibase reads (Boolean.valueOf): ddl_flag is true when the
+ * attribute is "true" (any case), ddl_flag_false when it is present with
+ * any other text ("false", "0", an unexpanded ${x}); both false when absent. */
 bool ddl_flag(const struct chlog_node *n, const char *name);
 bool ddl_flag_false(const struct chlog_node *n, const char *name);
 /* *out = the non-empty attribute name; else TM_E_INVAL "file:line: <type>:

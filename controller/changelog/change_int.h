@@ -132,7 +132,9 @@ enum chlog_value_kind {
     CHLOG_VALUE_NONE = 0,
     CHLOG_VALUE_STRING,   /* value / defaultValue */
     CHLOG_VALUE_NUMERIC,  /* valueNumeric (a number; text not a number = computed) */
-    CHLOG_VALUE_BOOLEAN,  /* valueBoolean (true/false/1/0; other text is TM_E_INVAL) */
+    CHLOG_VALUE_BOOLEAN,  /* valueBoolean: true only when "true" (Boolean.valueOf: "1"
+                             is false); text other than chlog_bool_text_ok() is
+                             TM_E_INVAL */
     CHLOG_VALUE_DATE,     /* valueDate (ISO date/time; other text = computed) */
     CHLOG_VALUE_COMPUTED, /* valueComputed: SQL written as is */
     CHLOG_VALUE_SEQ_NEXT, /* valueSequenceNext: nextval('seq') */
@@ -150,6 +152,11 @@ struct chlog_value {
  * Two of them set is TM_E_INVAL naming both (file:line). */
 enum tm_code chlog_value_get(const struct chlog_node *col, const char *prefix,
                              struct chlog_value *v, struct tm_err *err) TM_MUST_CHECK;
+
+/* A Boolean attribute's text Liquibase's XSD accepts: true, false, 1, 0 (any
+ * case) or an unexpanded ${property}.  ParsedNode reads it with
+ * Boolean.valueOf: only "true" is true. */
+bool chlog_bool_text_ok(const char *text);
 
 /* Whether text is what ColumnConfig accepts as valueNumeric (NumberFormat,
  * Locale.US, "(...)" stripped) / as valueDate (ISODateFormat.parse); text

@@ -116,18 +116,6 @@ enum tm_code chlog_list_each(const struct chlog_node *node, const char *item, co
     return rc;
 }
 
-static bool parse_bool_text(const char *s, bool *out)
-{
-    if (strcasecmp(s, "true") == 0) {
-        *out = true;
-        return true;
-    }
-    if (strcasecmp(s, "false") == 0) {
-        *out = false;
-        return true;
-    }
-    return false;
-}
 
 static bool is_int_text(const char *s)
 {
@@ -199,10 +187,9 @@ static enum tm_code check_node(const struct chlog_node *node, const struct chlog
             return chlog_ld_fail(err, TM_E_INVAL, k->file, k->line, 0,
                                  "%s: unknown attribute '%s'", what, k->name);
         enum tm_code rc = TM_OK;
-        bool b;
         switch (f->kind) {
         case CHLOG_FIELD_BOOL:
-            if (k->value && !parse_bool_text(k->value, &b))
+            if (k->value && !chlog_bool_text_ok(k->value))
                 rc = chlog_ld_fail(err, TM_E_INVAL, k->file, k->line, 0,
                                    "%s: %s must be true or false, not '%s'", what, k->name,
                                    k->value);
@@ -288,10 +275,9 @@ static const char *scalar_text(const struct chlog_field *f, const struct chlog_n
     *tmp = NULL;
     if (!v)
         return NULL;
-    bool b;
     switch (f->kind) {
     case CHLOG_FIELD_BOOL:
-        return parse_bool_text(v, &b) ? (b ? "true" : "false") : v;
+        return strcasecmp(v, "true") == 0 ? "true" : "false"; /* Boolean.valueOf */
     case CHLOG_FIELD_INT: { /* BigInteger/Integer toString: no sign '+', no leading zeros */
         const char *p = v;
         bool neg = false;

@@ -256,6 +256,21 @@ static bool str_true(const char *s)
     return strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0;
 }
 
+/* Boolean.valueOf(String): only "true" (any case) is true - what ParsedNode
+ * makes of a Boolean attribute (valueBoolean="1" is false to Liquibase). */
+static bool java_bool(const char *s)
+{
+    return strcasecmp(s, "true") == 0;
+}
+
+bool chlog_bool_text_ok(const char *s)
+{
+    size_t n = strlen(s);
+    /* xsd:boolean, or an unexpanded ${property} (booleanExp) */
+    return strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0 || strcmp(s, "1") == 0 ||
+           strcmp(s, "0") == 0 || (n > 3 && s[0] == '$' && s[1] == '{' && s[n - 1] == '}');
+}
+
 static bool str_false(const char *s)
 {
     return strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0;
@@ -327,8 +342,7 @@ enum tm_code chlog_value_get(const struct chlog_node *col, const char *prefix,
             }
         } else if (v->kind == CHLOG_VALUE_DATE && !looks_date(a->value)) {
             v->kind = CHLOG_VALUE_COMPUTED;
-        } else if (v->kind == CHLOG_VALUE_BOOLEAN && !str_true(a->value) &&
-                   !str_false(a->value)) {
+        } else if (v->kind == CHLOG_VALUE_BOOLEAN && !chlog_bool_text_ok(a->value)) {
             return chlog_ld_fail(err, TM_E_INVAL, a->file, a->line, 0,
                                  "column: %s must be true or false, not '%s'", a->name, a->value);
         }
@@ -434,6 +448,8 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
     case CHLOG_TYPE_BOOLEAN: /* BooleanType.objectToSql */
         if (v->kind == CHLOG_VALUE_BOOLEAN || v->kind == CHLOG_VALUE_NUMERIC ||
             v->kind == CHLOG_VALUE_STRING) {
+            if (v->kind == CHLOG_VALUE_BOOLEAN) /* a Boolean object */
+                return tm_buf_adds(b, java_bool(t) ? "TRUE" : "FALSE");
             char *s = strdup(t), *w = s;
             if (!s)
                 return TM_E_NOMEM;
@@ -456,7 +472,7 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
         return add_date(b, v);
     case CHLOG_TYPE_NUMERIC: /* IntType/BigIntType/DecimalType...: formatNumber */
         if (v->kind == CHLOG_VALUE_BOOLEAN)
-            return tm_buf_adds(b, str_true(t) ? "true" : "false");
+            return tm_buf_adds(b, java_bool(t) ? "true" : "false");
         if (v->kind == CHLOG_VALUE_DATE)
             return add_date(b, v);
         return add_number(b, t);
@@ -464,7 +480,7 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
         if (v->kind == CHLOG_VALUE_DATE)
             return add_date(b, v);
         if (v->kind == CHLOG_VALUE_BOOLEAN)
-            return chlog_sql_add_string(b, str_true(t) ? "true" : "false");
+            return chlog_sql_add_string(b, java_bool(t) ? "true" : "false");
         return chlog_sql_add_string(b, t);
     case CHLOG_TYPE_DATE:
     case CHLOG_TYPE_TIME:
@@ -480,13 +496,13 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
         if (v->kind == CHLOG_VALUE_NUMERIC)
             return add_number(b, t);
         if (v->kind == CHLOG_VALUE_BOOLEAN)
-            return tm_buf_adds(b, str_true(t) ? "true" : "false");
+            return tm_buf_adds(b, java_bool(t) ? "true" : "false");
         return chlog_sql_add_string(b, t);
     case CHLOG_TYPE_UUID: /* UUIDType: LiquibaseDataType.otherToSql, the text as is */
         if (v->kind == CHLOG_VALUE_NUMERIC)
             return add_number(b, t);
         if (v->kind == CHLOG_VALUE_BOOLEAN)
-            return tm_buf_adds(b, str_true(t) ? "true" : "false");
+            return tm_buf_adds(b, java_bool(t) ? "true" : "false");
         if (v->kind == CHLOG_VALUE_DATE)
             return add_date(b, v);
         return tm_buf_adds(b, t);
@@ -504,7 +520,7 @@ enum tm_code chlog_value_sql(struct tm_buf *b, const struct chlog_value *v,
         if (v->kind == CHLOG_VALUE_NUMERIC)
             return add_number(b, t);
         if (v->kind == CHLOG_VALUE_BOOLEAN)
-            return tm_buf_adds(b, str_true(t) ? "TRUE" : "FALSE");
+            return tm_buf_adds(b, java_bool(t) ? "TRUE" : "FALSE");
         if (v->kind == CHLOG_VALUE_DATE)
             return add_date(b, v);
         return chlog_sql_add_string(b, t);

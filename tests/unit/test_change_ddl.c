@@ -747,4 +747,46 @@ TM_TEST(empty_and_output_match_liquibase)
     compiled_free(&d);
 }
 
+/* Boolean attributes are read with Boolean.valueOf: only "true" is true, so
+ * "1", "0" and an unexpanded ${property} (xm-uaa writes
+ * autoIncrement="${autoIncrement}") are false.  Liquibase 4.33.0 update-sql:
+ * <createTable tableName="t1">
+ *   <column name="id" type="bigint" autoIncrement="${autoIncrement}">
+ *     <constraints primaryKey="true" nullable="false"/></column>
+ *   <column name="b" type="int"><constraints nullable="0"/></column>
+ *   <column name="c" type="boolean" defaultValueBoolean="1"/></createTable>
+ * <createIndex tableName="t1" indexName="ix" unique="1"><column name="b"/></createIndex> */
+TM_TEST(booleans_are_read_as_java_does)
+{
+    struct compiled c = {0};
+    struct tm_err err = {0};
+    struct chlog_node *t = n("createTable", "tableName", "t1", NULL);
+    struct chlog_node *col = add(t, n("column", "name", "id", "type", "bigint", "autoIncrement",
+                                      "${autoIncrement}", NULL));
+    add(col, n("constraints", "primaryKey", "true", "nullable", "false", NULL));
+    col = add(t, n("column", "name", "b", "type", "int", NULL));
+    add(col, n("constraints", "nullable", "0", NULL));
+    add(t, n("column", "name", "c", "type", "boolean", "defaultValueBoolean", "1", NULL));
+    TM_ASSERT_INT(compile(&c, t, &err), TM_OK);
+    TM_EXPECT_STR(c.ch[0].sql, "CREATE TABLE t1 (id BIGINT NOT NULL, b INTEGER NOT NULL, c "
+                               "BOOLEAN DEFAULT FALSE, CONSTRAINT t1_pkey PRIMARY KEY (id))");
+    expect_md5sum(&c, "9:80361d91467b44ecc597c8cf467f839c");
+    compiled_free(&c);
+    struct compiled d = {0};
+    struct chlog_node *x = n("createIndex", "tableName", "t1", "indexName", "ix", "unique", "1",
+                             NULL);
+    add(x, n("column", "name", "b", NULL));
+    TM_ASSERT_INT(compile(&d, x, &err), TM_OK);
+    TM_EXPECT_STR(d.ch[0].sql, "CREATE INDEX ix ON t1(b)");
+    expect_md5sum(&d, "9:89d19bf748f6801a4d3373bb27631795");
+    compiled_free(&d);
+    /* text no XSD boolean allows stays an error */
+    struct compiled e = {0};
+    TM_EXPECT_INT(compile(&e, n("dropTable", "tableName", "t", "cascadeConstraints", "yes", NULL),
+                          &err),
+                  TM_E_INVAL);
+    TM_EXPECT_CONTAINS(err.msg, "cascadeConstraints must be true or false");
+    compiled_free(&e);
+}
+
 TM_TEST_MAIN()
