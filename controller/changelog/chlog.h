@@ -307,6 +307,13 @@ enum tm_code chlog_split_statements(const char *sql, const char *end_delimiter,
                                     struct tm_err *err) TM_MUST_CHECK;
 void chlog_statements_free(char **stmts, size_t n);
 
+/* What PostgreSQL's JDBC driver sends for sql (Liquibase and Flyway both go
+ * through it): "??" outside literals, quoted identifiers, dollar quotes and
+ * comments becomes "?".  A malloc'd copy when that changes anything; NULL
+ * when sql is to be sent as it is (or on allocation failure, when the
+ * caller then sends sql as it is). */
+char *chlog_jdbc_sql(const char *sql);
+
 /* ---- Building a changelog ----------------------------------------------
  * The builder every parser appends to (through chlog_int.h's load state) and
  * that tools and tests use to make one by hand: start from a zeroed struct

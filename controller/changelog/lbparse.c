@@ -812,10 +812,8 @@ static enum tm_code parse_changeset(struct lbctx *x, const struct chlog_node *n,
     free(logical);
     if (rc != TM_OK)
         return rc;
-    if (cs->id)
-        trim_inplace(cs->id);
-    if (cs->author)
-        trim_inplace(cs->author);
+    /* id and author are taken as written (ChangeSet.load does not trim: a
+     * real changelog has the author "dwatkins ", and Liquibase's rows say so) */
     if (!cs->id || !cs->id[0])
         return fail_node(x, err, TM_E_INVAL, n, "changeSet needs an id", NULL);
     if (!cs->author || !cs->author[0])

@@ -248,22 +248,32 @@ static void description_of(const struct chlog_changeset *cs, char *out, size_t n
     }
 }
 
-/* Liquibase's limitSize (MarkChangeSetRanGenerator): a value longer than
- * 255 characters keeps its first 252 and gets "...".  (Bytes here; the same
- * for ASCII.)  out must hold 256 bytes. */
+/* Liquibase 4.33's MarkChangeSetRanGenerator: StringUtil.limitSize(value,
+ * 250) for DESCRIPTION and COMMENTS: a value longer than 250 UTF-16 code
+ * units keeps its first 247 and gets "...".  (ChangeSet.getDescription has
+ * already cut at 255 the same way; the 250 cut then decides.)  s is UTF-8;
+ * out must hold 4*247+4 bytes. */
+#define LB_LIMIT 250
 static void limit(const char *s, char *out, size_t n)
 {
-    size_t l = s ? strlen(s) : 0;
-    if (l > 255 && n >= 256) {
-        memcpy(out, s, 252);
-        memcpy(out + 252, "...", 4);
-        return;
+    size_t units = 0, cut = 0, i = 0;
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+    while (u[i]) {
+        size_t len = u[i] < 0x80 ? 1 : u[i] < 0xE0 ? 2 : u[i] < 0xF0 ? 3 : 4;
+        size_t w = len == 4 ? 2 : 1; /* supplementary: a surrogate pair */
+        if (units + w <= LB_LIMIT - 3)
+            cut = i + len;
+        units += w;
+        for (size_t k = 0; k < len && u[i]; k++)
+            i++;
     }
-    if (l >= n)
-        l = n - 1;
-    if (l)
-        memcpy(out, s, l);
-    out[l] = '\0';
+    size_t keep = units > LB_LIMIT ? cut : i;
+    if (keep >= n)
+        keep = n - 1;
+    memcpy(out, s ? s : "", keep);
+    out[keep] = '\0';
+    if (units > LB_LIMIT && keep + 3 < n)
+        memcpy(out + keep, "...", 4);
 }
 
 static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
@@ -289,7 +299,7 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
         return commit ? pgx_exec_params_commit(r->c, sql, 7, params, err)
                       : pgx_exec_params(r->c, sql, 7, params, NULL, err);
     }
-    char descall[1024], desc[256], comments[256];
+    char descall[2048], desc[1024], comments[1024];
     description_of(cs, descall, sizeof(descall));
     limit(descall, desc, sizeof(desc));
     /* StringUtil.trimToEmpty, then limitSize */
@@ -376,6 +386,13 @@ static enum tm_code exec_text(struct pgx_conn *c, const char *sql, const char *d
     bool custom = delim && *delim && strcmp(delim, ";") != 0;
     if (!sql || !*sql)
         return TM_OK;
+    /* what pgjdbc would send: "??" is the "?" operator (jdbc_sql.c) */
+    char *native = chlog_jdbc_sql(sql);
+    if (native) {
+        enum tm_code rc = exec_text(c, native, delim, split, strip, in_tx, begin, err);
+        free(native);
+        return rc;
+    }
     if (!custom && (in_tx || !split)) {
         if (begin && *begin) {
             /* "BEGIN;" and the SQL in one simple query: the explicit block

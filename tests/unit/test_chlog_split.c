@@ -110,4 +110,20 @@ TM_TEST(split_unterminated_quote_keeps_the_rest)
     expect_split("SELECT 1; SELECT 'oops; SELECT 2", NULL, false, w);
 }
 
+/* pgjdbc's rewrite (jdbc_sql.c): "??" is sent as "?" outside literals,
+ * quoted identifiers, dollar quotes and comments; nothing else changes. */
+TM_TEST(jdbc_sql_turns_escaped_question_marks_into_the_operator)
+{
+    char *s = chlog_jdbc_sql("CREATE INDEX i ON t(d) WHERE d ?\? 'k' AND d ?\?| array['a']");
+    TM_EXPECT_STR(s, "CREATE INDEX i ON t(d) WHERE d ? 'k' AND d ?| array['a']");
+    free(s);
+    s = chlog_jdbc_sql("SELECT '?\?', \"a?\?\", E'\\'?\?', $x$ ?\? $x$ -- ?\?\n/* ?\? /* ?\? */ */ ,d?\?'k'");
+    TM_EXPECT_STR(s, "SELECT '?\?', \"a?\?\", E'\\'?\?', $x$ ?\? $x$ -- ?\?\n/* ?\? /* ?\? */ */ ,d?'k'");
+    free(s);
+    /* nothing to change: NULL (send as written), also for ?\? only in literals */
+    TM_EXPECT(chlog_jdbc_sql("SELECT 1") == NULL);
+    TM_EXPECT(chlog_jdbc_sql("SELECT '?\?'") == NULL);
+    TM_EXPECT(chlog_jdbc_sql(NULL) == NULL);
+}
+
 TM_TEST_MAIN()
