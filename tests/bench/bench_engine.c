@@ -2,6 +2,10 @@
  *   - apply 1,000 small changesets to an empty database with `tidemark update`,
  *     against the floor: psql running the same statements with the same
  *     number of commits (one transaction per changeset);
+ *   - the same for 1,000 changesets of structured changes (createTable with
+ *     columns and constraints, addColumn, createIndex, addForeignKeyConstraint,
+ *     insert) in a Liquibase XML changelog; the floor runs exactly the SQL
+ *     tidemark generates for them (read from the model chlog_load builds);
  *   - no-op `status` and `update` with the 1,000 applied;
  *   - peak RSS of each CLI run (wait4 rusage of the child).
  * Prints figures; asserts only that the runs did their work. */
@@ -26,8 +30,8 @@ static double now_s(void)
 }
 
 /* Runs argv with stdout/stderr to /dev/null; returns the exit code, the
- * wall time and the child's peak RSS (KiB). */
-static int spawn(char *const argv[], const char *env_url, double *secs, long *rss_kb)
+ * wall time and the child's rusage (peak RSS, CPU). */
+static int spawn_ru(char *const argv[], const char *env_url, double *secs, struct rusage *ru)
 {
     double t0 = now_s();
     pid_t pid = fork();
@@ -43,12 +47,25 @@ static int spawn(char *const argv[], const char *env_url, double *secs, long *rs
         _exit(127);
     }
     int status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof(ru));
-    wait4(pid, &status, 0, &ru);
+    memset(ru, 0, sizeof(*ru));
+    wait4(pid, &status, 0, ru);
     *secs = now_s() - t0;
-    *rss_kb = ru.ru_maxrss;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* spawn_ru, keeping the child's peak RSS (KiB) only. */
+static int spawn(char *const argv[], const char *env_url, double *secs, long *rss_kb)
+{
+    struct rusage ru;
+    int rc = spawn_ru(argv, env_url, secs, &ru);
+    *rss_kb = ru.ru_maxrss;
+    return rc;
+}
+
+static double cpu_s(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+           (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
 }
 
 static char *db_url(const char *name)
@@ -196,6 +213,176 @@ TM_TEST(bench_apply_1000_changesets_vs_psql_floor)
            "no-op engine_run %.1f ms\n",
            t_parse * 1000.0, t_read * 1000.0, t_run * 1000.0);
     fflush(stdout);
+    unlink(cl_path);
+    unlink(psql_path);
+    rmdir(dir);
+}
+
+/* ---- structured changes ------------------------------------------------ */
+
+#define GROUPS (BENCH_N / 5)
+
+/* Writes a Liquibase XML changelog of BENCH_N changesets, five kinds in
+ * turn (GROUPS tables): createTable (identity primary key, NOT NULL, UNIQUE,
+ * defaults), addColumn (two columns), createIndex, addForeignKeyConstraint
+ * (to the previous table), insert. */
+static bool write_struct_changelog(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<databaseChangeLog xmlns=\"http://www.liquibase.org/xml/ns/dbchangelog\">\n");
+    for (int g = 0; g < GROUPS; g++) {
+        fprintf(f,
+                "  <changeSet id=\"%d-table\" author=\"bench\">\n"
+                "    <createTable tableName=\"s%d\" remarks=\"bench table %d\">\n"
+                "      <column name=\"id\" type=\"bigint\" autoIncrement=\"true\">"
+                "<constraints primaryKey=\"true\"/></column>\n"
+                "      <column name=\"name\" type=\"varchar(100)\">"
+                "<constraints nullable=\"false\" unique=\"true\"/></column>\n"
+                "      <column name=\"active\" type=\"boolean\" defaultValueBoolean=\"true\"/>\n"
+                "      <column name=\"created\" type=\"datetime\" defaultValueComputed=\"now()\"/>\n"
+                "      <column name=\"amount\" type=\"decimal(10,2)\" defaultValueNumeric=\"0\"/>\n"
+                "    </createTable>\n"
+                "  </changeSet>\n"
+                "  <changeSet id=\"%d-columns\" author=\"bench\">\n"
+                "    <addColumn tableName=\"s%d\">\n"
+                "      <column name=\"code\" type=\"varchar(20)\"/>\n"
+                "      <column name=\"parent_id\" type=\"bigint\"/>\n"
+                "    </addColumn>\n"
+                "  </changeSet>\n"
+                "  <changeSet id=\"%d-index\" author=\"bench\">\n"
+                "    <createIndex tableName=\"s%d\" indexName=\"ix_s%d_code\">"
+                "<column name=\"code\"/></createIndex>\n"
+                "  </changeSet>\n"
+                "  <changeSet id=\"%d-fk\" author=\"bench\">\n"
+                "    <addForeignKeyConstraint baseTableName=\"s%d\" baseColumnNames=\"parent_id\" "
+                "constraintName=\"fk_s%d_parent\" referencedTableName=\"s%d\" "
+                "referencedColumnNames=\"id\" onDelete=\"CASCADE\"/>\n"
+                "  </changeSet>\n"
+                "  <changeSet id=\"%d-rows\" author=\"bench\">\n"
+                "    <insert tableName=\"s%d\"><column name=\"name\" value=\"n'%d\"/>"
+                "<column name=\"code\" value=\"c%d\"/><column name=\"amount\" "
+                "valueNumeric=\"%d.50\"/></insert>\n"
+                "  </changeSet>\n",
+                g, g, g, g, g, g, g, g, g, g, g, g > 0 ? g - 1 : 0, g, g, g, g, g);
+    }
+    fprintf(f, "</databaseChangeLog>\n");
+    return fclose(f) == 0;
+}
+
+/* Writes the psql floor for the changelog in dir: each changeset's SQL as
+ * tidemark generates it (the model chlog_load builds), one transaction per
+ * changeset.  Returns the number of changesets written. */
+static size_t write_struct_floor(const char *dir, const char *entry, const char *floor_path)
+{
+    struct chlog_fs fs;
+    struct chlog *cl = NULL;
+    struct tm_err err;
+    size_t n = 0;
+    if (chlog_fs_disk_init(&fs, dir) != TM_OK)
+        return 0;
+    if (chlog_load(&fs, entry, NULL, &cl, &err) != TM_OK) {
+        fprintf(stderr, "load %s: %s\n", entry, err.msg);
+        chlog_fs_disk_release(&fs);
+        return 0;
+    }
+    FILE *fl = fopen(floor_path, "w");
+    for (size_t i = 0; fl && i < cl->nsets; i++) {
+        const struct chlog_changeset *cs = &cl->sets[i];
+        fprintf(fl, "BEGIN;\n");
+        for (size_t k = 0; k < cs->nchanges; k++)
+            if (cs->changes[k].sql)
+                fprintf(fl, "%s;\n", cs->changes[k].sql);
+        fprintf(fl, "COMMIT;\n");
+        n++;
+    }
+    if (!fl || fclose(fl) != 0)
+        n = 0;
+    chlog_free(cl);
+    chlog_fs_disk_release(&fs);
+    return n;
+}
+
+#define STRUCT_REPS 5
+
+TM_TEST(bench_apply_1000_structured_changesets_vs_psql_floor)
+{
+    const char *bin = tm_test_env("TIDEMARK_BIN");
+    TM_ASSERT(bin != NULL);
+    char dir[] = "/tmp/tm_bench_XXXXXX";
+    TM_ASSERT(mkdtemp(dir) != NULL);
+    char cl_path[256], psql_path[256];
+    snprintf(cl_path, sizeof(cl_path), "%s/changelog.xml", dir);
+    snprintf(psql_path, sizeof(psql_path), "%s/floor.sql", dir);
+    TM_ASSERT(write_struct_changelog(cl_path));
+    TM_ASSERT_INT((long)write_struct_floor(dir, "changelog.xml", psql_path), BENCH_N);
+    double t_tm[STRUCT_REPS], t_psql[STRUCT_REPS], c_tm = 1e9, c_psql = 1e9;
+    char *upd[] = {(char *)bin, "update", "--changelog", cl_path, NULL};
+    char want_rows[16];
+    snprintf(want_rows, sizeof(want_rows), "%d", GROUPS);
+    for (int rep = 0; rep < STRUCT_REPS; rep++) {
+        struct pgdb a, b;
+        TM_ASSERT(pgdb_open(&a, "bench_tm_struct"));
+        TM_ASSERT(pgdb_open(&b, "bench_psql_struct"));
+        char *ua = db_url(a.name), *ub = db_url(b.name);
+        struct rusage ru;
+        char *psql_argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ub, "-f",
+                             psql_path, NULL};
+        /* alternate which goes first: neither always gets the warmer cache */
+        for (int k = 0; k < 2; k++) {
+            if ((k == 0) == (rep % 2 == 0)) {
+                TM_EXPECT_INT(spawn_ru(psql_argv, NULL, &t_psql[rep], &ru), 0);
+                c_psql = cpu_s(&ru) < c_psql ? cpu_s(&ru) : c_psql;
+            } else {
+                TM_EXPECT_INT(spawn_ru(upd, ua, &t_tm[rep], &ru), 0);
+                c_tm = cpu_s(&ru) < c_tm ? cpu_s(&ru) : c_tm;
+            }
+        }
+        TM_EXPECT_STR(pgdb_val(a.c, "SELECT count(*) FROM databasechangelog"), "1000");
+        /* the same schema and rows on both sides */
+        const char *q_fk = "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conname ~ "
+                           "'^fk_s[0-9]+_parent$'";
+        const char *q_rows = "SELECT count(*) FROM pg_class c WHERE relname ~ '^s[0-9]+$' AND "
+                             "relkind = 'r' AND (xpath('/row/c/text()', query_to_xml("
+                             "format('SELECT count(*) AS c FROM %I', relname), false, true, "
+                             "'')))[1]::text = '1'";
+        TM_EXPECT_STR(pgdb_val(a.c, q_fk), want_rows);
+        TM_EXPECT_STR(pgdb_val(b.c, q_fk), want_rows);
+        TM_EXPECT_STR(pgdb_val(a.c, q_rows), want_rows);
+        TM_EXPECT_STR(pgdb_val(b.c, q_rows), want_rows);
+        free(ua);
+        free(ub);
+        pgdb_close(&a);
+        pgdb_close(&b);
+    }
+    double r_min = 1e9, r_sorted[STRUCT_REPS];
+    for (int i = 0; i < STRUCT_REPS; i++) {
+        r_sorted[i] = t_tm[i] / t_psql[i];
+        r_min = r_sorted[i] < r_min ? r_sorted[i] : r_min;
+    }
+    qsort(r_sorted, STRUCT_REPS, sizeof(double), cmp_double);
+    qsort(t_tm, STRUCT_REPS, sizeof(double), cmp_double);
+    qsort(t_psql, STRUCT_REPS, sizeof(double), cmp_double);
+    printf("bench engine: apply %d structured changesets (XML: createTable, addColumn, "
+           "createIndex, addForeignKeyConstraint, insert) from empty (min / median of %d)\n",
+           BENCH_N, STRUCT_REPS);
+    printf("  tidemark update          %7.3f s / %7.3f s  (%.2f ms/changeset)  client CPU "
+           "%.3f s\n",
+           t_tm[0], t_tm[STRUCT_REPS / 2], t_tm[0] * 1000.0 / BENCH_N, c_tm);
+    printf("  psql floor, %d commits %7.3f s / %7.3f s  (%.2f ms/changeset)  client CPU "
+           "%.3f s\n",
+           BENCH_N, t_psql[0], t_psql[STRUCT_REPS / 2], t_psql[0] * 1000.0 / BENCH_N, c_psql);
+    printf("  ratio tidemark/psql      %7.2fx (min)  %.2fx (median)  (target <= 1.2x)\n",
+           t_tm[0] / t_psql[0], t_tm[STRUCT_REPS / 2] / t_psql[STRUCT_REPS / 2]);
+    printf("  per-rep ratio            %7.2fx (min)  %.2fx (median)\n", r_min,
+           r_sorted[STRUCT_REPS / 2]);
+    fflush(stdout);
+    if (getenv("TM_BENCH_KEEP")) { /* for profiling by hand */
+        printf("  inputs kept in %s\n", dir);
+        return;
+    }
     unlink(cl_path);
     unlink(psql_path);
     rmdir(dir);
