@@ -14,7 +14,9 @@
  * releases it with the connection.  We never write databasechangeloglock.
  *
  * Rows are written as Liquibase writes them (MarkChangeSetRanGenerator):
- * DATEEXECUTED = NOW(), ORDEREXECUTED = max + 1, MD5SUM = checksum,
+ * DATEEXECUTED = NOW(), ORDEREXECUTED = the run's next number (max read
+ * under the lock, then counted up: StandardChangeLogHistoryService.
+ * getNextSequenceValue, so no row scans the table), MD5SUM = checksum,
  * DESCRIPTION = change names joined by "; " ("sql", "sqlFile",
  * "tagDatabase"; "empty" when none), COMMENTS = comment or "", TAG = the
  * tagDatabase tag or NULL, LIQUIBASE = ENGINE_LIQUIBASE_VERSION, CONTEXTS /
@@ -45,6 +47,7 @@ struct run {
     const char *table;    /* "schema.table" as given */
     char q[300];          /* quoted table */
     char deployment_id[11];
+    long last_order;      /* Liquibase: ORDEREXECUTED of the newest row written */
     /* Flyway: */
     char table_buf[300];  /* the history table from the changelog's settings */
     bool failed_rows;     /* the history holds success = false rows */
@@ -276,6 +279,70 @@ static void limit(const char *s, char *out, size_t n)
         memcpy(out + keep, "...", 4);
 }
 
+/* The columns of a Liquibase history row, in the order lb_row.v holds them. */
+#define LB_ROW_COLUMNS                                                                     \
+    "ID, AUTHOR, FILENAME, ORDEREXECUTED, MD5SUM, DESCRIPTION, COMMENTS, EXECTYPE, "     \
+    "CONTEXTS, LABELS, LIQUIBASE, DEPLOYMENT_ID, TAG, DATEEXECUTED"
+#define LB_ROW_NVALUES 13 /* DATEEXECUTED is NOW() */
+
+/* The values of a new Liquibase history row (MarkChangeSetRanGenerator);
+ * v[] borrows from cs, r and the buffers here.  lb_row_release frees. */
+struct lb_row {
+    const char *v[LB_ROW_NVALUES];
+    char order[24];
+    char desc[1024], comments[1024];
+    char *contexts, *labels;
+};
+
+static void lb_row_release(struct lb_row *row)
+{
+    free(row->contexts);
+    free(row->labels);
+    row->contexts = row->labels = NULL;
+}
+
+static enum tm_code lb_row_init(struct run *r, const struct chlog_changeset *cs,
+                                const char *exectype, struct lb_row *row, struct tm_err *err)
+{
+    char descall[2048];
+    row->contexts = row->labels = NULL;
+    description_of(cs, descall, sizeof(descall));
+    limit(descall, row->desc, sizeof(row->desc));
+    /* StringUtil.trimToEmpty, then limitSize */
+    const char *cb = cs->comment ? cs->comment : "";
+    while (*cb == ' ' || *cb == '\t' || *cb == '\n' || *cb == '\r')
+        cb++;
+    size_t cl = strlen(cb);
+    while (cl > 0 && (cb[cl - 1] == ' ' || cb[cl - 1] == '\t' || cb[cl - 1] == '\n' ||
+                      cb[cl - 1] == '\r'))
+        cl--;
+    char *ctrim = strndup(cb, cl);
+    if (!ctrim)
+        return tm_err_set(err, TM_E_NOMEM, "history row: out of memory");
+    limit(ctrim, row->comments, sizeof(row->comments));
+    free(ctrim);
+    /* CONTEXTS / LABELS as Liquibase writes them (engine/select.h) */
+    enum tm_code rc = select_history_columns(cs, &row->contexts, &row->labels, err);
+    if (rc != TM_OK)
+        return rc;
+    snprintf(row->order, sizeof(row->order), "%ld", r->last_order + 1);
+    const char *v[LB_ROW_NVALUES] = {cs->id,
+                                     cs->author,
+                                     cs->filename,
+                                     row->order,
+                                     cs->checksum[0] ? cs->checksum : NULL,
+                                     row->desc,
+                                     row->comments,
+                                     exectype,
+                                     row->contexts,
+                                     row->labels,
+                                     ENGINE_LIQUIBASE_VERSION,
+                                     r->deployment_id,
+                                     cs->tag};
+    memcpy(row->v, v, sizeof(v));
+    return TM_OK;
+}
+
 static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
                               const char *exectype, bool rerun, long duration_ms, bool commit,
                               struct tm_err *err)
@@ -299,60 +366,35 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
         return commit ? pgx_exec_params_commit(r->c, sql, 7, params, err)
                       : pgx_exec_params(r->c, sql, 7, params, NULL, err);
     }
-    char descall[2048], desc[1024], comments[1024];
-    description_of(cs, descall, sizeof(descall));
-    limit(descall, desc, sizeof(desc));
-    /* StringUtil.trimToEmpty, then limitSize */
-    const char *cb = cs->comment ? cs->comment : "";
-    while (*cb == ' ' || *cb == '\t' || *cb == '\n' || *cb == '\r')
-        cb++;
-    size_t cl = strlen(cb);
-    while (cl > 0 && (cb[cl - 1] == ' ' || cb[cl - 1] == '\t' || cb[cl - 1] == '\n' ||
-                      cb[cl - 1] == '\r'))
-        cl--;
-    char *ctrim = strndup(cb, cl);
-    if (!ctrim)
-        return tm_err_set(err, TM_E_NOMEM, "history row: out of memory");
-    limit(ctrim, comments, sizeof(comments));
-    free(ctrim);
+    enum tm_code rc;
     if (rerun) {
-        const char *params[6] = {cs->checksum[0] ? cs->checksum : NULL, exectype,
-                                 r->deployment_id, cs->id, cs->author, cs->filename};
+        char order[24];
+        snprintf(order, sizeof(order), "%ld", r->last_order + 1);
+        const char *params[7] = {cs->checksum[0] ? cs->checksum : NULL, exectype,
+                                 r->deployment_id, cs->id, cs->author, cs->filename, order};
         snprintf(sql, sizeof(sql),
-                 "UPDATE %s SET DATEEXECUTED = NOW(), ORDEREXECUTED = (SELECT "
-                 "coalesce(max(ORDEREXECUTED), 0) + 1 FROM %s), MD5SUM = $1, EXECTYPE = $2, "
-                 "DEPLOYMENT_ID = $3 WHERE ID = $4 AND AUTHOR = $5 AND FILENAME = $6",
-                 r->q, r->q);
-        return commit ? pgx_exec_params_commit(r->c, sql, 6, params, err)
-                      : pgx_exec_params(r->c, sql, 6, params, NULL, err);
+                 "UPDATE %s SET DATEEXECUTED = NOW(), ORDEREXECUTED = $7::int, MD5SUM = $1, "
+                 "EXECTYPE = $2, DEPLOYMENT_ID = $3 WHERE ID = $4 AND AUTHOR = $5 AND "
+                 "FILENAME = $6",
+                 r->q);
+        rc = commit ? pgx_exec_params_commit(r->c, sql, 7, params, err)
+                    : pgx_exec_params(r->c, sql, 7, params, NULL, err);
+    } else {
+        struct lb_row row;
+        rc = lb_row_init(r, cs, exectype, &row, err);
+        if (rc != TM_OK)
+            return rc;
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s (" LB_ROW_COLUMNS ") VALUES ($1, $2, $3, $4::int, $5, $6, $7, "
+                 "$8, $9, $10, $11, $12, $13, NOW())",
+                 r->q);
+        rc = commit ? pgx_exec_params_commit(r->c, sql, LB_ROW_NVALUES, row.v, err)
+                    : pgx_exec_params(r->c, sql, LB_ROW_NVALUES, row.v, NULL, err);
+        lb_row_release(&row);
     }
-    /* CONTEXTS / LABELS as Liquibase writes them (engine/select.h) */
-    char *contexts = NULL, *labels = NULL;
-    enum tm_code rc = select_history_columns(cs, &contexts, &labels, err);
-    if (rc != TM_OK)
-        return rc;
-    const char *params[12] = {cs->id,
-                              cs->author,
-                              cs->filename,
-                              cs->checksum[0] ? cs->checksum : NULL,
-                              desc,
-                              comments,
-                              exectype,
-                              contexts,
-                              labels,
-                              ENGINE_LIQUIBASE_VERSION,
-                              r->deployment_id,
-                              cs->tag};
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO %s (ID, AUTHOR, FILENAME, DATEEXECUTED, ORDEREXECUTED, MD5SUM, "
-             "DESCRIPTION, COMMENTS, EXECTYPE, CONTEXTS, LABELS, LIQUIBASE, DEPLOYMENT_ID, TAG) "
-             "VALUES ($1, $2, $3, NOW(), (SELECT coalesce(max(ORDEREXECUTED), 0) + 1 FROM %s), "
-             "$4, $5, $6, $7, $8, $9, $10, $11, $12)",
-             r->q, r->q);
-    rc = commit ? pgx_exec_params_commit(r->c, sql, 12, params, err)
-                : pgx_exec_params(r->c, sql, 12, params, NULL, err);
-    free(contexts);
-    free(labels);
+    /* committed (commit, or autocommit outside a transaction): the number is used */
+    if (rc == TM_OK)
+        r->last_order++;
     return rc;
 }
 
@@ -914,6 +956,9 @@ static enum tm_code run_locked(struct run *r, struct tm_err *err)
     rc = engine_history_read(r->c, r->table, r->flyway, &h, err);
     if (rc != TM_OK)
         goto out;
+    for (size_t i = 0; i < h.nrows; i++)
+        if (h.rows[i].orderexecuted > r->last_order)
+            r->last_order = h.rows[i].orderexecuted;
     if (r->flyway && !r->o->dry_run) {
         for (size_t i = 0; i < h.nrows; i++)
             r->failed_rows |= h.rows[i].exectype == ENGINE_EXEC_FAILED;
