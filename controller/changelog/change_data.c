@@ -1674,7 +1674,8 @@ static enum tm_code compile_load(const struct chlog_change_env *env, const struc
     tm_buf_init(&rb, SQL_CAP);
     struct csv csv = {0};
 
-    enum tm_code rc = chlog_schema_check(node, update ? &load_update_schema : &load_schema, err);
+    enum tm_code rc =
+        chlog_schema_check(env->ld, node, update ? &load_update_schema : &load_schema, err);
     if (rc == TM_OK)
         rc = need_table(node, err);
     l.table = chlog_node_text(node, "tableName");
@@ -1890,7 +1891,7 @@ enum tm_code chlog_change_data_compile(const struct chlog_change_env *env,
     else if (strcmp(type, "delete") == 0)
         schema = &delete_schema, ser = &delete_ser_schema;
     if (schema) {
-        rc = chlog_schema_check(node, schema, err);
+        rc = chlog_schema_check(env->ld, node, schema, err);
         if (rc == TM_OK)
             rc = need_table(node, err);
         if (rc == TM_OK && schema == &insert_schema)

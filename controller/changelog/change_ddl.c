@@ -604,7 +604,7 @@ enum tm_code chlog_change_ddl_compile(const struct chlog_change_env *env,
     if (!ty)
         return chlog_ld_fail(err, TM_E_INVAL, node->file, node->line, 0,
                              "unknown change type '%s'", node->name);
-    enum tm_code rc = chlog_schema_check(node, ty->schema, err);
+    enum tm_code rc = chlog_schema_check(env ? env->ld : NULL, node, ty->schema, err);
     if (rc != TM_OK)
         return rc;
     struct ddl_cx c = {.env = env, .n = node, .type = ty->name, .err = err};

@@ -237,9 +237,13 @@ enum tm_code chlog_list_each(const struct chlog_node *node, const char *item, co
 
 /* Checks every child of node against s (recursively into OBJECT/LIST
  * fields): an unknown attribute or element is TM_E_INVAL
- * "file:line: <change>: unknown attribute 'x'"; a BOOL/INT field that does
- * not parse is TM_E_INVAL too. */
-enum tm_code chlog_schema_check(const struct chlog_node *node, const struct chlog_schema *s,
+ * "file:line: <change>: unknown attribute 'x'" in XML (Liquibase validates
+ * XML against its XSD); in YAML and JSON, which Liquibase reads without a
+ * schema and where it ignores what no property reads, it is a warning added
+ * through ld (NULL ld: always an error).  A BOOL/INT field that does not
+ * parse is TM_E_INVAL in every format. */
+enum tm_code chlog_schema_check(struct chlog_ld *ld, const struct chlog_node *node,
+                                const struct chlog_schema *s,
                                 struct tm_err *err) TM_MUST_CHECK;
 
 /* "9:<md5>" of StringChangeLogSerializer.serialize(node as s) through

@@ -130,17 +130,27 @@ static bool is_int_text(const char *s)
     return true;
 }
 
-static enum tm_code check_node(const struct chlog_node *node, const struct chlog_schema *s,
-                               const char *what, struct tm_err *err);
+static enum tm_code check_node(struct chlog_ld *ld, const struct chlog_node *node,
+                               const struct chlog_schema *s, const char *what,
+                               struct tm_err *err);
 
-enum tm_code chlog_schema_check(const struct chlog_node *node, const struct chlog_schema *s,
-                                struct tm_err *err)
+enum tm_code chlog_schema_check(struct chlog_ld *ld, const struct chlog_node *node,
+                                const struct chlog_schema *s, struct tm_err *err)
 {
-    return check_node(node, s, s->name, err);
+    return check_node(ld, node, s, s->name, err);
 }
 
-static enum tm_code check_node(const struct chlog_node *node, const struct chlog_schema *s,
-                               const char *what, struct tm_err *err)
+/* Liquibase validates XML against its XSD, so an unknown attribute or element
+ * there is an error it reports too; YAML and JSON have no schema and
+ * Liquibase ignores what no property reads.  Those become warnings. */
+static bool lenient(struct chlog_ld *ld, const struct chlog_node *k)
+{
+    return ld && k->file && !chlog_has_suffix(k->file, ".xml");
+}
+
+static enum tm_code check_node(struct chlog_ld *ld, const struct chlog_node *node,
+                               const struct chlog_schema *s, const char *what,
+                               struct tm_err *err)
 {
     for (size_t i = 0; i < node->nkids; i++) {
         const struct chlog_node *k = node->kids[i];
@@ -164,7 +174,7 @@ static enum tm_code check_node(const struct chlog_node *node, const struct chlog
                     f = &s->fields[j];
         }
         if (wrapped && !has_kid(k, item_of(wrapped)) && !k->is_list && k->nkids) {
-            enum tm_code rc = check_node(k, wrapped->sub, item_of(wrapped), err);
+            enum tm_code rc = check_node(ld, k, wrapped->sub, item_of(wrapped), err);
             if (rc != TM_OK)
                 return rc;
             continue;
@@ -172,15 +182,30 @@ static enum tm_code check_node(const struct chlog_node *node, const struct chlog
         if (wrapped) {
             for (size_t j = 0; j < k->nkids; j++) {
                 const struct chlog_node *it = k->nkids ? k->kids[j] : NULL;
+                if (strcmp(it->name, item_of(wrapped)) != 0 && lenient(ld, it)) {
+                    if (chlog_ld_warn(ld, it->file, it->line,
+                                      "%s: '%s' in %s is not a %s; ignored, as Liquibase does",
+                                      what, it->name[0] ? it->name : "item", k->name,
+                                      item_of(wrapped)) != TM_OK)
+                        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+                    continue;
+                }
                 if (strcmp(it->name, item_of(wrapped)) != 0)
                     return chlog_ld_fail(err, TM_E_INVAL, it->file, it->line, 0,
                                          "%s: unexpected '%s' in %s (expected %s)", what,
                                          it->name[0] ? it->name : "item", k->name,
                                          item_of(wrapped));
-                enum tm_code rc = check_node(it, wrapped->sub, item_of(wrapped), err);
+                enum tm_code rc = check_node(ld, it, wrapped->sub, item_of(wrapped), err);
                 if (rc != TM_OK)
                     return rc;
             }
+            continue;
+        }
+        if (!f && lenient(ld, k)) {
+            if (chlog_ld_warn(ld, k->file, k->line,
+                              "%s: unknown attribute '%s'; ignored, as Liquibase does for %s",
+                              what, k->name, "YAML and JSON") != TM_OK)
+                return tm_err_set(err, TM_E_NOMEM, "out of memory");
             continue;
         }
         if (!f)
@@ -201,10 +226,10 @@ static enum tm_code check_node(const struct chlog_node *node, const struct chlog
                                    k->value);
             break;
         case CHLOG_FIELD_OBJECT:
-            rc = check_node(k, f->sub, f->name, err);
+            rc = check_node(ld, k, f->sub, f->name, err);
             break;
         case CHLOG_FIELD_LIST:
-            rc = check_node(k, f->sub, item_of(f), err);
+            rc = check_node(ld, k, f->sub, item_of(f), err);
             break;
         case CHLOG_FIELD_IGNORED: /* accepted as Liquibase reads it, not serialised */
             break;

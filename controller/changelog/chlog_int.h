@@ -38,6 +38,11 @@ struct chlog_ld {
     size_t nkept;
 };
 
+/* Adds "file:line: <fmt>" to the changelog's warnings (what Liquibase
+ * tolerates and tidemark reports instead of ignoring).  TM_E_NOMEM only. */
+enum tm_code chlog_ld_warn(struct chlog_ld *ld, const char *file, int line, const char *fmt, ...)
+    TM_PRINTF(4, 5);
+
 /* A copy of s owned by ld until the load ends (interned: the same text gives
  * the same pointer); NULL on allocation failure. */
 const char *chlog_ld_keep(struct chlog_ld *ld, const char *s);

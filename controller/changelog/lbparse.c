@@ -94,21 +94,11 @@ static bool is(const struct chlog_node *n, const char *name)
 static enum tm_code warn(const struct lbctx *x, const struct chlog_node *n, const char *fmt,
                          const char *arg, struct tm_err *err)
 {
-    struct tm_buf b;
-    tm_buf_init(&b, TM_CAP_SMALL);
-    enum tm_code rc = tm_buf_addf(&b, "%s:%d: ", n && n->file ? n->file : x->path, n ? n->line : 0);
-    if (rc == TM_OK)
-        rc = tm_buf_addf(&b, fmt, arg ? arg : "");
-    char *w = rc == TM_OK ? tm_buf_detach(&b, NULL) : NULL;
-    tm_buf_release(&b);
-    struct chlog *c = x->ld->c;
-    char **nv = w ? realloc(c->warnings, (c->nwarnings + 1) * sizeof(*nv)) : NULL;
-    if (!nv) {
-        free(w);
+    char msg[TM_ERR_MSG_MAX];
+    snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
+    if (chlog_ld_warn(x->ld, n && n->file ? n->file : x->path, n ? n->line : 0, "%s", msg) !=
+        TM_OK)
         return nomem(err);
-    }
-    c->warnings = nv;
-    c->warnings[c->nwarnings++] = w;
     return TM_OK;
 }
 
@@ -710,6 +700,10 @@ static enum tm_code changeset_item(struct lbctx *x, const struct chlog_node *k,
     if (k->nkids || k->is_list)
         return fail_node(x, err, TM_E_INVAL, k,
                          "unknown change type '%s' (check spelling and capitalisation)", k->name);
+    if (x->yaml) /* no schema: Liquibase keeps it as an unused attribute */
+        return warn(x, k, "unknown changeSet attribute '%s'; ignored, as Liquibase does for "
+                          "YAML and JSON",
+                    k->name, err);
     return fail_node(x, err, TM_E_INVAL, k, "unknown changeSet attribute '%s'", k->name);
 }
 

@@ -123,6 +123,32 @@ void chlog_props_release(struct chlog_props *p)
     chlog_props_init(p);
 }
 
+enum tm_code chlog_ld_warn(struct chlog_ld *ld, const char *file, int line, const char *fmt, ...)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_SMALL);
+    enum tm_code rc = tm_buf_addf(&b, "%s:%d: ", file ? file : "", line);
+    if (rc == TM_OK) {
+        char msg[TM_ERR_MSG_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        rc = tm_buf_adds(&b, msg);
+    }
+    char *w = rc == TM_OK ? tm_buf_detach(&b, NULL) : NULL;
+    tm_buf_release(&b);
+    struct chlog *c = ld->c;
+    char **nv = w ? realloc(c->warnings, (c->nwarnings + 1) * sizeof(*nv)) : NULL;
+    if (!nv) {
+        free(w);
+        return TM_E_NOMEM;
+    }
+    c->warnings = nv;
+    c->warnings[c->nwarnings++] = w;
+    return TM_OK;
+}
+
 const char *chlog_ld_keep(struct chlog_ld *ld, const char *s)
 {
     for (size_t i = 0; i < ld->nkept; i++)

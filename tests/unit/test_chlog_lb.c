@@ -465,4 +465,41 @@ TM_TEST(changelog_level_preconditions_of_included_files_nest_in_one_container)
     chlog_free(c);
 }
 
+TM_TEST(yaml_unknown_attributes_are_warnings_xml_ones_errors)
+{
+    /* Liquibase checks XML against its XSD but reads YAML/JSON without a
+     * schema, ignoring what no property reads (terra, jade, gravitee do this) */
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_mem(
+        "m.yaml", &c, &err, "m.yaml",
+        "databaseChangeLog:\n"
+        "- changeSet:\n"
+        "    id: 1\n    author: a\n    remarks: not a changeSet attribute\n"
+        "    changes:\n"
+        "    - createTable:\n"
+        "        tableName: t\n"
+        "        columns:\n"
+        "        - column: {name: id, type: int, constraints: {nullable: false, default: 0}}\n"
+        "        - addPrimaryKey: {columnNames: id}\n"
+        "    - addPrimaryKey: {tableName: t, columnNames: id, remarks: pk}\n",
+        NULL);
+    TM_ASSERT(rc == TM_OK);
+    TM_ASSERT(c->nwarnings == 4);
+    TM_EXPECT_CONTAINS(c->warnings[0], "m.yaml:5:");
+    TM_EXPECT_CONTAINS(c->warnings[0], "unknown changeSet attribute 'remarks'");
+    TM_EXPECT_CONTAINS(c->warnings[1], "constraints: unknown attribute 'default'");
+    TM_EXPECT_CONTAINS(c->warnings[2], "'addPrimaryKey' in columns is not a column");
+    TM_EXPECT_CONTAINS(c->warnings[3], "addPrimaryKey: unknown attribute 'remarks'");
+    TM_EXPECT(c->sets[0].nchanges == 2);
+    chlog_free(c);
+    rc = load_mem("m.xml", &c, &err, "m.xml",
+                  "<databaseChangeLog><changeSet id=\"1\" author=\"a\">"
+                  "<addPrimaryKey tableName=\"t\" columnNames=\"id\" remarks=\"pk\"/>"
+                  "</changeSet></databaseChangeLog>",
+                  NULL);
+    TM_EXPECT_INT(rc, TM_E_INVAL);
+    TM_EXPECT_CONTAINS(err.msg, "addPrimaryKey: unknown attribute 'remarks'");
+}
+
 TM_TEST_MAIN()
