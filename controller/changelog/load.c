@@ -465,6 +465,42 @@ enum tm_code chlog_finish(struct chlog *c, struct tm_err *err)
     return TM_OK;
 }
 
+/* The database.* properties Liquibase defines before any other
+ * (ChangeLogParameters's constructor, PostgresDatabase), so a changelog's
+ * own property entries cannot change them.  tidemark loads a changelog
+ * without a connection: the default schema is PostgreSQL's usual "public"
+ * unless the caller gives database.defaultSchemaName (and the rest). */
+static enum tm_code database_props(struct chlog_props *p, struct tm_err *err)
+{
+    static const char *const kv[][2] = {
+        {"database.typeName", "postgresql"},
+        {"database.databaseProductName", "PostgreSQL"},
+        {"database.currentDateTimeFunction", "NOW()"},
+        {"database.lineComment", "--"},
+        {"database.defaultSchemaName", "public"},
+        {"database.liquibaseSchemaName", "public"},
+        {"database.databaseChangeLogTableName", "databasechangelog"},
+        {"database.databaseChangeLogLockTableName", "databasechangeloglock"},
+        {"database.supportsSchemas", "true"},
+        {"database.supportsSequences", "true"},
+        {"database.supportsTablespaces", "true"},
+    };
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+        if (chlog_props_get(p, kv[i][0]))
+            continue;
+        enum tm_code rc = chlog_props_set(p, kv[i][0], kv[i][1], err);
+        if (rc != TM_OK)
+            return rc;
+    }
+    if (!chlog_props_get(p, "database.defaultSchemaNamePrefix")) {
+        /* as written in ChangeLogParameters: "." + the schema */
+        char pre[300];
+        snprintf(pre, sizeof(pre), ".%s", chlog_props_get(p, "database.defaultSchemaName"));
+        return chlog_props_set(p, "database.defaultSchemaNamePrefix", pre, err);
+    }
+    return TM_OK;
+}
+
 enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
                         const struct chlog_props *props, struct chlog **out, struct tm_err *err)
 {
@@ -491,6 +527,9 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
         if (rc != TM_OK)
             goto out;
     }
+    rc = database_props(&ld.props, err);
+    if (rc != TM_OK)
+        goto out;
     /* "classpath:" and a leading '/' name the root, as in Liquibase */
     {
         const char *e = entry ? entry : "";

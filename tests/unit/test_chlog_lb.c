@@ -502,4 +502,20 @@ TM_TEST(yaml_unknown_attributes_are_warnings_xml_ones_errors)
     TM_EXPECT_CONTAINS(err.msg, "addPrimaryKey: unknown attribute 'remarks'");
 }
 
+TM_TEST(database_properties_are_defined_first_like_liquibase)
+{
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_mem(
+        "m.xml", &c, &err, "m.xml",
+        "<databaseChangeLog><property name=\"database.typeName\" value=\"oracle\"/>"
+        "<changeSet id=\"1\" author=\"a\"><sql>SELECT '${database.typeName}', "
+        "'${database.defaultSchemaName}', ${database.currentDateTimeFunction}</sql></changeSet>"
+        "</databaseChangeLog>",
+        NULL);
+    TM_ASSERT(rc == TM_OK);
+    TM_EXPECT_STR(c->sets[0].changes[0].sql, "SELECT 'postgresql', 'public', NOW()");
+    chlog_free(c);
+}
+
 TM_TEST_MAIN()
