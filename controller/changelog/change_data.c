@@ -1316,6 +1316,29 @@ static const char *cfg_text(const struct load_col *c, const char *name)
     return c->node ? chlog_node_text(c->node, name) : NULL;
 }
 
+/* An untyped CSV column whose table column, as declared earlier in the
+ * changelog, is a varchar or char: Liquibase types it STRING from its live
+ * snapshot of the table, so an empty cell is '' there, not NULL. */
+static bool untyped_is_string(const struct load *l, const struct load_col *cfg)
+{
+    const char *t = chlog_ld_column_type(l->env ? l->env->ld : NULL, l->table,
+                                         cfg->name ? cfg->name : cfg->header);
+    if (!t)
+        return false;
+    while (*t == ' ')
+        t++;
+    static const char *const kinds[] = {"varchar", "nvarchar", "character varying", "char",
+                                        "nchar", "character", "varchar2", "nvarchar2",
+                                        "java.sql.Types.VARCHAR", "java.sql.Types.CHAR",
+                                        "java.sql.Types.NVARCHAR", "java.sql.Types.NCHAR"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        size_t n = strlen(kinds[i]);
+        if (strncasecmp(t, kinds[i], n) == 0 && (t[n] == '\0' || t[n] == '(' || t[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
 /* One CSV cell -> its value, as LoadDataChange.generateStatements decides.
  * *bound: Liquibase needs a prepared statement for it.  *skip: SKIP column. */
 static enum tm_code load_cell(struct load *l, struct load_col *cfg, const char *raw,
@@ -1329,6 +1352,8 @@ static enum tm_code load_cell(struct load *l, struct load_col *cfg, const char *
     enum load_type lt = load_type_of(type);
     if (is_null)
         return TM_OK;
+    if (!type && !value && untyped_is_string(l, cfg))
+        return cell_text(out, CELL_STRING, ""); /* Liquibase: '' for a varchar/char column */
     if (!type)
         return cell_text(out, CELL_STRING, value);
     if (lt == LT_BOOLEAN) {

@@ -36,7 +36,16 @@ struct chlog_ld {
     /* Strings that live until the load ends (file paths nodes point at). */
     char **kept;
     size_t nkept;
+    /* Column types declared so far by createTable/addColumn:
+     * "table.column" (lowercase) -> the type as written, ${} expanded. */
+    struct chlog_props coltypes;
 };
+
+/* Records a column's type (createTable/addColumn); TM_E_NOMEM only. */
+enum tm_code chlog_ld_note_column(struct chlog_ld *ld, const char *table, const char *column,
+                                  const char *type) TM_MUST_CHECK;
+/* The type recorded for table.column, or NULL. */
+const char *chlog_ld_column_type(const struct chlog_ld *ld, const char *table, const char *column);
 
 /* Adds "file:line: <fmt>" to the changelog's warnings (what Liquibase
  * tolerates and tidemark reports instead of ignoring).  TM_E_NOMEM only. */

@@ -358,6 +358,28 @@ static enum tm_code describe(struct lbctx *x, const struct chlog_node *n, struct
     return rc;
 }
 
+struct note_ctx {
+    struct lbctx *x;
+    const char *table;
+};
+
+static enum tm_code note_one(const struct chlog_node *col, void *arg)
+{
+    const struct note_ctx *nc = arg;
+    return chlog_ld_note_column(nc->x->ld, nc->table, chlog_node_text(col, "name"),
+                                chlog_node_text(col, "type"));
+}
+
+/* Remembers the column types a createTable/addColumn declares, for a later
+ * loadData that leaves them untyped (Liquibase reads them from the table). */
+static enum tm_code note_columns(struct lbctx *x, const struct chlog_node *c, struct tm_err *err)
+{
+    struct note_ctx nc = {x, chlog_node_text(c, "tableName")};
+    if (!nc.table)
+        return TM_OK;
+    return chlog_node_each(c, "column", "columns", note_one, &nc) == TM_OK ? TM_OK : nomem(err);
+}
+
 /* Fills ch from change node n (sql, sqlFile, tagDatabase or structured). */
 static enum tm_code parse_change(struct lbctx *x, const struct chlog_node *n,
                                  struct chlog_change *ch, struct tm_err *err)
@@ -413,6 +435,8 @@ static enum tm_code parse_change(struct lbctx *x, const struct chlog_node *n,
         return nomem(err);
     struct chlog_change_env env = {x->ld, x->path};
     rc = chlog_change_compile(&env, c, ch, err);
+    if (rc == TM_OK && (is(c, "createTable") || is(c, "addColumn")))
+        rc = note_columns(x, c, err);
     chlog_node_free(c);
     return rc == TM_OK ? describe(x, n, ch, err) : rc;
 }

@@ -10,6 +10,7 @@
  * as Liquibase 4.x writes it (DatabaseChangeLog.normalizePath; see
  * controller/changelog/README.md).  Contexts and labels are selected by the
  * engine; changesets for other databases (dbms) never reach the model. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,34 @@ enum tm_code chlog_ld_warn(struct chlog_ld *ld, const char *file, int line, cons
     c->warnings = nv;
     c->warnings[c->nwarnings++] = w;
     return TM_OK;
+}
+
+/* "table.column" lowercased into key; false when it does not fit. */
+static bool column_key(const char *table, const char *column, char *key, size_t n)
+{
+    int w = snprintf(key, n, "%s.%s", table, column);
+    if (w < 0 || (size_t)w >= n)
+        return false;
+    for (char *p = key; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return true;
+}
+
+enum tm_code chlog_ld_note_column(struct chlog_ld *ld, const char *table, const char *column,
+                                  const char *type)
+{
+    char key[512];
+    if (!table || !column || !type || !column_key(table, column, key, sizeof(key)))
+        return TM_OK;
+    return chlog_props_set(&ld->coltypes, key, type, NULL);
+}
+
+const char *chlog_ld_column_type(const struct chlog_ld *ld, const char *table, const char *column)
+{
+    char key[512];
+    if (!ld || !table || !column || !column_key(table, column, key, sizeof(key)))
+        return NULL;
+    return chlog_props_get(&ld->coltypes, key);
 }
 
 const char *chlog_ld_keep(struct chlog_ld *ld, const char *s)
@@ -509,6 +538,7 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
     memset(&ld, 0, sizeof(ld));
     ld.fs = fs;
     chlog_props_init(&ld.props);
+    chlog_props_init(&ld.coltypes);
     char *path = NULL, *filename = NULL;
     char *data = NULL;
     enum tm_code rc;
@@ -608,6 +638,7 @@ out:
     free(path);
     free(filename);
     chlog_props_release(&ld.props);
+    chlog_props_release(&ld.coltypes);
     for (size_t i = 0; i < ld.nkept; i++)
         free(ld.kept[i]);
     free(ld.kept);

@@ -518,4 +518,27 @@ TM_TEST(database_properties_are_defined_first_like_liquibase)
     chlog_free(c);
 }
 
+TM_TEST(load_data_types_untyped_columns_from_the_changelogs_own_tables)
+{
+    /* JHipster: jhi_user.image_url is varchar and left untyped in loadData;
+     * Liquibase types it from the table, so an empty cell is '' (not NULL) */
+    struct chlog *c = NULL;
+    struct tm_err err = {0};
+    enum tm_code rc = load_mem(
+        "m.xml", &c, &err, "m.xml",
+        "<databaseChangeLog><changeSet id=\"1\" author=\"a\">"
+        "<createTable tableName=\"u\"><column name=\"id\" type=\"bigint\"/>"
+        "<column name=\"img\" type=\"varchar(256)\"/><column name=\"n\" type=\"int\"/>"
+        "</createTable>"
+        "<loadData tableName=\"u\" file=\"u.csv\" separator=\";\">"
+        "<column name=\"id\" type=\"numeric\"/></loadData>"
+        "</changeSet></databaseChangeLog>",
+        "u.csv", "id;img;n\n1;;\n", NULL);
+    TM_ASSERT(rc == TM_OK);
+    TM_ASSERT(c->sets[0].nchanges == 2);
+    const char *sql = c->sets[0].changes[1].sql;
+    TM_EXPECT_CONTAINS(sql, "(1, '', NULL)");
+    chlog_free(c);
+}
+
 TM_TEST_MAIN()
