@@ -28,6 +28,8 @@
  * installed_by current_user); an undo deletes the script's newest row
  * (Flyway Teams would add an UNDO_SQL row; we do not). */
 #include "engine/pgx_int.h"
+#include "common/buf.h"
+#include "common/caps.h"
 #include "engine/select.h"
 
 #include <stdio.h>
@@ -343,13 +345,72 @@ static enum tm_code lb_row_init(struct run *r, const struct chlog_changeset *cs,
     return TM_OK;
 }
 
+/* tm_buf_adds for a statement being built: a failure is named in err. */
+static enum tm_code sql_add(struct tm_buf *b, const char *s, struct tm_err *err)
+{
+    enum tm_code rc = tm_buf_adds(b, s);
+    if (rc != TM_OK)
+        return tm_err_set(err, rc, "%s", rc == TM_E_NOMEM ? "out of memory" : "statement too long");
+    return TM_OK;
+}
+
+/* Appends to b the statement that writes cs's Liquibase history row: the
+ * new row, or for a rerun the RERAN update of its row.  Values are
+ * literals (pgx_buf_add_literal) so that the statement can share one simple
+ * query with the changeset's SQL and COMMIT (run_one_message). */
+static enum tm_code lb_row_sql(struct run *r, const struct chlog_changeset *cs,
+                               const char *exectype, bool rerun, struct tm_buf *b,
+                               struct tm_err *err)
+{
+    enum tm_code rc = TM_OK;
+    if (rerun) {
+        char order[24];
+        snprintf(order, sizeof(order), "%ld", r->last_order + 1);
+        const char *parts[7][2] = {{"UPDATE ", NULL},
+                                   {" SET DATEEXECUTED = NOW(), ORDEREXECUTED = ", order},
+                                   {", MD5SUM = ", cs->checksum[0] ? cs->checksum : NULL},
+                                   {", EXECTYPE = ", exectype},
+                                   {", DEPLOYMENT_ID = ", r->deployment_id},
+                                   {" WHERE ID = ", cs->id},
+                                   {" AND AUTHOR = ", cs->author}};
+        for (size_t i = 0; i < 7 && rc == TM_OK; i++) {
+            rc = sql_add(b, parts[i][0], err);
+            if (rc == TM_OK)
+                rc = i == 0 ? sql_add(b, r->q, err)
+                            : pgx_buf_add_literal(r->c, b, parts[i][1], err);
+        }
+        if (rc == TM_OK)
+            rc = sql_add(b, " AND FILENAME = ", err);
+        if (rc == TM_OK)
+            rc = pgx_buf_add_literal(r->c, b, cs->filename, err);
+        return rc;
+    }
+    struct lb_row row;
+    rc = lb_row_init(r, cs, exectype, &row, err);
+    if (rc != TM_OK)
+        return rc;
+    rc = sql_add(b, "INSERT INTO ", err);
+    if (rc == TM_OK)
+        rc = sql_add(b, r->q, err);
+    if (rc == TM_OK)
+        rc = sql_add(b, " (" LB_ROW_COLUMNS ") VALUES (", err);
+    for (size_t i = 0; i < LB_ROW_NVALUES && rc == TM_OK; i++) {
+        rc = pgx_buf_add_literal(r->c, b, row.v[i], err);
+        if (rc == TM_OK)
+            rc = sql_add(b, ", ", err);
+    }
+    if (rc == TM_OK)
+        rc = sql_add(b, "NOW())", err);
+    lb_row_release(&row);
+    return rc;
+}
+
 static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
                               const char *exectype, bool rerun, long duration_ms, bool commit,
                               struct tm_err *err)
 {
-    char sql[1400];
     if (r->flyway) {
-        char ms[24];
+        char sql[1400], ms[24];
         snprintf(ms, sizeof(ms), "%ld", duration_ms);
         const char *desc = cs->description ? cs->description : (cs->id ? cs->id : "");
         /* Flyway writes a failed non-transactional script as success = false */
@@ -366,36 +427,19 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
         return commit ? pgx_exec_params_commit(r->c, sql, 7, params, err)
                       : pgx_exec_params(r->c, sql, 7, params, NULL, err);
     }
-    enum tm_code rc;
-    if (rerun) {
-        char order[24];
-        snprintf(order, sizeof(order), "%ld", r->last_order + 1);
-        const char *params[7] = {cs->checksum[0] ? cs->checksum : NULL, exectype,
-                                 r->deployment_id, cs->id, cs->author, cs->filename, order};
-        snprintf(sql, sizeof(sql),
-                 "UPDATE %s SET DATEEXECUTED = NOW(), ORDEREXECUTED = $7::int, MD5SUM = $1, "
-                 "EXECTYPE = $2, DEPLOYMENT_ID = $3 WHERE ID = $4 AND AUTHOR = $5 AND "
-                 "FILENAME = $6",
-                 r->q);
-        rc = commit ? pgx_exec_params_commit(r->c, sql, 7, params, err)
-                    : pgx_exec_params(r->c, sql, 7, params, NULL, err);
-    } else {
-        struct lb_row row;
-        rc = lb_row_init(r, cs, exectype, &row, err);
-        if (rc != TM_OK)
-            return rc;
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO %s (" LB_ROW_COLUMNS ") VALUES ($1, $2, $3, $4::int, $5, $6, $7, "
-                 "$8, $9, $10, $11, $12, $13, NOW())",
-                 r->q);
-        rc = commit ? pgx_exec_params_commit(r->c, sql, LB_ROW_NVALUES, row.v, err)
-                    : pgx_exec_params(r->c, sql, LB_ROW_NVALUES, row.v, NULL, err);
-        lb_row_release(&row);
-    }
-    /* committed (commit, or autocommit outside a transaction): the number is used */
-    if (rc == TM_OK)
-        r->last_order++;
-    return rc;
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_SMALL);
+    enum tm_code rc = lb_row_sql(r, cs, exectype, rerun, &b, err);
+    if (rc == TM_OK && commit)
+        rc = sql_add(&b, ";\nCOMMIT", err);
+    int nok = 0;
+    if (rc == TM_OK) /* with COMMIT: one round trip */
+        rc = pgx_exec_script(r->c, tm_buf_str(&b), &nok, err);
+    tm_buf_release(&b);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, nok == 0 ? "history row" : "commit");
+    r->last_order++; /* committed (COMMIT, or autocommit outside a transaction) */
+    return TM_OK;
 }
 
 static enum tm_code delete_row(struct run *r, const struct chlog_changeset *cs,

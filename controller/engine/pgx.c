@@ -10,6 +10,8 @@
  * Messages never contain the password or the URL. */
 #include "engine/pgx_int.h"
 
+#include "common/buf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,5 +321,45 @@ enum tm_code pgx_exec_params_commit(struct pgx_conn *c, const char *sql, int npa
     }
     if (PQexitPipelineMode(pg) != 1 && rc == TM_OK)
         rc = pgx_err_from_result(pg, NULL, err, "leave pipeline");
+    return rc;
+}
+
+enum tm_code pgx_buf_add_literal(struct pgx_conn *c, struct tm_buf *b, const char *s,
+                                 struct tm_err *err)
+{
+    if (!s)
+        return tm_buf_adds(b, "NULL") == TM_OK
+                   ? TM_OK
+                   : tm_err_set(err, TM_E_TOOBIG, "quote literal: statement too long");
+    char *q = PQescapeLiteral(c->pg, s, strlen(s));
+    if (!q) {
+        char line[300];
+        first_line(PQerrorMessage(c->pg), line, sizeof(line));
+        return tm_err_set(err, TM_E_INVAL, "quote literal: %s", line);
+    }
+    enum tm_code rc = tm_buf_adds(b, q);
+    PQfreemem(q);
+    return rc == TM_OK ? TM_OK : tm_err_set(err, rc, "quote literal: statement too long");
+}
+
+enum tm_code pgx_exec_script(struct pgx_conn *c, const char *sql, int *nok, struct tm_err *err)
+{
+    PGconn *pg = c->pg;
+    enum tm_code rc = TM_OK;
+    *nok = 0;
+    if (!PQsendQuery(pg, sql))
+        return pgx_err_from_result(pg, NULL, err, "exec");
+    /* one result per statement, up to the first that fails; then NULL */
+    PGresult *res;
+    while ((res = PQgetResult(pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (rc == TM_OK) {
+            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
+                (*nok)++;
+            else
+                rc = pgx_err_from_result(pg, res, err, "exec");
+        }
+        PQclear(res);
+    }
     return rc;
 }

@@ -28,6 +28,22 @@ enum tm_code pgx_exec_params_commit(struct pgx_conn *c, const char *sql, int npa
                                     const char *const *params,
                                     struct tm_err *err) TM_MUST_CHECK;
 
+struct tm_buf;
+
+/* Appends s as a SQL literal (PQescapeLiteral: right for the connection's
+ * encoding, E'' when s holds a backslash, so standard_conforming_strings
+ * cannot change its meaning), or NULL for a NULL s.  On failure b may hold
+ * part of the literal: the caller drops the statement. */
+enum tm_code pgx_buf_add_literal(struct pgx_conn *c, struct tm_buf *b, const char *s,
+                                 struct tm_err *err) TM_MUST_CHECK;
+
+/* Runs sql (one or more statements) as one simple query: one round trip.
+ * *nok = how many statements completed before the one that failed (all of
+ * them on success), so a caller that built sql knows which part failed.
+ * PostgreSQL stops at the first failure; an open transaction is then aborted. */
+enum tm_code pgx_exec_script(struct pgx_conn *c, const char *sql, int *nok,
+                             struct tm_err *err) TM_MUST_CHECK;
+
 /* Splits "schema.table" ("table" = public.table) without quoting. */
 enum tm_code pgx_split_qualified(const char *name, char *schema, size_t ns, char *table,
                                  size_t nt, struct tm_err *err) TM_MUST_CHECK;
