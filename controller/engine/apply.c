@@ -5,7 +5,16 @@
  * table if missing -> read history -> plan -> lint -> run each step -> read
  * the applied tag -> unlock.  Each forward step is
  *   BEGIN; precondition; changeset SQL (PQexec); history row; COMMIT
- * so the SQL and its row commit together.  runInTransaction:false runs each
+ * so the SQL and its row commit together.  For a Liquibase changeset that
+ * step is one simple query, one round trip (run_one_message):
+ *   [BEGIN;] SQL of each change; INSERT history row (literals); COMMIT
+ * PostgreSQL stops at the first failing statement, so nothing after it
+ * runs and the caller's ROLLBACK discards the rest; a change whose text does
+ * not end at the top level (open quote, comment, dollar quote) is never
+ * joined with what follows, and its changeset goes step by step instead.
+ * (The history row's values are PQescapeLiteral literals rather than
+ * parameters because a simple query cannot carry parameters.)
+ * runInTransaction:false runs each
  * statement alone (autocommit), then writes the row: a crash in between
  * leaves the statement applied without a row, and the next run re-runs it
  * (write such changesets idempotently).  A rollback step is
@@ -511,6 +520,93 @@ static enum tm_code exec_text(struct pgx_conn *c, const char *sql, const char *d
     return rc;
 }
 
+/* Appends one change's text to a one-message script, followed by "\n;\n".
+ * *ok becomes false when the text cannot share a message: a custom
+ * delimiter, or text that does not end at the top level (an open quote,
+ * comment, dollar quote, parenthesis or BEGIN ... END body) and so would
+ * swallow what follows it; the sentinel statement after it must come out
+ * of chlog_split_statements alone.  *nstmts gets the text's statements. */
+static enum tm_code script_add_change(const struct chlog_change *ch, struct tm_buf *b,
+                                      int *nstmts, bool *ok, struct tm_err *err)
+{
+    static const char sentinel[] = "\n;\nCOMMIT";
+    const char *delim = ch->end_delimiter;
+    if (!ch->sql || !*ch->sql)
+        return TM_OK;
+    if (delim && *delim && strcmp(delim, ";") != 0) {
+        *ok = false;
+        return TM_OK;
+    }
+    /* what pgjdbc would send: "??" is the "?" operator (jdbc_sql.c) */
+    char *native = chlog_jdbc_sql(ch->sql);
+    const char *text = native ? native : ch->sql;
+    size_t n = strlen(text);
+    char *probe = malloc(n + sizeof(sentinel));
+    if (!probe) {
+        free(native);
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    }
+    memcpy(probe, text, n);
+    memcpy(probe + n, sentinel, sizeof(sentinel));
+    char **stmts = NULL;
+    size_t k = 0;
+    enum tm_code rc = chlog_split_statements(probe, NULL, false, &stmts, &k, err);
+    free(probe);
+    if (rc == TM_OK && (k == 0 || strcmp(stmts[k - 1], "COMMIT") != 0))
+        *ok = false;
+    chlog_statements_free(stmts, k);
+    if (rc == TM_OK && *ok) {
+        *nstmts += (int)k - 1;
+        rc = sql_add(b, text, err);
+        if (rc == TM_OK)
+            rc = sql_add(b, "\n;\n", err);
+    }
+    free(native);
+    return rc;
+}
+
+/* A changeset in a transaction, as one simple query (one round trip):
+ *   [BEGIN;] its changes' SQL; its history row; COMMIT
+ * PostgreSQL runs the statements in order and stops at the first failure,
+ * so the SQL and the row still commit together or not at all.  *sent =
+ * false (and nothing sent) when some change cannot share the message
+ * (script_add_change): the caller runs the changeset step by step. */
+static enum tm_code run_one_message(struct run *r, const struct chlog_changeset *cs,
+                                    bool rerun, bool begin, bool *sent, struct tm_err *err)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_CHANGELOG_TOTAL);
+    bool ok = true;
+    int nuser = 0, nok = 0;
+    *sent = false;
+    enum tm_code rc = begin ? sql_add(&b, "BEGIN;\n", err) : TM_OK;
+    for (size_t i = 0; i < cs->nchanges && rc == TM_OK && ok; i++)
+        if (cs->changes[i].kind != CHLOG_CHANGE_TAG)
+            rc = script_add_change(&cs->changes[i], &b, &nuser, &ok, err);
+    if (rc == TM_OK && ok)
+        rc = lb_row_sql(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, &b, err);
+    if (rc == TM_OK && ok)
+        rc = sql_add(&b, ";\nCOMMIT", err);
+    if (rc == TM_E_TOOBIG) { /* step by step, with no such limit */
+        ok = false;
+        rc = TM_OK;
+        tm_err_clear(err);
+    }
+    if (rc == TM_OK && ok) {
+        *sent = true;
+        rc = pgx_exec_script(r->c, tm_buf_str(&b), &nok, err);
+        int nrow = (begin ? 1 : 0) + nuser; /* the row statement's index */
+        if (rc == TM_OK)
+            r->last_order++;
+        else if (nok == nrow)
+            tm_err_prefix(err, "history row");
+        else if (nok > nrow)
+            tm_err_prefix(err, "commit");
+    }
+    tm_buf_release(&b);
+    return rc;
+}
+
 static void rollback_quietly(struct pgx_conn *c)
 {
     struct tm_err ignore;
@@ -860,6 +956,15 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
                 break;
             }
         }
+    }
+    if (in_tx && !r->flyway) {
+        bool sent = false;
+        rc = run_one_message(r, cs, rerun, begin, &sent, err);
+        if (rc != TM_OK)
+            goto failed;
+        if (sent)
+            return record_step(r, cs, rerun ? ENGINE_OUT_RERAN : ENGINE_OUT_EXECUTED,
+                               (long)(now_ms() - t0), err);
     }
     for (size_t i = 0; i < cs->nchanges && rc == TM_OK; i++) {
         const struct chlog_change *ch = &cs->changes[i];
