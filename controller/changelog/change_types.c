@@ -319,6 +319,11 @@ enum tm_code chlog_sql_add_type(struct tm_buf *b, const char *type, bool auto_in
         rc = tm_buf_adds(b, n);
         if (rc == TM_OK)
             rc = add_params(b, &d, 1);
+        /* VarcharType/CharType (PostgreSQL, one parameter): the additional
+         * information follows, so "varchar(63) []" is an array column */
+        if (rc == TM_OK && d.nparams == 1 && d.extra[0] &&
+            (d.cls == T_VARCHAR || d.cls == T_CHAR))
+            rc = tm_buf_addf(b, " %s", d.extra);
         return rc;
     }
     case T_CLOB:

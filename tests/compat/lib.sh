@@ -117,24 +117,58 @@ compat_liquibase() {
     "${a[@]}" "$cmd" "$@" "${p[@]}" >"$out" 2>&1
 }
 
-# compat_liquibase_many SET DB OUT CMD1 CMD2...: each CMD in one JVM (LiquibaseRun)
+# compat_liquibase_many SET OUTPREFIX DB:CMD...: each CMD on its DB, all in one
+# JVM (LiquibaseRun; SpringRun: one JVM per database); the output of the i-th
+# goes to OUTPREFIX.i, and the status is the worst
 compat_liquibase_many() {
-  local set=$1 db=$2 out=$3; shift 3
+  local set=$1 out=$2; shift 2
   local -a a p all=()
+  local i=0 rc=0 g db
   if compat_is_spring "$set"; then
-    local c cmds=""
-    for c in "$@"; do cmds+=${cmds:+,}${c%% *}; done
-    compat_spring "$set" "$db" "$out" "$cmds"
-    return
+    for g in "$@"; do
+      i=$((i + 1))
+      compat_spring "$set" "${g%%:*}" "$out.$i" "$(echo "${g#*:}" | cut -d' ' -f1)" || rc=1
+    done
+    return $rc
   fi
-  mapfile -t a < <(compat_lb_args "$set" "$db")
   mapfile -t p < <(compat_lb_props "$set")
-  for c in "$@"; do
+  for g in "$@"; do
+    db=${g%%:*}
+    mapfile -t a < <(compat_lb_args "$set" "$db")
     ((${#all[@]})) && all+=(--then)
     # shellcheck disable=SC2206 # a CMD may carry its own arguments
-    all+=("${a[@]}" $c "${p[@]}")
+    all+=("${a[@]}" ${g#*:} "${p[@]}")
   done
   timeout 900 java -cp "$TM_LIQUIBASE_CP" LiquibaseRun "${all[@]}" >"$out" 2>&1
+  rc=$?
+  awk -v o="$out" '/^=== group [0-9]+$/ { f = o "." $3; printf "" > f; next } f { print > f }' "$out"
+  return $rc
+}
+
+# compat_lb_pending FILE: the changesets a `status --verbose` output lists as
+# not applied (path::id::author, sorted; authors keep their spaces)
+compat_lb_pending() {
+  sed -n 's/^     \([^ ].*::.*::.*\)$/\1/p' "$1" | sort
+}
+
+# compat_tm_pending FILE: the same from `tidemark status -o json`, and any drift
+compat_tm_pending() {
+  python3 - "$1" <<'PY'
+import json, sys
+try:
+    # stderr is in the same file: warnings ("warning: file:line: ...") come
+    # before the JSON document, which starts at a line holding "{"
+    text = open(sys.argv[1]).read()
+    at = text.find("\n{") + 1 if not text.startswith("{") else 0
+    s = json.loads(text[at:])
+except Exception as e:
+    print("unreadable status output: %s" % e)
+    sys.exit(0)
+for p in sorted("%s::%s::%s" % (p["file"], p["id"], p["author"]) for p in s.get("pending", [])):
+    print(p)
+for d in s.get("drift", []):
+    print("DRIFT %s::%s::%s %s" % (d["file"], d["id"], d["author"], d["reason"]))
+PY
 }
 
 # compat_spring SET DB OUT CMD[,CMD...]: SpringRun (Liquibase as a Spring Boot app

@@ -281,6 +281,8 @@ TM_TEST(type_mapping_matches_liquibase)
         {"java.sql.Types.BLOB", "OID"}, {"java.sql.Types.NUMERIC(5,2)", "numeric(5, 2)"},
         {"java.lang.String", "VARCHAR"}, {"int[]", "INT[]"}, {"varchar(20)[]", "VARCHAR[](20)"},
         {"interval", "INTERVAL"}, {"varchar(max)", "VARCHAR(max)"}, {"bigint(20)", "BIGINT"},
+        /* VarcharType adds the additional information (jade: an array column) */
+        {"varchar(63) []", "VARCHAR(63) []"}, {"char(2) []", "CHAR(2) []"},
         {"int(11)", "INTEGER"}, {"tinyint(1)", "SMALLINT"}, {"\"custom\"", "CUSTOM"},
         {"public.my_type", "PUBLIC.MY_TYPE"}, {"VARCHAR(2147483647)", "CHARACTER VARYING"},
         {"bit varying(8)", "BIT VARYING(8)"},
