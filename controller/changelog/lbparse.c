@@ -563,7 +563,7 @@ static enum tm_code auto_rollback(struct chlog_changeset *cs, struct tm_err *err
     bool any = false;
     for (size_t i = 0; i < cs->nchanges; i++) {
         const struct chlog_change *ch = &cs->changes[i];
-        if (ch->kind == CHLOG_CHANGE_TAG)
+        if (ch->kind == CHLOG_CHANGE_TAG || !chlog_dbms_matches_postgres(ch->dbms))
             continue;
         if (ch->kind != CHLOG_CHANGE_STRUCT || !ch->rollback_auto)
             return TM_OK;
@@ -709,9 +709,13 @@ static enum tm_code changeset_item(struct lbctx *x, const struct chlog_node *k,
         if (rc != TM_OK)
             return rc;
         if (!chlog_dbms_matches_postgres(ch->dbms)) {
-            /* not for PostgreSQL: neither run nor part of the v9 checksum */
-            change_release(ch);
-            cs->nchanges--;
+            /* not for PostgreSQL: never run and not part of the v9 checksum,
+             * but still one of the changeset's changes (its DESCRIPTION
+             * names it, as Liquibase's getDescription does) */
+            free(ch->sql);
+            ch->sql = NULL;
+            free(ch->rollback_auto);
+            ch->rollback_auto = NULL;
         }
         return TM_OK;
     }

@@ -190,8 +190,18 @@ TM_TEST(dbms_scoped_changesets_and_changes_for_other_databases_are_dropped)
     TM_ASSERT(rc == TM_OK);
     TM_ASSERT(c->nsets == 1);
     TM_EXPECT_STR(c->sets[0].id, "pg");
-    TM_ASSERT(c->sets[0].nchanges == 1);
-    TM_EXPECT_STR(c->sets[0].changes[0].sql, "SELECT 'all'");
+    /* the mssql change stays a change (DESCRIPTION "sql; sql") but never runs */
+    TM_ASSERT(c->sets[0].nchanges == 2);
+    TM_EXPECT(c->sets[0].changes[0].sql == NULL);
+    TM_EXPECT_STR(c->sets[0].changes[0].dbms, "mssql");
+    TM_EXPECT_STR(c->sets[0].changes[1].sql, "SELECT 'all'");
+    /* and the v9 checksum is that of the PostgreSQL change alone */
+    struct chlog_changeset one = c->sets[0];
+    one.changes = &c->sets[0].changes[1];
+    one.nchanges = 1;
+    char want[64];
+    TM_ASSERT(chlog_checksum_v9(&one, want) == TM_OK);
+    TM_EXPECT_STR(c->sets[0].checksum, want);
     chlog_free(c);
 }
 
