@@ -3,8 +3,8 @@
 // through this: it starts its own JVM, as a user's would).
 // Usage: java -cp <liquibase jars>:<dir of this class> LiquibaseRun ARGS... [--then ARGS...]...
 // Each ARGS group is exactly what `liquibase` (LiquibaseCommandLine) takes.
-// Before each group it prints "=== liquibase <last word of the group>", after
-// it "=== exit <code>"; the process exits 0 only when every group did.
+// Before group i (from 1) it prints "=== group i", after it "=== exit <code>";
+// the process exits 0 only when every group did.
 import java.util.ArrayList;
 import java.util.List;
 import liquibase.integration.commandline.LiquibaseCommandLine;
@@ -18,9 +18,9 @@ public final class LiquibaseRun {
             else groups.get(groups.size() - 1).add(a);
         }
         int worst = 0;
+        int i = 0;
         for (List<String> g : groups) {
-            String name = g.isEmpty() ? "" : g.get(g.size() - 1);
-            System.out.println("=== liquibase " + name);
+            System.out.println("=== group " + (++i));
             System.out.flush();
             int rc = new LiquibaseCommandLine().execute(g.toArray(new String[0]));
             System.out.flush();

@@ -137,15 +137,47 @@ snapshot_compare() { # STAGE
   echo "compared $1: schema $(wc -l <"$compat_work/schema.a") lines, data $(wc -l <"$compat_work/data.a") lines, history $(($(wc -l <"$compat_work/hist.a") - 1)) rows (reference)"
 }
 
-tidemark_sees_up_to_date() { # DB STAGE
-  compat_tidemark "$set_name" "$1" "$compat_work/tmstatus.out" status -o json
+# Each tool must see the other's database exactly as it sees its own: the same
+# changesets pending (a failed failOnError=false changeset, or one skipped by an
+# onFail=CONTINUE precondition, stays pending for both), no drift, and a
+# passing Liquibase validate / Flyway validate.
+tidemark_sees_as_own() { # STAGE
+  compat_tidemark "$set_name" "$dba" "$compat_work/tmstatus.a" status -o json
   local rc=$?
-  if [ "$rc" -ne 0 ] || ! python3 -c '
-import json, sys
-s = json.load(open(sys.argv[1]))
-sys.exit(0 if s.get("pendingChangeSets") == 0 and not s.get("drift") else 1)' "$compat_work/tmstatus.out" 2>/dev/null; then
-    gap "$2: tidemark status on the reference's database is not clean (exit $rc): $(first_line "$compat_work/tmstatus.out" '^tidemark [a-z]+: ' '"reason"' 'pendingChangeSets')"
-    head -n 20 "$compat_work/tmstatus.out"
+  compat_tidemark "$set_name" "$dbb" "$compat_work/tmstatus.b" status -o json
+  compat_tm_pending "$compat_work/tmstatus.a" >"$compat_work/tmpend.a"
+  compat_tm_pending "$compat_work/tmstatus.b" >"$compat_work/tmpend.b"
+  if [ "$rc" -ne 0 ] || grep -q -E '^(DRIFT|unreadable)' "$compat_work/tmpend.a"; then
+    gap "$1: tidemark status on the reference's database (exit $rc): $(first_line "$compat_work/tmstatus.a" '^tidemark [a-z]+: ') $(grep -c '^DRIFT' "$compat_work/tmpend.a") drift, first: $(grep -m1 -E '^(DRIFT|unreadable)' "$compat_work/tmpend.a" | cut -c1-160)"
+    head -n 20 "$compat_work/tmpend.a"
+  elif ! cmp -s "$compat_work/tmpend.a" "$compat_work/tmpend.b"; then
+    gap "$1: tidemark sees the reference's database unlike its own ($(wc -l <"$compat_work/tmpend.a") pending there, $(wc -l <"$compat_work/tmpend.b") on its own)"
+    diff -u --label "tidemark status on reference's db" --label "tidemark status on its own db" \
+      "$compat_work/tmpend.a" "$compat_work/tmpend.b" | head -n 30
+  fi
+}
+
+reference_sees_as_own() { # STAGE
+  if compat_is_liquibase "$set_name"; then
+    compat_liquibase_many "$set_name" "$compat_work/lbcheck" \
+      "$dba:status --verbose" "$dbb:status --verbose" "$dbb:validate"
+    local rc=$?
+    compat_lb_pending "$compat_work/lbcheck.1" >"$compat_work/lbpend.a"
+    compat_lb_pending "$compat_work/lbcheck.2" >"$compat_work/lbpend.b"
+    if [ "$rc" -ne 0 ] || ! grep -q 'No validation errors found' "$compat_work/lbcheck.3"; then
+      gap "$1: Liquibase status/validate on tidemark's database: $(first_line "$compat_work/lbcheck" 'Unexpected error' 'checksum' 'ERROR')"
+      grep -v '^\s*$' "$compat_work/lbcheck.3" | head -n 20
+    fi
+    if ! cmp -s "$compat_work/lbpend.a" "$compat_work/lbpend.b"; then
+      gap "$1: Liquibase sees tidemark's database unlike its own ($(wc -l <"$compat_work/lbpend.b") pending there, $(wc -l <"$compat_work/lbpend.a") on its own)"
+      diff -u --label "Liquibase status on its own db" --label "Liquibase status on tidemark's db" \
+        "$compat_work/lbpend.a" "$compat_work/lbpend.b" | head -n 30
+    fi
+  else
+    if ! compat_flyway "$set_name" "$dbb" "$compat_work/fwcheck.out" validate; then
+      gap "$1: Flyway validate on tidemark's database: $(first_line "$compat_work/fwcheck.out" 'validate: INVALID|FlywayRun: ')"
+      grep -E '^(validate|FlywayRun)' "$compat_work/fwcheck.out" | head -n 20
+    fi
   fi
 }
 
@@ -158,22 +190,8 @@ else
     fail "the reference run wrote no history rows in $(compat_history_table "$set_name")"
   snapshot_compare update
   # 5. cross-checks: each tool on the other's database
-  if compat_is_liquibase "$set_name"; then
-    compat_liquibase_many "$set_name" "$dbb" "$compat_work/lbcheck.out" "status --verbose" validate
-    lb_rc=$?
-    if [ "$lb_rc" -ne 0 ] || ! grep -q 'is up to date' "$compat_work/lbcheck.out" ||
-       ! grep -q 'No validation errors found' "$compat_work/lbcheck.out"; then
-      gap "Liquibase status/validate on tidemark's database: $(first_line "$compat_work/lbcheck.out" 'Unexpected error' 'have not been applied' 'checksum' 'ERROR')"
-      grep -v '^\s*$' "$compat_work/lbcheck.out" | head -n 30
-    fi
-  else
-    compat_flyway "$set_name" "$dbb" "$compat_work/fwcheck.out" validate
-    if [ $? -ne 0 ]; then
-      gap "Flyway validate on tidemark's database: $(first_line "$compat_work/fwcheck.out" 'validate: INVALID|FlywayRun: ')"
-      grep -E '^(validate|FlywayRun)' "$compat_work/fwcheck.out" | head -n 20
-    fi
-  fi
-  tidemark_sees_up_to_date "$dba" update
+  reference_sees_as_own update
+  tidemark_sees_as_own update
   # 6. rollback with both, compared again
   if [ -n "$rollback" ]; then
     case $rollback in
