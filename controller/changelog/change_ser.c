@@ -14,6 +14,7 @@
  *   change/ColumnConfig.java load()/getSerializableFieldValue: typed fields
  *     (Boolean, BigInteger, Number kept as written, valueDate in ISO form). */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,8 +289,23 @@ static enum tm_code add_indent(struct tm_buf *b, int level)
 {
     enum tm_code rc = TM_OK;
     for (int i = 0; i < level && rc == TM_OK; i++)
-        rc = tm_buf_adds(b, "    ");
+        rc = tm_buf_add(b, "    ", 4);
     return rc;
+}
+
+/* Appends a then b (plain appends: this runs for every field of every
+ * change, where tm_buf_addf's two vsnprintf passes cost a third of a load). */
+static enum tm_code add2(struct tm_buf *buf, const char *a, const char *b)
+{
+    enum tm_code rc = tm_buf_adds(buf, a);
+    return rc == TM_OK ? tm_buf_adds(buf, b) : rc;
+}
+
+/* Appends name="text". */
+static enum tm_code add_assign(struct tm_buf *b, const char *name, const char *text)
+{
+    enum tm_code rc = add2(b, name, "=\"");
+    return rc == TM_OK ? add2(b, text, "\"") : rc;
 }
 
 /* The serialised value text of a scalar field (NULL: skip). *tmp gets any
@@ -366,7 +382,7 @@ static enum tm_code ser_list(const struct chlog_node *node, const struct chlog_f
     tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
     enum tm_code rc = add_indent(&b, level);
     if (rc == TM_OK)
-        rc = tm_buf_addf(&b, "%s=[\n", f->name);
+        rc = add2(&b, f->name, "=[\n");
     bool first = true;
     const char *item = item_of(f);
     for (size_t i = 0; i < node->nkids && rc == TM_OK; i++) {
@@ -386,7 +402,7 @@ static enum tm_code ser_list(const struct chlog_node *node, const struct chlog_f
         tm_buf_reset(&b);
         rc = add_indent(&b, level);
         if (rc == TM_OK)
-            rc = tm_buf_addf(&b, "%s=[]", f->name);
+            rc = add2(&b, f->name, "=[]");
     } else if (rc == TM_OK) {
         rc = tm_buf_adds(&b, "\n");
         if (rc == TM_OK)
@@ -414,19 +430,18 @@ static bool has_list_items(const struct chlog_node *node, const struct chlog_fie
 /* ColumnConfig.load: valueNumeric/valueDate text that does not parse becomes
  * valueComputed (the date's failure is applied last, an explicit
  * valueComputed wins); the same for defaultValue*.  Returns the computed
- * text Liquibase ends up with for prefix when no explicit one is set. */
-static const char *computed_override(const struct chlog_node *node, const char *prefix)
+ * text Liquibase ends up with when no explicit one is set.  The attribute
+ * names come spelled out (value* or defaultValue*): this runs for every
+ * column. */
+static const char *computed_override(const struct chlog_node *node, const char *computed,
+                                     const char *date, const char *numeric)
 {
-    char name[64];
-    snprintf(name, sizeof name, "%sComputed", prefix);
-    if (chlog_node_text(node, name))
+    if (chlog_node_text(node, computed))
         return NULL;
-    snprintf(name, sizeof name, "%sDate", prefix);
-    const char *d = chlog_node_text(node, name);
+    const char *d = chlog_node_text(node, date);
     if (d && !chlog_value_is_date(d))
         return d;
-    snprintf(name, sizeof name, "%sNumeric", prefix);
-    const char *nv = chlog_node_text(node, name);
+    const char *nv = chlog_node_text(node, numeric);
     if (nv && strcasecmp(nv, "null") != 0 && !chlog_value_is_number(nv))
         return nv;
     return NULL;
@@ -438,7 +453,7 @@ static enum tm_code add_field_line(struct lines *l, int level, const char *name,
     tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
     enum tm_code rc = add_indent(&b, level);
     if (rc == TM_OK)
-        rc = tm_buf_addf(&b, "%s=\"%s\"", name, text);
+        rc = add_assign(&b, name, text);
     if (rc == TM_OK)
         rc = lines_add_take(l, tm_buf_detach(&b, NULL));
     tm_buf_release(&b);
@@ -451,8 +466,12 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
     struct lines l = {0};
     enum tm_code rc = TM_OK;
     bool columnish = find_field(s, "valueComputed") != NULL;
-    const char *value_computed = columnish ? computed_override(node, "value") : NULL;
-    const char *default_computed = columnish ? computed_override(node, "defaultValue") : NULL;
+    const char *value_computed =
+        columnish ? computed_override(node, "valueComputed", "valueDate", "valueNumeric") : NULL;
+    const char *default_computed =
+        columnish ? computed_override(node, "defaultValueComputed", "defaultValueDate",
+                                      "defaultValueNumeric")
+                  : NULL;
     if (columnish && chlog_node_text(node, "valueDate")) /* ColumnConfig.rawDateValue */
         rc = add_field_line(&l, level, "rawDateValue", chlog_node_text(node, "valueDate"));
     for (size_t i = 0; i < s->nfields && rc == TM_OK; i++) {
@@ -522,7 +541,7 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
             tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
             rc = add_indent(&b, level);
             if (rc == TM_OK)
-                rc = tm_buf_addf(&b, "%s=\"%s\"", f->name, text);
+                rc = add_assign(&b, f->name, text);
             if (rc == TM_OK)
                 rc = lines_add_take(&l, tm_buf_detach(&b, NULL));
             tm_buf_release(&b);
@@ -539,7 +558,7 @@ static enum tm_code ser_object(const struct chlog_node *node, const struct chlog
         for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
             if (i > 0 && strcmp(l.v[i], l.v[i - 1]) == 0)
                 continue; /* TreeSet */
-            rc = tm_buf_addf(out, "%s%s", i ? "\n" : "", l.v[i]);
+            rc = add2(out, i ? "\n" : "", l.v[i]);
         }
         if (rc == TM_OK && l.n)
             rc = tm_buf_adds(out, "\n");
@@ -557,7 +576,7 @@ static enum tm_code schema_serialize(const struct chlog_node *node, const struct
 {
     struct tm_buf b;
     tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
-    enum tm_code rc = tm_buf_addf(&b, "%s:", s->name);
+    enum tm_code rc = add2(&b, s->name, ":");
     if (rc == TM_OK)
         rc = ser_object(node, s, 1, &b);
     if (rc != TM_OK) {
@@ -583,12 +602,25 @@ static enum tm_code schema_serialize(const struct chlog_node *node, const struct
     return TM_OK;
 }
 
+/* OpenSSL 3 looks EVP_md5() up in its providers on every EVP_Digest (about
+ * half the cost of hashing one change); the MD5 fetched once is kept for
+ * the process (one-time library init). */
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md5_fetched;
+
+static void md5_fetch(void)
+{
+    md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
 enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33])
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char h[EVP_MAX_MD_SIZE];
     unsigned int hl = 0;
-    if (EVP_Digest(data, len, h, &hl, EVP_md5(), NULL) != 1 || hl != 16)
+    (void)pthread_once(&md5_once, md5_fetch);
+    const EVP_MD *md = md5_fetched ? md5_fetched : EVP_md5();
+    if (EVP_Digest(data, len, h, &hl, md, NULL) != 1 || hl != 16)
         return TM_E_INTERNAL;
     for (unsigned i = 0; i < 16; i++) {
         hex[2 * i] = digits[h[i] >> 4];
