@@ -5,7 +5,9 @@
  *   - the same for 1,000 changesets of structured changes (createTable with
  *     columns and constraints, addColumn, createIndex, addForeignKeyConstraint,
  *     insert) in a Liquibase XML changelog; the floor runs exactly the SQL
- *     tidemark generates for them (read from the model chlog_load builds);
+ *     tidemark generates for them (read from the model chlog_load builds),
+ *     with each side's server (backend) CPU time when the server lets us
+ *     read it: on a shared machine CPU time is the steadier figure;
  *   - no-op `status` and `update` with the 1,000 applied;
  *   - peak RSS of each CLI run (wait4 rusage of the child).
  * Prints figures; asserts only that the runs did their work. */
@@ -222,11 +224,20 @@ TM_TEST(bench_apply_1000_changesets_vs_psql_floor)
 
 #define GROUPS (BENCH_N / 5)
 
+/* The last statement of both runs when the server lets us read
+ * /proc/self/schedstat (superuser): the CPU time its backend has used, in a
+ * table read afterwards.  CPU time, unlike wall time, barely moves with the
+ * load of a shared machine. */
+#define CPU_PROBE                                                                          \
+    "CREATE TABLE bench_cpu AS SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', " \
+    "1)::bigint AS ns"
+
 /* Writes a Liquibase XML changelog of BENCH_N changesets, five kinds in
  * turn (GROUPS tables): createTable (identity primary key, NOT NULL, UNIQUE,
  * defaults), addColumn (two columns), createIndex, addForeignKeyConstraint
- * (to the previous table), insert. */
-static bool write_struct_changelog(const char *path)
+ * (to the previous table), insert; then, with cpu_probe, one changeset
+ * running CPU_PROBE. */
+static bool write_struct_changelog(const char *path, bool cpu_probe)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -268,6 +279,8 @@ static bool write_struct_changelog(const char *path)
                 "  </changeSet>\n",
                 g, g, g, g, g, g, g, g, g, g, g, g > 0 ? g - 1 : 0, g, g, g, g, g);
     }
+    if (cpu_probe)
+        fprintf(f, "  <changeSet id=\"cpu\" author=\"bench\"><sql>" CPU_PROBE "</sql></changeSet>\n");
     fprintf(f, "</databaseChangeLog>\n");
     return fclose(f) == 0;
 }
@@ -316,9 +329,19 @@ TM_TEST(bench_apply_1000_structured_changesets_vs_psql_floor)
     char cl_path[256], psql_path[256];
     snprintf(cl_path, sizeof(cl_path), "%s/changelog.xml", dir);
     snprintf(psql_path, sizeof(psql_path), "%s/floor.sql", dir);
-    TM_ASSERT(write_struct_changelog(cl_path));
-    TM_ASSERT_INT((long)write_struct_floor(dir, "changelog.xml", psql_path), BENCH_N);
+    struct pgdb probe;
+    TM_ASSERT(pgdb_open(&probe, "bench_probe"));
+    bool cpu = strspn(pgdb_val(probe.c, "SELECT split_part(pg_read_file('/proc/self/schedstat'), "
+                                        "' ', 1)"),
+                      "0123456789") > 0;
+    pgdb_close(&probe);
+    int nsets = BENCH_N + (cpu ? 1 : 0);
+    TM_ASSERT(write_struct_changelog(cl_path, cpu));
+    TM_ASSERT_INT((long)write_struct_floor(dir, "changelog.xml", psql_path), nsets);
     double t_tm[STRUCT_REPS], t_psql[STRUCT_REPS], c_tm = 1e9, c_psql = 1e9;
+    double s_tm = 1e9, s_psql = 1e9; /* backend CPU (CPU_PROBE) */
+    char want_sets[16];
+    snprintf(want_sets, sizeof(want_sets), "%d", nsets);
     char *upd[] = {(char *)bin, "update", "--changelog", cl_path, NULL};
     char want_rows[16];
     snprintf(want_rows, sizeof(want_rows), "%d", GROUPS);
@@ -340,7 +363,14 @@ TM_TEST(bench_apply_1000_structured_changesets_vs_psql_floor)
                 c_tm = cpu_s(&ru) < c_tm ? cpu_s(&ru) : c_tm;
             }
         }
-        TM_EXPECT_STR(pgdb_val(a.c, "SELECT count(*) FROM databasechangelog"), "1000");
+        TM_EXPECT_STR(pgdb_val(a.c, "SELECT count(*) FROM databasechangelog"), want_sets);
+        if (cpu) {
+            double sa = strtod(pgdb_val(a.c, "SELECT ns FROM bench_cpu"), NULL) / 1e9;
+            double sb = strtod(pgdb_val(b.c, "SELECT ns FROM bench_cpu"), NULL) / 1e9;
+            TM_EXPECT(sa > 0 && sb > 0);
+            s_tm = sa < s_tm ? sa : s_tm;
+            s_psql = sb < s_psql ? sb : s_psql;
+        }
         /* the same schema and rows on both sides */
         const char *q_fk = "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conname ~ "
                            "'^fk_s[0-9]+_parent$'";
@@ -378,6 +408,12 @@ TM_TEST(bench_apply_1000_structured_changesets_vs_psql_floor)
            t_tm[0] / t_psql[0], t_tm[STRUCT_REPS / 2] / t_psql[STRUCT_REPS / 2]);
     printf("  per-rep ratio            %7.2fx (min)  %.2fx (median)\n", r_min,
            r_sorted[STRUCT_REPS / 2]);
+    if (cpu)
+        printf("  server CPU (min)         tidemark %.3f s, psql %.3f s: %.2fx; client + server "
+               "CPU %.2fx\n",
+               s_tm, s_psql, s_tm / s_psql, (s_tm + c_tm) / (s_psql + c_psql));
+    else
+        printf("  server CPU: not measured (reading /proc/self/schedstat needs a superuser)\n");
     fflush(stdout);
     if (getenv("TM_BENCH_KEEP")) { /* for profiling by hand */
         printf("  inputs kept in %s\n", dir);
