@@ -18,7 +18,8 @@
  * statement alone (autocommit), then writes the row: a crash in between
  * leaves the statement applied without a row, and the next run re-runs it
  * (write such changesets idempotently).  A rollback step is
- *   BEGIN; rollback SQL; DELETE its row; COMMIT.
+ *   BEGIN; rollback SQL; DELETE its row; COMMIT
+ * as one simple query too when its text allows (rollback_one_message).
  * The advisory lock is session-level: if this process dies, PostgreSQL
  * releases it with the connection.  We never write databasechangeloglock.
  *
@@ -451,21 +452,40 @@ static enum tm_code write_row(struct run *r, const struct chlog_changeset *cs,
     return TM_OK;
 }
 
+/* Appends to b the statement that deletes the history row of a rolled
+ * back changeset (values as literals, as lb_row_sql). */
+static enum tm_code delete_row_sql(struct run *r, const struct chlog_changeset *cs,
+                                   const struct engine_row *row, struct tm_buf *b,
+                                   struct tm_err *err)
+{
+    enum tm_code rc = sql_add(b, "DELETE FROM ", err);
+    if (rc == TM_OK)
+        rc = sql_add(b, r->q, err);
+    if (rc == TM_OK && r->flyway) {
+        char rank[48];
+        snprintf(rank, sizeof(rank), " WHERE installed_rank = %ld", row->orderexecuted);
+        return sql_add(b, rank, err);
+    }
+    const char *parts[3][2] = {
+        {" WHERE ID = ", cs->id}, {" AND AUTHOR = ", cs->author}, {" AND FILENAME = ", cs->filename}};
+    for (size_t i = 0; i < 3 && rc == TM_OK; i++) {
+        rc = sql_add(b, parts[i][0], err);
+        if (rc == TM_OK)
+            rc = pgx_buf_add_literal(r->c, b, parts[i][1], err);
+    }
+    return rc;
+}
+
 static enum tm_code delete_row(struct run *r, const struct chlog_changeset *cs,
                                const struct engine_row *row, struct tm_err *err)
 {
-    char sql[700];
-    if (r->flyway) {
-        char rank[24];
-        snprintf(rank, sizeof(rank), "%ld", row->orderexecuted);
-        const char *params[1] = {rank};
-        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE installed_rank = $1::int", r->q);
-        return pgx_exec_params(r->c, sql, 1, params, NULL, err);
-    }
-    const char *params[3] = {cs->id, cs->author, cs->filename};
-    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE ID = $1 AND AUTHOR = $2 AND FILENAME = $3",
-             r->q);
-    return pgx_exec_params(r->c, sql, 3, params, NULL, err);
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_SMALL);
+    enum tm_code rc = delete_row_sql(r, cs, row, &b, err);
+    if (rc == TM_OK)
+        rc = pgx_exec(r->c, tm_buf_str(&b), err);
+    tm_buf_release(&b);
+    return rc;
 }
 
 /* ---- running SQL ------------------------------------------------------- */
@@ -520,26 +540,26 @@ static enum tm_code exec_text(struct pgx_conn *c, const char *sql, const char *d
     return rc;
 }
 
-/* Appends one change's text to a one-message script, followed by "\n;\n".
- * *ok becomes false when the text cannot share a message: a custom
+/* Appends SQL text (a change's, or a rollback) to a one-message script,
+ * followed by "\n;\n".  *ok becomes false when the text cannot share a
+ * message: a custom
  * delimiter, or text that does not end at the top level (an open quote,
  * comment, dollar quote, parenthesis or BEGIN ... END body) and so would
  * swallow what follows it; the sentinel statement after it must come out
  * of chlog_split_statements alone.  *nstmts gets the text's statements. */
-static enum tm_code script_add_change(const struct chlog_change *ch, struct tm_buf *b,
-                                      int *nstmts, bool *ok, struct tm_err *err)
+static enum tm_code script_add_text(const char *sql, const char *delim, struct tm_buf *b,
+                                    int *nstmts, bool *ok, struct tm_err *err)
 {
     static const char sentinel[] = "\n;\nCOMMIT";
-    const char *delim = ch->end_delimiter;
-    if (!ch->sql || !*ch->sql)
+    if (!sql || !*sql)
         return TM_OK;
     if (delim && *delim && strcmp(delim, ";") != 0) {
         *ok = false;
         return TM_OK;
     }
     /* what pgjdbc would send: "??" is the "?" operator (jdbc_sql.c) */
-    char *native = chlog_jdbc_sql(ch->sql);
-    const char *text = native ? native : ch->sql;
+    char *native = chlog_jdbc_sql(sql);
+    const char *text = native ? native : sql;
     size_t n = strlen(text);
     char *probe = malloc(n + sizeof(sentinel));
     if (!probe) {
@@ -570,7 +590,7 @@ static enum tm_code script_add_change(const struct chlog_change *ch, struct tm_b
  * PostgreSQL runs the statements in order and stops at the first failure,
  * so the SQL and the row still commit together or not at all.  *sent =
  * false (and nothing sent) when some change cannot share the message
- * (script_add_change): the caller runs the changeset step by step. */
+ * (script_add_text): the caller runs the changeset step by step. */
 static enum tm_code run_one_message(struct run *r, const struct chlog_changeset *cs,
                                     bool rerun, bool begin, bool *sent, struct tm_err *err)
 {
@@ -582,7 +602,8 @@ static enum tm_code run_one_message(struct run *r, const struct chlog_changeset 
     enum tm_code rc = begin ? sql_add(&b, "BEGIN;\n", err) : TM_OK;
     for (size_t i = 0; i < cs->nchanges && rc == TM_OK && ok; i++)
         if (cs->changes[i].kind != CHLOG_CHANGE_TAG)
-            rc = script_add_change(&cs->changes[i], &b, &nuser, &ok, err);
+            rc = script_add_text(cs->changes[i].sql, cs->changes[i].end_delimiter, &b, &nuser,
+                                 &ok, err);
     if (rc == TM_OK && ok)
         rc = lb_row_sql(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, &b, err);
     if (rc == TM_OK && ok)
@@ -1034,6 +1055,43 @@ failed:
     return code == TM_OK ? TM_E_DB : code;
 }
 
+/* A rollback step in a transaction as one simple query, as run_one_message:
+ *   BEGIN; rollback SQL; DELETE its history row; COMMIT
+ * *sent = false (nothing sent) when the rollback text cannot share it. */
+static enum tm_code rollback_one_message(struct run *r, const struct plan_step *st,
+                                         const struct chlog_changeset *cs,
+                                         const struct engine_row *row, bool *sent,
+                                         struct tm_err *err)
+{
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_CHANGELOG_TOTAL);
+    bool ok = true;
+    int nuser = 0, nok = 0;
+    *sent = false;
+    enum tm_code rc = sql_add(&b, "BEGIN;\n", err);
+    if (rc == TM_OK)
+        rc = script_add_text(st->rollback_sql, NULL, &b, &nuser, &ok, err);
+    if (rc == TM_OK && ok)
+        rc = delete_row_sql(r, cs, row, &b, err);
+    if (rc == TM_OK && ok)
+        rc = sql_add(&b, ";\nCOMMIT", err);
+    if (rc == TM_E_TOOBIG) { /* step by step, with no such limit */
+        ok = false;
+        rc = TM_OK;
+        tm_err_clear(err);
+    }
+    if (rc == TM_OK && ok) {
+        *sent = true;
+        rc = pgx_exec_script(r->c, tm_buf_str(&b), &nok, err);
+        if (rc != TM_OK && nok == 1 + nuser)
+            tm_err_prefix(err, "history row");
+        else if (rc != TM_OK && nok > 1 + nuser)
+            tm_err_prefix(err, "commit");
+    }
+    tm_buf_release(&b);
+    return rc;
+}
+
 static enum tm_code run_rollback(struct run *r, const struct plan_step *st,
                                  const struct engine_history *h, struct tm_err *err)
 {
@@ -1044,14 +1102,19 @@ static enum tm_code run_rollback(struct run *r, const struct plan_step *st,
     engine_changeset_name(cs, name, sizeof(name));
     int64_t t0 = now_ms();
     enum tm_code rc = TM_OK;
+    bool sent = false;
     if (in_tx)
-        rc = pgx_exec(r->c, "BEGIN", err);
-    if (rc == TM_OK && st->rollback_sql)
-        rc = exec_text(r->c, st->rollback_sql, NULL, true, false, in_tx, NULL, err);
-    if (rc == TM_OK)
-        rc = delete_row(r, cs, row, err);
-    if (rc == TM_OK && in_tx)
-        rc = pgx_exec(r->c, "COMMIT", err);
+        rc = rollback_one_message(r, st, cs, row, &sent, err);
+    if (rc == TM_OK && !sent) {
+        if (in_tx)
+            rc = pgx_exec(r->c, "BEGIN", err);
+        if (rc == TM_OK && st->rollback_sql)
+            rc = exec_text(r->c, st->rollback_sql, NULL, true, false, in_tx, NULL, err);
+        if (rc == TM_OK)
+            rc = delete_row(r, cs, row, err);
+        if (rc == TM_OK && in_tx)
+            rc = pgx_exec(r->c, "COMMIT", err);
+    }
     long ms = (long)(now_ms() - t0);
     if (rc != TM_OK) {
         if (in_tx)

@@ -188,4 +188,43 @@ TM_TEST(one_message_row_values_keep_quotes_and_backslashes)
     pgdb_close(&d);
 }
 
+/* A rollback step is one message too: a failing rollback leaves the schema
+ * and the history row as they were; a good one removes both together. */
+TM_TEST(one_message_rollback_is_all_or_nothing)
+{
+    struct pgdb d;
+    struct chlog cl;
+    struct engine_result res;
+    struct tm_err err;
+    struct engine_opts o;
+    TM_ASSERT(pgdb_open(&d, "one_msg_rollback"));
+    memset(&cl, 0, sizeof(cl));
+    fx_add(&cl, "c1", "create table a(id int)", "drop table a");
+    fx_add(&cl, "c2", "create table b(id int)", "drop table b; select 1/0");
+    TM_ASSERT_INT(run_all(d.c, &cl, &res, &err), TM_OK);
+    engine_result_release(&res);
+    engine_opts_init(&o);
+    o.count = 1;
+    o.rollback_only = true;
+    engine_result_init(&res);
+    TM_EXPECT_INT(engine_run(d.c, &cl, &o, &res, &err), TM_E_DB);
+    TM_EXPECT_CONTAINS(err.msg, "division by zero");
+    TM_EXPECT(has_table(d.c, "a") && has_table(d.c, "b"));
+    TM_EXPECT_STR(rows(d.c), "c1:1,c2:2");
+    engine_result_release(&res);
+    /* c2's rollback fixed: both roll back, rows and tables go together */
+    free(cl.sets[1].rollback_sql);
+    cl.sets[1].rollback_sql = strdup("drop table b -- gone");
+    o.count = 2;
+    engine_result_init(&res);
+    tm_err_clear(&err);
+    TM_EXPECT_INT(engine_run(d.c, &cl, &o, &res, &err), TM_OK);
+    TM_EXPECT_INT(res.rolled_back, 2);
+    TM_EXPECT(!has_table(d.c, "a") && !has_table(d.c, "b"));
+    TM_EXPECT_STR(rows(d.c), "-");
+    engine_result_release(&res);
+    fx_free(&cl);
+    pgdb_close(&d);
+}
+
 TM_TEST_MAIN()
