@@ -36,9 +36,11 @@ struct chlog_ld {
     /* Strings that live until the load ends (file paths nodes point at). */
     char **kept;
     size_t nkept;
-    /* Column types declared so far by createTable/addColumn:
-     * "table.column" (lowercase) -> the type as written, ${} expanded. */
-    struct chlog_props coltypes;
+    /* Column types declared so far by createTable/addColumn, in order:
+     * "table.column" (lowercase) then the type as written, ${} expanded;
+     * appended without a search (a lookup, rare, takes the last one). */
+    char **coltypes;
+    size_t ncoltypes, acoltypes;
 };
 
 /* Records a column's type (createTable/addColumn); TM_E_NOMEM only. */

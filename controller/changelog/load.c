@@ -167,7 +167,23 @@ enum tm_code chlog_ld_note_column(struct chlog_ld *ld, const char *table, const 
     char key[512];
     if (!table || !column || !type || !column_key(table, column, key, sizeof(key)))
         return TM_OK;
-    return chlog_props_set(&ld->coltypes, key, type, NULL);
+    if (ld->ncoltypes + 2 > ld->acoltypes) {
+        size_t na = ld->acoltypes ? ld->acoltypes * 2 : 64;
+        char **nv = realloc(ld->coltypes, na * sizeof(*nv));
+        if (!nv)
+            return TM_E_NOMEM;
+        ld->coltypes = nv;
+        ld->acoltypes = na;
+    }
+    char *k = strdup(key), *t = strdup(type);
+    if (!k || !t) {
+        free(k);
+        free(t);
+        return TM_E_NOMEM;
+    }
+    ld->coltypes[ld->ncoltypes++] = k;
+    ld->coltypes[ld->ncoltypes++] = t;
+    return TM_OK;
 }
 
 const char *chlog_ld_column_type(const struct chlog_ld *ld, const char *table, const char *column)
@@ -175,7 +191,10 @@ const char *chlog_ld_column_type(const struct chlog_ld *ld, const char *table, c
     char key[512];
     if (!ld || !table || !column || !column_key(table, column, key, sizeof(key)))
         return NULL;
-    return chlog_props_get(&ld->coltypes, key);
+    for (size_t i = ld->ncoltypes; i >= 2; i -= 2)
+        if (strcmp(ld->coltypes[i - 2], key) == 0)
+            return ld->coltypes[i - 1];
+    return NULL;
 }
 
 const char *chlog_ld_keep(struct chlog_ld *ld, const char *s)
@@ -538,7 +557,6 @@ enum tm_code chlog_load(const struct chlog_fs *fs, const char *entry,
     memset(&ld, 0, sizeof(ld));
     ld.fs = fs;
     chlog_props_init(&ld.props);
-    chlog_props_init(&ld.coltypes);
     char *path = NULL, *filename = NULL;
     char *data = NULL;
     enum tm_code rc;
@@ -638,7 +656,9 @@ out:
     free(path);
     free(filename);
     chlog_props_release(&ld.props);
-    chlog_props_release(&ld.coltypes);
+    for (size_t i = 0; i < ld.ncoltypes; i++)
+        free(ld.coltypes[i]);
+    free(ld.coltypes);
     for (size_t i = 0; i < ld.nkept; i++)
         free(ld.kept[i]);
     free(ld.kept);
