@@ -32,7 +32,7 @@ fi
 targets=()
 for n in $names; do targets+=("fuzz_$n"); done
 
-CC=clang cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+CC=clang cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTM_WERROR=ON \
   -DTM_FUZZ=ON -DTM_SANITIZE=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 

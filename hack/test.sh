@@ -21,9 +21,9 @@ hack/controlplane.sh build >"$cp_log" 2>&1 &
 cp_pid=$!
 
 jobs_n=$(nproc)
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTM_WERROR=ON >/dev/null
 cmake --build build -j "$jobs_n"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTM_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTM_SANITIZE=ON -DTM_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs_n"
 
 if ! wait "$cp_pid"; then
