@@ -143,20 +143,6 @@ static bool ieq(const char *a, const char *b)
     return a && b && strcasecmp(a, b) == 0;
 }
 
-static enum tm_code md5_hex(const void *data, size_t len, char hex[33])
-{
-    static const char digits[] = "0123456789abcdef";
-    unsigned char h[EVP_MAX_MD_SIZE];
-    unsigned int hl = 0;
-    if (EVP_Digest(data, len, h, &hl, EVP_md5(), NULL) != 1 || hl != 16)
-        return TM_E_INTERNAL;
-    for (unsigned i = 0; i < 16; i++) {
-        hex[2 * i] = digits[h[i] >> 4];
-        hex[2 * i + 1] = digits[h[i] & 15];
-    }
-    hex[32] = '\0';
-    return TM_OK;
-}
 
 static enum tm_code fail(struct tm_err *err, enum tm_code code, const struct chlog_node *n,
                          const char *fmt, ...) TM_PRINTF(4, 5);
@@ -1082,7 +1068,7 @@ static enum tm_code load_checksum(const char *table, const char *data, size_t le
     enum tm_code rc = tm_buf_addf(&t, "%s:9:%s", table, inner);
     char hex[33];
     if (rc == TM_OK)
-        rc = md5_hex(tm_buf_str(&t), t.len, hex);
+        rc = chlog_md5_hex(tm_buf_str(&t), t.len, hex);
     tm_buf_release(&t);
     if (rc == TM_OK)
         snprintf(out, 40, "9:%s", hex);

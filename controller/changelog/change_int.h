@@ -255,8 +255,6 @@ enum tm_code chlog_schema_check(struct chlog_ld *ld, const struct chlog_node *no
 enum tm_code chlog_schema_checksum(const struct chlog_node *node, const struct chlog_schema *s,
                                    char out[40], struct tm_err *err) TM_MUST_CHECK;
 
-/* MD5 of data as 32 lowercase hex digits (OpenSSL EVP). */
-enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33]) TM_MUST_CHECK;
 
 /* Division of work: chlog_change_compile() (change.c) validates nothing
  * itself; it sets ch->kind = CHLOG_CHANGE_STRUCT and ch->type, then calls the

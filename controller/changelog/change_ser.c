@@ -14,13 +14,11 @@
  *   change/ColumnConfig.java load()/getSerializableFieldValue: typed fields
  *     (Boolean, BigInteger, Number kept as written, valueDate in ISO form). */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
 
 #include "changelog/change_int.h"
 #include "changelog/chlog_int.h"
@@ -599,34 +597,6 @@ static enum tm_code schema_serialize(const struct chlog_node *node, const struct
     }
     *w = '\0';
     *out = t;
-    return TM_OK;
-}
-
-/* OpenSSL 3 looks EVP_md5() up in its providers on every EVP_Digest (about
- * half the cost of hashing one change); the MD5 fetched once is kept for
- * the process (one-time library init). */
-static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md5_fetched;
-
-static void md5_fetch(void)
-{
-    md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL);
-}
-
-enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33])
-{
-    static const char digits[] = "0123456789abcdef";
-    unsigned char h[EVP_MAX_MD_SIZE];
-    unsigned int hl = 0;
-    (void)pthread_once(&md5_once, md5_fetch);
-    const EVP_MD *md = md5_fetched ? md5_fetched : EVP_md5();
-    if (EVP_Digest(data, len, h, &hl, md, NULL) != 1 || hl != 16)
-        return TM_E_INTERNAL;
-    for (unsigned i = 0; i < 16; i++) {
-        hex[2 * i] = digits[h[i] >> 4];
-        hex[2 * i + 1] = digits[h[i] & 15];
-    }
-    hex[32] = '\0';
     return TM_OK;
 }
 

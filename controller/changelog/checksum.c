@@ -33,6 +33,7 @@
  * Flyway: CRC32 over each line's bytes without its terminator, BOM removed
  * (flyway-core ChecksumCalculator).  As empty lines add no bytes this equals
  * CRC32 of the text with every CR and LF removed. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,13 +47,25 @@
 #include "common/buf.h"
 #include "common/caps.h"
 
-/* md5 of data as 32 lowercase hex chars into hex[33]. */
-static enum tm_code md5_hex(const void *data, size_t len, char hex[33])
+/* OpenSSL 3 looks EVP_md5() up in its providers on every EVP_Digest (about
+ * half the cost of hashing one change); the MD5 fetched once is kept for
+ * the process (one-time library init). */
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md5_fetched;
+
+static void md5_fetch(void)
+{
+    md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
+enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33])
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char h[EVP_MAX_MD_SIZE];
     unsigned int hl = 0;
-    if (EVP_Digest(data, len, h, &hl, EVP_md5(), NULL) != 1 || hl != 16)
+    (void)pthread_once(&md5_once, md5_fetch);
+    const EVP_MD *md = md5_fetched ? md5_fetched : EVP_md5();
+    if (EVP_Digest(data, len, h, &hl, md, NULL) != 1 || hl != 16)
         return TM_E_INTERNAL;
     for (unsigned i = 0; i < 16; i++) {
         hex[2 * i] = digits[h[i] >> 4];
@@ -165,7 +178,7 @@ static enum tm_code checksum_v9(const struct chlog_changeset *cs, bool expanded_
             rc = ch->tag ? tm_buf_addf(&t, "tagDatabase:[\n    tag=\"%s\"\n]", ch->tag)
                          : tm_buf_adds(&t, "tagDatabase:[]");
             if (rc == TM_OK)
-                rc = md5_hex(tm_buf_str(&t), t.len, hex);
+                rc = chlog_md5_hex(tm_buf_str(&t), t.len, hex);
             tm_buf_release(&t);
         } else {
             if (!chlog_dbms_matches_postgres(ch->dbms))
@@ -178,7 +191,7 @@ static enum tm_code checksum_v9(const struct chlog_changeset *cs, bool expanded_
     }
     char hex[33];
     if (rc == TM_OK)
-        rc = md5_hex(tm_buf_str(&s), s.len, hex);
+        rc = chlog_md5_hex(tm_buf_str(&s), s.len, hex);
     tm_buf_release(&s);
     if (rc != TM_OK)
         return rc;

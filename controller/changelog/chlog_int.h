@@ -118,6 +118,9 @@ enum tm_code chlog_precond_compile(struct chlog_ld *ld, const struct chlog_node 
     TM_MUST_CHECK;
 void chlog_precond_free(struct chlog_precondition *pc);
 
+/* Frees what one change owns and zeroes it (not the change itself). */
+void chlog_change_release(struct chlog_change *ch);
+
 /* Frees what one changeset owns (not the changeset itself). */
 void chlog_set_release(struct chlog_changeset *cs);
 
@@ -139,6 +142,10 @@ bool chlog_is_formatted_sql(const char *data, size_t len);
 
 /* Case-insensitive "true"/"false"; false and *ok=false otherwise. */
 bool chlog_parse_bool(const char *s, bool *ok);
+
+/* MD5 of data as 32 lowercase hex digits (OpenSSL EVP; checksum.c, the one
+ * copy every checksum uses). */
+enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33]) TM_MUST_CHECK;
 
 /* Liquibase DatabaseList.definitionMatches(dbms, postgresql): NULL, empty or
  * "all" matches, "none" does not, a comma list matches when it names

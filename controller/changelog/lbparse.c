@@ -223,20 +223,6 @@ static enum tm_code resolve(struct lbctx *x, const struct chlog_node *at, const 
 
 /* ---- changes ------------------------------------------------------------------------ */
 
-static void change_release(struct chlog_change *ch)
-{
-    free(ch->sql);
-    free(ch->path);
-    free(ch->tag);
-    free(ch->end_delimiter);
-    free(ch->dbms);
-    free(ch->raw_sql);
-    free(ch->type);
-    free(ch->rollback_auto);
-    free(ch->description);
-    memset(ch, 0, sizeof(*ch));
-}
-
 static enum tm_code read_sql_file(struct lbctx *x, const struct chlog_node *at,
                                   struct chlog_change *ch, bool relative, struct tm_err *err)
 {
@@ -534,7 +520,7 @@ static enum tm_code parse_rollback(struct lbctx *x, const struct chlog_node *n,
             if (rc == TM_OK && ch.kind != CHLOG_CHANGE_TAG && ch.sql &&
                 chlog_dbms_matches_postgres(ch.dbms) && add_piece(&b, ch.sql) != TM_OK)
                 rc = tm_err_set(err, TM_E_TOOBIG, "%s: rollback too large", x->path);
-            change_release(&ch);
+            chlog_change_release(&ch);
         }
         if (rc == TM_OK && n->value) {
             char *v = chlog_ld_expand(x->ld, n->value);

@@ -668,6 +668,20 @@ out:
 
 /* ---- lifetime ---------------------------------------------------------------------- */
 
+void chlog_change_release(struct chlog_change *ch)
+{
+    free(ch->sql);
+    free(ch->path);
+    free(ch->tag);
+    free(ch->end_delimiter);
+    free(ch->dbms);
+    free(ch->raw_sql);
+    free(ch->type);
+    free(ch->rollback_auto);
+    free(ch->description);
+    memset(ch, 0, sizeof(*ch));
+}
+
 void chlog_set_release(struct chlog_changeset *cs)
 {
     free(cs->id);
@@ -677,18 +691,8 @@ void chlog_set_release(struct chlog_changeset *cs)
     free(cs->contexts);
     free(cs->labels);
     free(cs->dbms);
-    for (size_t i = 0; i < cs->nchanges; i++) {
-        struct chlog_change *ch = &cs->changes[i];
-        free(ch->sql);
-        free(ch->path);
-        free(ch->tag);
-        free(ch->end_delimiter);
-        free(ch->dbms);
-        free(ch->raw_sql);
-        free(ch->type);
-        free(ch->rollback_auto);
-        free(ch->description);
-    }
+    for (size_t i = 0; i < cs->nchanges; i++)
+        chlog_change_release(&cs->changes[i]);
     free(cs->changes);
     free(cs->rollback_sql);
     chlog_precond_free(cs->precondition);
