@@ -106,7 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.app.observed_generation = o.generation;
     o.app.replicas = 1;
     o.app.progress_deadline_exceeded = (f & 0x40) != 0;
-    o.app.revision = o.status.deployment_revision + 1;
+    /* the next revision, without overflowing a fuzzed INT64_MAX (UBSan) */
+    o.app.revision = o.status.deployment_revision < INT64_MAX ? o.status.deployment_revision + 1
+                                                              : o.status.deployment_revision;
     o.app.previous_revision = o.status.deployment_revision;
     o.app.template_tag = rec_annotation(obj, "tidemark.dev/tag");
     o.lock_holder = rec_annotation(obj, "tidemark.dev/rollout-lock");
