@@ -6,6 +6,7 @@
  * status (applied tag, counts, drift); decide; report: patch /status when it
  * changed, then Events.  Never writes the database: only reads history. */
 #include "reconcilers/dbinstance.h"
+#include "common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,7 +254,7 @@ enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *n
     if (rc != TM_OK)
         goto out;
     observe(proc, &s, &o, ns);
-    int64_t now_ms = rec_now_ms() / 1000 * 1000;
+    int64_t now_ms = tm_wall_ms() / 1000 * 1000;
     dbinstance_decide(&o, now_ms, &p);
     if (!dbinstance_status_equal(&p.status, &o.status)) {
         st = status_json(&p.status);

@@ -23,6 +23,7 @@
  * No finalizer: deleting a DBRollout never touches the database, and a lock
  * left on the DBInstance by a deleted rollout counts as free. */
 #include "reconcilers/dbrollout.h"
+#include "common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -915,7 +916,7 @@ enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns
     }
 
     for (int round = 0; round < LOOP_MAX; round++) {
-        int64_t now_ms = rec_now_ms() / 1000 * 1000; /* the API keeps seconds */
+        int64_t now_ms = tm_wall_ms() / 1000 * 1000; /* the API keeps seconds */
         rc = observe(&s, &o, err);
         if (rc != TM_OK)
             goto out;

@@ -6,6 +6,7 @@
  * (cache) for the environment matrix; decide; report: patch /status when it
  * changed, then Events. */
 #include "reconcilers/dbschema.h"
+#include "common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,7 +276,7 @@ enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
     o.instances = s.insts.items;
     o.ninstances = s.insts.n;
 
-    int64_t now_ms = rec_now_ms() / 1000 * 1000;
+    int64_t now_ms = tm_wall_ms() / 1000 * 1000;
     dbschema_decide(&o, now_ms, &p);
     if (!dbschema_status_equal(&p.status, &o.status)) {
         st = status_json(&p.status);

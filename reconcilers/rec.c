@@ -1,5 +1,6 @@
 /* rec: shared reconciler I/O (see rec.h). */
 #include "reconcilers/rec.h"
+#include "common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +147,7 @@ void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool 
     };
     struct tm_err err;
     tm_err_clear(&err);
-    if (kube_event_emit(proc->events, proc->kube, &e, rec_now_ms(), &err) != TM_OK)
+    if (kube_event_emit(proc->events, proc->kube, &e, tm_wall_ms(), &err) != TM_OK)
         log_warn(proc->log, "event not recorded", LF_S("reason", reason), LF_S("err", err.msg));
 }
 

@@ -50,7 +50,6 @@ const char *rec_annotation(const cJSON *obj, const char *key);
 
 /* ---- time (wall clock, ms since the epoch) ---- */
 
-int64_t rec_now_ms(void);
 /* "2006-01-02T15:04:05Z" into out (>= 32 bytes). */
 void rec_time_format(int64_t ms, char *out, size_t n);
 /* 0 when s is NULL or not RFC 3339. */

@@ -72,13 +72,6 @@ const char *rec_annotation(const cJSON *obj, const char *key)
 
 /* ------------------------------------------------------------------ time */
 
-int64_t rec_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void rec_time_format(int64_t ms, char *out, size_t n)
 {
     char buf[32];

@@ -38,6 +38,7 @@
  * installed_by current_user); an undo deletes the script's newest row
  * (Flyway Teams would add an UNDO_SQL row; we do not). */
 #include "engine/pgx_int.h"
+#include "common/clock.h"
 #include "common/buf.h"
 #include "common/caps.h"
 #include "engine/select.h"
@@ -66,18 +67,6 @@ struct run {
     long server_version;  /* server_version_num, read when a script needs it */
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 const char *engine_outcome_name(enum engine_outcome o)
 {
@@ -173,7 +162,7 @@ enum tm_code engine_lock(struct pgx_conn *c, const char *table, int wait_ms, str
         return rc;
     snprintf(k1, sizeof(k1), "%d", ENGINE_LOCK_KEY1);
     const char *params[2] = {k1, name};
-    int64_t deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+    int64_t deadline = tm_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
     for (;;) {
         char *v = NULL;
         rc = pgx_query_value(c, "SELECT pg_try_advisory_lock($1::int4, hashtext($2))::text", 2,
@@ -184,9 +173,9 @@ enum tm_code engine_lock(struct pgx_conn *c, const char *table, int wait_ms, str
         free(v);
         if (got)
             return TM_OK;
-        if (now_ms() >= deadline)
+        if (tm_mono_ms() >= deadline)
             break;
-        sleep_ms(ENGINE_LOCK_POLL_MS);
+        tm_sleep_ms(ENGINE_LOCK_POLL_MS);
     }
     char who[400];
     rc = lock_holder(c, name, who, sizeof(who), err);
@@ -918,7 +907,7 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
                  !(r->flyway && cs->no_tx_below_pg12 && r->server_version < 120000);
     char name[1024];
     engine_changeset_name(cs, name, sizeof(name));
-    int64_t t0 = now_ms();
+    int64_t t0 = tm_mono_ms();
     enum tm_code rc = TM_OK;
     if (r->flyway && r->failed_rows) {
         /* a failed (non-transactional) run left a success = false row: drop it
@@ -952,7 +941,7 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
             case CHLOG_ONFAIL_HALT:
                 if (in_tx)
                     rollback_quietly(r->c);
-                (void)record_step(r, cs, ENGINE_OUT_FAILED, (long)(now_ms() - t0), NULL);
+                (void)record_step(r, cs, ENGINE_OUT_FAILED, (long)(tm_mono_ms() - t0), NULL);
                 if (res == PC_ERROR && err)
                     *err = e.qerr; /* keeps the sqlstate */
                 return tm_err_setr(err, res == PC_ERROR ? TM_E_DB : TM_E_POLICY,
@@ -961,12 +950,12 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
             case CHLOG_ONFAIL_CONTINUE:
                 if (in_tx)
                     rollback_quietly(r->c);
-                return record_step(r, cs, ENGINE_OUT_SKIPPED, (long)(now_ms() - t0), err);
+                return record_step(r, cs, ENGINE_OUT_SKIPPED, (long)(tm_mono_ms() - t0), err);
             case CHLOG_ONFAIL_MARK_RAN:
                 rc = write_row(r, cs, "MARK_RAN", rerun, 0, in_tx, err);
                 if (rc != TM_OK)
                     goto failed;
-                return record_step(r, cs, ENGINE_OUT_MARK_RAN, (long)(now_ms() - t0), err);
+                return record_step(r, cs, ENGINE_OUT_MARK_RAN, (long)(tm_mono_ms() - t0), err);
             case CHLOG_ONFAIL_WARN:
                 /* Liquibase: warn and run the changeset anyway */
                 pc_warn(&e, res == PC_ERROR ? "%s: precondition error (onError WARN), ran "
@@ -985,7 +974,7 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
             goto failed;
         if (sent)
             return record_step(r, cs, rerun ? ENGINE_OUT_RERAN : ENGINE_OUT_EXECUTED,
-                               (long)(now_ms() - t0), err);
+                               (long)(tm_mono_ms() - t0), err);
     }
     for (size_t i = 0; i < cs->nchanges && rc == TM_OK; i++) {
         const struct chlog_change *ch = &cs->changes[i];
@@ -1000,7 +989,7 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
     }
     if (rc != TM_OK)
         goto failed;
-    long ms = (long)(now_ms() - t0);
+    long ms = (long)(tm_mono_ms() - t0);
     rc = write_row(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, ms, in_tx, err);
     if (rc != TM_OK)
         goto failed;
@@ -1009,7 +998,7 @@ static enum tm_code run_forward(struct run *r, const struct plan_step *st, struc
 failed:
     if (in_tx)
         rollback_quietly(r->c);
-    long fms = (long)(now_ms() - t0);
+    long fms = (long)(tm_mono_ms() - t0);
     if (r->flyway && !in_tx) {
         /* Flyway records a failed non-transactional script (success = false);
          * the next run removes that row and tries the script again */
@@ -1100,7 +1089,7 @@ static enum tm_code run_rollback(struct run *r, const struct plan_step *st,
     bool in_tx = cs->run_in_transaction;
     char name[1024];
     engine_changeset_name(cs, name, sizeof(name));
-    int64_t t0 = now_ms();
+    int64_t t0 = tm_mono_ms();
     enum tm_code rc = TM_OK;
     bool sent = false;
     if (in_tx)
@@ -1115,7 +1104,7 @@ static enum tm_code run_rollback(struct run *r, const struct plan_step *st,
         if (rc == TM_OK && in_tx)
             rc = pgx_exec(r->c, "COMMIT", err);
     }
-    long ms = (long)(now_ms() - t0);
+    long ms = (long)(tm_mono_ms() - t0);
     if (rc != TM_OK) {
         if (in_tx)
             rollback_quietly(r->c);
@@ -1128,9 +1117,7 @@ static enum tm_code run_rollback(struct run *r, const struct plan_step *st,
 /* Liquibase's deployment id: epoch milliseconds without the first 3 digits. */
 static void make_deployment_id(char out[11])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long ms = (long long)tm_wall_ms();
     char all[32];
     snprintf(all, sizeof(all), "%lld", ms);
     size_t l = strlen(all);

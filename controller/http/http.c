@@ -1,5 +1,6 @@
 /* The tiny HTTP/1.1 server (see http.h). */
 #include "http/http.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,18 +149,11 @@ int http_server_port(const struct http_server *s, int i)
     return i >= 0 && i < s->nfds ? s->ports[i] : 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for fd to be ready for events until deadline; false on timeout/error. */
 static bool wait_fd(int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tm_mono_ms();
         if (left <= 0)
             return false;
         struct pollfd p = {.fd = fd, .events = events};
@@ -204,7 +198,7 @@ static void respond(int fd, int status, const char *ctype, const char *body, siz
 
 static void serve_conn(struct http_server *s, int fd)
 {
-    int64_t start = now_ms();
+    int64_t start = tm_mono_ms();
     int64_t read_deadline = start + HTTP_READ_TIMEOUT_MS;
     int64_t deadline = start + HTTP_IO_TIMEOUT_MS;
     char req[HTTP_MAX_REQUEST + 1];
@@ -274,7 +268,7 @@ static void serve_conn(struct http_server *s, int fd)
 static void linger_close(int c)
 {
     shutdown(c, SHUT_WR);
-    int64_t deadline = now_ms() + 200;
+    int64_t deadline = tm_mono_ms() + 200;
     char sink[4096];
     for (;;) {
         ssize_t r = recv(c, sink, sizeof(sink), 0);

@@ -11,6 +11,7 @@
  * server's Retry-After (capped), a bounded number of times.  Everything else
  * goes back to the caller, classified through tm_err.retry. */
 #include "kube/kube_int.h"
+#include "common/clock.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -120,13 +121,6 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
             c->retry_after_s = v;
     }
     return n;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
 }
 
 /* Sets up c->easy for one exchange.  *headers is owned by the caller after. */
@@ -242,7 +236,7 @@ enum tm_code kube_request(struct kube_client *c, const char *verb, const char *m
             if (s > c->max_retry_after_s)
                 s = c->max_retry_after_s;
             tries_429++;
-            sleep_ms(s * 1000);
+            tm_sleep_ms(s * 1000);
             continue;
         }
         break;

@@ -13,6 +13,7 @@
  * Not supported (clear error instead): exec and auth-provider credential
  * plugins, basic auth, proxies from the kubeconfig. */
 #include "kube/kube_int.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -67,13 +68,6 @@ enum tm_code kube_global_init(struct tm_err *err)
         return tm_err_set(err, TM_E_INTERNAL, "curl_global_init: %s",
                           curl_easy_strerror(kube_once_rc));
     return TM_OK;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads a whole file (at most cap bytes) into a NUL-terminated heap string. */
@@ -400,7 +394,7 @@ static enum tm_code reread_token(struct kube_config *cfg, struct tm_err *err)
         free(cfg->token);
     }
     cfg->token = t;
-    cfg->token_read_ms = mono_ms();
+    cfg->token_read_ms = tm_mono_ms();
     return TM_OK;
 }
 
@@ -738,7 +732,7 @@ enum tm_code kube_config_token(struct kube_config *cfg, bool refresh, char *out,
         return tm_err_set(err, TM_E_INVAL, "token: no room");
     out[0] = '\0';
     pthread_mutex_lock(&cfg->mu);
-    if (cfg->token_file && (refresh || mono_ms() - cfg->token_read_ms >= KUBE_TOKEN_REREAD_MS)) {
+    if (cfg->token_file && (refresh || tm_mono_ms() - cfg->token_read_ms >= KUBE_TOKEN_REREAD_MS)) {
         struct tm_err e2;
         tm_err_clear(&e2);
         rc = reread_token(cfg, &e2);

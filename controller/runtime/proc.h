@@ -18,7 +18,7 @@
 #include <stdbool.h>
 
 #include "log/log.h"
-#include "runtime/clock.h"
+#include "common/clock.h"
 
 struct metrics;
 struct kube_config;

@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "runtime/clock.h"
+#include "common/clock.h"
 
 struct wq;
 

@@ -40,6 +40,7 @@
 #include <openssl/evp.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/caps.h"
 #include "source/source.h"
 
@@ -158,13 +159,6 @@ enum tm_code src_git_validate_ref(const char *branch, const char *tag, const cha
 }
 
 /* ---- running git ----------------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The child's environment: a fixed set plus a few inherited variables that
  * git legitimately needs (PATH, proxies, CA bundles).  Strings are owned. */
@@ -303,7 +297,7 @@ struct git_run {
     const char *stdin_path; /* NULL = /dev/null */
     struct tm_buf *out;     /* stdout; TM_E_TOOBIG past its cap */
     struct tm_buf err;      /* stderr, truncated at GIT_STDERR_CAP */
-    int64_t deadline;       /* mono_ms() */
+    int64_t deadline;       /* tm_mono_ms() */
     int status;             /* exit code, -1 when killed by a signal */
 };
 
@@ -400,7 +394,7 @@ static enum tm_code git_run(struct git_run *r, char *const argv[], struct tm_err
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
     bool out_open = true, err_open = true, out_over = false, err_over = false;
     while (out_open || err_open) {
-        int64_t left = r->deadline - mono_ms();
+        int64_t left = r->deadline - tm_mono_ms();
         if (left <= 0) {
             rc = TM_E_TIMEOUT;
             break;
@@ -437,12 +431,11 @@ static enum tm_code git_run(struct git_run *r, char *const argv[], struct tm_err
         }
         if (w < 0 && errno != EINTR)
             break;
-        if (rc == TM_OK && mono_ms() >= r->deadline) {
+        if (rc == TM_OK && tm_mono_ms() >= r->deadline) {
             rc = TM_E_TIMEOUT;
             kill_group(pid);
         }
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        tm_sleep_ms(5);
     }
     pid = -1;
     if (rc == TM_E_TIMEOUT)
@@ -563,13 +556,12 @@ static enum tm_code lock_entry(const char *path, int64_t deadline, int *fd_out,
             close(fd);
             return rc;
         }
-        if (mono_ms() >= deadline) {
+        if (tm_mono_ms() >= deadline) {
             close(fd);
             return tm_err_setr(err, TM_E_TIMEOUT, TM_RETRY_TRANSIENT,
                                "another fetch of the same repository is still running");
         }
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        tm_sleep_ms(20);
     }
     *fd_out = fd;
     return TM_OK;
@@ -755,7 +747,7 @@ enum tm_code src_git_fetch(const struct src_git_opts *opts, const struct src_git
     revision[0] = '\0';
     memset(fs, 0, sizeof(*fs));
     const char *git = opts->git ? opts->git : "git";
-    int64_t deadline = mono_ms() + (spec->timeout_ms > 0 ? spec->timeout_ms : 60000);
+    int64_t deadline = tm_mono_ms() + (spec->timeout_ms > 0 ? spec->timeout_ms : 60000);
     struct git_env env = {0};
     struct tm_buf repo, lockp, inputp, out, refspec;
     struct tree tree = {0};

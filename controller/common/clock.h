@@ -1,6 +1,7 @@
-/* tm_clock: an injectable millisecond clock, so that time-driven code (work
- * queue delays and backoff, lease expiry) can be tested by moving time
- * instead of sleeping.
+/* tm_clock: the one clock of the process, and an injectable millisecond
+ * clock, so that time-driven code (work queue delays and backoff, lease
+ * expiry) can be tested by moving time instead of sleeping.  Every duration,
+ * deadline and sleep in the product goes through this file.
  *
  * Design: a function pointer plus context, copied by value into whoever
  * needs it.  tm_clock_monotonic() reads CLOCK_MONOTONIC (never jumps back,
@@ -9,10 +10,11 @@
  * test calls tm_manual_clock_advance(); it is thread-safe (an atomic), so a
  * test thread may move it while workers read it.
  *
- * Not wall-clock time: Lease timestamps (RFC 3339 MicroTime) are formatted
- * from CLOCK_REALTIME by the lease code itself and are informational only. */
-#ifndef TM_RUNTIME_CLOCK_H
-#define TM_RUNTIME_CLOCK_H
+ * Wall-clock time (CLOCK_REALTIME) is tm_wall_ms()/tm_clock_wall(): only for
+ * timestamps that leave the process (Lease MicroTime, Event times), never for
+ * measuring a duration. */
+#ifndef TM_COMMON_CLOCK_H
+#define TM_COMMON_CLOCK_H
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -27,6 +29,16 @@ int64_t tm_clock_now(const struct tm_clock *c);
 
 /* The process's monotonic clock (CLOCK_MONOTONIC, in ms). */
 struct tm_clock tm_clock_monotonic(void);
+
+/* The process's wall clock (CLOCK_REALTIME, ms since the Unix epoch). */
+struct tm_clock tm_clock_wall(void);
+
+/* Shorthands: CLOCK_MONOTONIC and CLOCK_REALTIME in milliseconds. */
+int64_t tm_mono_ms(void);
+int64_t tm_wall_ms(void);
+
+/* Sleeps ms milliseconds (resumed after a signal; <= 0 returns at once). */
+void tm_sleep_ms(int64_t ms);
 
 /* A clock that tests move by hand.  Starts at start_ms. */
 struct tm_manual_clock {

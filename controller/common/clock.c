@@ -1,14 +1,45 @@
-/* tm_clock implementation (see clock.h). */
-#include "runtime/clock.h"
+/* The process clock and tm_clock implementations (see clock.h). */
+#include "common/clock.h"
 
+#include <errno.h>
 #include <time.h>
+
+static int64_t read_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t tm_mono_ms(void)
+{
+    return read_ms(CLOCK_MONOTONIC);
+}
+
+int64_t tm_wall_ms(void)
+{
+    return read_ms(CLOCK_REALTIME);
+}
+
+void tm_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
 
 static int64_t monotonic_now(void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return tm_mono_ms();
+}
+
+static int64_t wall_now(void *ctx)
+{
+    (void)ctx;
+    return tm_wall_ms();
 }
 
 int64_t tm_clock_now(const struct tm_clock *c)
@@ -21,6 +52,11 @@ int64_t tm_clock_now(const struct tm_clock *c)
 struct tm_clock tm_clock_monotonic(void)
 {
     return (struct tm_clock){.now_ms = monotonic_now, .ctx = NULL};
+}
+
+struct tm_clock tm_clock_wall(void)
+{
+    return (struct tm_clock){.now_ms = wall_now, .ctx = NULL};
 }
 
 static int64_t manual_now(void *ctx)
