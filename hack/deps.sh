@@ -13,9 +13,13 @@ pkgs=(
   # tests/compat: real Liquibase/Flyway (hack/reference-tools.sh) and the PostGIS sets
   openjdk-17-jdk-headless maven postgresql-15-postgis-3
 )
+# One dpkg-query for the whole list: when nothing is missing this is the only
+# work done (no apt, no network), so hack/test.sh can call it on every run.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${pkgs[@]}" 2>/dev/null |
+  awk '/ install ok installed$/ {print $1}' || true)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  grep -qx "$p" <<<"$installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}"
