@@ -221,7 +221,8 @@ TM_TEST(bench_chlog_load_and_plan_corpus_sets)
         if (!cols[4] || strncmp(cols[0], "lb", 2) != 0)
             continue;
         char root[1024];
-        snprintf(root, sizeof(root), "%s/../shared/corpus/%s", src, cols[0]);
+        if (snprintf(root, sizeof(root), "%s/../shared/corpus/%s", src, cols[0]) >= (int)sizeof(root))
+            continue; /* a path this long is not in the corpus */
         size_t n = 0;
         double ms = load_and_plan(root, cols[4], &n);
         if (ms < 0)
@@ -231,7 +232,7 @@ TM_TEST(bench_chlog_load_and_plan_corpus_sets)
         if (ms > worst) {
             worst = ms;
             worst_sets = n;
-            snprintf(worst_name, sizeof(worst_name), "%s", cols[0]);
+            snprintf(worst_name, sizeof(worst_name), "%.*s", (int)sizeof(worst_name) - 1, cols[0]);
         }
     }
     fclose(f);
