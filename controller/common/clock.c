@@ -30,6 +30,21 @@ void tm_sleep_ms(int64_t ms)
     }
 }
 
+struct timespec tm_mono_deadline(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ms <= 0)
+        return ts;
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 static int64_t monotonic_now(void *ctx)
 {
     (void)ctx;

@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 struct tm_clock {
     int64_t (*now_ms)(void *ctx);
@@ -39,6 +40,11 @@ int64_t tm_wall_ms(void);
 
 /* Sleeps ms milliseconds (resumed after a signal; <= 0 returns at once). */
 void tm_sleep_ms(int64_t ms);
+
+/* The CLOCK_MONOTONIC time ms milliseconds from now (<= 0: now), as the
+ * absolute deadline pthread_cond_timedwait wants on a condition variable
+ * made with pthread_condattr_setclock(CLOCK_MONOTONIC). */
+struct timespec tm_mono_deadline(int64_t ms);
 
 /* A clock that tests move by hand.  Starts at start_ms. */
 struct tm_manual_clock {

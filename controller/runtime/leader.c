@@ -41,11 +41,8 @@ struct leader {
     struct metrics_family *m_leader;
 };
 
-static int64_t now_ms(const struct leader *l)
-{
-    return tm_clock_now(&l->proc->clock);
-}
-
+/* Lease times are MicroTime: the wall clock in microseconds (clock.h reads
+ * milliseconds, which would drop digits the Lease shows). */
 static int64_t wall_us(void)
 {
     struct timespec ts;
@@ -144,7 +141,7 @@ static void set_holder(struct leader *l, const char *holder)
 bool leader_try_acquire_or_renew(struct leader *l, struct tm_err *err)
 {
     struct kube_lease cur, rec;
-    int64_t now = now_ms(l);
+    int64_t now = tm_clock_now(&l->proc->clock);
     int64_t now_us = wall_us();
     enum tm_code rc = kube_lease_get(l->client, l->ns, l->name, &cur, err);
     if (rc == TM_E_NOTFOUND) {
@@ -210,7 +207,7 @@ enum tm_code leader_release(struct leader *l, struct tm_err *err)
     enum tm_code rc = kube_lease_update(l->client, &rec, &out, err);
     if (rc == TM_OK) {
         l->observed = out;
-        l->observed_ms = now_ms(l);
+        l->observed_ms = tm_clock_now(&l->proc->clock);
         set_holder(l, "");
     }
     return rc;
@@ -219,14 +216,7 @@ enum tm_code leader_release(struct leader *l, struct tm_err *err)
 /* Waits ms of real time or until stop; true when stop was requested. */
 static bool wait_or_stop(struct leader *l, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = tm_mono_deadline(ms);
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT)
@@ -279,7 +269,7 @@ static void *leader_main(void *arg)
     for (;;) {
         if (wait_or_stop(l, l->retry_ms))
             break;
-        int64_t round_start = now_ms(l);
+        int64_t round_start = tm_clock_now(&l->proc->clock);
         bool renewed = false;
         for (;;) {
             tm_err_clear(&err);
@@ -291,7 +281,7 @@ static void *leader_main(void *arg)
                      LF_S("err", err.msg));
             if (err.code == TM_E_LOCKED)
                 break; /* someone else holds it: we are not the leader any more */
-            int64_t left = round_start + l->renew_ms - now_ms(l);
+            int64_t left = round_start + l->renew_ms - tm_clock_now(&l->proc->clock);
             if (left <= 0)
                 break;
             if (wait_or_stop(l, left < l->retry_ms ? left : l->retry_ms)) {

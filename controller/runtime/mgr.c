@@ -79,11 +79,6 @@ struct mgr {
     struct metrics_family *m_total, *m_errors, *m_duration, *m_depth, *m_api, *m_leader;
 };
 
-static int64_t now_ms(const struct mgr *m)
-{
-    return tm_clock_now(&m->proc.clock);
-}
-
 static bool stopping(struct mgr *m)
 {
     return atomic_load(&m->stop_requested) || tm_proc_stopping(&m->proc);
@@ -309,7 +304,7 @@ struct mgr *mgr_new(const struct tm_proc *proc, const struct mgr_opts *opts,
     atomic_init(&m->became_leader, false);
     atomic_init(&m->informers_running, false);
     atomic_init(&m->synced, false);
-    atomic_init(&m->heartbeat_ms, (long long)now_ms(m));
+    atomic_init(&m->heartbeat_ms, (long long)tm_clock_now(&m->proc.clock));
     atomic_init(&m->in_run, false);
     atomic_init(&m->workers_stop, 0);
 
@@ -495,11 +490,10 @@ static bool stop_workers(struct mgr *m)
     atomic_store(&m->workers_stop, 1);
     for (size_t i = 0; i < m->nkinds; i++)
         wq_shutdown(m->kinds[i].q, WQ_SHUTDOWN_DROP);
-    struct tm_clock mono = tm_clock_monotonic();
-    int64_t deadline = tm_clock_now(&mono) + m->opts.grace_ms;
+    int64_t deadline = tm_mono_ms() + m->opts.grace_ms;
     bool idle = true;
     for (size_t i = 0; i < m->nkinds; i++) {
-        int64_t left = deadline - tm_clock_now(&mono);
+        int64_t left = deadline - tm_mono_ms();
         if (!wq_wait_idle(m->kinds[i].q, left > 0 ? left : 0))
             idle = false;
     }
@@ -604,12 +598,6 @@ static void on_new_leader(void *ctx, const char *identity)
     log_info(m->proc.log, "leader observed", LF_S("identity", identity));
 }
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static enum tm_code start_informers(struct mgr *m, struct tm_err *err)
 {
     if (m->ninfs == 0) {
@@ -630,7 +618,7 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
     enum run_state st = RUN_IDLE;
     bool lost = false;
     atomic_store(&m->in_run, true);
-    atomic_store(&m->heartbeat_ms, (long long)now_ms(m));
+    atomic_store(&m->heartbeat_ms, (long long)tm_clock_now(&m->proc.clock));
     if (m->nkinds == 0)
         log_warn(m->proc.log, "no reconcilers registered: the manager only runs its endpoints "
                               "and leader election");
@@ -669,7 +657,7 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
     }
 
     while (!stopping(m)) {
-        atomic_store(&m->heartbeat_ms, (long long)now_ms(m));
+        atomic_store(&m->heartbeat_ms, (long long)tm_clock_now(&m->proc.clock));
         if (m->leader && leader_lost(m->leader)) {
             lost = true;
             break;
@@ -686,7 +674,7 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
             start_workers(m);
             st = RUN_WORKING;
         }
-        sleep_ms(MGR_TICK_MS);
+        tm_sleep_ms(MGR_TICK_MS);
     }
     log_info(m->proc.log, lost ? "stopping: leadership lost" : "stopping: shutdown requested");
     if (!stop_workers(m)) {
@@ -766,7 +754,7 @@ int mgr_healthz(struct mgr *m)
 {
     if (!atomic_load(&m->in_run))
         return 503;
-    int64_t age = now_ms(m) - (int64_t)atomic_load(&m->heartbeat_ms);
+    int64_t age = tm_clock_now(&m->proc.clock) - (int64_t)atomic_load(&m->heartbeat_ms);
     return age < MGR_HEALTH_STALE_MS ? 200 : 503;
 }
 

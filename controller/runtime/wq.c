@@ -2,8 +2,8 @@
  *
  * One record per known key holds all its state: queued (dirty), processing,
  * pending timer (a slot in a binary min-heap ordered by ready time) and the
- * failure count.  Records live in a chained hash table and are freed as soon
- * as they carry no state.  The ready FIFO is a singly linked list through the
+ * failure count.  Records live in a tm_hashmap (common/hashmap.h) keyed by
+ * the key and are freed as soon as they carry no state.  The ready FIFO is a singly linked list through the
  * records (a record is in it at most once).  All operations are O(1) except
  * timers, O(log n).  Delayed keys are moved to the FIFO by getters, which
  * sleep until the earliest timer. */
@@ -15,10 +15,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hashmap.h"
+
 struct wq_item {
     char *key;
-    uint64_t hash;
-    struct wq_item *hnext; /* hash chain */
     struct wq_item *fnext; /* ready FIFO */
     bool dirty;            /* must be (re)processed */
     bool in_fifo;
@@ -39,8 +39,7 @@ struct wq {
     bool bucket;
     int64_t interval_us, tolerance_us, tat_us;
 
-    struct wq_item **buckets;
-    size_t nbuckets, nitems;
+    struct tm_hashmap items; /* key -> struct wq_item */
 
     struct wq_item *fhead, *ftail;
     size_t flen;
@@ -53,68 +52,35 @@ struct wq {
     bool draining; /* shut down in DRAIN mode: dirty keys still go out */
 };
 
-static uint64_t hash_key(const char *s)
+static struct wq_item *find(struct wq *q, const char *key)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static struct wq_item *find(struct wq *q, const char *key, uint64_t h)
-{
-    for (struct wq_item *it = q->buckets[h & (q->nbuckets - 1)]; it; it = it->hnext)
-        if (it->hash == h && strcmp(it->key, key) == 0)
-            return it;
-    return NULL;
-}
-
-static void grow_table(struct wq *q)
-{
-    size_t n = q->nbuckets * 2;
-    struct wq_item **nb = calloc(n, sizeof(*nb));
-    if (!nb)
-        return; /* keep the old table: longer chains, still correct */
-    for (size_t i = 0; i < q->nbuckets; i++) {
-        struct wq_item *it = q->buckets[i];
-        while (it) {
-            struct wq_item *next = it->hnext;
-            it->hnext = nb[it->hash & (n - 1)];
-            nb[it->hash & (n - 1)] = it;
-            it = next;
-        }
-    }
-    free(q->buckets);
-    q->buckets = nb;
-    q->nbuckets = n;
+    return tm_hashmap_get(&q->items, key);
 }
 
 /* Finds or creates the record of key; NULL only on allocation failure. */
 static struct wq_item *get_item(struct wq *q, const char *key)
 {
-    uint64_t h = hash_key(key);
-    struct wq_item *it = find(q, key, h);
+    struct wq_item *it = find(q, key);
     if (it)
         return it;
     it = calloc(1, sizeof(*it));
     if (!it)
         return NULL;
     it->key = strdup(key);
-    if (!it->key) {
+    if (!it->key || tm_hashmap_put(&q->items, key, it, NULL) != TM_OK) {
+        free(it->key);
         free(it);
         return NULL;
     }
-    it->hash = h;
     it->heap_idx = SIZE_MAX;
-    if (q->nitems >= q->nbuckets)
-        grow_table(q);
-    size_t b = h & (q->nbuckets - 1);
-    it->hnext = q->buckets[b];
-    q->buckets[b] = it;
-    q->nitems++;
     return it;
+}
+
+static void item_free(void *p)
+{
+    struct wq_item *it = p;
+    free(it->key);
+    free(it);
 }
 
 /* Frees it when it carries no state any more. */
@@ -122,13 +88,8 @@ static void maybe_free(struct wq *q, struct wq_item *it)
 {
     if (it->dirty || it->in_fifo || it->processing || it->heap_idx != SIZE_MAX || it->failures)
         return;
-    struct wq_item **pp = &q->buckets[it->hash & (q->nbuckets - 1)];
-    while (*pp != it)
-        pp = &(*pp)->hnext;
-    *pp = it->hnext;
-    q->nitems--;
-    free(it->key);
-    free(it);
+    tm_hashmap_del(&q->items, it->key);
+    item_free(it);
 }
 
 static void fifo_push(struct wq *q, struct wq_item *it)
@@ -262,12 +223,11 @@ static void take_locked(struct wq *q, const char **key)
 struct wq *wq_new(const struct tm_clock *clock, const struct wq_opts *opts, struct tm_err *err)
 {
     struct wq *q = calloc(1, sizeof(*q));
-    if (!q)
-        goto nomem;
-    q->nbuckets = 64;
-    q->buckets = calloc(q->nbuckets, sizeof(*q->buckets));
-    if (!q->buckets)
-        goto nomem;
+    if (!q) {
+        tm_err_set(err, TM_E_NOMEM, "work queue: out of memory");
+        return NULL;
+    }
+    tm_hashmap_init(&q->items);
     q->clock = clock ? *clock : tm_clock_monotonic();
     q->base_ms = opts && opts->base_delay_ms > 0 ? opts->base_delay_ms : 5;
     q->max_ms = opts && opts->max_delay_ms > 0 ? opts->max_delay_ms : 300000;
@@ -287,28 +247,13 @@ struct wq *wq_new(const struct tm_clock *clock, const struct wq_opts *opts, stru
     pthread_cond_init(&q->idle_cv, &ca);
     pthread_condattr_destroy(&ca);
     return q;
-nomem:
-    if (q)
-        free(q->buckets);
-    free(q);
-    tm_err_set(err, TM_E_NOMEM, "work queue: out of memory");
-    return NULL;
 }
 
 void wq_free(struct wq *q)
 {
     if (!q)
         return;
-    for (size_t i = 0; i < q->nbuckets; i++) {
-        struct wq_item *it = q->buckets[i];
-        while (it) {
-            struct wq_item *next = it->hnext;
-            free(it->key);
-            free(it);
-            it = next;
-        }
-    }
-    free(q->buckets);
+    tm_hashmap_release(&q->items, item_free);
     free(q->heap);
     pthread_cond_destroy(&q->cv);
     pthread_cond_destroy(&q->idle_cv);
@@ -370,7 +315,7 @@ static int64_t backoff_for(const struct wq *q, unsigned failures)
 int64_t wq_backoff_ms(struct wq *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    struct wq_item *it = find(q, key, hash_key(key));
+    struct wq_item *it = find(q, key);
     int64_t d = backoff_for(q, it ? it->failures : 0);
     pthread_mutex_unlock(&q->mu);
     return d;
@@ -410,7 +355,7 @@ enum tm_code wq_add_rate_limited(struct wq *q, const char *key)
 void wq_forget(struct wq *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    struct wq_item *it = find(q, key, hash_key(key));
+    struct wq_item *it = find(q, key);
     if (it) {
         it->failures = 0;
         maybe_free(q, it);
@@ -421,23 +366,10 @@ void wq_forget(struct wq *q, const char *key)
 unsigned wq_num_requeues(struct wq *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    struct wq_item *it = find(q, key, hash_key(key));
+    struct wq_item *it = find(q, key);
     unsigned n = it ? it->failures : 0;
     pthread_mutex_unlock(&q->mu);
     return n;
-}
-
-static struct timespec deadline_in(int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
 }
 
 bool wq_get(struct wq *q, const char **key)
@@ -460,7 +392,7 @@ bool wq_get(struct wq *q, const char **key)
             int64_t wait = next - tm_clock_now(&q->clock);
             if (wait < 1)
                 wait = 1;
-            struct timespec ts = deadline_in(wait);
+            struct timespec ts = tm_mono_deadline(wait);
             int rc = pthread_cond_timedwait(&q->cv, &q->mu, &ts);
             (void)rc; /* ETIMEDOUT or woken: loop re-evaluates either way */
         }
@@ -487,7 +419,7 @@ bool wq_try_get(struct wq *q, const char **key)
 void wq_done(struct wq *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    struct wq_item *it = find(q, key, hash_key(key));
+    struct wq_item *it = find(q, key);
     if (it && it->processing) {
         it->processing = false;
         q->nprocessing--;
@@ -568,7 +500,7 @@ bool wq_shutting_down(struct wq *q)
 
 bool wq_wait_idle(struct wq *q, int64_t timeout_ms)
 {
-    struct timespec ts = deadline_in(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec ts = tm_mono_deadline(timeout_ms > 0 ? timeout_ms : 0);
     pthread_mutex_lock(&q->mu);
     while (q->nprocessing > 0) {
         if (pthread_cond_timedwait(&q->idle_cv, &q->mu, &ts) == ETIMEDOUT)
