@@ -44,6 +44,27 @@ static bool associated_with_constraint(const char *list, bool fk)
     return false;
 }
 
+/* A new statement "CLUSTER [schema.]t USING idx". */
+static enum tm_code cluster(struct tm_buf *b, const struct chlog_node *n, const char *t,
+                            const char *idx)
+{
+    enum tm_code rc = ddl_next(b);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, "CLUSTER ");
+    if (rc == TM_OK)
+        rc = ddl_table(b, n, t);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, " USING ");
+    return rc == TM_OK ? chlog_sql_add_name(b, idx) : rc;
+}
+
+/* "DROP INDEX [schema.]idx" (DropIndexGenerator) */
+static enum tm_code drop_index(struct ddl_cx *c, struct tm_buf *b, const char *idx)
+{
+    enum tm_code rc = tm_buf_adds(b, "DROP INDEX ");
+    return rc == TM_OK ? chlog_sql_add_table(b, NULL, ddl_txt(c, "schemaName"), idx) : rc;
+}
+
 enum tm_code ddl_compile_create_index(struct ddl_cx *c)
 {
     const struct chlog_node *n = c->n;
@@ -96,23 +117,12 @@ enum tm_code ddl_compile_create_index(struct ddl_cx *c)
         rc = tm_buf_addf(b, " TABLESPACE %s", space);
     if (rc == TM_OK && skip)
         tm_buf_reset(b);
-    if (rc == TM_OK && !skip && ddl_flag(n, "clustered") && idx) {
-        rc = ddl_next(b);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, "CLUSTER ");
-        if (rc == TM_OK)
-            rc = ddl_table(b, n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " USING ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(b, idx);
-    }
+    if (rc == TM_OK && !skip && ddl_flag(n, "clustered") && idx)
+        rc = cluster(b, n, t, idx);
     /* rollback: dropIndex (CreateIndexChange.createInverses) */
     if (rc == TM_OK && idx) {
         c->has_rb = true;
-        rc = tm_buf_adds(&c->rb, "DROP INDEX ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_table(&c->rb, NULL, ddl_txt(c, "schemaName"), idx);
+        rc = drop_index(c, &c->rb, idx);
     }
     free(l.v);
     return rc;
@@ -124,9 +134,7 @@ enum tm_code ddl_compile_drop_index(struct ddl_cx *c)
     enum tm_code rc = ddl_need(c, "indexName", &idx);
     /* associatedWith is not a change property of dropIndex
      * (isChangeProperty = false): Liquibase never reads it from a changelog */
-    if (rc == TM_OK)
-        rc = tm_buf_adds(&c->sql, "DROP INDEX ");
-    return rc == TM_OK ? chlog_sql_add_table(&c->sql, NULL, ddl_txt(c, "schemaName"), idx) : rc;
+    return rc == TM_OK ? drop_index(c, &c->sql, idx) : rc;
 }
 
 /* ---- foreign keys ----------------------------------------------------------------- */
@@ -172,6 +180,18 @@ enum tm_code ddl_add_fk(struct tm_buf *b, const char *schema, const char *t,
     return rc;
 }
 
+/* "ALTER TABLE [baseTableSchemaName.]t DROP CONSTRAINT name"
+ * (DropForeignKeyConstraintGenerator) */
+static enum tm_code drop_fk(struct ddl_cx *c, struct tm_buf *b, const char *t, const char *name)
+{
+    enum tm_code rc = tm_buf_adds(b, "ALTER TABLE ");
+    if (rc == TM_OK)
+        rc = chlog_sql_add_table(b, NULL, ddl_txt(c, "baseTableSchemaName"), t);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, " DROP CONSTRAINT ");
+    return rc == TM_OK ? chlog_sql_add_name(b, name) : rc;
+}
+
 enum tm_code ddl_compile_add_fk(struct ddl_cx *c)
 {
     const struct chlog_node *n = c->n;
@@ -199,13 +219,7 @@ enum tm_code ddl_compile_add_fk(struct ddl_cx *c)
     /* rollback: dropForeignKeyConstraint */
     if (rc == TM_OK) {
         c->has_rb = true;
-        rc = tm_buf_adds(&c->rb, "ALTER TABLE ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_table(&c->rb, NULL, ddl_txt(c, "baseTableSchemaName"), t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->rb, " DROP CONSTRAINT ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(&c->rb, name);
+        rc = drop_fk(c, &c->rb, t, name);
     }
     return rc;
 }
@@ -216,16 +230,24 @@ enum tm_code ddl_compile_drop_fk(struct ddl_cx *c)
     enum tm_code rc = ddl_need(c, "baseTableName", &t);
     if (rc == TM_OK)
         rc = ddl_need(c, "constraintName", &name);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(&c->sql, "ALTER TABLE ");
-    if (rc == TM_OK)
-        rc = chlog_sql_add_table(&c->sql, NULL, ddl_txt(c, "baseTableSchemaName"), t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(&c->sql, " DROP CONSTRAINT ");
-    return rc == TM_OK ? chlog_sql_add_name(&c->sql, name) : rc;
+    return rc == TM_OK ? drop_fk(c, &c->sql, t, name) : rc;
 }
 
 /* ---- constraints ---------------------------------------------------------------- */
+
+/* " ADD CONSTRAINT name <kind>", or " ADD <kind>" without a name */
+static enum tm_code add_constraint(struct tm_buf *b, const char *name, const char *kind)
+{
+    enum tm_code rc = tm_buf_adds(b, " ADD ");
+    if (rc == TM_OK && name) {
+        rc = tm_buf_adds(b, "CONSTRAINT ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(b, name);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(b, " ");
+    }
+    return rc == TM_OK ? tm_buf_adds(b, kind) : rc;
+}
 
 enum tm_code ddl_add_unique(struct tm_buf *b, const struct chlog_node *n, const char *t,
                             const char *cols, const char *name, bool deferrable, bool deferred,
@@ -233,15 +255,8 @@ enum tm_code ddl_add_unique(struct tm_buf *b, const struct chlog_node *n, const 
                             const char *for_index)
 {
     enum tm_code rc = ddl_alter_table(b, n, t);
-    if (rc == TM_OK && name) {
-        rc = tm_buf_adds(b, " ADD CONSTRAINT ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(b, name);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " UNIQUE (");
-    } else if (rc == TM_OK) {
-        rc = tm_buf_adds(b, " ADD UNIQUE (");
-    }
+    if (rc == TM_OK)
+        rc = add_constraint(b, name, "UNIQUE (");
     if (rc == TM_OK)
         rc = chlog_sql_add_column_list(b, cols);
     if (rc == TM_OK)
@@ -311,17 +326,8 @@ enum tm_code ddl_compile_add_pk(struct ddl_cx *c)
     struct tm_buf *b = &c->sql;
     const char *name = ddl_txt(c, "constraintName");
     rc = ddl_alter_table(b, c->n, t);
-    if (rc == TM_OK && name) {
-        rc = tm_buf_adds(b, " ADD CONSTRAINT ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(b, name);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " PRIMARY KEY");
-    } else if (rc == TM_OK) {
-        rc = tm_buf_adds(b, " ADD PRIMARY KEY");
-    }
     if (rc == TM_OK)
-        rc = tm_buf_adds(b, " (");
+        rc = add_constraint(b, name, "PRIMARY KEY (");
     if (rc == TM_OK)
         rc = chlog_sql_add_column_list(b, cols);
     if (rc == TM_OK)
@@ -335,17 +341,8 @@ enum tm_code ddl_compile_add_pk(struct ddl_cx *c)
         if (rc == TM_OK)
             rc = chlog_sql_add_table(b, NULL, ddl_txt(c, "forIndexSchemaName"), fi);
     }
-    if (rc == TM_OK && ddl_flag(c->n, "clustered") && name) {
-        rc = ddl_next(b);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, "CLUSTER ");
-        if (rc == TM_OK)
-            rc = ddl_table(b, c->n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " USING ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(b, name);
-    }
+    if (rc == TM_OK && ddl_flag(c->n, "clustered") && name)
+        rc = cluster(b, c->n, t, name);
     /* rollback: dropPrimaryKey (AddPrimaryKeyChange.createInverses) */
     if (rc == TM_OK) {
         c->has_rb = true;

@@ -109,16 +109,6 @@ static enum tm_code strv_push_take(struct strv *s, char *str)
     return TM_OK;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *r = malloc(n + 1);
-    if (r) {
-        memcpy(r, s, n);
-        r[n] = '\0';
-    }
-    return r;
-}
-
 /* Java String.trim(): drops chars <= ' ' at both ends.  Returns a copy. */
 static char *java_trim_dup(const char *s)
 {
@@ -127,7 +117,7 @@ static char *java_trim_dup(const char *s)
         a++;
     while (b > a && (unsigned char)s[b - 1] <= ' ')
         b--;
-    return dup_n(s + a, b - a);
+    return strndup(s + a, b - a);
 }
 
 static bool blank(const char *s)
@@ -289,7 +279,7 @@ static enum tm_code cell_numeric(struct cell *c, const char *s)
         if (n && a[n - 1] == ')')
             n--;
     }
-    char *inner = dup_n(a, n);
+    char *inner = strndup(a, n);
     if (!inner)
         return TM_E_NOMEM;
     if (java_number_prefix(inner)) {
@@ -874,7 +864,7 @@ static enum tm_code csv_parse(struct csv *c, const char *line, size_t len, struc
         size_t a = 0;
         for (size_t i = 0; n && i <= n && rc == TM_OK; i++) {
             if (i == n || s[i] == c->sep) {
-                rc = strv_push_take(out, dup_n(s + a, i - a));
+                rc = strv_push_take(out, strndup(s + a, i - a));
                 a = i + 1;
             }
         }
@@ -886,14 +876,14 @@ static enum tm_code csv_parse(struct csv *c, const char *line, size_t len, struc
         long ns = index_of(s, n, c->sep, cur);
         long nq = index_of(s, n, c->quote, cur);
         if (ns == -1) {
-            rc = strv_push_take(out, dup_n(s + cur, n - cur));
+            rc = strv_push_take(out, strndup(s + cur, n - cur));
             cur = n;
         } else if (nq == -1 || nq > ns || (size_t)nq != cur) {
-            rc = strv_push_take(out, dup_n(s + cur, (size_t)ns - cur));
+            rc = strv_push_take(out, strndup(s + cur, (size_t)ns - cur));
             cur = (size_t)ns + 1;
         } else {
             size_t fe = csv_field_end(c, s, n, cur);
-            rc = strv_push_take(out, dup_n(s + cur, (fe >= n ? n : fe) - cur));
+            rc = strv_push_take(out, strndup(s + cur, (fe >= n ? n : fe) - cur));
             cur = fe + 1;
         }
     }
@@ -1531,7 +1521,7 @@ static enum tm_code add_pk_where(struct tm_buf *b, const char *pk, const struct 
     for (;;) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        char *col = dup_n(p, n);
+        char *col = strndup(p, n);
         if (!col)
             return TM_E_NOMEM;
         const struct cell *v = NULL;

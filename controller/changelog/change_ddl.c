@@ -160,6 +160,12 @@ enum tm_code ddl_need(struct ddl_cx *c, const char *name, const char **out)
     return TM_OK;
 }
 
+enum tm_code ddl_need_column(struct ddl_cx *c, const char **table, const char **column)
+{
+    enum tm_code rc = ddl_need(c, "tableName", table);
+    return rc == TM_OK ? ddl_need(c, "columnName", column) : rc;
+}
+
 /* drops trailing blanks of the statement being written (Liquibase's
  * update-sql prints statements trimmed: "NOT VALID " is "NOT VALID") */
 void ddl_trim_tail(struct tm_buf *b)
@@ -228,22 +234,47 @@ enum tm_code ddl_cols_get(struct ddl_cx *c, struct ddl_cols *l, bool required)
 }
 
 
+static bool is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+const char *ddl_trim_blanks(const char *s, size_t *len)
+{
+    while (is_blank(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && is_blank(s[n - 1]))
+        n--;
+    *len = n;
+    return s;
+}
+
 /* remarks as SetTableRemarksGenerator/SetColumnRemarksGenerator write them:
  * escapeStringForDatabase(trimToEmpty(remarks)) in quotes */
 enum tm_code ddl_add_remarks(struct tm_buf *b, const char *r)
 {
-    const char *p = r ? r : "";
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    size_t n = strlen(p);
-    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' || p[n - 1] == '\r'))
-        n--;
+    size_t n;
+    const char *p = ddl_trim_blanks(r ? r : "", &n);
     char *t = strndup(p, n);
     if (!t)
         return TM_E_NOMEM;
     enum tm_code rc = chlog_sql_add_string(b, t);
     free(t);
     return rc;
+}
+
+enum tm_code ddl_comment_on_table(struct tm_buf *b, const struct chlog_node *n, const char *t,
+                                  const char *remarks)
+{
+    enum tm_code rc = ddl_next(b);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, "COMMENT ON TABLE ");
+    if (rc == TM_OK)
+        rc = ddl_table(b, n, t);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, " IS ");
+    return rc == TM_OK ? ddl_add_remarks(b, remarks) : rc;
 }
 
 enum tm_code ddl_comment_on_column(struct tm_buf *b, const struct chlog_node *n,
@@ -269,7 +300,7 @@ bool ddl_nonblank(const char *s)
     if (!s)
         return false;
     for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+        if (!is_blank(*s))
             return true;
     return false;
 }
@@ -286,6 +317,23 @@ enum tm_code ddl_alter_column(struct tm_buf *b, const struct chlog_node *n, cons
     if (rc == TM_OK)
         rc = chlog_sql_add_name(b, col);
     return rc == TM_OK ? tm_buf_addf(b, " %s", what) : rc;
+}
+
+enum tm_code ddl_seq_owned_by(struct tm_buf *b, const char *seq_schema, const char *seq,
+                              const struct chlog_node *n, const char *t, const char *col)
+{
+    enum tm_code rc = ddl_next(b);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, "ALTER SEQUENCE ");
+    if (rc == TM_OK)
+        rc = chlog_sql_add_table(b, NULL, seq_schema, seq);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, " OWNED BY ");
+    if (rc == TM_OK)
+        rc = ddl_table(b, n, t);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, ".");
+    return rc == TM_OK ? chlog_sql_add_name(b, col) : rc;
 }
 
 /* ---- views and sequences -------------------------------------------------------- */
@@ -339,11 +387,8 @@ enum tm_code ddl_compile_create_view(struct ddl_cx *c)
         return rc;
     /* trim the query (CreateViewChange setSelectQuery keeps it; the
      * generator trims via StringClauses) */
-    while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-        q++;
-    size_t ql = strlen(q);
-    while (ql && (q[ql - 1] == ' ' || q[ql - 1] == '\t' || q[ql - 1] == '\n' || q[ql - 1] == '\r'))
-        ql--;
+    size_t ql;
+    q = ddl_trim_blanks(q, &ql);
     if (ddl_flag(c->n, "fullDefinition")) {
         rc = tm_buf_add(&c->sql, q, ql);
     } else {
@@ -397,25 +442,29 @@ static enum tm_code refuse_ordered(struct ddl_cx *c)
                          "%s: ordered is not allowed on postgresql", c->type);
 }
 
-enum tm_code ddl_compile_create_sequence(struct ddl_cx *c)
+/* "<verb> [schema.]name [AS type]" then the numeric options Liquibase's
+ * CreateSequenceGenerator / AlterSequenceGenerator write, in their order:
+ * START WITH (create only), INCREMENT BY, MINVALUE, MAXVALUE, CACHE (0 is
+ * written as 1).  *name gets sequenceName. */
+static enum tm_code sequence_head(struct ddl_cx *c, const char *verb, bool start_with,
+                                  const char **name)
 {
-    const char *s = NULL;
-    enum tm_code rc = refuse_ordered(c);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "sequenceName", &s);
-    struct tm_buf *b = &c->sql;
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, "CREATE SEQUENCE  IF NOT EXISTS "); /* as 4.33 writes it */
-    if (rc == TM_OK)
-        rc = ddl_seq_name(b, c, s);
-    const char *dt = ddl_txt(c, "dataType");
-    if (rc == TM_OK && dt)
-        rc = tm_buf_addf(b, " AS %s", dt);
     static const char *const opts[][2] = {{"startValue", " START WITH "},
                                           {"incrementBy", " INCREMENT BY "},
                                           {"minValue", " MINVALUE "},
                                           {"maxValue", " MAXVALUE "}};
-    for (size_t i = 0; i < 4 && rc == TM_OK; i++) {
+    struct tm_buf *b = &c->sql;
+    enum tm_code rc = refuse_ordered(c);
+    if (rc == TM_OK)
+        rc = ddl_need(c, "sequenceName", name);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, verb);
+    if (rc == TM_OK)
+        rc = ddl_seq_name(b, c, *name);
+    const char *dt = ddl_txt(c, "dataType");
+    if (rc == TM_OK && dt)
+        rc = tm_buf_addf(b, " AS %s", dt);
+    for (size_t i = start_with ? 0 : 1; i < 4 && rc == TM_OK; i++) {
         const char *v = ddl_txt(c, opts[i][0]);
         if (v)
             rc = tm_buf_addf(b, "%s%s", opts[i][1], v);
@@ -423,8 +472,16 @@ enum tm_code ddl_compile_create_sequence(struct ddl_cx *c)
     const char *cache = ddl_txt(c, "cacheSize");
     if (rc == TM_OK && cache)
         rc = tm_buf_addf(b, " CACHE %s", strcmp(cache, "0") == 0 ? "1" : cache);
+    return rc;
+}
+
+enum tm_code ddl_compile_create_sequence(struct ddl_cx *c)
+{
+    const char *s = NULL;
+    /* "  IF NOT EXISTS": two blanks, as 4.33 writes it */
+    enum tm_code rc = sequence_head(c, "CREATE SEQUENCE  IF NOT EXISTS ", true, &s);
     if (rc == TM_OK && ddl_flag(c->n, "cycle"))
-        rc = tm_buf_adds(b, " CYCLE");
+        rc = tm_buf_adds(&c->sql, " CYCLE");
     if (rc == TM_OK) {
         c->has_rb = true;
         rc = tm_buf_adds(&c->rb, "DROP SEQUENCE ");
@@ -439,32 +496,10 @@ enum tm_code ddl_compile_create_sequence(struct ddl_cx *c)
 enum tm_code ddl_compile_alter_sequence(struct ddl_cx *c)
 {
     const char *s = NULL;
-    enum tm_code rc = refuse_ordered(c);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "sequenceName", &s);
-    struct tm_buf *b = &c->sql;
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, "ALTER SEQUENCE ");
-    if (rc == TM_OK)
-        rc = ddl_seq_name(b, c, s);
-    const char *dt = ddl_txt(c, "dataType");
-    if (rc == TM_OK && dt)
-        rc = tm_buf_addf(b, " AS %s", dt);
-    const char *v = ddl_txt(c, "incrementBy");
+    enum tm_code rc = sequence_head(c, "ALTER SEQUENCE ", false, &s);
+    const char *v = ddl_txt(c, "cycle");
     if (rc == TM_OK && v)
-        rc = tm_buf_addf(b, " INCREMENT BY %s", v);
-    v = ddl_txt(c, "minValue");
-    if (rc == TM_OK && v)
-        rc = tm_buf_addf(b, " MINVALUE %s", v);
-    v = ddl_txt(c, "maxValue");
-    if (rc == TM_OK && v)
-        rc = tm_buf_addf(b, " MAXVALUE %s", v);
-    const char *cache = ddl_txt(c, "cacheSize");
-    if (rc == TM_OK && cache)
-        rc = tm_buf_addf(b, " CACHE %s", strcmp(cache, "0") == 0 ? "1" : cache);
-    v = ddl_txt(c, "cycle");
-    if (rc == TM_OK && v)
-        rc = tm_buf_adds(b, strcasecmp(v, "true") == 0 ? " CYCLE " : " NO CYCLE ");
+        rc = tm_buf_adds(&c->sql, strcasecmp(v, "true") == 0 ? " CYCLE " : " NO CYCLE ");
     return rc;
 }
 
@@ -575,7 +610,7 @@ static enum tm_code view_checksum(const char *q, char sum[40], struct tm_err *er
     tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
     enum tm_code rc = TM_OK;
     for (const char *p = q; *p && rc == TM_OK; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+        if (!is_blank(*p))
             rc = tm_buf_add(&b, p, 1);
     char qh[33];
     if (rc == TM_OK)

@@ -48,8 +48,14 @@ bool ddl_flag_false(const struct chlog_node *n, const char *name);
 /* *out = the non-empty attribute name; else TM_E_INVAL "file:line: <type>:
  * 'name' is required". */
 enum tm_code ddl_need(struct ddl_cx *c, const char *name, const char **out) TM_MUST_CHECK;
+/* ddl_need of tableName, then of columnName. */
+enum tm_code ddl_need_column(struct ddl_cx *c, const char **table, const char **column)
+    TM_MUST_CHECK;
 /* StringUtil.trimToNull(s) != null */
 bool ddl_nonblank(const char *s);
+/* s without leading and trailing blanks (space, tab, CR, LF): returns where
+ * they end in s, *len the length that remains. */
+const char *ddl_trim_blanks(const char *s, size_t *len);
 /* l = the columns of c->n (XML <column>, YAML columns: [column: ...], or a
  * YAML columns: mapping), each with a name; required: at least one.
  * free(l->v) after use, also on failure. */
@@ -76,9 +82,18 @@ enum tm_code ddl_alter_column(struct tm_buf *b, const struct chlog_node *n, cons
 enum tm_code ddl_seq_name(struct tm_buf *b, struct ddl_cx *c, const char *name) TM_MUST_CHECK;
 /* 'remarks' trimmed and quoted (SetTableRemarks/SetColumnRemarksGenerator). */
 enum tm_code ddl_add_remarks(struct tm_buf *b, const char *r) TM_MUST_CHECK;
+/* A new statement COMMENT ON TABLE [schema.]t IS '...'. */
+enum tm_code ddl_comment_on_table(struct tm_buf *b, const struct chlog_node *n, const char *t,
+                                  const char *remarks) TM_MUST_CHECK;
 /* A new statement COMMENT ON COLUMN [schema.]t.col IS '...'. */
 enum tm_code ddl_comment_on_column(struct tm_buf *b, const struct chlog_node *n, const char *t,
                                    const char *col, const char *remarks) TM_MUST_CHECK;
+
+/* A new statement ALTER SEQUENCE [seq_schema.]seq OWNED BY [schema.]t.col
+ * (AddDefaultValueGeneratorPostgres, AddAutoIncrementChange). */
+enum tm_code ddl_seq_owned_by(struct tm_buf *b, const char *seq_schema, const char *seq,
+                              const struct chlog_node *n, const char *t, const char *col)
+    TM_MUST_CHECK;
 
 /* ---- constraint statements (change_constraint.c), each a new statement ---- */
 

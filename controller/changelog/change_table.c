@@ -234,17 +234,8 @@ enum tm_code ddl_compile_create_table(struct ddl_cx *c)
     if (rc == TM_OK && ddl_nonblank(space))
         rc = tm_buf_addf(b, " TABLESPACE %s", space);
     const char *remarks = ddl_txt(c, "remarks");
-    if (rc == TM_OK && ddl_nonblank(remarks)) {
-        rc = ddl_next(b);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, "COMMENT ON TABLE ");
-        if (rc == TM_OK)
-            rc = ddl_table(b, n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " IS ");
-        if (rc == TM_OK)
-            rc = ddl_add_remarks(b, remarks);
-    }
+    if (rc == TM_OK && ddl_nonblank(remarks))
+        rc = ddl_comment_on_table(b, n, t, remarks);
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
         const char *r = chlog_node_text(l.v[i], "remarks");
         if (ddl_nonblank(r))
@@ -267,7 +258,31 @@ enum tm_code ddl_compile_create_table(struct ddl_cx *c)
 
 /* ---- addColumn ----------------------------------------------------------------- */
 
+/* A new statement "UPDATE [schema.]t SET col = " (the value is the caller's). */
+static enum tm_code update_set(struct tm_buf *b, const struct chlog_node *n, const char *t,
+                               const char *col)
+{
+    enum tm_code rc = ddl_next(b);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, "UPDATE ");
+    if (rc == TM_OK)
+        rc = ddl_table(b, n, t);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, " SET ");
+    if (rc == TM_OK)
+        rc = chlog_sql_add_name(b, col);
+    return rc == TM_OK ? tm_buf_adds(b, " = ") : rc;
+}
 
+/* A new statement "ALTER TABLE [schema.]t DROP COLUMN col". */
+static enum tm_code drop_column(struct tm_buf *b, const struct chlog_node *n, const char *t,
+                                const char *col)
+{
+    enum tm_code rc = ddl_alter_table(b, n, t);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, " DROP COLUMN ");
+    return rc == TM_OK ? chlog_sql_add_name(b, col) : rc;
+}
 
 /* ColumnConfig.getValueObject() != null */
 static bool has_value(const struct chlog_node *col)
@@ -417,17 +432,7 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
         }
         if (rc != TM_OK || v.kind == CHLOG_VALUE_NONE || v.kind == CHLOG_VALUE_NULL)
             continue;
-        rc = ddl_next(b);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, "UPDATE ");
-        if (rc == TM_OK)
-            rc = ddl_table(b, n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " SET ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(b, chlog_node_text(l.v[i], "name"));
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " = ");
+        rc = update_set(b, n, t, chlog_node_text(l.v[i], "name"));
         if (rc == TM_OK)
             rc = update_value(b, &v, c->err);
     }
@@ -444,11 +449,7 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
     /* rollback: dropColumn of each column (AddColumnChange.createInverses) */
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
         c->has_rb = true;
-        rc = ddl_alter_table(&c->rb, n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->rb, " DROP COLUMN ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(&c->rb, chlog_node_text(l.v[i], "name"));
+        rc = drop_column(&c->rb, n, t, chlog_node_text(l.v[i], "name"));
     }
     free(l.v);
     return rc;
@@ -480,20 +481,10 @@ enum tm_code ddl_compile_drop_column(struct ddl_cx *c)
     if (rc == TM_OK && !one && l.n == 0)
         rc = chlog_ld_fail(c->err, TM_E_INVAL, c->n->file, c->n->line, 0,
                            "dropColumn: 'columnName' or columns is required");
-    if (rc == TM_OK && one) {
-        rc = ddl_alter_table(&c->sql, c->n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->sql, " DROP COLUMN ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(&c->sql, one);
-    }
-    for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
-        rc = ddl_alter_table(&c->sql, c->n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->sql, " DROP COLUMN ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(&c->sql, chlog_node_text(l.v[i], "name"));
-    }
+    if (rc == TM_OK && one)
+        rc = drop_column(&c->sql, c->n, t, one);
+    for (size_t i = 0; i < l.n && rc == TM_OK; i++)
+        rc = drop_column(&c->sql, c->n, t, chlog_node_text(l.v[i], "name"));
     free(l.v);
     return rc;
 }
@@ -544,9 +535,7 @@ enum tm_code ddl_compile_rename_table(struct ddl_cx *c)
 enum tm_code ddl_compile_modify_data_type(struct ddl_cx *c)
 {
     const char *t = NULL, *col = NULL, *nt = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnName", &col);
+    enum tm_code rc = ddl_need_column(c, &t, &col);
     if (rc == TM_OK)
         rc = ddl_need(c, "newDataType", &nt);
     struct tm_buf ty, cn;
@@ -571,22 +560,13 @@ enum tm_code ddl_compile_set_table_remarks(struct ddl_cx *c)
 {
     const char *t = NULL;
     enum tm_code rc = ddl_need(c, "tableName", &t);
-    const char *r = ddl_txt(c, "remarks");
-    if (rc == TM_OK)
-        rc = tm_buf_adds(&c->sql, "COMMENT ON TABLE ");
-    if (rc == TM_OK)
-        rc = ddl_table(&c->sql, c->n, t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(&c->sql, " IS ");
-    return rc == TM_OK ? ddl_add_remarks(&c->sql, r) : rc;
+    return rc == TM_OK ? ddl_comment_on_table(&c->sql, c->n, t, ddl_txt(c, "remarks")) : rc;
 }
 
 enum tm_code ddl_compile_set_column_remarks(struct ddl_cx *c)
 {
     const char *t = NULL, *col = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnName", &col);
+    enum tm_code rc = ddl_need_column(c, &t, &col);
     const char *r = ddl_txt(c, "remarks");
     const char *pt = ddl_txt(c, "columnParentType");
     if (rc == TM_OK && pt && strcasecmp(pt, "VIEW") != 0 && strcasecmp(pt, "TABLE") != 0)
@@ -600,9 +580,7 @@ enum tm_code ddl_compile_set_column_remarks(struct ddl_cx *c)
 enum tm_code ddl_compile_add_default(struct ddl_cx *c)
 {
     const char *t = NULL, *col = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnName", &col);
+    enum tm_code rc = ddl_need_column(c, &t, &col);
     struct chlog_value v;
     if (rc == TM_OK)
         rc = chlog_value_get(c->n, "defaultValue", &v, c->err);
@@ -616,21 +594,8 @@ enum tm_code ddl_compile_add_default(struct ddl_cx *c)
     if (rc == TM_OK)
         rc = chlog_value_sql(&c->sql, &v, CHLOG_TYPE_OTHER, c->err);
     /* AddDefaultValueGeneratorPostgres: the sequence becomes owned by the column */
-    if (rc == TM_OK && v.kind == CHLOG_VALUE_SEQ_NEXT) {
-        rc = ddl_next(&c->sql);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->sql, "ALTER SEQUENCE ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(&c->sql, v.text);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->sql, " OWNED BY ");
-        if (rc == TM_OK)
-            rc = ddl_table(&c->sql, c->n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->sql, ".");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(&c->sql, col);
-    }
+    if (rc == TM_OK && v.kind == CHLOG_VALUE_SEQ_NEXT)
+        rc = ddl_seq_owned_by(&c->sql, NULL, v.text, c->n, t, col);
     if (rc == TM_OK) {
         c->has_rb = true;
         rc = ddl_alter_column(&c->rb, c->n, t, col, "DROP DEFAULT");
@@ -641,18 +606,14 @@ enum tm_code ddl_compile_add_default(struct ddl_cx *c)
 enum tm_code ddl_compile_drop_default(struct ddl_cx *c)
 {
     const char *t = NULL, *col = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnName", &col);
+    enum tm_code rc = ddl_need_column(c, &t, &col);
     return rc == TM_OK ? ddl_alter_column(&c->sql, c->n, t, col, "DROP DEFAULT") : rc;
 }
 
 enum tm_code ddl_compile_add_auto_increment(struct ddl_cx *c)
 {
     const char *t = NULL, *col = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnName", &col);
+    enum tm_code rc = ddl_need_column(c, &t, &col);
     if (rc != TM_OK)
         return rc;
     /* AddAutoIncrementChange.generateStatements (PostgreSQL): a sequence
@@ -681,43 +642,19 @@ enum tm_code ddl_compile_add_auto_increment(struct ddl_cx *c)
         rc = ddl_seq_name(b, c, seq);
     if (rc == TM_OK)
         rc = tm_buf_adds(b, "')");
-    if (rc == TM_OK)
-        rc = ddl_next(b);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, "ALTER SEQUENCE ");
-    if (rc == TM_OK)
-        rc = ddl_seq_name(b, c, seq);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, " OWNED BY ");
-    if (rc == TM_OK)
-        rc = ddl_table(b, c->n, t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, ".");
-    if (rc == TM_OK)
-        rc = chlog_sql_add_name(b, col);
-    return rc;
+    return rc == TM_OK ? ddl_seq_owned_by(b, ddl_txt(c, "schemaName"), seq, c->n, t, col) : rc;
 }
 
 enum tm_code ddl_compile_add_not_null(struct ddl_cx *c)
 {
     const char *t = NULL, *col = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnName", &col);
+    enum tm_code rc = ddl_need_column(c, &t, &col);
     if (rc != TM_OK)
         return rc;
     const char *dnv = ddl_txt(c, "defaultNullValue");
     if (dnv) {
         /* AddNotNullConstraintChange: UPDATE t SET col = value WHERE col IS NULL */
-        rc = tm_buf_adds(&c->sql, "UPDATE ");
-        if (rc == TM_OK)
-            rc = ddl_table(&c->sql, c->n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->sql, " SET ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(&c->sql, col);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&c->sql, " = ");
+        rc = update_set(&c->sql, c->n, t, col);
         /* AddNotNullConstraintChange: UpdateStatement with the String value */
         struct chlog_value v = {CHLOG_VALUE_STRING, dnv, NULL};
         if (rc == TM_OK)
@@ -741,9 +678,7 @@ enum tm_code ddl_compile_add_not_null(struct ddl_cx *c)
 enum tm_code ddl_compile_drop_not_null(struct ddl_cx *c)
 {
     const char *t = NULL, *col = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnName", &col);
+    enum tm_code rc = ddl_need_column(c, &t, &col);
     if (rc == TM_OK)
         rc = ddl_alter_column(&c->sql, c->n, t, col, "DROP NOT NULL");
     if (rc == TM_OK) {

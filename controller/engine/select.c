@@ -45,16 +45,6 @@ static char ascii_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *r = malloc(n + 1);
-    if (r) {
-        memcpy(r, s, n);
-        r[n] = '\0';
-    }
-    return r;
-}
-
 /* A trimmed copy of s[0..n). */
 static char *dup_trim_n(const char *s, size_t n)
 {
@@ -64,7 +54,7 @@ static char *dup_trim_n(const char *s, size_t n)
     }
     while (n > 0 && is_trim((unsigned char)s[n - 1]))
         n--;
-    return dup_n(s, n);
+    return strndup(s, n);
 }
 
 /* Trims s in place (it must be writable); returns the new start. */
@@ -432,7 +422,7 @@ static enum tm_code eval_split(const char *s, const char *word, bool any,
     }
     *out = !any;
     for (size_t i = 0; i < n && rc == TM_OK; i++) {
-        char *piece = dup_n(s + sp[i].a, sp[i].b - sp[i].a);
+        char *piece = strndup(s + sp[i].a, sp[i].b - sp[i].a);
         if (!piece) {
             rc = nomem(err);
             break;
@@ -512,7 +502,7 @@ static enum tm_code matches(const char *expr, const char *const *items, size_t n
             rc = tm_err_set(err, TM_E_INVAL, "cannot parse expression \"%s\"", s);
             goto out;
         }
-        char *inner = dup_n(s + open + 1, close - open - 1);
+        char *inner = strndup(s + open + 1, close - open - 1);
         if (!inner) {
             rc = nomem(err);
             goto out;
@@ -622,7 +612,7 @@ static enum tm_code detach_trimmed(struct tm_buf *b, char **out, struct tm_err *
     }
     while (n > 0 && is_trim((unsigned char)s[n - 1]))
         n--;
-    if (n > 0 && !(*out = dup_n(s, n)))
+    if (n > 0 && !(*out = strndup(s, n)))
         return nomem(err);
     return TM_OK;
 }
