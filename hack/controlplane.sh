@@ -128,13 +128,38 @@ cmd_build() {
 }
 
 # ---------------------------------------------------------------- helpers for start/stop
-pid_of() { [[ -f "$STATE_DIR/pids/$1.pid" ]] && cat "$STATE_DIR/pids/$1.pid" || true; }
+# A pidfile holds "PID STARTTIME": STARTTIME is field 22 of /proc/PID/stat (clock ticks since
+# boot when the process was created), read by the launcher itself before it execs. A PID alone
+# is not an identity: PIDs wrap within minutes here, and every state dir runs the same cached
+# binaries, so a stale pidfile can name another cluster's kube-apiserver.
+pid_of() { local pid="" _; [[ -f "$STATE_DIR/pids/$1.pid" ]] && { read -r pid _ <"$STATE_DIR/pids/$1.pid" || true; }; echo "$pid"; }
+started_of() { # the pidfile's start time; for a pidfile written before start times were kept
+  local pid="" t=""  # ("PID" alone) the running process's own, so its command line decides
+  [[ -f "$STATE_DIR/pids/$1.pid" ]] && { read -r pid t <"$STATE_DIR/pids/$1.pid" || true; }
+  if [[ -n "$t" ]]; then echo "$t"; elif [[ -n "$pid" ]]; then proc_start_time "$pid"; fi
+}
 
-# alive AND really our binary (guards against recycled pids)
+proc_start_time() { # proc_start_time PID -> field 22 of /proc/PID/stat, or nothing
+  local stat f
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+  # comm (field 2) may hold spaces and parentheses: split what follows the last ") "
+  read -r -a f <<<"${stat##*) }"   # f[0] is field 3
+  printf '%s\n' "${f[19]:-}"
+}
+
+proc_is() { # proc_is PID STARTTIME: that very process still exists (not a reuse of its PID)
+  [[ -n "$1" && -n "$2" && "$(proc_start_time "$1")" == "$2" ]]
+}
+
+# Alive AND really this state dir's component: same process (PID + start time, so a reused PID
+# never matches), running our binary with this state dir on its command line.
 component_alive() {
-  local pid; pid="$(pid_of "$1")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$BIN_DIR/$1" || return 1
+  local pid started cmd
+  pid="$(pid_of "$1")"; started="$(started_of "$1")"
+  proc_is "$pid" "$started" || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  # (between launch and exec the command line is the launcher's, which names both too)
+  [[ "$cmd" == *"$BIN_DIR/$1 "* && "$cmd" == *"$STATE_DIR/"* ]]
 }
 
 all_alive() {
@@ -169,7 +194,9 @@ PY
 
 launch() { # launch NAME ARGS... — detached (own session), logs to $STATE_DIR/logs/NAME.log
   local name=$1; shift
-  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$STATE_DIR/pids/$name.pid" \
+  # the launcher writes its own PID and start time (kept across exec) before it becomes NAME
+  setsid bash -c 's=$(</proc/$$/stat); f=(${s##*) }); echo "$$ ${f[19]}" >"$1.tmp" && mv "$1.tmp" "$1"; shift; exec "$@"' \
+    _ "$STATE_DIR/pids/$name.pid" \
     "$BIN_DIR/$name" "$@" </dev/null >"$STATE_DIR/logs/$name.log" 2>&1 8>&- 9>&- &
   local i
   for i in $(seq 50); do [[ -s "$STATE_DIR/pids/$name.pid" ]] && break; sleep 0.05; done
@@ -339,15 +366,16 @@ cmd_start() {
 }
 
 stop_one() {
-  local name=$1 pid i
-  pid="$(pid_of "$name")"
-  if [[ -n "$pid" ]] && component_alive "$name"; then
+  local name=$1 pid started i
+  pid="$(pid_of "$name")"; started="$(started_of "$name")"
+  if component_alive "$name"; then
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    # proc_is, not kill -0: once it exits its PID may be reused by somebody else's process
+    for i in $(seq 100); do proc_is "$pid" "$started" || break; sleep 0.1; done
+    if proc_is "$pid" "$started"; then
       log "$name (pid $pid) ignored SIGTERM for 10s; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
-      for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for i in $(seq 50); do proc_is "$pid" "$started" || break; sleep 0.1; done
     fi
     log "stopped $name (pid $pid)"
   fi
@@ -375,16 +403,16 @@ cmd_status() {
 }
 
 cmd_restart_apiserver() {
-  local down=${1:-0} pid args=()
+  local down=${1:-0} pid started args=()
   exec 9>"$STATE_DIR/.lock"
   flock -w 60 9 || log "warning: $STATE_DIR/.lock still held after 60s; proceeding anyway"
   all_alive || die "restart-apiserver: the control plane is not running"
-  pid="$(pid_of kube-apiserver)"
+  pid="$(pid_of kube-apiserver)"; started="$(started_of kube-apiserver)"
   # the running server's own arguments (after argv[0]): same port, certs and etcd
   mapfile -d '' -t args <"/proc/$pid/cmdline"
   # a crash, not a graceful stop: SIGTERM waits for open watches to drain (10 s and more)
   kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 50); do proc_is "$pid" "$started" || break; sleep 0.1; done
   rm -f "$STATE_DIR/pids/kube-apiserver.pid"
   sleep "$down"
   launch kube-apiserver "${args[@]:1}"
