@@ -10,64 +10,29 @@
 #include <string.h>
 
 #include "changelog/chlog.h"
+#include "changelog/sql_lex.h"
 
 /* End of the literal, identifier, dollar quote or comment starting at q[i],
- * or i when none starts there. */
+ * or i when none starts there (pgjdbc Parser's rules for where they start:
+ * E'...' after any E, a dollar tag of letters and _, digits after the first). */
 static size_t skip_construct(const char *q, size_t i, size_t n)
 {
     char c = q[i];
-    if (c == '-' && i + 1 < n && q[i + 1] == '-') {
-        while (i < n && q[i] != '\n')
-            i++;
-        return i;
-    }
-    if (c == '/' && i + 1 < n && q[i + 1] == '*') {
-        size_t e = i + 2;
-        int depth = 1;
-        while (e < n && depth > 0) {
-            if (q[e] == '/' && e + 1 < n && q[e + 1] == '*') {
-                depth++;
-                e += 2;
-            } else if (q[e] == '*' && e + 1 < n && q[e + 1] == '/') {
-                depth--;
-                e += 2;
-            } else {
-                e++;
-            }
-        }
-        return e;
-    }
+    if (c == '-' && i + 1 < n && q[i + 1] == '-')
+        return chlog_lex_line_comment_end(q, i, n);
+    if (c == '/' && i + 1 < n && q[i + 1] == '*')
+        return chlog_lex_block_comment_end(q, i, n);
     if (c == '\'' || c == '"') {
         bool backslash = c == '\'' && i > 0 && (q[i - 1] == 'E' || q[i - 1] == 'e');
-        size_t e = i + 1;
-        while (e < n) {
-            if (backslash && q[e] == '\\' && e + 1 < n) {
-                e += 2;
-                continue;
-            }
-            if (q[e] == c) {
-                if (e + 1 < n && q[e + 1] == c) {
-                    e += 2;
-                    continue;
-                }
-                return e + 1;
-            }
-            e++;
-        }
-        return n;
+        return chlog_lex_quoted_end(q, i, n, backslash);
     }
     if (c == '$') {
         size_t t = i + 1;
         while (t < n && (q[t] == '_' || (q[t] >= 'a' && q[t] <= 'z') || (q[t] >= 'A' && q[t] <= 'Z') ||
                          (t > i + 1 && q[t] >= '0' && q[t] <= '9')))
             t++;
-        if (t < n && q[t] == '$') {
-            size_t tl = t + 1 - i;
-            for (size_t e = t + 1; e + tl <= n; e++)
-                if (q[e] == '$' && memcmp(q + e, q + i, tl) == 0)
-                    return e + tl;
-            return n;
-        }
+        if (t < n && q[t] == '$')
+            return chlog_lex_dollar_end(q, i, t + 1 - i, n);
     }
     return i;
 }

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "changelog/chlog.h"
+#include "changelog/sql_lex.h"
 #include "common/buf.h"
 #include "common/caps.h"
 
@@ -158,46 +159,21 @@ static enum tm_code run(struct splitter *s)
             continue;
         }
         if (c == '-' && i + 1 < n && q[i + 1] == '-') {
-            size_t e = i;
-            while (e < n && q[e] != '\n')
-                e++;
+            size_t e = chlog_lex_line_comment_end(q, i, n);
             if (!s->strip)
                 rc = put(s, q + i, e - i, false);
             i = e;
             continue;
         }
         if (c == '/' && i + 1 < n && q[i + 1] == '*') {
-            size_t e = i + 2;
-            int depth = 1;
-            while (e < n && depth > 0) {
-                if (q[e] == '/' && e + 1 < n && q[e + 1] == '*') {
-                    depth++;
-                    e += 2;
-                } else if (q[e] == '*' && e + 1 < n && q[e + 1] == '/') {
-                    depth--;
-                    e += 2;
-                } else {
-                    e++;
-                }
-            }
+            size_t e = chlog_lex_block_comment_end(q, i, n);
             rc = s->strip ? put(s, " ", 1, false) : put(s, q + i, e - i, false);
             i = e;
             continue;
         }
         if (c == '\'' || c == '"') {
             /* E'...' is handled with the identifier below; here plain quotes */
-            size_t e = i + 1;
-            while (e < n) {
-                if ((unsigned char)q[e] == c) {
-                    if (e + 1 < n && (unsigned char)q[e + 1] == c) {
-                        e += 2;
-                        continue;
-                    }
-                    e++;
-                    break;
-                }
-                e++;
-            }
+            size_t e = chlog_lex_quoted_end(q, i, n, false);
             if (c == '"')
                 track_ident(s, "\"", 1);
             rc = put(s, q + i, e - i, true);
@@ -211,17 +187,7 @@ static enum tm_code run(struct splitter *s)
                     t++;
             }
             if (t < n && q[t] == '$') {
-                size_t tl = t + 1 - i; /* the whole $tag$ */
-                size_t e = t + 1;
-                const char *close = NULL;
-                while (e + tl <= n) {
-                    if (q[e] == '$' && memcmp(q + e, q + i, tl) == 0) {
-                        close = q + e;
-                        break;
-                    }
-                    e++;
-                }
-                size_t end = close ? (size_t)(close - q) + tl : n;
+                size_t end = chlog_lex_dollar_end(q, i, t + 1 - i, n); /* the whole $tag$ */
                 rc = put(s, q + i, end - i, true);
                 i = end;
                 continue;
@@ -236,22 +202,7 @@ static enum tm_code run(struct splitter *s)
                 e++;
             if (e - i == 1 && (c == 'E' || c == 'e') && e < n && q[e] == '\'') {
                 /* E'...': backslash escapes, '' too */
-                size_t k = e + 1;
-                while (k < n) {
-                    if (q[k] == '\\' && k + 1 < n) {
-                        k += 2;
-                        continue;
-                    }
-                    if (q[k] == '\'') {
-                        if (k + 1 < n && q[k + 1] == '\'') {
-                            k += 2;
-                            continue;
-                        }
-                        k++;
-                        break;
-                    }
-                    k++;
-                }
+                size_t k = chlog_lex_quoted_end(q, e, n, true);
                 rc = put(s, q + i, k - i, true);
                 i = k;
                 continue;
