@@ -9,6 +9,9 @@
  *
  * The watch owns one easy handle; the runtime adds it to its multi handle
  * (kube_watch_start) and hands back the CURLMSG_DONE result (kube_watch_done).
+ * kube_watch_done is the one place that decides a watch has expired (HTTP
+ * 410, or an ERROR event with code 410 anywhere in the stream): callers
+ * relist on KUBE_WATCH_END_EXPIRED and keep no 410 logic of their own.
  * No CURLOPT_TIMEOUT: the server ends the stream after timeoutSeconds, and a
  * dead connection is caught by LOW_SPEED_LIMIT 1 byte over a window a bit
  * longer than that.  A non-200 answer is a Status, collected separately. */
@@ -457,22 +460,11 @@ out:
     return rc;
 }
 
-enum kube_watch_end kube_watch_done(struct kube_watch *w, CURLM *multi, CURLcode result,
-                                    struct tm_err *err)
+/* Why the transfer ended, before looking at 410 events: ERROR (err set) or
+ * CLOSED.  An HTTP 410 answer is EXPIRED. */
+static enum kube_watch_end transfer_end(struct kube_watch *w, CURLcode result, long status,
+                                        struct tm_err *err)
 {
-    if (multi)
-        curl_multi_remove_handle(multi, w->easy);
-    w->multi = NULL;
-    long status = 0;
-    curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
-    kube_int_count(w->cfg, "watch", (int)status);
-    w->refresh_token = status == 401 && kube_int_token_from_file(w->cfg);
-    enum kube_watch_end end = KUBE_WATCH_END_ERROR;
-    if (stop_requested(w) &&
-        (result == CURLE_ABORTED_BY_CALLBACK || result == CURLE_WRITE_ERROR)) {
-        tm_err_setr(err, TM_E_CANCELLED, TM_RETRY_TERMINAL, "watch %s: stopped", w->path);
-        return KUBE_WATCH_END_CANCELLED;
-    }
     if (w->write_failed) {
         if (err)
             *err = w->write_err;
@@ -498,16 +490,36 @@ enum kube_watch_end kube_watch_done(struct kube_watch *w, CURLM *multi, CURLcode
         tm_err_prefix(err, "watch %s", w->path);
         return KUBE_WATCH_END_ERROR;
     }
-    if (w->expired) {
+    return KUBE_WATCH_END_CLOSED;
+}
+
+enum kube_watch_end kube_watch_done(struct kube_watch *w, CURLM *multi, CURLcode result,
+                                    struct tm_err *err)
+{
+    if (multi)
+        curl_multi_remove_handle(multi, w->easy);
+    w->multi = NULL;
+    long status = 0;
+    curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+    kube_int_count(w->cfg, "watch", (int)status);
+    w->refresh_token = status == 401 && kube_int_token_from_file(w->cfg);
+    if (stop_requested(w) &&
+        (result == CURLE_ABORTED_BY_CALLBACK || result == CURLE_WRITE_ERROR)) {
+        tm_err_setr(err, TM_E_CANCELLED, TM_RETRY_TERMINAL, "watch %s: stopped", w->path);
+        return KUBE_WATCH_END_CANCELLED;
+    }
+    enum kube_watch_end end = transfer_end(w, result, status, err);
+    /* The one place a watch is declared expired: an HTTP 410 (above), or an
+     * ERROR event with code 410, whatever ended the stream after it. */
+    if (w->expired && end != KUBE_WATCH_END_EXPIRED) {
         tm_err_setr(err, TM_E_NOTFOUND, TM_RETRY_TRANSIENT,
                     "watch %s: 410 Expired: resourceVersion too old", w->path);
         if (err)
             err->http_status = 410;
         end = KUBE_WATCH_END_EXPIRED;
-    } else {
-        tm_err_clear(err);
-        end = KUBE_WATCH_END_CLOSED;
     }
+    if (end == KUBE_WATCH_END_CLOSED)
+        tm_err_clear(err);
     return end;
 }
 

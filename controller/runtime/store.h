@@ -1,0 +1,118 @@
+/* store: the informer's cache (client-go's thread-safe store and indexer):
+ * Kubernetes objects by key, plus field indexes, behind one rwlock.
+ *
+ * Design: one tm_hashmap key -> cJSON object, and per index one tm_hashmap
+ * "ns/value" -> set of keys, updated with every write so that a lookup by
+ * value does not scan.  One writer (the informer group's thread) takes the
+ * write lock per change, or once for a whole list (readers never see half a
+ * relist); any number of readers take the read lock.  The store is a leaf:
+ * it knows keys, objects and indexes, not how they are fetched (reflector.c)
+ * nor who is told (the reflector fires the handlers).
+ *
+ * Invariants: stored objects are never mutated; every stored object has a
+ * key (store_key) and is indexed under every index path where it has a
+ * string.  Writes take ownership of the object they are given and hand the
+ * object they replace or remove back to the caller, who frees it after the
+ * handlers have seen it.
+ *
+ * Does not: fetch, watch, call handlers, or copy on read (store_get_dup
+ * does; borrowing readers hold the read lock). */
+#ifndef TM_RUNTIME_STORE_H
+#define TM_RUNTIME_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/err.h"
+
+#define STORE_MAX_INDEXES 4
+#define STORE_KEY_MAX 512
+
+struct store;
+
+/* One change made by store_replace_take, for the handlers: obj is the new
+ * object (in the store; NULL when old was removed), old the replaced or
+ * removed one (NULL when obj is new; owned by the caller). */
+struct store_change {
+    cJSON *old;
+    const cJSON *obj;
+};
+
+/* ---- keys ---- */
+
+/* Writes obj's key ("ns/name", or "name" when cluster-scoped) into out.
+ * false when obj has no metadata.name or the key does not fit. */
+bool store_key(const cJSON *obj, char *out, size_t n);
+
+/* The key of ns/name ("name" when ns is NULL or "") into out; false when it
+ * does not fit. */
+bool store_make_key(const char *ns, const char *name, char *out, size_t n);
+
+/* ---- lifecycle ---- */
+
+/* An empty store; NULL when out of memory. */
+struct store *store_new(void);
+
+/* Frees every object, index and the store.  NULL ok. */
+void store_free(struct store *s);
+
+/* Indexes objects by the string at a dotted path ("spec.deploymentRef.name"),
+ * per namespace, including the objects already stored.  Adding a path twice
+ * is a no-op.  TM_E_TOOBIG past STORE_MAX_INDEXES, TM_E_NOMEM. */
+enum tm_code store_add_index(struct store *s, const char *path) TM_MUST_CHECK;
+
+/* ---- writes (one writer thread) ---- */
+
+/* Strips metadata.managedFields (memory) and stores obj (taken) under its
+ * key; *old gets the object it replaced (NULL when new; the caller frees
+ * it).  false when obj has no key or on allocation failure: obj freed,
+ * store unchanged, *old NULL. */
+bool store_put_take(struct store *s, cJSON *obj, cJSON **old);
+
+/* Removes the object with obj's key; returns it (the caller frees it), NULL
+ * when absent. */
+cJSON *store_delete(struct store *s, const cJSON *obj);
+
+/* Makes the store hold exactly the items of a list (the array's items are
+ * detached and taken; the array is left empty): an item whose
+ * resourceVersion equals the stored one keeps the stored object (no change),
+ * objects missing from the list are removed.  *changes (free() it) gets the
+ * changes in order, puts first, then removals; *n their number.  Items
+ * without a key are dropped.  TM_E_NOMEM: the store holds the changes made
+ * so far, which *changes lists. */
+enum tm_code store_replace_take(struct store *s, cJSON *items, struct store_change **changes,
+                                size_t *n) TM_MUST_CHECK;
+
+/* Objects that could not be indexed for lack of memory (they stay stored). */
+uint64_t store_index_failures(struct store *s);
+
+/* ---- reads (any thread) ---- */
+
+/* A duplicate of the object under key (the caller cJSON_Deletes it).
+ * TM_E_NOTFOUND, TM_E_NOMEM. */
+enum tm_code store_get_dup(struct store *s, const char *key, cJSON **out) TM_MUST_CHECK;
+
+/* Borrowing: between lock and unlock, peek returns stored objects (NULL when
+ * absent), valid until the unlock. */
+void store_read_lock(struct store *s);
+const cJSON *store_peek(struct store *s, const char *key);
+void store_read_unlock(struct store *s);
+
+/* Calls fn for each object (in namespace ns; NULL = all) under the read
+ * lock, until fn returns false. */
+void store_foreach(struct store *s, const char *ns, bool (*fn)(void *ctx, const cJSON *obj),
+                   void *ctx);
+
+/* Calls fn with the key of every object in ns whose value at path equals
+ * value, under the read lock.  TM_E_NOTFOUND when there is no index on
+ * path, TM_E_INVAL when ns/value is longer than a key. */
+enum tm_code store_index_keys(struct store *s, const char *path, const char *ns,
+                              const char *value, void (*fn)(void *ctx, const char *key),
+                              void *ctx) TM_MUST_CHECK;
+
+size_t store_len(struct store *s);
+
+#endif
