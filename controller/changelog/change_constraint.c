@@ -23,19 +23,9 @@
  * fk, foreignKey (Index.MARK_*) */
 static bool associated_with_constraint(const char *list, bool fk)
 {
-    if (!list)
-        return false;
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',')
-            p++;
-        const char *e = p;
-        while (e > s && e[-1] == ' ')
-            e--;
-        size_t n = (size_t)(e - s);
+    const char *p = list, *s;
+    size_t n;
+    while (p && chlog_list_item(&p, &s, &n)) {
         if ((n == 10 && strncmp(s, "primaryKey", n) == 0) ||
             (n == 16 && strncmp(s, "uniqueConstraint", n) == 0) ||
             (fk && n == 10 && strncmp(s, "foreignKey", n) == 0))

@@ -64,8 +64,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
 #include "changelog/change_int.h"
 #include "changelog/chlog_int.h"
 #include "common/buf.h"
@@ -1022,47 +1020,16 @@ static enum tm_code load_checksum(const char *table, const char *data, size_t le
 {
     struct skip_stream s = {(const unsigned char *)data, len, 0, 0, -1,
                             comment && *comment ? (unsigned char)comment[0] : -1};
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
-        return TM_E_NOMEM;
-    }
-    unsigned char blk[4096];
-    size_t bl = 0;
-    int ok = 1, r;
-    while (ok && (r = ss_read(&s)) >= 0) {
-        blk[bl++] = (unsigned char)r;
-        if (bl == sizeof(blk)) {
-            ok = EVP_DigestUpdate(md, blk, bl) == 1;
-            bl = 0;
-        }
-    }
-    if (ok && bl)
-        ok = EVP_DigestUpdate(md, blk, bl) == 1;
-    unsigned char h[EVP_MAX_MD_SIZE];
-    unsigned int hl = 0;
-    ok = ok && EVP_DigestFinal_ex(md, h, &hl) == 1 && hl == 16;
-    EVP_MD_CTX_free(md);
-    if (!ok)
-        return TM_E_INTERNAL;
-    static const char digits[] = "0123456789abcdef";
+    struct chlog_md5 m;
+    enum tm_code rc = chlog_md5_begin(&m);
+    if (rc != TM_OK)
+        return rc;
+    for (int r = ss_read(&s); r >= 0 && m.ok; r = ss_read(&s))
+        chlog_md5_put(&m, (unsigned char)r);
     char inner[33];
-    for (unsigned i = 0; i < 16; i++) {
-        inner[2 * i] = digits[h[i] >> 4];
-        inner[2 * i + 1] = digits[h[i] & 15];
-    }
-    inner[32] = '\0';
+    rc = chlog_md5_end(&m, inner);
     /* CheckSum.compute(getTableName() + ":" + CheckSum.compute(stream, true)) */
-    struct tm_buf t;
-    tm_buf_init(&t, TM_CAP_SMALL);
-    enum tm_code rc = tm_buf_addf(&t, "%s:9:%s", table, inner);
-    char hex[33];
-    if (rc == TM_OK)
-        rc = chlog_md5_hex(tm_buf_str(&t), t.len, hex);
-    tm_buf_release(&t);
-    if (rc == TM_OK)
-        snprintf(out, 40, "9:%s", hex);
-    return rc;
+    return rc == TM_OK ? chlog_checksum_of_parts(table, inner, out) : rc;
 }
 
 /* ---- loadData / loadUpdateData ------------------------------------------- */

@@ -604,26 +604,10 @@ bool chlog_change_ddl_handles(const char *type)
  * query with blanks removed) */
 static enum tm_code view_checksum(const char *q, char sum[40], struct tm_err *err)
 {
-    if (!q)
-        q = "";
-    struct tm_buf b;
-    tm_buf_init(&b, TM_CAP_CHANGELOG_FILE);
-    enum tm_code rc = TM_OK;
-    for (const char *p = q; *p && rc == TM_OK; p++)
-        if (!is_blank(*p))
-            rc = tm_buf_add(&b, p, 1);
     char qh[33];
+    enum tm_code rc = chlog_md5_sql_hex(q, qh);
     if (rc == TM_OK)
-        rc = chlog_md5_hex(tm_buf_str(&b), b.len, qh);
-    tm_buf_release(&b);
-    if (rc == TM_OK) {
-        char both[128];
-        snprintf(both, sizeof both, "%s:9:%s", sum, qh);
-        char hex[33];
-        rc = chlog_md5_hex(both, strlen(both), hex);
-        if (rc == TM_OK)
-            snprintf(sum, 40, "9:%s", hex);
-    }
+        rc = chlog_checksum_of_parts(sum, qh, sum);
     if (rc != TM_OK && err) {
         err->code = rc;
         snprintf(err->msg, sizeof err->msg, "createView: cannot compute the checksum");

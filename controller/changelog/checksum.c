@@ -58,60 +58,92 @@ static void md5_fetch(void)
     md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL);
 }
 
-enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33])
+static void md5_to_hex(const unsigned char h[16], char hex[33])
 {
     static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 16; i++) {
+        hex[2 * i] = digits[h[i] >> 4];
+        hex[2 * i + 1] = digits[h[i] & 15];
+    }
+    hex[32] = '\0';
+}
+
+enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33])
+{
     unsigned char h[EVP_MAX_MD_SIZE];
     unsigned int hl = 0;
     (void)pthread_once(&md5_once, md5_fetch);
     const EVP_MD *md = md5_fetched ? md5_fetched : EVP_md5();
     if (EVP_Digest(data, len, h, &hl, md, NULL) != 1 || hl != 16)
         return TM_E_INTERNAL;
-    for (unsigned i = 0; i < 16; i++) {
-        hex[2 * i] = digits[h[i] >> 4];
-        hex[2 * i + 1] = digits[h[i] & 15];
-    }
-    hex[32] = '\0';
+    md5_to_hex(h, hex);
     return TM_OK;
 }
 
-/* md5 of sql with ' ', '\t', '\n', '\r' removed (AbstractSQLChange.NormalizingStream). */
-static enum tm_code md5_sql(const char *sql, char hex[33])
+enum tm_code chlog_md5_begin(struct chlog_md5 *m)
 {
-    static const char digits[] = "0123456789abcdef";
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
+    m->bl = 0;
+    m->ok = true;
+    m->ctx = EVP_MD_CTX_new();
+    if (!m->ctx || EVP_DigestInit_ex(m->ctx, EVP_md5(), NULL) != 1) {
+        EVP_MD_CTX_free(m->ctx);
+        m->ctx = NULL;
         return TM_E_NOMEM;
     }
-    /* copy the non-blank bytes through a block: one update per 4 KiB */
-    const char *p = sql ? sql : "";
-    char blk[4096];
-    size_t bl = 0;
-    int ok = 1;
-    for (; *p && ok; p++) {
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            continue;
-        blk[bl++] = *p;
-        if (bl == sizeof(blk)) {
-            ok = EVP_DigestUpdate(md, blk, bl) == 1;
-            bl = 0;
-        }
+    return TM_OK;
+}
+
+void chlog_md5_put(struct chlog_md5 *m, unsigned char c)
+{
+    if (!m->ok)
+        return;
+    m->blk[m->bl++] = c;
+    if (m->bl == sizeof m->blk) {
+        m->ok = EVP_DigestUpdate(m->ctx, m->blk, m->bl) == 1;
+        m->bl = 0;
     }
-    if (ok && bl)
-        ok = EVP_DigestUpdate(md, blk, bl) == 1;
+}
+
+enum tm_code chlog_md5_end(struct chlog_md5 *m, char hex[33])
+{
+    bool ok = m->ok;
+    if (ok && m->bl)
+        ok = EVP_DigestUpdate(m->ctx, m->blk, m->bl) == 1;
     unsigned char h[EVP_MAX_MD_SIZE];
     unsigned int hl = 0;
-    ok = ok && EVP_DigestFinal_ex(md, h, &hl) == 1 && hl == 16;
-    EVP_MD_CTX_free(md);
+    ok = ok && EVP_DigestFinal_ex(m->ctx, h, &hl) == 1 && hl == 16;
+    EVP_MD_CTX_free(m->ctx);
+    m->ctx = NULL;
     if (!ok)
         return TM_E_INTERNAL;
-    for (unsigned i = 0; i < 16; i++) {
-        hex[2 * i] = digits[h[i] >> 4];
-        hex[2 * i + 1] = digits[h[i] & 15];
-    }
-    hex[32] = '\0';
+    md5_to_hex(h, hex);
     return TM_OK;
+}
+
+enum tm_code chlog_md5_sql_hex(const char *sql, char hex[33])
+{
+    struct chlog_md5 m;
+    enum tm_code rc = chlog_md5_begin(&m);
+    if (rc != TM_OK)
+        return rc;
+    for (const char *p = sql ? sql : ""; *p && m.ok; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            chlog_md5_put(&m, (unsigned char)*p);
+    return chlog_md5_end(&m, hex);
+}
+
+enum tm_code chlog_checksum_of_parts(const char *prefix, const char *inner_hex, char out[40])
+{
+    struct tm_buf t;
+    tm_buf_init(&t, TM_CAP_SMALL);
+    enum tm_code rc = tm_buf_addf(&t, "%s:9:%s", prefix, inner_hex);
+    char hex[33];
+    if (rc == TM_OK)
+        rc = chlog_md5_hex(tm_buf_str(&t), t.len, hex);
+    tm_buf_release(&t);
+    if (rc == TM_OK)
+        snprintf(out, 40, "9:%s", hex);
+    return rc;
 }
 
 /* Liquibase DatabaseList.definitionMatches(dbms, postgresql, true): empty or
@@ -122,23 +154,15 @@ bool chlog_dbms_matches_postgres(const char *dbms)
     if (!dbms)
         return true;
     bool any = false, included = false, only_negations = true;
-    const char *p = dbms;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',')
-            p++;
-        const char *e = p;
-        while (e > s && e[-1] == ' ')
-            e--;
-        if (e == s)
-            continue;
+    const char *p = dbms, *s;
+    size_t n;
+    while (chlog_list_item(&p, &s, &n)) {
         any = true;
         bool neg = *s == '!';
-        if (neg)
+        if (neg) {
             s++;
-        size_t n = (size_t)(e - s);
+            n--;
+        }
         bool pg = (n == 10 && strncasecmp(s, "postgresql", 10) == 0);
         bool all = (n == 3 && strncasecmp(s, "all", 3) == 0);
         bool none = (n == 4 && strncasecmp(s, "none", 4) == 0);
@@ -184,7 +208,7 @@ static enum tm_code checksum_v9(const struct chlog_changeset *cs, bool expanded_
             if (!chlog_dbms_matches_postgres(ch->dbms))
                 continue;
             bool raw = ch->kind == CHLOG_CHANGE_SQL_FILE && ch->raw_sql && !expanded_files;
-            rc = md5_sql(raw ? ch->raw_sql : ch->sql, hex);
+            rc = chlog_md5_sql_hex(raw ? ch->raw_sql : ch->sql, hex);
         }
         if (rc == TM_OK)
             rc = tm_buf_addf(&s, "9:%s:", hex);

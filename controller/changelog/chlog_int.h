@@ -140,12 +140,41 @@ enum tm_code chlog_flyway_parse(struct chlog_ld *ld, const char *dir, struct tm_
 /* True when the first non-blank line is `--liquibase formatted ...`. */
 bool chlog_is_formatted_sql(const char *data, size_t len);
 
+/* The next item of the comma list at *p ("a, b,,c "): skips blanks and
+ * commas, sets *item and *len to the text up to the next ',' without trailing
+ * blanks (never empty) and moves *p past it; false at the end of the list. */
+bool chlog_list_item(const char **p, const char **item, size_t *len);
+
 /* Case-insensitive "true"/"false"; false and *ok=false otherwise. */
 bool chlog_parse_bool(const char *s, bool *ok);
 
 /* MD5 of data as 32 lowercase hex digits (OpenSSL EVP; checksum.c, the one
  * copy every checksum uses). */
 enum tm_code chlog_md5_hex(const void *data, size_t len, char hex[33]) TM_MUST_CHECK;
+
+/* MD5 of sql with every ' ', '\t', '\n', '\r' removed, as 32 hex digits
+ * (Liquibase AbstractSQLChange.NormalizingStream); NULL hashes as "". */
+enum tm_code chlog_md5_sql_hex(const char *sql, char hex[33]) TM_MUST_CHECK;
+
+/* MD5 of text produced a byte at a time (a normalising reader), fed through
+ * a 4 KiB block.  _begin: TM_E_NOMEM when OpenSSL has no context; after it,
+ * always _end, which frees the context and writes 32 hex digits
+ * (TM_E_INTERNAL when a digest step failed).  Not thread-safe per struct. */
+struct chlog_md5 {
+    void *ctx; /* EVP_MD_CTX, owned between _begin and _end */
+    unsigned char blk[4096];
+    size_t bl;
+    bool ok;
+};
+enum tm_code chlog_md5_begin(struct chlog_md5 *m) TM_MUST_CHECK;
+void chlog_md5_put(struct chlog_md5 *m, unsigned char c);
+enum tm_code chlog_md5_end(struct chlog_md5 *m, char hex[33]) TM_MUST_CHECK;
+
+/* "9:" + MD5 hex of "<prefix>:9:<inner_hex>": Liquibase's
+ * CheckSum.compute(prefix + ":" + innerCheckSum) that createView and loadData
+ * use to fold a hashed file or query into the change's checksum. */
+enum tm_code chlog_checksum_of_parts(const char *prefix, const char *inner_hex, char out[40])
+    TM_MUST_CHECK;
 
 /* Liquibase DatabaseList.definitionMatches(dbms, postgresql): NULL, empty or
  * "all" matches, "none" does not, a comma list matches when it names

@@ -35,6 +35,26 @@ bool chlog_has_suffix(const char *s, const char *suffix)
     return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
+bool chlog_list_item(const char **p, const char **item, size_t *len)
+{
+    const char *s = *p;
+    while (*s == ' ' || *s == ',')
+        s++;
+    if (!*s) {
+        *p = s;
+        return false;
+    }
+    const char *e = s;
+    while (*e && *e != ',')
+        e++;
+    *p = e;
+    while (e > s && e[-1] == ' ')
+        e--;
+    *item = s;
+    *len = (size_t)(e - s);
+    return true;
+}
+
 bool chlog_parse_bool(const char *s, bool *ok)
 {
     *ok = true;
