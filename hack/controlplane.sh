@@ -8,7 +8,8 @@
 # into a cache outside the build tree, then started on loopback with free ports.
 #
 # Subcommands:
-#   build   build etcd, kube-apiserver, kube-controller-manager, kubectl into
+#   build   build etcd, kube-apiserver, kube-controller-manager, kubectl (and, for the node,
+#           kube-scheduler and kubelet) into
 #           ${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/k8s-<version>/bin (skips when up to date)
 #   start   build if needed, start etcd + kube-apiserver + kube-controller-manager, wait ready,
 #           print env lines (idempotent: if already running just print env)
@@ -36,12 +37,15 @@ STATE_DIR="${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}/controlplane"
 KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
 
 # binary name -> Go package (relative to MOD_DIR)
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
+# (kube-scheduler and kubelet are for the node, hack/node.sh: built in the same go build)
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet)
 declare -A PKG=(
   [etcd]=./cmd/etcd
   [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
+  [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
+  [kubelet]=k8s.io/kubernetes/cmd/kubelet
 )
 # start order; stop runs in reverse
 COMPONENTS=(etcd kube-apiserver kube-controller-manager)

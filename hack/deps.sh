@@ -12,6 +12,8 @@ pkgs=(
   valgrind clang libclang-rt-14-dev
   # tests/compat: real Liquibase/Flyway (hack/reference-tools.sh) and the PostGIS sets
   openjdk-17-jdk-headless maven postgresql-15-postgis-3
+  # the test cluster's node (hack/node.sh) and its images (hack/image.sh)
+  containerd runc containernetworking-plugins iptables podman mmdebstrap
 )
 # One dpkg-query for the whole list: when nothing is missing this is the only
 # work done (no apt, no network), so hack/test.sh can call it on every run.

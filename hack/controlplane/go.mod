@@ -1,10 +1,12 @@
 // tidemark hack/controlplane: a tiny Go module whose only job is to build a REAL
 // Kubernetes control plane for tests (kube-apiserver, kube-controller-manager,
-// kubectl from k8s.io/kubernetes, plus an embedded-etcd launcher in cmd/etcd)
+// kube-scheduler, kubectl and the node's kubelet from k8s.io/kubernetes, plus an
+// embedded-etcd launcher in cmd/etcd)
 // purely from Go modules. k8s.io/kubernetes requires its staging modules at
 // v0.0.0, so every k8s.io/<staging> module is replaced with v0.37.2 (= v1.37.2),
 // mirroring the replace block of k8s.io/kubernetes@v1.37.2's own go.mod.
-// Owned by hack/controlplane.sh (build/start/stop/env). Bump all versions together.
+// Owned by hack/controlplane.sh (build/start/stop/env) and hack/node.sh (kubelet).
+// Bump all versions together.
 module tidemark.dev/hack/controlplane
 
 go 1.26.0
@@ -14,7 +16,9 @@ godebug default=go1.26
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
+	k8s.io/kubernetes/cmd/kube-scheduler
 	k8s.io/kubernetes/cmd/kubectl
+	k8s.io/kubernetes/cmd/kubelet
 )
 
 require go.etcd.io/etcd/server/v3 v3.7.0
@@ -26,6 +30,7 @@ require (
 	github.com/JeffAshton/win_pdh v0.0.0-20161109143554-76bb4ee9f0ab // indirect
 	github.com/MakeNowJust/heredoc v1.0.0 // indirect
 	github.com/Microsoft/go-winio v0.6.2 // indirect
+	github.com/Microsoft/hnslib v0.1.3 // indirect
 	github.com/NYTimes/gziphandler v1.1.1 // indirect
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -127,6 +132,7 @@ require (
 	go.etcd.io/etcd/pkg/v3 v3.7.0 // indirect
 	go.etcd.io/raft/v3 v3.7.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/contrib/instrumentation/github.com/emicklei/go-restful/otelrestful v0.69.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.68.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.69.0 // indirect
 	go.opentelemetry.io/otel v1.44.0 // indirect
@@ -171,6 +177,7 @@ require (
 	k8s.io/controller-manager v0.37.2 // indirect
 	k8s.io/cri-api v0.37.2 // indirect
 	k8s.io/cri-client v0.0.0 // indirect
+	k8s.io/cri-streaming v0.0.0 // indirect
 	k8s.io/csi-translation-lib v0.0.0 // indirect
 	k8s.io/dynamic-resource-allocation v0.37.2 // indirect
 	k8s.io/endpointslice v0.0.0 // indirect
