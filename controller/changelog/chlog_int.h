@@ -73,6 +73,11 @@ struct chlog_scope {
  * caps, refuses NUL bytes (binary input).  *data is malloc'd, NUL-ended. */
 enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, size_t *len,
                            struct tm_err *err) TM_MUST_CHECK;
+/* chlog_ld_read of a file that may be absent (Flyway's flyway.conf,
+ * <script>.conf): a missing path or a folder is TM_OK with *data NULL; any
+ * other failure is chlog_ld_read's, with its message in err. */
+enum tm_code chlog_ld_read_optional(struct chlog_ld *ld, const char *path, char **data,
+                                    size_t *len, struct tm_err *err) TM_MUST_CHECK;
 
 /* chlog_add_set() for a parser: NULL on allocation failure or past
  * CHLOG_MAX_SETS (then over_cap is set). */

@@ -366,18 +366,9 @@ static enum tm_code script_conf(struct chlog_ld *ld, const struct mig *m, int *t
     snprintf(path, sizeof(path), "%s.conf", m->fspath);
     char *data = NULL;
     size_t len = 0;
-    struct tm_err rerr;
-    tm_err_clear(&rerr);
-    if (ld->fs->is_dir(ld->fs->ctx, path))
-        return TM_OK;
-    enum tm_code rc = chlog_ld_read(ld, path, &data, &len, &rerr);
-    if (rc == TM_E_NOTFOUND)
-        return TM_OK;
-    if (rc != TM_OK) {
-        if (err)
-            *err = rerr;
+    enum tm_code rc = chlog_ld_read_optional(ld, path, &data, &len, err);
+    if (rc != TM_OK || !data)
         return rc;
-    }
     int line = 0;
     char *next = data;
     while (next && *next && rc == TM_OK) {

@@ -16,6 +16,7 @@
  * the placeholder.  Flyway checksums the file before replacement (verified
  * against Flyway 13.12.2), so replacement never changes a checksum. */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,76 @@ static void camel(const char *in, char *out, size_t n)
     out[k] = '\0';
 }
 
+/* The settings tidemark implements, in the order messages list them: where
+ * each is kept in struct flyway_conf and what value it takes. */
+enum setting_kind {
+    SETTING_TEXT,          /* any text, "" too */
+    SETTING_NONEMPTY_TEXT, /* refused when empty */
+    SETTING_BOOL,          /* true or false */
+    SETTING_TABLE,         /* a table name without a schema */
+};
+
+struct setting {
+    const char *key;
+    enum setting_kind kind;
+    size_t field; /* offset of the char * or bool in struct flyway_conf */
+};
+
+#define SETTING(key, kind, field) {key, SETTING_##kind, offsetof(struct flyway_conf, field)}
+static const struct setting settings[] = {
+    SETTING("sqlMigrationPrefix", TEXT, prefix),
+    SETTING("repeatableSqlMigrationPrefix", TEXT, repeatable_prefix),
+    SETTING("undoSqlMigrationPrefix", TEXT, undo_prefix),
+    SETTING("sqlMigrationSeparator", NONEMPTY_TEXT, separator),
+    SETTING("sqlMigrationSuffixes", NONEMPTY_TEXT, suffixes),
+    SETTING("placeholderReplacement", BOOL, placeholder_replacement),
+    SETTING("placeholderPrefix", NONEMPTY_TEXT, placeholder_prefix),
+    SETTING("placeholderSuffix", NONEMPTY_TEXT, placeholder_suffix),
+    SETTING("table", TABLE, table),
+    SETTING("defaultSchema", TEXT, default_schema),
+    SETTING("schemas", TEXT, schemas),
+    SETTING("locations", TEXT, locations),
+    SETTING("installedBy", TEXT, installed_by),
+    SETTING("mixed", BOOL, mixed),
+    SETTING("validateMigrationNaming", BOOL, validate_naming),
+};
+#undef SETTING
+
+static enum tm_code apply_setting(struct flyway_conf *c, const struct setting *st,
+                                  const char *value, const char *from, struct tm_err *err)
+{
+    void *field = (char *)c + st->field;
+    if (st->kind == SETTING_BOOL)
+        return set_bool(field, st->key, value, from, err);
+    if (st->kind == SETTING_NONEMPTY_TEXT && !*value)
+        return tm_err_set(err, TM_E_INVAL, "%s: flyway.%s is empty", from, st->key);
+    if (st->kind == SETTING_TABLE && (!*value || strchr(value, '.')))
+        return tm_err_set(err, TM_E_INVAL,
+                          "%s: flyway.table \"%s\": a table name without schema (set the "
+                          "schema with flyway.defaultSchema)",
+                          from, value);
+    return set_str(field, value, err);
+}
+
+/* "flyway.x: a Flyway setting tidemark does not support (supported: ...)",
+ * the list from settings[] with placeholders.* after placeholderSuffix. */
+static enum tm_code unsupported(const char *key, const char *from, struct tm_err *err)
+{
+    struct tm_buf names;
+    tm_buf_init(&names, TM_CAP_SMALL);
+    enum tm_code rc = TM_OK;
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0] && rc == TM_OK; i++) {
+        rc = tm_buf_addf(&names, "%s%s", i ? ", " : "", settings[i].key);
+        if (rc == TM_OK && strcmp(settings[i].key, "placeholderSuffix") == 0)
+            rc = tm_buf_adds(&names, ", placeholders.*");
+    }
+    rc = tm_err_set(err, TM_E_INVAL,
+                    "%s: flyway.%s: a Flyway setting tidemark does not support (supported: %s)",
+                    from, key, tm_buf_str(&names));
+    tm_buf_release(&names);
+    return rc;
+}
+
 enum tm_code flyway_conf_set(struct flyway_conf *c, const char *name, const char *value,
                              const char *from, struct tm_err *err)
 {
@@ -87,61 +158,13 @@ enum tm_code flyway_conf_set(struct flyway_conf *c, const char *name, const char
         return chlog_props_set(&c->placeholders, name + 13, value, err);
     }
     camel(name, key, sizeof(key));
-    if (strcmp(key, "sqlMigrationPrefix") == 0)
-        return set_str(&c->prefix, value, err);
-    if (strcmp(key, "repeatableSqlMigrationPrefix") == 0)
-        return set_str(&c->repeatable_prefix, value, err);
-    if (strcmp(key, "undoSqlMigrationPrefix") == 0)
-        return set_str(&c->undo_prefix, value, err);
-    if (strcmp(key, "sqlMigrationSeparator") == 0) {
-        if (!*value)
-            return tm_err_set(err, TM_E_INVAL, "%s: flyway.sqlMigrationSeparator is empty", from);
-        return set_str(&c->separator, value, err);
-    }
-    if (strcmp(key, "sqlMigrationSuffixes") == 0) {
-        if (!*value)
-            return tm_err_set(err, TM_E_INVAL, "%s: flyway.sqlMigrationSuffixes is empty", from);
-        return set_str(&c->suffixes, value, err);
-    }
-    if (strcmp(key, "placeholderReplacement") == 0)
-        return set_bool(&c->placeholder_replacement, key, value, from, err);
-    if (strcmp(key, "placeholderPrefix") == 0 || strcmp(key, "placeholderSuffix") == 0) {
-        if (!*value)
-            return tm_err_set(err, TM_E_INVAL, "%s: flyway.%s is empty", from, key);
-        return set_str(key[11] == 'P' ? &c->placeholder_prefix : &c->placeholder_suffix, value,
-                       err);
-    }
-    if (strcmp(key, "table") == 0) {
-        if (!*value || strchr(value, '.'))
-            return tm_err_set(err, TM_E_INVAL,
-                              "%s: flyway.table \"%s\": a table name without schema (set the "
-                              "schema with flyway.defaultSchema)",
-                              from, value);
-        return set_str(&c->table, value, err);
-    }
-    if (strcmp(key, "defaultSchema") == 0)
-        return set_str(&c->default_schema, value, err);
-    if (strcmp(key, "schemas") == 0)
-        return set_str(&c->schemas, value, err);
-    if (strcmp(key, "locations") == 0)
-        return set_str(&c->locations, value, err);
-    if (strcmp(key, "installedBy") == 0)
-        return set_str(&c->installed_by, value, err);
-    if (strcmp(key, "mixed") == 0)
-        return set_bool(&c->mixed, key, value, from, err);
-    if (strcmp(key, "validateMigrationNaming") == 0)
-        return set_bool(&c->validate_naming, key, value, from, err);
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        if (strcmp(key, settings[i].key) == 0)
+            return apply_setting(c, &settings[i], value, from, err);
     for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
         if (strcmp(key, ignored[i]) == 0)
             return TM_OK;
-    return tm_err_set(err, TM_E_INVAL,
-                      "%s: flyway.%s: a Flyway setting tidemark does not support (supported: "
-                      "sqlMigrationPrefix, repeatableSqlMigrationPrefix, undoSqlMigrationPrefix, "
-                      "sqlMigrationSeparator, sqlMigrationSuffixes, placeholderReplacement, "
-                      "placeholderPrefix, placeholderSuffix, placeholders.*, table, "
-                      "defaultSchema, schemas, locations, installedBy, mixed, "
-                      "validateMigrationNaming)",
-                      from, key);
+    return unsupported(key, from, err);
 }
 
 /* The setting name of a property, or NULL when it is not a Flyway one. */
@@ -333,20 +356,11 @@ static enum tm_code read_optional(struct chlog_ld *ld, const char *dir, const ch
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name);
-    if (ld->fs->is_dir(ld->fs->ctx, path))
-        return TM_OK;
     char *data = NULL;
     size_t len = 0;
-    struct tm_err rerr;
-    tm_err_clear(&rerr);
-    enum tm_code rc = chlog_ld_read(ld, path, &data, &len, &rerr);
-    if (rc == TM_E_NOTFOUND)
-        return TM_OK;
-    if (rc != TM_OK) {
-        if (err)
-            *err = rerr;
+    enum tm_code rc = chlog_ld_read_optional(ld, path, &data, &len, err);
+    if (rc != TM_OK || !data)
         return rc;
-    }
     rc = name[7] == 'c' ? parse_conf(c, path, data, err) : parse_toml(c, path, data, err);
     free(data);
     return rc;

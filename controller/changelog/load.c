@@ -318,6 +318,25 @@ enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, s
     return TM_OK;
 }
 
+enum tm_code chlog_ld_read_optional(struct chlog_ld *ld, const char *path, char **data,
+                                    size_t *len, struct tm_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    if (ld->fs->is_dir(ld->fs->ctx, path))
+        return TM_OK;
+    struct tm_err rerr;
+    tm_err_clear(&rerr);
+    enum tm_code rc = chlog_ld_read(ld, path, data, len, &rerr);
+    if (rc == TM_E_NOTFOUND) {
+        *data = NULL;
+        return TM_OK;
+    }
+    if (rc != TM_OK && err)
+        *err = rerr;
+    return rc;
+}
+
 struct chlog_changeset *chlog_add_set(struct chlog *c, const char *id, const char *author,
                                       const char *filename)
 {
