@@ -3,7 +3,7 @@
  * and deletes; a watch that times out resumes without a relist; a stale
  * resourceVersion (410 Expired) forces a relist that synthesizes the delete
  * of an object removed while the watch was down; field indexes follow
- * changes.  Each test makes its own namespace and deletes it. */
+ * changes; one informer's long list does not hold up another's watch.  Each test makes its own namespace and deletes it. */
 #include "../tm_test.h"
 
 #include <arpa/inet.h>
@@ -434,6 +434,63 @@ TM_TEST(informer_relists_on_410_and_synthesizes_missed_deletes)
     TM_EXPECT(POLL_UNTIL(value_is(inf, e.ns, "later", "1"), 20000));
     informer_group_free(g);
     delete_crd(&e, group);
+    env_release(&e);
+}
+
+/* A Secret named name in e->ns. */
+static enum tm_code put_secret(struct env *e, const char *name)
+{
+    struct tm_err err;
+    char path[256];
+    cJSON *sec = cJSON_CreateObject();
+    cJSON_AddStringToObject(sec, "apiVersion", "v1");
+    cJSON_AddStringToObject(sec, "kind", "Secret");
+    cJSON *md = cJSON_AddObjectToObject(sec, "metadata");
+    cJSON_AddStringToObject(md, "name", name);
+    cJSON_AddStringToObject(md, "namespace", e->ns);
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets", e->ns);
+    enum tm_code rc = kube_create(e->c, path, sec, NULL, &err);
+    cJSON_Delete(sec);
+    if (rc != TM_OK)
+        fprintf(stderr, "create secret %s: %s\n", name, err.msg);
+    return rc;
+}
+
+/* A long list (many objects, one per page) of one informer must not hold
+ * up the watch of another: the probe Secret reaches the secrets cache while
+ * the configmaps list is still paging. */
+TM_TEST(informer_list_does_not_hold_up_other_watches)
+{
+    enum { BULK = 200 };
+    struct env e;
+    TM_ASSERT(env_init(&e, "inf-slowlist"));
+    char name[32];
+    for (int i = 0; i < BULK; i++) {
+        snprintf(name, sizeof(name), "bulk-%d", i);
+        TM_ASSERT_INT(put_cm(&e, name, "v", "1", true), TM_OK);
+    }
+    struct tm_err err;
+    struct informer_group *g = informer_group_new(e.cfg, &e.proc, &err);
+    TM_ASSERT(g != NULL);
+    struct informer_opts so = {.version = "v1", .resource = "secrets", .ns = e.ns};
+    struct informer *secrets = informer_group_add(g, &so, &err);
+    struct informer_opts co = {.version = "v1", .resource = "configmaps", .ns = e.ns,
+                               .page_size = 1};
+    struct informer *cms = informer_group_add(g, &co, &err);
+    TM_ASSERT(secrets != NULL && cms != NULL);
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_ASSERT(POLL_UNTIL(informer_has_synced(secrets), 30000));
+    TM_ASSERT(!informer_has_synced(cms)); /* else the list was too quick to tell */
+    int64_t t0 = mono();
+    TM_ASSERT_INT(put_secret(&e, "probe"), TM_OK);
+    TM_ASSERT(POLL_UNTIL(!absent(secrets, e.ns, "probe"), 30000));
+    bool listing = !informer_has_synced(cms);
+    fprintf(stderr, "probe seen after %lld ms; configmaps list still running: %d\n",
+            (long long)(mono() - t0), listing);
+    TM_EXPECT(listing);
+    TM_EXPECT(POLL_UNTIL(informer_has_synced(cms), 60000));
+    TM_EXPECT_INT(informer_len(cms), BULK + 1); /* + the namespace's kube-root-ca.crt */
+    informer_group_free(g);
     env_release(&e);
 }
 
