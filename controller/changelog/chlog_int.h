@@ -145,6 +145,11 @@ enum tm_code chlog_flyway_parse(struct chlog_ld *ld, const char *dir, struct tm_
 /* True when the first non-blank line is `--liquibase formatted ...`. */
 bool chlog_is_formatted_sql(const char *data, size_t len);
 
+/* Cuts the next line off the writable text at *p: ends it in place (the
+ * '\n' becomes NUL; a '\r' stays), moves *p past it and returns it; NULL
+ * when *p is at the end of the text. */
+char *chlog_cut_line(char **p);
+
 /* The next item of the comma list at *p ("a, b,,c "): skips blanks and
  * commas, sets *item and *len to the text up to the next ',' without trailing
  * blanks (never empty) and moves *p past it; false at the end of the list. */

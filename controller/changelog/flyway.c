@@ -370,13 +370,8 @@ static enum tm_code script_conf(struct chlog_ld *ld, const struct mig *m, int *t
     if (rc != TM_OK || !data)
         return rc;
     int line = 0;
-    char *next = data;
-    while (next && *next && rc == TM_OK) {
-        char *l = next;
-        char *nl = strchr(l, '\n');
-        next = nl ? nl + 1 : NULL;
-        if (nl)
-            *nl = '\0';
+    char *next = data, *l;
+    while (rc == TM_OK && (l = chlog_cut_line(&next)) != NULL) {
         line++;
         while (*l == ' ' || *l == '\t')
             l++;

@@ -193,28 +193,19 @@ static enum tm_code parse_conf(struct flyway_conf *c, const char *path, char *te
                                struct tm_err *err)
 {
     int line = 0;
-    char *p = text;
-    while (*p) {
+    char *next = text, *p;
+    while ((p = chlog_cut_line(&next)) != NULL) {
         line++;
-        char *nl = strchr(p, '\n');
-        char *next = nl ? nl + 1 : p + strlen(p);
-        if (nl)
-            *nl = '\0';
         /* join continuation lines in place */
         size_t l = strlen(p);
         while (l > 0 && p[l - 1] == '\r')
             p[--l] = '\0';
         while (l > 0 && p[l - 1] == '\\' && *next) {
             p[--l] = '\0';
-            char *nl2 = strchr(next, '\n');
-            char *after = nl2 ? nl2 + 1 : next + strlen(next);
-            if (nl2)
-                *nl2 = '\0';
-            char *cont = trim(next);
+            char *cont = trim(chlog_cut_line(&next));
             memmove(p + l, cont, strlen(cont) + 1);
             l = strlen(p);
             line++;
-            next = after;
         }
         char *s = trim(p);
         if (*s && *s != '#' && *s != '!') {
@@ -234,7 +225,6 @@ static enum tm_code parse_conf(struct flyway_conf *c, const char *path, char *te
             if (rc != TM_OK)
                 return rc;
         }
-        p = next;
     }
     return TM_OK;
 }
@@ -301,15 +291,10 @@ static enum tm_code parse_toml(struct flyway_conf *c, const char *path, char *te
 {
     int line = 0;
     int section = 0; /* 0 other, 1 [flyway], 2 [flyway.placeholders] */
-    char *p = text;
-    while (*p) {
+    char *next = text, *p;
+    while ((p = chlog_cut_line(&next)) != NULL) {
         line++;
-        char *nl = strchr(p, '\n');
-        char *next = nl ? nl + 1 : p + strlen(p);
-        if (nl)
-            *nl = '\0';
         char *s = trim(p);
-        p = next;
         if (!*s || *s == '#')
             continue;
         if (*s == '[') {

@@ -35,6 +35,21 @@ bool chlog_has_suffix(const char *s, const char *suffix)
     return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
+char *chlog_cut_line(char **p)
+{
+    char *l = *p;
+    if (!*l)
+        return NULL;
+    char *nl = strchr(l, '\n');
+    if (nl) {
+        *nl = '\0';
+        *p = nl + 1;
+    } else {
+        *p = l + strlen(l);
+    }
+    return l;
+}
+
 bool chlog_list_item(const char **p, const char **item, size_t *len)
 {
     const char *s = *p;
