@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/argocd_health_live.sh — the Argo CD health checks of
+# manifests/argocd/ read every phase of the real controller's objects as they should:
+# one object per stage (new without status, Pending, Applying, WaitingForApp,
+# Succeeded, a stale Ready after a spec change, RollingBack, RolledBack, Failed,
+# Blocked; DBInstance Ready, Reconciling, Stalled, Drifted; DBSchema Ready, Reconciling,
+# Stalled),
+# each read live and run through health.lua (tests/unit/argocd_health.lua --eval).
+# With TIDEMARK_ARGOCD_CAPTURE=1 it also saves each object (`kubectl get -o yaml`) as
+# manifests/argocd/resource_customizations/tidemark.dev/<Kind>/testdata/<case>.yaml,
+# which is how the unit test's testdata was made.
+# Needs lua5.1 (or 5.4/5.3) with lyaml; exits 77 (ctest SKIP) without them.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+
+LUA=""
+for l in lua5.1 lua5.4 lua5.3; do
+  if command -v "$l" >/dev/null && "$l" -e 'require("lyaml")' 2>/dev/null; then LUA=$l; break; fi
+done
+if [[ -z "$LUA" ]]; then
+  echo "SKIP: no Lua interpreter with lyaml (apt-get install lua5.1 lua-yaml)" >&2
+  exit 77
+fi
+rollout_setup argohealth
+HC="$ROOT/manifests/argocd/resource_customizations/tidemark.dev"
+OBJ="$(mktemp /tmp/tidemark-e2e-argohealth.XXXXXX.yaml)"
+CLEANUP_PATHS+=("$OBJ")
+
+# expect KIND NAME CASE STATUS: the live object's health is STATUS (saved as CASE when capturing)
+expect() {
+  local kind=$1 name=$2 case=$3 want=$4 got
+  k -n "$NS" get "$(tr '[:upper:]' '[:lower:]' <<<"$kind")" "$name" -o yaml >"$OBJ" || fail "get $kind $name"
+  got="$("$LUA" "$ROOT/tests/unit/argocd_health.lua" --eval "$HC/$kind/health.lua" "$OBJ")" \
+    || fail "health.lua of $kind failed on $name"
+  [[ "${got%%$'\t'*}" == "$want" ]] || fail "$kind $name ($case): health ${got//$'\t'/: }, want $want"
+  log "$kind $name ($case): $got"
+  if [[ "${TIDEMARK_ARGOCD_CAPTURE:-}" == 1 ]]; then
+    cat "$OBJ" >"$HC/$kind/testdata/$case.yaml"
+  fi
+}
+
+# Polls until the live object reads STATUS (health is level-based: the stage must settle).
+expect_eventually() {
+  local kind=$1 name=$2 case=$3 want=$4 deadline=$(( $(date +%s) + ${5:-60} )) got
+  while :; do
+    k -n "$NS" get "$(tr '[:upper:]' '[:lower:]' <<<"$kind")" "$name" -o yaml >"$OBJ" 2>/dev/null || true
+    got="$("$LUA" "$ROOT/tests/unit/argocd_health.lua" --eval "$HC/$kind/health.lua" "$OBJ" 2>/dev/null)" || got=""
+    [[ "${got%%$'\t'*}" == "$want" ]] && break
+    (( $(date +%s) < deadline )) || fail "$kind $name ($case): health '${got//$'\t'/: }', want $want"
+    sleep 0.5
+  done
+  expect "$@"
+}
+
+lock_row() { # true|false: hold or release a Liquibase lock row (tidemark waits for it)
+  if [[ $1 == true ]]; then
+    sql "UPDATE public.databasechangeloglock SET locked = true, lockgranted = now(), lockedby = 'argohealth-test'" >/dev/null
+  else
+    sql "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
+  fi
+}
+
+sql "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
+     INSERT INTO public.databasechangeloglock VALUES (1, false, NULL, NULL);
+     ALTER TABLE public.databasechangeloglock OWNER TO $ROLE" >/dev/null || fail "create the lock table"
+
+apply_schema app <<'YAML'
+databaseChangeLog:
+  - changeSet: {id: 1, author: t, changes: [{sql: {sql: "CREATE TABLE t1 (id int)"}}], rollback: [{sql: {sql: "DROP TABLE t1"}}]}
+  - changeSet: {id: 2, author: t, changes: [{tagDatabase: {tag: v1}}]}
+  - changeSet: {id: 3, author: t, changes: [{sql: {sql: "CREATE TABLE t2 (id int)"}}], rollback: [{sql: {sql: "DROP TABLE t2"}}]}
+  - changeSet: {id: 4, author: t, changes: [{tagDatabase: {tag: v2}}]}
+  - changeSet: {id: 5, author: t, changes: [{sql: {sql: "CREATE TABLE t3 (id int)"}}], rollback: [{sql: {sql: "DROP TABLE t3"}}]}
+  - changeSet: {id: 6, author: t, changes: [{tagDatabase: {tag: v3}}]}
+  - changeSet: {id: 7, author: t, changes: [{sql: {sql: "ALTER TABLE no_such_table ADD COLUMN x int"}}], rollback: [{sql: {sql: "SELECT 1"}}]}
+  - changeSet: {id: 8, author: t, changes: [{tagDatabase: {tag: v4}}]}
+YAML
+apply_schema broken <<'YAML'
+databaseChangeLog:
+  - changeSet: {id: 1, author: t, changes: [{sql: {sql: "SELECT 1"}}
+YAML
+k -n "$NS" apply -f - >/dev/null <<'YAML'
+apiVersion: tidemark.dev/v1alpha1
+kind: DBSchema
+metadata: {name: nocm}
+spec:
+  changelog: changelog.yaml
+  source: {configMapRef: {name: no-such-configmap}}
+---
+apiVersion: tidemark.dev/v1alpha1
+kind: DBSchema
+metadata: {name: gitdown}
+spec:
+  changelog: changelog.yaml
+  source: {git: {url: "http://127.0.0.1:1/orders.git", ref: {branch: main}}}
+YAML
+apply_instance db app Deny
+k -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec: {containers: [{name: app, image: registry.example.com/app:1}]}
+YAML
+apply_rollout r db v1 app
+apply_rollout orphan nope v1
+
+# no controller yet: nothing has a status
+expect DBSchema app new-no-status Progressing
+expect DBInstance db new-no-status Progressing
+expect DBRollout r new-no-status Progressing
+
+start_controller
+expect_eventually DBSchema app ready Healthy
+expect_eventually DBSchema broken parse-failed Degraded
+expect_eventually DBSchema nocm configmap-not-found Degraded
+expect_eventually DBSchema gitdown fetch-retrying Progressing
+expect_eventually DBInstance db ready Healthy
+expect_eventually DBRollout orphan pending Progressing
+wait_for_output -t 60 WaitingForApp phase r || fail "r not WaitingForApp"
+expect DBRollout r waiting-for-app Progressing
+deadline=$(( $(date +%s) + 60 ))
+until [[ "$(phase r)" == Succeeded ]]; do
+  make_pods_ready "$NS" app=app >/dev/null 2>&1 || true
+  (( $(date +%s) < deadline )) || fail "r did not succeed"
+  sleep 1
+done
+expect DBRollout r succeeded Healthy
+
+# a spec change the controller has not seen: the old Ready must not read Healthy
+stop_controller
+k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v2"}}' >/dev/null
+k -n "$NS" patch dbinstance db --type=merge -p '{"spec":{"environment":"staging"}}' >/dev/null
+k -n "$NS" patch dbschema app --type=merge -p '{"spec":{"changelog":"changelog.yaml","source":{"inline":{"files":{"extra.txt":"x"}}}}}' >/dev/null
+expect DBRollout r stale-ready Progressing
+expect DBInstance db stale-ready Progressing
+expect DBSchema app stale-ready Progressing
+
+# v2 while a Liquibase lock row is held: Applying, retrying
+lock_row true
+start_controller
+wait_for_output -t 60 Applying phase r || fail "r not Applying under the lock row"
+expect DBRollout r applying Progressing
+lock_row false
+wait_for_output -t 120 Succeeded phase r || fail "r did not reach v2"
+
+# v3 with an app that never becomes available, and the lock row held once the schema is
+# applied: the rollback waits in RollingBack, then ends RolledBack
+k -n "$NS" patch deployment app --type=merge -p \
+  '{"spec":{"progressDeadlineSeconds":5,"template":{"spec":{"containers":[{"name":"app","image":"registry.example.com/app:broken"}]}}}}' >/dev/null
+k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v3"}}' >/dev/null
+wait_for_output -t 60 WaitingForApp phase r || fail "r not WaitingForApp for v3"
+lock_row true
+wait_for_output -t 120 RollingBack phase r || fail "r not RollingBack"
+expect DBRollout r rolling-back Degraded
+lock_row false
+wait_for_output -t 120 RolledBack phase r || fail "r not RolledBack"
+expect DBRollout r rolled-back Degraded
+
+# v4's changeset fails and the strategy is Fail: Failed
+k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v4","changeSetFailureStrategy":"Fail"}}' >/dev/null
+wait_for_output -t 120 Failed phase r || fail "r not Failed"
+expect DBRollout r failed Degraded
+
+# an unknown tag: Blocked, nothing runs
+apply_rollout unknown db v9
+expect_eventually DBRollout unknown blocked Suspended
+
+# DBInstance: unreachable (retried), missing credentials (stalled), drifted
+k -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: tidemark.dev/v1alpha1
+kind: DBInstance
+metadata: {name: down}
+spec:
+  schemaRef: {name: app}
+  connection: {host: 127.0.0.1, port: 1, database: x, sslMode: disable, connectTimeoutSeconds: 1, userSecretRef: {name: db-creds}}
+---
+apiVersion: tidemark.dev/v1alpha1
+kind: DBInstance
+metadata: {name: nocreds}
+spec:
+  schemaRef: {name: app}
+  connection: {host: 127.0.0.1, port: 5432, database: x, sslMode: disable, userSecretRef: {name: no-such-secret}}
+YAML
+expect_eventually DBInstance down connect-failed Progressing
+expect_eventually DBInstance nocreds credentials-not-found Degraded
+sql "UPDATE databasechangelog SET md5sum = '9:00000000000000000000000000000000' WHERE id = '1'" >/dev/null
+k -n "$NS" annotate dbinstance db tidemark.dev/poke="$(date +%s)" --overwrite >/dev/null
+expect_eventually DBInstance db drifted Degraded 90
+assert_no_canary
