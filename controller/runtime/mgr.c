@@ -1,11 +1,14 @@
-/* The controller manager (see mgr.h for the contract reconcilers rely on).
+/* The controller manager (see mgr.h for the contract reconcilers rely on):
+ * event routing into the work queues, the worker pool, and mgr_run's
+ * supervision loop.  The HTTP endpoints are endpoints.c (this file gives
+ * them probe callbacks), the caches informer.c, the Lease leader.c.
  *
  * Threads: the caller's thread runs mgr_run's supervision loop (100 ms
  * ticks: stop flag, leadership changes, cache sync, heartbeat for /healthz);
- * one informer thread; one leader-election thread (with --leader-elect); one
- * HTTP thread; `workers` threads per kind, each with its own API client.
- * State shared between them is atomics plus the thread-safe queues, caches
- * and metrics. */
+ * the informer group's watch and list threads; one leader-election thread
+ * (with --leader-elect); one HTTP thread; `workers` threads per kind, each
+ * with its own API client.  State shared between them is atomics plus the
+ * thread-safe queues, caches and metrics. */
 #include "runtime/mgr.h"
 
 #include <pthread.h>
@@ -17,8 +20,8 @@
 
 #include "common/buf.h"
 #include "common/caps.h"
-#include "http/http.h"
 #include "kube/kube.h"
+#include "runtime/endpoints.h"
 #include "runtime/informer.h"
 #include "runtime/leader.h"
 #include "runtime/metrics.h"
@@ -62,7 +65,7 @@ struct mgr {
     size_t ninfs;
     struct informer_group *group;
     struct leader *leader;
-    struct http_server *http;
+    struct endpoints *endpoints; /* NULL: no listener wanted */
     atomic_int metrics_port, health_port;
 
     atomic_bool stop_requested;
@@ -356,7 +359,7 @@ void mgr_free(struct mgr *m)
          * the leak; the process is exiting */
         return;
     }
-    http_server_free(m->http); /* first: its handler reads the rest */
+    endpoints_free(m->endpoints); /* first: its probes read the rest */
     if (m->proc.metrics)
         metrics_off_collect(m->proc.metrics, collect_depth, m);
     informer_group_free(m->group);
@@ -513,74 +516,31 @@ static bool stop_workers(struct mgr *m)
 
 /* ------------------------------------------------------------------ HTTP */
 
-static void http_handle(void *ctx, const char *method, const char *path, struct http_response *r)
+static int probe_healthz(void *ctx)
+{
+    return mgr_healthz(ctx);
+}
+
+static int probe_readyz(void *ctx)
+{
+    return mgr_readyz(ctx);
+}
+
+static bool probe_standby(void *ctx)
 {
     struct mgr *m = ctx;
-    enum tm_code rc = TM_OK;
-    (void)method;
-    if (strcmp(path, "/metrics") == 0) {
-        if (!m->proc.metrics) {
-            r->status = 404;
-            rc = tm_buf_adds(&r->body, "no metrics\n");
-        } else {
-            r->content_type = METRICS_CONTENT_TYPE;
-            rc = metrics_write(m->proc.metrics, &r->body);
-        }
-    } else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0) {
-        r->status = mgr_healthz(m);
-        rc = tm_buf_adds(&r->body, r->status == 200 ? "ok\n" : "supervision loop stalled\n");
-    } else if (strcmp(path, "/readyz") == 0) {
-        r->status = mgr_readyz(m);
-        const char *why = "ok\n";
-        if (r->status != 200)
-            why = "informer caches not synced\n";
-        else if (m->opts.leader_elect && !mgr_is_leader(m))
-            why = "ok (standby: waiting for the leader lease)\n";
-        rc = tm_buf_adds(&r->body, why);
-    } else {
-        r->status = 404;
-        rc = tm_buf_adds(&r->body, "not found\n");
-    }
-    if (rc != TM_OK) {
-        tm_buf_release(&r->body);
-        r->status = 500;
-        r->content_type = NULL;
-    }
+    return m->opts.leader_elect && !mgr_is_leader(m);
 }
 
 static enum tm_code start_http(struct mgr *m, struct tm_err *err)
 {
-    const char *ma = m->opts.metrics_addr, *ha = m->opts.health_addr;
-    bool want_m = ma && *ma && strcmp(ma, "0") != 0;
-    bool want_h = ha && *ha && strcmp(ha, "0") != 0;
-    if (!want_m && !want_h)
-        return TM_OK;
-    m->http = http_server_new(http_handle, m, err);
-    if (!m->http)
-        return err ? err->code : TM_E_NOMEM;
-    int idx = 0;
-    enum tm_code rc = TM_OK;
-    if (want_m) {
-        rc = http_server_listen(m->http, ma, err);
-        if (rc != TM_OK)
-            return tm_err_prefix(err, "--metrics-addr");
-        m->metrics_port = http_server_port(m->http, idx++);
+    struct endpoints_probes p = {probe_healthz, probe_readyz, probe_standby, m};
+    enum tm_code rc = endpoints_start(m->opts.metrics_addr, m->opts.health_addr,
+                                      m->proc.metrics, &p, m->proc.log, &m->endpoints, err);
+    if (rc == TM_OK) {
+        atomic_store(&m->metrics_port, endpoints_metrics_port(m->endpoints));
+        atomic_store(&m->health_port, endpoints_health_port(m->endpoints));
     }
-    /* one listener when both name the same fixed address; ":0" means two ports */
-    size_t hl = strlen(ha ? ha : "");
-    bool same = want_m && want_h && strcmp(ma, ha) == 0 && !(hl >= 2 && strcmp(ha + hl - 2, ":0") == 0);
-    if (want_h && !same) {
-        rc = http_server_listen(m->http, ha, err);
-        if (rc != TM_OK)
-            return tm_err_prefix(err, "--health-addr");
-        m->health_port = http_server_port(m->http, idx++);
-    } else if (want_h) {
-        m->health_port = m->metrics_port;
-    }
-    rc = http_server_start(m->http, err);
-    if (rc == TM_OK)
-        log_info(m->proc.log, "http listening", LF_I("metrics_port", m->metrics_port),
-                 LF_I("health_port", m->health_port));
     return rc;
 }
 
