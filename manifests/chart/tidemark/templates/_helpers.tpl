@@ -1,0 +1,79 @@
+{{/*
+tidemark chart helpers: names, labels and the controller's RBAC rules (one list for the
+ClusterRole and for the per-namespace Roles of watchNamespaces).
+*/}}
+
+{{- define "tidemark.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* "tidemark" for a release named tidemark (the kustomize names), else RELEASE-tidemark. */}}
+{{- define "tidemark.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tidemark.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "tidemark.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of every object: kustomize's two, then Helm's. */}}
+{{- define "tidemark.labels" -}}
+app.kubernetes.io/name: {{ include "tidemark.name" . }}
+app.kubernetes.io/part-of: tidemark
+{{ include "tidemark.helmLabels" . }}
+{{- end }}
+
+{{- define "tidemark.helmLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The controller pods: the Deployment's selector, the Service's, the NetworkPolicy's. */}}
+{{- define "tidemark.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tidemark.name" . }}
+app.kubernetes.io/component: controller
+{{- end }}
+
+{{/*
+What the controller does with each resource (manifests/rbac.yaml says why, rule by rule).
+Keep it identical to the ClusterRole tidemark-controller there: tests/unit/
+chart_matches_kustomize.sh fails when they differ.
+*/}}
+{{- define "tidemark.controllerRules" -}}
+- apiGroups: ["tidemark.dev"]
+  resources: ["dbschemas", "dbinstances", "dbrollouts"]
+  verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["tidemark.dev"]
+  resources: ["dbschemas/status", "dbinstances/status", "dbrollouts/status"]
+  verbs: ["get", "update", "patch"]
+- apiGroups: ["tidemark.dev"]
+  resources: ["dbschemas/finalizers", "dbinstances/finalizers", "dbrollouts/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["secrets", "configmaps"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# tidemark tests/unit/chart_matches_kustomize.sh — the Helm chart with its defaults renders the
+# same objects as `kubectl kustomize manifests/`: same kinds, names, namespaces and content
+# (RBAC rules, Deployment args, env, probes, security contexts, CRD schemas...).
+#
+# What legitimately differs is normalised first, and nothing else:
+#   - Helm's labels (helm.sh/chart, app.kubernetes.io/managed-by, /instance, /version) and
+#     the CRDs' helm.sh/resource-policy: keep annotation;
+#   - the Namespace: kustomize creates tidemark-system; Helm installs into the release
+#     namespace (`helm install -n tidemark-system --create-namespace`, README).
+# Needs helm (hack/helm.sh build), kubectl (hack/controlplane.sh build; no cluster) and PyYAML.
+set -euo pipefail
+ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+HELM="$("$ROOT/hack/helm.sh" path)"
+K8S_BIN="${TIDEMARK_K8S_BIN:-$(eval "$("$ROOT/hack/controlplane.sh" env)" && echo "$TIDEMARK_K8S_BIN")}"
+[[ -x "$K8S_BIN/kubectl" ]] || { echo "FAIL: no kubectl in $K8S_BIN (run hack/controlplane.sh build)" >&2; exit 1; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+"$K8S_BIN/kubectl" kustomize "$ROOT/manifests" >"$work/kustomize.yaml"
+"$HELM" template tidemark "$ROOT/manifests/chart/tidemark" --namespace tidemark-system >"$work/helm.yaml"
+
+python3 - "$work/kustomize.yaml" "$work/helm.yaml" <<'PY'
+import difflib, sys, yaml
+
+HELM_LABELS = {"helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/instance",
+               "app.kubernetes.io/version"}
+HELM_ANNOTATIONS = {"helm.sh/resource-policy"}
+
+def strip(meta):
+    """Drop Helm's own labels/annotations from one metadata map (and the empty maps left)."""
+    for field, keys in (("labels", HELM_LABELS), ("annotations", HELM_ANNOTATIONS)):
+        m = meta.get(field)
+        if m is None:
+            continue
+        for key in keys:
+            m.pop(key, None)
+        if not m:
+            del meta[field]
+
+def load(path):
+    objs = {}
+    with open(path) as f:
+        for d in yaml.safe_load_all(f):
+            if not d:
+                continue
+            strip(d["metadata"])
+            tmpl = d.get("spec", {}).get("template")
+            if isinstance(tmpl, dict) and "metadata" in tmpl:
+                strip(tmpl["metadata"])
+            key = (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])
+            if key in objs:
+                sys.exit(f"FAIL: {path}: {key} rendered twice")
+            objs[key] = d
+    return objs
+
+kust, helm = load(sys.argv[1]), load(sys.argv[2])
+ns = ("Namespace", "", "tidemark-system")
+if ns not in kust:
+    sys.exit("FAIL: kustomize no longer renders Namespace tidemark-system: update this test")
+del kust[ns]
+
+errors = []
+for key in sorted(set(kust) - set(helm)):
+    errors.append(f"only kustomize renders {key}")
+for key in sorted(set(helm) - set(kust)):
+    errors.append(f"only helm renders {key}")
+for key in sorted(set(kust) & set(helm)):
+    if kust[key] != helm[key]:
+        a = yaml.safe_dump(kust[key], sort_keys=True).splitlines()
+        b = yaml.safe_dump(helm[key], sort_keys=True).splitlines()
+        diff = "\n".join(difflib.unified_diff(a, b, "kustomize", "helm", lineterm="", n=2))
+        errors.append(f"{key} differs:\n{diff}")
+if errors:
+    print("FAIL: helm template (defaults) and kubectl kustomize manifests/ differ:", file=sys.stderr)
+    for e in errors:
+        print("  " + e.replace("\n", "\n    "), file=sys.stderr)
+    sys.exit(1)
+print(f"chart_matches_kustomize: {len(kust)} objects identical")
+PY
