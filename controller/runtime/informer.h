@@ -1,16 +1,22 @@
 /* informer: list+watch caches of Kubernetes objects (client-go's reflector,
  * store, indexer and shared informer, in C).
  *
- * An informer_group runs every informer of a process on ONE thread with ONE
- * curl multi handle: each informer's watch is an easy handle in the multi;
- * the thread sleeps in curl_multi_poll() until bytes arrive, a timer (list
- * retry, backoff) is due, or curl_multi_wakeup() is called by
- * informer_group_stop().  Why one thread: a controller watches 3-7 resources
- * that are idle most of the time; one thread costs one stack and shares one
- * TLS session cache and connection pool, and the cache is only ever written
- * by that thread, so event handlers see a stable cache without extra locks.
- * The cost: a (re)list is a blocking request on that thread, which delays the
- * other watches' events by its duration (lists are rare: start and 410).
+ * An informer is a store (store.h: the objects and field indexes) kept in
+ * step by a reflector (reflector.h: list, watch, relist).  An
+ * informer_group runs every informer of a process on two threads:
+ *   - the watch thread: each informer's watch is an easy handle in ONE curl
+ *     multi handle; the thread sleeps in curl_multi_poll() until bytes
+ *     arrive, a timer (backoff) is due, or curl_multi_wakeup() is called (by
+ *     the list thread or informer_group_stop()).  It writes every cache and
+ *     fires every handler, so handlers see a stable cache without extra
+ *     locks and never run concurrently.
+ *   - the list thread: the blocking LIST requests, one at a time in the
+ *     order they fall due, with its own API client; each result goes back
+ *     to the watch thread, which applies it.  A (re)list therefore never
+ *     delays the other informers' watch events; lists wait for each other.
+ * Why so few threads: a controller watches 3-7 resources that are idle most
+ * of the time; one watch thread costs one stack and shares one TLS session
+ * cache and connection pool.
  *
  * Per informer (reflector semantics, client-go tools/cache/reflector.go):
  *   - list (paged, limit=page_size) -> replace the cache, firing add/update
@@ -32,7 +38,7 @@
  * in between).  Objects are stored without metadata.managedFields (memory).
  * Keys are "namespace/name", or "name" for cluster-scoped objects.
  *
- * Handlers run on the group's thread after the cache has been updated, with
+ * Handlers run on the group's watch thread after the cache has been updated, with
  * no lock held; the objects they get are borrowed for the call only.  They
  * must be quick (enqueue a key) and must not block.
  *
@@ -104,10 +110,11 @@ struct informer_group *informer_group_new(struct kube_config *cfg, const struct 
 struct informer *informer_group_add(struct informer_group *g, const struct informer_opts *o,
                                     struct tm_err *err);
 
-/* Starts the watch thread (lists happen on it).  TM_E_INVAL when running. */
+/* Starts the watch and list threads.  TM_E_INVAL when running. */
 enum tm_code informer_group_start(struct informer_group *g, struct tm_err *err) TM_MUST_CHECK;
 
-/* Stops the thread and waits for it (an in-flight list finishes first);
+/* Stops the threads and waits for them (an in-flight list finishes and is
+ * applied first; a list not yet started is made on the next start);
  * caches, resourceVersions and stats are kept, so start may be called again
  * and the watches resume from where they were. */
 void informer_group_stop(struct informer_group *g);

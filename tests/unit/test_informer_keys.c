@@ -1,4 +1,4 @@
-/* Unit tests of the informer's key helpers (controller/runtime/informer.c):
+/* Unit tests of the informer's key helpers (controller/runtime/informer.c, store.c):
  * keys of namespaced and cluster-scoped objects, splitting, bounds. */
 #include "../tm_test.h"
 
