@@ -23,9 +23,11 @@
  * fk, foreignKey (Index.MARK_*) */
 static bool associated_with_constraint(const char *list, bool fk)
 {
-    const char *p = list, *s;
+    if (!list)
+        return false;
+    const char *p = list, *end = list + strlen(list), *s;
     size_t n;
-    while (p && chlog_list_item(&p, &s, &n)) {
+    while (chlog_list_item(&p, end, false, &s, &n)) {
         if ((n == 10 && strncmp(s, "primaryKey", n) == 0) ||
             (n == 16 && strncmp(s, "uniqueConstraint", n) == 0) ||
             (fk && n == 10 && strncmp(s, "foreignKey", n) == 0))

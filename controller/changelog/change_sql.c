@@ -156,41 +156,31 @@ enum tm_code chlog_sql_add_column_list(struct tm_buf *b, const char *names)
 {
     enum tm_code rc = TM_OK;
     bool first = true;
-    const char *p = names;
-    while (rc == TM_OK) {
-        const char *s = p;
-        while (*p && *p != ',')
-            p++;
-        const char *e = p;
-        while (s < e && isspace((unsigned char)*s))
-            s++;
+    const char *p = names, *end = names + strlen(names), *s;
+    size_t n;
+    /* StringUtil.splitAndTrim drops empty parts */
+    while (rc == TM_OK && chlog_list_item(&p, end, true, &s, &n)) {
+        const char *e = s + n;
+        bool desc = false;
+        if (ends_with_word(s, e, "DESC")) {
+            desc = true;
+            e -= 4;
+        } else if (ends_with_word(s, e, "ASC")) {
+            e -= 3;
+        }
         while (e > s && isspace((unsigned char)e[-1]))
             e--;
-        if (e > s) { /* StringUtil.splitAndTrim drops empty parts */
-            bool desc = false;
-            if (ends_with_word(s, e, "DESC")) {
-                desc = true;
-                e -= 4;
-            } else if (ends_with_word(s, e, "ASC")) {
-                e -= 3;
-            }
-            while (e > s && isspace((unsigned char)e[-1]))
-                e--;
-            char *one = strndup(s, (size_t)(e - s));
-            if (!one)
-                return TM_E_NOMEM;
-            if (!first)
-                rc = tm_buf_adds(b, ", ");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_name(b, one);
-            if (rc == TM_OK && desc)
-                rc = tm_buf_adds(b, " DESC");
-            free(one);
-            first = false;
-        }
-        if (!*p)
-            break;
-        p++;
+        char *one = strndup(s, (size_t)(e - s));
+        if (!one)
+            return TM_E_NOMEM;
+        if (!first)
+            rc = tm_buf_adds(b, ", ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(b, one);
+        if (rc == TM_OK && desc)
+            rc = tm_buf_adds(b, " DESC");
+        free(one);
+        first = false;
     }
     return rc;
 }

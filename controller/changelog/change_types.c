@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "changelog/change_int.h"
+#include "changelog/chlog_int.h"
 
 enum tclass {
     T_UNKNOWN = 0, T_INT, T_BIGINT, T_SMALLINT, T_TINYINT, T_MEDIUMINT, T_VARCHAR, T_NVARCHAR,
@@ -171,27 +172,16 @@ static void parse_desc(const char *def, struct desc *d)
     const char *po = strchr(def, '(');
     if (po && po > def && strchr(po, ')')) {
         const char *pc = strchr(po, ')');
-        const char *p = po + 1;
-        while (p < pc && d->nparams < 4) {
-            const char *s = p;
-            while (p < pc && *p != ',')
-                p++;
-            const char *e = p;
-            while (s < e && isspace((unsigned char)*s))
-                s++;
-            while (e > s && isspace((unsigned char)e[-1]))
-                e--;
-            if (e > s) {
-                char *dst = d->params[d->nparams++];
-                copy_n(dst, 64, s, (size_t)(e - s));
-                bool charlike = d->cls == T_VARCHAR || d->cls == T_NVARCHAR ||
-                                d->cls == T_CHAR || d->cls == T_NCHAR;
-                char *byte = strstr(dst, " BYTE");
-                if (charlike && byte)
-                    memmove(byte, byte + 5, strlen(byte + 5) + 1);
-            }
-            if (p < pc)
-                p++;
+        const char *p = po + 1, *s;
+        size_t n;
+        while (d->nparams < 4 && chlog_list_item(&p, pc, true, &s, &n)) {
+            char *dst = d->params[d->nparams++];
+            copy_n(dst, 64, s, n);
+            bool charlike = d->cls == T_VARCHAR || d->cls == T_NVARCHAR ||
+                            d->cls == T_CHAR || d->cls == T_NCHAR;
+            char *byte = strstr(dst, " BYTE");
+            if (charlike && byte)
+                memmove(byte, byte + 5, strlen(byte + 5) + 1);
         }
     }
 }

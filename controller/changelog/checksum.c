@@ -154,9 +154,9 @@ bool chlog_dbms_matches_postgres(const char *dbms)
     if (!dbms)
         return true;
     bool any = false, included = false, only_negations = true;
-    const char *p = dbms, *s;
+    const char *p = dbms, *end = dbms + strlen(dbms), *s;
     size_t n;
-    while (chlog_list_item(&p, &s, &n)) {
+    while (chlog_list_item(&p, end, false, &s, &n)) {
         any = true;
         bool neg = *s == '!';
         if (neg) {

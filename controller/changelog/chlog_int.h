@@ -73,6 +73,10 @@ struct chlog_scope {
  * caps, refuses NUL bytes (binary input).  *data is malloc'd, NUL-ended. */
 enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, size_t *len,
                            struct tm_err *err) TM_MUST_CHECK;
+/* chlog_ld_read, and *kept = chlog_ld_keep(path): the path the parsed
+ * nodes point at for the rest of the load (XML and YAML readers). */
+enum tm_code chlog_ld_read_kept(struct chlog_ld *ld, const char *path, char **data, size_t *len,
+                                const char **kept, struct tm_err *err) TM_MUST_CHECK;
 /* chlog_ld_read of a file that may be absent (Flyway's flyway.conf,
  * <script>.conf): a missing path or a folder is TM_OK with *data NULL; any
  * other failure is chlog_ld_read's, with its message in err. */
@@ -150,10 +154,12 @@ bool chlog_is_formatted_sql(const char *data, size_t len);
  * when *p is at the end of the text. */
 char *chlog_cut_line(char **p);
 
-/* The next item of the comma list at *p ("a, b,,c "): skips blanks and
- * commas, sets *item and *len to the text up to the next ',' without trailing
- * blanks (never empty) and moves *p past it; false at the end of the list. */
-bool chlog_list_item(const char **p, const char **item, size_t *len);
+/* The next non-empty item of the comma list in [*p, end) ("a, b,,c "): the
+ * text up to the next ',' without leading and trailing blanks (' ' only, or
+ * every isspace() char when any_space) in *item and *len; *p moves past
+ * that ','.  False when no item is left. */
+bool chlog_list_item(const char **p, const char *end, bool any_space, const char **item,
+                     size_t *len);
 
 /* Case-insensitive "true"/"false"; false and *ok=false otherwise. */
 bool chlog_parse_bool(const char *s, bool *ok);

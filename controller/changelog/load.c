@@ -50,24 +50,32 @@ char *chlog_cut_line(char **p)
     return l;
 }
 
-bool chlog_list_item(const char **p, const char **item, size_t *len)
+static bool list_blank(char c, bool any_space)
 {
-    const char *s = *p;
-    while (*s == ' ' || *s == ',')
-        s++;
-    if (!*s) {
-        *p = s;
-        return false;
+    return any_space ? isspace((unsigned char)c) != 0 : c == ' ';
+}
+
+bool chlog_list_item(const char **p, const char *end, bool any_space, const char **item,
+                     size_t *len)
+{
+    while (*p < end) {
+        const char *s = *p, *e;
+        while (*p < end && **p != ',')
+            (*p)++;
+        e = *p;
+        if (*p < end)
+            (*p)++;
+        while (s < e && list_blank(*s, any_space))
+            s++;
+        while (e > s && list_blank(e[-1], any_space))
+            e--;
+        if (e > s) {
+            *item = s;
+            *len = (size_t)(e - s);
+            return true;
+        }
     }
-    const char *e = s;
-    while (*e && *e != ',')
-        e++;
-    *p = e;
-    while (e > s && e[-1] == ' ')
-        e--;
-    *item = s;
-    *len = (size_t)(e - s);
-    return true;
+    return false;
 }
 
 bool chlog_parse_bool(const char *s, bool *ok)
@@ -329,6 +337,21 @@ enum tm_code chlog_ld_read(struct chlog_ld *ld, const char *path, char **data, s
         *data = NULL;
         return chlog_ld_fail(err, TM_E_PARSE, path, line, 0,
                              "binary content (NUL byte) where text was expected");
+    }
+    return TM_OK;
+}
+
+enum tm_code chlog_ld_read_kept(struct chlog_ld *ld, const char *path, char **data, size_t *len,
+                                const char **kept, struct tm_err *err)
+{
+    enum tm_code rc = chlog_ld_read(ld, path, data, len, err);
+    if (rc != TM_OK)
+        return rc;
+    *kept = chlog_ld_keep(ld, path);
+    if (!*kept) {
+        free(*data);
+        *data = NULL;
+        return tm_err_set(err, TM_E_NOMEM, "%s: out of memory", path);
     }
     return TM_OK;
 }

@@ -74,19 +74,24 @@ static const char *skip_ws(const char *p, const char *e)
     return p;
 }
 
+/* "--\s*<word>" (case-insensitive) at p: the position after word, or NULL. */
+static const char *dashes_word(const char *p, const char *e, const char *word)
+{
+    if (e - p < 2 || p[0] != '-' || p[1] != '-')
+        return NULL;
+    p = skip_ws(p + 2, e);
+    size_t n = strlen(word);
+    if ((size_t)(e - p) < n || strncasecmp(p, word, n) != 0)
+        return NULL;
+    return p + n;
+}
+
 /* If the line is "\s*--\s*<word>" (case-insensitive) followed by end, a
  * space, or (when colon_ok) a ':', returns the position after word. */
 static const char *directive(struct line l, const char *word, bool colon_ok)
 {
-    const char *p = skip_ws(l.s, l.e);
-    if (l.e - p < 2 || p[0] != '-' || p[1] != '-')
-        return NULL;
-    p = skip_ws(p + 2, l.e);
-    size_t n = strlen(word);
-    if ((size_t)(l.e - p) < n || strncasecmp(p, word, n) != 0)
-        return NULL;
-    p += n;
-    if (p == l.e || *p == ' ' || *p == '\t' || (colon_ok && *p == ':'))
+    const char *p = dashes_word(skip_ws(l.s, l.e), l.e, word);
+    if (p && (p == l.e || *p == ' ' || *p == '\t' || (colon_ok && *p == ':')))
         return p;
     return NULL;
 }
@@ -95,14 +100,9 @@ static const char *directive(struct line l, const char *word, bool colon_ok)
  * matched from the line start: returns the value after the space. */
 static const char *value_directive(struct line l, const char *word)
 {
-    const char *p = l.s;
-    if (l.e - p < 2 || p[0] != '-' || p[1] != '-')
+    const char *p = dashes_word(l.s, l.e, word);
+    if (!p)
         return NULL;
-    p = skip_ws(p + 2, l.e);
-    size_t n = strlen(word);
-    if ((size_t)(l.e - p) < n || strncasecmp(p, word, n) != 0)
-        return NULL;
-    p += n;
     if (p < l.e && *p == ':')
         p++;
     if (p >= l.e || *p != ' ')

@@ -261,14 +261,10 @@ enum tm_code chlog_xml_read(struct chlog_ld *ld, const char *path, struct chlog_
     *root = NULL;
     char *data = NULL;
     size_t len = 0;
-    enum tm_code rc = chlog_ld_read(ld, path, &data, &len, err);
+    const char *file = NULL;
+    enum tm_code rc = chlog_ld_read_kept(ld, path, &data, &len, &file, err);
     if (rc != TM_OK)
         return rc;
-    const char *file = chlog_ld_keep(ld, path);
-    if (!file) {
-        free(data);
-        return tm_err_set(err, TM_E_NOMEM, "%s: out of memory", path);
-    }
     (void)pthread_once(&xml_once, xml_init);
 
     struct xml_rd rd = {.path = file};

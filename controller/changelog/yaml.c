@@ -361,17 +361,12 @@ enum tm_code chlog_yaml_read(struct chlog_ld *ld, const char *path, struct chlog
     *root = NULL;
     char *data = NULL;
     size_t len = 0;
-    enum tm_code rc = chlog_ld_read(ld, path, &data, &len, err);
-    if (rc != TM_OK)
-        return rc;
     struct yread y;
     memset(&y, 0, sizeof(y));
     y.ld = ld;
-    y.file = chlog_ld_keep(ld, path);
-    if (!y.file) {
-        free(data);
-        return tm_err_set(err, TM_E_NOMEM, "out of memory");
-    }
+    enum tm_code rc = chlog_ld_read_kept(ld, path, &data, &len, &y.file, err);
+    if (rc != TM_OK)
+        return rc;
     yaml_parser_t parser;
     bool have_doc = false;
     struct chlog_node *top = NULL;
