@@ -3,6 +3,9 @@
 # data folder on a free loopback port, with password (scram) auth over TCP.
 #   hack/postgres.sh start   initialise if needed, start, print the env
 #   hack/postgres.sh stop    stop (keeps the data folder)
+#   hack/postgres.sh restart stop if running, then start again on the SAME port (URLs handed
+#                            out stay valid; fault tests stop the server and bring it back),
+#                            print the env
 #   hack/postgres.sh env     print `export TIDEMARK_PG_URL=...` (superuser URL)
 #   hack/postgres.sh psql    open psql on it
 # State lives in ${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}/postgres.  When run
@@ -36,7 +39,9 @@ running() {
   [ -f "$data/postmaster.pid" ] && as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1
 }
 
+# start [keep-port]: a fresh free port each start, unless keep-port and one was used before
 start() {
+  local keep_port=${1:-}
   mkdir -p "$dir"
   if [ "$(id -u)" -eq 0 ]; then
     id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
@@ -54,7 +59,9 @@ start() {
     print_env
     return
   fi
-  free_port > "$dir/port"
+  if [ "$keep_port" != keep-port ] || [ ! -s "$dir/port" ]; then
+    free_port > "$dir/port"
+  fi
   as_owner mkdir -p "$dir/sock" 2>/dev/null || mkdir -p "$dir/sock"
   as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
     -o "-p $(cat "$dir/port") -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
@@ -71,7 +78,8 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  restart) stop; start keep-port ;;
   env) print_env ;;
   psql) eval "$(print_env)"; exec psql "$TIDEMARK_PG_URL" ;;
-  *) echo "usage: $0 start|stop|env|psql" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|env|psql" >&2; exit 2 ;;
 esac

@@ -10,11 +10,10 @@
 # In every case no command ran: the marker files the payloads would create
 # do not exist.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup badgit
 MARK="/tmp/tm-badgit-$$-$RANDOM"
-trap 'rc=$?; set +e; rm -f "$MARK".*; (exit $rc); rollout_cleanup' EXIT
+at_exit 'rm -f "$MARK".*'
 
 schema_yaml() { # NAME URL
   cat <<YAML
@@ -53,11 +52,11 @@ schema_yaml opt "https://-oProxyCommand=touch%20$MARK.f/r.git" | k -n "$NS" appl
 schema_yaml enc "https://127.0.0.1:1/%24%28touch%20$MARK.g%29%3Btouch%20$MARK.h.git" | k -n "$NS" apply -f - >/dev/null \
   || fail "apply DBSchema enc"
 cond() { k -n "$NS" get dbschema "$1" -o jsonpath='{range .status.conditions[*]}{.type}={.status}/{.reason}: {.message}; {end}'; }
-wait_for -t 60 bash -c "$(declare -f k cond); NS=$NS; cond opt | grep -q 'Stalled=True'" \
+wait_for -t 60 eval "cond opt | grep -q 'Stalled=True'" \
   || fail "DBSchema opt (option as host) is not Stalled: $(cond opt)"
 cond opt | grep -q 'no host' || fail "DBSchema opt: the condition does not say what is wrong: $(cond opt)"
 log "opt: $(cond opt)"
-wait_for -t 60 bash -c "$(declare -f k cond); NS=$NS; cond enc | grep -q 'Ready=False'" \
+wait_for -t 60 eval "cond enc | grep -q 'Ready=False'" \
   || fail "DBSchema enc is not Ready=False: $(cond enc)"
 log "enc: $(cond enc)"
 for s in a b c d e f g h; do

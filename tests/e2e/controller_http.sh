@@ -4,39 +4,20 @@
 # health listeners; SIGTERM makes it exit 0 and close the listeners.
 # Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_BIN (exported by the ctest harness).
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/controller.sh"
 require_controlplane
-[[ -x "${TIDEMARK_BIN:-}" ]] || fail "TIDEMARK_BIN is not set or not executable"
-
-NS="$(unique_ns ctlhttp)"
-WORK="$(mktemp -d)"
-PID=""
-cleanup() {
-  local rc=$?
-  [[ -n "$PID" ]] && { kill -9 "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  if [[ $rc -ne 0 ]]; then log "controller_http failed (rc=$rc); log:"; tail -n 20 "$WORK/ctl.log" >&2 || true
-  else log "PASS controller_http"; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-k create namespace "$NS" >/dev/null || fail "could not create namespace $NS"
+require_tidemark
+new_work_dir
+new_namespace ctlhttp
 # the controller watches the tidemark kinds: their CRDs must be served for caches to sync
 # (applied, never deleted: other tests share them)
-SRC="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-k apply -k "$SRC/crds" >/dev/null || fail "could not apply $SRC/crds"
-for crd in dbschemas.tidemark.dev dbinstances.tidemark.dev dbrollouts.tidemark.dev; do
-  wait_for_output -t 30 True k get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
-    || fail "CRD $crd not Established"
-done
+install_crds
 
-"$TIDEMARK_BIN" controller --namespace "$NS" --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 \
-  --log-format json --log-level info >"$WORK/ctl.log" 2>&1 &
-PID=$!
-wait_for -t 20 grep -q '"msg":"http listening"' "$WORK/ctl.log" || fail "controller did not start listening"
-MPORT="$(sed -n 's/.*"msg":"http listening".*"metrics_port":\([0-9]*\).*/\1/p' "$WORK/ctl.log")"
-HPORT="$(sed -n 's/.*"msg":"http listening".*"health_port":\([0-9]*\).*/\1/p' "$WORK/ctl.log")"
+CTL_LOG="$WORK/ctl.log"
+start_controller --log-level info
+wait_for -t 20 grep -q '"msg":"http listening"' "$CTL_LOG" || fail "controller did not start listening"
+MPORT="$(log_port "$CTL_LOG" metrics)"
+HPORT="$(log_port "$CTL_LOG" health)"
 [[ -n "$MPORT" && -n "$HPORT" && "$MPORT" != "$HPORT" ]] || fail "expected two listeners, got '$MPORT' '$HPORT'"
 
 code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1$2"; }
@@ -57,9 +38,8 @@ bad="$(grep -v '^#' "$WORK/metrics.txt" | grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{
 [[ -z "$bad" ]] || fail "/metrics: malformed sample lines: $bad"
 log "metrics ok: rss=$rss"
 
-kill -TERM "$PID"
-rc=0; wait "$PID" || rc=$?
-PID=""
-[[ $rc -eq 0 ]] || fail "after SIGTERM: expected exit 0, got $rc"
+stop_controller
+rc="${CTL_STOP_RCS[-1]}"
+[[ $rc == 0 ]] || fail "after SIGTERM: expected exit 0, got $rc"
 grep -q '"msg":"controller stopped"' "$WORK/ctl.log" || fail "expected a 'controller stopped' log line"
 [[ "$(code "$HPORT" /healthz)" == 000 ]] || fail "after exit: the health port should be closed"

@@ -5,54 +5,39 @@
 # SIGTERM on the new leader releases the Lease (holderIdentity empty) and exits 0.
 # Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_BIN (exported by the ctest harness).
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/controller.sh"
 require_controlplane
-[[ -x "${TIDEMARK_BIN:-}" ]] || fail "TIDEMARK_BIN is not set or not executable"
+require_tidemark
 
-NS="$(unique_ns leader)"
 LEASE=tidemark-e2e
-WORK="$(mktemp -d)"
+new_work_dir
 PIDS=()
-
-cleanup() {
-  local rc=$? p
+stop_all() {
+  local p
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  if [[ $rc -ne 0 ]]; then
-    log "controller_leader failed (rc=$rc); controller logs:"
-    tail -n 20 "$WORK"/*.log >&2 || true
-  else
-    log "PASS controller_leader"
-  fi
-  rm -rf "$WORK"
+  if [[ $TM_RC -ne 0 ]]; then log "controller logs:"; tail -n 20 "$WORK"/*.log >&2 || true; fi
 }
-trap cleanup EXIT
+at_exit stop_all
+new_namespace leader
 
-k create namespace "$NS" >/dev/null || fail "could not create namespace $NS"
-
-start_controller() { # NAME -> pid in $! ; logs to $WORK/NAME.log
-  "$TIDEMARK_BIN" controller --leader-elect --leader-election-namespace "$NS" \
-    --leader-election-id "$LEASE" --namespace "$NS" \
-    --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 >"$WORK/$1.log" 2>&1 &
-}
-identity_of() { sed -n 's/.*"msg":"controller starting".*"identity":"\([^"]*\)".*/\1/p' "$WORK/$1.log" | head -1; }
-port_of() { sed -n 's/.*"msg":"http listening".*"health_port":\([0-9]*\).*/\1/p' "$WORK/$1.log" | head -1; }
-holder() { k -n "$NS" get lease "$LEASE" -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }
+start_candidate() { start_leader_candidate "$WORK/$1.log" "$LEASE"; } # NAME -> pid in $!
+identity_of() { log_identity "$WORK/$1.log"; }
+port_of() { log_port "$WORK/$1.log" health; }
+holder() { lease_holder "$NS" "$LEASE"; }
 transitions() { k -n "$NS" get lease "$LEASE" -o 'jsonpath={.spec.leaseTransitions}' 2>/dev/null; }
 leader_gauge() { curl -fsS "http://127.0.0.1:$1/metrics" | sed -n 's/^tidemark_leader \(.*\)$/\1/p'; }
 
-start_controller a; PID_A=$!; PIDS+=("$PID_A")
-start_controller b; PID_B=$!; PIDS+=("$PID_B")
-wait_for -t 20 bash -c "grep -q '\"msg\":\"http listening\"' '$WORK/a.log' && grep -q '\"msg\":\"http listening\"' '$WORK/b.log'" \
+start_candidate a; PID_A=$!; PIDS+=("$PID_A")
+start_candidate b; PID_B=$!; PIDS+=("$PID_B")
+wait_for -t 20 eval '[[ -n "$(port_of a)" && -n "$(port_of b)" ]]' \
   || fail "controllers did not start their HTTP listeners"
 ID_A="$(identity_of a)"; ID_B="$(identity_of b)"
 PORT_A="$(port_of a)"; PORT_B="$(port_of b)"
 [[ -n "$ID_A" && -n "$ID_B" && "$ID_A" != "$ID_B" ]] || fail "expected two distinct identities, got '$ID_A' and '$ID_B'"
 log "controllers: a=$ID_A (port $PORT_A), b=$ID_B (port $PORT_B)"
 
-wait_for -t 30 bash -c "h=\$(\"$TIDEMARK_K8S_BIN/kubectl\" --kubeconfig \"$KUBECONFIG\" -n $NS get lease $LEASE -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null); [[ \$h == '$ID_A' || \$h == '$ID_B' ]]" \
+wait_for -t 30 eval '[[ "$(holder)" == "$ID_A" || "$(holder)" == "$ID_B" ]]' \
   || fail "no controller acquired Lease $NS/$LEASE within 30s (holder: '$(holder)')"
 FIRST="$(holder)"
 if [[ "$FIRST" == "$ID_A" ]]; then LEADER=a; LPID=$PID_A; LPORT=$PORT_A; OTHER=b; OPID=$PID_B; OID=$ID_B; OPORT=$PORT_B
@@ -78,7 +63,7 @@ T0="$(transitions)"; T0="${T0:-0}"
 # kill -9 the leader: no release; the follower must wait for expiry by its own clock
 kill -9 "$LPID"
 t_kill=$(date +%s.%N)
-wait_for -t 25 -i 0.2 bash -c "[[ \$(\"$TIDEMARK_K8S_BIN/kubectl\" --kubeconfig \"$KUBECONFIG\" -n $NS get lease $LEASE -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null) == '$OID' ]]" \
+wait_for -t 25 -i 0.2 eval '[[ "$(holder)" == "$OID" ]]' \
   || fail "after kill -9 of $LEADER: expected $OTHER ($OID) to hold the Lease within 25s; holder '$(holder)'"
 took=$(awk -v a="$t_kill" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
 log "takeover after kill -9 took ${took}s (lease 15s, retry 2s)"

@@ -3,30 +3,21 @@
 #
 # Why: every other e2e test relies on hack/controlplane.sh giving a genuine kube-apiserver
 # (CRDs get Established and served) and a genuine kube-controller-manager (a Deployment gets a
-# ReplicaSet and Pods), and on lib.sh's make_pods_ready making a rollout succeed without a
+# ReplicaSet and Pods), and on tests/lib/kube.sh's make_pods_ready making a rollout succeed without a
 # kubelet. This test checks exactly those three things and cleans up after itself.
 # Needs KUBECONFIG and TIDEMARK_K8S_BIN (exported by the ctest harness, or
 #   hack/controlplane.sh start && eval "$(hack/controlplane.sh env)").
 set -euo pipefail
 
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
 require_controlplane
 
-NS="$(unique_ns smoke)"
 CRD=widgets.smoke.tidemark.dev
 DEPLOY=smoke-web
-
-cleanup() {
-  local rc=$?
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  k delete crd "$CRD" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  if [[ $rc -eq 0 ]]; then log "PASS controlplane_smoke"; else log "controlplane_smoke failed (rc=$rc); namespace $NS deleted"; fi
-}
-trap cleanup EXIT
+at_exit 'k delete crd "$CRD" --ignore-not-found --wait=false >/dev/null 2>&1'
 
 log "apiserver version: $(k version -o json 2>/dev/null | tr -d '\n ' | sed -n 's/.*"serverVersion":{[^}]*"gitVersion":"\([^"]*\)".*/\1/p')"
-k create namespace "$NS" >/dev/null || fail "could not create namespace $NS"
+new_namespace smoke
 
 # ---- 1. a CRD is Established and its objects round-trip
 log "applying CRD $CRD"

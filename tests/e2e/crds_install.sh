@@ -7,30 +7,17 @@
 # them is idempotent); the namespace this test creates is deleted.
 # Needs KUBECONFIG and TIDEMARK_K8S_BIN (exported by the harness or hack/controlplane.sh env).
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
 require_controlplane
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-NS="$(unique_ns crds-install)"
-cleanup() {
-  local rc=$?
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  if [[ $rc -eq 0 ]]; then log "PASS crds_install"; else log "crds_install failed (rc=$rc)"; fi
-}
-trap cleanup EXIT
 
-# Server-side apply: idempotent and safe when several tests install at once.
-install_crds() { k apply --server-side --force-conflicts --field-manager=tidemark-e2e -k "$ROOT/crds" >/dev/null; }
-wait_for -t 60 install_crds || fail "kubectl apply -k crds/ was rejected: $(install_crds 2>&1)"
-for crd in dbschemas dbinstances dbrollouts; do
-  wait_for_output True k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
-    || fail "CRD $crd.tidemark.dev: expected condition Established=True"
+install_crds
+for crd in "${TM_CRDS[@]}"; do
   got="$(k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="NamesAccepted")].status}')"
   [[ "$got" == True ]] || fail "CRD $crd.tidemark.dev: expected NamesAccepted=True, got '$got'"
 done
 log "CRDs Established"
 
-k create namespace "$NS" >/dev/null
+new_namespace crds-install
 # discovery of freshly established CRDs can lag: retry the first create until served
 create_objects() {
   k -n "$NS" apply -f - >/dev/null <<'YAML'

@@ -8,19 +8,8 @@
 # really applied (can-i needs them) and left installed, as after a real install; the
 # Deployment is only dry-run.  The sample namespace is deleted.
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
 require_controlplane
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-NS="$(unique_ns crds-samples)"
-tmp=""
-cleanup() {
-  local rc=$?
-  [[ -z "$tmp" ]] || rm -rf "$tmp"
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  if [[ $rc -eq 0 ]]; then log "PASS crds_manifests"; else log "crds_manifests failed (rc=$rc)"; fi
-}
-trap cleanup EXIT
 
 # ---- kustomize renders everything, including the CRDs from ../crds
 rendered="$(k kustomize "$ROOT/manifests")" || fail "kubectl kustomize manifests/ failed"
@@ -29,16 +18,12 @@ kinds="$(printf '%s\n' "$rendered" | sed -n 's/^kind: //p' | sort | tr '\n' ' ')
   || fail "kubectl kustomize manifests/: unexpected kinds: $kinds"
 
 # ---- the pieces can-i needs are applied for real, then the whole kustomization dry-runs
-install() {
-  k apply --server-side --force-conflicts --field-manager=tidemark-e2e -k "$ROOT/crds" >/dev/null &&
+install_crds
+install_rbac() {
   k apply --server-side --force-conflicts --field-manager=tidemark-e2e \
     -f "$ROOT/manifests/namespace.yaml" -f "$ROOT/manifests/serviceaccount.yaml" -f "$ROOT/manifests/rbac.yaml" >/dev/null
 }
-wait_for -t 60 install || fail "installing CRDs, namespace, ServiceAccount and RBAC failed: $(install 2>&1)"
-for crd in dbschemas dbinstances dbrollouts; do
-  wait_for_output True k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
-    || fail "CRD $crd.tidemark.dev not Established"
-done
+wait_for -t 60 install_rbac || fail "installing the namespace, ServiceAccount and RBAC failed: $(install_rbac 2>&1)"
 out="$(k apply -k "$ROOT/manifests" --dry-run=server 2>&1)" || fail "kubectl apply -k manifests/ --dry-run=server was rejected: $out"
 [[ "$out" == *"deployment.apps/tidemark-controller created (server dry run)"* || "$out" == *"deployment.apps/tidemark-controller configured (server dry run)"* || "$out" == *"deployment.apps/tidemark-controller unchanged (server dry run)"* ]] \
   || fail "kubectl apply -k manifests/ --dry-run=server: no Deployment in: $out"
@@ -59,12 +44,12 @@ for d in yaml.safe_load_all(sys.stdin):
   || fail "controller Deployment hardening/args: got '$dep'"
 
 # ---- the samples, rendered for a (not contacted) database, pass server-side validation
-k create namespace "$NS" >/dev/null
-tmp="$(mktemp -d)"
+new_namespace crds-samples
+new_work_dir
 PGHOST=127.0.0.1 PGPORT=5432 PGUSER=tidemark PGPASSWORD=sample-password PGDATABASE=orders \
-  TIDEMARK_PG_URL="" "$ROOT/manifests/samples/render.sh" -o "$tmp" || fail "render.sh failed"
-grep -q '\${PG' "$tmp"/*.yaml && fail "render.sh left a placeholder: $(grep -n '\${PG' "$tmp"/*.yaml)"
-apply_samples() { k -n "$NS" apply --dry-run=server -f "$tmp/"; }
+  TIDEMARK_PG_URL="" "$ROOT/manifests/samples/render.sh" -o "$WORK" || fail "render.sh failed"
+grep -q '\${PG' "$WORK"/*.yaml && fail "render.sh left a placeholder: $(grep -n '\${PG' "$WORK"/*.yaml)"
+apply_samples() { k -n "$NS" apply --dry-run=server -f "$WORK/"; }
 wait_for -t 30 apply_samples || fail "kubectl apply --dry-run=server -f (rendered) manifests/samples/ was rejected: $(apply_samples 2>&1)"
 out="$(apply_samples 2>&1)"
 for o in secret/orders-db dbschema.tidemark.dev/orders dbinstance.tidemark.dev/orders-dev \

@@ -7,51 +7,26 @@
 # field missing from the schema would be pruned silently) and shows in `kubectl get`.
 # Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_PG_URL, TIDEMARK_BIN (exported by the harness).
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 require_controlplane
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-[[ -n "${TIDEMARK_PG_URL:-}" ]] || fail "TIDEMARK_PG_URL is not set (eval \"\$(hack/postgres.sh start)\")"
-[[ -x "${TIDEMARK_BIN:-}" ]] || fail "TIDEMARK_BIN is not set to the built tidemark binary"
-NS="$(unique_ns samples)"
-DB="samples_$(date +%s)_$RANDOM"
-DB_URL="${TIDEMARK_PG_URL%/*}/$DB"
-WORK="$(mktemp -d)"
-CTL_PID=""
-cleanup() {
-  local rc=$?
-  if [[ -n "$CTL_PID" ]]; then kill "$CTL_PID" 2>/dev/null || true; wait "$CTL_PID" 2>/dev/null || true; fi
-  if [[ $rc -ne 0 && -f "$WORK/controller.log" ]]; then log "controller log (tail):"; tail -n 30 "$WORK/controller.log" >&2; fi
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  psql "$TIDEMARK_PG_URL" -qAtc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-  if [[ $rc -eq 0 ]]; then log "PASS crds_samples_rollout"; else log "crds_samples_rollout failed (rc=$rc)"; fi
-}
-trap cleanup EXIT
-
-psql "$TIDEMARK_PG_URL" -qAtc "CREATE DATABASE \"$DB\"" >/dev/null || fail "could not create database $DB"
-install_crds() { k apply --server-side --force-conflicts --field-manager=tidemark-e2e -k "$ROOT/crds" >/dev/null; }
-wait_for -t 60 install_crds || fail "installing the CRDs failed: $(install_crds 2>&1)"
-for crd in dbschemas dbinstances dbrollouts; do
-  wait_for_output True k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
-    || fail "CRD $crd.tidemark.dev not Established"
-done
-k create namespace "$NS" >/dev/null
-
-"$TIDEMARK_BIN" controller --kubeconfig "$KUBECONFIG" --namespace "$NS" --metrics-addr 0 --health-addr 0 \
-  --log-format text >"$WORK/controller.log" 2>&1 &
-CTL_PID=$!
+require_postgres
+require_tidemark
+new_work_dir
+new_database "samples_$(date +%s)_$RANDOM"
+install_crds
+new_namespace samples
+CTL_LOG="$WORK/controller.log"
+start_controller
 
 PGDATABASE="$DB" "$ROOT/manifests/samples/render.sh" -o "$WORK/samples" || fail "render.sh failed"
 apply_samples() { k -n "$NS" apply -f "$WORK/samples/"; }
 wait_for -t 30 apply_samples || fail "applying the rendered samples failed: $(apply_samples 2>&1)"
 
 # play the kubelet: mark the app's pods Ready until the rollout is done
-phase() { k -n "$NS" get dbrollout orders-dev -o 'jsonpath={.status.phase}'; }
 deadline=$(( $(date +%s) + 120 ))
 while :; do
   make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  p="$(phase 2>/dev/null || true)"
+  p="$(phase orders-dev 2>/dev/null || true)"
   [[ "$p" == Succeeded ]] && break
   [[ "$p" == Failed || "$p" == RolledBack || "$p" == Blocked ]] && fail "DBRollout orders-dev ended in phase $p: $(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.message}')"
   (( $(date +%s) < deadline )) || fail "DBRollout orders-dev did not reach Succeeded within 120s (phase '$p'): $(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status}')"
@@ -62,9 +37,9 @@ k -n "$NS" wait --for=condition=Ready dbrollout/orders-dev --timeout=30s >/dev/n
 log "DBRollout orders-dev Succeeded"
 
 # the database is at v1.0.0: both tables, the Liquibase history with the tag
-tables="$(psql "$DB_URL" -qAtc "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname='public' and tablename in ('customers','orders')")"
+tables="$(q "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname='public' and tablename in ('customers','orders')")"
 [[ "$tables" == "customers,orders" ]] || fail "database $DB: expected tables customers,orders, got '$tables'"
-hist="$(psql "$DB_URL" -qAtc "select string_agg(id || ':' || coalesce(tag,''), ' ' order by orderexecuted) from databasechangelog")"
+hist="$(q "select string_agg(id || ':' || coalesce(tag,''), ' ' order by orderexecuted) from databasechangelog")"
 [[ "$hist" == "1-create-customers: 2-create-orders: 3-tag-v1.0.0:v1.0.0" ]] || fail "databasechangelog: got '$hist'"
 
 # every status field survived the schema and the columns show it

@@ -4,25 +4,10 @@
 # and accepts the valid ones.  Each refusal asserts the message text a user would see.
 # Needs KUBECONFIG and TIDEMARK_K8S_BIN; installs the CRDs (idempotent, left installed).
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
 require_controlplane
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-NS="$(unique_ns crds-valid)"
-cleanup() {
-  local rc=$?
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  if [[ $rc -eq 0 ]]; then log "PASS crds_validation"; else log "crds_validation failed (rc=$rc)"; fi
-}
-trap cleanup EXIT
-
-install_crds() { k apply --server-side --force-conflicts --field-manager=tidemark-e2e -k "$ROOT/crds" >/dev/null; }
-wait_for -t 60 install_crds || fail "kubectl apply -k crds/ was rejected: $(install_crds 2>&1)"
-for crd in dbschemas dbinstances dbrollouts; do
-  wait_for_output True k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
-    || fail "CRD $crd.tidemark.dev not Established"
-done
-k create namespace "$NS" >/dev/null
+install_crds
+new_namespace crds-valid
 
 # accept NAME YAML: the object must be created (retried while discovery catches up)
 accept() {

@@ -6,8 +6,7 @@
 # recorded exactly once, preStartTag unchanged, and only the leader ever wrote
 # to the database (the standby did nothing before it led).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup failover
 
 LEASE=tidemark-failover
@@ -35,62 +34,35 @@ stop_both() {
   rm -rf "$WORK"
   return "$bad"
 }
-trap 'rc=$?; set +e; stop_both; (exit $rc); rollout_cleanup' EXIT
+at_exit stop_both
 
 n=12
-{
-  echo "databaseChangeLog:"
-  for i in $(seq 1 $n); do
-    cat <<YAML
-  - changeSet:
-      id: $i
-      author: t
-      changes:
-        - sql: {sql: "SELECT pg_sleep(0.5); CREATE TABLE lf$i (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE lf$i"}
-YAML
-  done
-  cat <<'YAML'
-  - changeSet:
-      id: tag
-      author: t
-      changes:
-        - tagDatabase: {tag: v1}
-YAML
-} | apply_schema s
+slow_changelog lf $n 0.5 | apply_schema s
 apply_instance db s Warn
 
 start_le() { # NAME
-  "$TIDEMARK_BIN" controller --leader-elect --leader-election-namespace "$NS" \
-    --leader-election-id "$LEASE" --namespace "$NS" --log-format json \
-    --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 >"$WORK/$1.log" 2>&1 &
+  start_leader_candidate "$WORK/$1.log" "$LEASE"
   PIDS+=("$!")
   eval "PID_$1=$!"
 }
-identity_of() { sed -n 's/.*"msg":"controller starting".*"identity":"\([^"]*\)".*/\1/p' "$WORK/$1.log" | head -1; }
-holder() { k -n "$NS" get lease "$LEASE" -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }
-rows() { sql "select coalesce((select count(*) from databasechangelog), 0)" 2>/dev/null || echo 0; }
+identity_of() { log_identity "$WORK/$1.log"; }
+holder() { lease_holder "$NS" "$LEASE"; }
 
 start_le a; start_le b
-wait_for -t 30 bash -c "[[ -n \"\$(sed -n 's/.*\"msg\":\"controller starting\".*\"identity\":\"\\([^\"]*\\)\".*/\\1/p' '$WORK/a.log')\" && -n \"\$(sed -n 's/.*\"msg\":\"controller starting\".*\"identity\":\"\\([^\"]*\\)\".*/\\1/p' '$WORK/b.log')\" ]]" \
+wait_for -t 30 eval '[[ -n "$(identity_of a)" && -n "$(identity_of b)" ]]' \
   || fail "controllers did not log their identities"
 ID_A="$(identity_of a)"; ID_B="$(identity_of b)"
-wait_for -t 30 bash -c "$(declare -f k holder); NS=$NS; LEASE=$LEASE; h=\$(holder); [[ \$h == '$ID_A' || \$h == '$ID_B' ]]" \
+wait_for -t 30 eval '[[ "$(holder)" == "$ID_A" || "$(holder)" == "$ID_B" ]]' \
   || fail "no controller took the Lease"
 if [[ "$(holder)" == "$ID_A" ]]; then leader=a; standby=b; else leader=b; standby=a; fi
 lpid_var="PID_$leader"; LPID=${!lpid_var}
 log "leader $leader ($(holder)), standby $standby"
 
 apply_rollout r db v1
-deadline=$(( $(date +%s) + 60 ))
-until [[ "$(rows)" -ge 3 ]]; do
-  (( $(date +%s) < deadline )) || fail "the leader did not start applying"
-  sleep 0.1
-done
+wait_for -t 60 -i 0.1 history_has 3 || fail "the leader did not start applying"
 kill -9 "$LPID"; wait "$LPID" 2>/dev/null || true
 t_kill=$(date +%s)
-at_kill="$(rows)"
+at_kill="$(history_rows)"
 pre="$(k -n "$NS" get dbrollout r -o jsonpath='{.status.preStartTag}|{.status.startedAt}')"
 log "leader killed with $at_kill row(s), phase $(phase r)"
 [[ "$at_kill" -lt $((n + 1)) ]] || fail "the apply finished before the kill; the test proves nothing"
@@ -102,10 +74,10 @@ log "Succeeded $(( $(date +%s) - t_kill )) s after the kill; holder now $(holder
 standby_id_var="ID_${standby^^}"
 [[ "$(holder)" == "${!standby_id_var}" ]] || fail "the Lease is held by '$(holder)', want the standby ${!standby_id_var}"
 grep -q '"msg":"applying"' "$WORK/$standby.log" || fail "the new leader did not resume the apply itself"
-[[ "$(sql "select count(*) from databasechangelog")" == $((n + 1)) ]] || fail "want $((n + 1)) history rows"
-[[ "$(sql "select count(*) - count(distinct id) + count(*) - count(distinct orderexecuted) from databasechangelog")" == 0 ]] \
+[[ "$(q "select count(*) from databasechangelog")" == $((n + 1)) ]] || fail "want $((n + 1)) history rows"
+[[ "$(q "select count(*) - count(distinct id) + count(*) - count(distinct orderexecuted) from databasechangelog")" == 0 ]] \
   || fail "a changeset or ORDEREXECUTED was recorded twice"
-[[ "$(sql "select count(*) from pg_class where relkind = 'r' and relname ~ '^lf[0-9]+\$'")" == "$n" ]] || fail "want $n tables"
+[[ "$(q "select count(*) from pg_class where relkind = 'r' and relname ~ '^lf[0-9]+\$'")" == "$n" ]] || fail "want $n tables"
 [[ "$(k -n "$NS" get dbrollout r -o jsonpath='{.status.preStartTag}|{.status.startedAt}')" == "$pre" ]] \
   || fail "preStartTag/startedAt changed across the failover"
 stop_both || fail "the controllers did not all exit 0 on SIGTERM"

@@ -7,11 +7,10 @@
 # held it retries with a bounded backoff, not in a loop (asserted: a handful
 # of apply attempts in ~5 s).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup lqlock
 
-sql "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
+q "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
      INSERT INTO public.databasechangeloglock VALUES (1, true, now(), 'lb-runner-7 (10.9.8.7)');
      ALTER TABLE public.databasechangeloglock OWNER TO $ROLE" >/dev/null \
   || fail "create the Liquibase lock row"
@@ -36,7 +35,7 @@ start_controller
 
 # waiting, and the status names the lock's holder
 status_text() { k -n "$NS" get dbrollout r -o jsonpath='{.status.phase} {range .status.conditions[*]}{.type}={.status}/{.reason}: {.message}; {end}'; }
-wait_for -t 60 bash -c "$(declare -f k status_text); NS=$NS; status_text | grep -q 'lb-runner-7'" \
+wait_for -t 60 eval "status_text | grep -q 'lb-runner-7'" \
   || fail "the DBRollout status does not name the Liquibase lock holder: $(status_text)"
 # it keeps waiting through several retries (backoff), changing nothing
 log "while locked: $(status_text)"
@@ -44,9 +43,9 @@ tries0="$(grep -c '"msg":"applying"' "$CTL_LOG" || true)"
 for i in 1 2 3 4 5; do
   st="$(status_text)"
   [[ "$st" == Applying* || "$st" == Pending* ]] || fail "phase while the lock row is held: $st"
-  [[ "$(sql "select to_regclass('public.lq1') is null")" == t ]] || fail "lq1 was created while the lock row was held"
-  if [[ "$(sql "select to_regclass('public.databasechangelog') is not null")" == t ]]; then
-    [[ "$(sql "select count(*) from databasechangelog")" == 0 ]] || fail "history rows were written while the lock row was held"
+  [[ "$(q "select to_regclass('public.lq1') is null")" == t ]] || fail "lq1 was created while the lock row was held"
+  if [[ "$(q "select to_regclass('public.databasechangelog') is not null")" == t ]]; then
+    [[ "$(q "select count(*) from databasechangelog")" == 0 ]] || fail "history rows were written while the lock row was held"
   fi
   sleep 1
 done
@@ -59,10 +58,10 @@ log "apply attempts during ~5 s of a held lock row: $tries"
 (( tries <= 15 )) || fail "$tries apply attempts in ~5 s of a held lock row: retry hot loop (want <= 15)"
 
 # released: proceeds (within the backoff cap of 30 s, plus a margin)
-sql "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
+q "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
 released="$SECONDS"
 wait_for_output -t 120 Succeeded phase r || fail "did not proceed after the lock row was released: $(status_text)"
 log "Succeeded $(( SECONDS - released )) s after the lock row was released"
-[[ "$(sql "select count(*) from databasechangelog")" == 2 ]] || fail "want 2 history rows"
-[[ "$(sql "select locked from public.databasechangeloglock")" == f ]] || fail "tidemark wrote the Liquibase lock row"
+[[ "$(q "select count(*) from databasechangelog")" == 2 ]] || fail "want 2 history rows"
+[[ "$(q "select locked from public.databasechangeloglock")" == f ]] || fail "tidemark wrote the Liquibase lock row"
 assert_no_canary

@@ -4,8 +4,7 @@
 # our back (Drifted, and a DBRollout Blocked by it), a wrong password (Connected False, Stalled,
 # the password nowhere).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup status
 
 cond() { k -n "$NS" get "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].$3}"; }
@@ -19,8 +18,7 @@ databaseChangeLog:
       changes: [ {sql: {sql: "SELECT 1"}}
 YAML
 start_controller
-wait_for_output -t 60 "True ParseFailed" bash -c \
-  "$(declare -f k cond); NS=$NS; echo \"\$(cond dbschema/broken Stalled status) \$(cond dbschema/broken Stalled reason)\"" \
+wait_for_output -t 60 "True ParseFailed" eval 'echo "$(cond dbschema/broken Stalled status) $(cond dbschema/broken Stalled reason)"' \
   || fail "broken DBSchema not Stalled/ParseFailed"
 msg="$(cond dbschema/broken Stalled message)"
 [[ "$msg" =~ changelog\.yaml:[0-9]+ ]] || fail "parse error should name changelog.yaml:line, got: $msg"
@@ -58,10 +56,9 @@ apply_instance db good Warn
 apply_rollout r db v1
 wait_for_output -t 60 "Succeeded" phase r || fail "v1 not applied"
 wait_for_output -t 60 "False" cond dbinstance/db Drifted status || fail "Drifted should be False"
-sql "UPDATE databasechangelog SET md5sum = '9:00000000000000000000000000000000' WHERE id = '1'" >/dev/null
+q "UPDATE databasechangelog SET md5sum = '9:00000000000000000000000000000000' WHERE id = '1'" >/dev/null
 k -n "$NS" annotate dbinstance db e2e/poke="$(date +%s%N)" --overwrite >/dev/null # wake it now
-wait_for_output -t 60 "True ChecksumMismatch" bash -c \
-  "$(declare -f k cond); NS=$NS; echo \"\$(cond dbinstance/db Drifted status) \$(cond dbinstance/db Drifted reason)\"" \
+wait_for_output -t 60 "True ChecksumMismatch" eval 'echo "$(cond dbinstance/db Drifted status) $(cond dbinstance/db Drifted reason)"' \
   || fail "DBInstance did not report the drift"
 [[ "$(k -n "$NS" get dbinstance db -o jsonpath='{.status.drift[0].id} {.status.drift[0].reason}')" == "1 ChecksumMismatch" ]] \
   || fail "drift list"
@@ -69,10 +66,9 @@ wait_for_output -t 60 "True ChecksumMismatch" bash -c \
 # the Succeeded rollout is left alone; a new tag is Blocked by the drift, nothing runs
 [[ "$(phase r)" == Succeeded ]] || fail "a terminal rollout reacted to drift"
 k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v2"}}' >/dev/null
-wait_for_output -t 60 "Blocked Drifted" bash -c \
-  "$(declare -f k cond); NS=$NS; echo \"\$(k -n $NS get dbrollout r -o jsonpath='{.status.phase}') \$(cond dbrollout/r Stalled reason)\"" \
+wait_for_output -t 60 "Blocked Drifted" eval 'echo "$(phase r) $(cond dbrollout/r Stalled reason)"' \
   || fail "rollout not Blocked by drift"
-[[ "$(sql "select to_regclass('public.b') is null")" == t ]] || fail "table b created despite drift"
+[[ "$(q "select to_regclass('public.b') is null")" == t ]] || fail "table b created despite drift"
 
 # 3. a wrong password: Connected False, Stalled, and the password is never shown
 k -n "$NS" create secret generic wrong --from-literal=username="$ROLE" \

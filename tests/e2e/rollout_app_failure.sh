@@ -4,8 +4,7 @@
 # the schema goes back to preStartTag, the rollout ends RolledBack with a Warning Event, and
 # with onAppFailure RollbackBoth the Deployment's previous pod template is restored.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup appfail
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
@@ -13,12 +12,7 @@ start_controller
 
 # v1.0.0 succeeds first
 wait_for_output -t 60 "WaitingForApp" phase orders-dev || fail "v1.0.0 not applied"
-deadline=$(( $(date +%s) + 60 ))
-until [[ "$(phase orders-dev)" == Succeeded ]]; do
-  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  (( $(date +%s) < deadline )) || fail "v1.0.0 did not succeed"
-  sleep 1
-done
+succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 60 "v1.0.0 did not succeed"
 
 # v1.2.0 with an image whose pods never become Ready
 k -n "$NS" patch deployment orders-app --type=merge -p \
@@ -37,9 +31,9 @@ wait_for_output -t 120 "RolledBack" phase orders-dev || fail "rollout not Rolled
   || fail "preStartTag/appliedTag"
 
 # the schema is back at v1.0.0
-[[ "$(sql "select string_agg(id, ',' order by orderexecuted) from databasechangelog")" == \
+[[ "$(q "select string_agg(id, ',' order by orderexecuted) from databasechangelog")" == \
    "1-create-customers,2-create-orders,3-tag-v1.0.0" ]] || fail "history not back at v1.0.0"
-[[ "$(sql "select count(*) from information_schema.columns where table_name='customers' and column_name='name'")" == 0 ]] \
+[[ "$(q "select count(*) from information_schema.columns where table_name='customers' and column_name='name'")" == 0 ]] \
   || fail "customers.name still exists"
 
 # Warning Events
@@ -56,10 +50,10 @@ while (( $(date +%s) < sleep_until )); do
   [[ "$(phase orders-dev)" == RolledBack ]] || fail "terminal phase changed without a spec change"
   sleep 1
 done
-[[ "$(sql "select count(*) from databasechangelog")" == 3 ]] || fail "database changed after RolledBack"
+[[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "database changed after RolledBack"
 
 # deleting the rollout never touches the database
 k -n "$NS" delete dbrollout orders-dev --wait=true >/dev/null
-[[ "$(sql "select count(*) from databasechangelog")" == 3 ]] || fail "delete changed the database"
+[[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "delete changed the database"
 
 assert_no_canary

@@ -2,18 +2,12 @@
 # tidemark tests/e2e/rollout_app_first.sh — order AppFirst (contract): the schema waits until
 # the Deployment's rollout of the template for the target tag is complete, then applies.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup appfirst
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
 start_controller
-deadline=$(( $(date +%s) + 60 ))
-until [[ "$(phase orders-dev)" == Succeeded ]]; do
-  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  (( $(date +%s) < deadline )) || fail "v1.0.0 did not succeed"
-  sleep 1
-done
+succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 60 "v1.0.0 did not succeed"
 
 # the new app version first; its pods are not Ready yet
 k -n "$NS" patch deployment orders-app --type=merge -p \
@@ -22,15 +16,10 @@ k -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.1.0","
 wait_for_output -t 60 "WaitingForApp" phase orders-dev || fail "not WaitingForApp"
 [[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.conditions[?(@.type=="SchemaApplied")].status}')" == False ]] \
   || fail "SchemaApplied should be False while the app rolls"
-[[ "$(sql "select count(*) from databasechangelog")" == 3 ]] || fail "schema applied before the app was available"
+[[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "schema applied before the app was available"
 
 # the app becomes available: then the schema goes to v1.1.0
-deadline=$(( $(date +%s) + 90 ))
-until [[ "$(phase orders-dev)" == Succeeded ]]; do
-  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  (( $(date +%s) < deadline )) || fail "AppFirst rollout did not succeed (phase $(phase orders-dev))"
-  sleep 1
-done
+succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 90 "AppFirst rollout did not succeed"
 [[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.appliedTag}')" == v1.1.0 ]] || fail "appliedTag"
-[[ "$(sql "select count(*) from databasechangelog")" == 5 ]] || fail "v1.1.0 history rows"
+[[ "$(q "select count(*) from databasechangelog")" == 5 ]] || fail "v1.1.0 history rows"
 assert_no_canary

@@ -4,8 +4,7 @@
 # (here the empty database) and the rollout is Failed, naming the changeset.  Fail (after a
 # spec change, which starts a new rollout): it stops and keeps what was applied.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup applyfail
 
 apply_schema bad <<'YAML'
@@ -41,14 +40,14 @@ msg="$(k -n "$NS" get dbrollout r -o jsonpath='{.status.message}')"
   || fail "RolledBack True / Stalled ApplyFailed expected"
 has_event r "Warning ApplyFailed" || fail "no ApplyFailed Event"
 has_event r "Warning ChangeSetFailed" || fail "no ChangeSetFailed Event"
-[[ "$(sql "select count(*) from databasechangelog")" == 0 ]] || fail "history should be empty again"
-[[ "$(sql "select to_regclass('public.ok1') is null")" == t ]] || fail "ok1 should be rolled back"
+[[ "$(q "select count(*) from databasechangelog")" == 0 ]] || fail "history should be empty again"
+[[ "$(q "select to_regclass('public.ok1') is null")" == t ]] || fail "ok1 should be rolled back"
 
 # Fail strategy: a new rollout (spec changed) keeps what it applied
 k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"changeSetFailureStrategy":"Fail"}}' >/dev/null
 wait_for_output -t 60 "2 Failed" k -n "$NS" get dbrollout r \
   -o jsonpath='{.status.observedGeneration} {.status.phase}' || fail "second rollout not Failed"
-[[ "$(sql "select string_agg(id, ',') from databasechangelog")" == "1-ok" ]] \
+[[ "$(q "select string_agg(id, ',') from databasechangelog")" == "1-ok" ]] \
   || fail "Fail should keep 1-ok applied"
 [[ -z "$(k -n "$NS" get dbrollout r -o jsonpath='{.status.conditions[?(@.type=="RolledBack")].status}')" ]] \
   || fail "nothing was rolled back under Fail"

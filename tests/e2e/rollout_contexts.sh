@@ -6,8 +6,7 @@
 # nor count it as pending, and reaches its tag; the history's CONTEXTS column
 # is what Liquibase writes.  A label filter leaves out a labelled changeset.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup contexts
 
 apply_schema s <<'YAML'
@@ -56,12 +55,12 @@ start_controller
 
 wait_for_output -t 60 Succeeded phase r \
   || fail "rollout to v1 with contexts not Succeeded: $(k -n "$NS" get dbrollout r -o jsonpath='{.status.message}')"
-[[ "$(sql "select string_agg(name, ',' order by id) from ctx_people")" == real ]] \
-  || fail "only the prod row should be there, got: $(sql "select string_agg(name, ',') from ctx_people")"
-[[ "$(sql "select to_regclass('public.ctx_beta') is null")" == t ]] || fail "the beta-labelled changeset ran"
-[[ "$(sql "select contexts from databasechangelog where id = '4-prod'")" == prod ]] \
+[[ "$(q "select string_agg(name, ',' order by id) from ctx_people")" == real ]] \
+  || fail "only the prod row should be there, got: $(q "select string_agg(name, ',') from ctx_people")"
+[[ "$(q "select to_regclass('public.ctx_beta') is null")" == t ]] || fail "the beta-labelled changeset ran"
+[[ "$(q "select contexts from databasechangelog where id = '4-prod'")" == prod ]] \
   || fail "CONTEXTS column should be 'prod'"
-[[ "$(sql "select count(*) from databasechangelog where id in ('2-fake-data', '3-beta')")" == 0 ]] \
+[[ "$(q "select count(*) from databasechangelog where id in ('2-fake-data', '3-beta')")" == 0 ]] \
   || fail "left-out changesets must have no history row"
 wait_for_output -t 60 "v1 0" k -n "$NS" get dbinstance db -o jsonpath='{.status.appliedTag} {.status.pendingChangeSets}' \
   || fail "instance should be at v1 with nothing pending: $(k -n "$NS" get dbinstance db -o jsonpath='{.status}')"

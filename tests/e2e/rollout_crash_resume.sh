@@ -3,43 +3,18 @@
 # of an apply and started again: the rollout converges to Succeeded with every changeset
 # recorded exactly once and preStartTag unchanged.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup crash
 
-{
-  echo "databaseChangeLog:"
-  for i in 1 2 3 4 5; do
-    cat <<YAML
-  - changeSet:
-      id: $i
-      author: t
-      changes:
-        - sql: {sql: "SELECT pg_sleep(1); CREATE TABLE t$i (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE t$i"}
-YAML
-  done
-  cat <<'YAML'
-  - changeSet:
-      id: tag
-      author: t
-      changes:
-        - tagDatabase: {tag: v1}
-YAML
-} | apply_schema slow
+slow_changelog t 5 1 | apply_schema slow
 apply_instance db slow Warn
 apply_rollout r db v1
 start_controller
 
 # kill it once the first changeset is recorded and the apply is still running
-deadline=$(( $(date +%s) + 60 ))
-until [[ "$(sql "select coalesce((select count(*) from databasechangelog), 0)" 2>/dev/null || echo 0)" -ge 1 ]]; do
-  (( $(date +%s) < deadline )) || fail "the apply never started"
-  sleep 0.2
-done
+wait_for -t 60 -i 0.2 history_has 1 || fail "the apply never started"
 crash_controller
-rows_at_crash="$(sql "select count(*) from databasechangelog")"
+rows_at_crash="$(q "select count(*) from databasechangelog")"
 log "killed with $rows_at_crash changeset(s) recorded"
 [[ "$rows_at_crash" -lt 6 ]] || fail "the apply finished before the kill; the test proves nothing"
 [[ "$(phase r)" == Applying ]] || fail "phase at crash is $(phase r), want Applying"
@@ -47,10 +22,10 @@ pre="$(k -n "$NS" get dbrollout r -o jsonpath='{.status.preStartTag}')"
 
 start_controller
 wait_for_output -t 90 "Succeeded" phase r || fail "did not converge after restart"
-[[ "$(sql "select count(*) from databasechangelog")" == 6 ]] || fail "want 6 history rows"
-[[ "$(sql "select count(*) from (select id from databasechangelog group by id having count(*) > 1) d")" == 0 ]] \
+[[ "$(q "select count(*) from databasechangelog")" == 6 ]] || fail "want 6 history rows"
+[[ "$(q "select count(*) from (select id from databasechangelog group by id having count(*) > 1) d")" == 0 ]] \
   || fail "a changeset was recorded twice"
-[[ "$(sql "select count(*) from information_schema.tables where table_name like 't_'")" == 5 ]] \
+[[ "$(q "select count(*) from information_schema.tables where table_name like 't_'")" == 5 ]] \
   || fail "want tables t1..t5"
 [[ "$(k -n "$NS" get dbrollout r -o jsonpath='{.status.preStartTag}')" == "$pre" ]] \
   || fail "preStartTag changed across the restart"

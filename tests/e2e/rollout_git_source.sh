@@ -4,16 +4,16 @@
 # the interval; a later commit that does not parse leaves the DBSchema Stalled at the last good
 # revision, and the DBInstance keeps working from that pinned revision.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
-command -v git >/dev/null || fail "git is not installed"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/git.sh"
+require_cmd git
 rollout_setup gitsrc
 REPO="$(mktemp -d /tmp/tidemark-e2e-repo.XXXXXX)"
 export TIDEMARK_GIT_CACHE="$(mktemp -d /tmp/tidemark-e2e-gitcache.XXXXXX)"
 export TIDEMARK_GIT_ALLOW_FILE=1
-CLEANUP_PATHS=("$REPO" "$TIDEMARK_GIT_CACHE")
+at_exit 'rm -rf "$REPO" "$TIDEMARK_GIT_CACHE"'
 
-g() { git -C "$REPO" -c user.name=t -c user.email=t@example.com "$@"; }
+g() { git_in "$REPO" "$@"; }
 git init -q -b main "$REPO"
 cat >"$REPO/changelog.yaml" <<'YAML'
 databaseChangeLog:

@@ -4,8 +4,7 @@
 # (WaitingForLock) and changes nothing; once "first" succeeds it releases the lock and
 # "second" runs.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup lock
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
@@ -19,15 +18,10 @@ wait_for_output -t 60 "WaitingForApp" phase first || fail "first not WaitingForA
 apply_rollout second orders-dev v1.2.0
 wait_for_output -t 60 "Pending WaitingForLock" k -n "$NS" get dbrollout second \
   -o jsonpath='{.status.phase} {.status.conditions[?(@.type=="Ready")].reason}' || fail "second not waiting"
-[[ "$(sql "select max(tag) from databasechangelog where tag is not null")" == v1.1.0 ]] \
+[[ "$(q "select max(tag) from databasechangelog where tag is not null")" == v1.1.0 ]] \
   || fail "second changed the database while first held the lock"
 
-deadline=$(( $(date +%s) + 60 ))
-until [[ "$(phase first)" == Succeeded ]]; do
-  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  (( $(date +%s) < deadline )) || fail "first did not succeed"
-  sleep 1
-done
+succeed_with_ready_pods first app.kubernetes.io/name=orders-app 60 "first did not succeed"
 wait_for_output -t 60 "Succeeded" phase second || fail "second did not run after first"
 [[ "$(k -n "$NS" get dbrollout second -o jsonpath='{.status.preStartTag} {.status.appliedTag}')" == "v1.1.0 v1.2.0" ]] \
   || fail "second's preStartTag/appliedTag"

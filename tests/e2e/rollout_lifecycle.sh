@@ -4,8 +4,7 @@
 # and history rows and becomes Ready once the app's pods are Ready; bumping tag and image
 # succeeds; an older tag rolls the schema back; the password never leaks.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup life
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
@@ -21,9 +20,9 @@ wait_for_output -t 60 "True" k -n "$NS" get dbinstance orders-dev \
 
 # v1.0.0: schema first, then the app
 wait_for_output -t 60 "WaitingForApp" phase orders-dev || fail "rollout did not reach WaitingForApp"
-[[ "$(sql "select count(*) from information_schema.tables where table_name in ('customers','orders')")" == 2 ]] \
+[[ "$(q "select count(*) from information_schema.tables where table_name in ('customers','orders')")" == 2 ]] \
   || fail "tables customers and orders missing"
-[[ "$(sql "select string_agg(id, ',' order by orderexecuted) from databasechangelog")" == \
+[[ "$(q "select string_agg(id, ',' order by orderexecuted) from databasechangelog")" == \
    "1-create-customers,2-create-orders,3-tag-v1.0.0" ]] || fail "history rows for v1.0.0"
 wait_for make_pods_ready "$NS" app.kubernetes.io/name=orders-app || fail "make pods ready"
 k -n "$NS" wait --for=condition=Ready dbrollout/orders-dev --timeout=60s >/dev/null \
@@ -35,8 +34,7 @@ has_event orders-dev "Normal ChangeSetApplied" || fail "no ChangeSetApplied Even
 has_event orders-dev "Normal Succeeded" || fail "no Succeeded Event"
 
 # metrics: rollouts by phase, changesets by outcome
-wait_for_output -t 30 'tidemark_dbrollouts{phase="Succeeded"} 1' bash -c \
-  "$(declare -f metrics); CTL_LOG=$CTL_LOG; metrics | grep -F 'tidemark_dbrollouts{phase=\"Succeeded\"}'" \
+wait_for_output -t 30 'tidemark_dbrollouts{phase="Succeeded"} 1' eval "metrics | grep -F 'tidemark_dbrollouts{phase=\"Succeeded\"}'" \
   || fail "tidemark_dbrollouts gauge"
 m="$(metrics)" || fail "no /metrics"
 grep -q '^tidemark_changesets_total{outcome="EXECUTED"} 3$' <<<"$m" || fail "tidemark_changesets_total"
@@ -49,13 +47,8 @@ wait_for_output -t 60 "v1.1.0" k -n "$NS" get dbrollout orders-dev -o jsonpath='
   || fail "v1.1.0 not applied"
 [[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.preStartTag}')" == v1.0.0 ]] \
   || fail "preStartTag should be v1.0.0"
-deadline=$(( $(date +%s) + 90 ))
-until [[ "$(phase orders-dev)" == Succeeded ]]; do
-  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  (( $(date +%s) < deadline )) || fail "v1.1.0 did not succeed (phase $(phase orders-dev))"
-  sleep 1
-done
-[[ "$(sql "select count(*) from information_schema.columns where table_name='orders' and column_name='status'")" == 1 ]] \
+succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 90 "v1.1.0 did not succeed"
+[[ "$(q "select count(*) from information_schema.columns where table_name='orders' and column_name='status'")" == 1 ]] \
   || fail "orders.status missing at v1.1.0"
 
 # an older tag (and the older app): plain rollback
@@ -64,15 +57,10 @@ k -n "$NS" patch deployment orders-app --type=merge -p \
 k -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.0.0"}}' >/dev/null
 wait_for_output -t 60 "v1.0.0" k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.appliedTag}' \
   || fail "rollback to v1.0.0"
-deadline=$(( $(date +%s) + 90 ))
-until [[ "$(phase orders-dev)" == Succeeded ]]; do
-  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  (( $(date +%s) < deadline )) || fail "v1.0.0 did not succeed (phase $(phase orders-dev))"
-  sleep 1
-done
-[[ "$(sql "select count(*) from information_schema.columns where table_name='orders' and column_name='status'")" == 0 ]] \
+succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 90 "v1.0.0 did not succeed"
+[[ "$(q "select count(*) from information_schema.columns where table_name='orders' and column_name='status'")" == 0 ]] \
   || fail "orders.status still there after rolling back to v1.0.0"
-[[ "$(sql "select count(*) from databasechangelog")" == 3 ]] || fail "history rows after rollback"
+[[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "history rows after rollback"
 has_event orders-dev "Normal ChangeSetRolledBack" || fail "no ChangeSetRolledBack Event"
 
 # the instance matrix on the DBSchema follows the instance

@@ -3,8 +3,7 @@
 # Deny blocks the rollout before anything runs (no history table, no lock); relaxing the
 # policy to Warn lets the same rollout proceed, with a Warning Event.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup blocked
 
 apply_schema app <<'YAML'
@@ -39,7 +38,7 @@ wait_for_output -t 60 "Blocked" phase drop || fail "rollout not Blocked"
 msg="$(k -n "$NS" get dbrollout drop -o jsonpath='{.status.message}')"
 [[ "$msg" == *"DROP TABLE"* && "$msg" == *"::2::t"* ]] || fail "message should name DROP TABLE and the changeset: $msg"
 has_event drop "Warning PolicyViolation" || fail "no PolicyViolation Warning Event"
-[[ "$(sql "select to_regclass('public.databasechangelog') is null")" == t ]] \
+[[ "$(q "select to_regclass('public.databasechangelog') is null")" == t ]] \
   || fail "something ran: the history table exists"
 [[ -z "$(k -n "$NS" get dbinstance db -o jsonpath='{.metadata.annotations.tidemark\.dev/rollout-lock}')" ]] \
   || fail "a Blocked rollout holds the instance lock"
@@ -48,5 +47,5 @@ has_event drop "Warning PolicyViolation" || fail "no PolicyViolation Warning Eve
 k -n "$NS" patch dbinstance db --type=merge -p '{"spec":{"policy":{"destructiveChanges":"Warn"}}}' >/dev/null
 wait_for_output -t 60 "Succeeded" phase drop || fail "rollout did not proceed under Warn"
 has_event drop "Warning PolicyWarning" || fail "no PolicyWarning Event"
-[[ "$(sql "select count(*) from databasechangelog")" == 3 ]] || fail "history rows"
+[[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "history rows"
 assert_no_canary

@@ -5,8 +5,7 @@
 # tag?" (else a rollout never gets there: "still 1 changeset(s) away").  It
 # does run it as part of a move that applies something.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup runalways
 
 changelog_v1='databaseChangeLog:
@@ -37,7 +36,7 @@ start_controller
 
 wait_for_output -t 60 Succeeded phase r \
   || fail "rollout to v1 with a runAlways changeset not Succeeded: $(k -n "$NS" get dbrollout r -o jsonpath='{.status.message}')"
-[[ "$(sql "select count(*) from ra_log")" == 1 ]] || fail "the runAlways changeset should have run once"
+[[ "$(q "select count(*) from ra_log")" == 1 ]] || fail "the runAlways changeset should have run once"
 
 # a new tag: the move runs the new changeset and the runAlways one again
 apply_schema s <<<"$changelog_v1
@@ -58,6 +57,6 @@ wait_for_output -t 60 "v1 v2" k -n "$NS" get dbschema s -o jsonpath='{.status.ta
 apply_rollout r db v2
 wait_for_output -t 60 "v2 Succeeded" k -n "$NS" get dbrollout r -o jsonpath='{.status.targetTag} {.status.phase}' \
   || fail "rollout to v2 not Succeeded: $(k -n "$NS" get dbrollout r -o jsonpath='{.status.message}')"
-[[ "$(sql "select to_regclass('public.ra2') is not null")" == t ]] || fail "ra2 not created"
-[[ "$(sql "select count(*) from ra_log")" == 2 ]] || fail "the runAlways changeset should have rerun with the move to v2"
+[[ "$(q "select to_regclass('public.ra2') is not null")" == t ]] || fail "ra2 not created"
+[[ "$(q "select count(*) from ra_log")" == 2 ]] || fail "the runAlways changeset should have rerun with the move to v2"
 assert_no_canary

@@ -7,11 +7,10 @@
 # refused by the CRD: crds_validation.sh; odd names through the CLI:
 # tests/integration/bad_input_cli.sh.)
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup chltable
 
-sql 'CREATE SCHEMA "tm_s$1"; ALTER SCHEMA "tm_s$1" OWNER TO '"$ROLE" >/dev/null || fail "create schema"
+q 'CREATE SCHEMA "tm_s$1"; ALTER SCHEMA "tm_s$1" OWNER TO '"$ROLE" >/dev/null || fail "create schema"
 cat <<'YAML' | apply_schema s
 databaseChangeLog:
   - changeSet:
@@ -33,8 +32,8 @@ k -n "$NS" patch dbinstance db --type=merge -p '{"spec":{"changelogTable":"tm_s$
 apply_rollout r db v1
 start_controller
 wait_for_output -t 90 Succeeded phase r || fail "rollout did not succeed"
-[[ "$(sql 'SELECT count(*) FROM "tm_s$1"."hist$x"')" == 2 ]] || fail "want 2 rows in \"tm_s\$1\".\"hist\$x\""
-[[ "$(sql "SELECT to_regclass('public.databasechangelog') IS NULL")" == t ]] || fail "the default history table was created"
+[[ "$(q 'SELECT count(*) FROM "tm_s$1"."hist$x"')" == 2 ]] || fail "want 2 rows in \"tm_s\$1\".\"hist\$x\""
+[[ "$(q "SELECT to_regclass('public.databasechangelog') IS NULL")" == t ]] || fail "the default history table was created"
 wait_for_output -t 60 v1 k -n "$NS" get dbinstance db -o jsonpath='{.status.appliedTag}' \
   || fail "DBInstance does not read its history from tm_s\$1.hist\$x"
 assert_no_canary

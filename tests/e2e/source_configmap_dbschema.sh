@@ -5,32 +5,14 @@
 # changesets in status; editing the ConfigMap gives a new revision; a missing ConfigMap gives
 # Ready=False naming it.  Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_BIN.
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/controller.sh"
 require_controlplane
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-[[ -x "${TIDEMARK_BIN:-}" ]] || fail "TIDEMARK_BIN is not set to the built tidemark binary"
-NS="$(unique_ns srccm)"
-WORK="$(mktemp -d)"
-CTL_PID=""
-cleanup() {
-  local rc=$?
-  if [[ -n "$CTL_PID" ]]; then kill "$CTL_PID" 2>/dev/null || true; wait "$CTL_PID" 2>/dev/null || true; fi
-  if [[ $rc -ne 0 && -f "$WORK/controller.log" ]]; then log "controller log (tail):"; tail -n 30 "$WORK/controller.log" >&2; fi
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-  if [[ $rc -eq 0 ]]; then log "PASS source_configmap_dbschema"; else log "source_configmap_dbschema failed (rc=$rc)"; fi
-}
-trap cleanup EXIT
-
-install_crds() { k apply --server-side --force-conflicts --field-manager=tidemark-e2e -k "$ROOT/crds" >/dev/null; }
-wait_for -t 60 install_crds || fail "installing the CRDs failed: $(install_crds 2>&1)"
-wait_for_output True k get crd dbschemas.tidemark.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
-  || fail "CRD dbschemas.tidemark.dev not Established"
-k create namespace "$NS" >/dev/null
-"$TIDEMARK_BIN" controller --kubeconfig "$KUBECONFIG" --namespace "$NS" --metrics-addr 0 --health-addr 0 \
-  --log-format text >"$WORK/controller.log" 2>&1 &
-CTL_PID=$!
+require_tidemark
+new_work_dir
+install_crds
+new_namespace srccm
+CTL_LOG="$WORK/controller.log"
+start_controller
 
 # changelog.yaml as data, the SQL file as binaryData (--from-file of a non-UTF-8 file lands there)
 cat >"$WORK/changelog.yaml" <<'YAML'

@@ -7,27 +7,14 @@
 # from a Secret work; a wrong password and a missing branch give Ready=False with a clear
 # message.  Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_BIN; git and python3 on PATH.
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/controller.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/git.sh"
 require_controlplane
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-[[ -x "${TIDEMARK_BIN:-}" ]] || fail "TIDEMARK_BIN is not set to the built tidemark binary"
-NS="$(unique_ns srcgit)"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  local rc=$?
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  if [[ $rc -ne 0 && -f "$WORK/controller.log" ]]; then log "controller log (tail):"; tail -n 30 "$WORK/controller.log" >&2; fi
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-  if [[ $rc -eq 0 ]]; then log "PASS source_git_dbschema"; else log "source_git_dbschema failed (rc=$rc)"; fi
-}
-trap cleanup EXIT
+require_tidemark
+new_work_dir
 
 # ---- a repository with a changelog under db/
-g() { git -C "$WORK/repo" -c user.name=e2e -c user.email=e2e@example.com -c commit.gpgsign=false "$@"; }
+g() { git_in "$WORK/repo" "$@"; }
 git init -q -b main "$WORK/repo"
 mkdir -p "$WORK/repo/db"
 cat >"$WORK/repo/db/changelog.yaml" <<'YAML'
@@ -49,24 +36,18 @@ g add -A && g commit -q -m v1 && g tag v1
 V1="$(g rev-parse HEAD)"
 
 # ---- git daemon (git://) and the http front (Basic auth) on loopback
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+PORT="$(free_port)"
 git daemon --export-all --reuseaddr --listen=127.0.0.1 --port="$PORT" --base-path="$WORK" "$WORK" 2>"$WORK/daemon.log" &
-PIDS+=($!)
+DAEMON_PID=$!
+at_exit 'kill "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null'
 wait_for -t 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" || fail "git daemon did not listen on $PORT"
-coproc HTTP { exec python3 "$ROOT/tests/integration/source_git_http.py" "$WORK" e2e-user e2e-pass e2e-token; }
-PIDS+=("$HTTP_PID")
-read -r -t 20 word HTTP_PORT <&"${HTTP[0]}" || fail "git http server did not start"
-[[ "$word" == port ]] || fail "git http server printed '$word $HTTP_PORT'"
+start_git_http "$WORK" e2e-user e2e-pass e2e-token
 
 # ---- CRDs, namespace, controller (its own Git cache)
-install_crds() { k apply --server-side --force-conflicts --field-manager=tidemark-e2e -k "$ROOT/crds" >/dev/null; }
-wait_for -t 60 install_crds || fail "installing the CRDs failed: $(install_crds 2>&1)"
-wait_for_output True k get crd dbschemas.tidemark.dev -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
-  || fail "CRD dbschemas.tidemark.dev not Established"
-k create namespace "$NS" >/dev/null
-TIDEMARK_GIT_CACHE="$WORK/cache" "$TIDEMARK_BIN" controller --kubeconfig "$KUBECONFIG" --namespace "$NS" \
-  --metrics-addr 0 --health-addr 0 --log-format text >"$WORK/controller.log" 2>&1 &
-PIDS+=($!)
+install_crds
+new_namespace srcgit
+CTL_LOG="$WORK/controller.log"
+TIDEMARK_GIT_CACHE="$WORK/cache" start_controller
 
 apply() { k -n "$NS" apply -f - <<<"$1" >/dev/null; }
 create() { local y=$1; wait_for -t 30 apply "$y" || fail "could not create: $y"; }
@@ -131,14 +112,14 @@ kind: DBSchema
 metadata: {name: over-http}
 spec:
   source:
-    git: {url: \"http://127.0.0.1:$HTTP_PORT/repo\", ref: {branch: main}, path: db, secretRef: {name: git-good}}"
+    git: {url: \"http://127.0.0.1:$GIT_HTTP_PORT/repo\", ref: {branch: main}, path: db, secretRef: {name: git-good}}"
 create "
 apiVersion: tidemark.dev/v1alpha1
 kind: DBSchema
 metadata: {name: wrong-password}
 spec:
   source:
-    git: {url: \"http://127.0.0.1:$HTTP_PORT/repo\", ref: {branch: main}, path: db, secretRef: {name: git-bad}}"
+    git: {url: \"http://127.0.0.1:$GIT_HTTP_PORT/repo\", ref: {branch: main}, path: db, secretRef: {name: git-bad}}"
 create "
 apiVersion: tidemark.dev/v1alpha1
 kind: DBSchema

@@ -22,27 +22,16 @@
 # runs 200: tests/bench/fault_cli_kill_long.sh); TM_FAULT_SEED fixes $RANDOM.
 # Needs TIDEMARK_BIN and TIDEMARK_PG_URL (hack/test.sh exports both).
 set -uo pipefail
-: "${TIDEMARK_BIN:?run through ctest / hack/test.sh}"
-: "${TIDEMARK_PG_URL:?run through hack/test.sh (it starts PostgreSQL)}"
-
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
+require_tidemark
+require_postgres
+new_work_dir
+new_database "tm_fault_kill_$$"
 kills=${TM_FAULT_KILLS:-20}
 seed=${TM_FAULT_SEED:-$(( $(date +%s) % 32768 ))}
 RANDOM=$seed
 n=200
 mid=50
-
-db="tm_fault_kill_$$"
-work=$(mktemp -d)
-failures=0
-cleanup() {
-  psql "$TIDEMARK_PG_URL" -qXc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-psql "$TIDEMARK_PG_URL" -qXc "CREATE DATABASE $db" >/dev/null || exit 1
-url="${TIDEMARK_PG_URL%/*}/$db"
-q() { psql "$url" -qXAtc "$1"; }
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 {
   echo '--liquibase formatted sql'
@@ -51,8 +40,8 @@ fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
     [ "$i" = "$mid" ] && echo '--tag mid'
     printf -- '--rollback SELECT pg_sleep(0.003); DROP TABLE t_%d;\n' "$i"
   done
-} >"$work/changelog.sql"
-cd "$work" || exit 1
+} >"$WORK/changelog.sql"
+cd "$WORK" || exit 1
 
 # psql costs a few hundred ms per connection here, so each check is one
 # psql run.  state prints, one per line: sessions other than ours, history
@@ -60,7 +49,7 @@ cd "$work" || exit 1
 # ORDEREXECUTED), ids out of place in ORDEREXECUTED order (must be 1..k),
 # advisory locks held, Liquibase lock rows set.
 state() {
-  psql "$url" -qXAt <<'SQL'
+  psql "$DB_URL" -qXAt <<'SQL'
 SELECT to_regclass('public.databasechangelog') IS NOT NULL AS has_hist,
        to_regclass('public.databasechangeloglock') IS NOT NULL AS has_lock \gset
 SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid();
@@ -98,20 +87,20 @@ check_consistent() {
   local label=$1 deadline=$(( $(date +%s) + 20 )) st
   while :; do
     mapfile -t st < <(state)
-    [ "${#st[@]}" = 8 ] || { fail "$label: state query failed: ${st[*]}"; rows_now=-1; return; }
+    [ "${#st[@]}" = 8 ] || { soft_fail "$label: state query failed: ${st[*]}"; rows_now=-1; return; }
     [ "${st[0]}" = 0 ] && break
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      fail "$label: ${st[0]} session(s) still connected 20 s after the kill"
+      soft_fail "$label: ${st[0]} session(s) still connected 20 s after the kill"
       break
     fi
     sleep 0.05
   done
   rows_now=${st[1]}
-  [ "${st[2]}" = "${st[3]}" ] || fail "$label: tables {${st[2]#T}} but history rows {${st[3]#T}}"
-  [ "${st[4]}" = 0 ] || fail "$label: duplicate history rows or ORDEREXECUTED values (${st[4]})"
-  [ "${st[5]}" = 0 ] || fail "$label: ORDEREXECUTED order is not 1..k (${st[5]} rows out of place)"
-  [ "${st[6]}" = 0 ] || fail "$label: ${st[6]} advisory lock(s) still held"
-  [ "${st[7]}" = 0 ] || fail "$label: a databasechangeloglock row is set"
+  [ "${st[2]}" = "${st[3]}" ] || soft_fail "$label: tables {${st[2]#T}} but history rows {${st[3]#T}}"
+  [ "${st[4]}" = 0 ] || soft_fail "$label: duplicate history rows or ORDEREXECUTED values (${st[4]})"
+  [ "${st[5]}" = 0 ] || soft_fail "$label: ORDEREXECUTED order is not 1..k (${st[5]} rows out of place)"
+  [ "${st[6]}" = 0 ] || soft_fail "$label: ${st[6]} advisory lock(s) still held"
+  [ "${st[7]}" = 0 ] || soft_fail "$label: a databasechangeloglock row is set"
 }
 
 before=0 midrun=0 after=0
@@ -122,10 +111,10 @@ for k in $(seq 1 "$kills"); do
   start_count=$rows_now
   if [ "$direction" = update ]; then
     remaining=$((n - start_count)); target=$n
-    cmd=(update --url "$url" --changelog changelog.sql)
+    cmd=(update --url "$DB_URL" --changelog changelog.sql)
   else
     remaining=$((start_count - mid)); target=$mid
-    cmd=(rollback --url "$url" --changelog changelog.sql --to-tag mid)
+    cmd=(rollback --url "$DB_URL" --changelog changelog.sql --to-tag mid)
   fi
   # One kill in five is early (0-60 ms: start-up, connect, lock, first
   # changeset); the rest fall anywhere over the time the run still needs
@@ -136,7 +125,7 @@ for k in $(seq 1 "$kills"); do
     span=$(( (remaining * ms_per_cs * 11) / 10 + 250 ))
     delay_ms=$(( (RANDOM * 32768 + RANDOM) % span ))
   fi
-  "$TIDEMARK_BIN" "${cmd[@]}" >"$work/out" 2>"$work/err" &
+  "$TIDEMARK_BIN" "${cmd[@]}" >"$WORK/out" 2>"$WORK/err" &
   pid=$!
   t0=$(date +%s%N)
   sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
@@ -146,7 +135,7 @@ for k in $(seq 1 "$kills"); do
   else
     wait "$pid"; rc=$?
     killed=no
-    [ "$rc" = 0 ] || fail "kill $k: $direction finished on its own with exit $rc: $(cat "$work/err")"
+    [ "$rc" = 0 ] || soft_fail "kill $k: $direction finished on its own with exit $rc: $(cat "$WORK/err")"
   fi
   elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   check_consistent "kill $k ($direction after ${delay_ms} ms)"
@@ -170,18 +159,14 @@ for k in $(seq 1 "$kills"); do
 done
 
 # A re-run converges: update to the end, then roll back to the tag.
-"$TIDEMARK_BIN" update --url "$url" --changelog changelog.sql >"$work/out" 2>"$work/err" \
-  || fail "final update: $(cat "$work/err")"
+"$TIDEMARK_BIN" update --url "$DB_URL" --changelog changelog.sql >"$WORK/out" 2>"$WORK/err" \
+  || soft_fail "final update: $(cat "$WORK/err")"
 check_consistent "final update"
-[ "$rows_now" = "$n" ] || fail "final update: $rows_now rows, want $n"
-"$TIDEMARK_BIN" rollback --url "$url" --changelog changelog.sql --to-tag mid >"$work/out" 2>"$work/err" \
-  || fail "final rollback: $(cat "$work/err")"
+[ "$rows_now" = "$n" ] || soft_fail "final update: $rows_now rows, want $n"
+"$TIDEMARK_BIN" rollback --url "$DB_URL" --changelog changelog.sql --to-tag mid >"$WORK/out" 2>"$WORK/err" \
+  || soft_fail "final rollback: $(cat "$WORK/err")"
 check_consistent "final rollback"
-[ "$rows_now" = "$mid" ] || fail "final rollback: $rows_now rows, want $mid"
+[ "$rows_now" = "$mid" ] || soft_fail "final rollback: $rows_now rows, want $mid"
 
 echo "fault_cli_kill: seed $seed: $kills kill points tried: $before before the first changeset, $midrun mid-run, $after after the run finished"
-if [ "$failures" -gt 0 ]; then
-  echo "fault_cli_kill: $failures failure(s)" >&2
-  exit 1
-fi
-echo "fault_cli_kill: ok"
+finish_soft fault_cli_kill

@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# tidemark tests/lib/cli.sh — running the tidemark CLI in the integration scripts.
+#
+#   run_cli CODE ARGS...       run `tidemark ARGS`; stdout in $out, stderr in $err (and in
+#                              $WORK/err); soft_fail unless it exits CODE (the message shows
+#                              the arguments with DB_URL replaced by URL, and the stderr)
+# Needs: TIDEMARK_BIN, WORK (new_work_dir), DB_URL (new_database) when ARGS name it.
+
+[[ -n "${TM_LIB_CLI_LOADED:-}" ]] && return 0
+TM_LIB_CLI_LOADED=1
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+run_cli() {
+  local want=$1 got args; shift
+  out=$("$TIDEMARK_BIN" "$@" 2>"$WORK/err"); got=$?
+  err=$(cat "$WORK/err")
+  args="$*"
+  [ "$got" = "$want" ] || soft_fail "tidemark ${args//${DB_URL:-}/URL}: exit $got, want $want; stderr: $err"
+}
