@@ -1,5 +1,5 @@
 /* sql_lex: comments, quotes and dollar quotes of PostgreSQL SQL text, for the
- * splitter and the pgjdbc rewrite (contracts in sql_lex.h).  Rules from
+ * splitter, the pgjdbc rewrite and the linter (contracts in sql_lex.h).  Rules from
  * PostgreSQL's scan.l: '' inside '...', "" inside "...", backslash escapes
  * only in E'...', block comments nest, $tag$...$tag$ ends at the same tag. */
 #include "changelog/sql_lex.h"

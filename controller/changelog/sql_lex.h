@@ -1,7 +1,7 @@
-/* sql_lex (internal): the PostgreSQL lexical constructs that hide a ';' or a
- * "??" - comments, quoted strings and identifiers, dollar quotes - scanned
- * once for both readers of SQL text: the statement splitter (split.c) and
- * pgjdbc's "??" rewrite (jdbc_sql.c).
+/* sql_lex: the PostgreSQL lexical constructs that hide a ';', a "??" or a
+ * keyword - comments, quoted strings and identifiers, dollar quotes - scanned
+ * once for every reader of SQL text: the statement splitter (split.c),
+ * pgjdbc's "??" rewrite (jdbc_sql.c) and the linter (engine/lint.c).
  *
  * Each function takes the text q of length n and the offset i where the
  * construct starts, and returns the offset just past its end, or n when it is

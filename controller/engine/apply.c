@@ -574,6 +574,35 @@ static enum tm_code script_add_text(const char *sql, const char *delim, struct t
     return rc;
 }
 
+/* Ends the one-message script b (";\nCOMMIT") and sends it as one simple
+ * query.  rc is what building b returned; ok false means a change could not
+ * share the message.  Then, and when b outgrew its cap, nothing is sent
+ * (*sent stays false) and TM_OK returns: the caller goes step by step.  A
+ * failure at statement nrow (the history row) or after it (COMMIT) says so.
+ * Releases b. */
+static enum tm_code send_one_message(struct run *r, struct tm_buf *b, enum tm_code rc, bool ok,
+                                     int nrow, bool *sent, struct tm_err *err)
+{
+    if (rc == TM_OK && ok)
+        rc = sql_add(b, ";\nCOMMIT", err);
+    if (rc == TM_E_TOOBIG) { /* step by step, with no such limit */
+        ok = false;
+        rc = TM_OK;
+        tm_err_clear(err);
+    }
+    if (rc == TM_OK && ok) {
+        int nok = 0;
+        *sent = true;
+        rc = pgx_exec_script(r->c, tm_buf_str(b), &nok, err);
+        if (rc != TM_OK && nok == nrow)
+            tm_err_prefix(err, "history row");
+        else if (rc != TM_OK && nok > nrow)
+            tm_err_prefix(err, "commit");
+    }
+    tm_buf_release(b);
+    return rc;
+}
+
 /* A changeset in a transaction, as one simple query (one round trip):
  *   [BEGIN;] its changes' SQL; its history row; COMMIT
  * PostgreSQL runs the statements in order and stops at the first failure,
@@ -586,7 +615,7 @@ static enum tm_code run_one_message(struct run *r, const struct chlog_changeset 
     struct tm_buf b;
     tm_buf_init(&b, TM_CAP_CHANGELOG_TOTAL);
     bool ok = true;
-    int nuser = 0, nok = 0;
+    int nuser = 0;
     *sent = false;
     enum tm_code rc = begin ? sql_add(&b, "BEGIN;\n", err) : TM_OK;
     for (size_t i = 0; i < cs->nchanges && rc == TM_OK && ok; i++)
@@ -595,25 +624,9 @@ static enum tm_code run_one_message(struct run *r, const struct chlog_changeset 
                                  &ok, err);
     if (rc == TM_OK && ok)
         rc = lb_row_sql(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, &b, err);
-    if (rc == TM_OK && ok)
-        rc = sql_add(&b, ";\nCOMMIT", err);
-    if (rc == TM_E_TOOBIG) { /* step by step, with no such limit */
-        ok = false;
-        rc = TM_OK;
-        tm_err_clear(err);
-    }
-    if (rc == TM_OK && ok) {
-        *sent = true;
-        rc = pgx_exec_script(r->c, tm_buf_str(&b), &nok, err);
-        int nrow = (begin ? 1 : 0) + nuser; /* the row statement's index */
-        if (rc == TM_OK)
-            r->last_order++;
-        else if (nok == nrow)
-            tm_err_prefix(err, "history row");
-        else if (nok > nrow)
-            tm_err_prefix(err, "commit");
-    }
-    tm_buf_release(&b);
+    rc = send_one_message(r, &b, rc, ok, (begin ? 1 : 0) + nuser, sent, err);
+    if (rc == TM_OK && *sent)
+        r->last_order++;
     return rc;
 }
 
@@ -1055,30 +1068,14 @@ static enum tm_code rollback_one_message(struct run *r, const struct plan_step *
     struct tm_buf b;
     tm_buf_init(&b, TM_CAP_CHANGELOG_TOTAL);
     bool ok = true;
-    int nuser = 0, nok = 0;
+    int nuser = 0;
     *sent = false;
     enum tm_code rc = sql_add(&b, "BEGIN;\n", err);
     if (rc == TM_OK)
         rc = script_add_text(st->rollback_sql, NULL, &b, &nuser, &ok, err);
     if (rc == TM_OK && ok)
         rc = delete_row_sql(r, cs, row, &b, err);
-    if (rc == TM_OK && ok)
-        rc = sql_add(&b, ";\nCOMMIT", err);
-    if (rc == TM_E_TOOBIG) { /* step by step, with no such limit */
-        ok = false;
-        rc = TM_OK;
-        tm_err_clear(err);
-    }
-    if (rc == TM_OK && ok) {
-        *sent = true;
-        rc = pgx_exec_script(r->c, tm_buf_str(&b), &nok, err);
-        if (rc != TM_OK && nok == 1 + nuser)
-            tm_err_prefix(err, "history row");
-        else if (rc != TM_OK && nok > 1 + nuser)
-            tm_err_prefix(err, "commit");
-    }
-    tm_buf_release(&b);
-    return rc;
+    return send_one_message(r, &b, rc, ok, 1 + nuser, sent, err);
 }
 
 static enum tm_code run_rollback(struct run *r, const struct plan_step *st,

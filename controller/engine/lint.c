@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changelog/sql_lex.h"
+
 #define LINT_MAX_TOKENS 64 /* leading words kept per statement: enough to classify */
 
 struct tok {
@@ -159,12 +161,23 @@ static void push_tok(struct stmt *s, const char *w, size_t wn, char punct, int l
     t->line = line;
 }
 
+/* The text up to q[end] (sql_lex.h measured it from p): counts its newlines
+ * into *line and returns where lexing goes on. */
+static const char *skip_counting_lines(const char *q, const char *p, size_t end, int *line)
+{
+    for (; p < q + end; p++)
+        if (*p == '\n')
+            (*line)++;
+    return p;
+}
+
 enum tm_code lint_sql(const char *sql, struct lint_hit **hits, size_t *n, struct tm_err *err)
 {
     struct stmt s;
     memset(&s, 0, sizeof(s));
     int line = 1;
-    const char *p = sql ? sql : "";
+    const char *q = sql ? sql : "", *p = q;
+    size_t len = strlen(q);
     enum tm_code rc = TM_OK;
     while (*p && rc == TM_OK) {
         unsigned char c = (unsigned char)*p;
@@ -174,80 +187,33 @@ enum tm_code lint_sql(const char *sql, struct lint_hit **hits, size_t *n, struct
         } else if (isspace(c)) {
             p++;
         } else if (c == '-' && p[1] == '-') {
-            while (*p && *p != '\n')
-                p++;
+            p = q + chlog_lex_line_comment_end(q, (size_t)(p - q), len);
         } else if (c == '/' && p[1] == '*') {
-            int nest = 1;
-            p += 2;
-            while (*p && nest > 0) {
-                if (*p == '/' && p[1] == '*') {
-                    nest++;
-                    p += 2;
-                } else if (*p == '*' && p[1] == '/') {
-                    nest--;
-                    p += 2;
-                } else {
-                    if (*p == '\n')
-                        line++;
-                    p++;
-                }
-            }
+            p = skip_counting_lines(q, p, chlog_lex_block_comment_end(q, (size_t)(p - q), len),
+                                    &line);
         } else if (c == '\'' || ((c == 'E' || c == 'e') && p[1] == '\'')) {
             bool esc = c != '\'';
             int l0 = line;
-            p += esc ? 2 : 1;
-            while (*p) {
-                if (esc && *p == '\\' && p[1]) {
-                    if (p[1] == '\n')
-                        line++;
-                    p += 2;
-                } else if (*p == '\'' && p[1] == '\'') {
-                    p += 2;
-                } else if (*p == '\'') {
-                    p++;
-                    break;
-                } else {
-                    if (*p == '\n')
-                        line++;
-                    p++;
-                }
-            }
+            size_t quote = (size_t)(p - q) + (esc ? 1 : 0);
+            p = skip_counting_lines(q, p, chlog_lex_quoted_end(q, quote, len, esc), &line);
             push_tok(&s, "'", 0, 0, l0); /* a literal: a token that is no keyword */
         } else if (c == '"') {
             int l0 = line;
-            p++;
-            while (*p) {
-                if (*p == '"' && p[1] == '"') {
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    if (*p == '\n')
-                        line++;
-                    p++;
-                }
-            }
+            p = skip_counting_lines(q, p, chlog_lex_quoted_end(q, (size_t)(p - q), len, false),
+                                    &line);
             push_tok(&s, "\"", 1, 0, l0); /* quoted identifier: never a keyword */
         } else if (c == '$' && (p[1] == '$' || isalpha((unsigned char)p[1]) || p[1] == '_')) {
             /* $tag$ ... $tag$ (a $1 parameter is not a dollar quote) */
-            const char *q = p + 1;
-            while (*q && *q != '$' && (isalnum((unsigned char)*q) || *q == '_'))
-                q++;
-            if (*q != '$') {
-                p = q;
+            const char *t = p + 1;
+            while (*t && *t != '$' && (isalnum((unsigned char)*t) || *t == '_'))
+                t++;
+            if (*t != '$') {
+                p = t;
                 continue;
             }
-            size_t dl = (size_t)(q - p) + 1; /* delimiter length including both $ */
-            const char *body = q + 1;
-            const char *end = body;
+            size_t dl = (size_t)(t - p) + 1; /* delimiter length including both $ */
             int l0 = line;
-            while (*end && strncmp(end, p, dl) != 0) {
-                if (*end == '\n')
-                    line++;
-                end++;
-            }
-            p = *end ? end + dl : end;
+            p = skip_counting_lines(q, p, chlog_lex_dollar_end(q, (size_t)(p - q), dl, len), &line);
             push_tok(&s, "$", 1, 0, l0);
         } else if (c == ';') {
             if (s.depth <= 0) {
