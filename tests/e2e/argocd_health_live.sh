@@ -8,7 +8,9 @@
 # each read live and run through health.lua (tests/unit/argocd_health.lua --eval).
 # With TIDEMARK_ARGOCD_CAPTURE=1 it also saves each object (`kubectl get -o yaml`) as
 # manifests/argocd/resource_customizations/tidemark.dev/<Kind>/testdata/<case>.yaml,
-# which is how the unit test's testdata was made.
+# which is how the unit test's testdata was made. First it follows the README's install
+# step on a stand-in argocd-cm: the merge patch adds the three scripts, byte for byte,
+# and keeps the keys already there.
 # Needs lua5.1 (or 5.4/5.3) with lyaml; exits 77 (ctest SKIP) without them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -60,6 +62,17 @@ lock_row() { # true|false: hold or release a Liquibase lock row (tidemark waits 
     sql "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
   fi
 }
+
+# the README's install step, on a stand-in argocd-cm holding a setting of its own
+k -n "$NS" create configmap argocd-cm --from-literal=url=https://argocd.example.com >/dev/null
+k -n "$NS" patch configmap argocd-cm --type merge \
+  --patch-file "$ROOT/manifests/argocd/argocd-cm-patch.yaml" >/dev/null || fail "patch argocd-cm"
+[[ "$(k -n "$NS" get configmap argocd-cm -o jsonpath='{.data.url}')" == https://argocd.example.com ]] \
+  || fail "the patch dropped argocd-cm's own keys"
+for kind in DBSchema DBInstance DBRollout; do
+  k -n "$NS" get configmap argocd-cm -o jsonpath="{.data.resource\.customizations\.health\.tidemark\.dev_$kind}" >"$OBJ"
+  cmp -s "$OBJ" "$HC/$kind/health.lua" || fail "argocd-cm's health script for $kind differs from $kind/health.lua"
+done
 
 sql "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
      INSERT INTO public.databasechangeloglock VALUES (1, false, NULL, NULL);
