@@ -617,53 +617,67 @@ static enum tm_code detach_trimmed(struct tm_buf *b, char **out, struct tm_err *
     return TM_OK;
 }
 
-enum tm_code select_full_context(const char *own, const char *const *inherited,
-                                 size_t ninherited, char **out, struct tm_err *err)
+/* Adds one level's contexts (ChangeSet.appendContext): skipped when empty. */
+static enum tm_code add_context_level(struct tm_buf *b, const char *text, bool *first,
+                                      struct tm_err *err)
 {
-    struct tm_buf b;
-    tm_buf_init(&b, TM_CAP_SMALL);
-    enum tm_code rc = TM_OK;
-    *out = NULL;
-    for (size_t i = 0; i <= ninherited && rc == TM_OK; i++) {
-        const char *text = i < ninherited ? inherited[i] : own;
-        bool empty = true;
-        rc = text_is_empty(text, &empty, err);
-        if (rc == TM_OK && !empty)
-            rc = append_context(&b, text, err);
-    }
-    if (rc == TM_OK)
-        rc = detach_trimmed(&b, out, err);
-    tm_buf_release(&b);
+    bool empty = true;
+    enum tm_code rc = text_is_empty(text, &empty, err);
+    if (rc == TM_OK && !empty)
+        rc = append_context(b, text, err);
     return rc;
 }
 
-enum tm_code select_full_labels(const char *own, const char *const *inherited,
-                                size_t ninherited, char **out, struct tm_err *err)
+/* Adds one level's labels: Labels.toString, the set joined with ','; levels
+ * joined with ',' (*first: nothing written yet). */
+static enum tm_code add_label_level(struct tm_buf *b, const char *text, bool *first,
+                                    struct tm_err *err)
+{
+    struct strset l;
+    enum tm_code rc = parse_list(text, false, false, &l, err);
+    for (size_t k = 0; k < l.n && rc == TM_OK; k++) {
+        rc = tm_buf_addf(b, "%s%s", *first && k == 0 ? "" : ",", l.v[k]);
+        if (rc != TM_OK)
+            rc = rc == TM_E_NOMEM ? nomem(err)
+                                  : tm_err_set(err, rc, "labels longer than %u bytes",
+                                               TM_CAP_SMALL);
+    }
+    if (l.n > 0)
+        *first = false;
+    set_release(&l);
+    return rc;
+}
+
+/* The inherited levels (innermost first), then own, through add; the result
+ * trimmed to NULL into *out. */
+static enum tm_code join_levels(const char *own, const char *const *inherited, size_t ninherited,
+                                enum tm_code (*add)(struct tm_buf *, const char *, bool *,
+                                                    struct tm_err *),
+                                char **out, struct tm_err *err)
 {
     struct tm_buf b;
     tm_buf_init(&b, TM_CAP_SMALL);
     enum tm_code rc = TM_OK;
     *out = NULL;
     bool first = true;
-    for (size_t i = 0; i <= ninherited && rc == TM_OK; i++) {
-        struct strset l;
-        rc = parse_list(i < ninherited ? inherited[i] : own, false, false, &l, err);
-        /* Labels.toString: the set joined with ','; lists joined with ',' */
-        for (size_t k = 0; k < l.n && rc == TM_OK; k++) {
-            rc = tm_buf_addf(&b, "%s%s", first && k == 0 ? "" : ",", l.v[k]);
-            if (rc != TM_OK)
-                rc = rc == TM_E_NOMEM ? nomem(err)
-                                      : tm_err_set(err, rc, "labels longer than %u bytes",
-                                                   TM_CAP_SMALL);
-        }
-        if (l.n > 0)
-            first = false;
-        set_release(&l);
-    }
+    for (size_t i = 0; i <= ninherited && rc == TM_OK; i++)
+        rc = add(&b, i < ninherited ? inherited[i] : own, &first, err);
     if (rc == TM_OK)
         rc = detach_trimmed(&b, out, err);
     tm_buf_release(&b);
     return rc;
+}
+
+enum tm_code select_full_context(const char *own, const char *const *inherited,
+                                 size_t ninherited, char **out, struct tm_err *err)
+{
+    return join_levels(own, inherited, ninherited, add_context_level, out, err);
+}
+
+enum tm_code select_full_labels(const char *own, const char *const *inherited,
+                                size_t ninherited, char **out, struct tm_err *err)
+{
+    return join_levels(own, inherited, ninherited, add_label_level, out, err);
 }
 
 enum tm_code select_contexts_accept(const char *run_contexts, const char *own,
