@@ -162,13 +162,16 @@ expect DBRollout r applying Progressing
 lock_row false
 wait_for_output -t 120 Succeeded phase r || fail "r did not reach v2"
 
-# v3 with an app that never becomes available, and the lock row held once the schema is
-# applied: the rollback waits in RollingBack, then ends RolledBack
+# v3: the rollout applies, then waits for a pod template tagged v3. The lock row is taken
+# first, then the v3 template arrives with an image that never becomes available: the
+# app fails, the rollback waits for the lock row in RollingBack, then ends RolledBack.
 k -n "$NS" patch deployment app --type=merge -p \
-  '{"spec":{"progressDeadlineSeconds":5,"template":{"spec":{"containers":[{"name":"app","image":"registry.example.com/app:broken"}]}}}}' >/dev/null
+  '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v2"}}}}}' >/dev/null
 k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v3"}}' >/dev/null
 wait_for_output -t 60 WaitingForApp phase r || fail "r not WaitingForApp for v3"
 lock_row true
+k -n "$NS" patch deployment app --type=merge -p \
+  '{"spec":{"progressDeadlineSeconds":5,"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v3"}},"spec":{"containers":[{"name":"app","image":"registry.example.com/app:broken"}]}}}}' >/dev/null
 wait_for_output -t 120 RollingBack phase r || fail "r not RollingBack"
 expect DBRollout r rolling-back Degraded
 lock_row false
