@@ -56,19 +56,20 @@ say "Starting PostgreSQL and the control plane"
 eval "$(hack/postgres.sh start)"
 eval "$(hack/controlplane.sh start)"
 export KUBECONFIG TIDEMARK_K8S_BIN TIDEMARK_PG_URL
-source tests/e2e/lib.sh   # k (kubectl), make_pods_ready, wait_for_output
+# the test helpers: k (kubectl), install_crds, set_pod_ready, wait_for_output, q_admin
+source tests/lib/kube.sh
+source tests/lib/db.sh
+ROOT=$root
 kubectl() { k "$@"; }
 
-psql "$TIDEMARK_PG_URL" -qAtc "DROP DATABASE IF EXISTS orders WITH (FORCE)" >/dev/null
-psql "$TIDEMARK_PG_URL" -qAtc "CREATE DATABASE orders" >/dev/null
-orders_url="${TIDEMARK_PG_URL%/*}/orders"
+q_admin "DROP DATABASE IF EXISTS orders WITH (FORCE)" >/dev/null
+q_admin "CREATE DATABASE orders" >/dev/null
+orders_url="$(pg_url_of orders)"
 k delete namespace "$NS" --ignore-not-found --wait=true >/dev/null
 
 say "Installing the CRDs and starting the controller"
-run kubectl apply -k crds/ >/dev/null
-for c in dbschemas dbinstances dbrollouts; do
-  k wait --for=condition=Established "crd/$c.tidemark.dev" --timeout=60s >/dev/null
-done
+printf '$ kubectl apply --server-side -k crds/\n'
+install_crds
 k create namespace "$NS" >/dev/null
 stop_pidfile "$demo_dir/controller.pid"
 build/tidemark controller --namespace "$NS" --metrics-addr 127.0.0.1:9464 \
@@ -83,9 +84,7 @@ stop_pidfile "$demo_dir/kubelet.pid"
     k -n "$NS" get pods -o jsonpath='{range .items[*]}{.metadata.name} {.spec.containers[0].image} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null |
     while read -r pod image ready; do
       [[ -n "$pod" && "$image" != *:broken && "$ready" != True ]] || continue
-      now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-      k -n "$NS" patch pod "$pod" --subresource=status --type=merge -p \
-        "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"$now\"},{\"type\":\"ContainersReady\",\"status\":\"True\",\"lastTransitionTime\":\"$now\"}]}}" >/dev/null 2>&1 || true
+      set_pod_ready "$NS" "$pod" True >/dev/null 2>&1 || true
     done
   done
 ) &

@@ -10,18 +10,22 @@
 # benchmarks print); fails only when no set could be measured.
 # Optional argument: a regex on set names.
 set -uo pipefail
-: "${TIDEMARK_BIN:?}" "${TIDEMARK_SOURCE_DIR:?}" "${TIDEMARK_PG_URL:?}"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
+require_tidemark
+require_postgres
+: "${TIDEMARK_SOURCE_DIR:?}" # tests/compat/lib.sh reads it
 # shellcheck source=tests/compat/lib.sh
-. "$TIDEMARK_SOURCE_DIR/tests/compat/lib.sh"
+. "$ROOT/tests/compat/lib.sh"
 
 runs=${TM_COMPAT_BENCH_RUNS:-3}
 min_ratio=${TM_COMPAT_MIN_RATIO:-10}
 filter=${1:-.}
 compat_pg_parse || exit 1
-compat_ref_env || { echo "FAIL: reference tools unavailable"; exit 1; }
-compat_work=$(mktemp -d)
+compat_ref_env || fail "reference tools unavailable"
+new_work_dir
+compat_work=$WORK
 db=compat_bench_$$
-trap 'compat_db_drop "$db"; rm -rf "$compat_work"' EXIT
+at_exit 'compat_db_drop "$db"'
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 

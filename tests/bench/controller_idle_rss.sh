@@ -13,27 +13,16 @@
 #                         OpenSSL client of the API server starts from.  The controller's
 #                         own cost is its RSS minus that floor.
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/controller.sh"
 require_controlplane
-[[ -x "${TIDEMARK_BIN:-}" ]] || fail "TIDEMARK_BIN is not set or not executable"
+require_tidemark
 FLOOR_BIN="${TIDEMARK_BUILD_DIR:-$(dirname "$TIDEMARK_BIN")}/tests/rss_floor_https"
 [[ -x "$FLOOR_BIN" ]] || fail "$FLOOR_BIN is not built"
-SRC="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-NS="$(unique_ns idle)"
-WORK="$(mktemp -d)"
+new_work_dir
 PID=""
-cleanup() {
-  [[ -n "$PID" ]] && { kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
-  k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-k create namespace "$NS" >/dev/null
-k apply -k "$SRC/crds" >/dev/null
-for crd in dbschemas dbinstances dbrollouts; do
-  wait_for_output -t 30 True k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}'
-done
+at_exit '[[ -n "$PID" ]] && { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }'
+new_namespace idle
+install_crds
 
 kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/smaps_rollup"; }
 
@@ -46,7 +35,7 @@ measure_controller() {
     --health-addr 127.0.0.1:0 --log-level info >"$WORK/ctl.log" 2>&1 &
   PID=$!
   wait_for -t 20 grep -q '"msg":"http listening"' "$WORK/ctl.log" || fail "controller did not start listening"
-  port="$(sed -n 's/.*"msg":"http listening".*"health_port":\([0-9]*\).*/\1/p' "$WORK/ctl.log")"
+  port="$(log_port "$WORK/ctl.log" health)"
   wait_for_output -t 30 200 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz"
   sleep 3 # idle: let start-up allocations settle (a measurement, not a synchronisation)
   rss=$(kb "$PID" Rss); pss=$(kb "$PID" Pss); anon=$(kb "$PID" Anonymous)

@@ -22,19 +22,17 @@
 # Needs the env of the bench harness: KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_PG_URL,
 # TIDEMARK_BIN; psql, curl.  It watches ALL namespaces: run it alone (ctest -L bench -j1).
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/controller.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
 require_controlplane
-[[ -x "${TIDEMARK_BIN:-}" ]] || fail "TIDEMARK_BIN is not set or not executable"
-[[ -n "${TIDEMARK_PG_URL:-}" ]] || fail "TIDEMARK_PG_URL is not set"
-command -v psql >/dev/null || fail "psql is not installed"
-SRC="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+require_tidemark
+require_postgres
 
 N_LIST="${TM_SCALE_N:-${N_LIST:-10 100}}"
 MAX_NS="${SCALE_NAMESPACES:-50}"
 RUN="$(printf '%x%04x' "$(date +%s)" "$RANDOM")"
 ROLE="scale_$RUN"
-PASS="p$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+PASS="p$(random_hex 8)"
 PG_BASE="${TIDEMARK_PG_URL%/*}"
 HOSTPORT="${PG_BASE#*@}"; PGHOST_="${HOSTPORT%:*}"; PGPORT_="${HOSTPORT##*:}"
 WORK="$(mktemp -d /tmp/tidemark-scale.XXXXXX)"
@@ -42,8 +40,6 @@ CTL_PID=""
 NAMESPACES=()
 DATABASES=()
 RESULTS=()
-
-psu() { psql "$TIDEMARK_PG_URL" -qAtX -c "$1"; }
 
 stop_ctl() {
   if [[ -n "$CTL_PID" ]]; then
@@ -60,29 +56,23 @@ teardown_round() {
     k delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   done
   for db in "${DATABASES[@]}"; do
-    psu "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    q_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   done
   NAMESPACES=()
   DATABASES=()
 }
 
+at_exit 'rm -rf "$WORK"'
+new_role "$ROLE" "$PASS"
 cleanup() {
-  local rc=$?
-  if [[ $rc -ne 0 && -f "$WORK/ctl.log" ]]; then
+  if [[ $TM_RC -ne 0 && -f "$WORK/ctl.log" ]]; then
     log "controller log (last 30 lines but reconciled):"
     grep -v '"reconciled"' "$WORK/ctl.log" | tail -n 30 >&2 || true
   fi
   teardown_round
-  psu "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
 }
-trap cleanup EXIT
-
-psu "CREATE ROLE $ROLE LOGIN PASSWORD '$PASS'" >/dev/null
-k apply -k "$SRC/crds" >/dev/null
-for crd in dbschemas.tidemark.dev dbinstances.tidemark.dev dbrollouts.tidemark.dev; do
-  wait_for_output -t 30 True k get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}'
-done
+at_exit cleanup
+install_crds
 
 # The changelog every namespace's DBSchema carries (indented under files: changelog.yaml: |).
 CHANGELOG='databaseChangeLog:
@@ -122,7 +112,7 @@ make_objects() {
     db="scale_${RUN}_n${n}_$k"
     NAMESPACES+=("$ns")
     DATABASES+=("$db")
-    psu "CREATE DATABASE $db OWNER $ROLE" >/dev/null
+    q_admin "CREATE DATABASE $db OWNER $ROLE" >/dev/null
     f="$WORK/objects/ns-$(printf %03d "$k").yaml"
     cat >"$f" <<YAML
 apiVersion: v1
@@ -226,14 +216,14 @@ run_round() {
     --log-format json --log-level info ${SCALE_CONTROLLER_ARGS:-} >>"$WORK/ctl.log" 2>&1 &
   CTL_PID=$!
   wait_for -t 30 grep -q '"msg":"http listening"' "$WORK/ctl.log" || fail "controller did not start"
-  mport="$(sed -n 's/.*"msg":"http listening".*"metrics_port":\([0-9]*\).*/\1/p' "$WORK/ctl.log" | head -1)"
+  mport="$(log_port "$WORK/ctl.log" metrics)"
   [[ -n "$mport" ]] || fail "no metrics port in the controller log"
   interval=$(( n >= 1000 ? 5 : 2 ))
   deadline=$(( $(date +%s) + ${SCALE_TIMEOUT:-$(( 300 + 2 * n ))} ))
   while :; do
     kill -0 "$CTL_PID" 2>/dev/null || fail "N=$n: the controller exited (see its log)"
     ready="$(ready_count)"
-    conns="$(psu "SELECT count(*) FROM pg_stat_activity WHERE usename = '$ROLE'" 2>/dev/null || echo 0)"
+    conns="$(q_admin "SELECT count(*) FROM pg_stat_activity WHERE usename = '$ROLE'" 2>/dev/null || echo 0)"
     (( conns > pg_max )) && pg_max=$conns
     if (( ready >= n )); then break; fi
     if (( $(date +%s) - last_log >= 30 )); then

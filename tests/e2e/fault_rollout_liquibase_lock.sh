@@ -14,21 +14,7 @@ q "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean
      INSERT INTO public.databasechangeloglock VALUES (1, true, now(), 'lb-runner-7 (10.9.8.7)');
      ALTER TABLE public.databasechangeloglock OWNER TO $ROLE" >/dev/null \
   || fail "create the Liquibase lock row"
-cat <<'YAML' | apply_schema s
-databaseChangeLog:
-  - changeSet:
-      id: 1
-      author: t
-      changes:
-        - sql: {sql: "CREATE TABLE lq1 (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE lq1"}
-  - changeSet:
-      id: 2
-      author: t
-      changes:
-        - tagDatabase: {tag: v1}
-YAML
+table_changelog lq1 v1 | apply_schema s
 apply_instance db s Warn
 apply_rollout r db v1
 start_controller

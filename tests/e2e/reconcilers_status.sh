@@ -25,33 +25,11 @@ msg="$(cond dbschema/broken Stalled message)"
 [[ "$(cond dbschema/broken Ready status)" == False ]] || fail "broken DBSchema Ready should be False"
 
 # 2. drift: a good schema applied, then a checksum edited in the history table
-apply_schema good <<'YAML'
-databaseChangeLog:
-  - changeSet:
-      id: 1
-      author: t
-      changes:
-        - sql: {sql: "CREATE TABLE a (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE a"}
-  - changeSet:
-      id: 2
-      author: t
-      changes:
-        - tagDatabase: {tag: v1}
-  - changeSet:
-      id: 3
-      author: t
-      changes:
-        - sql: {sql: "CREATE TABLE b (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE b"}
-  - changeSet:
-      id: 4
-      author: t
-      changes:
-        - tagDatabase: {tag: v2}
-YAML
+{
+  table_changelog a v1
+  changeset_yaml 3 "CREATE TABLE b (id int)" "DROP TABLE b"
+  tag_yaml 4 v2
+} | apply_schema good
 apply_instance db good Warn
 apply_rollout r db v1
 wait_for_output -t 60 "Succeeded" phase r || fail "v1 not applied"

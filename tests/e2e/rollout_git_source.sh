@@ -15,21 +15,7 @@ at_exit 'rm -rf "$REPO" "$TIDEMARK_GIT_CACHE"'
 
 g() { git_in "$REPO" "$@"; }
 git init -q -b main "$REPO"
-cat >"$REPO/changelog.yaml" <<'YAML'
-databaseChangeLog:
-  - changeSet:
-      id: 1
-      author: t
-      changes:
-        - sql: {sql: "CREATE TABLE g1 (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE g1"}
-  - changeSet:
-      id: 2
-      author: t
-      changes:
-        - tagDatabase: {tag: v1}
-YAML
+table_changelog g1 v1 >"$REPO/changelog.yaml"
 g add changelog.yaml && g commit -qm v1
 k -n "$NS" apply -f - >/dev/null <<YAML
 apiVersion: tidemark.dev/v1alpha1
@@ -49,20 +35,10 @@ wait_for_output -t 60 "Succeeded" phase r || fail "v1 from git not applied"
   || fail "status.revision should be the commit"
 
 # a new commit with a new tag
-cat >>"$REPO/changelog.yaml" <<'YAML'
-  - changeSet:
-      id: 3
-      author: t
-      changes:
-        - sql: {sql: "CREATE TABLE g2 (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE g2"}
-  - changeSet:
-      id: 4
-      author: t
-      changes:
-        - tagDatabase: {tag: v2}
-YAML
+{
+  changeset_yaml 3 "CREATE TABLE g2 (id int)" "DROP TABLE g2"
+  tag_yaml 4 v2
+} >>"$REPO/changelog.yaml"
 g commit -qam v2
 good="$(g rev-parse HEAD)"
 wait_for_output -t 60 "v2 $good" k -n "$NS" get dbschema gitschema \

@@ -26,21 +26,7 @@ start_git_http "$WORK" e2e "$C_GIT_OK" "tok$C_GIT_OK"
 start_controller --log-level debug
 
 # (1) the good password: a rollout that succeeds
-cat <<'YAML' | apply_schema s
-databaseChangeLog:
-  - changeSet:
-      id: 1
-      author: t
-      changes:
-        - sql: {sql: "CREATE TABLE c1 (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE c1"}
-  - changeSet:
-      id: 2
-      author: t
-      changes:
-        - tagDatabase: {tag: v1}
-YAML
+table_changelog c1 v1 | apply_schema s
 apply_instance good s Warn
 apply_rollout r-good good v1
 

@@ -11,21 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup chltable
 
 q 'CREATE SCHEMA "tm_s$1"; ALTER SCHEMA "tm_s$1" OWNER TO '"$ROLE" >/dev/null || fail "create schema"
-cat <<'YAML' | apply_schema s
-databaseChangeLog:
-  - changeSet:
-      id: 1
-      author: t
-      changes:
-        - sql: {sql: "CREATE TABLE ct1 (id int)"}
-      rollback:
-        - sql: {sql: "DROP TABLE ct1"}
-  - changeSet:
-      id: 2
-      author: t
-      changes:
-        - tagDatabase: {tag: v1}
-YAML
+table_changelog ct1 v1 | apply_schema s
 apply_instance db s Warn
 k -n "$NS" patch dbinstance db --type=merge -p '{"spec":{"changelogTable":"tm_s$1.hist$x"}}' >/dev/null \
   || fail "set changelogTable"

@@ -9,11 +9,8 @@
 # names with quotes and semicolons are quoted, never executed.
 # Needs TIDEMARK_BIN and TIDEMARK_PG_URL (hack/test.sh exports both).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
-require_tidemark
-require_postgres
-new_work_dir
-new_database "tm_bad_input_$$"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cli.sh"
+cli_test_setup tm_bad_input
 cd "$WORK" || exit 1
 
 # snapshot: every relation of the database (name, kind, columns) and every

@@ -3,12 +3,8 @@
 # and exit codes (0 ok, 1 failed, 2 bad usage/input, 3 drift/policy).
 # Needs TIDEMARK_BIN and TIDEMARK_PG_URL (hack/test.sh exports both).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/cli.sh"
-require_tidemark
-require_postgres
-new_work_dir
-new_database "tm_cli_engine_$$"
+cli_test_setup tm_cli_engine
 
 cat >"$WORK/changelog.sql" <<'EOF'
 --liquibase formatted sql

@@ -8,12 +8,8 @@
 # expression is a usage error naming file:line.
 # Needs TIDEMARK_BIN and TIDEMARK_PG_URL (hack/test.sh exports both).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/cli.sh"
-require_tidemark
-require_postgres
-new_work_dir
-new_database "tm_cli_select_$$"
+cli_test_setup tm_cli_select
 
 cat >"$WORK/changelog.yaml" <<'EOF'
 databaseChangeLog:

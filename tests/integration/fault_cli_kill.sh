@@ -22,11 +22,8 @@
 # runs 200: tests/bench/fault_cli_kill_long.sh); TM_FAULT_SEED fixes $RANDOM.
 # Needs TIDEMARK_BIN and TIDEMARK_PG_URL (hack/test.sh exports both).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
-require_tidemark
-require_postgres
-new_work_dir
-new_database "tm_fault_kill_$$"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cli.sh"
+cli_test_setup tm_fault_kill
 kills=${TM_FAULT_KILLS:-20}
 seed=${TM_FAULT_SEED:-$(( $(date +%s) % 32768 ))}
 RANDOM=$seed

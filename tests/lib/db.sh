@@ -9,6 +9,7 @@
 #   new_role NAME PASSWORD     CREATE ROLE NAME LOGIN; dropped at exit
 #   new_database NAME [OWNER]  CREATE DATABASE NAME; sets DB and DB_URL; dropped at exit
 #   q SQL                      run SQL on DB_URL, unaligned tuples only (psql -qXAt)
+#   q_admin SQL                the same on TIDEMARK_PG_URL (the superuser's postgres database)
 #   history_rows               rows in DB_URL's databasechangelog (0 when it does not exist)
 #   history_has N              true when history_rows >= N (for wait_for)
 #   private_postgres           a PostgreSQL of this test's own (state in PG_STATE), started
@@ -33,7 +34,7 @@ url_password() {
 }
 
 new_role() {
-  psql "$TIDEMARK_PG_URL" -qXAtc "CREATE ROLE $1 LOGIN PASSWORD '$2'" >/dev/null || fail "create role $1"
+  q_admin "CREATE ROLE $1 LOGIN PASSWORD '$2'" >/dev/null || fail "create role $1"
   at_exit "psql '$TIDEMARK_PG_URL' -qXAtc 'DROP ROLE IF EXISTS $1' >/dev/null 2>&1"
 }
 
@@ -42,11 +43,12 @@ new_database() {
   [[ -n "${2:-}" ]] && owner=" OWNER $2"
   DB=$1
   DB_URL="$(pg_url_of "$DB")"
-  psql "$TIDEMARK_PG_URL" -qXAtc "CREATE DATABASE \"$DB\"$owner" >/dev/null || fail "could not create database $DB"
+  q_admin "CREATE DATABASE \"$DB\"$owner" >/dev/null || fail "could not create database $DB"
   at_exit "psql '$TIDEMARK_PG_URL' -qXAtc 'DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)' >/dev/null 2>&1"
 }
 
 q() { psql "$DB_URL" -qXAtc "$1"; }
+q_admin() { psql "$TIDEMARK_PG_URL" -qXAtc "$1"; }
 
 history_rows() { q "select coalesce((select count(*) from databasechangelog), 0)" 2>/dev/null || echo 0; }
 history_has() { (( $(history_rows) >= $1 )); }

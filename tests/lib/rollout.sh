@@ -16,6 +16,8 @@
 #   apply_rollout NAME INSTANCE TAG [DEPLOYMENT]
 #   changeset_yaml ID SQL ROLLBACK-SQL     one YAML changeset
 #   tag_yaml ID TAG                        one tagDatabase changeset
+#   table_changelog TABLE TAG  a changelog: changeset 1 creates TABLE (rollback drops it),
+#                              changeset 2 tags TAG
 #   slow_changelog PREFIX N SLEEP          a changelog of N changesets "SELECT pg_sleep(SLEEP);
 #                              CREATE TABLE PREFIXi (id int)" (rollbacks drop them), then tag v1
 #   succeed_with_ready_pods NAME SELECTOR SECS MSG   play the kubelet (mark the SELECTOR pods
@@ -131,6 +133,12 @@ changeset_yaml() {
 
 tag_yaml() {
   printf '  - changeSet:\n      id: %s\n      author: t\n      changes:\n        - tagDatabase: {tag: %s}\n' "$1" "$2"
+}
+
+table_changelog() {
+  echo "databaseChangeLog:"
+  changeset_yaml 1 "CREATE TABLE $1 (id int)" "DROP TABLE $1"
+  tag_yaml 2 "$2"
 }
 
 slow_changelog() {

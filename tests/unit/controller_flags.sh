@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tidemark tests/unit/controller_flags.sh — `tidemark controller` flag handling without a cluster:
-# --help exits 0 and lists the flags; bad flags and values exit 2 with a message naming them;
+# --help exits 0 and lists the flags (and stops reading them); bad flags and values exit 2 with a message naming them;
 # an unreadable kubeconfig exits 1 with one structured error line (and no secrets in it).
 set -euo pipefail
-BIN="${TIDEMARK_BIN:?TIDEMARK_BIN is not set}"
-fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
-WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+require_tidemark
+BIN=$TIDEMARK_BIN
+new_work_dir
 
 out="$("$BIN" controller --help)" || fail "--help: expected exit 0"
 for f in --kubeconfig --namespace --workers --leader-elect --leader-election-namespace \
@@ -26,6 +27,12 @@ expect_exit 2 "needs a value" --namespace
 expect_exit 2 "log-format must be json or text" --log-format xml
 expect_exit 2 "log-level must be" --log-level loud
 expect_exit 2 'bad value "soon" for --grace-period' --grace-period soon
+expect_exit 2 'bad value "1e400" for --grace-period' --grace-period=1e400
+expect_exit 2 "unknown flag --leader-elect=maybe" --leader-elect=maybe
+expect_exit 2 "unknown flag extra" extra
+# --help wins over what follows it, not over what came before
+expect_exit 0 "durations: 500ms" --leader-elect=false --help --frobnicate
+expect_exit 2 "unknown flag --frobnicate" --frobnicate --help
 expect_exit 1 '"msg":"controller failed"' --kubeconfig "$WORK/missing.yaml" --metrics-addr 0 --health-addr 0
 grep -q "$WORK/missing.yaml" "$WORK/out" || fail "the error should name the kubeconfig path: $(cat "$WORK/out")"
 [[ $(grep -c '"level":"error"' "$WORK/out") -eq 1 ]] || fail "expected exactly one error line: $(cat "$WORK/out")"
