@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/chart_install.sh — the Helm chart's life cycle against a REAL control plane,
+# following README "Install with Helm": install, upgrade (replicas, a new chart's CRD schema,
+# watchNamespaces), uninstall (CRDs kept), and crds.keep=false (CRDs removed).
+#
+# Why a private control plane (hack/controlplane.sh start with its own state dir, ~12 s): the
+# chart creates, changes and finally deletes the three cluster-wide CRDs, which every other
+# e2e test running beside this one needs.  Here the cluster starts empty, as a user's does.
+# There is no kubelet (nor scheduler): pods stay Pending; that they are CREATED shows the
+# hardened pod passes the namespace's "restricted" Pod Security admission.
+# Needs helm (hack/helm.sh build) and the cached control plane binaries.
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+HELM="$("$ROOT/hack/helm.sh" path)"
+CHART="$ROOT/manifests/chart/tidemark"
+work="$(mktemp -d /tmp/tm-chart-install.XXXXXX)"
+cp_() { TIDEMARK_STATE_DIR="$work/state" "$ROOT/hack/controlplane.sh" "$@"; }
+cleanup() {
+  local rc=$?
+  cp_ stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+  if [[ $rc -eq 0 ]]; then log "PASS chart_install"; else log "chart_install failed (rc=$rc)"; fi
+}
+trap cleanup EXIT
+env_lines="$(cp_ start 2>"$work/start.log")" || fail "private control plane did not start: $(tail -20 "$work/start.log")"
+eval "$env_lines"
+export KUBECONFIG TIDEMARK_K8S_BIN
+export HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" HELM_DATA_HOME="$work/helm/data"
+helm() { "$HELM" --kubeconfig "$KUBECONFIG" "$@"; }
+SA=system:serviceaccount:tidemark-system:tidemark
+can() { # expect yes|no, then can-i arguments, as the controller's ServiceAccount
+  local want=$1 got; shift
+  got="$(k auth can-i --as="$SA" "$@" 2>/dev/null || true)"
+  [[ "$got" == "$want" ]] || fail "kubectl auth can-i --as=$SA $*: expected $want, got '$got'"
+}
+revision() { helm status tidemark -n tidemark-system -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], d["info"]["status"])'; }
+pods() { k -n tidemark-system get pods -l app.kubernetes.io/name=tidemark,app.kubernetes.io/component=controller -o name | wc -l; }
+crds() { k get crd -o name | grep -c '\.tidemark\.dev$' || true; }
+
+# ---- install (the README's commands)
+k create namespace tidemark-system >/dev/null
+k label namespace tidemark-system pod-security.kubernetes.io/enforce=restricted >/dev/null
+out="$(helm install tidemark "$CHART" --namespace tidemark-system 2>&1)" || fail "helm install: $out"
+[[ "$(revision)" == "1 deployed" ]] || fail "after install: release is '$(revision)'"
+for crd in dbschemas dbinstances dbrollouts; do
+  wait_for_output True k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
+    || fail "CRD $crd.tidemark.dev not Established after helm install"
+done
+k -n tidemark-system get serviceaccount/tidemark role/tidemark-leader-election rolebinding/tidemark-leader-election \
+  service/tidemark-metrics deployment/tidemark-controller >/dev/null || fail "helm install: namespaced objects missing"
+k get clusterrole/tidemark-controller clusterrolebinding/tidemark-controller >/dev/null || fail "helm install: ClusterRole missing"
+wait_for_output 1 pods || fail "after install: expected 1 controller pod (restricted admission passed)"
+can yes list dbrollouts.tidemark.dev -A
+can yes get leases.coordination.k8s.io -n tidemark-system
+log "install: release 1 deployed, CRDs Established, RBAC, Service, Deployment, 1 pod"
+
+# ---- upgrade to a new chart version: 2 replicas, and a CRD that changed (a new optional field)
+new="$work/chart-0.1.1"
+cp -r "$CHART" "$new"
+sed -i 's/^version: .*/version: 0.1.1/' "$new/Chart.yaml"
+python3 - "$new/files/crds/tidemark.dev_dbrollouts.yaml" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+anchor = "\n            properties:\n"  # the first properties: under openAPIV3Schema.properties.spec
+at = text.index(anchor, text.index("\n          spec:\n"))
+field = ("\n            properties:\n              chartUpgradeProbe:\n                type: string\n"
+         "                description: Added by tests/e2e/chart_install.sh to see a chart upgrade change a CRD.\n")
+open(path, "w").write(text[:at] + field + text[at + len(anchor):])
+PY
+out="$(helm upgrade tidemark "$new" --namespace tidemark-system --reuse-values --set replicaCount=2 2>&1)" \
+  || fail "helm upgrade (replicaCount=2, new CRD field): $out"
+[[ "$(revision)" == "2 deployed" ]] || fail "after upgrade: release is '$(revision)'"
+[[ "$(k -n tidemark-system get deployment tidemark-controller -o jsonpath='{.spec.replicas}')" == 2 ]] \
+  || fail "after upgrade: Deployment replicas is not 2"
+wait_for_output 2 pods || fail "after upgrade: expected 2 controller pods"
+got="$(k get crd dbrollouts.tidemark.dev -o jsonpath='{.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.chartUpgradeProbe.type}')"
+[[ "$got" == string ]] || fail "after upgrade: the new chart's CRD field is not in dbrollouts.tidemark.dev (got '$got')"
+[[ "$(k get crd dbrollouts.tidemark.dev -o jsonpath='{.metadata.labels.helm\.sh/chart}')" == tidemark-0.1.1 ]] \
+  || fail "after upgrade: CRD not labelled with the new chart version"
+log "upgrade: release 2, 2 replicas, the CRD change applied"
+
+# ---- upgrade to watchNamespaces=[a,b]: Roles there, the ClusterRole gone, --namespace on the controller
+k create namespace team-a >/dev/null
+k create namespace team-b >/dev/null
+k create namespace team-c >/dev/null
+out="$(helm upgrade tidemark "$new" --namespace tidemark-system --reuse-values --set 'watchNamespaces={team-a,team-b}' 2>&1)" \
+  || fail "helm upgrade (watchNamespaces=[team-a,team-b]): $out"
+[[ "$(revision)" == "3 deployed" ]] || fail "after the watchNamespaces upgrade: release is '$(revision)'"
+k -n team-a get role/tidemark-controller rolebinding/tidemark-controller >/dev/null || fail "no Role in team-a"
+k -n team-b get role/tidemark-controller rolebinding/tidemark-controller >/dev/null || fail "no Role in team-b"
+if k get clusterrole tidemark-controller >/dev/null 2>&1; then fail "ClusterRole tidemark-controller left after watchNamespaces"; fi
+args="$(k -n tidemark-system get deployment tidemark-controller -o jsonpath='{.spec.template.spec.containers[0].args}')"
+[[ "$args" == *'"--namespace=team-a,team-b"'* ]] || fail "controller args lack --namespace=team-a,team-b: $args"
+for ns in team-a team-b; do
+  can yes list dbrollouts.tidemark.dev -n "$ns"
+  can yes get secrets -n "$ns"
+  can yes patch deployments.apps -n "$ns"
+done
+can no list dbrollouts.tidemark.dev -n team-c
+can no get secrets -n team-c
+can no list dbrollouts.tidemark.dev -A
+can no get secrets -A
+log "upgrade: watchNamespaces=[team-a,team-b] grants exactly those namespaces"
+
+# ---- uninstall: every object of the release goes, the CRDs (and so every custom resource) stay
+out="$(helm uninstall tidemark --namespace tidemark-system 2>&1)" || fail "helm uninstall: $out"
+[[ "$out" == *"kept due to the resource policy"* ]] || fail "helm uninstall did not report the kept CRDs: $out"
+[[ -z "$(helm list -n tidemark-system -q)" ]] || fail "release still listed after uninstall"
+for o in serviceaccount/tidemark role/tidemark-leader-election rolebinding/tidemark-leader-election \
+         service/tidemark-metrics deployment/tidemark-controller; do
+  if k -n tidemark-system get "$o" >/dev/null 2>&1; then fail "$o left after helm uninstall"; fi
+done
+for ns in team-a team-b; do
+  if k -n "$ns" get role/tidemark-controller >/dev/null 2>&1; then fail "Role in $ns left after helm uninstall"; fi
+done
+wait_for_output 0 pods || fail "controller pods left after helm uninstall"
+[[ "$(crds)" == 3 ]] || fail "after uninstall: expected the 3 CRDs kept, found $(crds)"
+log "uninstall: release objects removed, CRDs kept"
+
+# ---- crds.keep=false: a new install adopts the kept CRDs, and its uninstall removes them
+out="$(helm install tidemark "$CHART" --namespace tidemark-system --set crds.keep=false 2>&1)" \
+  || fail "helm install over the kept CRDs (crds.keep=false): $out"
+got="$(k get crd dbrollouts.tidemark.dev -o jsonpath='{.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.chartUpgradeProbe.type}')"
+[[ -z "$got" ]] || fail "reinstall of chart 0.1.0 did not bring dbrollouts.tidemark.dev back to its schema"
+out="$(helm uninstall tidemark --namespace tidemark-system 2>&1)" || fail "helm uninstall (crds.keep=false): $out"
+wait_for_output 0 crds || fail "crds.keep=false: CRDs left after helm uninstall"
+log "crds.keep=false: CRDs removed with the release"
