@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tidemark tests/e2e/chart_install.sh — the Helm chart's life cycle against a REAL control plane,
 # following README "Install with Helm": install, upgrade (replicas, a new chart's CRD schema,
-# watchNamespaces), uninstall (CRDs kept), and crds.keep=false (CRDs removed).
+# watchNamespaces), uninstall (CRDs kept), crds.keep=false (CRDs removed), and a release
+# adopting CRDs first applied with `kubectl apply -k crds/`.
 #
 # Why a private control plane (hack/controlplane.sh start with its own state dir, ~12 s): the
 # chart creates, changes and finally deletes the three cluster-wide CRDs, which every other
@@ -58,6 +59,10 @@ log "install: release 1 deployed, CRDs Established, RBAC, Service, Deployment, 1
 
 # ---- upgrade to a new chart version: 2 replicas, and a CRD that changed (a new optional field)
 new="$work/chart-0.1.1"
+probe_type() {
+  k get crd dbrollouts.tidemark.dev \
+    -o jsonpath='{.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.chartUpgradeProbe.type}'
+}
 cp -r "$CHART" "$new"
 sed -i 's/^version: .*/version: 0.1.1/' "$new/Chart.yaml"
 python3 - "$new/files/crds/tidemark.dev_dbrollouts.yaml" <<'PY'
@@ -76,7 +81,7 @@ out="$(helm upgrade tidemark "$new" --namespace tidemark-system --reuse-values -
 [[ "$(k -n tidemark-system get deployment tidemark-controller -o jsonpath='{.spec.replicas}')" == 2 ]] \
   || fail "after upgrade: Deployment replicas is not 2"
 wait_for_output 2 pods || fail "after upgrade: expected 2 controller pods"
-got="$(k get crd dbrollouts.tidemark.dev -o jsonpath='{.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.chartUpgradeProbe.type}')"
+got="$(probe_type)"
 [[ "$got" == string ]] || fail "after upgrade: the new chart's CRD field is not in dbrollouts.tidemark.dev (got '$got')"
 [[ "$(k get crd dbrollouts.tidemark.dev -o jsonpath='{.metadata.labels.helm\.sh/chart}')" == tidemark-0.1.1 ]] \
   || fail "after upgrade: CRD not labelled with the new chart version"
@@ -123,8 +128,27 @@ log "uninstall: release objects removed, CRDs kept"
 # ---- crds.keep=false: a new install adopts the kept CRDs, and its uninstall removes them
 out="$(helm install tidemark "$CHART" --namespace tidemark-system --set crds.keep=false 2>&1)" \
   || fail "helm install over the kept CRDs (crds.keep=false): $out"
-got="$(k get crd dbrollouts.tidemark.dev -o jsonpath='{.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.chartUpgradeProbe.type}')"
+got="$(probe_type)"
 [[ -z "$got" ]] || fail "reinstall of chart 0.1.0 did not bring dbrollouts.tidemark.dev back to its schema"
 out="$(helm uninstall tidemark --namespace tidemark-system 2>&1)" || fail "helm uninstall (crds.keep=false): $out"
 wait_for_output 0 crds || fail "crds.keep=false: CRDs left after helm uninstall"
 log "crds.keep=false: CRDs removed with the release"
+
+# ---- CRDs applied with kubectl first (README): labelled and annotated, the release adopts them;
+# the first upgrade that changes them needs --force-conflicts (Helm 4 applies server-side and
+# kubectl's client-side apply owns the fields)
+k apply -k "$ROOT/crds" >/dev/null || fail "kubectl apply -k crds/ failed"
+for crd in dbschemas dbinstances dbrollouts; do
+  k label crd "$crd.tidemark.dev" app.kubernetes.io/managed-by=Helm --overwrite >/dev/null
+  k annotate crd "$crd.tidemark.dev" meta.helm.sh/release-name=tidemark \
+    meta.helm.sh/release-namespace=tidemark-system --overwrite >/dev/null
+done
+out="$(helm install tidemark "$CHART" --namespace tidemark-system 2>&1)" || fail "helm install adopting the CRDs: $out"
+if out="$(helm upgrade tidemark "$new" --namespace tidemark-system --reuse-values 2>&1)"; then
+  fail "upgrade changing kubectl-applied CRDs without --force-conflicts passed: README says it needs it; got: $out"
+fi
+[[ "$out" == *conflict* ]] || fail "upgrade without --force-conflicts failed for another reason: $out"
+out="$(helm upgrade tidemark "$new" --namespace tidemark-system --reuse-values --force-conflicts 2>&1)" \
+  || fail "helm upgrade --force-conflicts over kubectl-applied CRDs: $out"
+[[ "$(probe_type)" == string ]] || fail "upgrade --force-conflicts: the CRD change did not apply"
+log "adoption: kubectl-applied CRDs adopted, changed by upgrade --force-conflicts"
