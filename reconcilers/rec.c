@@ -2,11 +2,13 @@
 #include "reconcilers/rec.h"
 #include "common/clock.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/caps.h"
 #include "engine/engine.h"
@@ -295,56 +297,6 @@ enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, con
 
 /* ------------------------------------------------------------- database */
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Decodes standard base64 into a malloc'd NUL-terminated string; NULL when
- * invalid, or when the value holds a NUL byte. */
-static char *b64_decode(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = malloc(n / 4 * 3 + 4);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '=')
-            break;
-        int v = b64val((unsigned char)s[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-            if (out[o - 1] == '\0') {
-                explicit_bzero(out, o);
-                free(out);
-                return NULL;
-            }
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 static void wipe_free(char *s)
 {
     if (!s)
@@ -363,8 +315,8 @@ static char *secret_value(const cJSON *secret, const char *secret_name, const ch
         tm_err_set(err, TM_E_NOTFOUND, "secret %s has no key \"%s\"", secret_name, key);
         return NULL;
     }
-    char *s = b64_decode(v->valuestring);
-    if (!s)
+    char *s = NULL;
+    if (tm_b64_decode(v->valuestring, TM_B64_LAX_TEXT, SIZE_MAX, &s, NULL, NULL) != TM_OK)
         tm_err_set(err, TM_E_INVAL, "secret %s key \"%s\" is not valid base64 text", secret_name,
                    key);
     return s;

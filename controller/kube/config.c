@@ -2,7 +2,8 @@
  *
  * kubeconfig YAML is read with libyaml's document API (small files): the
  * chosen context names a cluster and a user; every file it points at is read
- * into memory now, and `-data` fields are base64-decoded into memory, so TLS
+ * into memory now, and `-data` fields are base64-decoded into memory
+ * (common/base64.h's TM_B64_KUBECONFIG: blanks, URL-safe, loose padding), so TLS
  * material reaches curl only as blobs (never temp files).  Relative paths
  * resolve against the kubeconfig's folder, as kubectl does.
  *
@@ -17,6 +18,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 
 #include <yaml.h>
 
+#include "common/base64.h"
 #include "common/caps.h"
 
 #define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -105,62 +108,6 @@ out:
     fclose(f);
     tm_buf_release(&b);
     return rc;
-}
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes standard (or URL-safe) base64, skipping whitespace, padding optional. */
-static enum tm_code b64_decode(const char *in, char **out, size_t *out_len)
-{
-    size_t n = strlen(in);
-    char *o = malloc(n / 4 * 3 + 4);
-    if (!o)
-        return TM_E_NOMEM;
-    size_t len = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    bool pad = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-            continue;
-        if (c == '=') {
-            pad = true;
-            continue;
-        }
-        int v = b64_val(c);
-        if (v < 0 || pad) {
-            free(o);
-            return TM_E_PARSE;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[len++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    if (bits >= 6) { /* a lone trailing character cannot encode a byte */
-        free(o);
-        return TM_E_PARSE;
-    }
-    o[len] = '\0';
-    *out = o;
-    *out_len = len;
-    return TM_OK;
 }
 
 /* ------------------------------------------------------------ yaml helpers */
@@ -277,7 +224,7 @@ static enum tm_code load_pem(yaml_document_t *d, yaml_node_t *map, const char *f
     const char *data = ymap_str(d, map, key);
     const char *file = ymap_str(d, map, field);
     if (data) {
-        enum tm_code rc = b64_decode(data, pem, len);
+        enum tm_code rc = tm_b64_decode(data, TM_B64_KUBECONFIG, SIZE_MAX, pem, len, NULL);
         if (rc != TM_OK)
             return tm_err_set(err, rc, "%s: %s is not valid base64", what, key);
         return TM_OK;

@@ -5,12 +5,16 @@
  * CRD's schema and CEL rules already refuse bad specs, but every check is
  * repeated here because the apiserver may run an older CRD and because this
  * code is the last line before a string reaches git's argv.
- * Base64 is decoded strictly (RFC 4648 alphabet, '=' padding only at the
- * end), as the apiserver encodes Secret and binaryData values. */
+ * Base64 is decoded strictly (tm_b64_decode's TM_B64_STRICT: RFC 4648
+ * alphabet, '=' padding only at the end), as the apiserver encodes Secret
+ * and binaryData values. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/caps.h"
 #include "source/source.h"
@@ -403,60 +407,6 @@ char *src_spec_summary(const struct src_spec *s)
     return tm_buf_detach(&b, NULL);
 }
 
-/* ---- base64 ---------------------------------------------------------------------- */
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Decodes standard base64 into b (cleared first).  false on a bad length,
- * a byte outside the alphabet, misplaced padding, or past b's cap. */
-static bool b64_decode(const char *s, struct tm_buf *b)
-{
-    tm_buf_reset(b);
-    size_t n = strlen(s);
-    if (n % 4 != 0)
-        return false;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; k++) {
-            unsigned char c = (unsigned char)s[i + k];
-            if (c == '=' && i + 4 == n && k >= 2) {
-                v[k] = 0;
-                pad++;
-                continue;
-            }
-            if (pad)
-                return false; /* data after '=' */
-            v[k] = b64_val(c);
-            if (v[k] < 0)
-                return false;
-        }
-        unsigned char out[3] = {
-            (unsigned char)((v[0] << 2) | (v[1] >> 4)),
-            (unsigned char)(((v[1] & 15) << 4) | (v[2] >> 2)),
-            (unsigned char)(((v[2] & 3) << 6) | v[3]),
-        };
-        if (tm_buf_add(b, out, (size_t)(3 - pad)) != TM_OK)
-            return false;
-    }
-    if (tm_buf_add(b, "", 0) != TM_OK) /* data non-NULL even when empty */
-        return false;
-    return true;
-}
-
 /* ---- inline and ConfigMap ------------------------------------------------------ */
 
 static enum tm_code add_file(struct chlog_fs *fs, const char *where, const char *key,
@@ -513,8 +463,6 @@ enum tm_code src_load_configmap(const cJSON *configmap, struct chlog_fs *fs,
     const char *name = obj_str(obj_get(configmap, "metadata"), "name");
     if (!name)
         name = "?";
-    struct tm_buf bin;
-    tm_buf_init(&bin, TM_CAP_CHANGELOG_FILE);
     enum tm_code rc = chlog_fs_mem_init(fs);
     if (rc != TM_OK)
         return tm_err_set(err, rc, "out of memory");
@@ -537,12 +485,16 @@ enum tm_code src_load_configmap(const cJSON *configmap, struct chlog_fs *fs,
                             name, f->string);
             goto out;
         }
-        if (!cJSON_IsString(f) || !b64_decode(f->valuestring, &bin)) {
+        char *bin = NULL;
+        size_t len = 0;
+        if (!cJSON_IsString(f) || tm_b64_decode(f->valuestring, TM_B64_STRICT,
+                                                TM_CAP_CHANGELOG_FILE, &bin, &len, NULL) != TM_OK) {
             rc = tm_err_set(err, TM_E_INVAL, "configmap %s: binaryData[%s] is not valid base64",
                             name, f->string);
             goto out;
         }
-        rc = add_file(fs, "configmap binaryData", f->string, tm_buf_str(&bin), bin.len, err);
+        rc = add_file(fs, "configmap binaryData", f->string, bin, len, err);
+        free(bin);
         if (rc != TM_OK)
             goto prefix;
     }
@@ -552,7 +504,6 @@ enum tm_code src_load_configmap(const cJSON *configmap, struct chlog_fs *fs,
 prefix:
     tm_err_prefix(err, "configmap %s", name);
 out:
-    tm_buf_release(&bin);
     if (rc != TM_OK)
         chlog_fs_mem_release(fs);
     return rc;
@@ -597,25 +548,22 @@ static enum tm_code secret_value(const cJSON *data, const char *secret, const ch
     const cJSON *v = obj_get(data, key);
     if (!v)
         return TM_OK;
-    struct tm_buf b;
-    tm_buf_init(&b, TM_CAP_SMALL);
-    if (!cJSON_IsString(v) || !b64_decode(v->valuestring, &b)) {
-        tm_buf_release(&b);
+    char *s = NULL;
+    size_t len = 0;
+    if (!cJSON_IsString(v) ||
+        tm_b64_decode(v->valuestring, TM_B64_STRICT, TM_CAP_SMALL, &s, &len, NULL) != TM_OK)
         return tm_err_set(err, TM_E_INVAL, "secret %s: key %s is not valid base64", secret, key);
-    }
-    for (size_t i = 0; i < b.len; i++) {
-        unsigned char c = (unsigned char)b.data[i];
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f) {
-            memset(b.data, 0, b.len);
-            tm_buf_release(&b);
+            OPENSSL_cleanse(s, len);
+            free(s);
             return tm_err_set(err, TM_E_INVAL,
                               "secret %s: key %s contains a control character (a trailing "
                               "newline?)", secret, key);
         }
     }
-    *out = tm_buf_detach(&b, NULL);
-    if (!*out)
-        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    *out = s;
     return TM_OK;
 }
 
