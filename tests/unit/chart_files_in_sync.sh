@@ -1,29 +1,31 @@
 #!/usr/bin/env bash
-# tidemark tests/unit/chart_crds_in_sync.sh — crds/ is the one source of the CRDs; the chart
-# renders them (templates/crds.yaml) from manifests/chart/tidemark/files/crds/, which must
-# hold exactly the files crds/kustomization.yaml lists, byte for byte.
+# tidemark tests/unit/chart_files_in_sync.sh — the chart renders the CRDs and the alerting
+# rules from copies under manifests/chart/tidemark/files/, and the repository's own files stay
+# the one source: each copy must equal its source byte for byte.
+#   files/crds/*.yaml                      = what crds/kustomization.yaml lists, from crds/
+#   files/prometheus/tidemark.rules.yaml   = manifests/prometheus/tidemark.rules.yaml
 #
 # Why a checked copy: Helm reads only files inside the chart, and a symlink out of it is
-# refused by GitOps tools that fetch charts from Git (Flux, Argo CD) and by `helm package`
-# users' archives alike.  After changing crds/, refresh the copy with:
+# refused by GitOps tools that fetch charts from Git (Flux, Argo CD) and dropped from a
+# packaged chart's meaning.  After changing a source, refresh the copies with:
 #   cp crds/tidemark.dev_*.yaml manifests/chart/tidemark/files/crds/
+#   cp manifests/prometheus/tidemark.rules.yaml manifests/chart/tidemark/files/prometheus/
 set -euo pipefail
 ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-src="$ROOT/crds" copy="$ROOT/manifests/chart/tidemark/files/crds"
-fix="run: cp crds/tidemark.dev_*.yaml manifests/chart/tidemark/files/crds/"
+files="$ROOT/manifests/chart/tidemark/files"
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
-listed="$(sed -n 's/^- \(.*\.yaml\)$/\1/p' "$src/kustomization.yaml" | sort)"
-copied="$(cd "$copy" && ls -- *.yaml | sort)"
-[[ -n "$listed" ]] || { echo "FAIL: crds/kustomization.yaml lists no resources" >&2; exit 1; }
-[[ "$listed" == "$copied" ]] || {
-  echo "FAIL: crds/kustomization.yaml lists [$(echo $listed)] but the chart has [$(echo $copied)]; $fix" >&2
-  exit 1
+same() { # SOURCE COPY (paths relative to ROOT)
+  cmp -s "$ROOT/$1" "$ROOT/$2" && return 0
+  diff -u "$ROOT/$1" "$ROOT/$2" | head -20 >&2 || true
+  fail "$2 differs from $1; run: cp $1 $2"
 }
-for f in $listed; do
-  cmp -s "$src/$f" "$copy/$f" || {
-    echo "FAIL: manifests/chart/tidemark/files/crds/$f differs from crds/$f; $fix" >&2
-    diff -u "$src/$f" "$copy/$f" | head -20 >&2
-    exit 1
-  }
-done
-echo "chart_crds_in_sync: $(echo $listed | wc -w) CRDs identical to crds/"
+
+listed="$(sed -n 's/^- \(.*\.yaml\)$/\1/p' "$ROOT/crds/kustomization.yaml" | sort)"
+copied="$(cd "$files/crds" && ls -- *.yaml | sort)"
+[[ -n "$listed" ]] || fail "crds/kustomization.yaml lists no resources"
+[[ "$listed" == "$copied" ]] \
+  || fail "crds/kustomization.yaml lists [$(echo $listed)] but the chart has [$(echo $copied)] in files/crds/; run: cp crds/tidemark.dev_*.yaml manifests/chart/tidemark/files/crds/ (and remove the stale ones)"
+for f in $listed; do same "crds/$f" "manifests/chart/tidemark/files/crds/$f"; done
+same manifests/prometheus/tidemark.rules.yaml manifests/chart/tidemark/files/prometheus/tidemark.rules.yaml
+echo "chart_files_in_sync: $(echo $listed | wc -w) CRDs and the alerting rules identical to their sources"

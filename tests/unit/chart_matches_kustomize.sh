@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tidemark tests/unit/chart_matches_kustomize.sh — the Helm chart with its defaults renders the
 # same objects as `kubectl kustomize manifests/`: same kinds, names, namespaces and content
-# (RBAC rules, Deployment args, env, probes, security contexts, CRD schemas...).
+# (RBAC rules, Deployment args, env, probes, security contexts, CRD schemas...).  And with
+# prometheusRule.enabled=true its PrometheusRule equals `kubectl kustomize manifests/prometheus`.
 #
 # What legitimately differs is normalised first, and nothing else:
 #   - Helm's labels (helm.sh/chart, app.kubernetes.io/managed-by, /instance, /version) and
@@ -19,8 +20,11 @@ trap 'rm -rf "$work"' EXIT
 
 "$K8S_BIN/kubectl" kustomize "$ROOT/manifests" >"$work/kustomize.yaml"
 "$HELM" template tidemark "$ROOT/manifests/chart/tidemark" --namespace tidemark-system >"$work/helm.yaml"
+"$K8S_BIN/kubectl" kustomize "$ROOT/manifests/prometheus" >"$work/kustomize-alerts.yaml"
+"$HELM" template tidemark "$ROOT/manifests/chart/tidemark" --namespace tidemark-system \
+  --set prometheusRule.enabled=true --show-only templates/prometheusrule.yaml >"$work/helm-alerts.yaml"
 
-python3 - "$work/kustomize.yaml" "$work/helm.yaml" <<'PY'
+python3 - "$work" <<'PY'
 import difflib, sys, yaml
 
 HELM_LABELS = {"helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/instance",
@@ -54,27 +58,35 @@ def load(path):
             objs[key] = d
     return objs
 
-kust, helm = load(sys.argv[1]), load(sys.argv[2])
+def compare(what, kust, helm):
+    errors = []
+    for key in sorted(set(kust) - set(helm)):
+        errors.append(f"only kustomize renders {key}")
+    for key in sorted(set(helm) - set(kust)):
+        errors.append(f"only helm renders {key}")
+    for key in sorted(set(kust) & set(helm)):
+        if kust[key] != helm[key]:
+            a = yaml.safe_dump(kust[key], sort_keys=True).splitlines()
+            b = yaml.safe_dump(helm[key], sort_keys=True).splitlines()
+            diff = "\n".join(difflib.unified_diff(a, b, "kustomize", "helm", lineterm="", n=2))
+            errors.append(f"{key} differs:\n{diff}")
+    if errors:
+        print(f"FAIL: {what} differ:", file=sys.stderr)
+        for e in errors:
+            print("  " + e.replace("\n", "\n    "), file=sys.stderr)
+    return not errors
+
+work = sys.argv[1]
+kust, helm = load(f"{work}/kustomize.yaml"), load(f"{work}/helm.yaml")
 ns = ("Namespace", "", "tidemark-system")
 if ns not in kust:
     sys.exit("FAIL: kustomize no longer renders Namespace tidemark-system: update this test")
 del kust[ns]
-
-errors = []
-for key in sorted(set(kust) - set(helm)):
-    errors.append(f"only kustomize renders {key}")
-for key in sorted(set(helm) - set(kust)):
-    errors.append(f"only helm renders {key}")
-for key in sorted(set(kust) & set(helm)):
-    if kust[key] != helm[key]:
-        a = yaml.safe_dump(kust[key], sort_keys=True).splitlines()
-        b = yaml.safe_dump(helm[key], sort_keys=True).splitlines()
-        diff = "\n".join(difflib.unified_diff(a, b, "kustomize", "helm", lineterm="", n=2))
-        errors.append(f"{key} differs:\n{diff}")
-if errors:
-    print("FAIL: helm template (defaults) and kubectl kustomize manifests/ differ:", file=sys.stderr)
-    for e in errors:
-        print("  " + e.replace("\n", "\n    "), file=sys.stderr)
+ok = compare("helm template (defaults) and kubectl kustomize manifests/", kust, helm)
+alerts_k, alerts_h = load(f"{work}/kustomize-alerts.yaml"), load(f"{work}/helm-alerts.yaml")
+ok = compare("helm template --set prometheusRule.enabled=true and kubectl kustomize manifests/prometheus/",
+             alerts_k, alerts_h) and ok
+if not ok:
     sys.exit(1)
-print(f"chart_matches_kustomize: {len(kust)} objects identical")
+print(f"chart_matches_kustomize: {len(kust)} objects and {len(alerts_k)} PrometheusRule identical")
 PY

@@ -163,6 +163,15 @@ def _():
     assert sm["metadata"]["labels"]["release"] == "prom"
     assert not find(defaults, "ServiceMonitor")
 
+@case("prometheusRule.enabled: the alerts, with the extra labels")
+def _():
+    objs = render("--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=prom")
+    pr = one(objs, "PrometheusRule", "tidemark", "tidemark-system")
+    assert pr["metadata"]["labels"]["release"] == "prom", pr["metadata"]
+    alerts = [r["alert"] for g in pr["spec"]["groups"] for r in g["rules"]]
+    assert "TidemarkRolloutFailed" in alerts and "TidemarkNoLeader" in alerts, alerts
+    assert not find(defaults, "PrometheusRule")
+
 @case("networkPolicy.enabled: ingress to the metrics port of the controller pods only")
 def _():
     objs = render("--set", "networkPolicy.enabled=true",
