@@ -39,7 +39,7 @@ cmd_build() {
   # one builder at a time (test.sh and a test may ask at once)
   exec 8>"$CACHE_DIR/build.lock"
   flock -w 1200 8 || die "another build has held $CACHE_DIR/build.lock for 20 min"
-  if up_to_date; then exec 8>&-; return 0; fi
+  if up_to_date; then log "helm $HELM_VERSION up to date in $BIN_DIR"; exec 8>&-; return 0; fi
   local tmp="$CACHE_DIR/bin.tmp.$$" t0 v=internal/version rc=0
   rm -rf "$tmp"; mkdir -p "$tmp"
   t0=$(date +%s)
