@@ -36,20 +36,6 @@ static bool associated_with_constraint(const char *list, bool fk)
     return false;
 }
 
-/* A new statement "CLUSTER [schema.]t USING idx". */
-static enum tm_code cluster(struct tm_buf *b, const struct chlog_node *n, const char *t,
-                            const char *idx)
-{
-    enum tm_code rc = ddl_next(b);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, "CLUSTER ");
-    if (rc == TM_OK)
-        rc = ddl_table(b, n, t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, " USING ");
-    return rc == TM_OK ? chlog_sql_add_name(b, idx) : rc;
-}
-
 /* "DROP INDEX [schema.]idx" (DropIndexGenerator) */
 static enum tm_code drop_index(struct ddl_cx *c, struct tm_buf *b, const char *idx)
 {
@@ -110,7 +96,7 @@ enum tm_code ddl_compile_create_index(struct ddl_cx *c)
     if (rc == TM_OK && skip)
         tm_buf_reset(b);
     if (rc == TM_OK && !skip && ddl_flag(n, "clustered") && idx)
-        rc = cluster(b, n, t, idx);
+        rc = ddl_table_stmt(b, "CLUSTER ", n, t, " USING ", idx);
     /* rollback: dropIndex (CreateIndexChange.createInverses) */
     if (rc == TM_OK && idx) {
         c->has_rb = true;
@@ -271,10 +257,7 @@ enum tm_code ddl_add_unique(struct tm_buf *b, const struct chlog_node *n, const 
 enum tm_code ddl_drop_constraint(struct tm_buf *b, const struct chlog_node *n, const char *t,
                                  const char *name)
 {
-    enum tm_code rc = ddl_alter_table(b, n, t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, " DROP CONSTRAINT ");
-    return rc == TM_OK ? chlog_sql_add_name(b, name) : rc;
+    return ddl_table_stmt(b, "ALTER TABLE ", n, t, " DROP CONSTRAINT ", name);
 }
 
 enum tm_code ddl_compile_add_unique(struct ddl_cx *c)
@@ -334,7 +317,7 @@ enum tm_code ddl_compile_add_pk(struct ddl_cx *c)
             rc = chlog_sql_add_table(b, NULL, ddl_txt(c, "forIndexSchemaName"), fi);
     }
     if (rc == TM_OK && ddl_flag(c->n, "clustered") && name)
-        rc = cluster(b, c->n, t, name);
+        rc = ddl_table_stmt(b, "CLUSTER ", c->n, t, " USING ", name);
     /* rollback: dropPrimaryKey (AddPrimaryKeyChange.createInverses) */
     if (rc == TM_OK) {
         c->has_rb = true;

@@ -187,13 +187,23 @@ enum tm_code ddl_table(struct tm_buf *b, const struct chlog_node *n, const char 
                                chlog_node_text(n, "schemaName"), name);
 }
 
-/* ALTER TABLE [schema.]t */
-enum tm_code ddl_alter_table(struct tm_buf *b, const struct chlog_node *n, const char *t)
+enum tm_code ddl_table_stmt(struct tm_buf *b, const char *before, const struct chlog_node *n,
+                            const char *t, const char *after, const char *name)
 {
     enum tm_code rc = ddl_next(b);
     if (rc == TM_OK)
-        rc = tm_buf_adds(b, "ALTER TABLE ");
-    return rc == TM_OK ? ddl_table(b, n, t) : rc;
+        rc = tm_buf_adds(b, before);
+    if (rc == TM_OK)
+        rc = ddl_table(b, n, t);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, after);
+    return rc == TM_OK && name ? chlog_sql_add_name(b, name) : rc;
+}
+
+/* ALTER TABLE [schema.]t */
+enum tm_code ddl_alter_table(struct tm_buf *b, const struct chlog_node *n, const char *t)
+{
+    return ddl_table_stmt(b, "ALTER TABLE ", n, t, "", NULL);
 }
 
 enum tm_code ddl_seq_name(struct tm_buf *b, struct ddl_cx *c, const char *name)
@@ -267,13 +277,7 @@ enum tm_code ddl_add_remarks(struct tm_buf *b, const char *r)
 enum tm_code ddl_comment_on_table(struct tm_buf *b, const struct chlog_node *n, const char *t,
                                   const char *remarks)
 {
-    enum tm_code rc = ddl_next(b);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, "COMMENT ON TABLE ");
-    if (rc == TM_OK)
-        rc = ddl_table(b, n, t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, " IS ");
+    enum tm_code rc = ddl_table_stmt(b, "COMMENT ON TABLE ", n, t, " IS ", NULL);
     return rc == TM_OK ? ddl_add_remarks(b, remarks) : rc;
 }
 
@@ -311,11 +315,8 @@ enum tm_code ddl_alter_column(struct tm_buf *b, const struct chlog_node *n, cons
     /* SetNullableGenerator and AddDefaultValueGenerator write
      * "ALTER COLUMN  c" (two blanks); DropDefaultValueGenerator one */
     bool nullable = strstr(what, "NOT NULL") != NULL || strncmp(what, "SET DEFAULT", 11) == 0;
-    enum tm_code rc = ddl_alter_table(b, n, t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, nullable ? " ALTER COLUMN  " : " ALTER COLUMN ");
-    if (rc == TM_OK)
-        rc = chlog_sql_add_name(b, col);
+    enum tm_code rc = ddl_table_stmt(b, "ALTER TABLE ", n, t,
+                                     nullable ? " ALTER COLUMN  " : " ALTER COLUMN ", col);
     return rc == TM_OK ? tm_buf_addf(b, " %s", what) : rc;
 }
 

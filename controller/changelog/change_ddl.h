@@ -71,6 +71,10 @@ enum tm_code ddl_next(struct tm_buf *b) TM_MUST_CHECK;
 /* [schema.]name with n's schemaName (escapeTableName). */
 enum tm_code ddl_table(struct tm_buf *b, const struct chlog_node *n, const char *name)
     TM_MUST_CHECK;
+/* A new statement "<before>[schema.]t<after>[name]": t with n's schemaName,
+ * name (NULL: none) through chlog_sql_add_name. */
+enum tm_code ddl_table_stmt(struct tm_buf *b, const char *before, const struct chlog_node *n,
+                            const char *t, const char *after, const char *name) TM_MUST_CHECK;
 /* A new statement "ALTER TABLE [schema.]t". */
 enum tm_code ddl_alter_table(struct tm_buf *b, const struct chlog_node *n, const char *t)
     TM_MUST_CHECK;

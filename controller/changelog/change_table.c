@@ -262,15 +262,7 @@ enum tm_code ddl_compile_create_table(struct ddl_cx *c)
 static enum tm_code update_set(struct tm_buf *b, const struct chlog_node *n, const char *t,
                                const char *col)
 {
-    enum tm_code rc = ddl_next(b);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, "UPDATE ");
-    if (rc == TM_OK)
-        rc = ddl_table(b, n, t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, " SET ");
-    if (rc == TM_OK)
-        rc = chlog_sql_add_name(b, col);
+    enum tm_code rc = ddl_table_stmt(b, "UPDATE ", n, t, " SET ", col);
     return rc == TM_OK ? tm_buf_adds(b, " = ") : rc;
 }
 
@@ -278,10 +270,7 @@ static enum tm_code update_set(struct tm_buf *b, const struct chlog_node *n, con
 static enum tm_code drop_column(struct tm_buf *b, const struct chlog_node *n, const char *t,
                                 const char *col)
 {
-    enum tm_code rc = ddl_alter_table(b, n, t);
-    if (rc == TM_OK)
-        rc = tm_buf_adds(b, " DROP COLUMN ");
-    return rc == TM_OK ? chlog_sql_add_name(b, col) : rc;
+    return ddl_table_stmt(b, "ALTER TABLE ", n, t, " DROP COLUMN ", col);
 }
 
 /* ColumnConfig.getValueObject() != null */
@@ -342,11 +331,7 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
         const char *name = chlog_node_text(col, "name");
         const char *type = chlog_node_text(col, "type");
         bool auto_inc = ddl_flag(col, "autoIncrement");
-        rc = ddl_alter_table(b, n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " ADD ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(b, name);
+        rc = ddl_table_stmt(b, "ALTER TABLE ", n, t, " ADD ", name);
         if (rc == TM_OK && type) {
             rc = tm_buf_adds(b, " ");
             if (rc == TM_OK)
@@ -499,11 +484,7 @@ enum tm_code ddl_compile_rename_column(struct ddl_cx *c)
         rc = ddl_need(c, "newColumnName", &nw);
     for (int pass = 0; pass < 2 && rc == TM_OK; pass++) {
         struct tm_buf *b = pass ? &c->rb : &c->sql;
-        rc = ddl_alter_table(b, c->n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " RENAME COLUMN ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(b, pass ? nw : o);
+        rc = ddl_table_stmt(b, "ALTER TABLE ", c->n, t, " RENAME COLUMN ", pass ? nw : o);
         if (rc == TM_OK)
             rc = tm_buf_adds(b, " TO ");
         if (rc == TM_OK)
@@ -522,11 +503,8 @@ enum tm_code ddl_compile_rename_table(struct ddl_cx *c)
         rc = ddl_need(c, "newTableName", &nw);
     for (int pass = 0; pass < 2 && rc == TM_OK; pass++) {
         struct tm_buf *b = pass ? &c->rb : &c->sql;
-        rc = ddl_alter_table(b, c->n, pass ? nw : o);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " RENAME TO ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(b, pass ? o : nw);
+        rc = ddl_table_stmt(b, "ALTER TABLE ", c->n, pass ? nw : o, " RENAME TO ",
+                            pass ? o : nw);
     }
     c->has_rb = rc == TM_OK;
     return rc;
