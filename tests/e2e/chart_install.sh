@@ -25,6 +25,7 @@ cleanup() {
   if [[ $rc -eq 0 ]]; then log "PASS chart_install"; else log "chart_install failed (rc=$rc)"; fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT  # a ctest timeout still stops the private control plane
 env_lines="$(cp_ start 2>"$work/start.log")" || fail "private control plane did not start: $(tail -20 "$work/start.log")"
 eval "$env_lines"
 export KUBECONFIG TIDEMARK_K8S_BIN
