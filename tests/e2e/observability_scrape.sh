@@ -6,7 +6,10 @@
 # `promtool check metrics`. Two counters only get a series once a watch restarts or a
 # list is repeated after 410 Expired (tidemark_watch_restarts_total,
 # tidemark_relists_total): fault_apiserver_restart.sh scrapes those, and
-# unit/observability_metrics.sh checks their registration. promtool from hack/promtool.sh.
+# unit/observability_metrics.sh checks their registration. tidemark_reconcile_errors_total
+# has a series once a reconcile failed: it must be there when tidemark_reconcile_total
+# counts an error or terminal result (a 409 on a status write is one), and may be absent
+# otherwise. promtool from hack/promtool.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
@@ -22,15 +25,30 @@ until [[ "$(phase orders-dev)" == Succeeded ]]; do
   sleep 1
 done
 
-scrape="$(metrics)" || fail "cannot scrape /metrics"
-lint="$("$promtool" check metrics <<<"$scrape" 2>&1)" || fail "promtool check metrics: $lint"
 mapfile -t queried < <(grep -oh 'tidemark_[a-z_]*' "$ROOT/manifests/prometheus/tidemark.rules.yaml" \
   "$ROOT/manifests/grafana/tidemark-dashboard.json" | sort -u)
 (( ${#queried[@]} >= 10 )) || fail "found only ${#queried[@]} metric names in the rules and the dashboard"
-for name in "${queried[@]}"; do
-  case "$name" in
-    tidemark_watch_restarts_total | tidemark_relists_total) continue ;;
-  esac
-  grep -qE "^${name}(_bucket|_sum|_count)?(\{| )" <<<"$scrape" || fail "$name is queried but not served by /metrics"
+
+# missing_metrics: the queried names the last scrape lacks (some series appear just after
+# the reconcile that reported Succeeded, e.g. the recount of tidemark_dbrollouts)
+missing_metrics() {
+  local name
+  for name in "${queried[@]}"; do
+    case "$name" in
+      tidemark_watch_restarts_total | tidemark_relists_total) continue ;;
+      tidemark_reconcile_errors_total) # a series from the first error on: none if none failed
+        grep -qE '^tidemark_reconcile_total\{.*result="(error|terminal)"' <<<"$scrape" || continue ;;
+    esac
+    grep -qE "^${name}(_bucket|_sum|_count)?(\{| )" <<<"$scrape" || echo "$name"
+  done
+}
+deadline=$(( $(date +%s) + 60 ))
+while :; do
+  scrape="$(metrics)" || fail "cannot scrape /metrics"
+  missing="$(missing_metrics)"
+  [[ -z "$missing" ]] && break
+  (( $(date +%s) < deadline )) || fail "queried but not served by /metrics: $(tr '\n' ' ' <<<"$missing")"
+  sleep 0.5
 done
-log "all ${#queried[@]} queried metrics served (but the two fault-only counters)"
+lint="$("$promtool" check metrics <<<"$scrape" 2>&1)" || fail "promtool check metrics: $lint"
+log "all ${#queried[@]} queried metrics served (but the fault-only ones); promtool check metrics clean"
