@@ -5,20 +5,14 @@
 # Nothing is persisted; the namespaces this test creates are deleted.
 # Needs helm (hack/helm.sh build), KUBECONFIG and TIDEMARK_K8S_BIN.
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/lib/kube.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
+# shellcheck source=tests/lib/chart.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/chart.sh"
 require_controlplane
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-HELM="$("$ROOT/hack/helm.sh" path)"
-CHART="$ROOT/manifests/chart/tidemark"
-NS="$(unique_ns chart-dry)" A="$(unique_ns chart-dry-a)" B="$(unique_ns chart-dry-b)"
-cleanup() {
-  local rc=$?
-  k delete namespace "$NS" "$A" "$B" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  if [[ $rc -eq 0 ]]; then log "PASS chart_dry_run"; else log "chart_dry_run failed (rc=$rc)"; fi
-}
-trap cleanup EXIT
-k create namespace "$NS" >/dev/null
+A="$(unique_ns chart-dry-a)" B="$(unique_ns chart-dry-b)"
+at_exit 'k delete namespace "$A" "$B" --ignore-not-found --wait=false >/dev/null 2>&1'
+new_namespace chart-dry
 k create namespace "$A" >/dev/null
 k create namespace "$B" >/dev/null
 

@@ -11,25 +11,18 @@
 # hardened pod passes the namespace's "restricted" Pod Security admission.
 # Needs helm (hack/helm.sh build) and the cached control plane binaries.
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-HELM="$("$ROOT/hack/helm.sh" path)"
-CHART="$ROOT/manifests/chart/tidemark"
-work="$(mktemp -d /tmp/tm-chart-install.XXXXXX)"
-cp_() { TIDEMARK_STATE_DIR="$work/state" "$ROOT/hack/controlplane.sh" "$@"; }
-cleanup() {
-  local rc=$?
-  cp_ stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-  if [[ $rc -eq 0 ]]; then log "PASS chart_install"; else log "chart_install failed (rc=$rc)"; fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT  # a ctest timeout still stops the private control plane
-env_lines="$(cp_ start 2>"$work/start.log")" || fail "private control plane did not start: $(tail -20 "$work/start.log")"
+# shellcheck source=tests/lib/kube.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
+# shellcheck source=tests/lib/chart.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/chart.sh"
+new_work_dir
+cp_() { TIDEMARK_STATE_DIR="$WORK/state" "$ROOT/hack/controlplane.sh" "$@"; }
+at_exit 'cp_ stop >/dev/null 2>&1'
+trap 'exit 143' TERM INT  # a ctest timeout still runs the exit hooks: the control plane stops
+env_lines="$(cp_ start 2>"$WORK/start.log")" || fail "private control plane did not start: $(tail -20 "$WORK/start.log")"
 eval "$env_lines"
 export KUBECONFIG TIDEMARK_K8S_BIN
-export HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" HELM_DATA_HOME="$work/helm/data"
+export HELM_CACHE_HOME="$WORK/helm/cache" HELM_CONFIG_HOME="$WORK/helm/config" HELM_DATA_HOME="$WORK/helm/data"
 helm() { "$HELM" --kubeconfig "$KUBECONFIG" "$@"; }
 SA=system:serviceaccount:tidemark-system:tidemark
 can() { # expect yes|no, then can-i arguments, as the controller's ServiceAccount
@@ -59,7 +52,7 @@ can yes get leases.coordination.k8s.io -n tidemark-system
 log "install: release 1 deployed, CRDs Established, RBAC, Service, Deployment, 1 pod"
 
 # ---- upgrade to a new chart version: 2 replicas, and a CRD that changed (a new optional field)
-new="$work/chart-0.1.1"
+new="$WORK/chart-0.1.1"
 probe_type() {
   k get crd dbrollouts.tidemark.dev \
     -o jsonpath='{.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.chartUpgradeProbe.type}'

@@ -11,9 +11,9 @@
 #   cp crds/tidemark.dev_*.yaml manifests/chart/tidemark/files/crds/
 #   cp manifests/prometheus/tidemark.rules.yaml manifests/chart/tidemark/files/prometheus/
 set -euo pipefail
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 files="$ROOT/manifests/chart/tidemark/files"
-fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
 same() { # SOURCE COPY (paths relative to ROOT)
   cmp -s "$ROOT/$1" "$ROOT/$2" && return 0

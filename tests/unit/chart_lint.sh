@@ -4,18 +4,15 @@
 # controller or Kubernetes would refuse later (caught at lint/install time instead).
 # Needs helm (hack/helm.sh build).
 set -euo pipefail
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-HELM="$("$ROOT/hack/helm.sh" path)"
-CHART="$ROOT/manifests/chart/tidemark"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=tests/lib/chart.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/chart.sh"
+new_work_dir
 
 lint() { "$HELM" lint --strict "$CHART" --namespace tidemark-system "$@" 2>&1; }
 
 out="$(lint)" || fail "helm lint --strict (defaults): $out"
 
-cat >"$work/all.yaml" <<'YAML'
+cat >"$WORK/all.yaml" <<'YAML'
 image: {repository: registry.example/tidemark, tag: "1.2.3", pullPolicy: Always, pullSecrets: [regcred]}
 replicaCount: 2
 watchNamespaces: [team-a, team-b]
@@ -43,7 +40,7 @@ networkPolicy:
   metricsFrom: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]
   egress: [{}]
 YAML
-out="$(lint -f "$work/all.yaml")" || fail "helm lint --strict (every option on): $out"
+out="$(lint -f "$WORK/all.yaml")" || fail "helm lint --strict (every option on): $out"
 
 # values the schema must refuse, each with the words the error must name
 refused=(

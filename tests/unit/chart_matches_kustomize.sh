@@ -11,20 +11,18 @@
 #     namespace (`helm install -n tidemark-system --create-namespace`, README).
 # Needs helm (hack/helm.sh build), kubectl (hack/controlplane.sh build; no cluster) and PyYAML.
 set -euo pipefail
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-HELM="$("$ROOT/hack/helm.sh" path)"
-K8S_BIN="${TIDEMARK_K8S_BIN:-$(eval "$("$ROOT/hack/controlplane.sh" env)" && echo "$TIDEMARK_K8S_BIN")}"
-[[ -x "$K8S_BIN/kubectl" ]] || { echo "FAIL: no kubectl in $K8S_BIN (run hack/controlplane.sh build)" >&2; exit 1; }
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/lib/chart.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/chart.sh"
+require_kubectl
+new_work_dir
 
-"$K8S_BIN/kubectl" kustomize "$ROOT/manifests" >"$work/kustomize.yaml"
-"$HELM" template tidemark "$ROOT/manifests/chart/tidemark" --namespace tidemark-system >"$work/helm.yaml"
-"$K8S_BIN/kubectl" kustomize "$ROOT/manifests/prometheus" >"$work/kustomize-alerts.yaml"
-"$HELM" template tidemark "$ROOT/manifests/chart/tidemark" --namespace tidemark-system \
-  --set prometheusRule.enabled=true --show-only templates/prometheusrule.yaml >"$work/helm-alerts.yaml"
+"$KUBECTL" kustomize "$ROOT/manifests" >"$WORK/kustomize.yaml"
+"$HELM" template tidemark "$CHART" --namespace tidemark-system >"$WORK/helm.yaml"
+"$KUBECTL" kustomize "$ROOT/manifests/prometheus" >"$WORK/kustomize-alerts.yaml"
+"$HELM" template tidemark "$CHART" --namespace tidemark-system \
+  --set prometheusRule.enabled=true --show-only templates/prometheusrule.yaml >"$WORK/helm-alerts.yaml"
 
-python3 - "$work" <<'PY'
+python3 - "$WORK" <<'PY'
 import difflib, sys, yaml
 
 HELM_LABELS = {"helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/instance",

@@ -6,9 +6,9 @@
 # the ServiceMonitor and NetworkPolicy select the controller.  Every case reports its own
 # failure; the test fails if any did.  Needs helm (hack/helm.sh build) and PyYAML.
 set -euo pipefail
-ROOT="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-HELM="$("$ROOT/hack/helm.sh" path)"
-python3 - "$HELM" "$ROOT/manifests/chart/tidemark" <<'PY'
+# shellcheck source=tests/lib/chart.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/chart.sh"
+python3 - "$HELM" "$CHART" <<'PY'
 import subprocess, sys, yaml
 
 helm, chart = sys.argv[1], sys.argv[2]
