@@ -41,6 +41,230 @@ static const char *unique_name(const struct chlog_node *col)
 
 /* ---- createTable ------------------------------------------------------------- */
 
+/* The table constraints CreateTableGenerator writes after the columns, as
+ * the columns declare them: primary key columns, foreign keys, unnamed and
+ * named unique constraints (each clause starts with ", "). */
+struct table_constraints {
+    struct tm_buf pk; /* "a, b": the primary key's columns */
+    const char *pk_name, *pk_space;
+    bool pk_deferrable, pk_deferred;
+    struct tm_buf fks, uq_unnamed, uq_named;
+};
+
+static void constraints_init(struct table_constraints *tc)
+{
+    memset(tc, 0, sizeof *tc);
+    tm_buf_init(&tc->pk, TM_CAP_CHANGELOG_FILE);
+    tm_buf_init(&tc->fks, TM_CAP_CHANGELOG_FILE);
+    tm_buf_init(&tc->uq_unnamed, TM_CAP_CHANGELOG_FILE);
+    tm_buf_init(&tc->uq_named, TM_CAP_CHANGELOG_FILE);
+}
+
+static void constraints_release(struct table_constraints *tc)
+{
+    tm_buf_release(&tc->pk);
+    tm_buf_release(&tc->fks);
+    tm_buf_release(&tc->uq_unnamed);
+    tm_buf_release(&tc->uq_named);
+}
+
+/* "CREATE [TABLETYPE ]TABLE [IF NOT EXISTS ][schema.]t (" */
+static enum tm_code create_table_head(struct ddl_cx *c, struct tm_buf *b, const char *t)
+{
+    enum tm_code rc = tm_buf_adds(b, "CREATE ");
+    const char *tt = ddl_txt(c, "tableType");
+    if (rc == TM_OK && tt && *tt) {
+        for (const char *p = tt; *p && rc == TM_OK; p++) {
+            char u = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+            rc = tm_buf_add(b, &u, 1);
+        }
+        if (rc == TM_OK)
+            rc = tm_buf_adds(b, " ");
+    }
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, "TABLE ");
+    /* PostgresDatabase.supportsCreateIfNotExists(Table) */
+    if (rc == TM_OK && ddl_flag(c->n, "ifNotExists"))
+        rc = tm_buf_adds(b, "IF NOT EXISTS ");
+    if (rc == TM_OK)
+        rc = ddl_table(b, c->n, t);
+    return rc == TM_OK ? tm_buf_adds(b, " (") : rc;
+}
+
+/* One column: "name [TYPE] [DEFAULT x] [identity] [NOT NULL]". */
+static enum tm_code column_definition(struct ddl_cx *c, struct tm_buf *b,
+                                      const struct chlog_node *col)
+{
+    const struct chlog_node *cons = chlog_node_child(col, "constraints");
+    const char *type = chlog_node_text(col, "type");
+    bool auto_inc = ddl_flag(col, "autoIncrement") || chlog_type_is_auto_increment(type);
+    bool is_pk = cons && ddl_flag(cons, "primaryKey");
+    enum tm_code rc = chlog_sql_add_column(b, chlog_node_text(col, "name"),
+                                           type != NULL && !ddl_flag(col, "computed"));
+    if (rc == TM_OK && type) {
+        rc = tm_buf_adds(b, " ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_type(b, type, auto_inc, NULL, c->err);
+    }
+    bool any = false;
+    /* serial types: no default (DatabaseDataType.isAutoIncrement) */
+    if (rc == TM_OK && type)
+        rc = default_value(c, b, col, type, &any);
+    if (rc == TM_OK && auto_inc) {
+        rc = tm_buf_adds(b, " ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_auto_increment(b, chlog_node_text(col, "generationType"),
+                                              chlog_node_text(col, "startWith"),
+                                              chlog_node_text(col, "incrementBy"));
+    }
+    if (rc == TM_OK && (is_pk || (cons && ddl_flag_false(cons, "nullable")))) {
+        /* PostgresDatabase.supportsNotNullConstraintNames() is false:
+         * notNullConstraintName is not written */
+        rc = tm_buf_adds(b, " NOT NULL");
+    }
+    return rc;
+}
+
+/* ", CONSTRAINT fk FOREIGN KEY (name) REFERENCES ..." of a column's
+ * constraints (references="t(c)" or referencedTableName + columns). */
+static enum tm_code column_foreign_key(struct ddl_cx *c, struct tm_buf *fks,
+                                       const struct chlog_node *cons, const char *name)
+{
+    const char *refs = chlog_node_text(cons, "references");
+    const char *rt = chlog_node_text(cons, "referencedTableName");
+    const char *rcols = chlog_node_text(cons, "referencedColumnNames");
+    if (!refs && !(rt && rcols))
+        return TM_OK;
+    const char *fk = chlog_node_text(cons, "foreignKeyName");
+    if (!ddl_nonblank(fk))
+        return chlog_ld_fail(c->err, TM_E_INVAL, cons->file, cons->line, 0,
+                             "createTable: a column with references needs foreignKeyName");
+    enum tm_code rc = tm_buf_adds(fks, ", CONSTRAINT ");
+    if (rc == TM_OK)
+        rc = chlog_sql_add_name(fks, fk);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(fks, " FOREIGN KEY (");
+    if (rc == TM_OK)
+        rc = chlog_sql_add_name(fks, name);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(fks, ") REFERENCES ");
+    if (rc == TM_OK && refs) {
+        rc = tm_buf_adds(fks, refs);
+    } else if (rc == TM_OK) {
+        rc = chlog_sql_add_table(fks, NULL, chlog_node_text(cons, "referencedTableSchemaName"),
+                                 rt);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(fks, "(");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_column_list(fks, rcols);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(fks, ")");
+    }
+    if (rc == TM_OK && ddl_flag(cons, "deleteCascade"))
+        rc = tm_buf_adds(fks, " ON DELETE CASCADE");
+    if (rc == TM_OK && ddl_flag(cons, "initiallyDeferred"))
+        rc = tm_buf_adds(fks, " INITIALLY DEFERRED");
+    if (rc == TM_OK && ddl_flag(cons, "deferrable"))
+        rc = tm_buf_adds(fks, " DEFERRABLE");
+    return rc;
+}
+
+/* What a column's <constraints> add to the table's constraints (the named
+ * unique ones are gathered by named_uniques()). */
+static enum tm_code column_constraints(struct ddl_cx *c, struct table_constraints *tc,
+                                       const struct chlog_node *col)
+{
+    const struct chlog_node *cons = chlog_node_child(col, "constraints");
+    if (!cons)
+        return TM_OK;
+    const char *name = chlog_node_text(col, "name");
+    enum tm_code rc = TM_OK;
+    if (ddl_flag(cons, "primaryKey")) {
+        if (tc->pk.len == 0) {
+            tc->pk_name = chlog_node_text(cons, "primaryKeyName");
+            tc->pk_space = chlog_node_text(cons, "primaryKeyTablespace");
+            tc->pk_deferrable = ddl_flag(cons, "deferrable");
+            tc->pk_deferred = ddl_flag(cons, "initiallyDeferred");
+        } else {
+            rc = tm_buf_adds(&tc->pk, ", ");
+        }
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(&tc->pk, name);
+    }
+    if (rc == TM_OK)
+        rc = column_foreign_key(c, &tc->fks, cons, name);
+    if (rc == TM_OK && ddl_flag(cons, "unique") &&
+        !chlog_node_text(cons, "uniqueConstraintName")) {
+        rc = tm_buf_adds(&tc->uq_unnamed, ", UNIQUE (");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(&tc->uq_unnamed, name);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&tc->uq_unnamed, ")");
+    }
+    return rc;
+}
+
+/* CreateTableGenerator: the named unique constraints in first-seen order,
+ * the columns of one name merged into one clause. */
+static enum tm_code named_uniques(const struct ddl_cols *l, struct tm_buf *uq)
+{
+    enum tm_code rc = TM_OK;
+    for (size_t i = 0; i < l->n && rc == TM_OK; i++) {
+        const char *un = unique_name(l->v[i]);
+        bool seen = false;
+        for (size_t j = 0; j < i && un && !seen; j++)
+            seen = unique_name(l->v[j]) && strcmp(unique_name(l->v[j]), un) == 0;
+        if (!un || seen)
+            continue;
+        rc = tm_buf_adds(uq, ", CONSTRAINT ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_name(uq, un);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(uq, " UNIQUE (");
+        bool first = true;
+        for (size_t j = i; j < l->n && rc == TM_OK; j++) {
+            const char *other = unique_name(l->v[j]);
+            if (!other || strcmp(other, un) != 0)
+                continue;
+            if (!first)
+                rc = tm_buf_adds(uq, ", ");
+            if (rc == TM_OK)
+                rc = chlog_sql_add_name(uq, chlog_node_text(l->v[j], "name"));
+            first = false;
+        }
+        if (rc == TM_OK)
+            rc = tm_buf_adds(uq, ")");
+    }
+    return rc;
+}
+
+/* ", CONSTRAINT name PRIMARY KEY (cols) ..." when a column is a primary key;
+ * without primaryKeyName PostgresDatabase.generatePrimaryKeyName: <table>_pkey
+ * (63 bytes max). */
+static enum tm_code primary_key_clause(struct tm_buf *b, const struct table_constraints *tc,
+                                       const char *t)
+{
+    if (tc->pk.len == 0)
+        return TM_OK;
+    enum tm_code rc = tm_buf_adds(b, ", CONSTRAINT ");
+    if (rc == TM_OK && ddl_nonblank(tc->pk_name)) {
+        rc = chlog_sql_add_name(b, tc->pk_name);
+    } else if (rc == TM_OK) {
+        char gen[128];
+        snprintf(gen, sizeof gen, "%.58s_pkey", t);
+        rc = chlog_sql_add_name(b, gen);
+    }
+    if (rc == TM_OK)
+        rc = tm_buf_addf(b, " PRIMARY KEY (%s)", tm_buf_str(&tc->pk));
+    if (rc == TM_OK && tc->pk_space && *tc->pk_space)
+        rc = tm_buf_addf(b, " USING INDEX TABLESPACE %s", tc->pk_space);
+    if (rc == TM_OK && tc->pk_deferred)
+        rc = tm_buf_adds(b, " INITIALLY DEFERRED");
+    if (rc == TM_OK && tc->pk_deferrable)
+        rc = tm_buf_adds(b, " DEFERRABLE");
+    return rc;
+}
+
 enum tm_code ddl_compile_create_table(struct ddl_cx *c)
 {
     const struct chlog_node *n = c->n;
@@ -52,182 +276,29 @@ enum tm_code ddl_compile_create_table(struct ddl_cx *c)
     else
         memset(&l, 0, sizeof l);
     struct tm_buf *b = &c->sql;
-    struct tm_buf pk, fks, uq_unnamed, uq_named;
-    tm_buf_init(&pk, TM_CAP_CHANGELOG_FILE);
-    tm_buf_init(&fks, TM_CAP_CHANGELOG_FILE);
-    tm_buf_init(&uq_unnamed, TM_CAP_CHANGELOG_FILE);
-    tm_buf_init(&uq_named, TM_CAP_CHANGELOG_FILE);
-    const char *pk_name = NULL, *pk_space = NULL;
-    bool pk_deferrable = false, pk_deferred = false;
-    if (rc == TM_OK) {
-        rc = tm_buf_adds(b, "CREATE ");
-        const char *tt = ddl_txt(c, "tableType");
-        if (rc == TM_OK && tt && *tt) {
-            for (const char *p = tt; *p && rc == TM_OK; p++) {
-                char u = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-                rc = tm_buf_add(b, &u, 1);
-            }
-            if (rc == TM_OK)
-                rc = tm_buf_adds(b, " ");
-        }
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, "TABLE ");
-        /* PostgresDatabase.supportsCreateIfNotExists(Table) */
-        if (rc == TM_OK && ddl_flag(n, "ifNotExists"))
-            rc = tm_buf_adds(b, "IF NOT EXISTS ");
-        if (rc == TM_OK)
-            rc = ddl_table(b, n, t);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(b, " (");
-    }
+    struct table_constraints tc;
+    constraints_init(&tc);
+    if (rc == TM_OK)
+        rc = create_table_head(c, b, t);
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
-        const struct chlog_node *col = l.v[i];
-        const struct chlog_node *cons = chlog_node_child(col, "constraints");
-        const char *name = chlog_node_text(col, "name");
-        const char *type = chlog_node_text(col, "type");
-        bool auto_inc = ddl_flag(col, "autoIncrement") || chlog_type_is_auto_increment(type);
-        bool is_pk = cons && ddl_flag(cons, "primaryKey");
         if (i)
             rc = tm_buf_adds(b, ", ");
         if (rc == TM_OK)
-            rc = chlog_sql_add_column(b, name, type != NULL && !ddl_flag(col, "computed"));
-        if (rc == TM_OK && type) {
-            rc = tm_buf_adds(b, " ");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_type(b, type, auto_inc, NULL, c->err);
-        }
-        bool any = false;
-        /* serial types: no default (DatabaseDataType.isAutoIncrement) */
-        if (rc == TM_OK && type)
-            rc = default_value(c, b, col, type, &any);
-        if (rc == TM_OK && auto_inc) {
-            rc = tm_buf_adds(b, " ");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_auto_increment(b, chlog_node_text(col, "generationType"),
-                                                  chlog_node_text(col, "startWith"),
-                                                  chlog_node_text(col, "incrementBy"));
-        }
-        if (rc == TM_OK && (is_pk || (cons && ddl_flag_false(cons, "nullable")))) {
-            /* PostgresDatabase.supportsNotNullConstraintNames() is false:
-             * notNullConstraintName is not written */
-            rc = tm_buf_adds(b, " NOT NULL");
-        }
-        if (rc != TM_OK || !cons)
-            continue;
-        if (is_pk) {
-            if (pk.len == 0) {
-                pk_name = chlog_node_text(cons, "primaryKeyName");
-                pk_space = chlog_node_text(cons, "primaryKeyTablespace");
-                pk_deferrable = ddl_flag(cons, "deferrable");
-                pk_deferred = ddl_flag(cons, "initiallyDeferred");
-            } else {
-                rc = tm_buf_adds(&pk, ", ");
-            }
-            if (rc == TM_OK)
-                rc = chlog_sql_add_name(&pk, name);
-        }
-        const char *refs = chlog_node_text(cons, "references");
-        const char *rt = chlog_node_text(cons, "referencedTableName");
-        const char *rcols = chlog_node_text(cons, "referencedColumnNames");
-        if (rc == TM_OK && (refs || (rt && rcols))) {
-            const char *fk = chlog_node_text(cons, "foreignKeyName");
-            if (!ddl_nonblank(fk)) {
-                rc = chlog_ld_fail(c->err, TM_E_INVAL, cons->file, cons->line, 0,
-                                   "createTable: a column with references needs foreignKeyName");
-                break;
-            }
-            rc = tm_buf_adds(&fks, ", CONSTRAINT ");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_name(&fks, fk);
-            if (rc == TM_OK)
-                rc = tm_buf_adds(&fks, " FOREIGN KEY (");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_name(&fks, name);
-            if (rc == TM_OK)
-                rc = tm_buf_adds(&fks, ") REFERENCES ");
-            if (rc == TM_OK && refs) {
-                rc = tm_buf_adds(&fks, refs);
-            } else if (rc == TM_OK) {
-                rc = chlog_sql_add_table(&fks, NULL,
-                                         chlog_node_text(cons, "referencedTableSchemaName"), rt);
-                if (rc == TM_OK)
-                    rc = tm_buf_adds(&fks, "(");
-                if (rc == TM_OK)
-                    rc = chlog_sql_add_column_list(&fks, rcols);
-                if (rc == TM_OK)
-                    rc = tm_buf_adds(&fks, ")");
-            }
-            if (rc == TM_OK && ddl_flag(cons, "deleteCascade"))
-                rc = tm_buf_adds(&fks, " ON DELETE CASCADE");
-            if (rc == TM_OK && ddl_flag(cons, "initiallyDeferred"))
-                rc = tm_buf_adds(&fks, " INITIALLY DEFERRED");
-            if (rc == TM_OK && ddl_flag(cons, "deferrable"))
-                rc = tm_buf_adds(&fks, " DEFERRABLE");
-        }
-        if (rc == TM_OK && ddl_flag(cons, "unique")) {
-            const char *un = chlog_node_text(cons, "uniqueConstraintName");
-            if (!un) { /* named ones are written after the loop, merged by name */
-                rc = tm_buf_adds(&uq_unnamed, ", UNIQUE (");
-                if (rc == TM_OK)
-                    rc = chlog_sql_add_name(&uq_unnamed, name);
-                if (rc == TM_OK)
-                    rc = tm_buf_adds(&uq_unnamed, ")");
-            }
-        }
+            rc = column_definition(c, b, l.v[i]);
+        if (rc == TM_OK)
+            rc = column_constraints(c, &tc, l.v[i]);
     }
-    /* CreateTableGenerator: unnamed unique constraints first, then the named
-     * ones in first-seen order, the columns of one name merged into one */
-    for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
-        const char *un = unique_name(l.v[i]);
-        bool seen = false;
-        for (size_t j = 0; j < i && un && !seen; j++)
-            seen = unique_name(l.v[j]) && strcmp(unique_name(l.v[j]), un) == 0;
-        if (!un || seen)
-            continue;
-        rc = tm_buf_adds(&uq_named, ", CONSTRAINT ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_name(&uq_named, un);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&uq_named, " UNIQUE (");
-        bool first = true;
-        for (size_t j = i; j < l.n && rc == TM_OK; j++) {
-            const char *other = unique_name(l.v[j]);
-            if (!other || strcmp(other, un) != 0)
-                continue;
-            if (!first)
-                rc = tm_buf_adds(&uq_named, ", ");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_name(&uq_named, chlog_node_text(l.v[j], "name"));
-            first = false;
-        }
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&uq_named, ")");
-    }
-    if (rc == TM_OK && pk.len) {
-        /* PostgresDatabase.generatePrimaryKeyName: <table>_pkey (63 bytes max) */
-        rc = tm_buf_adds(b, ", CONSTRAINT ");
-        if (rc == TM_OK && ddl_nonblank(pk_name)) {
-            rc = chlog_sql_add_name(b, pk_name);
-        } else if (rc == TM_OK) {
-            char gen[128];
-            snprintf(gen, sizeof gen, "%.58s_pkey", t);
-            rc = chlog_sql_add_name(b, gen);
-        }
-        if (rc == TM_OK)
-            rc = tm_buf_addf(b, " PRIMARY KEY (%s)", tm_buf_str(&pk));
-        if (rc == TM_OK && pk_space && *pk_space)
-            rc = tm_buf_addf(b, " USING INDEX TABLESPACE %s", pk_space);
-        if (rc == TM_OK && pk_deferred)
-            rc = tm_buf_adds(b, " INITIALLY DEFERRED");
-        if (rc == TM_OK && pk_deferrable)
-            rc = tm_buf_adds(b, " DEFERRABLE");
-    }
+    /* unnamed unique constraints first, then the named ones */
     if (rc == TM_OK)
-        rc = tm_buf_adds(b, tm_buf_str(&fks));
+        rc = named_uniques(&l, &tc.uq_named);
     if (rc == TM_OK)
-        rc = tm_buf_adds(b, tm_buf_str(&uq_unnamed));
+        rc = primary_key_clause(b, &tc, t);
     if (rc == TM_OK)
-        rc = tm_buf_adds(b, tm_buf_str(&uq_named));
+        rc = tm_buf_adds(b, tm_buf_str(&tc.fks));
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, tm_buf_str(&tc.uq_unnamed));
+    if (rc == TM_OK)
+        rc = tm_buf_adds(b, tm_buf_str(&tc.uq_named));
     if (rc == TM_OK)
         rc = tm_buf_adds(b, ")");
     const char *space = ddl_txt(c, "tablespace");
@@ -248,10 +319,7 @@ enum tm_code ddl_compile_create_table(struct ddl_cx *c)
         if (rc == TM_OK)
             rc = ddl_table(&c->rb, n, t);
     }
-    tm_buf_release(&pk);
-    tm_buf_release(&fks);
-    tm_buf_release(&uq_unnamed);
-    tm_buf_release(&uq_named);
+    constraints_release(&tc);
     free(l.v);
     return rc;
 }
@@ -305,6 +373,128 @@ static enum tm_code update_value(struct tm_buf *b, const struct chlog_value *v,
     return chlog_value_sql(b, v, CHLOG_TYPE_OTHER, err);
 }
 
+/* AddColumnGenerator.addForeignKeyStatements: the constraint a column's
+ * references="[schema.]table(col)" or referencedTableName declares. */
+static enum tm_code add_column_fk(struct ddl_cx *c, struct tm_buf *b, const char *t,
+                                  const char *name, const struct chlog_node *cons)
+{
+    const char *refs = chlog_node_text(cons, "references");
+    const char *rt = chlog_node_text(cons, "referencedTableName");
+    if (!refs && !rt)
+        return TM_OK;
+    enum tm_code rc = TM_OK;
+    char *rtab = NULL, *rcol = NULL, *rschema = NULL;
+    if (refs) {
+        const char *o = strchr(refs, '(');
+        const char *e = strrchr(refs, ')');
+        if (!o || !e || e < o)
+            rc = chlog_ld_fail(c->err, TM_E_INVAL, cons->file, cons->line, 0,
+                               "addColumn: cannot read table and column from "
+                               "references '%s'", refs);
+        else {
+            rtab = strndup(refs, (size_t)(o - refs));
+            rcol = strndup(o + 1, (size_t)(e - o - 1));
+        }
+    } else {
+        rtab = strdup(rt);
+        const char *rc2 = chlog_node_text(cons, "referencedColumnNames");
+        rcol = strdup(rc2 ? rc2 : "");
+    }
+    if (rc == TM_OK && (!rtab || !rcol))
+        rc = TM_E_NOMEM;
+    if (rc == TM_OK) {
+        char *dot = strchr(rtab, '.');
+        if (dot && dot > rtab) {
+            *dot = '\0';
+            rschema = rtab;
+        }
+        rc = ddl_add_fk(b, chlog_node_text(c->n, "schemaName"), t, name, rschema,
+                        rschema ? dot + 1 : rtab, rcol, chlog_node_text(cons, "foreignKeyName"),
+                        NULL, ddl_flag(cons, "deleteCascade") ? "CASCADE" : NULL, false, false,
+                        !ddl_flag_false(cons, "validateForeignKey"));
+    }
+    free(rtab);
+    free(rcol);
+    return rc;
+}
+
+/* "ALTER TABLE t ADD name [TYPE] [identity] [DEFAULT x] [CONSTRAINT nn] [NOT
+ * NULL] [PRIMARY KEY]", then its unique and foreign key constraints. */
+static enum tm_code add_column_statement(struct ddl_cx *c, struct tm_buf *b, const char *t,
+                                         const struct chlog_node *col)
+{
+    const struct chlog_node *cons = chlog_node_child(col, "constraints");
+    const char *name = chlog_node_text(col, "name");
+    const char *type = chlog_node_text(col, "type");
+    bool auto_inc = ddl_flag(col, "autoIncrement");
+    enum tm_code rc = ddl_table_stmt(b, "ALTER TABLE ", c->n, t, " ADD ", name);
+    if (rc == TM_OK && type) {
+        rc = tm_buf_adds(b, " ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_type(b, type, auto_inc, NULL, c->err);
+    }
+    if (rc == TM_OK && auto_inc) {
+        rc = tm_buf_adds(b, " ");
+        if (rc == TM_OK)
+            rc = chlog_sql_add_auto_increment(b, chlog_node_text(col, "generationType"),
+                                              chlog_node_text(col, "startWith"),
+                                              chlog_node_text(col, "incrementBy"));
+    }
+    bool any = false;
+    if (rc == TM_OK)
+        rc = default_value(c, b, col, type, &any);
+    bool is_pk = cons && ddl_flag(cons, "primaryKey");
+    /* a column given a value gets NOT NULL after its UPDATE instead */
+    bool later_not_null = cons && ddl_flag_false(cons, "nullable") && has_value(col);
+    bool not_null = cons && ddl_flag_false(cons, "nullable") && !later_not_null;
+    if (rc == TM_OK && (not_null || is_pk)) {
+        const char *nn = chlog_node_text(cons, "notNullConstraintName");
+        if (ddl_nonblank(nn)) {
+            rc = tm_buf_adds(b, " CONSTRAINT ");
+            if (rc == TM_OK)
+                rc = chlog_sql_add_name(b, nn);
+        }
+        if (rc == TM_OK)
+            rc = tm_buf_adds(b, " NOT NULL");
+    }
+    if (rc == TM_OK && is_pk)
+        rc = tm_buf_adds(b, " PRIMARY KEY");
+    if (rc == TM_OK && cons && ddl_flag(cons, "unique"))
+        rc = ddl_add_unique(b, c->n, t, name, chlog_node_text(cons, "uniqueConstraintName"),
+                            false, false, NULL, NULL, NULL);
+    if (rc == TM_OK && cons)
+        rc = add_column_fk(c, b, t, name, cons);
+    return rc;
+}
+
+/* AddColumnChange.generateStatements: an UPDATE per column given a value,
+ * then NOT NULL for those of them declared nullable="false". */
+static enum tm_code add_column_values(struct ddl_cx *c, struct tm_buf *b, const char *t,
+                                      const struct ddl_cols *l)
+{
+    enum tm_code rc = TM_OK;
+    for (size_t i = 0; i < l->n && rc == TM_OK; i++) {
+        struct chlog_value v;
+        rc = chlog_value_get(l->v[i], "value", &v, c->err);
+        if (rc == TM_OK && v.kind == CHLOG_VALUE_NONE && ddl_nonblank(l->v[i]->value)) {
+            v.kind = CHLOG_VALUE_STRING; /* <column name="x">text</column> */
+            v.text = l->v[i]->value;
+            v.node = l->v[i];
+        }
+        if (rc != TM_OK || v.kind == CHLOG_VALUE_NONE || v.kind == CHLOG_VALUE_NULL)
+            continue;
+        rc = update_set(b, c->n, t, chlog_node_text(l->v[i], "name"));
+        if (rc == TM_OK)
+            rc = update_value(b, &v, c->err);
+    }
+    for (size_t i = 0; i < l->n && rc == TM_OK; i++) {
+        const struct chlog_node *cons = chlog_node_child(l->v[i], "constraints");
+        if (cons && ddl_flag_false(cons, "nullable") && has_value(l->v[i]))
+            rc = ddl_alter_column(b, c->n, t, chlog_node_text(l->v[i], "name"), "SET NOT NULL");
+    }
+    return rc;
+}
+
 enum tm_code ddl_compile_add_column(struct ddl_cx *c)
 {
     const struct chlog_node *n = c->n;
@@ -325,107 +515,10 @@ enum tm_code ddl_compile_add_column(struct ddl_cx *c)
                                    "addColumn: %s is not allowed on postgresql", positions[k][1]);
         }
     struct tm_buf *b = &c->sql;
-    for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
-        const struct chlog_node *col = l.v[i];
-        const struct chlog_node *cons = chlog_node_child(col, "constraints");
-        const char *name = chlog_node_text(col, "name");
-        const char *type = chlog_node_text(col, "type");
-        bool auto_inc = ddl_flag(col, "autoIncrement");
-        rc = ddl_table_stmt(b, "ALTER TABLE ", n, t, " ADD ", name);
-        if (rc == TM_OK && type) {
-            rc = tm_buf_adds(b, " ");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_type(b, type, auto_inc, NULL, c->err);
-        }
-        if (rc == TM_OK && auto_inc) {
-            rc = tm_buf_adds(b, " ");
-            if (rc == TM_OK)
-                rc = chlog_sql_add_auto_increment(b, chlog_node_text(col, "generationType"),
-                                                  chlog_node_text(col, "startWith"),
-                                                  chlog_node_text(col, "incrementBy"));
-        }
-        bool any = false;
-        if (rc == TM_OK)
-            rc = default_value(c, b, col, type, &any);
-        bool is_pk = cons && ddl_flag(cons, "primaryKey");
-        /* a column given a value gets NOT NULL after its UPDATE instead */
-        bool later_not_null = cons && ddl_flag_false(cons, "nullable") && has_value(col);
-        bool not_null = cons && ddl_flag_false(cons, "nullable") && !later_not_null;
-        if (rc == TM_OK && (not_null || is_pk)) {
-            const char *nn = chlog_node_text(cons, "notNullConstraintName");
-            if (ddl_nonblank(nn)) {
-                rc = tm_buf_adds(b, " CONSTRAINT ");
-                if (rc == TM_OK)
-                    rc = chlog_sql_add_name(b, nn);
-            }
-            if (rc == TM_OK)
-                rc = tm_buf_adds(b, " NOT NULL");
-        }
-        if (rc == TM_OK && is_pk)
-            rc = tm_buf_adds(b, " PRIMARY KEY");
-        if (rc == TM_OK && cons && ddl_flag(cons, "unique"))
-            rc = ddl_add_unique(b, n, t, name, chlog_node_text(cons, "uniqueConstraintName"),
-                                false, false, NULL, NULL, NULL);
-        const char *refs = cons ? chlog_node_text(cons, "references") : NULL;
-        const char *rt = cons ? chlog_node_text(cons, "referencedTableName") : NULL;
-        if (rc == TM_OK && (refs || rt)) {
-            /* AddColumnGenerator.addForeignKeyStatements: references is "ddl_table(col)" */
-            char *rtab = NULL, *rcol = NULL, *rschema = NULL;
-            if (refs) {
-                const char *o = strchr(refs, '(');
-                const char *e = strrchr(refs, ')');
-                if (!o || !e || e < o)
-                    rc = chlog_ld_fail(c->err, TM_E_INVAL, cons->file, cons->line, 0,
-                                       "addColumn: cannot read table and column from "
-                                       "references '%s'", refs);
-                else {
-                    rtab = strndup(refs, (size_t)(o - refs));
-                    rcol = strndup(o + 1, (size_t)(e - o - 1));
-                }
-            } else {
-                rtab = strdup(rt);
-                const char *rc2 = chlog_node_text(cons, "referencedColumnNames");
-                rcol = strdup(rc2 ? rc2 : "");
-            }
-            if (rc == TM_OK && (!rtab || !rcol))
-                rc = TM_E_NOMEM;
-            if (rc == TM_OK) {
-                char *dot = strchr(rtab, '.');
-                if (dot && dot > rtab) {
-                    *dot = '\0';
-                    rschema = rtab;
-                }
-                rc = ddl_add_fk(b, chlog_node_text(n, "schemaName"), t, name, rschema,
-                                rschema ? dot + 1 : rtab, rcol,
-                            chlog_node_text(cons, "foreignKeyName"), NULL,
-                            ddl_flag(cons, "deleteCascade") ? "CASCADE" : NULL, false, false,
-                            !ddl_flag_false(cons, "validateForeignKey"));
-            }
-            free(rtab);
-            free(rcol);
-        }
-    }
-    /* AddColumnChange.generateStatements: an UPDATE per column given a value,
-     * then NOT NULL for those of them declared nullable="false" */
-    for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
-        struct chlog_value v;
-        rc = chlog_value_get(l.v[i], "value", &v, c->err);
-        if (rc == TM_OK && v.kind == CHLOG_VALUE_NONE && ddl_nonblank(l.v[i]->value)) {
-            v.kind = CHLOG_VALUE_STRING; /* <column name="x">text</column> */
-            v.text = l.v[i]->value;
-            v.node = l.v[i];
-        }
-        if (rc != TM_OK || v.kind == CHLOG_VALUE_NONE || v.kind == CHLOG_VALUE_NULL)
-            continue;
-        rc = update_set(b, n, t, chlog_node_text(l.v[i], "name"));
-        if (rc == TM_OK)
-            rc = update_value(b, &v, c->err);
-    }
-    for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
-        const struct chlog_node *cons = chlog_node_child(l.v[i], "constraints");
-        if (cons && ddl_flag_false(cons, "nullable") && has_value(l.v[i]))
-            rc = ddl_alter_column(b, n, t, chlog_node_text(l.v[i], "name"), "SET NOT NULL");
-    }
+    for (size_t i = 0; i < l.n && rc == TM_OK; i++)
+        rc = add_column_statement(c, b, t, l.v[i]);
+    if (rc == TM_OK)
+        rc = add_column_values(c, b, t, &l);
     for (size_t i = 0; i < l.n && rc == TM_OK; i++) {
         const char *r = chlog_node_text(l.v[i], "remarks");
         if (ddl_nonblank(r))
@@ -555,6 +648,14 @@ enum tm_code ddl_compile_set_column_remarks(struct ddl_cx *c)
     return rc;
 }
 
+/* The rollback "ALTER TABLE t ALTER COLUMN col <what>" (createInverses). */
+static enum tm_code rollback_alter_column(struct ddl_cx *c, const char *t, const char *col,
+                                          const char *what)
+{
+    c->has_rb = true;
+    return ddl_alter_column(&c->rb, c->n, t, col, what);
+}
+
 enum tm_code ddl_compile_add_default(struct ddl_cx *c)
 {
     const char *t = NULL, *col = NULL;
@@ -574,10 +675,8 @@ enum tm_code ddl_compile_add_default(struct ddl_cx *c)
     /* AddDefaultValueGeneratorPostgres: the sequence becomes owned by the column */
     if (rc == TM_OK && v.kind == CHLOG_VALUE_SEQ_NEXT)
         rc = ddl_seq_owned_by(&c->sql, NULL, v.text, c->n, t, col);
-    if (rc == TM_OK) {
-        c->has_rb = true;
-        rc = ddl_alter_column(&c->rb, c->n, t, col, "DROP DEFAULT");
-    }
+    if (rc == TM_OK)
+        rc = rollback_alter_column(c, t, col, "DROP DEFAULT");
     return rc;
 }
 
@@ -646,10 +745,8 @@ enum tm_code ddl_compile_add_not_null(struct ddl_cx *c)
     }
     if (rc == TM_OK)
         rc = ddl_alter_column(&c->sql, c->n, t, col, "SET NOT NULL");
-    if (rc == TM_OK) {
-        c->has_rb = true;
-        rc = ddl_alter_column(&c->rb, c->n, t, col, "DROP NOT NULL");
-    }
+    if (rc == TM_OK)
+        rc = rollback_alter_column(c, t, col, "DROP NOT NULL");
     return rc;
 }
 
@@ -659,9 +756,7 @@ enum tm_code ddl_compile_drop_not_null(struct ddl_cx *c)
     enum tm_code rc = ddl_need_column(c, &t, &col);
     if (rc == TM_OK)
         rc = ddl_alter_column(&c->sql, c->n, t, col, "DROP NOT NULL");
-    if (rc == TM_OK) {
-        c->has_rb = true;
-        rc = ddl_alter_column(&c->rb, c->n, t, col, "SET NOT NULL");
-    }
+    if (rc == TM_OK)
+        rc = rollback_alter_column(c, t, col, "SET NOT NULL");
     return rc;
 }
