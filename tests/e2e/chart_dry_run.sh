@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tidemark tests/e2e/chart_dry_run.sh — what the Helm chart renders, the REAL kube-apiserver
 # accepts: `helm template | kubectl apply --dry-run=server -f -` for the defaults (ClusterRole)
-# and for watchNamespaces=[a,b] (a Role and RoleBinding in each, no cluster-wide grant).
+# for watchNamespaces=[a,b] (a Role and RoleBinding in each, no cluster-wide grant) and with
+# every option on.
 # Nothing is persisted; the namespaces this test creates are deleted.
 # Needs helm (hack/helm.sh build), KUBECONFIG and TIDEMARK_K8S_BIN.
 set -euo pipefail
@@ -58,6 +59,15 @@ roles="$("$HELM" template tidemark "$CHART" --namespace "$NS" --set "watchNamesp
 [[ "$roles" == "$A/tidemark-controller"$'\n'"$B/tidemark-controller"$'\n'"$NS/tidemark-leader-election" ]] \
   || fail "watchNamespaces=[a,b]: Roles rendered into: $roles"
 log "watchNamespaces=[$A,$B]: Roles per namespace accepted"
+
+# ---- every option on (tests/data/chart/all-options.yaml) but the Prometheus Operator's kinds,
+# which this cluster does not serve: NetworkPolicy, scheduling, env and security fields are valid
+out="$(dry_run -f "$ROOT/tests/data/chart/all-options.yaml" --set "watchNamespaces={$A}" \
+  --set metrics.serviceMonitor.enabled=false --set prometheusRule.enabled=false)" \
+  || fail "helm template -f all-options.yaml | kubectl apply --dry-run=server was refused: $out"
+expect "$out" networkpolicy.networking.k8s.io/tidemark-controller serviceaccount/tidemark-sa \
+  role.rbac.authorization.k8s.io/tidemark-controller deployment.apps/tidemark-controller
+log "every option: accepted"
 
 # ---- the server really checks: a Role for a namespace that does not exist is refused
 if out="$(dry_run --set "watchNamespaces={$NS-missing}")"; then

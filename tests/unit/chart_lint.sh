@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tidemark tests/unit/chart_lint.sh — `helm lint --strict` passes for the chart with its
-# defaults and with every optional value turned on, and values.schema.json refuses values the
-# controller or Kubernetes would refuse later (caught at lint/install time instead).
+# defaults and with every optional value turned on (tests/data/chart/all-options.yaml); the
+# chart renders as another chart's dependency (a parent hands it `global:`); values.schema.json
+# refuses values the controller or Kubernetes would refuse later (caught at lint/install time).
 # Needs helm (hack/helm.sh build).
 set -euo pipefail
 # shellcheck source=tests/lib/chart.sh
@@ -12,35 +13,17 @@ lint() { "$HELM" lint --strict "$CHART" --namespace tidemark-system "$@" 2>&1; }
 
 out="$(lint)" || fail "helm lint --strict (defaults): $out"
 
-cat >"$WORK/all.yaml" <<'YAML'
-image: {repository: registry.example/tidemark, tag: "1.2.3", pullPolicy: Always, pullSecrets: [regcred]}
-replicaCount: 2
-watchNamespaces: [team-a, team-b]
-serviceAccount: {name: tidemark-sa, annotations: {example.com/role: tidemark}}
-crds: {keep: false}
-nodeSelector: {kubernetes.io/os: linux}
-tolerations: [{key: dedicated, operator: Equal, value: operators, effect: NoSchedule}]
-affinity:
-  podAntiAffinity:
-    preferredDuringSchedulingIgnoredDuringExecution:
-    - weight: 100
-      podAffinityTerm:
-        topologyKey: kubernetes.io/hostname
-        labelSelector: {matchLabels: {app.kubernetes.io/name: tidemark}}
-priorityClassName: system-cluster-critical
-podAnnotations: {example.com/scrape: "yes"}
-podLabels: {team: data}
-extraEnv: [{name: TZ, value: UTC}]
-logLevel: debug
-logFormat: text
-metrics: {serviceMonitor: {enabled: true, labels: {release: prometheus}}}
-prometheusRule: {enabled: true}
-networkPolicy:
-  enabled: true
-  metricsFrom: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]
-  egress: [{}]
-YAML
-out="$(lint -f "$WORK/all.yaml")" || fail "helm lint --strict (every option on): $out"
+out="$(lint -f "$ROOT/tests/data/chart/all-options.yaml")" || fail "helm lint --strict (every option on): $out"
+
+# as a dependency of another chart, which hands it `global:` (the schema must allow it)
+mkdir -p "$WORK/umbrella/charts"
+cp -r "$CHART" "$WORK/umbrella/charts/"
+printf 'apiVersion: v2\nname: umbrella\nversion: 0.0.1\ndependencies:\n- {name: tidemark, version: "%s"}\n' \
+  "$(sed -n 's/^version: //p' "$CHART/Chart.yaml")" >"$WORK/umbrella/Chart.yaml"
+printf 'global: {imageRegistry: example}\ntidemark: {replicaCount: 2}\n' >"$WORK/umbrella/values.yaml"
+out="$("$HELM" template app "$WORK/umbrella" 2>&1)" || fail "the chart as a dependency (with global values): $out"
+[[ "$out" == *"replicas: 2"* ]] || fail "the chart as a dependency: the parent's values did not reach it: $out"
+
 
 # values the schema must refuse, each with the words the error must name
 refused=(
@@ -64,4 +47,4 @@ if out="$("$HELM" template tidemark "$CHART" --set replicaCount=2 --set leaderEl
   fail "replicaCount=2 without leader election: expected a render error, got: $out"
 fi
 [[ "$out" == *"replicaCount > 1 needs leaderElection.enabled"* ]] || fail "replicaCount=2 without leader election: $out"
-echo "chart_lint: defaults and every option lint clean; ${#refused[@]} bad values and 1 bad combination refused"
+echo "chart_lint: defaults, every option and as a dependency; ${#refused[@]} bad values and 1 bad combination refused"
