@@ -13,8 +13,7 @@
 # and keeps the keys already there.
 # Needs lua5.1 (or 5.4/5.3) with lyaml; exits 77 (ctest SKIP) without them.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 
 LUA=""
 for l in lua5.1 lua5.4 lua5.3; do
@@ -27,7 +26,7 @@ fi
 rollout_setup argohealth
 HC="$ROOT/manifests/argocd/resource_customizations/tidemark.dev"
 OBJ="$(mktemp /tmp/tidemark-e2e-argohealth.XXXXXX.yaml)"
-CLEANUP_PATHS+=("$OBJ")
+at_exit 'rm -f "$OBJ"'
 
 # expect KIND NAME CASE STATUS: the live object's health is STATUS (saved as CASE when capturing)
 expect() {
@@ -57,9 +56,9 @@ expect_eventually() {
 
 lock_row() { # true|false: hold or release a Liquibase lock row (tidemark waits for it)
   if [[ $1 == true ]]; then
-    sql "UPDATE public.databasechangeloglock SET locked = true, lockgranted = now(), lockedby = 'argohealth-test'" >/dev/null
+    q "UPDATE public.databasechangeloglock SET locked = true, lockgranted = now(), lockedby = 'argohealth-test'" >/dev/null
   else
-    sql "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
+    q "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
   fi
 }
 
@@ -74,7 +73,7 @@ for kind in DBSchema DBInstance DBRollout; do
   cmp -s "$OBJ" "$HC/$kind/health.lua" || fail "argocd-cm's health script for $kind differs from $kind/health.lua"
 done
 
-sql "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
+q "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
      INSERT INTO public.databasechangeloglock VALUES (1, false, NULL, NULL);
      ALTER TABLE public.databasechangeloglock OWNER TO $ROLE" >/dev/null || fail "create the lock table"
 
@@ -137,12 +136,7 @@ expect_eventually DBInstance db ready Healthy
 expect_eventually DBRollout orphan pending Progressing
 wait_for_output -t 60 WaitingForApp phase r || fail "r not WaitingForApp"
 expect DBRollout r waiting-for-app Progressing
-deadline=$(( $(date +%s) + 60 ))
-until [[ "$(phase r)" == Succeeded ]]; do
-  make_pods_ready "$NS" app=app >/dev/null 2>&1 || true
-  (( $(date +%s) < deadline )) || fail "r did not succeed"
-  sleep 1
-done
+succeed_with_ready_pods r app=app 60 "r did not succeed"
 expect DBRollout r succeeded Healthy
 
 # a spec change the controller has not seen: the old Ready must not read Healthy
@@ -205,7 +199,7 @@ spec:
 YAML
 expect_eventually DBInstance down connect-failed Progressing
 expect_eventually DBInstance nocreds credentials-not-found Degraded
-sql "UPDATE databasechangelog SET md5sum = '9:00000000000000000000000000000000' WHERE id = '1'" >/dev/null
+q "UPDATE databasechangelog SET md5sum = '9:00000000000000000000000000000000' WHERE id = '1'" >/dev/null
 k -n "$NS" annotate dbinstance db tidemark.dev/poke="$(date +%s)" --overwrite >/dev/null
 expect_eventually DBInstance db drifted Degraded 90
 assert_no_canary

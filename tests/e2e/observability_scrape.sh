@@ -11,19 +11,13 @@
 # counts an error or terminal result (a 409 on a status write is one), and may be absent
 # otherwise. promtool from hack/promtool.sh.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/rollout_helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 promtool="$("$ROOT/hack/promtool.sh" path)" || fail "cannot build promtool (hack/promtool.sh)"
 rollout_setup obsscrape
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
 start_controller
-deadline=$(( $(date +%s) + 90 ))
-until [[ "$(phase orders-dev)" == Succeeded ]]; do
-  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  (( $(date +%s) < deadline )) || fail "orders-dev did not succeed"
-  sleep 1
-done
+succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 90 "orders-dev did not succeed"
 
 mapfile -t queried < <(grep -oh 'tidemark_[a-z_]*' "$ROOT/manifests/prometheus/tidemark.rules.yaml" \
   "$ROOT/manifests/grafana/tidemark-dashboard.json" | sort -u)
