@@ -1627,43 +1627,66 @@ static bool utf8_name(const char *e)
 }
 
 /* One changeset's loadData / loadUpdateData. */
-static enum tm_code compile_load(const struct chlog_change_env *env, const struct chlog_node *node,
-                                 bool update, struct chlog_change *ch, struct tm_buf *sql,
-                                 struct tm_err *err)
-{
-    const char *what = node->name;
-    struct load l = {env, node, update, false, NULL, "#", -1, NULL, 0, 0, err};
-    char *data = NULL;
-    size_t len = 0;
-    struct strv headers = {0}, htrim = {0}, row = {0};
-    struct load_row *rows = NULL;
-    size_t nrows = 0, arows = 0;
-    struct tm_buf rb;
-    tm_buf_init(&rb, SQL_CAP);
-    struct csv csv = {0};
+/* The rows of a loadData file once read: each its column values. */
+struct load_rows {
+    struct load_row *v;
+    size_t n, alloc;
+};
 
-    enum tm_code rc =
-        chlog_schema_check(env->ld, node, update ? &load_update_schema : &load_schema, err);
+static void load_rows_release(struct load_rows *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        colvals_release(&rs->v[i].cols);
+    free(rs->v);
+}
+
+/* A new zeroed row at the end of rs, or NULL when out of memory. */
+static struct load_row *load_rows_add(struct load_rows *rs)
+{
+    if (rs->n == rs->alloc) {
+        size_t na = rs->alloc ? rs->alloc * 2 : 64;
+        struct load_row *nr = realloc(rs->v, na * sizeof(*nr));
+        if (!nr)
+            return NULL;
+        rs->v = nr;
+        rs->alloc = na;
+    }
+    struct load_row *r = &rs->v[rs->n++];
+    memset(r, 0, sizeof(*r));
+    return r;
+}
+
+/* The change's attributes into l and csv: the file, primaryKey and
+ * onlyUpdate (loadUpdateData), flags, comment prefix, encoding, separator,
+ * quote character and column configs; TM_E_INVAL names a bad one. */
+static enum tm_code load_options(struct load *l, struct csv *csv, const char **file,
+                                 const char **pk, int *only_update)
+{
+    const struct chlog_node *node = l->node;
+    const char *what = node->name;
+    struct tm_err *err = l->err;
+    enum tm_code rc = chlog_schema_check(l->env->ld, node,
+                                         l->update ? &load_update_schema : &load_schema, err);
     if (rc == TM_OK)
         rc = need_table(node, err);
-    l.table = chlog_node_text(node, "tableName");
-    const char *file = chlog_node_text(node, "file");
-    if (rc == TM_OK && (!file || !*file))
+    l->table = chlog_node_text(node, "tableName");
+    *file = chlog_node_text(node, "file");
+    if (rc == TM_OK && (!*file || !**file))
         rc = fail(err, TM_E_INVAL, node, "%s: file is required", what);
-    const char *pk = chlog_node_text(node, "primaryKey");
-    if (rc == TM_OK && update && (!pk || !*pk))
+    *pk = chlog_node_text(node, "primaryKey");
+    if (rc == TM_OK && l->update && (!*pk || !**pk))
         rc = fail(err, TM_E_INVAL, node, "%s: primaryKey is required", what);
-    int rel = -1, only_update = -1;
+    int rel = -1;
     if (rc == TM_OK)
         rc = get_bool(node, "relativeToChangelogFile", &rel, err);
     if (rc == TM_OK)
-        rc = get_bool(node, "usePreparedStatements", &l.use_prepared, err);
-    if (rc == TM_OK && update)
-        rc = get_bool(node, "onlyUpdate", &only_update, err);
-    l.relative = rel == 1;
+        rc = get_bool(node, "usePreparedStatements", &l->use_prepared, err);
+    if (rc == TM_OK && l->update)
+        rc = get_bool(node, "onlyUpdate", only_update, err);
+    l->relative = rel == 1;
     const struct chlog_node *cl = chlog_node_child(node, "commentLineStartsWith");
     if (cl && cl->value) /* setCommentLineStartsWith: null keeps "#", "" disables */
-        l.comment = *cl->value ? cl->value : NULL;
+        l->comment = *cl->value ? cl->value : NULL;
     const char *enc = chlog_node_text(node, "encoding");
     if (rc == TM_OK && enc && !utf8_name(enc))
         rc = fail(err, TM_E_INVAL, node, "%s: encoding %s is not supported (UTF-8 only)", what,
@@ -1677,47 +1700,49 @@ static enum tm_code compile_load(const struct chlog_change_env *env, const struc
     const char *quot = chlog_node_text(node, "quotchar");
     if (rc == TM_OK && (!*sep || (unsigned char)sep[0] >= 0x80))
         rc = fail(err, TM_E_INVAL, node, "%s: separator must be one ASCII character", what);
-    csv.sep = sep[0];
+    csv->sep = sep[0];
     if (!quot || blank(quot))
-        csv.quote = '\1'; /* StringUtils.trimToEmpty(quotchar).isEmpty() */
+        csv->quote = '\1'; /* StringUtils.trimToEmpty(quotchar).isEmpty() */
     else
-        csv.quote = quot[0];
+        csv->quote = quot[0];
     if (!quot)
-        csv.quote = '"';
-    if (rc == TM_OK && (unsigned char)csv.quote >= 0x80)
+        csv->quote = '"';
+    if (rc == TM_OK && (unsigned char)csv->quote >= 0x80)
         rc = fail(err, TM_E_INVAL, node, "%s: quotchar must be one ASCII character", what);
     if (rc == TM_OK)
-        rc = chlog_node_each(node, "column", "columns", load_column_cfg, &l);
-    if (rc == TM_OK && chlog_has_suffix(file, ".gz"))
-        rc = fail(err, TM_E_INVAL, node, "%s: gzipped files are not supported: %s", what, file);
-    if (rc == TM_OK)
-        rc = read_file(env, node, what, file, l.relative, &data, &len, err);
-    if (rc == TM_OK)
-        rc = load_checksum(l.table, data, len, l.comment, ch->checksum_v9);
-    if (rc != TM_OK)
-        goto out;
+        rc = chlog_node_each(node, "column", "columns", load_column_cfg, l);
+    if (rc == TM_OK && chlog_has_suffix(*file, ".gz"))
+        rc = fail(err, TM_E_INVAL, node, "%s: gzipped files are not supported: %s", what, *file);
+    return rc;
+}
 
-    csv.p = data;
-    csv.end = data + len;
-    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-        csv.p += 3; /* BomAwareInputStream */
+/* Reads the header and every data row of the CSV text in csv into rows
+ * (LoadDataChange.generateStatements: blank and comment lines skipped, a
+ * row with another number of values than the header refused). */
+static enum tm_code load_read_rows(struct load *l, struct csv *csv, const char *file,
+                                   struct load_rows *rows)
+{
+    const struct chlog_node *node = l->node;
+    const char *what = node->name;
+    struct tm_err *err = l->err;
+    struct strv headers = {0}, htrim = {0}, row = {0};
     bool got = false, unterminated = false;
-    rc = csv_next(&csv, &headers, &got, &unterminated);
+    enum tm_code rc = csv_next(csv, &headers, &got, &unterminated);
     if (rc == TM_OK && !got)
         rc = fail(err, TM_E_INVAL, node, "%s: data file %s was empty", what, file);
     if (rc == TM_OK)
-        rc = load_bind_headers(&l, &headers);
+        rc = load_bind_headers(l, &headers);
     for (size_t i = 0; i < headers.n && rc == TM_OK; i++)
         rc = strv_push_take(&htrim, java_trim_dup(headers.v[i]));
     long line_no = 1;
     while (rc == TM_OK) {
-        rc = csv_next(&csv, &row, &got, &unterminated);
+        rc = csv_next(csv, &row, &got, &unterminated);
         if (rc != TM_OK || !got)
             break;
         line_no++;
         if (row.n == 1 && blank(row.v[0]))
             continue;
-        if (l.comment && strncmp(row.v[0], l.comment, strlen(l.comment)) == 0)
+        if (l->comment && strncmp(row.v[0], l->comment, strlen(l->comment)) == 0)
             continue;
         if (row.n != headers.n) {
             rc = fail(err, TM_E_INVAL, node,
@@ -1726,109 +1751,144 @@ static enum tm_code compile_load(const struct chlog_change_env *env, const struc
                       what, file, line_no, row.n, headers.n);
             break;
         }
-        if (nrows == arows) {
-            size_t na = arows ? arows * 2 : 64;
-            struct load_row *nr = realloc(rows, na * sizeof(*nr));
-            if (!nr) {
-                rc = TM_E_NOMEM;
-                break;
-            }
-            rows = nr;
-            arows = na;
+        struct load_row *r = load_rows_add(rows);
+        if (!r) {
+            rc = TM_E_NOMEM;
+            break;
         }
-        struct load_row *r = &rows[nrows++];
-        memset(r, 0, sizeof(*r));
         bool needs = false;
         for (size_t i = 0; i < headers.n && rc == TM_OK; i++) {
-            struct load_col *cfg = load_col_for(&l, i, htrim.v[i]);
+            struct load_col *cfg = load_col_for(l, i, htrim.v[i]);
             if (!cfg) /* addColumnsFromHeaders gave every header a config */
                 rc = TM_E_INTERNAL;
             else if (!ieq(cfg->type, "skip")) {
                 struct cell val;
-                rc = load_cell(&l, cfg, row.v[i], &val, &needs);
+                rc = load_cell(l, cfg, row.v[i], &val, &needs);
                 if (rc == TM_OK)
                     rc = colvals_put(&r->cols, cfg->name ? cfg->name : htrim.v[i], &val, false);
             }
         }
         if (rc != TM_OK)
             break;
-        if (!update) {
-            if (l.use_prepared == 0 && needs)
+        if (!l->update) {
+            if (l->use_prepared == 0 && needs)
                 rc = fail(err, TM_E_INVAL, node, "%s: usePreparedStatements=false but "
                                                  "prepared statements are required", what);
-            r->bound = l.use_prepared >= 0 ? l.use_prepared == 1 : needs;
+            r->bound = l->use_prepared >= 0 ? l->use_prepared == 1 : needs;
         }
     }
     if (rc == TM_E_PARSE && unterminated)
         rc = fail(err, TM_E_PARSE, node, "%s: error parsing %s: unterminated quoted field", what,
                   file);
-    if (rc != TM_OK)
-        goto out;
-
-    /* LoadDataChange.generateStatementsFromRows */
-    bool any_bound = false;
-    for (size_t i = 0; i < nrows; i++)
-        any_bound |= rows[i].bound;
-    if (update) {
-        for (size_t i = 0; i < nrows && rc == TM_OK; i++) {
-            rc = stmt_sep(sql);
-            if (rc == TM_OK)
-                rc = add_upsert(&l, sql, pk, only_update == 1, &rows[i].cols);
-            /* LoadUpdateDataChange.generateRollbackStatements: one DELETE per row */
-            if (rc == TM_OK)
-                rc = stmt_sep(&rb);
-            if (rc == TM_OK)
-                rc = tm_buf_adds(&rb, "DELETE FROM ");
-            if (rc == TM_OK)
-                rc = add_table(&rb, node);
-            if (rc == TM_OK)
-                rc = tm_buf_adds(&rb, " WHERE ");
-            if (rc == TM_OK)
-                rc = add_pk_where(&rb, pk, &rows[i].cols, err);
-        }
-        if (rc == TM_OK) {
-            ch->rollback_auto = tm_buf_detach(&rb, NULL);
-            if (!ch->rollback_auto)
-                rc = TM_E_NOMEM;
-        }
-    } else if (any_bound) {
-        /* PostgreSQL: only the prepared statements run (LB-744); rows that did
-         * not need one are dropped, as in Liquibase */
-        for (size_t i = 0; i < nrows && rc == TM_OK; i++) {
-            if (!rows[i].bound)
-                continue;
-            rc = stmt_sep(sql);
-            if (rc == TM_OK)
-                rc = add_insert_header(sql, node, &rows[i].cols);
-            if (rc == TM_OK)
-                rc = add_values(sql, &rows[i].cols, VAL_BOUND, err);
-        }
-    } else {
-        /* InsertSetGenerator: the first row's columns, 51 rows a statement */
-        size_t in_batch = 0;
-        for (size_t i = 0; i < nrows && rc == TM_OK; i++) {
-            if (in_batch == 0) {
-                rc = stmt_sep(sql);
-                if (rc == TM_OK)
-                    rc = add_insert_header(sql, node, &rows[0].cols);
-            } else {
-                rc = tm_buf_adds(sql, ",");
-            }
-            if (rc == TM_OK)
-                rc = add_values(sql, &rows[i].cols, VAL_INSERT, err);
-            if (++in_batch > INSERT_BATCH)
-                in_batch = 0;
-        }
-    }
-out:
-    free(csv.pending);
-    for (size_t i = 0; i < nrows; i++)
-        colvals_release(&rows[i].cols);
-    free(rows);
     strv_release(&headers);
     strv_release(&htrim);
     strv_release(&row);
+    return rc;
+}
+
+/* LoadUpdateDataChange: an upsert per row; rollback (generateRollbackStatements)
+ * one DELETE per row, into ch->rollback_auto. */
+static enum tm_code load_update_statements(struct load *l, const struct load_rows *rows,
+                                           const char *pk, bool only_update,
+                                           struct chlog_change *ch, struct tm_buf *sql)
+{
+    struct tm_buf rb;
+    tm_buf_init(&rb, SQL_CAP);
+    enum tm_code rc = TM_OK;
+    for (size_t i = 0; i < rows->n && rc == TM_OK; i++) {
+        rc = stmt_sep(sql);
+        if (rc == TM_OK)
+            rc = add_upsert(l, sql, pk, only_update, &rows->v[i].cols);
+        if (rc == TM_OK)
+            rc = stmt_sep(&rb);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&rb, "DELETE FROM ");
+        if (rc == TM_OK)
+            rc = add_table(&rb, l->node);
+        if (rc == TM_OK)
+            rc = tm_buf_adds(&rb, " WHERE ");
+        if (rc == TM_OK)
+            rc = add_pk_where(&rb, pk, &rows->v[i].cols, l->err);
+    }
+    if (rc == TM_OK) {
+        ch->rollback_auto = tm_buf_detach(&rb, NULL);
+        if (!ch->rollback_auto)
+            rc = TM_E_NOMEM;
+    }
     tm_buf_release(&rb);
+    return rc;
+}
+
+/* LoadDataChange.generateStatementsFromRows (insert). */
+static enum tm_code load_insert_statements(struct load *l, const struct load_rows *rows,
+                                           struct tm_buf *sql)
+{
+    enum tm_code rc = TM_OK;
+    bool any_bound = false;
+    for (size_t i = 0; i < rows->n; i++)
+        any_bound |= rows->v[i].bound;
+    if (any_bound) {
+        /* PostgreSQL: only the prepared statements run (LB-744); rows that did
+         * not need one are dropped, as in Liquibase */
+        for (size_t i = 0; i < rows->n && rc == TM_OK; i++) {
+            if (!rows->v[i].bound)
+                continue;
+            rc = stmt_sep(sql);
+            if (rc == TM_OK)
+                rc = add_insert_header(sql, l->node, &rows->v[i].cols);
+            if (rc == TM_OK)
+                rc = add_values(sql, &rows->v[i].cols, VAL_BOUND, l->err);
+        }
+        return rc;
+    }
+    /* InsertSetGenerator: the first row's columns, 51 rows a statement */
+    size_t in_batch = 0;
+    for (size_t i = 0; i < rows->n && rc == TM_OK; i++) {
+        if (in_batch == 0) {
+            rc = stmt_sep(sql);
+            if (rc == TM_OK)
+                rc = add_insert_header(sql, l->node, &rows->v[0].cols);
+        } else {
+            rc = tm_buf_adds(sql, ",");
+        }
+        if (rc == TM_OK)
+            rc = add_values(sql, &rows->v[i].cols, VAL_INSERT, l->err);
+        if (++in_batch > INSERT_BATCH)
+            in_batch = 0;
+    }
+    return rc;
+}
+
+static enum tm_code compile_load(const struct chlog_change_env *env, const struct chlog_node *node,
+                                 bool update, struct chlog_change *ch, struct tm_buf *sql,
+                                 struct tm_err *err)
+{
+    struct load l = {env, node, update, false, NULL, "#", -1, NULL, 0, 0, err};
+    char *data = NULL;
+    size_t len = 0;
+    struct load_rows rows = {0};
+    struct csv csv = {0};
+    const char *file = NULL, *pk = NULL;
+    int only_update = -1;
+
+    enum tm_code rc = load_options(&l, &csv, &file, &pk, &only_update);
+    if (rc == TM_OK)
+        rc = read_file(env, node, node->name, file, l.relative, &data, &len, err);
+    if (rc == TM_OK)
+        rc = load_checksum(l.table, data, len, l.comment, ch->checksum_v9);
+    if (rc == TM_OK) {
+        csv.p = data;
+        csv.end = data + len;
+        if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+            csv.p += 3; /* BomAwareInputStream */
+        rc = load_read_rows(&l, &csv, file, &rows);
+    }
+    if (rc == TM_OK && update)
+        rc = load_update_statements(&l, &rows, pk, only_update == 1, ch, sql);
+    else if (rc == TM_OK)
+        rc = load_insert_statements(&l, &rows, sql);
+    free(csv.pending);
+    load_rows_release(&rows);
     load_release(&l);
     free(data);
     return rc;
