@@ -15,7 +15,8 @@
  *   - Reconciling and Stalled are present only while True (removed otherwise);
  *   - Ready sums up: True only when the object is fully reconciled.
  *
- * Not here: JSON (reconcilers/status_json.c) and API calls.  Prefix cond_:
+ * Not here: JSON (rec_conds_from_json/rec_conds_to_json in rec_json.c) and
+ * API calls.  Prefix cond_:
  * shared by the three reconcilers in this folder. */
 #ifndef TM_RECONCILERS_CONDITIONS_H
 #define TM_RECONCILERS_CONDITIONS_H

@@ -93,18 +93,14 @@ static bool add_opt_str(cJSON *o, const char *k, const char *v)
 static cJSON *status_json(const struct dbinstance_status *st)
 {
     char t[32];
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = rec_status_new(&st->conds);
     if (!o)
         return NULL;
-    cJSON *conds = rec_conds_to_json(&st->conds);
-    bool ok = conds && cJSON_AddItemToObject(o, "conditions", conds);
-    if (!ok)
-        cJSON_Delete(conds);
-    ok = ok && cJSON_AddNumberToObject(o, "observedGeneration", (double)st->observed_generation) &&
-         add_opt_str(o, "schemaRevision", st->schema_revision) &&
-         add_opt_str(o, "appliedTag", st->applied_tag) &&
-         add_opt_str(o, "lastAppliedChangeSet", st->last_applied) &&
-         add_opt_str(o, "activeRollout", st->active_rollout);
+    bool ok = cJSON_AddNumberToObject(o, "observedGeneration", (double)st->observed_generation) &&
+              add_opt_str(o, "schemaRevision", st->schema_revision) &&
+              add_opt_str(o, "appliedTag", st->applied_tag) &&
+              add_opt_str(o, "lastAppliedChangeSet", st->last_applied) &&
+              add_opt_str(o, "activeRollout", st->active_rollout);
     if (ok && st->applied >= 0)
         ok = cJSON_AddNumberToObject(o, "appliedChangeSets", (double)st->applied) != NULL;
     if (ok && st->pending >= 0)
@@ -117,12 +113,10 @@ static cJSON *status_json(const struct dbinstance_status *st)
     ok = arr != NULL;
     for (size_t i = 0; ok && i < st->ndrift; i++) {
         const struct dbinstance_drift *d = &st->drift[i];
-        cJSON *x = cJSON_CreateObject();
-        ok = x && cJSON_AddItemToArray(arr, x);
-        if (!ok) {
-            cJSON_Delete(x);
+        cJSON *x = rec_array_add_object(arr);
+        ok = x != NULL;
+        if (!ok)
             break;
-        }
         ok = cJSON_AddStringToObject(x, "id", d->id ? d->id : "") &&
              cJSON_AddStringToObject(x, "author", d->author ? d->author : "") &&
              cJSON_AddStringToObject(x, "file", d->file ? d->file : "") &&
@@ -235,7 +229,6 @@ enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *n
     struct state s;
     struct dbinstance_observed o;
     struct dbinstance_plan p;
-    cJSON *st = NULL;
     (void)ctx;
     memset(&s, 0, sizeof(s));
     memset(&o, 0, sizeof(o));
@@ -243,12 +236,8 @@ enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *n
     engine_status_init(&s.es);
     res->requeue_after_ms = 0;
 
-    enum tm_code rc = rec_get(proc, REC_GROUP, REC_VERSION, "dbinstances", ns, name, &s.obj, err);
-    if (rc == TM_E_NOTFOUND) {
-        rc = TM_OK;
-        goto out;
-    }
-    if (rc != TM_OK)
+    enum tm_code rc = rec_get_subject(proc, "dbinstances", ns, name, &s.obj, err);
+    if (rc != TM_OK || !s.obj)
         goto out;
     rc = read_status(&s, &o.status, err);
     if (rc != TM_OK)
@@ -256,29 +245,17 @@ enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *n
     observe(proc, &s, &o, ns);
     int64_t now_ms = tm_wall_ms() / 1000 * 1000;
     dbinstance_decide(&o, now_ms, &p);
-    if (!dbinstance_status_equal(&p.status, &o.status)) {
-        st = status_json(&p.status);
-        if (!st) {
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            goto out;
-        }
-        rc = rec_patch_status(proc, "dbinstances", ns, name,
-                              rec_str(s.obj, "metadata.resourceVersion"), st, NULL, err);
-        if (rc != TM_OK) {
-            tm_err_prefix(err, "patch dbinstance %s/%s status", ns, name);
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < p.nevents; i++)
-        rec_event(proc, s.obj, p.events[i].reason, p.events[i].warning, "Observe",
-                  p.events[i].note);
+    bool changed = !dbinstance_status_equal(&p.status, &o.status);
+    rc = rec_report(proc, s.obj, "dbinstances", changed, changed ? status_json(&p.status) : NULL,
+                    p.events, p.nevents, "Observe", err);
+    if (rc != TM_OK)
+        goto out;
     res->requeue_after_ms = p.requeue_ms;
     if (p.backoff) {
         const struct cond *r = cond_find(&p.status.conds, COND_READY);
         rc = tm_err_setr(err, TM_E_DB, TM_RETRY_TRANSIENT, "%s", r ? r->message : "retrying");
     }
 out:
-    cJSON_Delete(st);
     state_release(&s);
     return rc;
 }

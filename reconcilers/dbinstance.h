@@ -30,6 +30,7 @@
 
 #include "common/err.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/plan_event.h"
 
 #define DBINSTANCE_COND_CONNECTED "Connected"
 #define DBINSTANCE_COND_DRIFTED "Drifted"
@@ -88,15 +89,9 @@ struct dbinstance_observed {
     int64_t check_interval_ms;        /* 0: DBINSTANCE_CHECK_INTERVAL_MS */
 };
 
-struct dbinstance_event {
-    const char *reason;
-    bool warning;
-    char note[COND_MESSAGE_MAX];
-};
-
 struct dbinstance_plan {
     struct dbinstance_status status;
-    struct dbinstance_event events[3];
+    struct rec_plan_event events[3];
     size_t nevents;
     int64_t requeue_ms;
     bool backoff;                     /* transient failure: use the queue's backoff */

@@ -36,12 +36,8 @@ bool dbinstance_status_equal(const struct dbinstance_status *a,
 
 static void event(struct dbinstance_plan *p, const char *reason, bool warning, const char *note)
 {
-    if (p->nevents >= sizeof(p->events) / sizeof(p->events[0]))
-        return;
-    struct dbinstance_event *e = &p->events[p->nevents++];
-    e->reason = reason;
-    e->warning = warning;
-    text_cut(e->note, sizeof(e->note), "%s", note);
+    rec_plan_event_add(p->events, sizeof(p->events) / sizeof(p->events[0]), &p->nevents, reason,
+                       warning, "%s", note);
 }
 
 void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,

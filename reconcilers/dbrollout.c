@@ -644,25 +644,6 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
     return rc;
 }
 
-static enum tm_code list_rs(struct state *s, struct rs_scan *scan, struct tm_err *err)
-{
-    struct tm_buf path;
-    tm_buf_init(&path, TM_CAP_SMALL);
-    cJSON *list = NULL;
-    struct kube_ref ref = {.group = "apps", .version = "v1", .ns = s->ns,
-                           .resource = "replicasets"};
-    enum tm_code rc = kube_path(&path, &ref, err);
-    if (rc == TM_OK)
-        rc = kube_list(s->proc->kube, tm_buf_str(&path), NULL, &list, err);
-    if (rc == TM_OK) {
-        const cJSON *it;
-        cJSON_ArrayForEach(it, rec_at(list, "items")) rs_collect(scan, it);
-    }
-    cJSON_Delete(list);
-    tm_buf_release(&path);
-    return rc;
-}
-
 /* `kubectl rollout undo --to-revision`: copy the ReplicaSet's pod template
  * (without pod-template-hash) into the Deployment, conditional on its
  * resourceVersion, only while the Deployment is still at from_revision. */
@@ -682,7 +663,7 @@ static enum tm_code act_restore(struct state *s, const struct dbrollout_observed
         goto out; /* already moved on (restored, or edited by someone) */
     scan.owner_uid = rec_str(d, "metadata.uid");
     scan.current = a->from_revision;
-    rc = list_rs(s, &scan, err);
+    rc = rec_foreach_live(s->proc, "apps", "v1", "replicasets", s->ns, rs_collect, &scan, err);
     if (rc != TM_OK)
         goto out;
     if (!scan.found) {
@@ -839,9 +820,7 @@ static enum tm_code report(struct state *s, const struct dbrollout_observed *o,
         }
     }
     (void)now_ms;
-    for (size_t i = 0; i < p->nevents; i++)
-        rec_event(s->proc, s->obj, p->events[i].reason, p->events[i].warning, NULL,
-                  p->events[i].note);
+    rec_post_events(s->proc, s->obj, p->events, p->nevents, NULL);
     return TM_OK;
 }
 
@@ -894,13 +873,9 @@ enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns
     engine_status_init(&s.es);
     res->requeue_after_ms = 0;
 
-    rc = rec_get(proc, REC_GROUP, REC_VERSION, "dbrollouts", ns, name, &s.obj, err);
-    if (rc == TM_E_NOTFOUND) {
-        rc = TM_OK; /* deleted: nothing to undo, by design */
-        goto out;
-    }
-    if (rc != TM_OK)
-        goto out;
+    rc = rec_get_subject(proc, "dbrollouts", ns, name, &s.obj, err);
+    if (rc != TM_OK || !s.obj)
+        goto out; /* an error, or deleted: nothing to undo, by design */
     const char *inst = rec_str(s.obj, "spec.instanceRef.name");
     if (inst) {
         struct tm_err ierr;

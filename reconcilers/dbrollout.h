@@ -78,6 +78,7 @@
 
 #include "common/err.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/plan_event.h"
 
 #define DBROLLOUT_LOCK_ANNOTATION "tidemark.dev/rollout-lock"
 #define DBROLLOUT_TAG_ANNOTATION "tidemark.dev/tag"
@@ -281,16 +282,10 @@ struct dbrollout_action {
     int64_t to_revision;              /* RESTORE: the ReplicaSet revision to copy */
 };
 
-struct dbrollout_event {
-    const char *reason;               /* CamelCase, static */
-    bool warning;                     /* type Warning, else Normal */
-    char note[DBROLLOUT_MSG_MAX];
-};
-
 struct dbrollout_plan {
     struct dbrollout_status status;   /* written first (when it differs) */
     struct dbrollout_action action;   /* then run */
-    struct dbrollout_event events[DBROLLOUT_EVENTS_MAX];
+    struct rec_plan_event events[DBROLLOUT_EVENTS_MAX];
     size_t nevents;
     int64_t requeue_ms;               /* 0: none (watches wake us) */
     bool backoff;                     /* a transient error: retry with backoff */

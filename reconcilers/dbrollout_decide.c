@@ -301,15 +301,10 @@ static void event(struct ctx *c, const char *reason, bool warning, const char *f
     TM_PRINTF(4, 5);
 static void event(struct ctx *c, const char *reason, bool warning, const char *fmt, ...)
 {
-    struct dbrollout_plan *p = c->p;
-    if (p->nevents >= DBROLLOUT_EVENTS_MAX)
-        return;
-    struct dbrollout_event *e = &p->events[p->nevents++];
-    e->reason = reason;
-    e->warning = warning;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->note, sizeof(e->note), fmt, ap);
+    rec_plan_event_vadd(c->p->events, DBROLLOUT_EVENTS_MAX, &c->p->nevents, reason, warning, fmt,
+                        ap);
     va_end(ap);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "reconcilers/rec.h"
+#include "reconcilers/text.h"
 
 /* ------------------------------------------------------------ read/write */
 
@@ -55,12 +56,7 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
     st->deployment_revision = rec_int(s, "deploymentRevision", 0);
     st->previous_deployment_revision = rec_int(s, "previousDeploymentRevision", 0);
     v = rec_str(s, "message");
-    size_t n = v ? strlen(v) : 0;
-    if (n >= sizeof(st->message))
-        n = sizeof(st->message) - 1;
-    if (n)
-        memcpy(st->message, v, n);
-    st->message[n] = '\0';
+    text_cut(st->message, sizeof(st->message), "%s", v ? v : "");
     st->started_at_ms = rec_time_parse(rec_str(s, "startedAt"));
     st->finished_at_ms = rec_time_parse(rec_str(s, "finishedAt"));
     st->observed_generation = rec_int(s, "observedGeneration", 0);
@@ -83,28 +79,24 @@ static bool add_time_or_null(cJSON *o, const char *k, int64_t ms)
 
 cJSON *dbrollout_status_json(const struct dbrollout_status *s)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = rec_status_new(&s->conds);
     if (!o)
         return NULL;
-    cJSON *conds = rec_conds_to_json(&s->conds);
-    bool ok = conds && cJSON_AddItemToObject(o, "conditions", conds);
-    if (!ok)
-        cJSON_Delete(conds);
-    ok = ok &&
-         add_str_or_null(o, "phase", dbrollout_phase_name(s->phase),
-                         s->phase != DBROLLOUT_PHASE_NONE) &&
-         add_str_or_null(o, "preStartTag", s->pre_start_tag, s->has_pre_start_tag) &&
-         add_str_or_null(o, "appliedTag", s->applied_tag, s->applied_tag[0] != '\0') &&
-         add_str_or_null(o, "targetTag", s->target_tag, s->target_tag[0] != '\0') &&
-         cJSON_AddNumberToObject(o, "appliedChangeSets", (double)s->applied_changesets) &&
-         cJSON_AddNumberToObject(o, "rolledBackChangeSets", (double)s->rolled_back_changesets) &&
-         cJSON_AddNumberToObject(o, "deploymentRevision", (double)s->deployment_revision) &&
-         cJSON_AddNumberToObject(o, "previousDeploymentRevision",
-                                 (double)s->previous_deployment_revision) &&
-         add_str_or_null(o, "message", s->message, s->message[0] != '\0') &&
-         add_time_or_null(o, "startedAt", s->started_at_ms) &&
-         add_time_or_null(o, "finishedAt", s->finished_at_ms) &&
-         cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation);
+    bool ok =
+        add_str_or_null(o, "phase", dbrollout_phase_name(s->phase),
+                        s->phase != DBROLLOUT_PHASE_NONE) &&
+        add_str_or_null(o, "preStartTag", s->pre_start_tag, s->has_pre_start_tag) &&
+        add_str_or_null(o, "appliedTag", s->applied_tag, s->applied_tag[0] != '\0') &&
+        add_str_or_null(o, "targetTag", s->target_tag, s->target_tag[0] != '\0') &&
+        cJSON_AddNumberToObject(o, "appliedChangeSets", (double)s->applied_changesets) &&
+        cJSON_AddNumberToObject(o, "rolledBackChangeSets", (double)s->rolled_back_changesets) &&
+        cJSON_AddNumberToObject(o, "deploymentRevision", (double)s->deployment_revision) &&
+        cJSON_AddNumberToObject(o, "previousDeploymentRevision",
+                                (double)s->previous_deployment_revision) &&
+        add_str_or_null(o, "message", s->message, s->message[0] != '\0') &&
+        add_time_or_null(o, "startedAt", s->started_at_ms) &&
+        add_time_or_null(o, "finishedAt", s->finished_at_ms) &&
+        cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -145,14 +145,10 @@ static enum tm_code read_status(struct state *s, struct dbschema_status *st, str
 static cJSON *status_json(const struct dbschema_status *st)
 {
     char t[32];
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = rec_status_new(&st->conds);
     if (!o)
         return NULL;
-    cJSON *conds = rec_conds_to_json(&st->conds);
-    bool ok = conds && cJSON_AddItemToObject(o, "conditions", conds);
-    if (!ok)
-        cJSON_Delete(conds);
-    ok = ok && cJSON_AddNumberToObject(o, "observedGeneration", (double)st->observed_generation);
+    bool ok = cJSON_AddNumberToObject(o, "observedGeneration", (double)st->observed_generation);
     if (ok && st->source)
         ok = cJSON_AddStringToObject(o, "source", st->source) != NULL;
     if (ok && st->revision)
@@ -177,12 +173,10 @@ static cJSON *status_json(const struct dbschema_status *st)
     ok = insts != NULL;
     for (size_t i = 0; ok && i < st->ninstances; i++) {
         const struct dbschema_instance *in = &st->instances[i];
-        cJSON *x = cJSON_CreateObject();
-        ok = x && cJSON_AddItemToArray(insts, x);
-        if (!ok) {
-            cJSON_Delete(x);
+        cJSON *x = rec_array_add_object(insts);
+        ok = x != NULL;
+        if (!ok)
             break;
-        }
         ok = cJSON_AddStringToObject(x, "name", in->name ? in->name : "") &&
              (!in->applied_tag || cJSON_AddStringToObject(x, "appliedTag", in->applied_tag)) &&
              (in->pending < 0 || cJSON_AddNumberToObject(x, "pending", (double)in->pending)) &&
@@ -202,7 +196,6 @@ enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
     struct dbschema_observed o;
     struct dbschema_plan p;
     struct tm_err lerr;
-    cJSON *st = NULL;
     enum rec_load_stage stage = REC_LOAD_SPEC;
     int64_t interval = 0;
     (void)ctx;
@@ -211,12 +204,8 @@ enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
     tm_err_clear(&lerr);
     res->requeue_after_ms = 0;
 
-    enum tm_code rc = rec_get(proc, REC_GROUP, REC_VERSION, "dbschemas", ns, name, &s.obj, err);
-    if (rc == TM_E_NOTFOUND) {
-        rc = TM_OK;
-        goto out;
-    }
-    if (rc != TM_OK)
+    enum tm_code rc = rec_get_subject(proc, "dbschemas", ns, name, &s.obj, err);
+    if (rc != TM_OK || !s.obj)
         goto out;
     rc = read_status(&s, &o.status, err);
     if (rc != TM_OK)
@@ -278,27 +267,15 @@ enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
 
     int64_t now_ms = tm_wall_ms() / 1000 * 1000;
     dbschema_decide(&o, now_ms, &p);
-    if (!dbschema_status_equal(&p.status, &o.status)) {
-        st = status_json(&p.status);
-        if (!st) {
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            goto out;
-        }
-        rc = rec_patch_status(proc, "dbschemas", ns, name,
-                              rec_str(s.obj, "metadata.resourceVersion"), st, NULL, err);
-        if (rc != TM_OK) {
-            tm_err_prefix(err, "patch dbschema %s/%s status", ns, name);
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < p.nevents; i++)
-        rec_event(proc, s.obj, p.events[i].reason, p.events[i].warning, "Fetch",
-                  p.events[i].note);
+    bool changed = !dbschema_status_equal(&p.status, &o.status);
+    rc = rec_report(proc, s.obj, "dbschemas", changed, changed ? status_json(&p.status) : NULL,
+                    p.events, p.nevents, "Fetch", err);
+    if (rc != TM_OK)
+        goto out;
     res->requeue_after_ms = p.requeue_ms;
     if (p.backoff)
         rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "%s", s.msg);
 out:
-    cJSON_Delete(st);
     state_release(&s);
     return rc;
 }

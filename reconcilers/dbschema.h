@@ -29,6 +29,7 @@
 
 #include "common/err.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/plan_event.h"
 
 #define DBSCHEMA_FETCH_REFRESH_MS (10 * 60 * 1000)
 #define DBSCHEMA_RETRY_MS 10000
@@ -79,15 +80,9 @@ struct dbschema_observed {
     int64_t interval_ms;              /* Git poll interval */
 };
 
-struct dbschema_event {
-    const char *reason;
-    bool warning;
-    char note[COND_MESSAGE_MAX];
-};
-
 struct dbschema_plan {
     struct dbschema_status status;
-    struct dbschema_event events[2];
+    struct rec_plan_event events[2];
     size_t nevents;
     int64_t requeue_ms;
     bool backoff;

@@ -33,12 +33,8 @@ bool dbschema_status_equal(const struct dbschema_status *a, const struct dbschem
 
 static void event(struct dbschema_plan *p, const char *reason, bool warning, const char *note)
 {
-    if (p->nevents >= sizeof(p->events) / sizeof(p->events[0]))
-        return;
-    struct dbschema_event *e = &p->events[p->nevents++];
-    e->reason = reason;
-    e->warning = warning;
-    text_cut(e->note, sizeof(e->note), "%s", note);
+    rec_plan_event_add(p->events, sizeof(p->events) / sizeof(p->events[0]), &p->nevents, reason,
+                       warning, "%s", note);
 }
 
 static const char *ready_reason(const struct cond_list *l)

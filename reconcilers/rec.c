@@ -72,16 +72,11 @@ static bool foreach_cb(void *ctx, const cJSON *obj)
     return true;
 }
 
-enum tm_code rec_foreach(struct tm_proc *proc, const char *group, const char *version,
-                         const char *resource, const char *ns,
-                         void (*fn)(void *ctx, const cJSON *obj), void *ctx, struct tm_err *err)
+enum tm_code rec_foreach_live(struct tm_proc *proc, const char *group, const char *version,
+                              const char *resource, const char *ns,
+                              void (*fn)(void *ctx, const cJSON *obj), void *ctx,
+                              struct tm_err *err)
 {
-    struct informer *inf = proc->mgr ? mgr_informer(proc->mgr, group, version, resource) : NULL;
-    if (inf) {
-        struct foreach_ctx f = {fn, ctx};
-        informer_foreach(inf, ns, foreach_cb, &f);
-        return TM_OK;
-    }
     struct tm_buf path;
     tm_buf_init(&path, TM_CAP_SMALL);
     cJSON *list = NULL;
@@ -97,6 +92,27 @@ enum tm_code rec_foreach(struct tm_proc *proc, const char *group, const char *ve
     cJSON_Delete(list);
     tm_buf_release(&path);
     return rc;
+}
+
+enum tm_code rec_foreach(struct tm_proc *proc, const char *group, const char *version,
+                         const char *resource, const char *ns,
+                         void (*fn)(void *ctx, const cJSON *obj), void *ctx, struct tm_err *err)
+{
+    struct informer *inf = proc->mgr ? mgr_informer(proc->mgr, group, version, resource) : NULL;
+    if (inf) {
+        struct foreach_ctx f = {fn, ctx};
+        informer_foreach(inf, ns, foreach_cb, &f);
+        return TM_OK;
+    }
+    return rec_foreach_live(proc, group, version, resource, ns, fn, ctx, err);
+}
+
+enum tm_code rec_get_subject(struct tm_proc *proc, const char *resource, const char *ns,
+                             const char *name, cJSON **out, struct tm_err *err)
+{
+    *out = NULL;
+    enum tm_code rc = rec_get(proc, REC_GROUP, REC_VERSION, resource, ns, name, out, err);
+    return rc == TM_E_NOTFOUND ? TM_OK : rc;
 }
 
 enum tm_code rec_patch_status(struct tm_proc *proc, const char *resource, const char *ns,
@@ -151,6 +167,38 @@ void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool 
     tm_err_clear(&err);
     if (kube_event_emit(proc->events, proc->kube, &e, tm_wall_ms(), &err) != TM_OK)
         log_warn(proc->log, "event not recorded", LF_S("reason", reason), LF_S("err", err.msg));
+}
+
+void rec_post_events(struct tm_proc *proc, const cJSON *obj, const struct rec_plan_event *events,
+                     size_t nevents, const char *action)
+{
+    for (size_t i = 0; i < nevents; i++)
+        rec_event(proc, obj, events[i].reason, events[i].warning, action, events[i].note);
+}
+
+enum tm_code rec_report(struct tm_proc *proc, const cJSON *obj, const char *resource,
+                        bool changed, cJSON *status_take, const struct rec_plan_event *events,
+                        size_t nevents, const char *action, struct tm_err *err)
+{
+    enum tm_code rc = TM_OK;
+    if (changed) {
+        const char *ns = rec_str(obj, "metadata.namespace"), *name = rec_str(obj, "metadata.name");
+        if (!status_take) {
+            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+            goto out;
+        }
+        rc = rec_patch_status(proc, resource, ns, name, rec_str(obj, "metadata.resourceVersion"),
+                              status_take, NULL, err);
+        if (rc != TM_OK) {
+            tm_err_prefix(err, "patch %.*s %s/%s status", (int)(strlen(resource) - 1), resource,
+                          ns, name);
+            goto out;
+        }
+    }
+    rec_post_events(proc, obj, events, nevents, action);
+out:
+    cJSON_Delete(status_take);
+    return rc;
 }
 
 /* ------------------------------------------------------------- changelog */

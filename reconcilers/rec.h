@@ -1,7 +1,8 @@
 /* rec: I/O helpers shared by the three reconcilers (prefix rec_): reading
  * objects (from the manager's cache, or live when there is no manager, as in
  * integration tests), JSON field access, condition and time (de)serialisation,
- * status patches, Events, loading a DBSchema's changelog and connecting to a
+ * status patches, Events, the report step (status patch on change, then the
+ * plan's Events), loading a DBSchema's changelog and connecting to a
  * DBInstance's database.
  *
  * Why here and not in each reconciler: the DBRollout and DBInstance
@@ -27,6 +28,7 @@
 #include "changelog/chlog.h"
 #include "common/err.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/plan_event.h"
 #include "runtime/proc.h"
 
 #define REC_GROUP "tidemark.dev"
@@ -62,6 +64,12 @@ int64_t rec_time_parse(const char *s);
 void rec_conds_from_json(const cJSON *arr, struct cond_list *l);
 /* A new JSON array of l; NULL on allocation failure. */
 cJSON *rec_conds_to_json(const struct cond_list *l);
+/* A new status object (caller cJSON_Deletes it) holding "conditions" from
+ * l, the field every kind's status starts with; NULL on allocation failure. */
+cJSON *rec_status_new(const struct cond_list *l);
+/* A new empty object appended to arr (arr owns it); NULL on allocation
+ * failure, arr unchanged. */
+cJSON *rec_array_add_object(cJSON *arr);
 
 /* ---- objects ---- */
 
@@ -72,7 +80,12 @@ enum tm_code rec_get(struct tm_proc *proc, const char *group, const char *versio
                      const char *resource, const char *ns, const char *name, cJSON **out,
                      struct tm_err *err) TM_MUST_CHECK;
 
-/* The same, always live (fresh resourceVersion). */
+/* The tidemark.dev object a reconcile is about, as rec_get; TM_OK with *out
+ * NULL when it is gone (deleted: nothing to do, by design). */
+enum tm_code rec_get_subject(struct tm_proc *proc, const char *resource, const char *ns,
+                             const char *name, cJSON **out, struct tm_err *err) TM_MUST_CHECK;
+
+/* The same as rec_get, always live (fresh resourceVersion). */
 enum tm_code rec_get_live(struct tm_proc *proc, const char *group, const char *version,
                           const char *resource, const char *ns, const char *name, cJSON **out,
                           struct tm_err *err) TM_MUST_CHECK;
@@ -82,6 +95,12 @@ enum tm_code rec_foreach(struct tm_proc *proc, const char *group, const char *ve
                          const char *resource, const char *ns,
                          void (*fn)(void *ctx, const cJSON *obj), void *ctx,
                          struct tm_err *err) TM_MUST_CHECK;
+
+/* The same, always a live list (when the cache may lag behind a write). */
+enum tm_code rec_foreach_live(struct tm_proc *proc, const char *group, const char *version,
+                              const char *resource, const char *ns,
+                              void (*fn)(void *ctx, const cJSON *obj), void *ctx,
+                              struct tm_err *err) TM_MUST_CHECK;
 
 /* Merge-patches the object's /status with {"metadata":{"resourceVersion":rv},
  * "status": status} (rv NULL: unconditional).  status is borrowed.  *out
@@ -96,6 +115,21 @@ enum tm_code rec_patch_status(struct tm_proc *proc, const char *resource, const 
  * reconcile for. */
 void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool warning,
                const char *action, const char *note);
+
+/* rec_event for each Event a decide function asked for, in order; action
+ * NULL: each Event's reason. */
+void rec_post_events(struct tm_proc *proc, const cJSON *obj, const struct rec_plan_event *events,
+                     size_t nevents, const char *action);
+
+/* The report step of a reconcile: when changed, merge-patches obj's /status
+ * with status_take (conditional on obj's resourceVersion; the call owns
+ * status_take and frees it; NULL with changed set reads as out of memory),
+ * then posts the Events.  resource is the kind's lower-case plural
+ * ("dbschemas"): a failed patch reads "patch dbschema <ns>/<name> status: ..."
+ * and posts no Event. */
+enum tm_code rec_report(struct tm_proc *proc, const cJSON *obj, const char *resource,
+                        bool changed, cJSON *status_take, const struct rec_plan_event *events,
+                        size_t nevents, const char *action, struct tm_err *err) TM_MUST_CHECK;
 
 /* ---- changelog and database ---- */
 

@@ -1,6 +1,7 @@
-/* rec_json: the pure part of rec.h — JSON field access, wall-clock time and
- * condition (de)serialisation.  Kept apart from rec.c so that code and tests
- * that only read and write objects link without the manager. */
+/* rec_json: the pure part of rec.h — JSON field access, wall-clock time,
+ * condition (de)serialisation and the start of a status object.  Kept apart
+ * from rec.c so that code and tests that only read and write objects link
+ * without the manager. */
 #include "reconcilers/rec.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "kube/kube.h"
+#include "reconcilers/text.h"
 
 /* ------------------------------------------------------------------ JSON */
 
@@ -105,12 +107,7 @@ void rec_conds_from_json(const cJSON *arr, struct cond_list *l)
             d->status = COND_UNKNOWN;
         const char *r = rec_str(c, "reason"), *m = rec_str(c, "message");
         snprintf(d->reason, sizeof(d->reason), "%s", r ? r : "");
-        size_t ml = m ? strlen(m) : 0;
-        if (ml >= sizeof(d->message))
-            ml = sizeof(d->message) - 1;
-        if (ml)
-            memcpy(d->message, m, ml);
-        d->message[ml] = '\0';
+        text_cut(d->message, sizeof(d->message), "%s", m ? m : "");
         d->observed_generation = rec_int(c, "observedGeneration", 0);
         /* the API keeps seconds: compare at that precision */
         d->last_transition_ms = rec_time_parse(rec_str(c, "lastTransitionTime")) / 1000 * 1000;
@@ -126,13 +123,8 @@ cJSON *rec_conds_to_json(const struct cond_list *l)
         const struct cond *c = &l->items[i];
         char t[32];
         rec_time_format(c->last_transition_ms, t, sizeof(t));
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddItemToArray(arr, o)) {
-            cJSON_Delete(o);
-            cJSON_Delete(arr);
-            return NULL;
-        }
-        if (!cJSON_AddStringToObject(o, "type", c->type) ||
+        cJSON *o = rec_array_add_object(arr);
+        if (!o || !cJSON_AddStringToObject(o, "type", c->type) ||
             !cJSON_AddStringToObject(o, "status", cond_status_name(c->status)) ||
             !cJSON_AddNumberToObject(o, "observedGeneration", (double)c->observed_generation) ||
             !cJSON_AddStringToObject(o, "lastTransitionTime", t) ||
@@ -145,3 +137,24 @@ cJSON *rec_conds_to_json(const struct cond_list *l)
     return arr;
 }
 
+cJSON *rec_status_new(const struct cond_list *l)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *conds = o ? rec_conds_to_json(l) : NULL;
+    if (!conds || !cJSON_AddItemToObject(o, "conditions", conds)) {
+        cJSON_Delete(conds);
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *rec_array_add_object(cJSON *arr)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
