@@ -5,8 +5,10 @@
 # the control plane (hack/controlplane.sh), it is built from Go modules with the same Go
 # toolchain, module cache and build cache.  helm.sh/helm/v4 is built with its own go.mod
 # and go.sum (`go install MODULE@VERSION`: the exact dependency versions upstream tested,
-# checked against the checksum database); v4.3.2 requires k8s.io/* v0.37.2, the same as
-# the control plane, so a warm Go build cache makes the build a link.
+# checked against the checksum database).  Helm 4 rather than 3: it is the current major,
+# and v4.3.2 requires k8s.io/* v0.37.2 like the control plane (the last v3, v3.21.4, brings
+# v0.36.2), so the two builds share compiled packages.  Measured on 2 busy cores: 304 s
+# with the control plane's build cache warm; then a stamp check, ~0.05 s.
 #
 # Subcommands:
 #   build   build helm into ${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/helm-<version>/bin
