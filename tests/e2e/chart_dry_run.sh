@@ -62,11 +62,11 @@ log "watchNamespaces=[$A,$B]: Roles per namespace accepted"
 
 # ---- every option on (tests/data/chart/all-options.yaml) but the Prometheus Operator's kinds,
 # which this cluster does not serve: NetworkPolicy, scheduling, env and security fields are valid
-out="$(dry_run -f "$ROOT/tests/data/chart/all-options.yaml" --set "watchNamespaces={$A}" \
+out="$(dry_run -f "$ROOT/tests/data/chart/all-options.yaml" --set "watchNamespaces={$A}" --set "grafanaDashboard.namespace=$A" \
   --set metrics.serviceMonitor.enabled=false --set prometheusRule.enabled=false)" \
   || fail "helm template -f all-options.yaml | kubectl apply --dry-run=server was refused: $out"
 expect "$out" networkpolicy.networking.k8s.io/tidemark-controller serviceaccount/tidemark-sa \
-  role.rbac.authorization.k8s.io/tidemark-controller deployment.apps/tidemark-controller
+  role.rbac.authorization.k8s.io/tidemark-controller deployment.apps/tidemark-controller configmap/tidemark-dashboard
 log "every option: accepted"
 
 # ---- the server really checks: a Role for a namespace that does not exist is refused

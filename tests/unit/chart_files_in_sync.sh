@@ -4,12 +4,14 @@
 # the one source: each copy must equal its source byte for byte.
 #   files/crds/*.yaml                      = what crds/kustomization.yaml lists, from crds/
 #   files/prometheus/tidemark.rules.yaml   = manifests/prometheus/tidemark.rules.yaml
+#   files/grafana/tidemark-dashboard.json  = manifests/grafana/tidemark-dashboard.json
 #
 # Why a checked copy: Helm reads only files inside the chart, and a symlink out of it is
 # refused by GitOps tools that fetch charts from Git (Flux, Argo CD) and dropped from a
 # packaged chart's meaning.  After changing a source, refresh the copies with:
 #   cp crds/tidemark.dev_*.yaml manifests/chart/tidemark/files/crds/
 #   cp manifests/prometheus/tidemark.rules.yaml manifests/chart/tidemark/files/prometheus/
+#   cp manifests/grafana/tidemark-dashboard.json manifests/chart/tidemark/files/grafana/
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -28,4 +30,5 @@ copied="$(cd "$files/crds" && ls -- *.yaml | sort)"
   || fail "crds/kustomization.yaml lists [$(echo $listed)] but the chart has [$(echo $copied)] in files/crds/; run: cp crds/tidemark.dev_*.yaml manifests/chart/tidemark/files/crds/ (and remove the stale ones)"
 for f in $listed; do same "crds/$f" "manifests/chart/tidemark/files/crds/$f"; done
 same manifests/prometheus/tidemark.rules.yaml manifests/chart/tidemark/files/prometheus/tidemark.rules.yaml
-echo "chart_files_in_sync: $(echo $listed | wc -w) CRDs and the alerting rules identical to their sources"
+same manifests/grafana/tidemark-dashboard.json manifests/chart/tidemark/files/grafana/tidemark-dashboard.json
+echo "chart_files_in_sync: $(echo $listed | wc -w) CRDs, the alerting rules and the dashboard identical to their sources"

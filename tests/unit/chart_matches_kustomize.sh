@@ -2,7 +2,8 @@
 # tidemark tests/unit/chart_matches_kustomize.sh — the Helm chart with its defaults renders the
 # same objects as `kubectl kustomize manifests/`: same kinds, names, namespaces and content
 # (RBAC rules, Deployment args, env, probes, security contexts, CRD schemas...).  And with
-# prometheusRule.enabled=true its PrometheusRule equals `kubectl kustomize manifests/prometheus`.
+# prometheusRule.enabled=true its PrometheusRule equals `kubectl kustomize manifests/prometheus`,
+# and with grafanaDashboard.enabled=true its ConfigMap equals `kubectl kustomize manifests/grafana`.
 #
 # What legitimately differs is normalised first, and nothing else:
 #   - Helm's labels (helm.sh/chart, app.kubernetes.io/managed-by, /instance, /version) and
@@ -21,6 +22,9 @@ new_work_dir
 "$KUBECTL" kustomize "$ROOT/manifests/prometheus" >"$WORK/kustomize-alerts.yaml"
 "$HELM" template tidemark "$CHART" --namespace tidemark-system \
   --set prometheusRule.enabled=true --show-only templates/prometheusrule.yaml >"$WORK/helm-alerts.yaml"
+"$KUBECTL" kustomize "$ROOT/manifests/grafana" >"$WORK/kustomize-dashboard.yaml"
+"$HELM" template tidemark "$CHART" --namespace tidemark-system \
+  --set grafanaDashboard.enabled=true --show-only templates/grafana-dashboard.yaml >"$WORK/helm-dashboard.yaml"
 
 python3 - "$WORK" <<'PY'
 import difflib, sys, yaml
@@ -84,7 +88,10 @@ ok = compare("helm template (defaults) and kubectl kustomize manifests/", kust, 
 alerts_k, alerts_h = load(f"{work}/kustomize-alerts.yaml"), load(f"{work}/helm-alerts.yaml")
 ok = compare("helm template --set prometheusRule.enabled=true and kubectl kustomize manifests/prometheus/",
              alerts_k, alerts_h) and ok
+dash_k, dash_h = load(f"{work}/kustomize-dashboard.yaml"), load(f"{work}/helm-dashboard.yaml")
+ok = compare("helm template --set grafanaDashboard.enabled=true and kubectl kustomize manifests/grafana/",
+             dash_k, dash_h) and ok
 if not ok:
     sys.exit(1)
-print(f"chart_matches_kustomize: {len(kust)} objects and {len(alerts_k)} PrometheusRule identical")
+print(f"chart_matches_kustomize: {len(kust)} objects, the PrometheusRule and the dashboard ConfigMap identical")
 PY

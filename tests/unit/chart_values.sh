@@ -9,7 +9,7 @@ set -euo pipefail
 # shellcheck source=tests/lib/chart.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/chart.sh"
 python3 - "$HELM" "$CHART" <<'PY'
-import subprocess, sys, yaml
+import json, subprocess, sys, yaml
 
 helm, chart = sys.argv[1], sys.argv[2]
 failures = []
@@ -171,6 +171,14 @@ def _():
     alerts = [r["alert"] for g in pr["spec"]["groups"] for r in g["rules"]]
     assert "TidemarkRolloutFailed" in alerts and "TidemarkNoLeader" in alerts, alerts
     assert not find(defaults, "PrometheusRule")
+
+@case("grafanaDashboard.enabled: the dashboard ConfigMap, in the namespace asked for")
+def _():
+    objs = render("--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.namespace=monitoring")
+    cm = one(objs, "ConfigMap", "tidemark-dashboard", "monitoring")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1", cm["metadata"]
+    assert json.loads(cm["data"]["tidemark-dashboard.json"])["uid"] == "tidemark-controller"
+    assert not find(defaults, "ConfigMap")
 
 @case("networkPolicy.enabled: ingress to the metrics port of the controller pods only")
 def _():
