@@ -909,110 +909,32 @@ static enum tm_code mark_next_run(struct run *r, const struct chlog_changeset *c
     return rc;
 }
 
-/* One forward step.  On a changeset failure: err names it; the strategy
- * decides what is recorded and the retry class. */
-static enum tm_code run_forward(struct run *r, const struct plan_step *st, struct tm_err *err)
-{
-    const struct chlog_changeset *cs = &r->cl->sets[st->set];
-    bool rerun = st->action == PLAN_RERUN;
-    /* Flyway: ALTER TYPE ... ADD VALUE runs outside a transaction before PG 12 */
-    bool in_tx = cs->run_in_transaction &&
-                 !(r->flyway && cs->no_tx_below_pg12 && r->server_version < 120000);
-    char name[1024];
-    engine_changeset_name(cs, name, sizeof(name));
-    int64_t t0 = tm_mono_ms();
-    enum tm_code rc = TM_OK;
-    if (r->flyway && r->failed_rows) {
-        /* a failed (non-transactional) run left a success = false row: drop it
-         * before trying again, as `flyway repair` would */
-        char sql[400];
-        const char *params[1] = {cs->filename};
-        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE script = $1 AND NOT success", r->q);
-        rc = pgx_exec_params(r->c, sql, 1, params, NULL, err);
-        if (rc != TM_OK)
-            return tm_err_prefix(err, "changeset %s: remove its failed history row", name);
-    }
-    bool begin = in_tx; /* BEGIN still to send (with the first SQL when possible) */
-    if (in_tx && cs->precondition) {
-        begin = false;
-        rc = pgx_exec(r->c, "BEGIN", err);
-        if (rc != TM_OK)
-            return tm_err_prefix(err, "changeset %s", name);
-    }
-    if (cs->precondition) {
-        const struct chlog_precondition *pc = cs->precondition;
-        char subject[1100];
-        snprintf(subject, sizeof(subject), "changeset %s", name);
-        struct pc_eval e = {.r = r, .own_file = cs->filename, .subject = subject,
-                            .savepoints = in_tx && (pc->on_error != CHLOG_ONFAIL_HALT ||
-                                                    pc_soft_errors(pc))};
-        enum pc_result res = pc_eval(&e, pc, 0);
-        enum chlog_on_fail act = res == PC_ERROR ? pc->on_error : pc->on_fail;
-        const char *kind = res == PC_ERROR ? "error (onError" : "failed (onFail";
-        if (res != PC_PASS) {
-            switch (act) {
-            case CHLOG_ONFAIL_HALT:
-                if (in_tx)
-                    rollback_quietly(r->c);
-                (void)record_step(r, cs, ENGINE_OUT_FAILED, (long)(tm_mono_ms() - t0), NULL);
-                if (res == PC_ERROR && err)
-                    *err = e.qerr; /* keeps the sqlstate */
-                return tm_err_setr(err, res == PC_ERROR ? TM_E_DB : TM_E_POLICY,
-                                   TM_RETRY_TERMINAL, "changeset %s: precondition %s HALT): %s",
-                                   name, kind, e.msg);
-            case CHLOG_ONFAIL_CONTINUE:
-                if (in_tx)
-                    rollback_quietly(r->c);
-                return record_step(r, cs, ENGINE_OUT_SKIPPED, (long)(tm_mono_ms() - t0), err);
-            case CHLOG_ONFAIL_MARK_RAN:
-                rc = write_row(r, cs, "MARK_RAN", rerun, 0, in_tx, err);
-                if (rc != TM_OK)
-                    goto failed;
-                return record_step(r, cs, ENGINE_OUT_MARK_RAN, (long)(tm_mono_ms() - t0), err);
-            case CHLOG_ONFAIL_WARN:
-                /* Liquibase: warn and run the changeset anyway */
-                pc_warn(&e, res == PC_ERROR ? "%s: precondition error (onError WARN), ran "
-                                              "anyway: %s"
-                                            : "%s: precondition failed (onFail WARN), ran "
-                                              "anyway: %s",
-                        e.msg);
-                break;
-            }
-        }
-    }
-    if (in_tx && !r->flyway) {
-        bool sent = false;
-        rc = run_one_message(r, cs, rerun, begin, &sent, err);
-        if (rc != TM_OK)
-            goto failed;
-        if (sent)
-            return record_step(r, cs, rerun ? ENGINE_OUT_RERAN : ENGINE_OUT_EXECUTED,
-                               (long)(tm_mono_ms() - t0), err);
-    }
-    for (size_t i = 0; i < cs->nchanges && rc == TM_OK; i++) {
-        const struct chlog_change *ch = &cs->changes[i];
-        if (ch->kind == CHLOG_CHANGE_TAG)
-            continue;
-        rc = exec_text(r->c, ch->sql, ch->end_delimiter, ch->split_statements,
-                       ch->strip_comments, in_tx, &begin, err);
-    }
-    if (rc == TM_OK && begin) { /* no SQL ran (tagDatabase only) */
-        begin = false;
-        rc = pgx_exec(r->c, "BEGIN", err);
-    }
-    if (rc != TM_OK)
-        goto failed;
-    long ms = (long)(tm_mono_ms() - t0);
-    rc = write_row(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, ms, in_tx, err);
-    if (rc != TM_OK)
-        goto failed;
-    return record_step(r, cs, rerun ? ENGINE_OUT_RERAN : ENGINE_OUT_EXECUTED, ms, err);
+/* One forward step being run: what its helpers share. */
+struct fwd {
+    struct run *r;
+    const struct chlog_changeset *cs;
+    bool rerun;
+    bool in_tx;   /* runs in a transaction */
+    int64_t t0;   /* when the step started (tm_mono_ms) */
+    char name[1024]; /* engine_changeset_name */
+};
 
-failed:
-    if (in_tx)
+static long fwd_ms(const struct fwd *f)
+{
+    return (long)(tm_mono_ms() - f->t0);
+}
+
+/* The step failed (err says why; an open transaction is rolled back): the
+ * strategy decides what is recorded and the retry class.  failOnError
+ * false: recorded as failed and TM_OK, the run goes on. */
+static enum tm_code forward_failed(const struct fwd *f, struct tm_err *err)
+{
+    struct run *r = f->r;
+    const struct chlog_changeset *cs = f->cs;
+    if (f->in_tx)
         rollback_quietly(r->c);
-    long fms = (long)(tm_mono_ms() - t0);
-    if (r->flyway && !in_tx) {
+    long fms = fwd_ms(f);
+    if (r->flyway && !f->in_tx) {
         /* Flyway records a failed non-transactional script (success = false);
          * the next run removes that row and tries the script again */
         struct tm_err ferr;
@@ -1020,10 +942,10 @@ failed:
         if (write_row(r, cs, "FAILED", false, fms, false, &ferr) == TM_OK)
             r->failed_rows = true;
     }
-    if (!in_tx)
+    if (!f->in_tx)
         tm_err_prefix(err, "runInTransaction false: the statements before this one stay "
                            "applied");
-    tm_err_prefix(err, "changeset %s", name);
+    tm_err_prefix(err, "changeset %s", f->name);
     if (!cs->fail_on_error && r->o->strategy != ENGINE_STRATEGY_FAIL) {
         /* failOnError: false -> the failure is reported and the run goes on */
         (void)record_step(r, cs, ENGINE_OUT_FAILED, fms, NULL);
@@ -1038,7 +960,7 @@ failed:
     case ENGINE_STRATEGY_MARK_NEXT_RUN: {
         struct tm_err merr;
         tm_err_clear(&merr);
-        if (mark_next_run(r, cs, rerun, &merr) != TM_OK) {
+        if (mark_next_run(r, cs, f->rerun, &merr) != TM_OK) {
             (void)record_step(r, cs, ENGINE_OUT_FAILED, fms, NULL);
             tm_err_prefix(err, "and marking it ran failed (%s)", merr.msg);
         } else {
@@ -1055,6 +977,125 @@ failed:
         break;
     }
     return code == TM_OK ? TM_E_DB : code;
+}
+
+/* The changeset's preconditions (inside its transaction when in_tx, BEGIN
+ * already sent).  *done false: run the changeset (they passed, or WARN);
+ * true: the step ended here with the returned code (HALT, CONTINUE,
+ * MARK_RAN). */
+static enum tm_code forward_preconditions(const struct fwd *f, bool *done, struct tm_err *err)
+{
+    struct run *r = f->r;
+    const struct chlog_changeset *cs = f->cs;
+    const struct chlog_precondition *pc = cs->precondition;
+    *done = false;
+    char subject[1100];
+    snprintf(subject, sizeof(subject), "changeset %s", f->name);
+    struct pc_eval e = {.r = r, .own_file = cs->filename, .subject = subject,
+                        .savepoints = f->in_tx && (pc->on_error != CHLOG_ONFAIL_HALT ||
+                                                   pc_soft_errors(pc))};
+    enum pc_result res = pc_eval(&e, pc, 0);
+    enum chlog_on_fail act = res == PC_ERROR ? pc->on_error : pc->on_fail;
+    const char *kind = res == PC_ERROR ? "error (onError" : "failed (onFail";
+    if (res == PC_PASS)
+        return TM_OK;
+    enum tm_code rc = TM_OK;
+    switch (act) {
+    case CHLOG_ONFAIL_HALT:
+        *done = true;
+        if (f->in_tx)
+            rollback_quietly(r->c);
+        (void)record_step(r, cs, ENGINE_OUT_FAILED, fwd_ms(f), NULL);
+        if (res == PC_ERROR && err)
+            *err = e.qerr; /* keeps the sqlstate */
+        return tm_err_setr(err, res == PC_ERROR ? TM_E_DB : TM_E_POLICY, TM_RETRY_TERMINAL,
+                           "changeset %s: precondition %s HALT): %s", f->name, kind, e.msg);
+    case CHLOG_ONFAIL_CONTINUE:
+        *done = true;
+        if (f->in_tx)
+            rollback_quietly(r->c);
+        return record_step(r, cs, ENGINE_OUT_SKIPPED, fwd_ms(f), err);
+    case CHLOG_ONFAIL_MARK_RAN:
+        *done = true;
+        rc = write_row(r, cs, "MARK_RAN", f->rerun, 0, f->in_tx, err);
+        if (rc != TM_OK)
+            return forward_failed(f, err);
+        return record_step(r, cs, ENGINE_OUT_MARK_RAN, fwd_ms(f), err);
+    case CHLOG_ONFAIL_WARN:
+        /* Liquibase: warn and run the changeset anyway */
+        pc_warn(&e, res == PC_ERROR ? "%s: precondition error (onError WARN), ran "
+                                      "anyway: %s"
+                                    : "%s: precondition failed (onFail WARN), ran "
+                                      "anyway: %s",
+                e.msg);
+        break;
+    }
+    return TM_OK;
+}
+
+/* One forward step.  On a changeset failure: err names it; the strategy
+ * decides what is recorded and the retry class (forward_failed). */
+static enum tm_code run_forward(struct run *r, const struct plan_step *st, struct tm_err *err)
+{
+    const struct chlog_changeset *cs = &r->cl->sets[st->set];
+    struct fwd f = {.r = r, .cs = cs, .rerun = st->action == PLAN_RERUN};
+    /* Flyway: ALTER TYPE ... ADD VALUE runs outside a transaction before PG 12 */
+    f.in_tx = cs->run_in_transaction &&
+              !(r->flyway && cs->no_tx_below_pg12 && r->server_version < 120000);
+    engine_changeset_name(cs, f.name, sizeof(f.name));
+    f.t0 = tm_mono_ms();
+    bool rerun = f.rerun, in_tx = f.in_tx;
+    enum tm_code rc = TM_OK;
+    if (r->flyway && r->failed_rows) {
+        /* a failed (non-transactional) run left a success = false row: drop it
+         * before trying again, as `flyway repair` would */
+        char sql[400];
+        const char *params[1] = {cs->filename};
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE script = $1 AND NOT success", r->q);
+        rc = pgx_exec_params(r->c, sql, 1, params, NULL, err);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "changeset %s: remove its failed history row", f.name);
+    }
+    bool begin = in_tx; /* BEGIN still to send (with the first SQL when possible) */
+    if (in_tx && cs->precondition) {
+        begin = false;
+        rc = pgx_exec(r->c, "BEGIN", err);
+        if (rc != TM_OK)
+            return tm_err_prefix(err, "changeset %s", f.name);
+    }
+    if (cs->precondition) {
+        bool done = false;
+        rc = forward_preconditions(&f, &done, err);
+        if (done)
+            return rc;
+    }
+    if (in_tx && !r->flyway) {
+        bool sent = false;
+        rc = run_one_message(r, cs, rerun, begin, &sent, err);
+        if (rc != TM_OK)
+            return forward_failed(&f, err);
+        if (sent)
+            return record_step(r, cs, rerun ? ENGINE_OUT_RERAN : ENGINE_OUT_EXECUTED, fwd_ms(&f),
+                               err);
+    }
+    for (size_t i = 0; i < cs->nchanges && rc == TM_OK; i++) {
+        const struct chlog_change *ch = &cs->changes[i];
+        if (ch->kind == CHLOG_CHANGE_TAG)
+            continue;
+        rc = exec_text(r->c, ch->sql, ch->end_delimiter, ch->split_statements,
+                       ch->strip_comments, in_tx, &begin, err);
+    }
+    if (rc == TM_OK && begin) { /* no SQL ran (tagDatabase only) */
+        begin = false;
+        rc = pgx_exec(r->c, "BEGIN", err);
+    }
+    if (rc != TM_OK)
+        return forward_failed(&f, err);
+    long ms = fwd_ms(&f);
+    rc = write_row(r, cs, rerun ? "RERAN" : "EXECUTED", rerun, ms, in_tx, err);
+    if (rc != TM_OK)
+        return forward_failed(&f, err);
+    return record_step(r, cs, rerun ? ENGINE_OUT_RERAN : ENGINE_OUT_EXECUTED, ms, err);
 }
 
 /* A rollback step in a transaction as one simple query, as run_one_message:
