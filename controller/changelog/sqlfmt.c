@@ -571,6 +571,111 @@ static bool next_line(const char **pos, const char *end, struct line *l)
     return true;
 }
 
+/* The changeset directives that are not SQL: --comment, --validCheckSum and
+ * the preconditions.  *meta: l was one of them (then it is not body). */
+static enum tm_code metadata_line(struct sctx *x, struct line l, bool *meta, struct tm_err *err)
+{
+    const char *p;
+    *meta = true;
+    if ((p = value_directive(l, "comment")) != NULL) {
+        free(x->cs->comment);
+        x->cs->comment = dup_range(p, l.e);
+        return x->cs->comment ? TM_OK : nomem(err);
+    }
+    if ((p = value_directive(l, "validCheckSum")) != NULL) {
+        const char *s = p, *e = l.e;
+        trim_range(&s, &e);
+        if (s == e)
+            return fail(x, err, TM_E_PARSE, 0, "expected --validCheckSum: <checksum>");
+        char *v = dup_range(s, e);
+        enum tm_code rc = !v || chlog_set_add_valid(x->cs, v) != TM_OK ? nomem(err) : TM_OK;
+        free(v);
+        return rc;
+    }
+    if ((p = directive(l, "preconditions", false)) != NULL)
+        return preconditions_line(x, l, p, err);
+    if ((p = directive(l, "precondition-sql-check", false)) != NULL)
+        return sql_check_line(x, l, p, err);
+    if (directive(l, "precondition-table-exists", false) ||
+        directive(l, "precondition-view-exists", false))
+        return fail(x, err, TM_E_INVAL, 0,
+                    "only --precondition-sql-check is supported as a precondition");
+    *meta = false;
+    return TM_OK;
+}
+
+/* Appends [s, e) and a newline to b (the body or the rollback: what names
+ * it in the too-large error). */
+static enum tm_code add_line(struct sctx *x, struct tm_buf *b, const char *s, const char *e,
+                             const char *what, struct tm_err *err)
+{
+    if (tm_buf_add(b, s, (size_t)(e - s)) != TM_OK || tm_buf_adds(b, "\n") != TM_OK)
+        return tm_err_set(err, TM_E_TOOBIG, "%s: %s too large", x->path, what);
+    return TM_OK;
+}
+
+/* --ignoreLines:<count> skips that many lines; --ignoreLines:start skips
+ * through --ignoreLines:end.  v: the text after "--ignoreLines:" on l. */
+static enum tm_code skip_ignored_lines(struct sctx *x, const char **pos, const char *end,
+                                       struct line l, const char *v, struct tm_err *err)
+{
+    if (l.e - v >= 5 && strncasecmp(v, "start", 5) == 0) {
+        while (next_line(pos, end, &l)) {
+            x->line++;
+            const char *q = directive(l, "ignoreLines", true);
+            if (q && l.e - q >= 4 && strncasecmp(q, ":end", 4) == 0)
+                return TM_OK;
+        }
+        return fail(x, err, TM_E_PARSE, 0, "--ignoreLines:start without --ignoreLines:end");
+    }
+    char *endp = NULL;
+    long n = strtol(v, &endp, 10);
+    if (endp == v || n < 0)
+        return fail(x, err, TM_E_PARSE, 0, "expected --ignoreLines:<count|start|end>");
+    while (n-- > 0 && next_line(pos, end, &l))
+        x->line++;
+    return TM_OK;
+}
+
+/* A line that opens a rollback block: slash-star, "liquibase", "rollback"
+ * and nothing else (blanks between). */
+static bool rollback_block_start(struct line l)
+{
+    const char *q = skip_ws(l.s, l.e);
+    if (l.e - q < 2 || q[0] != '/' || q[1] != '*')
+        return false;
+    const char *r = skip_ws(q + 2, l.e);
+    if (l.e - r < 9 || strncasecmp(r, "liquibase", 9) != 0)
+        return false;
+    r = skip_ws(r + 9, l.e);
+    return l.e - r >= 8 && strncasecmp(r, "rollback", 8) == 0 && skip_ws(r + 8, l.e) == l.e;
+}
+
+/* The lines of a rollback block into x->rollback, through the line that
+ * ends with star-slash (which is left out). */
+static enum tm_code read_rollback_block(struct sctx *x, const char **pos, const char *end,
+                                        struct tm_err *err)
+{
+    int start = x->line;
+    struct line l;
+    enum tm_code rc = TM_OK;
+    while (rc == TM_OK && next_line(pos, end, &l)) {
+        x->line++;
+        const char *ce = l.e;
+        while (ce > l.s && (ce[-1] == ' ' || ce[-1] == '\t'))
+            ce--;
+        bool last = ce - l.s >= 2 && ce[-2] == '*' && ce[-1] == '/';
+        rc = add_line(x, &x->rollback, l.s, last ? ce - 2 : l.e, "rollback", err);
+        if (last)
+            return rc;
+    }
+    if (rc == TM_OK)
+        rc = chlog_ld_fail(err, TM_E_PARSE, x->path, start, 0,
+                           "unterminated /* liquibase rollback block "
+                           "(expected */ at the end of a line)");
+    return rc;
+}
+
 enum tm_code chlog_sqlfmt_parse(struct chlog_ld *ld, const char *path, const char *filename,
                                 const char *data, size_t len, struct tm_err *err)
 {
@@ -604,29 +709,7 @@ enum tm_code chlog_sqlfmt_parse(struct chlog_ld *ld, const char *path, const cha
             continue;
         }
         if ((p = directive(l, "ignoreLines", true)) != NULL && p < l.e && *p == ':') {
-            const char *v = p + 1;
-            if (l.e - v >= 5 && strncasecmp(v, "start", 5) == 0) {
-                bool closed = false;
-                while (next_line(&pos, end, &l)) {
-                    x.line++;
-                    const char *q = directive(l, "ignoreLines", true);
-                    if (q && l.e - q >= 4 && strncasecmp(q, ":end", 4) == 0) {
-                        closed = true;
-                        break;
-                    }
-                }
-                if (!closed)
-                    rc = fail(&x, err, TM_E_PARSE, 0, "--ignoreLines:start without --ignoreLines:end");
-            } else {
-                char *endp = NULL;
-                long n = strtol(v, &endp, 10);
-                if (endp == v || n < 0) {
-                    rc = fail(&x, err, TM_E_PARSE, 0, "expected --ignoreLines:<count|start|end>");
-                    break;
-                }
-                while (n-- > 0 && next_line(&pos, end, &l))
-                    x.line++;
-            }
+            rc = skip_ignored_lines(&x, &pos, end, l, p + 1, err);
             continue;
         }
         if ((p = directive(l, "property", false)) != NULL) {
@@ -652,88 +735,24 @@ enum tm_code chlog_sqlfmt_parse(struct chlog_ld *ld, const char *path, const cha
             break;
         }
         if ((p = rollback_directive(l)) != NULL) {
-            if (tm_buf_add(&x.rollback, p, (size_t)(l.e - p)) != TM_OK ||
-                tm_buf_adds(&x.rollback, "\n") != TM_OK)
-                rc = tm_err_set(err, TM_E_TOOBIG, "%s: rollback too large", path);
+            rc = add_line(&x, &x.rollback, p, l.e, "rollback", err);
             continue;
         }
-        {
-            const char *q = skip_ws(l.s, l.e);
-            if (l.e - q >= 2 && q[0] == '/' && q[1] == '*') {
-                const char *r = skip_ws(q + 2, l.e);
-                if (l.e - r >= 9 && strncasecmp(r, "liquibase", 9) == 0) {
-                    r = skip_ws(r + 9, l.e);
-                    if (l.e - r >= 8 && strncasecmp(r, "rollback", 8) == 0 &&
-                        skip_ws(r + 8, l.e) == l.e) {
-                        bool closed = false;
-                        int start = x.line;
-                        while (rc == TM_OK && next_line(&pos, end, &l)) {
-                            x.line++;
-                            const char *ce = l.e;
-                            while (ce > l.s && (ce[-1] == ' ' || ce[-1] == '\t'))
-                                ce--;
-                            bool last = ce - l.s >= 2 && ce[-2] == '*' && ce[-1] == '/';
-                            const char *te = last ? ce - 2 : l.e;
-                            if (tm_buf_add(&x.rollback, l.s, (size_t)(te - l.s)) != TM_OK ||
-                                tm_buf_adds(&x.rollback, "\n") != TM_OK)
-                                rc = tm_err_set(err, TM_E_TOOBIG, "%s: rollback too large", path);
-                            if (last) {
-                                closed = true;
-                                break;
-                            }
-                        }
-                        if (rc == TM_OK && !closed)
-                            rc = chlog_ld_fail(err, TM_E_PARSE, path, start, 0,
-                                               "unterminated /* liquibase rollback block "
-                                               "(expected */ at the end of a line)");
-                        continue;
-                    }
-                }
-            }
-        }
-        if ((p = value_directive(l, "comment")) != NULL) {
-            free(x.cs->comment);
-            x.cs->comment = dup_range(p, l.e);
-            if (!x.cs->comment)
-                rc = nomem(err);
+        if (rollback_block_start(l)) {
+            rc = read_rollback_block(&x, &pos, end, err);
             continue;
         }
-        if ((p = value_directive(l, "validCheckSum")) != NULL) {
-            const char *s = p, *e = l.e;
-            trim_range(&s, &e);
-            if (s == e) {
-                rc = fail(&x, err, TM_E_PARSE, 0, "expected --validCheckSum: <checksum>");
-                continue;
-            }
-            char *v = dup_range(s, e);
-            if (!v || chlog_set_add_valid(x.cs, v) != TM_OK)
-                rc = nomem(err);
-            free(v);
+        bool meta = false;
+        rc = metadata_line(&x, l, &meta, err);
+        if (meta)
             continue;
-        }
-        if ((p = directive(l, "preconditions", false)) != NULL) {
-            rc = preconditions_line(&x, l, p, err);
-            continue;
-        }
-        if ((p = directive(l, "precondition-sql-check", false)) != NULL) {
-            rc = sql_check_line(&x, l, p, err);
-            continue;
-        }
-        if (directive(l, "precondition-table-exists", false) ||
-            directive(l, "precondition-view-exists", false)) {
-            rc = fail(&x, err, TM_E_INVAL, 0,
-                      "only --precondition-sql-check is supported as a precondition");
-            continue;
-        }
         if ((p = tag_directive(l)) != NULL) {
             rc = tag_line(&x, l, p, err);
             if (rc != TM_OK)
                 continue;
             /* fall through: the line stays in the body (see header) */
         }
-        if (tm_buf_add(&x.body, l.s, (size_t)(l.e - l.s)) != TM_OK ||
-            tm_buf_adds(&x.body, "\n") != TM_OK)
-            rc = tm_err_set(err, TM_E_TOOBIG, "%s: changeset too large", path);
+        rc = add_line(&x, &x.body, l.s, l.e, "changeset", err);
     }
     if (rc == TM_OK && !header)
         rc = chlog_ld_fail(err, TM_E_PARSE, path, 1, 0,
