@@ -387,6 +387,87 @@ static enum tm_code load_user(struct kube_config *cfg, yaml_document_t *d, yaml_
     return TM_OK;
 }
 
+/* The context to use (context, else current-context) and the cluster it
+ * names, each found in the lists of the document rooted at root. */
+struct kc_context {
+    const char *name;
+    yaml_node_t *ctx;
+    const char *cluster_name;
+    yaml_node_t *cluster;
+};
+
+static enum tm_code find_context(yaml_document_t *d, yaml_node_t *root, const char *name,
+                                 const char *context, struct kc_context *c, struct tm_err *err)
+{
+    c->name = context && *context ? context : ymap_str(d, root, "current-context");
+    if (!c->name)
+        return tm_err_set(err, TM_E_INVAL, "%s: no current-context set and no context given",
+                          name);
+    c->ctx = ynamed(d, root, "contexts", "context", c->name);
+    if (!c->ctx)
+        return tm_err_set(err, TM_E_INVAL, "%s: context \"%s\" not found", name, c->name);
+    c->cluster_name = ymap_str(d, c->ctx, "cluster");
+    if (!c->cluster_name)
+        return tm_err_set(err, TM_E_INVAL, "%s: context \"%s\" has no cluster", name, c->name);
+    c->cluster = ynamed(d, root, "clusters", "cluster", c->cluster_name);
+    if (!c->cluster)
+        return tm_err_set(err, TM_E_INVAL, "%s: cluster \"%s\" (context \"%s\") not found", name,
+                          c->cluster_name, c->name);
+    return TM_OK;
+}
+
+/* The cluster's server, TLS verification choice and CA into cfg. */
+static enum tm_code load_cluster(struct kube_config *cfg, yaml_document_t *d,
+                                 const struct kc_context *c, const char *name,
+                                 const char *base_dir, struct tm_err *err)
+{
+    char what[300];
+    snprintf(what, sizeof(what), "%s: cluster \"%s\"", name, c->cluster_name);
+    const char *server = ymap_str(d, c->cluster, "server");
+    if (!server)
+        return tm_err_set(err, TM_E_INVAL, "%s: cluster \"%s\" has no server", name,
+                          c->cluster_name);
+    enum tm_code rc = set_server(cfg, server, ymap_str(d, c->cluster, "tls-server-name"), err);
+    if (rc != TM_OK)
+        return tm_err_prefix(err, "%s", what);
+    const char *insecure = ymap_str(d, c->cluster, "insecure-skip-tls-verify");
+    cfg->insecure = insecure && strcmp(insecure, "true") == 0;
+    rc = load_pem(d, c->cluster, "certificate-authority", base_dir, what, &cfg->ca_pem,
+                  &cfg->ca_len, err);
+    if (rc != TM_OK)
+        return rc;
+    if (cfg->insecure && cfg->ca_pem)
+        return tm_err_set(err, TM_E_INVAL, "%s: certificate-authority and "
+                          "insecure-skip-tls-verify are mutually exclusive", what);
+    return TM_OK;
+}
+
+/* The context's user (none: no credentials) and namespace into cfg. */
+static enum tm_code load_context_user(struct kube_config *cfg, yaml_document_t *d,
+                                      yaml_node_t *root, const struct kc_context *c,
+                                      const char *name, const char *base_dir,
+                                      struct tm_err *err)
+{
+    const char *user_name = ymap_str(d, c->ctx, "user");
+    if (user_name) {
+        yaml_node_t *user = ynamed(d, root, "users", "user", user_name);
+        if (!user)
+            return tm_err_set(err, TM_E_INVAL, "%s: user \"%s\" (context \"%s\") not found",
+                              name, user_name, c->name);
+        enum tm_code rc = load_user(cfg, d, user, user_name, base_dir, err);
+        if (rc != TM_OK) {
+            if (strncmp(err ? err->msg : "", name, strlen(name)) != 0)
+                tm_err_prefix(err, "%s", name);
+            return rc;
+        }
+    }
+    const char *ns = ymap_str(d, c->ctx, "namespace");
+    cfg->ns = strdup(ns ? ns : "default");
+    if (!cfg->ns)
+        return tm_err_set(err, TM_E_NOMEM, "kube config: out of memory");
+    return TM_OK;
+}
+
 struct kube_config *kube_config_from_kubeconfig(const char *data, size_t len, const char *name,
                                                 const char *base_dir, const char *context,
                                                 struct tm_err *err)
@@ -395,7 +476,6 @@ struct kube_config *kube_config_from_kubeconfig(const char *data, size_t len, co
     yaml_parser_t parser;
     yaml_document_t doc;
     bool have_parser = false, have_doc = false;
-    enum tm_code rc = TM_OK;
     if (!name)
         name = "kubeconfig";
 
@@ -417,74 +497,13 @@ struct kube_config *kube_config_from_kubeconfig(const char *data, size_t len, co
         tm_err_set(err, TM_E_PARSE, "%s: expected a mapping at the top", name);
         goto fail;
     }
-    const char *ctx_name = context && *context ? context : ymap_str(&doc, root, "current-context");
-    if (!ctx_name) {
-        tm_err_set(err, TM_E_INVAL, "%s: no current-context set and no context given", name);
+    struct kc_context c = {0};
+    if (find_context(&doc, root, name, context, &c, err) != TM_OK)
         goto fail;
-    }
-    yaml_node_t *ctx = ynamed(&doc, root, "contexts", "context", ctx_name);
-    if (!ctx) {
-        tm_err_set(err, TM_E_INVAL, "%s: context \"%s\" not found", name, ctx_name);
-        goto fail;
-    }
-    const char *cluster_name = ymap_str(&doc, ctx, "cluster");
-    if (!cluster_name) {
-        tm_err_set(err, TM_E_INVAL, "%s: context \"%s\" has no cluster", name, ctx_name);
-        goto fail;
-    }
-    yaml_node_t *cluster = ynamed(&doc, root, "clusters", "cluster", cluster_name);
-    if (!cluster) {
-        tm_err_set(err, TM_E_INVAL, "%s: cluster \"%s\" (context \"%s\") not found", name,
-                   cluster_name, ctx_name);
-        goto fail;
-    }
-    const char *server = ymap_str(&doc, cluster, "server");
-    if (!server) {
-        tm_err_set(err, TM_E_INVAL, "%s: cluster \"%s\" has no server", name, cluster_name);
-        goto fail;
-    }
     cfg = config_alloc(err);
-    if (!cfg)
+    if (!cfg || load_cluster(cfg, &doc, &c, name, base_dir, err) != TM_OK ||
+        load_context_user(cfg, &doc, root, &c, name, base_dir, err) != TM_OK)
         goto fail;
-    rc = set_server(cfg, server, ymap_str(&doc, cluster, "tls-server-name"), err);
-    if (rc != TM_OK) {
-        tm_err_prefix(err, "%s: cluster \"%s\"", name, cluster_name);
-        goto fail;
-    }
-    const char *insecure = ymap_str(&doc, cluster, "insecure-skip-tls-verify");
-    cfg->insecure = insecure && strcmp(insecure, "true") == 0;
-    char what[300];
-    snprintf(what, sizeof(what), "%s: cluster \"%s\"", name, cluster_name);
-    rc = load_pem(&doc, cluster, "certificate-authority", base_dir, what, &cfg->ca_pem,
-                  &cfg->ca_len, err);
-    if (rc != TM_OK)
-        goto fail;
-    if (cfg->insecure && cfg->ca_pem) {
-        tm_err_set(err, TM_E_INVAL, "%s: certificate-authority and insecure-skip-tls-verify "
-                   "are mutually exclusive", what);
-        goto fail;
-    }
-    const char *user_name = ymap_str(&doc, ctx, "user");
-    if (user_name) {
-        yaml_node_t *user = ynamed(&doc, root, "users", "user", user_name);
-        if (!user) {
-            tm_err_set(err, TM_E_INVAL, "%s: user \"%s\" (context \"%s\") not found", name,
-                       user_name, ctx_name);
-            goto fail;
-        }
-        rc = load_user(cfg, &doc, user, user_name, base_dir, err);
-        if (rc != TM_OK) {
-            if (strncmp(err ? err->msg : "", name, strlen(name)) != 0)
-                tm_err_prefix(err, "%s", name);
-            goto fail;
-        }
-    }
-    const char *ns = ymap_str(&doc, ctx, "namespace");
-    cfg->ns = strdup(ns ? ns : "default");
-    if (!cfg->ns) {
-        tm_err_set(err, TM_E_NOMEM, "kube config: out of memory");
-        goto fail;
-    }
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     return cfg;

@@ -248,29 +248,27 @@ static enum tm_code env_build(struct git_env *e, const struct src_git_opts *o, c
         if (v && *v)
             rc = env_add(e, inherit[i], v);
     }
-    if (rc == TM_OK)
-        rc = env_add(e, "HOME", o->cache_dir);
-    if (rc == TM_OK)
-        rc = env_add(e, "LC_ALL", "C");
-    if (rc == TM_OK)
-        rc = env_add(e, "GIT_TERMINAL_PROMPT", "0");
-    if (rc == TM_OK)
-        rc = env_add(e, "GIT_CONFIG_NOSYSTEM", "1");
-    if (rc == TM_OK)
-        rc = env_add(e, "GIT_CONFIG_GLOBAL", "/dev/null");
-    if (rc == TM_OK)
-        rc = env_add(e, "GIT_ALLOW_PROTOCOL", scheme);
-    if (rc == TM_OK)
-        rc = env_add(e, "GIT_PROTOCOL_FROM_USER", "0");
-    /* no background gc/maintenance that would outlive our timeout */
-    if (rc == TM_OK)
-        rc = env_config(e, "gc.auto", "0");
-    if (rc == TM_OK)
-        rc = env_config(e, "maintenance.auto", "false");
-    if (rc == TM_OK)
-        rc = env_config(e, "fetch.recurseSubmodules", "false");
-    if (rc == TM_OK)
-        rc = env_config(e, "credential.helper", "");
+    const char *const fixed[][2] = {
+        {"HOME", o->cache_dir},
+        {"LC_ALL", "C"},
+        {"GIT_TERMINAL_PROMPT", "0"},
+        {"GIT_CONFIG_NOSYSTEM", "1"},
+        {"GIT_CONFIG_GLOBAL", "/dev/null"},
+        {"GIT_ALLOW_PROTOCOL", scheme},
+        {"GIT_PROTOCOL_FROM_USER", "0"},
+    };
+    for (size_t i = 0; rc == TM_OK && i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        rc = env_add(e, fixed[i][0], fixed[i][1]);
+    /* no background gc/maintenance that would outlive our timeout, no
+     * submodules, no credential helper that could prompt or store */
+    static const char *const config[][2] = {
+        {"gc.auto", "0"},
+        {"maintenance.auto", "false"},
+        {"fetch.recurseSubmodules", "false"},
+        {"credential.helper", ""},
+    };
+    for (size_t i = 0; rc == TM_OK && i < sizeof(config) / sizeof(config[0]); i++)
+        rc = env_config(e, config[i][0], config[i][1]);
     if (rc == TM_OK && auth) {
         struct tm_buf h;
         tm_buf_init(&h, TM_CAP_SMALL);
@@ -337,32 +335,22 @@ static void kill_group(pid_t pid)
     kill(pid, SIGKILL);
 }
 
-/* Runs git with argv; TM_OK when it ran to completion (whatever its exit
- * status, in r->status), TM_E_TIMEOUT when killed at the deadline,
- * TM_E_TOOBIG when stdout passed r->out's cap, TM_E_IO when it could not run. */
-static enum tm_code git_run(struct git_run *r, char *const argv[], struct tm_err *err)
+/* Starts git with argv in a process group of its own, default signal
+ * handling, stdin from r->stdin_path (NULL: /dev/null) and stdout/stderr to
+ * out_fd/err_fd.  *pid = the child, -1 when it did not start. */
+static enum tm_code spawn_git(const struct git_run *r, char *const argv[], int out_fd, int err_fd,
+                              pid_t *pid, struct tm_err *err)
 {
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    bool fa_ok = false, attr_ok = false;
-    pid_t pid = -1;
-    enum tm_code rc = TM_OK;
-    r->status = -1;
-    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
-        rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "pipe: %s", strerror(errno));
-        goto out;
-    }
-    if (posix_spawn_file_actions_init(&fa) != 0) {
-        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-        goto out;
-    }
-    fa_ok = true;
+    *pid = -1;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
     if (posix_spawnattr_init(&attr) != 0) {
-        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-        goto out;
+        posix_spawn_file_actions_destroy(&fa);
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
     }
-    attr_ok = true;
+    enum tm_code rc = TM_OK;
     sigset_t none, def;
     sigemptyset(&none);
     sigemptyset(&def);
@@ -371,8 +359,8 @@ static enum tm_code git_run(struct git_run *r, char *const argv[], struct tm_err
     sigaddset(&def, SIGINT);
     if (posix_spawn_file_actions_addopen(&fa, 0, r->stdin_path ? r->stdin_path : "/dev/null",
                                          O_RDONLY, 0) != 0 ||
-        posix_spawn_file_actions_adddup2(&fa, outp[1], 1) != 0 ||
-        posix_spawn_file_actions_adddup2(&fa, errp[1], 2) != 0 ||
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 1) != 0 ||
+        posix_spawn_file_actions_adddup2(&fa, err_fd, 2) != 0 ||
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                             POSIX_SPAWN_SETSIGDEF) != 0 ||
         posix_spawnattr_setpgroup(&attr, 0) != 0 || posix_spawnattr_setsigmask(&attr, &none) != 0 ||
@@ -380,64 +368,98 @@ static enum tm_code git_run(struct git_run *r, char *const argv[], struct tm_err
         rc = tm_err_set(err, TM_E_INTERNAL, "posix_spawn setup failed");
         goto out;
     }
-    int se = posix_spawnp(&pid, r->git, &fa, &attr, argv, r->env->v);
+    int se = posix_spawnp(pid, r->git, &fa, &attr, argv, r->env->v);
     if (se != 0) {
-        pid = -1;
+        *pid = -1;
         rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "cannot run %s: %s", r->git,
                          strerror(se));
-        goto out;
     }
-    close(outp[1]);
-    close(errp[1]);
-    outp[1] = errp[1] = -1;
-    fcntl(outp[0], F_SETFL, O_NONBLOCK);
-    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+out:
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+/* Reads the child's stdout into r->out and stderr into r->err until both
+ * close.  TM_E_TIMEOUT at r->deadline, TM_E_TOOBIG when stdout passes its
+ * cap (neither sets err: git_run words them), TM_E_IO when poll fails. */
+static enum tm_code read_output(struct git_run *r, int out_fd, int err_fd, struct tm_err *err)
+{
+    fcntl(out_fd, F_SETFL, O_NONBLOCK);
+    fcntl(err_fd, F_SETFL, O_NONBLOCK);
     bool out_open = true, err_open = true, out_over = false, err_over = false;
     while (out_open || err_open) {
         int64_t left = r->deadline - tm_mono_ms();
-        if (left <= 0) {
-            rc = TM_E_TIMEOUT;
-            break;
-        }
+        if (left <= 0)
+            return TM_E_TIMEOUT;
         struct pollfd pf[2];
         nfds_t np = 0;
         if (out_open)
-            pf[np++] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+            pf[np++] = (struct pollfd){.fd = out_fd, .events = POLLIN};
         if (err_open)
-            pf[np++] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+            pf[np++] = (struct pollfd){.fd = err_fd, .events = POLLIN};
         int pr = poll(pf, np, left > 1000 ? 1000 : (int)left);
-        if (pr < 0 && errno != EINTR) {
-            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "poll: %s", strerror(errno));
-            break;
-        }
+        if (pr < 0 && errno != EINTR)
+            return tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "poll: %s", strerror(errno));
         if (out_open)
-            out_open = drain(outp[0], r->out, false, &out_over);
+            out_open = drain(out_fd, r->out, false, &out_over);
         if (err_open)
-            err_open = drain(errp[0], &r->err, true, &err_over);
-        if (out_over) {
-            rc = TM_E_TOOBIG;
-            break;
-        }
+            err_open = drain(err_fd, &r->err, true, &err_over);
+        if (out_over)
+            return TM_E_TOOBIG;
     }
-    if (rc != TM_OK)
-        kill_group(pid);
-    /* reap, still bounded by the deadline (plus a grace period after a kill) */
+    return TM_OK;
+}
+
+/* Waits for pid and sets r->status.  A child that is still running at
+ * r->deadline is killed: rc then becomes TM_E_TIMEOUT; rc is returned
+ * otherwise.  The wait is bounded too (a killed group exits at once). */
+static enum tm_code reap(struct git_run *r, pid_t pid, enum tm_code rc)
+{
     for (;;) {
         int st = 0;
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid) {
             r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-            break;
+            return rc;
         }
         if (w < 0 && errno != EINTR)
-            break;
+            return rc;
         if (rc == TM_OK && tm_mono_ms() >= r->deadline) {
             rc = TM_E_TIMEOUT;
             kill_group(pid);
         }
         tm_sleep_ms(5);
     }
-    pid = -1;
+}
+
+/* Runs git with argv, r->out and r->err emptied first; TM_OK when it ran to
+ * completion (whatever its exit status, in r->status), TM_E_TIMEOUT when
+ * killed at the deadline, TM_E_TOOBIG when stdout passed r->out's cap,
+ * TM_E_IO when it could not run. */
+static enum tm_code git_run(struct git_run *r, char *const argv[], struct tm_err *err)
+{
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    pid_t pid = -1;
+    enum tm_code rc = TM_OK;
+    r->status = -1;
+    tm_buf_reset(r->out);
+    tm_buf_reset(&r->err);
+    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "pipe: %s", strerror(errno));
+        goto out;
+    }
+    rc = spawn_git(r, argv, outp[1], errp[1], &pid, err);
+    if (rc != TM_OK)
+        goto out;
+    close(outp[1]);
+    close(errp[1]);
+    outp[1] = errp[1] = -1;
+    rc = read_output(r, outp[0], errp[0], err);
+    if (rc != TM_OK)
+        kill_group(pid);
+    /* reap, still bounded by the deadline (plus a grace period after a kill) */
+    rc = reap(r, pid, rc);
     if (rc == TM_E_TIMEOUT)
         tm_err_setr(err, TM_E_TIMEOUT, TM_RETRY_TRANSIENT, "git did not finish in time");
     else if (rc == TM_E_TOOBIG)
@@ -449,10 +471,6 @@ out:
         if (errp[i] >= 0)
             close(errp[i]);
     }
-    if (fa_ok)
-        posix_spawn_file_actions_destroy(&fa);
-    if (attr_ok)
-        posix_spawnattr_destroy(&attr);
     return rc;
 }
 
@@ -601,6 +619,17 @@ static void tree_release(struct tree *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* Copies the n bytes at p into dst as a C string; false when they do not
+ * fit in dstn bytes. */
+static bool copy_bounded(char *dst, size_t dstn, const char *p, size_t n)
+{
+    if (n >= dstn)
+        return false;
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+    return true;
+}
+
 /* Parses `ls-tree -r -z -l` output ("<mode> <type> <oid> <size>\t<path>\0")
  * keeping the blobs under prefix (prefix "" or ending in '/'). */
 static enum tm_code parse_tree(const struct tm_buf *out, const char *prefix, struct tree *t,
@@ -615,17 +644,14 @@ static enum tm_code parse_tree(const struct tm_buf *out, const char *prefix, str
             return tm_err_set(err, TM_E_IO, "git ls-tree: unexpected output");
         char mode[8], type[8], oid[65], size[24];
         char meta[160];
-        size_t ml = (size_t)(tab - p);
-        if (ml >= sizeof(meta))
-            return tm_err_set(err, TM_E_IO, "git ls-tree: unexpected output");
-        memcpy(meta, p, ml);
-        meta[ml] = '\0';
-        if (sscanf(meta, "%7s %7s %64s %23s", mode, type, oid, size) != 4)
+        if (!copy_bounded(meta, sizeof(meta), p, (size_t)(tab - p)) ||
+            sscanf(meta, "%7s %7s %64s %23s", mode, type, oid, size) != 4)
             return tm_err_set(err, TM_E_IO, "git ls-tree: unexpected output");
         const char *path = tab + 1;
         p = rec_end + 1;
         /* regular files only: 120000 symlinks and 160000 submodules are skipped */
-        if (strcmp(type, "blob") != 0 || (strcmp(mode, "100644") != 0 && strcmp(mode, "100755") != 0))
+        if (strcmp(type, "blob") != 0 ||
+            (strcmp(mode, "100644") != 0 && strcmp(mode, "100755") != 0))
             continue;
         if (pl && strncmp(path, prefix, pl) != 0)
             continue;
@@ -670,11 +696,8 @@ static enum tm_code parse_blobs(const struct tm_buf *out, const struct tree *t,
         if (!nl)
             return tm_err_set(err, TM_E_IO, "git cat-file: output ends early");
         char hdr[128];
-        size_t hl = (size_t)(nl - p);
-        if (hl >= sizeof(hdr))
+        if (!copy_bounded(hdr, sizeof(hdr), p, (size_t)(nl - p)))
             return tm_err_set(err, TM_E_IO, "git cat-file: unexpected output");
-        memcpy(hdr, p, hl);
-        hdr[hl] = '\0';
         char oid[65], type[16];
         unsigned long long sz = 0;
         if (sscanf(hdr, "%64s %15s %llu", oid, type, &sz) != 3 || strcmp(oid, t->v[i].oid) != 0 ||
@@ -693,25 +716,91 @@ static enum tm_code parse_blobs(const struct tm_buf *out, const struct tree *t,
 
 /* ---- fetch ------------------------------------------------------------------------------ */
 
+/* One fetch in progress: the cache entry it holds the lock of, and the git
+ * runner (r.out receives each step's stdout). */
+struct fetch {
+    const char *git;
+    const char *repo; /* <cache>/<key>.git */
+    const struct src_git_spec *spec;
+    struct git_run r;
+};
+
+/* Runs a step whose failure is git's own (not the user's): a non-zero exit
+ * reads "git <what>: <git's last stderr line>", TRANSIENT. */
+static enum tm_code run_step(struct fetch *f, char *const argv[], const char *what,
+                             struct tm_err *err)
+{
+    enum tm_code rc = git_run(&f->r, argv, err);
+    if (rc == TM_OK && f->r.status != 0) {
+        char line[300];
+        last_line(&f->r.err, line, sizeof(line));
+        rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git %s: %s", what, line);
+    }
+    return rc;
+}
+
+/* Refuses what must never reach git: a bad URL, ref or path, credentials
+ * for a non-http URL, a relative cache dir.  *scheme gets the URL's scheme. */
+static enum tm_code check_request(const struct src_git_opts *opts,
+                                  const struct src_git_spec *spec,
+                                  const struct src_git_auth *auth, const char **scheme,
+                                  struct tm_err *err)
+{
+    enum tm_code rc = src_git_validate_url(spec->url, opts->allow_file, err);
+    if (rc == TM_OK)
+        rc = src_git_validate_ref(spec->branch, spec->tag, spec->commit, err);
+    if (rc != TM_OK)
+        return rc;
+    const char *path = spec->path ? spec->path : "";
+    if (path[0] == '/' || path[0] == '-' || strstr(path, "..") || strchr(path, '\\'))
+        return tm_err_set(err, TM_E_INVAL, "path \"%s\" must be relative, without '..'", path);
+    url_scheme_end(spec->url, opts->allow_file, scheme);
+    if (auth && strncmp(*scheme, "http", 4) != 0)
+        return tm_err_set(err, TM_E_INVAL, "credentials can only be used with http(s) urls");
+    if (!opts->cache_dir || opts->cache_dir[0] != '/')
+        return tm_err_set(err, TM_E_INVAL, "git cache dir must be an absolute path");
+    return TM_OK;
+}
+
+/* True when the repository has a file named name (e.g. "HEAD"). */
+static bool repo_has(const struct fetch *f, const char *name)
+{
+    struct tm_buf p;
+    tm_buf_init(&p, TM_CAP_SMALL);
+    struct stat st;
+    bool exists = tm_buf_addf(&p, "%s/%s", f->repo, name) == TM_OK &&
+                  stat(tm_buf_str(&p), &st) == 0;
+    tm_buf_release(&p);
+    return exists;
+}
+
+/* Step 1: the bare repository, created on first use; lock files a killed
+ * git left are removed (we hold the entry's lock). */
+static enum tm_code open_repo(struct fetch *f, struct tm_err *err)
+{
+    if (!repo_has(f, "HEAD")) {
+        char *argv[] = {(char *)f->git, "init", "--bare", "--quiet", (char *)f->repo, NULL};
+        enum tm_code rc = run_step(f, argv, "init", err);
+        if (rc != TM_OK)
+            return rc;
+    }
+    remove_stale_locks(f->repo);
+    return TM_OK;
+}
+
 /* For a server that will not send a commit no ref points at (protocol v0
  * without uploadpack.allowAnySHA1InWant, as older servers run): fetch every
  * branch and tag with full history, then point our ref at the commit if it
  * arrived.  Costs a full clone, once; later fetches of the same URL are
  * incremental. */
-static enum tm_code fetch_commit_the_long_way(struct git_run *r, const char *git, const char *repo,
-                                              const struct src_git_spec *spec, struct tm_err *err)
+static enum tm_code fetch_commit_the_long_way(struct fetch *f, struct tm_err *err)
 {
-    struct tm_buf shallow;
-    tm_buf_init(&shallow, TM_CAP_SMALL);
-    struct stat st;
-    bool is_shallow = tm_buf_addf(&shallow, "%s/shallow", repo) == TM_OK &&
-                      stat(tm_buf_str(&shallow), &st) == 0;
-    tm_buf_release(&shallow);
+    bool is_shallow = repo_has(f, "shallow");
     char *argv[16];
     int n = 0;
-    argv[n++] = (char *)git;
+    argv[n++] = (char *)f->git;
     argv[n++] = "-C";
-    argv[n++] = (char *)repo;
+    argv[n++] = (char *)f->repo;
     argv[n++] = "fetch";
     argv[n++] = "--quiet";
     argv[n++] = "--no-tags";
@@ -720,23 +809,143 @@ static enum tm_code fetch_commit_the_long_way(struct git_run *r, const char *git
     if (is_shallow)
         argv[n++] = "--unshallow";
     argv[n++] = "--";
-    argv[n++] = spec->url;
+    argv[n++] = f->spec->url;
     argv[n++] = "+refs/heads/*:refs/tidemark/all/heads/*";
     argv[n++] = "+refs/tags/*:refs/tidemark/all/tags/*";
     argv[n] = NULL;
-    tm_buf_reset(&r->err);
-    enum tm_code rc = git_run(r, argv, err);
-    if (rc == TM_OK && r->status != 0)
-        rc = fetch_failed(r, err);
+    enum tm_code rc = git_run(&f->r, argv, err);
+    if (rc == TM_OK && f->r.status != 0)
+        rc = fetch_failed(&f->r, err);
     if (rc != TM_OK)
         return rc;
-    char *upd[] = {(char *)git, "-C", (char *)repo, "update-ref", "--no-deref", GIT_FETCHED_REF,
-                   spec->commit, NULL};
-    tm_buf_reset(&r->err);
-    rc = git_run(r, upd, err);
-    if (rc == TM_OK && r->status != 0)
-        rc = tm_err_set(err, TM_E_NOTFOUND, "commit %s is not on any branch or tag of the repository",
-                        spec->commit);
+    char *upd[] = {(char *)f->git, "-C", (char *)f->repo, "update-ref", "--no-deref",
+                   GIT_FETCHED_REF, f->spec->commit, NULL};
+    rc = git_run(&f->r, upd, err);
+    if (rc == TM_OK && f->r.status != 0)
+        rc = tm_err_set(err, TM_E_NOTFOUND,
+                        "commit %s is not on any branch or tag of the repository",
+                        f->spec->commit);
+    return rc;
+}
+
+/* Step 2: the branch, tag or commit into GIT_FETCHED_REF, shallow. */
+static enum tm_code fetch_ref(struct fetch *f, struct tm_err *err)
+{
+    const struct src_git_spec *spec = f->spec;
+    struct tm_buf refspec;
+    tm_buf_init(&refspec, TM_CAP_SMALL);
+    enum tm_code rc;
+    if (spec->branch)
+        rc = tm_buf_addf(&refspec, "+refs/heads/%s:" GIT_FETCHED_REF, spec->branch);
+    else if (spec->tag)
+        rc = tm_buf_addf(&refspec, "+refs/tags/%s:" GIT_FETCHED_REF, spec->tag);
+    else
+        rc = tm_buf_addf(&refspec, "+%s:" GIT_FETCHED_REF, spec->commit);
+    if (rc != TM_OK)
+        return tm_err_set(err, rc, "refspec too long");
+    char *argv[] = {(char *)f->git,       "-C",        (char *)f->repo,
+                    "fetch",              "--quiet",   "--no-tags",
+                    "--no-recurse-submodules", "--depth=1", "--force",
+                    "--",                 spec->url,   (char *)tm_buf_str(&refspec),
+                    NULL};
+    rc = git_run(&f->r, argv, err);
+    if (rc == TM_OK && f->r.status != 0)
+        rc = fetch_failed(&f->r, err);
+    if (rc == TM_E_NOTFOUND && spec->commit)
+        rc = fetch_commit_the_long_way(f, err);
+    tm_buf_release(&refspec);
+    return rc;
+}
+
+/* Step 3: the commit id GIT_FETCHED_REF points at, into revision; it must be
+ * the commit asked for, when one was. */
+static enum tm_code resolve_revision(struct fetch *f, char revision[SRC_REVISION_MAX],
+                                     struct tm_err *err)
+{
+    char *argv[] = {(char *)f->git, "-C", (char *)f->repo, "rev-parse", "--verify",
+                    "--quiet", GIT_FETCHED_REF "^{commit}", NULL};
+    enum tm_code rc = git_run(&f->r, argv, err);
+    if (rc == TM_OK && f->r.status != 0)
+        return tm_err_set(err, TM_E_NOTFOUND, "fetched ref is not a commit");
+    if (rc != TM_OK)
+        return rc;
+    const char *out = tm_buf_str(f->r.out);
+    char id[SRC_REVISION_MAX];
+    snprintf(id, sizeof(id), "%.*s", (int)strcspn(out, "\r\n"), out);
+    if (!is_commit_id(id))
+        return tm_err_set(err, TM_E_IO, "git rev-parse: unexpected output");
+    if (f->spec->commit && strcmp(id, f->spec->commit) != 0)
+        return tm_err_set(err, TM_E_INTERNAL, "fetched commit %s, asked for %s", id,
+                          f->spec->commit);
+    memcpy(revision, id, strlen(id) + 1);
+    return TM_OK;
+}
+
+/* Step 4: the regular files under spec->path at revision, sizes checked
+ * against the caps before anything is read. */
+static enum tm_code list_tree(struct fetch *f, const char *revision, struct tree *tree,
+                              struct tm_err *err)
+{
+    const char *path = f->spec->path ? f->spec->path : "";
+    char prefix[1100];
+    size_t pl = strlen(path);
+    while (pl && path[pl - 1] == '/')
+        pl--;
+    if (pl >= sizeof(prefix) - 1)
+        return tm_err_set(err, TM_E_INVAL, "path is too long");
+    snprintf(prefix, sizeof(prefix), "%.*s%s", (int)pl, path, pl ? "/" : "");
+    char *argv[] = {(char *)f->git, "-C", (char *)f->repo, "ls-tree", "-r", "-z",
+                    "-l", "--full-tree", (char *)revision, NULL};
+    enum tm_code rc = run_step(f, argv, "ls-tree", err);
+    if (rc == TM_OK)
+        rc = parse_tree(f->r.out, prefix, tree, err);
+    if (rc == TM_OK && tree->n == 0)
+        rc = tm_err_set(err, TM_E_NOTFOUND, "no files under \"%s\" in commit %s",
+                        pl ? prefix : "/", revision);
+    return rc;
+}
+
+/* Writes the object ids of tree to input_path, one a line, for cat-file. */
+static enum tm_code write_ids(const char *input_path, const struct tree *tree,
+                              struct tm_err *err)
+{
+    int fd = open(input_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "open %s: %s", input_path,
+                           strerror(errno));
+    FILE *fp = fdopen(fd, "w");
+    if (!fp) {
+        close(fd);
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < tree->n; i++)
+        fprintf(fp, "%s\n", tree->v[i].oid);
+    if (fclose(fp) != 0)
+        return tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "write %s: %s", input_path,
+                           strerror(errno));
+    return TM_OK;
+}
+
+/* Step 5: the contents of tree's files into fs (initialised here; released
+ * again on failure), through one cat-file --batch fed from input_path. */
+static enum tm_code read_files(struct fetch *f, const struct tree *tree, const char *input_path,
+                               struct chlog_fs *fs, struct tm_err *err)
+{
+    enum tm_code rc = write_ids(input_path, tree, err);
+    if (rc != TM_OK)
+        return rc;
+    char *argv[] = {(char *)f->git, "-C", (char *)f->repo, "cat-file", "--batch", NULL};
+    f->r.stdin_path = input_path;
+    rc = run_step(f, argv, "cat-file", err);
+    f->r.stdin_path = NULL;
+    if (rc != TM_OK)
+        return rc;
+    rc = chlog_fs_mem_init(fs);
+    if (rc != TM_OK)
+        return tm_err_set(err, rc, "out of memory");
+    rc = parse_blobs(f->r.out, tree, fs, err);
+    if (rc != TM_OK)
+        chlog_fs_mem_release(fs);
     return rc;
 }
 
@@ -746,45 +955,26 @@ enum tm_code src_git_fetch(const struct src_git_opts *opts, const struct src_git
 {
     revision[0] = '\0';
     memset(fs, 0, sizeof(*fs));
-    const char *git = opts->git ? opts->git : "git";
-    int64_t deadline = tm_mono_ms() + (spec->timeout_ms > 0 ? spec->timeout_ms : 60000);
     struct git_env env = {0};
-    struct tm_buf repo, lockp, inputp, out, refspec;
+    struct tm_buf repo, lockp, inputp, out;
     struct tree tree = {0};
-    struct git_run r = {0};
+    struct fetch f = {.git = opts->git ? opts->git : "git", .spec = spec};
     int lockfd = -1;
-    bool fs_ok = false, have_input = false;
+    bool have_input = false;
     tm_buf_init(&repo, TM_CAP_SMALL);
     tm_buf_init(&lockp, TM_CAP_SMALL);
     tm_buf_init(&inputp, TM_CAP_SMALL);
-    tm_buf_init(&refspec, TM_CAP_SMALL);
     tm_buf_init(&out, TM_CAP_CHANGELOG_TOTAL + (4u << 20));
-    tm_buf_init(&r.err, GIT_STDERR_CAP);
-    r.git = git;
-    r.env = &env;
-    r.out = &out;
-    r.deadline = deadline;
+    tm_buf_init(&f.r.err, GIT_STDERR_CAP);
+    f.r.git = f.git;
+    f.r.env = &env;
+    f.r.out = &out;
+    f.r.deadline = tm_mono_ms() + (spec->timeout_ms > 0 ? spec->timeout_ms : 60000);
 
-    enum tm_code rc = src_git_validate_url(spec->url, opts->allow_file, err);
-    if (rc == TM_OK)
-        rc = src_git_validate_ref(spec->branch, spec->tag, spec->commit, err);
+    const char *scheme = NULL;
+    enum tm_code rc = check_request(opts, spec, auth, &scheme, err);
     if (rc != TM_OK)
         goto out;
-    const char *path = spec->path ? spec->path : "";
-    if (path[0] == '/' || path[0] == '-' || strstr(path, "..") || strchr(path, '\\')) {
-        rc = tm_err_set(err, TM_E_INVAL, "path \"%s\" must be relative, without '..'", path);
-        goto out;
-    }
-    const char *scheme = NULL;
-    url_scheme_end(spec->url, opts->allow_file, &scheme);
-    if (auth && strncmp(scheme, "http", 4) != 0) {
-        rc = tm_err_set(err, TM_E_INVAL, "credentials can only be used with http(s) urls");
-        goto out;
-    }
-    if (!opts->cache_dir || opts->cache_dir[0] != '/') {
-        rc = tm_err_set(err, TM_E_INVAL, "git cache dir must be an absolute path");
-        goto out;
-    }
     rc = env_build(&env, opts, scheme, auth);
     if (rc != TM_OK) {
         tm_err_set(err, rc, "cannot build git's environment");
@@ -804,171 +994,26 @@ enum tm_code src_git_fetch(const struct src_git_opts *opts, const struct src_git
         rc = tm_err_set(err, TM_E_TOOBIG, "git cache dir path is too long");
         goto out;
     }
-    rc = lock_entry(tm_buf_str(&lockp), deadline, &lockfd, err);
-    if (rc != TM_OK)
-        goto out;
-
-    /* 1. the bare repository */
-    struct tm_buf headp;
-    tm_buf_init(&headp, TM_CAP_SMALL);
-    struct stat st;
-    bool exists = tm_buf_addf(&headp, "%s/HEAD", tm_buf_str(&repo)) == TM_OK &&
-                  stat(tm_buf_str(&headp), &st) == 0;
-    tm_buf_release(&headp);
-    if (!exists) {
-        char *argv[] = {(char *)git, "init", "--bare", "--quiet", (char *)tm_buf_str(&repo), NULL};
-        rc = git_run(&r, argv, err);
-        if (rc == TM_OK && r.status != 0) {
-            char line[300];
-            last_line(&r.err, line, sizeof(line));
-            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git init: %s", line);
-        }
-        if (rc != TM_OK)
-            goto out;
-    }
-    remove_stale_locks(tm_buf_str(&repo));
-
-    /* 2. fetch the ref */
-    if (spec->branch)
-        rc = tm_buf_addf(&refspec, "+refs/heads/%s:" GIT_FETCHED_REF, spec->branch);
-    else if (spec->tag)
-        rc = tm_buf_addf(&refspec, "+refs/tags/%s:" GIT_FETCHED_REF, spec->tag);
-    else
-        rc = tm_buf_addf(&refspec, "+%s:" GIT_FETCHED_REF, spec->commit);
-    if (rc != TM_OK) {
-        tm_err_set(err, rc, "refspec too long");
-        goto out;
-    }
-    {
-        char *argv[] = {(char *)git,          "-C",        (char *)tm_buf_str(&repo),
-                        "fetch",              "--quiet",   "--no-tags",
-                        "--no-recurse-submodules", "--depth=1", "--force",
-                        "--",                 spec->url,   (char *)tm_buf_str(&refspec),
-                        NULL};
-        tm_buf_reset(&r.err);
-        rc = git_run(&r, argv, err);
-        if (rc == TM_OK && r.status != 0)
-            rc = fetch_failed(&r, err);
-        if (rc == TM_E_NOTFOUND && spec->commit)
-            rc = fetch_commit_the_long_way(&r, git, tm_buf_str(&repo), spec, err);
-        if (rc != TM_OK)
-            goto out;
-    }
-
-    /* 3. the commit id */
-    {
-        char *argv[] = {(char *)git, "-C", (char *)tm_buf_str(&repo), "rev-parse", "--verify",
-                        "--quiet", GIT_FETCHED_REF "^{commit}", NULL};
-        tm_buf_reset(&r.err);
-        tm_buf_reset(&out);
-        rc = git_run(&r, argv, err);
-        if (rc == TM_OK && r.status != 0) {
-            rc = tm_err_set(err, TM_E_NOTFOUND, "fetched ref is not a commit");
-            goto out;
-        }
-        if (rc != TM_OK)
-            goto out;
-        char id[SRC_REVISION_MAX];
-        snprintf(id, sizeof(id), "%.*s", (int)strcspn(tm_buf_str(&out), "\r\n"),
-                 tm_buf_str(&out));
-        if (!is_commit_id(id)) {
-            rc = tm_err_set(err, TM_E_IO, "git rev-parse: unexpected output");
-            goto out;
-        }
-        if (spec->commit && strcmp(id, spec->commit) != 0) {
-            rc = tm_err_set(err, TM_E_INTERNAL, "fetched commit %s, asked for %s", id,
-                            spec->commit);
-            goto out;
-        }
-        memcpy(revision, id, strlen(id) + 1);
-    }
-
-    /* 4. the tree under path */
-    char prefix[1100];
-    size_t pl = strlen(path);
-    while (pl && path[pl - 1] == '/')
-        pl--;
-    if (pl >= sizeof(prefix) - 1) {
-        rc = tm_err_set(err, TM_E_INVAL, "path is too long");
-        goto out;
-    }
-    snprintf(prefix, sizeof(prefix), "%.*s%s", (int)pl, path, pl ? "/" : "");
-    {
-        char *argv[] = {(char *)git, "-C", (char *)tm_buf_str(&repo), "ls-tree", "-r", "-z",
-                        "-l", "--full-tree", revision, NULL};
-        tm_buf_reset(&r.err);
-        tm_buf_reset(&out);
-        rc = git_run(&r, argv, err);
-        if (rc == TM_OK && r.status != 0) {
-            char line[300];
-            last_line(&r.err, line, sizeof(line));
-            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git ls-tree: %s", line);
-        }
-        if (rc != TM_OK)
-            goto out;
-        rc = parse_tree(&out, prefix, &tree, err);
-        if (rc != TM_OK)
-            goto out;
-        if (tree.n == 0) {
-            rc = tm_err_set(err, TM_E_NOTFOUND, "no files under \"%s\" in commit %s",
-                            pl ? prefix : "/", revision);
-            goto out;
-        }
-    }
-
-    /* 5. the contents */
-    {
-        int fd = open(tm_buf_str(&inputp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "open %s: %s", tm_buf_str(&inputp),
-                             strerror(errno));
-            goto out;
-        }
+    f.repo = tm_buf_str(&repo);
+    rc = lock_entry(tm_buf_str(&lockp), f.r.deadline, &lockfd, err);
+    if (rc == TM_OK)
+        rc = open_repo(&f, err);
+    if (rc == TM_OK)
+        rc = fetch_ref(&f, err);
+    if (rc == TM_OK)
+        rc = resolve_revision(&f, revision, err);
+    if (rc == TM_OK)
+        rc = list_tree(&f, revision, &tree, err);
+    if (rc == TM_OK) {
         have_input = true;
-        FILE *f = fdopen(fd, "w");
-        if (!f) {
-            close(fd);
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < tree.n; i++)
-            fprintf(f, "%s\n", tree.v[i].oid);
-        if (fclose(f) != 0) {
-            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "write %s: %s",
-                             tm_buf_str(&inputp), strerror(errno));
-            goto out;
-        }
-        char *argv[] = {(char *)git, "-C", (char *)tm_buf_str(&repo), "cat-file", "--batch",
-                        NULL};
-        r.stdin_path = tm_buf_str(&inputp);
-        tm_buf_reset(&r.err);
-        tm_buf_reset(&out);
-        rc = git_run(&r, argv, err);
-        r.stdin_path = NULL;
-        if (rc == TM_OK && r.status != 0) {
-            char line[300];
-            last_line(&r.err, line, sizeof(line));
-            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git cat-file: %s", line);
-        }
-        if (rc != TM_OK)
-            goto out;
-        rc = chlog_fs_mem_init(fs);
-        if (rc != TM_OK) {
-            tm_err_set(err, rc, "out of memory");
-            goto out;
-        }
-        fs_ok = true;
-        rc = parse_blobs(&out, &tree, fs, err);
+        rc = read_files(&f, &tree, tm_buf_str(&inputp), fs, err);
     }
-
 out:
     if (have_input)
         unlink(tm_buf_str(&inputp));
     if (lockfd >= 0)
         close(lockfd); /* releases the flock */
     if (rc != TM_OK) {
-        if (fs_ok)
-            chlog_fs_mem_release(fs);
         revision[0] = '\0';
         tm_err_prefix(err, "git fetch %s", spec && spec->url ? spec->url : "?");
     }
@@ -977,8 +1022,7 @@ out:
     tm_buf_release(&repo);
     tm_buf_release(&lockp);
     tm_buf_release(&inputp);
-    tm_buf_release(&refspec);
     tm_buf_release(&out);
-    tm_buf_release(&r.err);
+    tm_buf_release(&f.r.err);
     return rc;
 }
