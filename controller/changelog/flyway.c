@@ -547,6 +547,121 @@ static enum tm_code locations_of(const struct flyway_conf *conf, const char *dir
     return TM_OK;
 }
 
+/* Refuses what Flyway refuses once the locations are scanned: invalid
+ * names (validateMigrationNaming), no migration at all, two migrations with
+ * one version (or repeatables with one description), an undo migration
+ * without its versioned one or twice.  Sorts all by version. */
+static enum tm_code check_migrations(const struct flyway_conf *conf, const char *dir,
+                                     struct migs *all, const struct migs *undo,
+                                     const struct tm_buf *invalid, struct tm_err *err)
+{
+    if (conf->validate_naming && tm_buf_str(invalid)[0])
+        return tm_err_set(err, TM_E_INVAL,
+                          "%s: invalid SQL filenames found (validateMigrationNaming): %s", dir,
+                          tm_buf_str(invalid));
+    if (all->n == 0)
+        return tm_err_set(err, TM_E_INVAL,
+                          "%s: folder holds no Flyway migrations (%s<version>%s<description>%s "
+                          "or %s%s<description>%s; set flyway.sqlMigrationPrefix, "
+                          "flyway.sqlMigrationSuffixes or flyway.locations if the project uses "
+                          "others)",
+                          dir, conf->prefix, conf->separator, conf->suffixes,
+                          conf->repeatable_prefix, conf->separator, conf->suffixes);
+    qsort(all->v, all->n, sizeof(*all->v), cmp_mig);
+    for (size_t i = 1; i < all->n; i++) {
+        const struct mig *m = &all->v[i], *prev = &all->v[i - 1];
+        if (cmp_mig(prev, m) != 0)
+            continue;
+        return m->kind == 'V'
+                   ? tm_err_set(err, TM_E_INVAL,
+                                "%s: found more than one migration with version %s (also %s)",
+                                m->script, m->version, prev->script)
+                   : tm_err_set(err, TM_E_INVAL,
+                                "%s: found more than one repeatable migration with "
+                                "description '%s' (also %s)",
+                                m->script, m->desc, prev->script);
+    }
+    for (size_t u = 0; u < undo->n; u++) {
+        size_t matches = 0;
+        for (size_t i = 0; i < all->n; i++)
+            matches += all->v[i].kind == 'V' && vcmp(all->v[i].version, undo->v[u].version) == 0;
+        for (size_t k = 0; k < u; k++)
+            if (vcmp(undo->v[k].version, undo->v[u].version) == 0)
+                return tm_err_set(err, TM_E_INVAL,
+                                  "%s: more than one undo migration for version %s",
+                                  undo->v[u].script, undo->v[u].version);
+        if (matches == 0)
+            return tm_err_set(err, TM_E_INVAL,
+                              "%s: undo migration for version %s has no %s%s%s file",
+                              undo->v[u].script, undo->v[u].version, conf->prefix,
+                              undo->v[u].version, conf->separator);
+    }
+    return TM_OK;
+}
+
+/* One migration as a changeset: its script (placeholders replaced unless
+ * its .conf or the settings say not), Flyway checksum, transaction mode,
+ * and for a versioned one its tag and undo script as rollback. */
+static enum tm_code add_migration(struct chlog_ld *ld, const struct flyway_conf *conf,
+                                  struct chlog_props *builtins, const struct mig *m,
+                                  const struct migs *undo, struct tm_err *err)
+{
+    struct chlog_changeset *cs = chlog_ld_add_set(ld);
+    if (!cs)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    cs->id = strdup(m->kind == 'V' ? m->version : m->desc);
+    cs->author = strdup("flyway");
+    cs->filename = strdup(m->script);
+    cs->path = strdup(m->fspath);
+    cs->description = strdup(m->desc);
+    cs->line = 1;
+    struct chlog_change *ch = chlog_set_add_change(cs);
+    if (!cs->id || !cs->author || !cs->filename || !cs->path || !cs->description || !ch)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    ch->kind = CHLOG_CHANGE_SQL;
+    ch->line = 1;
+    int tx_conf = -1;
+    bool replace = conf->placeholder_replacement;
+    enum tm_code rc = script_conf(ld, m, &tx_conf, &replace, err);
+    if (rc != TM_OK)
+        return rc;
+    const char *base = strrchr(m->script, '/');
+    rc = chlog_props_set(builtins, "flyway:filename", base ? base + 1 : m->script, err);
+    if (rc != TM_OK)
+        return rc;
+    char *raw = NULL;
+    size_t len = 0;
+    rc = read_script(ld, conf, builtins, m, replace, &raw, &len, &ch->sql, err);
+    if (rc == TM_OK)
+        snprintf(cs->checksum, sizeof(cs->checksum), "%d", chlog_checksum_flyway(raw, len));
+    free(raw);
+    if (rc == TM_OK)
+        rc = decide_tx(conf, m, tx_conf, cs, err);
+    if (rc != TM_OK)
+        return rc;
+    if (m->kind == 'R') {
+        cs->run_on_change = true;
+        return TM_OK;
+    }
+    cs->version = strdup(m->version);
+    cs->own_tag = strdup(m->version);
+    if (!cs->version || !cs->own_tag)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    cs->tag = cs->own_tag;
+    for (size_t u = 0; u < undo->n; u++) {
+        if (vcmp(undo->v[u].version, m->version) != 0)
+            continue;
+        raw = NULL;
+        rc = read_script(ld, conf, builtins, &undo->v[u], replace, &raw, &len,
+                         &cs->rollback_sql, err);
+        free(raw);
+        if (rc != TM_OK)
+            return rc;
+        cs->has_rollback = true;
+    }
+    return TM_OK;
+}
+
 enum tm_code chlog_flyway_parse(struct chlog_ld *ld, const char *dir, struct tm_err *err)
 {
     struct migs all = {0}, undo = {0};
@@ -575,116 +690,10 @@ enum tm_code chlog_flyway_parse(struct chlog_ld *ld, const char *dir, struct tm_
         sc.root = locs[i];
         rc = scan(&sc, err);
     }
-    if (rc != TM_OK)
-        goto out;
-    if (conf.validate_naming && tm_buf_str(&sc.invalid)[0]) {
-        rc = tm_err_set(err, TM_E_INVAL, "%s: invalid SQL filenames found (validateMigrationNaming): %s",
-                        dir, tm_buf_str(&sc.invalid));
-        goto out;
-    }
-    if (all.n == 0) {
-        rc = tm_err_set(err, TM_E_INVAL,
-                        "%s: folder holds no Flyway migrations (%s<version>%s<description>%s "
-                        "or %s%s<description>%s; set flyway.sqlMigrationPrefix, "
-                        "flyway.sqlMigrationSuffixes or flyway.locations if the project uses "
-                        "others)",
-                        dir, conf.prefix, conf.separator, conf.suffixes, conf.repeatable_prefix,
-                        conf.separator, conf.suffixes);
-        goto out;
-    }
-    qsort(all.v, all.n, sizeof(*all.v), cmp_mig);
-    for (size_t i = 1; i < all.n; i++) {
-        if (cmp_mig(&all.v[i - 1], &all.v[i]) == 0) {
-            rc = all.v[i].kind == 'V'
-                     ? tm_err_set(err, TM_E_INVAL,
-                                  "%s: found more than one migration with version %s (also %s)",
-                                  all.v[i].script, all.v[i].version, all.v[i - 1].script)
-                     : tm_err_set(err, TM_E_INVAL,
-                                  "%s: found more than one repeatable migration with "
-                                  "description '%s' (also %s)",
-                                  all.v[i].script, all.v[i].desc, all.v[i - 1].script);
-            goto out;
-        }
-    }
-    for (size_t u = 0; u < undo.n; u++) {
-        size_t matches = 0;
-        for (size_t i = 0; i < all.n; i++)
-            matches += all.v[i].kind == 'V' && vcmp(all.v[i].version, undo.v[u].version) == 0;
-        for (size_t k = 0; k < u; k++)
-            if (vcmp(undo.v[k].version, undo.v[u].version) == 0) {
-                rc = tm_err_set(err, TM_E_INVAL, "%s: more than one undo migration for version %s",
-                                undo.v[u].script, undo.v[u].version);
-                goto out;
-            }
-        if (matches == 0) {
-            rc = tm_err_set(err, TM_E_INVAL, "%s: undo migration for version %s has no %s%s%s file",
-                            undo.v[u].script, undo.v[u].version, conf.prefix,
-                            undo.v[u].version, conf.separator);
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < all.n; i++) {
-        struct mig *m = &all.v[i];
-        struct chlog_changeset *cs = chlog_ld_add_set(ld);
-        if (!cs) {
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            goto out;
-        }
-        cs->id = strdup(m->kind == 'V' ? m->version : m->desc);
-        cs->author = strdup("flyway");
-        cs->filename = strdup(m->script);
-        cs->path = strdup(m->fspath);
-        cs->description = strdup(m->desc);
-        cs->line = 1;
-        struct chlog_change *ch = chlog_set_add_change(cs);
-        if (!cs->id || !cs->author || !cs->filename || !cs->path || !cs->description || !ch) {
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            goto out;
-        }
-        ch->kind = CHLOG_CHANGE_SQL;
-        ch->line = 1;
-        int tx_conf = -1;
-        bool replace = conf.placeholder_replacement;
-        rc = script_conf(ld, m, &tx_conf, &replace, err);
-        if (rc != TM_OK)
-            goto out;
-        const char *base = strrchr(m->script, '/');
-        rc = chlog_props_set(&builtins, "flyway:filename", base ? base + 1 : m->script, err);
-        if (rc != TM_OK)
-            goto out;
-        char *raw = NULL;
-        size_t len = 0;
-        rc = read_script(ld, &conf, &builtins, m, replace, &raw, &len, &ch->sql, err);
-        if (rc == TM_OK)
-            snprintf(cs->checksum, sizeof(cs->checksum), "%d", chlog_checksum_flyway(raw, len));
-        free(raw);
-        if (rc == TM_OK)
-            rc = decide_tx(&conf, m, tx_conf, cs, err);
-        if (rc != TM_OK)
-            goto out;
-        if (m->kind == 'R') {
-            cs->run_on_change = true;
-            continue;
-        }
-        cs->version = strdup(m->version);
-        cs->own_tag = strdup(m->version);
-        if (!cs->version || !cs->own_tag) {
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            goto out;
-        }
-        cs->tag = cs->own_tag;
-        for (size_t u = 0; u < undo.n; u++) {
-            if (vcmp(undo.v[u].version, m->version) != 0)
-                continue;
-            raw = NULL;
-            rc = read_script(ld, &conf, &builtins, &undo.v[u], replace, &raw, &len,
-                             &cs->rollback_sql, err);
-            free(raw);
-            if (rc != TM_OK)
-                goto out;
-            cs->has_rollback = true;
-        }
-    }
+    if (rc == TM_OK)
+        rc = check_migrations(&conf, dir, &all, &undo, &sc.invalid, err);
+    for (size_t i = 0; i < all.n && rc == TM_OK; i++)
+        rc = add_migration(ld, &conf, &builtins, &all.v[i], &undo, err);
 out:
     for (size_t i = 0; i < nlocs; i++)
         free(locs[i]);
