@@ -189,19 +189,87 @@ static cJSON *status_json(const struct dbschema_status *st)
     return o;
 }
 
+/* observe, the changelog: fetched and parsed into s, described in o
+ * (borrowing from s).  A changelog that does not load is not a failure of
+ * the reconcile but what the status reports (stage and message in o); only
+ * running out of memory is. */
+static enum tm_code observe_changelog(struct tm_proc *proc, struct state *s,
+                                      struct dbschema_observed *o, const char *ns,
+                                      const char *name, struct tm_err *err)
+{
+    struct tm_err lerr;
+    enum rec_load_stage stage = REC_LOAD_SPEC;
+    int64_t interval = 0;
+    tm_err_clear(&lerr);
+    if (rec_load_changelog(proc, s->obj, NULL, &s->cl, s->revision, &interval, &s->summary,
+                           &stage, &lerr) != TM_OK)
+        log_debug(proc->log, "changelog not loaded", LF_S("controller", "dbschema"),
+                  LF_S("namespace", ns), LF_S("name", name), LF_S("err", lerr.msg));
+    snprintf(s->msg, sizeof(s->msg), "%s", lerr.msg);
+    o->source = s->summary;
+    o->git = interval > 0;
+    o->interval_ms = interval;
+    o->revision = s->revision[0] ? s->revision : NULL;
+    switch (stage) {
+    case REC_LOAD_SPEC:
+        o->spec_error = s->msg;
+        break;
+    case REC_LOAD_FETCH:
+        o->fetch_error = s->msg;
+        o->fetch_retry = lerr.retry;
+        break;
+    case REC_LOAD_PARSE:
+        o->fetched = true;
+        o->parse_error = s->msg;
+        break;
+    case REC_LOAD_OK:
+        o->fetched = true;
+        o->parsed = true;
+        s->tags = calloc(s->cl->nsets ? s->cl->nsets : 1, sizeof(*s->tags));
+        if (!s->tags)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < s->cl->nsets; i++) {
+            if (s->cl->sets[i].tag)
+                s->tags[o->ntags++] = s->cl->sets[i].tag;
+        }
+        o->tags = s->tags;
+        o->changesets = (long)s->cl->nsets;
+        o->nwarnings = s->cl->nwarnings;
+        o->warning = s->cl->nwarnings ? s->cl->warnings[0] : NULL;
+        break;
+    }
+    return TM_OK;
+}
+
+/* observe, the environment matrix: the DBInstances in ns that name this
+ * schema, sorted by name, into s and o. */
+static enum tm_code observe_instances(struct tm_proc *proc, struct state *s,
+                                      struct dbschema_observed *o, const char *ns,
+                                      const char *name, struct tm_err *err)
+{
+    s->insts.schema = name;
+    enum tm_code rc = rec_foreach(proc, REC_GROUP, REC_VERSION, "dbinstances", ns, inst_collect,
+                                  &s->insts, err);
+    if (rc != TM_OK)
+        return rc;
+    if (s->insts.nomem)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    if (s->insts.n > 1)
+        qsort(s->insts.items, s->insts.n, sizeof(s->insts.items[0]), inst_cmp);
+    o->instances = s->insts.items;
+    o->ninstances = s->insts.n;
+    return TM_OK;
+}
+
 enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns, const char *name,
                                 struct mgr_result *res, struct tm_err *err)
 {
     struct state s;
     struct dbschema_observed o;
     struct dbschema_plan p;
-    struct tm_err lerr;
-    enum rec_load_stage stage = REC_LOAD_SPEC;
-    int64_t interval = 0;
     (void)ctx;
     memset(&s, 0, sizeof(s));
     memset(&o, 0, sizeof(o));
-    tm_err_clear(&lerr);
     res->requeue_after_ms = 0;
 
     enum tm_code rc = rec_get_subject(proc, "dbschemas", ns, name, &s.obj, err);
@@ -211,59 +279,11 @@ enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
     if (rc != TM_OK)
         goto out;
     o.generation = rec_int(s.obj, "metadata.generation", 0);
-
-    if (rec_load_changelog(proc, s.obj, NULL, &s.cl, s.revision, &interval, &s.summary,
-                           &stage, &lerr) != TM_OK)
-        log_debug(proc->log, "changelog not loaded", LF_S("controller", "dbschema"),
-                  LF_S("namespace", ns), LF_S("name", name), LF_S("err", lerr.msg));
-    snprintf(s.msg, sizeof(s.msg), "%s", lerr.msg);
-    o.source = s.summary;
-    o.git = interval > 0;
-    o.interval_ms = interval;
-    o.revision = s.revision[0] ? s.revision : NULL;
-    switch (stage) {
-    case REC_LOAD_SPEC:
-        o.spec_error = s.msg;
-        break;
-    case REC_LOAD_FETCH:
-        o.fetch_error = s.msg;
-        o.fetch_retry = lerr.retry;
-        break;
-    case REC_LOAD_PARSE:
-        o.fetched = true;
-        o.parse_error = s.msg;
-        break;
-    case REC_LOAD_OK:
-        o.fetched = true;
-        o.parsed = true;
-        s.tags = calloc(s.cl->nsets ? s.cl->nsets : 1, sizeof(*s.tags));
-        if (!s.tags) {
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < s.cl->nsets; i++) {
-            if (s.cl->sets[i].tag)
-                s.tags[o.ntags++] = s.cl->sets[i].tag;
-        }
-        o.tags = s.tags;
-        o.changesets = (long)s.cl->nsets;
-        o.nwarnings = s.cl->nwarnings;
-        o.warning = s.cl->nwarnings ? s.cl->warnings[0] : NULL;
-        break;
-    }
-
-    s.insts.schema = name;
-    rc = rec_foreach(proc, REC_GROUP, REC_VERSION, "dbinstances", ns, inst_collect, &s.insts, err);
+    rc = observe_changelog(proc, &s, &o, ns, name, err);
+    if (rc == TM_OK)
+        rc = observe_instances(proc, &s, &o, ns, name, err);
     if (rc != TM_OK)
         goto out;
-    if (s.insts.nomem) {
-        rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-        goto out;
-    }
-    if (s.insts.n > 1)
-        qsort(s.insts.items, s.insts.n, sizeof(s.insts.items[0]), inst_cmp);
-    o.instances = s.insts.items;
-    o.ninstances = s.insts.n;
 
     int64_t now_ms = tm_wall_ms() / 1000 * 1000;
     dbschema_decide(&o, now_ms, &p);
