@@ -1282,6 +1282,127 @@ static bool untyped_is_string(const struct load *l, const struct load_col *cfg)
     return false;
 }
 
+/* BOOLEAN cell: BooleanUtil.parseBoolean of the text, or
+ * defaultValueBoolean for an empty one (nothing when that does not parse). */
+static enum tm_code cell_boolean(const struct load_col *cfg, const char *value, struct cell *out)
+{
+    if (!value) {
+        const char *d = cfg_text(cfg, "defaultValueBoolean");
+        bool ok = false;
+        bool v = d ? chlog_parse_bool(d, &ok) : false;
+        if (ok) {
+            out->kind = CELL_BOOL;
+            out->b = v;
+        }
+        return TM_OK;
+    }
+    /* BooleanUtil.parseBoolean */
+    char *t = java_trim_dup(value);
+    if (!t)
+        return TM_E_NOMEM;
+    for (char *p = t; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    static const char *const yes[] = {"true", "t", "yes", "y", "1", NULL};
+    static const char *const no[] = {"false", "f", "no", "n", "0", NULL};
+    bool v = in_list(t, yes);
+    if (!v && !in_list(t, no)) {
+        char *e = NULL;
+        long k = strtol(t, &e, 10);
+        size_t tl = strlen(t);
+        /* Integer.parseInt: optional sign, digits, fits in an int */
+        v = tl && tl <= 11 && !*e && isdigit((unsigned char)t[tl - 1]) && k > 0 &&
+            k <= INT32_MAX && t[0] != ' ';
+    }
+    free(t);
+    out->kind = CELL_BOOL;
+    out->b = v;
+    return TM_OK;
+}
+
+/* DATE, DATETIME, TIME cell: an ISO date/time as a date value, now/today as
+ * the server's clock, other text as a function; empty: defaultValueDate. */
+static enum tm_code cell_date(struct load *l, const struct load_col *cfg, const char *type,
+                              const char *value, struct cell *out)
+{
+    if (!value || !*value || strcasecmp(value, "null") == 0) {
+        const char *d = cfg_text(cfg, "defaultValueDate");
+        if (!d || !looks_iso_date(d))
+            return TM_OK; /* not a Date: getDefaultValueDate() is null */
+        out->kind = CELL_VALUE;
+        out->v.kind = CHLOG_VALUE_DATE;
+        out->v.text = d;
+        out->v.node = chlog_node_child(cfg->node, "defaultValueDate");
+        return TM_OK;
+    }
+    if (strncasecmp(value, "now", 3) == 0 || strncasecmp(value, "today", 5) == 0)
+        return now_today_sql(l, value, type, out);
+    if (!looks_iso_date(value))
+        return cell_text(out, CELL_FUNCTION, value);
+    out->text = strdup(value);
+    if (!out->text)
+        return TM_E_NOMEM;
+    out->kind = CELL_VALUE;
+    out->v.kind = CHLOG_VALUE_DATE;
+    out->v.text = out->text;
+    out->v.node = NULL; /* the text is the cell's, not an attribute's */
+    return TM_OK;
+}
+
+/* BLOB cell: base64 text as decode(..., 'base64') in a prepared statement
+ * (*bound); loadUpdateData writes the text itself. */
+static enum tm_code cell_blob(struct load *l, const char *value, struct cell *out, bool *bound)
+{
+    if (!value || strcasecmp(value, "NULL") == 0)
+        return TM_OK;
+    if (l->update) /* loadUpdateData: no prepared statement, the text itself */
+        return cell_text(out, CELL_STRING, value);
+    if (!is_base64(value))
+        return fail(l->err, TM_E_INVAL, l->node,
+                    "%s: BLOB cell '%s' names a file; binary files are not supported",
+                    l->node->name, value);
+    *bound = true;
+    struct tm_buf b;
+    tm_buf_init(&b, TM_CAP_CHANGELOG_FILE * 2);
+    enum tm_code rc = tm_buf_adds(&b, "decode(");
+    if (rc == TM_OK)
+        rc = chlog_sql_add_string(&b, value);
+    if (rc == TM_OK)
+        rc = tm_buf_adds(&b, ", 'base64')");
+    if (rc != TM_OK)
+        return rc;
+    out->kind = CELL_SQL;
+    out->text = tm_buf_detach(&b, NULL);
+    return out->text ? TM_OK : TM_E_NOMEM;
+}
+
+/* CLOB cell: loadData loads a file of that name (beside the changelog when
+ * relative) when there is one; otherwise (and for loadUpdateData) the text. */
+static enum tm_code cell_clob(struct load *l, const char *value, struct cell *out)
+{
+    if (!value)
+        return TM_OK;
+    if (!l->update) {
+        char *path = NULL, *data = NULL;
+        size_t len = 0;
+        struct tm_err e2 = {0};
+        enum tm_code prc = resolve_path(l->env, value, l->relative, &path, &e2);
+        if (prc == TM_OK && l->env->ld->fs->is_dir &&
+            l->env->ld->fs->is_dir(l->env->ld->fs->ctx, path))
+            prc = TM_E_NOTFOUND;
+        if (prc == TM_OK)
+            prc = chlog_ld_read(l->env->ld, path, &data, &len, &e2);
+        free(path);
+        if (prc == TM_OK) {
+            out->kind = CELL_STRING;
+            out->text = data;
+            return TM_OK;
+        }
+        if (prc != TM_E_NOTFOUND && prc != TM_E_INVAL)
+            return tm_err_set(l->err, prc, "%s", e2.msg);
+    }
+    return cell_text(out, CELL_STRING, value);
+}
+
 /* One CSV cell -> its value, as LoadDataChange.generateStatements decides.
  * *bound: Liquibase needs a prepared statement for it.  *skip: SKIP column. */
 static enum tm_code load_cell(struct load *l, struct load_col *cfg, const char *raw,
@@ -1299,39 +1420,8 @@ static enum tm_code load_cell(struct load *l, struct load_col *cfg, const char *
         return cell_text(out, CELL_STRING, ""); /* Liquibase: '' for a varchar/char column */
     if (!type)
         return cell_text(out, CELL_STRING, value);
-    if (lt == LT_BOOLEAN) {
-        if (!value) {
-            const char *d = cfg_text(cfg, "defaultValueBoolean");
-            bool ok = false;
-            bool v = d ? chlog_parse_bool(d, &ok) : false;
-            if (ok) {
-                out->kind = CELL_BOOL;
-                out->b = v;
-            }
-            return TM_OK;
-        }
-        /* BooleanUtil.parseBoolean */
-        char *t = java_trim_dup(value);
-        if (!t)
-            return TM_E_NOMEM;
-        for (char *p = t; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        static const char *const yes[] = {"true", "t", "yes", "y", "1", NULL};
-        static const char *const no[] = {"false", "f", "no", "n", "0", NULL};
-        bool v = in_list(t, yes);
-        if (!v && !in_list(t, no)) {
-            char *e = NULL;
-            long k = strtol(t, &e, 10);
-            size_t tl = strlen(t);
-            /* Integer.parseInt: optional sign, digits, fits in an int */
-            v = tl && tl <= 11 && !*e && isdigit((unsigned char)t[tl - 1]) && k > 0 &&
-                k <= INT32_MAX && t[0] != ' ';
-        }
-        free(t);
-        out->kind = CELL_BOOL;
-        out->b = v;
-        return TM_OK;
-    }
+    if (lt == LT_BOOLEAN)
+        return cell_boolean(cfg, value, out);
     if (lt == LT_NUMERIC) {
         if (value)
             return cell_numeric(out, value);
@@ -1342,30 +1432,8 @@ static enum tm_code load_cell(struct load *l, struct load_col *cfg, const char *
             cell_clear(out);
         return rc;
     }
-    if (ieq(type, "date") || ieq(type, "datetime") || ieq(type, "time")) {
-        if (!value || !*value || strcasecmp(value, "null") == 0) {
-            const char *d = cfg_text(cfg, "defaultValueDate");
-            if (!d || !looks_iso_date(d))
-                return TM_OK; /* not a Date: getDefaultValueDate() is null */
-            out->kind = CELL_VALUE;
-            out->v.kind = CHLOG_VALUE_DATE;
-            out->v.text = d;
-            out->v.node = chlog_node_child(cfg->node, "defaultValueDate");
-            return TM_OK;
-        }
-        if (strncasecmp(value, "now", 3) == 0 || strncasecmp(value, "today", 5) == 0)
-            return now_today_sql(l, value, type, out);
-        if (!looks_iso_date(value))
-            return cell_text(out, CELL_FUNCTION, value);
-        out->text = strdup(value);
-        if (!out->text)
-            return TM_E_NOMEM;
-        out->kind = CELL_VALUE;
-        out->v.kind = CHLOG_VALUE_DATE;
-        out->v.text = out->text;
-        out->v.node = NULL; /* the text is the cell's, not an attribute's */
-        return TM_OK;
-    }
+    if (ieq(type, "date") || ieq(type, "datetime") || ieq(type, "time"))
+        return cell_date(l, cfg, type, value, out);
     if (lt == LT_STRING)
         return cell_text(out, CELL_STRING, value ? value : "");
     if (lt == LT_COMPUTED)
@@ -1377,55 +1445,11 @@ static enum tm_code load_cell(struct load *l, struct load_col *cfg, const char *
                         l->node->name);
         return cell_sequence(out, "nextval", chlog_node_text(l->node, "schemaName"), value);
     }
-    if (ieq(type, "BLOB")) {
-        if (!value || strcasecmp(value, "NULL") == 0)
-            return TM_OK;
-        if (l->update) /* loadUpdateData: no prepared statement, the text itself */
-            return cell_text(out, CELL_STRING, value);
-        if (!is_base64(value))
-            return fail(l->err, TM_E_INVAL, l->node,
-                        "%s: BLOB cell '%s' names a file; binary files are not supported",
-                        l->node->name, value);
-        *bound = true;
-        struct tm_buf b;
-        tm_buf_init(&b, TM_CAP_CHANGELOG_FILE * 2);
-        enum tm_code rc = tm_buf_adds(&b, "decode(");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_string(&b, value);
-        if (rc == TM_OK)
-            rc = tm_buf_adds(&b, ", 'base64')");
-        if (rc != TM_OK)
-            return rc;
-        out->kind = CELL_SQL;
-        out->text = tm_buf_detach(&b, NULL);
-        return out->text ? TM_OK : TM_E_NOMEM;
-    }
+    if (ieq(type, "BLOB"))
+        return cell_blob(l, value, out, bound);
     if (lt == LT_CLOB) {
         *bound = true;
-        if (!value)
-            return TM_OK;
-        if (!l->update) {
-            /* a file of that name (beside the changelog when relative) is
-             * loaded; otherwise the text is the value */
-            char *path = NULL, *data = NULL;
-            size_t len = 0;
-            struct tm_err e2 = {0};
-            enum tm_code prc = resolve_path(l->env, value, l->relative, &path, &e2);
-            if (prc == TM_OK && l->env->ld->fs->is_dir &&
-                l->env->ld->fs->is_dir(l->env->ld->fs->ctx, path))
-                prc = TM_E_NOTFOUND;
-            if (prc == TM_OK)
-                prc = chlog_ld_read(l->env->ld, path, &data, &len, &e2);
-            free(path);
-            if (prc == TM_OK) {
-                out->kind = CELL_STRING;
-                out->text = data;
-                return TM_OK;
-            }
-            if (prc != TM_E_NOTFOUND && prc != TM_E_INVAL)
-                return tm_err_set(l->err, prc, "%s", e2.msg);
-        }
-        return cell_text(out, CELL_STRING, value);
+        return cell_clob(l, value, out);
     }
     if (lt == LT_UUID || ieq(type, "OTHER") || lt == LT_UNKNOWN) {
         if (!value || strcasecmp(value, "NULL") == 0)
