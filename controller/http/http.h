@@ -1,5 +1,5 @@
-/* http: a tiny single-threaded HTTP/1.1 server for /metrics, /healthz and
- * /readyz.
+/* http: a tiny single-threaded HTTP/1.1 server for the controller's
+ * /metrics, /healthz, /livez and /readyz (answered by runtime/endpoints.c).
  *
  * Design: one thread polls every listening socket plus a self-pipe (for
  * shutdown); each accepted connection is served to completion before the next

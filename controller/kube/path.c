@@ -1,5 +1,7 @@
 /* kube paths and API errors: the URL path builder with percent-encoding, and
- * the mapping from an API answer (HTTP status + Status body) to struct tm_err.
+ * the mapping from an API answer (HTTP status + Status body) to struct tm_err
+ * (one table: which status is which tm_code and retry class), and back
+ * (kube_err_reason: the API's reason word out of such a message).
  *
  * Pure functions, no I/O: unit-tested and fuzzed directly.  Every path
  * segment is escaped, so a name can never add a segment or a query. */
@@ -161,29 +163,26 @@ enum tm_code kube_status_to_err(int http_status, const char *body, size_t len,
     if (!reason[0])
         copy_word(reason, sizeof(reason), http_phrase(code));
 
-    enum tm_code tc;
-    enum tm_retry retry;
-    if (code == 404) {
-        tc = TM_E_NOTFOUND;
-        retry = TM_RETRY_TERMINAL;
-    } else if (code == 409) {
-        tc = TM_E_CONFLICT;
-        retry = TM_RETRY_TERMINAL;
-    } else if (code == 401 || code == 403) {
-        tc = TM_E_AUTH;
-        retry = TM_RETRY_TERMINAL;
-    } else if (code == 410) {
-        tc = TM_E_NOTFOUND;
-        retry = TM_RETRY_TRANSIENT;
-    } else if (code == 400 || code == 422) {
-        tc = TM_E_INVAL;
-        retry = TM_RETRY_TERMINAL;
-    } else if (code == 429 || code >= 500 || code == 0) {
-        tc = TM_E_HTTP;
-        retry = TM_RETRY_TRANSIENT;
-    } else {
-        tc = TM_E_HTTP;
-        retry = TM_RETRY_TERMINAL;
+    /* what each API status means to a caller; 5xx, and no answer at all
+     * (0), are transient too; any other code is a terminal HTTP error */
+    static const struct {
+        int code;
+        enum tm_code tc;
+        enum tm_retry retry;
+    } meaning[] = {
+        {404, TM_E_NOTFOUND, TM_RETRY_TERMINAL},  {409, TM_E_CONFLICT, TM_RETRY_TERMINAL},
+        {401, TM_E_AUTH, TM_RETRY_TERMINAL},      {403, TM_E_AUTH, TM_RETRY_TERMINAL},
+        {410, TM_E_NOTFOUND, TM_RETRY_TRANSIENT}, {400, TM_E_INVAL, TM_RETRY_TERMINAL},
+        {422, TM_E_INVAL, TM_RETRY_TERMINAL},     {429, TM_E_HTTP, TM_RETRY_TRANSIENT},
+        {0, TM_E_HTTP, TM_RETRY_TRANSIENT},
+    };
+    enum tm_code tc = TM_E_HTTP;
+    enum tm_retry retry = code >= 500 ? TM_RETRY_TRANSIENT : TM_RETRY_TERMINAL;
+    for (size_t i = 0; i < sizeof(meaning) / sizeof(meaning[0]); i++) {
+        if (meaning[i].code == code) {
+            tc = meaning[i].tc;
+            retry = meaning[i].retry;
+        }
     }
     if (!err)
         return tc;

@@ -1,5 +1,7 @@
-/* Structured log lines (see log.h).  Formatting happens into a stack buffer
- * bounded by TM_CAP_LOG_LINE; over-long values are truncated, never split. */
+/* Structured log lines (see log.h).  A line is formatted into one tm_buf
+ * bounded by TM_CAP_LOG_LINE and written with one fwrite under the mutex; a
+ * line that would pass the cap is meant to be replaced by a "log line too
+ * long" error line, never split. */
 #include "log/log.h"
 
 #include <stdarg.h>
