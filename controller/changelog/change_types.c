@@ -268,6 +268,70 @@ bool chlog_type_is_auto_increment(const char *type)
            contains_ci(type, "autoIncrement:true");
 }
 
+/* CharType/VarcharType (PostgreSQL): CHAR, NCHAR, VARCHAR (NVARCHAR) with
+ * its length. */
+static enum tm_code add_char_type(struct tm_buf *b, const struct desc *d)
+{
+    enum tm_code rc;
+    /* CharType (PostgreSQL): VARCHAR(2147483647) is CHARACTER VARYING */
+    if (d->nparams == 1 && strcmp(d->params[0], "2147483647") == 0)
+        return tm_buf_adds(b, "CHARACTER VARYING");
+    const char *n = d->cls == T_CHAR ? "CHAR" : d->cls == T_NCHAR ? "NCHAR" : "VARCHAR";
+    rc = tm_buf_adds(b, n);
+    if (rc == TM_OK)
+        rc = add_params(b, d, 1);
+    /* VarcharType/CharType (PostgreSQL, one parameter): the additional
+     * information follows, so "varchar(63) []" is an array column */
+    if (rc == TM_OK && d->nparams == 1 && d->extra[0] &&
+        (d->cls == T_VARCHAR || d->cls == T_CHAR))
+        rc = tm_buf_addf(b, " %s", d->extra);
+    return rc;
+}
+
+/* TimestampType / DateTimeType (PostgreSQL): TIMESTAMP[(p)] WITH[OUT] TIME
+ * ZONE, or the words written after the name. */
+static enum tm_code add_timestamp(struct tm_buf *b, const struct desc *d, const char *raw)
+{
+    enum tm_code rc;
+    const char *p = d->nparams == 0 ? NULL : d->params[d->nparams >= 2 ? 1 : 0];
+    if (d->cls == T_TIMESTAMP) {
+        /* TimestampType (PostgreSQL): TIMESTAMP[(first parameter)], then
+         * WITH TIME ZONE for java.sql.Types.TIMESTAMP_WITH_TIMEZONE, or
+         * the words after the name as written - upper-cased with
+         * TIMEZONE made TIME ZONE when they hold TIMEZONE */
+        const char *p0 = d->nparams ? d->params[0] : NULL;
+        bool jtz = starts_ci(raw, "java.sql.Types.TIMESTAMP_WITH_TIMEZONE");
+        if (jtz || d->extra[0]) {
+            rc = tm_buf_adds(b, "TIMESTAMP");
+            if (rc == TM_OK && p0)
+                rc = tm_buf_addf(b, "(%s)", p0);
+            if (rc == TM_OK && jtz)
+                return tm_buf_adds(b, " WITH TIME ZONE");
+            if (rc == TM_OK && contains_ci(d->extra, "TIMEZONE")) {
+                rc = tm_buf_adds(b, " ");
+                for (const char *q = d->extra; *q && rc == TM_OK; q++) {
+                    if (strncasecmp(q, "TIMEZONE", 8) == 0) {
+                        rc = tm_buf_adds(b, "TIME ZONE");
+                        q += 7;
+                        continue;
+                    }
+                    char u = (char)toupper((unsigned char)*q);
+                    rc = tm_buf_add(b, &u, 1);
+                }
+                return rc;
+            }
+            return rc == TM_OK ? tm_buf_addf(b, " %s", d->extra) : rc;
+        }
+    }
+    /* DateTimeType (PostgreSQL): the last of two parameters, WITH TIME
+     * ZONE when the definition says tz or with time zone */
+    bool tz = contains_ci(raw, "tz") || contains_ci(raw, "with time zone");
+    rc = tm_buf_adds(b, "TIMESTAMP");
+    if (rc == TM_OK && p)
+        rc = tm_buf_addf(b, "(%s)", p);
+    return rc == TM_OK ? tm_buf_adds(b, tz ? " WITH TIME ZONE" : " WITHOUT TIME ZONE") : rc;
+}
+
 enum tm_code chlog_sql_add_type(struct tm_buf *b, const char *type, bool auto_increment,
                                 enum chlog_type_kind *kind, struct tm_err *err)
 {
@@ -301,21 +365,8 @@ enum tm_code chlog_sql_add_type(struct tm_buf *b, const char *type, bool auto_in
     case T_VARCHAR:
     case T_NVARCHAR:
     case T_CHAR:
-    case T_NCHAR: {
-        /* CharType (PostgreSQL): VARCHAR(2147483647) is CHARACTER VARYING */
-        if (d.nparams == 1 && strcmp(d.params[0], "2147483647") == 0)
-            return tm_buf_adds(b, "CHARACTER VARYING");
-        const char *n = d.cls == T_CHAR ? "CHAR" : d.cls == T_NCHAR ? "NCHAR" : "VARCHAR";
-        rc = tm_buf_adds(b, n);
-        if (rc == TM_OK)
-            rc = add_params(b, &d, 1);
-        /* VarcharType/CharType (PostgreSQL, one parameter): the additional
-         * information follows, so "varchar(63) []" is an array column */
-        if (rc == TM_OK && d.nparams == 1 && d.extra[0] &&
-            (d.cls == T_VARCHAR || d.cls == T_CHAR))
-            rc = tm_buf_addf(b, " %s", d.extra);
-        return rc;
-    }
+    case T_NCHAR:
+        return add_char_type(b, &d);
     case T_CLOB:
         return tm_buf_adds(b, "TEXT");
     case T_BLOB:
@@ -330,45 +381,8 @@ enum tm_code chlog_sql_add_type(struct tm_buf *b, const char *type, bool auto_in
         }
         return tm_buf_adds(b, "BOOLEAN");
     case T_DATETIME:
-    case T_TIMESTAMP: {
-        const char *p = d.nparams == 0 ? NULL : d.params[d.nparams >= 2 ? 1 : 0];
-        if (d.cls == T_TIMESTAMP) {
-            /* TimestampType (PostgreSQL): TIMESTAMP[(first parameter)], then
-             * WITH TIME ZONE for java.sql.Types.TIMESTAMP_WITH_TIMEZONE, or
-             * the words after the name as written - upper-cased with
-             * TIMEZONE made TIME ZONE when they hold TIMEZONE */
-            const char *p0 = d.nparams ? d.params[0] : NULL;
-            bool jtz = starts_ci(raw, "java.sql.Types.TIMESTAMP_WITH_TIMEZONE");
-            if (jtz || d.extra[0]) {
-                rc = tm_buf_adds(b, "TIMESTAMP");
-                if (rc == TM_OK && p0)
-                    rc = tm_buf_addf(b, "(%s)", p0);
-                if (rc == TM_OK && jtz)
-                    return tm_buf_adds(b, " WITH TIME ZONE");
-                if (rc == TM_OK && contains_ci(d.extra, "TIMEZONE")) {
-                    rc = tm_buf_adds(b, " ");
-                    for (const char *q = d.extra; *q && rc == TM_OK; q++) {
-                        if (strncasecmp(q, "TIMEZONE", 8) == 0) {
-                            rc = tm_buf_adds(b, "TIME ZONE");
-                            q += 7;
-                            continue;
-                        }
-                        char u = (char)toupper((unsigned char)*q);
-                        rc = tm_buf_add(b, &u, 1);
-                    }
-                    return rc;
-                }
-                return rc == TM_OK ? tm_buf_addf(b, " %s", d.extra) : rc;
-            }
-        }
-        /* DateTimeType (PostgreSQL): the last of two parameters, WITH TIME
-         * ZONE when the definition says tz or with time zone */
-        bool tz = contains_ci(raw, "tz") || contains_ci(raw, "with time zone");
-        rc = tm_buf_adds(b, "TIMESTAMP");
-        if (rc == TM_OK && p)
-            rc = tm_buf_addf(b, "(%s)", p);
-        return rc == TM_OK ? tm_buf_adds(b, tz ? " WITH TIME ZONE" : " WITHOUT TIME ZONE") : rc;
-    }
+    case T_TIMESTAMP:
+        return add_timestamp(b, &d, raw);
     case T_DATE:
         return tm_buf_adds(b, "date");
     case T_TIME: {
