@@ -1354,6 +1354,18 @@ static enum tm_code flyway_table(struct pgx_conn *c, const char *table, bool *fw
     return rc;
 }
 
+/* The history table: q its quoted name, *exists, *fw a Flyway one. */
+static enum tm_code find_history(struct pgx_conn *c, const char *table, char *q, size_t qsize,
+                                 bool *exists, bool *fw, struct tm_err *err)
+{
+    enum tm_code rc = pgx_quote_qualified(c, table, q, qsize, err);
+    if (rc == TM_OK)
+        rc = engine_table_exists(c, q, exists, err);
+    if (rc == TM_OK && *exists)
+        rc = flyway_table(c, table, fw, err);
+    return rc;
+}
+
 /* Flyway: every version is a tag, so the prestart tag is the newest
  * successfully applied version ("" when none). */
 static enum tm_code flyway_prestart(struct pgx_conn *c, const char *q, char **tag_out,
@@ -1383,12 +1395,8 @@ enum tm_code engine_stamp_prestart_tag(struct pgx_conn *c, const char *table,
     char *tag = NULL;
     *tag_out = NULL;
     table = default_table(table, false);
-    enum tm_code rc = pgx_quote_qualified(c, table, q, sizeof(q), err);
-    if (rc == TM_OK)
-        rc = engine_table_exists(c, q, &exists, err);
     bool fw = false;
-    if (rc == TM_OK && exists)
-        rc = flyway_table(c, table, &fw, err);
+    enum tm_code rc = find_history(c, table, q, sizeof(q), &exists, &fw, err);
     if (rc == TM_OK && fw)
         return flyway_prestart(c, q, tag_out, err);
     if (rc == TM_OK && exists)
@@ -1422,12 +1430,8 @@ enum tm_code engine_tag(struct pgx_conn *c, const char *table, const char *tag,
     table = default_table(table, false);
     if (!tag || !*tag)
         return tm_err_set(err, TM_E_INVAL, "tag: empty tag");
-    enum tm_code rc = pgx_quote_qualified(c, table, q, sizeof(q), err);
-    if (rc == TM_OK)
-        rc = engine_table_exists(c, q, &exists, err);
     bool fw = false;
-    if (rc == TM_OK && exists)
-        rc = flyway_table(c, table, &fw, err);
+    enum tm_code rc = find_history(c, table, q, sizeof(q), &exists, &fw, err);
     if (rc == TM_OK && fw)
         return tm_err_set(err, TM_E_INVAL,
                           "tag: %s is a Flyway history: every version is a tag already", table);

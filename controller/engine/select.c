@@ -45,15 +45,22 @@ static char ascii_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
+/* String.trim() of s[0..*n): returns where it starts, *n its length. */
+static const char *trim_span(const char *s, size_t *n)
+{
+    while (*n > 0 && is_trim((unsigned char)*s)) {
+        s++;
+        (*n)--;
+    }
+    while (*n > 0 && is_trim((unsigned char)s[*n - 1]))
+        (*n)--;
+    return s;
+}
+
 /* A trimmed copy of s[0..n). */
 static char *dup_trim_n(const char *s, size_t n)
 {
-    while (n > 0 && is_trim((unsigned char)*s)) {
-        s++;
-        n--;
-    }
-    while (n > 0 && is_trim((unsigned char)s[n - 1]))
-        n--;
+    s = trim_span(s, &n);
     return strndup(s, n);
 }
 
@@ -83,12 +90,7 @@ static bool ieq_n(const char *a, size_t an, const char *b)
 static bool trimmed_equals(const char *s, const char *word)
 {
     size_t n = strlen(s);
-    while (n > 0 && is_trim((unsigned char)*s)) {
-        s++;
-        n--;
-    }
-    while (n > 0 && is_trim((unsigned char)s[n - 1]))
-        n--;
+    s = trim_span(s, &n);
     return strlen(word) == n && memcmp(s, word, n) == 0;
 }
 
@@ -604,14 +606,8 @@ static enum tm_code append_context(struct tm_buf *b, const char *text, struct tm
 static enum tm_code detach_trimmed(struct tm_buf *b, char **out, struct tm_err *err)
 {
     *out = NULL;
-    const char *s = tm_buf_str(b);
-    size_t n = strlen(s);
-    while (n > 0 && is_trim((unsigned char)*s)) {
-        s++;
-        n--;
-    }
-    while (n > 0 && is_trim((unsigned char)s[n - 1]))
-        n--;
+    size_t n = strlen(tm_buf_str(b));
+    const char *s = trim_span(tm_buf_str(b), &n);
     if (n > 0 && !(*out = strndup(s, n)))
         return nomem(err);
     return TM_OK;
