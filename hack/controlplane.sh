@@ -13,7 +13,14 @@
 #           ${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/k8s-<version>/bin (skips when up to date)
 #   start   build if needed, start etcd + kube-apiserver + kube-controller-manager, wait ready,
 #           print env lines (idempotent: if already running just print env)
-#   stop    stop all three (SIGTERM, wait, SIGKILL); keeps cached binaries; safe when nothing runs
+#           With TIDEMARK_NODE=1: node mode — also kube-scheduler, and a node with real pods
+#           (hack/node.sh: containerd + kubelet). The apiserver then listens on every address
+#           (pods reach it through the node IP), admits ServiceAccounts (pods get their tokens)
+#           and reaches the kubelet by its InternalIP with a client certificate. A plain
+#           control plane that is running is restarted in node mode; without TIDEMARK_NODE a
+#           running one is used in whatever mode it has.
+#   stop    stop the node if any, then the control plane (SIGTERM, wait, SIGKILL); keeps cached
+#           binaries; safe when nothing runs
 #   status  exit 0 if running and /readyz answers
 #   restart-apiserver [DOWN_SECONDS]
 #           crash only kube-apiserver (SIGKILL), keep it down DOWN_SECONDS (default 0), start it
@@ -47,8 +54,11 @@ declare -A PKG=(
   [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
   [kubelet]=k8s.io/kubernetes/cmd/kubelet
 )
-# start order; stop runs in reverse
+# start order; stop runs in reverse (kube-scheduler only runs in node mode)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager)
+ALL_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+running_mode() { cat "$STATE_DIR/mode" 2>/dev/null || echo plain; }
+[[ "$(running_mode)" == node ]] && COMPONENTS=("${ALL_COMPONENTS[@]}")
 
 log() { printf 'controlplane: %s\n' "$*" >&2; }
 die() { printf 'controlplane: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -132,46 +142,15 @@ cmd_build() {
 }
 
 # ---------------------------------------------------------------- helpers for start/stop
-# A pidfile holds "PID STARTTIME": STARTTIME is field 22 of /proc/PID/stat (clock ticks since
-# boot when the process was created), read by the launcher itself before it execs. A PID alone
-# is not an identity: PIDs wrap within minutes here, and every state dir runs the same cached
-# binaries, so a stale pidfile can name another cluster's kube-apiserver.
-pid_of() { local pid="" _; [[ -f "$STATE_DIR/pids/$1.pid" ]] && { read -r pid _ <"$STATE_DIR/pids/$1.pid" || true; }; echo "$pid"; }
-started_of() { # the pidfile's start time; for a pidfile written before start times were kept
-  local pid="" t=""  # ("PID" alone) the running process's own, so its command line decides
-  [[ -f "$STATE_DIR/pids/$1.pid" ]] && { read -r pid t <"$STATE_DIR/pids/$1.pid" || true; }
-  if [[ -n "$t" ]]; then echo "$t"; elif [[ -n "$pid" ]]; then proc_start_time "$pid"; fi
-}
-
-proc_start_time() { # proc_start_time PID -> field 22 of /proc/PID/stat, or nothing
-  local stat f
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
-  # comm (field 2) may hold spaces and parentheses: split what follows the last ") "
-  read -r -a f <<<"${stat##*) }"   # f[0] is field 3
-  printf '%s\n' "${f[19]:-}"
-}
-
-proc_is() { # proc_is PID STARTTIME: that very process still exists (not a reuse of its PID)
-  [[ -n "$1" && -n "$2" && "$(proc_start_time "$1")" == "$2" ]]
-}
-
-# Alive AND really this state dir's component: same process (PID + start time, so a reused PID
-# never matches), running our binary with this state dir on its command line.
-component_alive() {
-  local pid started cmd
-  pid="$(pid_of "$1")"; started="$(started_of "$1")"
-  proc_is "$pid" "$started" || return 1
-  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-  # (between launch and exec the command line is the launcher's, which names both too)
-  [[ "$cmd" == *"$BIN_DIR/$1 "* && "$cmd" == *"$STATE_DIR/"* ]]
-}
+DAEMON_DIR="$STATE_DIR"
+daemon_bin() { echo "$BIN_DIR/$1"; }
+# shellcheck source=hack/lib/daemons.sh
+source "$SCRIPT_DIR/lib/daemons.sh"
 
 all_alive() {
   local c
   for c in "${COMPONENTS[@]}"; do component_alive "$c" || return 1; done
 }
-
-any_pidfile() { compgen -G "$STATE_DIR/pids/*.pid" >/dev/null 2>&1; }
 
 free_ports() { # free_ports N -> N distinct free loopback TCP ports, one per line
   local n=$1
@@ -196,52 +175,31 @@ PY
   printf '%s\n' "${got[@]}"
 }
 
-launch() { # launch NAME ARGS... — detached (own session), logs to $STATE_DIR/logs/NAME.log
-  local name=$1; shift
-  # the launcher writes its own PID and start time (kept across exec) before it becomes NAME
-  setsid bash -c 's=$(</proc/$$/stat); f=(${s##*) }); echo "$$ ${f[19]}" >"$1.tmp" && mv "$1.tmp" "$1"; shift; exec "$@"' \
-    _ "$STATE_DIR/pids/$name.pid" \
-    "$BIN_DIR/$name" "$@" </dev/null >"$STATE_DIR/logs/$name.log" 2>&1 8>&- 9>&- &
-  local i
-  for i in $(seq 50); do [[ -s "$STATE_DIR/pids/$name.pid" ]] && break; sleep 0.05; done
-  [[ -s "$STATE_DIR/pids/$name.pid" ]] || die "could not launch $name"
-}
-
-wait_until() { # wait_until SECONDS DESCRIPTION COMPONENT CMD... (fails early if COMPONENT died)
-  local secs=$1 what=$2 comp=$3; shift 3
-  local deadline=$(( $(date +%s) + secs ))
-  while :; do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    if ! component_alive "$comp"; then
-      log "$comp exited while waiting for $what; last log lines:"
-      tail -n 30 "$STATE_DIR/logs/$comp.log" >&2 || true
-      return 1
-    fi
-    if (( $(date +%s) >= deadline )); then
-      log "timed out after ${secs}s waiting for $what; last $comp log lines:"
-      tail -n 30 "$STATE_DIR/logs/$comp.log" >&2 || true
-      return 1
-    fi
-    sleep 0.2
-  done
-}
-
-gen_certs() {
-  local d="$STATE_DIR/pki"
+gen_certs() { # gen_certs MODE [NODE_IP]
+  local d="$STATE_DIR/pki" sans=""
+  [[ "$1" == node ]] && sans=",IP:$2"
   mkdir -p "$d"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=tidemark-test-ca" \
     -keyout "$d/ca.key" -out "$d/ca.crt" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
     -keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
-  cat >"$d/apiserver.ext" <<'EOF'
+  cat >"$d/apiserver.ext" <<EOF
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+subjectAltName=IP:127.0.0.1,IP:10.0.0.1$sans,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
 EOF
   openssl x509 -req -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
     -days 3650 -extfile "$d/apiserver.ext" -out "$d/apiserver.crt" 2>/dev/null
+  if [[ "$1" == node ]]; then # the apiserver's identity toward the kubelet (logs, exec)
+    openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+      -keyout "$d/kubelet-client.key" -out "$d/kubelet-client.csr" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' \
+      >"$d/kubelet-client.ext"
+    openssl x509 -req -in "$d/kubelet-client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+      -days 3650 -extfile "$d/kubelet-client.ext" -out "$d/kubelet-client.crt" 2>/dev/null
+  fi
   openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
   openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
   chmod 600 "$d"/*.key
@@ -282,33 +240,50 @@ kctl() { "$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_PATH" --request-timeout=5s
 
 # ---------------------------------------------------------------- start / stop
 cmd_start() {
+  local mode=plain node_ip=""
+  [[ "${TIDEMARK_NODE:-0}" == 1 ]] && mode=node
   cmd_build
   mkdir -p "$STATE_DIR"
   exec 9>"$STATE_DIR/.lock"
   # (daemons started by older versions of this script inherited this lock: don't wait forever)
   flock -w 60 9 || log "warning: $STATE_DIR/.lock still held after 60s; proceeding anyway"
-  if all_alive && [[ -f "$KUBECONFIG_PATH" ]] && kctl get --raw /readyz >/dev/null 2>&1; then
+  if all_alive && [[ -f "$KUBECONFIG_PATH" ]] && kctl get --raw /readyz >/dev/null 2>&1 \
+     && [[ $mode == plain || "$(running_mode)" == node ]]; then
     log "already running (state in $STATE_DIR)"
+    if [[ "$(running_mode)" == node && $mode == node ]]; then "$SCRIPT_DIR/node.sh" start; fi
     print_env
     return 0
   fi
   if any_pidfile; then
-    log "stale or partial control plane found; stopping it first"
+    log "stale, partial or plain-mode control plane found; stopping it first"
+    stop_node_if_any
     stop_components
   fi
   local t0; t0=$(date +%s.%N)
+  if [[ $mode == node ]]; then
+    node_ip="$("$SCRIPT_DIR/node.sh" ip)"
+    [[ -n "$node_ip" && "$node_ip" != 127.* ]] || die "node mode needs a non-loopback IP (set TIDEMARK_NODE_IP)"
+    COMPONENTS=("${ALL_COMPONENTS[@]}")
+  fi
+  echo "$mode" >"$STATE_DIR/mode"
   rm -rf "$STATE_DIR/etcd" "$STATE_DIR/pki" "$STATE_DIR/logs" "$STATE_DIR/pids" "$STATE_DIR/kcm-certs" "$STATE_DIR/apiserver-certs"
   rm -rf "$STATE_DIR/flexvolume"
   mkdir -p "$STATE_DIR/logs" "$STATE_DIR/pids" "$STATE_DIR/etcd" "$STATE_DIR/kcm-certs" "$STATE_DIR/apiserver-certs" "$STATE_DIR/flexvolume"
   chmod 700 "$STATE_DIR/etcd"
-  gen_certs
+  gen_certs "$mode" "$node_ip"
   local token; token="$(openssl rand -hex 24)"
   (umask 077; printf '%s,admin,1,"system:masters"\n' "$token" >"$STATE_DIR/pki/tokens.csv")
 
-  local ports; mapfile -t ports < <(free_ports 4)
-  local etcd_client=${ports[0]} etcd_peer=${ports[1]} api_port=${ports[2]} kcm_port=${ports[3]}
-  printf 'etcd_client=%s\netcd_peer=%s\napiserver=%s\nkube_controller_manager=%s\n' \
-    "$etcd_client" "$etcd_peer" "$api_port" "$kcm_port" >"$STATE_DIR/ports"
+  local ports; mapfile -t ports < <(free_ports 5)
+  local etcd_client=${ports[0]} etcd_peer=${ports[1]} api_port=${ports[2]} kcm_port=${ports[3]} sched_port=${ports[4]}
+  printf 'etcd_client=%s\netcd_peer=%s\napiserver=%s\nkube_controller_manager=%s\nkube_scheduler=%s\n' \
+    "$etcd_client" "$etcd_peer" "$api_port" "$kcm_port" "$sched_port" >"$STATE_DIR/ports"
+  # plain: loopback only, no ServiceAccount admission (no pod ever runs); node: see the header
+  local mode_flags=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --disable-admission-plugins=ServiceAccount)
+  [[ $mode == node ]] && mode_flags=(--bind-address=0.0.0.0 --advertise-address="$node_ip"
+    --kubelet-preferred-address-types=InternalIP
+    --kubelet-client-certificate="$STATE_DIR/pki/kubelet-client.crt"
+    --kubelet-client-key="$STATE_DIR/pki/kubelet-client.key")
   write_kubeconfig "$KUBECONFIG_PATH" "$api_port" "$token"
 
   # etcd
@@ -324,12 +299,10 @@ cmd_start() {
     --tls-cert-file="$STATE_DIR/pki/apiserver.crt" \
     --tls-private-key-file="$STATE_DIR/pki/apiserver.key" \
     --secure-port="$api_port" \
-    --bind-address=127.0.0.1 \
-    --advertise-address=127.0.0.1 \
+    "${mode_flags[@]}" \
     --endpoint-reconciler-type=none \
     --service-cluster-ip-range=10.0.0.0/24 \
     --authorization-mode=RBAC \
-    --disable-admission-plugins=ServiceAccount \
     --allow-privileged=true \
     --token-auth-file="$STATE_DIR/pki/tokens.csv" \
     --client-ca-file="$STATE_DIR/pki/ca.crt" \
@@ -365,30 +338,34 @@ cmd_start() {
     curl -fsSk "https://127.0.0.1:$kcm_port/healthz" \
     || { stop_components; die "kube-controller-manager did not become healthy (log: $STATE_DIR/logs/kube-controller-manager.log)"; }
 
-  log "control plane ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s: apiserver https://127.0.0.1:$api_port, state in $STATE_DIR"
-  print_env
-}
-
-stop_one() {
-  local name=$1 pid started i
-  pid="$(pid_of "$name")"; started="$(started_of "$name")"
-  if component_alive "$name"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    # proc_is, not kill -0: once it exits its PID may be reused by somebody else's process
-    for i in $(seq 100); do proc_is "$pid" "$started" || break; sleep 0.1; done
-    if proc_is "$pid" "$started"; then
-      log "$name (pid $pid) ignored SIGTERM for 10s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      for i in $(seq 50); do proc_is "$pid" "$started" || break; sleep 0.1; done
-    fi
-    log "stopped $name (pid $pid)"
+  if [[ $mode == node ]]; then
+    launch kube-scheduler \
+      --kubeconfig="$KUBECONFIG_PATH" \
+      --authentication-kubeconfig="$KUBECONFIG_PATH" \
+      --authorization-kubeconfig="$KUBECONFIG_PATH" \
+      --leader-elect=false \
+      --bind-address=127.0.0.1 \
+      --secure-port="$sched_port" \
+      --v=1
+    wait_until 120 "kube-scheduler /healthz" kube-scheduler curl -fsSk "https://127.0.0.1:$sched_port/healthz" \
+      || { stop_components; die "kube-scheduler did not become healthy (log: $STATE_DIR/logs/kube-scheduler.log)"; }
   fi
-  rm -f "$STATE_DIR/pids/$name.pid"
+
+  log "control plane ($mode) ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s: apiserver https://127.0.0.1:$api_port, state in $STATE_DIR"
+  if [[ $mode == node ]]; then
+    "$SCRIPT_DIR/node.sh" start || { stop_node_if_any; stop_components; die "the node did not start"; }
+  fi
+  print_env
 }
 
 stop_components() {
   local i
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_one "${COMPONENTS[i]}"; done
+  for ((i = ${#ALL_COMPONENTS[@]} - 1; i >= 0; i--)); do stop_one "${ALL_COMPONENTS[i]}"; done
+}
+
+stop_node_if_any() { # the node's state dir is beside ours; stopping it is a no-op when none ran
+  [[ -d "$STATE_DIR/../node" ]] || return 0
+  "$SCRIPT_DIR/node.sh" stop || log "warning: hack/node.sh stop failed"
 }
 
 cmd_stop() {
@@ -396,6 +373,7 @@ cmd_stop() {
   exec 9>"$STATE_DIR/.lock"
   # (daemons started by older versions of this script inherited this lock: don't wait forever)
   flock -w 60 9 || log "warning: $STATE_DIR/.lock still held after 60s; proceeding anyway"
+  stop_node_if_any
   if any_pidfile; then stop_components; else log "nothing running"; fi
 }
 

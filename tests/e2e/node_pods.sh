@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/node_pods.sh — the test cluster's node runs real pods from locally built
+# images (hack/node.sh, hack/image.sh).
+#
+# Why: the e2e suite and the demo are to run the operator and the apps as real pods; this proves
+# the ground they stand on, in a cluster of its own (TIDEMARK_NODE=1 hack/controlplane.sh start,
+# own state dir): the Node is Ready on a non-loopback IP; the test app's readiness probe fails
+# while the column it needs is missing and passes once psql adds it (the app is hostNetwork and
+# reaches the test PostgreSQL on 127.0.0.1); a test app told to crash really crashes and is
+# restarted by the kubelet; the tidemark image runs as uid 65532 on a read-only root filesystem;
+# a pod on the pod network reaches the API server through the `kubernetes` Service address with
+# its ServiceAccount token (TLS against the cluster CA). `kubectl exec` and `kubectl logs` work.
+# Needs TIDEMARK_PG_URL (the harness's PostgreSQL) and root.
+set -euo pipefail
+
+src="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+work="$(mktemp -d /tmp/tm-nodepods.XXXXXX)"
+export TIDEMARK_STATE_DIR="$work"
+table="tm_node_pods_$$"
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
+[[ -n "${TIDEMARK_PG_URL:-}" ]] || fail "TIDEMARK_PG_URL is not set (hack/postgres.sh start)"
+cleanup() {
+  local rc=$?
+  psql "$TIDEMARK_PG_URL" -qAtc "DROP TABLE IF EXISTS $table" >/dev/null 2>&1 || true
+  "$src/hack/controlplane.sh" stop >/dev/null 2>&1 || true
+  rm -rf --one-file-system "$work"
+  ((rc == 0)) && log "PASS node_pods"
+}
+trap cleanup EXIT
+
+t0=$(date +%s.%N)
+eval "$(TIDEMARK_NODE=1 "$src/hack/controlplane.sh" start)" || fail "control plane with node did not start"
+log "control plane + node up in $(elapsed "$t0")s"
+k() { "$TIDEMARK_K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG" --request-timeout=15s "$@"; }
+wait_for() { # wait_for SECONDS WHAT CMD...
+  local secs=$1 what=$2 deadline; shift 2
+  deadline=$(( $(date +%s) + secs ))
+  until "$@" >/dev/null 2>&1; do
+    (( $(date +%s) < deadline )) || fail "timed out after ${secs}s waiting for $what"
+    sleep 0.5
+  done
+}
+pod_field() { k get pod "$1" -o "jsonpath=$2"; }
+pod_phase_is() { [[ "$(pod_field "$1" '{.status.phase}')" == "$2" ]]; }
+pod_ready() { [[ "$(pod_field "$1" '{.status.conditions[?(@.type=="Ready")].status}')" == True ]]; }
+
+# ---- the Node
+node=tidemark-node
+[[ "$(k get node "$node" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]] \
+  || fail "node $node is not Ready: $(k get node "$node" -o 'jsonpath={.status.conditions}' 2>&1)"
+node_ip="$(k get node "$node" -o 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')"
+[[ -n "$node_ip" && "$node_ip" != 127.* ]] || fail "node InternalIP '$node_ip': expected a non-loopback address"
+
+t0=$(date +%s.%N)
+"$src/hack/image.sh" load testapp tidemark || fail "hack/image.sh load testapp tidemark failed"
+log "images built (or cached) and loaded in $(elapsed "$t0")s"
+
+# ---- the test app is Ready only once its column exists
+psql "$TIDEMARK_PG_URL" -qAtc "CREATE TABLE $table (id int)" >/dev/null || fail "could not create table $table"
+k create secret generic app-db --from-literal=url="$TIDEMARK_PG_URL" >/dev/null
+app_pod() { # app_pod NAME CRASH
+  k apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  hostNetwork: true
+  containers:
+  - name: app
+    image: localhost/tidemark/testapp:1
+    imagePullPolicy: Never
+    env:
+    - {name: DATABASE_URL, valueFrom: {secretKeyRef: {name: app-db, key: url}}}
+    - {name: APP_TABLE, value: $table}
+    - {name: APP_COLUMN, value: feature_x}
+    - {name: APP_CRASH, value: "$2"}
+    readinessProbe:
+      exec: {command: [/usr/local/bin/testapp, ready]}
+      periodSeconds: 1
+      failureThreshold: 1
+EOF
+}
+app_pod app 0
+wait_for 60 "pod app Running" pod_phase_is app Running
+probe_failed() { k get events --field-selector involvedObject.name=app,reason=Unhealthy -o 'jsonpath={.items[*].message}' | grep -q "feature_x does not exist yet"; }
+wait_for 30 "pod app's readiness probe to fail on the missing column" probe_failed
+pod_ready app && fail "pod app is Ready although column $table.feature_x does not exist"
+log "app Running, not Ready: its probe says the column does not exist yet"
+psql "$TIDEMARK_PG_URL" -qAtc "ALTER TABLE $table ADD COLUMN feature_x text" >/dev/null
+wait_for 30 "pod app Ready after the column was added" pod_ready app
+k logs app | grep -q "testapp: running" || fail "kubectl logs app: expected 'testapp: running', got: $(k logs app 2>&1)"
+log "app Ready once the column exists; kubectl logs works"
+
+# ---- a crashing version crashes for real, and the kubelet restarts it
+app_pod broken 1
+restarted() { local n; n="$(pod_field broken '{.status.containerStatuses[0].restartCount}')"; (( ${n:-0} >= 1 )); }
+wait_for 60 "pod broken to crash and be restarted" restarted
+code="$(pod_field broken '{.status.containerStatuses[0].lastState.terminated.exitCode}')"
+[[ "$code" == 1 ]] || fail "pod broken: expected its container to exit with 1, got '$code'"
+pod_ready broken && fail "pod broken is Ready although it crashes"
+log "broken app exited 1 and was restarted"
+
+# ---- the tidemark image: uid 65532, read-only root, reaches the API server from the pod network
+k apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: tidemark}
+spec:
+  containers:
+  - name: tidemark
+    image: localhost/tidemark/tidemark:dev
+    imagePullPolicy: Never
+    command: [sleep, infinity]
+    securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false}
+EOF
+wait_for 60 "pod tidemark Running" pod_phase_is tidemark Running
+uid="$(k exec tidemark -- id -u)" || fail "kubectl exec tidemark -- id -u failed"
+[[ "$uid" == 65532 ]] || fail "tidemark image: expected uid 65532, got '$uid'"
+if k exec tidemark -- touch /usr/local/bin/x 2>/dev/null; then fail "tidemark image: the root filesystem is writable"; fi
+k exec tidemark -- tidemark version >/dev/null || fail "tidemark version does not run in the image: $(k exec tidemark -- tidemark version 2>&1)"
+pod_ip="$(pod_field tidemark '{.status.podIP}')"
+[[ "$pod_ip" == 10.244.* ]] || fail "pod tidemark: expected a pod-network IP (10.244.x.y), got '$pod_ip'"
+# git is in the image (Git changelog sources) and speaks HTTPS: ask the API server for a path
+# nobody may read. 403 proves TLS to https://$KUBERNETES_SERVICE_HOST with the pod's CA and an
+# authenticated ServiceAccount token (a wrong token gets 401, on which git asks for a username).
+# shellcheck disable=SC2016
+api_status() {
+  k exec tidemark -- sh -c 'sa=/var/run/secrets/kubernetes.io/serviceaccount
+    git -c http.sslCAInfo=$sa/ca.crt '"$1"' ls-remote "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/x" 2>&1' 2>/dev/null || true
+}
+with_token="$(api_status '-c "http.extraHeader=Authorization: Bearer $(cat $sa/token)"')"
+grep -q "returned error: 403" <<<"$with_token" || fail "API server from the pod network with the ServiceAccount token: expected HTTP 403, got: $with_token"
+wrong="$(api_status '-c "http.extraHeader=Authorization: Bearer not-a-token"')"
+grep -Eq "returned error: 401|could not read Username" <<<"$wrong" || fail "API server from the pod network with a wrong token: expected HTTP 401, got: $wrong"
+log "tidemark image: uid 65532, read-only root, API server reached at \$KUBERNETES_SERVICE_HOST with its token"
+
+# ---- stop undoes what the node made outside its state dir
+node_id="$(printf '%s' "$work" | sha256sum | cut -c1-8)"
+t0=$(date +%s.%N)
+"$src/hack/controlplane.sh" stop 2>/dev/null || fail "controlplane.sh stop failed"
+log "control plane + node stopped in $(elapsed "$t0")s"
+! ip link show "tm-$node_id" >/dev/null 2>&1 || fail "stop left the bridge tm-$node_id"
+! iptables -t nat -S 2>/dev/null | grep -q "TM-$node_id" || fail "stop left the iptables chain TM-$node_id"
+! findmnt -rn -o TARGET | grep -q "^$work/" || fail "stop left mounts under $work: $(findmnt -rn -o TARGET | grep "^$work/")"
+for h in /sys/fs/cgroup/*/; do [[ ! -d "${h}tidemark-$node_id" ]] || fail "stop left the cgroup ${h}tidemark-$node_id"; done
+! ls /var/lib/cni/results 2>/dev/null | grep -q "tm-$node_id" || fail "stop left CNI results of tm-$node_id"
+! find /var/log/containers -lname "$work/*" 2>/dev/null | grep -q . || fail "stop left links to its pod logs in /var/log/containers"
+log "stop removed the bridge, iptables chain, mounts, cgroups and CNI results"
