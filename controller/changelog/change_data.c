@@ -93,16 +93,12 @@ static enum tm_code strv_push_take(struct strv *s, char *str)
 {
     if (!str)
         return TM_E_NOMEM;
-    if (s->n == s->alloc) {
-        size_t na = s->alloc ? s->alloc * 2 : 8;
-        char **nv = realloc(s->v, na * sizeof(*nv));
-        if (!nv) {
-            free(str);
-            return TM_E_NOMEM;
-        }
-        s->v = nv;
-        s->alloc = na;
+    char **nv = chlog_grow(s->v, s->n, &s->alloc, sizeof(*nv), 8);
+    if (!nv) {
+        free(str);
+        return TM_E_NOMEM;
     }
+    s->v = nv;
     s->v[s->n++] = str;
     return TM_OK;
 }
@@ -479,16 +475,12 @@ static enum tm_code colvals_put(struct colvals *c, const char *name, struct cell
             }
         }
     }
-    if (c->n == c->alloc) {
-        size_t na = c->alloc ? c->alloc * 2 : 8;
-        struct colval *nv = realloc(c->v, na * sizeof(*nv));
-        if (!nv) {
-            cell_clear(val);
-            return TM_E_NOMEM;
-        }
-        c->v = nv;
-        c->alloc = na;
+    struct colval *nv = chlog_grow(c->v, c->n, &c->alloc, sizeof(*nv), 8);
+    if (!nv) {
+        cell_clear(val);
+        return TM_E_NOMEM;
     }
+    c->v = nv;
     c->v[c->n].name = name;
     c->v[c->n].val = *val;
     memset(val, 0, sizeof(*val));
@@ -1089,14 +1081,10 @@ static void load_release(struct load *l)
 
 static struct load_col *load_add_col(struct load *l)
 {
-    if (l->ncols == l->alloc) {
-        size_t na = l->alloc ? l->alloc * 2 : 8;
-        struct load_col *nc = realloc(l->cols, na * sizeof(*nc));
-        if (!nc)
-            return NULL;
-        l->cols = nc;
-        l->alloc = na;
-    }
+    struct load_col *nc = chlog_grow(l->cols, l->ncols, &l->alloc, sizeof(*nc), 8);
+    if (!nc)
+        return NULL;
+    l->cols = nc;
     struct load_col *c = &l->cols[l->ncols++];
     memset(c, 0, sizeof(*c));
     c->allow_update = -1;
@@ -1667,14 +1655,10 @@ static void load_rows_release(struct load_rows *rs)
 /* A new zeroed row at the end of rs, or NULL when out of memory. */
 static struct load_row *load_rows_add(struct load_rows *rs)
 {
-    if (rs->n == rs->alloc) {
-        size_t na = rs->alloc ? rs->alloc * 2 : 64;
-        struct load_row *nr = realloc(rs->v, na * sizeof(*nr));
-        if (!nr)
-            return NULL;
-        rs->v = nr;
-        rs->alloc = na;
-    }
+    struct load_row *nr = chlog_grow(rs->v, rs->n, &rs->alloc, sizeof(*nr), 64);
+    if (!nr)
+        return NULL;
+    rs->v = nr;
     struct load_row *r = &rs->v[rs->n++];
     memset(r, 0, sizeof(*r));
     return r;

@@ -217,14 +217,10 @@ enum tm_code ddl_seq_name(struct tm_buf *b, struct ddl_cx *c, const char *name)
 static enum tm_code cols_add(const struct chlog_node *kid, void *arg)
 {
     struct ddl_cols *l = arg;
-    if (l->n == l->alloc) {
-        size_t na = l->alloc ? l->alloc * 2 : 8;
-        const struct chlog_node **v = realloc(l->v, na * sizeof *v);
-        if (!v)
-            return TM_E_NOMEM;
-        l->v = v;
-        l->alloc = na;
-    }
+    const struct chlog_node **v = chlog_grow(l->v, l->n, &l->alloc, sizeof *v, 8);
+    if (!v)
+        return TM_E_NOMEM;
+    l->v = v;
     l->v[l->n++] = kid;
     return TM_OK;
 }

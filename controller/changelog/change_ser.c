@@ -256,16 +256,12 @@ static enum tm_code lines_add_take(struct lines *l, char *s)
 {
     if (!s)
         return TM_E_NOMEM;
-    if (l->n == l->alloc) {
-        size_t na = l->alloc ? l->alloc * 2 : 16;
-        char **v = realloc(l->v, na * sizeof *v);
-        if (!v) {
-            free(s);
-            return TM_E_NOMEM;
-        }
-        l->v = v;
-        l->alloc = na;
+    char **v = chlog_grow(l->v, l->n, &l->alloc, sizeof *v, 16);
+    if (!v) {
+        free(s);
+        return TM_E_NOMEM;
     }
+    l->v = v;
     l->v[l->n++] = s;
     return TM_OK;
 }

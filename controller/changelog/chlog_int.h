@@ -149,6 +149,12 @@ enum tm_code chlog_flyway_parse(struct chlog_ld *ld, const char *dir, struct tm_
 /* True when the first non-blank line is `--liquibase formatted ...`. */
 bool chlog_is_formatted_sql(const char *data, size_t len);
 
+/* Room for one more element in the array v of *alloc elements (elem bytes
+ * each) whose first n are used: v itself when there is, else v reallocated
+ * to twice *alloc (first when 0) and *alloc updated.  NULL when out of
+ * memory; v is then unchanged and still the caller's. */
+void *chlog_grow(void *v, size_t n, size_t *alloc, size_t elem, size_t first);
+
 /* Cuts the next line off the writable text at *p: ends it in place (the
  * '\n' becomes NUL; a '\r' stays), moves *p past it and returns it; NULL
  * when *p is at the end of the text. */

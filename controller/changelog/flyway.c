@@ -97,14 +97,10 @@ static void migs_free(struct migs *m)
 
 static enum tm_code migs_grow(struct migs *m)
 {
-    if (m->n < m->cap)
-        return TM_OK;
-    size_t nc = m->cap ? m->cap * 2 : 16;
-    struct mig *nv = realloc(m->v, nc * sizeof(*nv));
+    struct mig *nv = chlog_grow(m->v, m->n, &m->cap, sizeof(*nv), 16);
     if (!nv)
         return TM_E_NOMEM;
     m->v = nv;
-    m->cap = nc;
     return TM_OK;
 }
 

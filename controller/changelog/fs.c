@@ -233,16 +233,12 @@ static enum tm_code disk_list(void *ctx, const char *dir, char ***names, size_t 
         if (de->d_type != DT_UNKNOWN && de->d_type != DT_REG && de->d_type != DT_DIR &&
             de->d_type != DT_LNK)
             continue;
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            char **nv = realloc(v, nc * sizeof(*nv));
-            if (!nv) {
-                rc = TM_E_NOMEM;
-                break;
-            }
-            v = nv;
-            cap = nc;
+        char **nv = chlog_grow(v, cnt, &cap, sizeof(*nv), 16);
+        if (!nv) {
+            rc = TM_E_NOMEM;
+            break;
         }
+        v = nv;
         v[cnt] = strdup(de->d_name);
         if (!v[cnt]) {
             rc = TM_E_NOMEM;
@@ -482,16 +478,12 @@ enum tm_code chlog_fs_mem_add(struct chlog_fs *fs, const char *path, const char 
         free(clean);
         return rc;
     }
-    if (m->n == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 8;
-        struct mem_file *nf = realloc(m->files, nc * sizeof(*nf));
-        if (!nf) {
-            free(clean);
-            return tm_err_set(err, TM_E_NOMEM, "out of memory");
-        }
-        m->files = nf;
-        m->cap = nc;
+    struct mem_file *nf = chlog_grow(m->files, m->n, &m->cap, sizeof(*nf), 8);
+    if (!nf) {
+        free(clean);
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
     }
+    m->files = nf;
     char *copy = malloc(len + 1);
     if (!copy) {
         free(clean);
@@ -532,16 +524,12 @@ struct path_list {
 
 static enum tm_code plist_add(struct path_list *l, char *p)
 {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 32;
-        char **nv = realloc(l->v, nc * sizeof(*nv));
-        if (!nv) {
-            free(p);
-            return TM_E_NOMEM;
-        }
-        l->v = nv;
-        l->cap = nc;
+    char **nv = chlog_grow(l->v, l->n, &l->cap, sizeof(*nv), 32);
+    if (!nv) {
+        free(p);
+        return TM_E_NOMEM;
     }
+    l->v = nv;
     l->v[l->n++] = p;
     return TM_OK;
 }

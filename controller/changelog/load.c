@@ -12,6 +12,7 @@
  * engine; changesets for other databases (dbms) never reach the model. */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,73 +22,6 @@
 #include "changelog/chlog_int.h"
 #include "common/buf.h"
 #include "common/caps.h"
-
-/* ---- small helpers ------------------------------------------------------------ */
-
-char *chlog_strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-bool chlog_has_suffix(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcasecmp(s + a - b, suffix) == 0;
-}
-
-char *chlog_cut_line(char **p)
-{
-    char *l = *p;
-    if (!*l)
-        return NULL;
-    char *nl = strchr(l, '\n');
-    if (nl) {
-        *nl = '\0';
-        *p = nl + 1;
-    } else {
-        *p = l + strlen(l);
-    }
-    return l;
-}
-
-static bool list_blank(char c, bool any_space)
-{
-    return any_space ? isspace((unsigned char)c) != 0 : c == ' ';
-}
-
-bool chlog_list_item(const char **p, const char *end, bool any_space, const char **item,
-                     size_t *len)
-{
-    while (*p < end) {
-        const char *s = *p, *e;
-        while (*p < end && **p != ',')
-            (*p)++;
-        e = *p;
-        if (*p < end)
-            (*p)++;
-        while (s < e && list_blank(*s, any_space))
-            s++;
-        while (e > s && list_blank(e[-1], any_space))
-            e--;
-        if (e > s) {
-            *item = s;
-            *len = (size_t)(e - s);
-            return true;
-        }
-    }
-    return false;
-}
-
-bool chlog_parse_bool(const char *s, bool *ok)
-{
-    *ok = true;
-    if (s && strcasecmp(s, "true") == 0)
-        return true;
-    if (s && strcasecmp(s, "false") == 0)
-        return false;
-    *ok = false;
-    return false;
-}
 
 enum tm_code chlog_ld_fail(struct tm_err *err, enum tm_code code, const char *file, int line,
                            int col, const char *fmt, ...)
@@ -136,16 +70,12 @@ enum tm_code chlog_props_set(struct chlog_props *p, const char *name, const char
             return TM_OK;
         }
     }
-    if (p->n == p->alloc) {
-        size_t nc = p->alloc ? p->alloc * 2 : 8;
-        struct chlog_prop *ni = realloc(p->items, nc * sizeof(*ni));
-        if (!ni) {
-            free(v);
-            return tm_err_set(err, TM_E_NOMEM, "out of memory");
-        }
-        p->items = ni;
-        p->alloc = nc;
+    struct chlog_prop *ni = chlog_grow(p->items, p->n, &p->alloc, sizeof(*ni), 8);
+    if (!ni) {
+        free(v);
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
     }
+    p->items = ni;
     char *nm = strdup(name);
     if (!nm) {
         free(v);
@@ -210,14 +140,11 @@ enum tm_code chlog_ld_note_column(struct chlog_ld *ld, const char *table, const 
     char key[512];
     if (!table || !column || !type || !column_key(table, column, key, sizeof(key)))
         return TM_OK;
-    if (ld->ncoltypes + 2 > ld->acoltypes) {
-        size_t na = ld->acoltypes ? ld->acoltypes * 2 : 64;
-        char **nv = realloc(ld->coltypes, na * sizeof(*nv));
-        if (!nv)
-            return TM_E_NOMEM;
-        ld->coltypes = nv;
-        ld->acoltypes = na;
-    }
+    /* room for two: the key and the type */
+    char **nv = chlog_grow(ld->coltypes, ld->ncoltypes + 1, &ld->acoltypes, sizeof(*nv), 64);
+    if (!nv)
+        return TM_E_NOMEM;
+    ld->coltypes = nv;
     char *k = strdup(key), *t = strdup(type);
     if (!k || !t) {
         free(k);
@@ -378,14 +305,10 @@ enum tm_code chlog_ld_read_optional(struct chlog_ld *ld, const char *path, char 
 struct chlog_changeset *chlog_add_set(struct chlog *c, const char *id, const char *author,
                                       const char *filename)
 {
-    if (c->nsets == c->cap_sets) {
-        size_t nc = c->cap_sets ? c->cap_sets * 2 : 16;
-        struct chlog_changeset *ns = realloc(c->sets, nc * sizeof(*ns));
-        if (!ns)
-            return NULL;
-        c->sets = ns;
-        c->cap_sets = nc;
-    }
+    struct chlog_changeset *ns = chlog_grow(c->sets, c->nsets, &c->cap_sets, sizeof(*ns), 16);
+    if (!ns)
+        return NULL;
+    c->sets = ns;
     struct chlog_changeset *cs = &c->sets[c->nsets++];
     memset(cs, 0, sizeof(*cs));
     cs->run_in_transaction = true;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changelog/chlog_int.h"
 #include "changelog/node.h"
 
 struct chlog_node *chlog_node_new(const char *name, const char *value, const char *file,
@@ -25,16 +26,12 @@ struct chlog_node *chlog_node_new(const char *name, const char *value, const cha
 
 enum tm_code chlog_node_add(struct chlog_node *parent, struct chlog_node *kid)
 {
-    if (parent->nkids == parent->alloc) {
-        size_t na = parent->alloc ? parent->alloc * 2 : 4;
-        struct chlog_node **k = realloc(parent->kids, na * sizeof *k);
-        if (!k) {
-            chlog_node_free(kid);
-            return TM_E_NOMEM;
-        }
-        parent->kids = k;
-        parent->alloc = na;
+    struct chlog_node **k = chlog_grow(parent->kids, parent->nkids, &parent->alloc, sizeof *k, 4);
+    if (!k) {
+        chlog_node_free(kid);
+        return TM_E_NOMEM;
     }
+    parent->kids = k;
     parent->kids[parent->nkids++] = kid;
     return TM_OK;
 }

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "changelog/chlog.h"
+#include "changelog/chlog_int.h"
 #include "changelog/sql_lex.h"
 #include "common/buf.h"
 #include "common/caps.h"
@@ -58,14 +59,10 @@ static enum tm_code emit(struct splitter *s)
             b++;
         while (e > b && isspace((unsigned char)e[-1]))
             e--;
-        if (s->n == s->cap) {
-            size_t nc = s->cap ? s->cap * 2 : 8;
-            char **no = realloc(s->out, nc * sizeof(*no));
-            if (!no)
-                return TM_E_NOMEM;
-            s->out = no;
-            s->cap = nc;
-        }
+        char **no = chlog_grow(s->out, s->n, &s->cap, sizeof(*no), 8);
+        if (!no)
+            return TM_E_NOMEM;
+        s->out = no;
         char *st = strndup(b, (size_t)(e - b));
         if (!st)
             return TM_E_NOMEM;
