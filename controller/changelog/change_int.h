@@ -56,6 +56,9 @@ enum tm_code chlog_change_ddl_compile(const struct chlog_change_env *env,
  * branch quotes as is).  An unquoted name is trimmed.  Case is kept as
  * written (no lowercasing). */
 bool chlog_sql_must_quote(const char *name);
+/* One of PostgreSQL's reserved words as PostgresDatabase lists them
+ * (case-insensitive); precond.c's correctObjectName reads the same list. */
+bool chlog_sql_is_reserved(const char *name);
 enum tm_code chlog_sql_add_name(struct tm_buf *b, const char *name) TM_MUST_CHECK;
 
 /* escapeTableName/escapeIndexName/escapeSequenceName/escapeViewName:

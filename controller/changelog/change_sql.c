@@ -41,7 +41,7 @@ static int cmp_word(const void *key, const void *elem)
     return strcasecmp((const char *)key, *(const char *const *)elem);
 }
 
-static bool is_reserved(const char *name)
+bool chlog_sql_is_reserved(const char *name)
 {
     return bsearch(name, reserved_words, sizeof reserved_words / sizeof reserved_words[0],
                    sizeof reserved_words[0], cmp_word) != NULL;
@@ -67,7 +67,7 @@ bool chlog_sql_must_quote(const char *name)
 {
     if (has_upper(name) && has_lower(name))
         return true;
-    if (strchr(name, '-') || isdigit((unsigned char)name[0]) || is_reserved(name))
+    if (strchr(name, '-') || isdigit((unsigned char)name[0]) || chlog_sql_is_reserved(name))
         return true;
     /* NON_WORD_REGEX ".*\W.*": any character outside [A-Za-z0-9_] */
     for (const char *p = name; *p; p++)

@@ -80,6 +80,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "changelog/change_int.h"
 #include "changelog/chlog.h"
 #include "changelog/chlog_int.h"
 #include "changelog/node.h"
@@ -181,22 +182,6 @@ static char *trimmed_dup(const char *v, bool *ok)
     return s;
 }
 
-static const char *const pg_reserved[] = {
-    "ALL", "ANALYSE", "ANALYZE", "AND", "ANY", "ARRAY", "AS", "ASC", "ASYMMETRIC",
-    "AUTHORIZATION", "BINARY", "BOTH", "CASE", "CAST", "CHECK", "COLLATE", "COLLATION",
-    "COLUMN", "CONCURRENTLY", "CONSTRAINT", "CREATE", "CROSS", "CURRENT_CATALOG",
-    "CURRENT_DATE", "CURRENT_ROLE", "CURRENT_SCHEMA", "CURRENT_TIME", "CURRENT_TIMESTAMP",
-    "CURRENT_USER", "DEFAULT", "DEFERRABLE", "DESC", "DISTINCT", "DO", "ELSE", "END",
-    "EXCEPT", "FALSE", "FETCH", "FOR", "FOREIGN", "FREEZE", "FROM", "FULL", "GRANT", "GROUP",
-    "HAVING", "ILIKE", "IN", "INITIALLY", "INNER", "INTERSECT", "INTO", "IS", "ISNULL",
-    "JOIN", "LATERAL", "LEADING", "LEFT", "LIKE", "LIMIT", "LOCALTIME", "LOCALTIMESTAMP",
-    "NATURAL", "NOT", "NOTNULL", "NULL", "OFFSET", "ON", "ONLY", "OR", "ORDER", "OUTER",
-    "OVERLAPS", "PLACING", "PRIMARY", "REFERENCES", "RETURNING", "RIGHT", "SELECT",
-    "SESSION_USER", "SIMILAR", "SOME", "SYMMETRIC", "TABLE", "TABLESAMPLE", "THEN", "TO",
-    "TRAILING", "TRUE", "UNION", "UNIQUE", "USER", "USING", "VARIADIC", "VERBOSE", "WHEN",
-    "WHERE", "WINDOW", "WITH",
-};
-
 /* PostgresDatabase.correctObjectName (quoting LEGACY): lowercase unless the
  * name has '-', mixed case, a leading digit, or is a reserved word (the list
  * of PostgresDatabase's constructor).  malloc'd; NULL for NULL (ok=false on
@@ -211,8 +196,7 @@ static char *pg_correct(const char *name, bool *ok)
         lower |= islower((unsigned char)*p) != 0;
     }
     bool keep = strchr(name, '-') || (upper && lower) || isdigit((unsigned char)name[0]);
-    for (size_t i = 0; !keep && i < sizeof(pg_reserved) / sizeof(pg_reserved[0]); i++)
-        keep = strcasecmp(name, pg_reserved[i]) == 0;
+    keep = keep || chlog_sql_is_reserved(name);
     char *s = strdup(name);
     if (!s) {
         *ok = false;
