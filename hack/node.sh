@@ -10,6 +10,9 @@
 #           node made outside its state dir (mounts, bridge, iptables chain, cgroups, CNI cache,
 #           /var/log/containers links, kernel settings); safe when nothing runs
 #   status  exit 0 if containerd and the kubelet run and the Node is Ready
+#   restart-kubelet [DOWN_SECONDS]
+#           crash the kubelet (SIGKILL), keep it down DOWN_SECONDS (default 0), start it again
+#           with the same command line; containers keep running (a fault for tests)
 #   ctr ARGS...  run ctr against this node's containerd (namespace k8s.io)
 #   ip      print the node IP (the host's source address for its default route)
 #
@@ -411,6 +414,29 @@ cmd_stop() {
   stop_node
 }
 
+kubelet_healthy() {
+  local port
+  port="$(awk '$1 == "healthzPort:" {print $2}' "$ND/kubelet-config.yaml")"
+  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1
+}
+
+cmd_restart_kubelet() { # a kubelet crash (SIGKILL) and restart with the same command line
+  local down=${1:-0} pid started args=()
+  exec 9>"$ND/.lock"
+  flock -w 120 9 || die "$ND/.lock held for 120 s"
+  component_alive kubelet || die "restart-kubelet: the kubelet is not running"
+  pid="$(pid_of kubelet)"; started="$(started_of kubelet)"
+  mapfile -d '' -t args <"/proc/$pid/cmdline"
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do proc_is "$pid" "$started" || break; sleep 0.1; done
+  rm -f "$ND/pids/kubelet.pid"
+  sleep "$down"
+  launch kubelet "${args[@]:1}"
+  wait_until 60 "kubelet /healthz" kubelet kubelet_healthy \
+    || die "the kubelet did not come back (log: $ND/logs/kubelet.log)"
+  log "kubelet restarted (down ${down}s); its pods kept running"
+}
+
 cmd_status() {
   if component_alive containerd && component_alive kubelet && node_ready; then
     log "running, node $NODE_NAME Ready (state in $ND)"; return 0
@@ -422,7 +448,8 @@ case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
+  restart-kubelet) cmd_restart_kubelet "${2:-0}" ;;
   ctr) shift; node_ctr "$@" ;;
   ip) node_ip ;;
-  *) echo "usage: $0 {start|stop|status|ctr ARGS...|ip}" >&2; exit 2 ;;
+  *) echo "usage: $0 {start|stop|status|restart-kubelet [DOWN_SECONDS]|ctr ARGS...|ip}" >&2; exit 2 ;;
 esac

@@ -9,7 +9,8 @@
 # reaches the test PostgreSQL on 127.0.0.1); a test app told to crash really crashes and is
 # restarted by the kubelet; the tidemark image runs as uid 65532 on a read-only root filesystem;
 # a pod on the pod network reaches the API server through the `kubernetes` Service address with
-# its ServiceAccount token (TLS against the cluster CA). `kubectl exec` and `kubectl logs` work.
+# its ServiceAccount token (TLS against the cluster CA); a kubelet crash and restart leaves running
+# containers alone. `kubectl exec` and `kubectl logs` work, and stop leaves nothing behind.
 # Needs TIDEMARK_PG_URL (the harness's PostgreSQL) and root.
 set -euo pipefail
 
@@ -102,6 +103,14 @@ code="$(pod_field broken '{.status.containerStatuses[0].lastState.terminated.exi
 [[ "$code" == 1 ]] || fail "pod broken: expected its container to exit with 1, got '$code'"
 pod_ready broken && fail "pod broken is Ready although it crashes"
 log "broken app exited 1 and was restarted"
+
+# ---- a kubelet crash and restart leaves running containers alone
+app_cid="$(pod_field app '{.status.containerStatuses[0].containerID}')"
+"$src/hack/node.sh" restart-kubelet 2>/dev/null || fail "hack/node.sh restart-kubelet failed"
+wait_for 30 "pod app Ready after the kubelet restart" pod_ready app
+[[ "$(pod_field app '{.status.containerStatuses[0].containerID}')" == "$app_cid" ]] \
+  || fail "the kubelet restart replaced app's container (was $app_cid)"
+log "kubelet restarted; app's container kept running and Ready"
 
 # ---- the tidemark image: uid 65532, read-only root, reaches the API server from the pod network
 k apply -f - >/dev/null <<'EOF'
