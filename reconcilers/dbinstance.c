@@ -130,20 +130,13 @@ static cJSON *status_json(const struct dbinstance_status *st)
     return o;
 }
 
-static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_observed *o,
-                    const char *ns)
+/* observe, the schema: the DBSchema spec.schemaRef names and its changelog
+ * at the revision it reported (s->cl); why not, in o->schema_message. */
+static void observe_schema(struct tm_proc *proc, struct state *s, struct dbinstance_observed *o,
+                           const char *ns)
 {
     struct tm_err err;
     tm_err_clear(&err);
-    o->generation = rec_int(s->obj, "metadata.generation", 0);
-    const char *holder = rec_annotation(s->obj, DBROLLOUT_LOCK_ANNOTATION);
-    if (holder && *holder) {
-        const char *slash = strchr(holder, '/');
-        snprintf(s->active, sizeof(s->active), "%.*s",
-                 (int)(slash ? slash - holder : (long)strlen(holder)), holder);
-        o->active_rollout = s->active;
-    }
-
     const char *schema_name = rec_str(s->obj, "spec.schemaRef.name");
     o->schema_message = s->schema_msg;
     if (!schema_name) {
@@ -159,10 +152,50 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
         o->schema_ready = true;
         o->schema_revision = s->revision;
     }
+}
 
+/* observe, the drift engine_status_compute found, as status entries (the
+ * strings borrowed from s->es, the messages kept in s). */
+static void observe_drift(struct state *s, struct dbinstance_observed *o)
+{
+    if (s->es.ndrift == 0)
+        return;
+    s->drift = calloc(s->es.ndrift, sizeof(*s->drift));
+    s->drift_msg = calloc(s->es.ndrift, sizeof(*s->drift_msg));
+    if (!s->drift || !s->drift_msg) {
+        snprintf(s->hist_msg, sizeof(s->hist_msg), "out of memory");
+        o->history_ok = false;
+        o->history_error = s->hist_msg;
+        return;
+    }
+    for (size_t i = 0; i < s->es.ndrift; i++) {
+        const struct engine_drift *d = &s->es.drift[i];
+        struct dbinstance_drift *x = &s->drift[i];
+        x->id = d->id;
+        x->author = d->author;
+        x->file = d->filename;
+        if (d->reason == ENGINE_DRIFT_CHECKSUM_MISMATCH) {
+            x->reason = "ChecksumMismatch";
+            snprintf(s->drift_msg[i], sizeof(s->drift_msg[i]), "stored %s, changelog %s",
+                     d->stored ? d->stored : "", d->expected ? d->expected : "");
+            x->message = s->drift_msg[i];
+        } else {
+            x->reason = "UnknownChangeSet";
+        }
+    }
+    o->drift = s->drift;
+    o->ndrift = s->es.ndrift;
+}
+
+/* observe, the database: connect (why not: credentials or connection), then
+ * read the history table and compare it with the changelog, when there is
+ * one.  Nothing here fails the reconcile: every outcome is in o. */
+static void observe_database(struct tm_proc *proc, struct state *s, struct dbinstance_observed *o)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
     const char *table = NULL;
     enum rec_conn_failure why = REC_CONN_OK;
-    tm_err_clear(&err);
     s->conn = rec_connect(proc, s->obj, &table, &why, &err);
     if (!s->conn) {
         if (why == REC_CONN_CREDENTIALS && err.code != TM_E_AUTH) {
@@ -194,33 +227,23 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
     o->applied = (long)s->es.applied;
     o->pending = (long)s->es.npending;
     o->last_applied = s->es.last_applied;
-    if (s->es.ndrift > 0) {
-        s->drift = calloc(s->es.ndrift, sizeof(*s->drift));
-        s->drift_msg = calloc(s->es.ndrift, sizeof(*s->drift_msg));
-        if (!s->drift || !s->drift_msg) {
-            snprintf(s->hist_msg, sizeof(s->hist_msg), "out of memory");
-            o->history_ok = false;
-            o->history_error = s->hist_msg;
-            return;
-        }
-        for (size_t i = 0; i < s->es.ndrift; i++) {
-            const struct engine_drift *d = &s->es.drift[i];
-            struct dbinstance_drift *x = &s->drift[i];
-            x->id = d->id;
-            x->author = d->author;
-            x->file = d->filename;
-            if (d->reason == ENGINE_DRIFT_CHECKSUM_MISMATCH) {
-                x->reason = "ChecksumMismatch";
-                snprintf(s->drift_msg[i], sizeof(s->drift_msg[i]), "stored %s, changelog %s",
-                         d->stored ? d->stored : "", d->expected ? d->expected : "");
-                x->message = s->drift_msg[i];
-            } else {
-                x->reason = "UnknownChangeSet";
-            }
-        }
-        o->drift = s->drift;
-        o->ndrift = s->es.ndrift;
+    observe_drift(s, o);
+}
+
+/* observe: the DBInstance's lock holder, its schema, its database. */
+static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_observed *o,
+                    const char *ns)
+{
+    o->generation = rec_int(s->obj, "metadata.generation", 0);
+    const char *holder = rec_annotation(s->obj, DBROLLOUT_LOCK_ANNOTATION);
+    if (holder && *holder) {
+        const char *slash = strchr(holder, '/');
+        snprintf(s->active, sizeof(s->active), "%.*s",
+                 (int)(slash ? slash - holder : (long)strlen(holder)), holder);
+        o->active_rollout = s->active;
     }
+    observe_schema(proc, s, o, ns);
+    observe_database(proc, s, o);
 }
 
 enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *ns,

@@ -233,17 +233,63 @@ static enum tm_code load_mounted(const struct chlog_fs *fs, const struct src_spe
     return rc;
 }
 
-/* A Git commit id: 40 or 64 lowercase hex digits. */
-static bool is_commit(const char *s)
+/* The files of a ConfigMap source (from the cache) into fs, loaded only on
+ * TM_OK. */
+static enum tm_code fetch_configmap(struct tm_proc *proc, const char *ns,
+                                    const struct src_spec *spec, struct chlog_fs *fs,
+                                    struct tm_err *err)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n != 40 && n != 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
+    cJSON *obj = NULL;
+    enum tm_code rc = rec_get(proc, "", "v1", "configmaps", ns, spec->configmap_name, &obj, err);
+    if (rc == TM_E_NOTFOUND)
+        tm_err_set(err, TM_E_NOTFOUND, "configmap %s not found", spec->configmap_name);
+    if (rc == TM_OK)
+        rc = src_load_configmap(obj, fs, err);
+    cJSON_Delete(obj);
+    return rc;
+}
+
+/* The files of a Git source into fs (loaded only on TM_OK) and the commit
+ * into revision: at pin when it is a commit id, else at the spec's branch,
+ * tag or commit.  Credentials come from the source's Secret, read live,
+ * and are wiped once the fetch is done. */
+static enum tm_code fetch_git(struct tm_proc *proc, const char *ns, struct src_spec *spec,
+                              const char *pin, struct chlog_fs *fs,
+                              char revision[REC_REVISION_MAX], struct tm_err *err)
+{
+    struct src_git_auth auth;
+    cJSON *secret = NULL;
+    enum tm_code rc = TM_OK;
+    memset(&auth, 0, sizeof(auth));
+    if (spec->git.secret_name) {
+        rc = rec_get_live(proc, "", "v1", "secrets", ns, spec->git.secret_name, &secret, err);
+        if (rc == TM_OK)
+            rc = src_git_auth_from_secret(secret, &auth, err);
+        if (rc != TM_OK)
+            tm_err_prefix(err, "git secret %s", spec->git.secret_name);
     }
-    return true;
+    if (rc == TM_OK && src_git_is_commit_id(pin)) {
+        char *commit = strdup(pin);
+        if (!commit) {
+            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
+            goto out;
+        }
+        free(spec->git.branch);
+        free(spec->git.tag);
+        free(spec->git.commit);
+        spec->git.branch = spec->git.tag = NULL;
+        spec->git.commit = commit;
+    }
+    if (rc == TM_OK) {
+        struct src_git_opts go = {.cache_dir = git_cache_dir(),
+                                  .allow_file = getenv("TIDEMARK_GIT_ALLOW_FILE") != NULL};
+        rc = src_git_fetch(&go, &spec->git, spec->git.secret_name ? &auth : NULL, fs, revision,
+                           err);
+    }
+out:
+    src_git_auth_release(&auth);
+    cJSON_Delete(secret);
+    return rc;
 }
 
 enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, const char *pin,
@@ -254,14 +300,10 @@ enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, con
     enum rec_load_stage dummy;
     struct src_spec spec;
     struct chlog_fs fs;
-    struct src_git_auth auth;
-    bool have_fs = false;
-    cJSON *obj = NULL;
     const char *ns = rec_str(dbschema, "metadata.namespace");
     enum tm_code rc;
 
     memset(&spec, 0, sizeof(spec));
-    memset(&auth, 0, sizeof(auth));
     *out = NULL;
     revision[0] = '\0';
     if (git_interval_ms)
@@ -281,52 +323,19 @@ enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, con
     switch (spec.kind) {
     case SRC_KIND_INLINE:
         rc = src_load_inline(spec.inline_files, &fs, err);
-        have_fs = rc == TM_OK;
-        if (rc == TM_OK)
-            rc = src_content_revision(&fs, revision, err);
         break;
     case SRC_KIND_CONFIGMAP:
-        rc = rec_get(proc, "", "v1", "configmaps", ns, spec.configmap_name, &obj, err);
-        if (rc == TM_E_NOTFOUND)
-            tm_err_set(err, TM_E_NOTFOUND, "configmap %s not found", spec.configmap_name);
-        if (rc == TM_OK) {
-            rc = src_load_configmap(obj, &fs, err);
-            have_fs = rc == TM_OK;
-        }
-        if (rc == TM_OK)
-            rc = src_content_revision(&fs, revision, err);
+        rc = fetch_configmap(proc, ns, &spec, &fs, err);
         break;
     case SRC_KIND_GIT:
         if (git_interval_ms)
             *git_interval_ms = spec.git.interval_ms;
-        if (spec.git.secret_name) {
-            rc = rec_get_live(proc, "", "v1", "secrets", ns, spec.git.secret_name, &obj, err);
-            if (rc == TM_OK)
-                rc = src_git_auth_from_secret(obj, &auth, err);
-            if (rc != TM_OK)
-                tm_err_prefix(err, "git secret %s", spec.git.secret_name);
-        }
-        if (rc == TM_OK && is_commit(pin)) {
-            char *commit = strdup(pin);
-            if (!commit) {
-                rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-                break;
-            }
-            free(spec.git.branch);
-            free(spec.git.tag);
-            free(spec.git.commit);
-            spec.git.branch = spec.git.tag = NULL;
-            spec.git.commit = commit;
-        }
-        if (rc == TM_OK) {
-            struct src_git_opts go = {.cache_dir = git_cache_dir(),
-                                      .allow_file = getenv("TIDEMARK_GIT_ALLOW_FILE") != NULL};
-            rc = src_git_fetch(&go, &spec.git, spec.git.secret_name ? &auth : NULL, &fs,
-                               revision, err);
-            have_fs = rc == TM_OK;
-        }
+        rc = fetch_git(proc, ns, &spec, pin, &fs, revision, err);
         break;
     }
+    bool have_fs = rc == TM_OK;
+    if (rc == TM_OK && spec.kind != SRC_KIND_GIT) /* Git names its revision: the commit */
+        rc = src_content_revision(&fs, revision, err);
     if (rc == TM_OK) {
         *stage = REC_LOAD_PARSE;
         rc = load_mounted(&fs, &spec, out, err);
@@ -337,8 +346,6 @@ enum tm_code rec_load_changelog(struct tm_proc *proc, const cJSON *dbschema, con
     }
     if (have_fs)
         chlog_fs_mem_release(&fs);
-    src_git_auth_release(&auth);
-    cJSON_Delete(obj);
     src_spec_release(&spec);
     return rc;
 }

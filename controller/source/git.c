@@ -131,9 +131,9 @@ static bool ref_name_ok(const char *s)
     return true;
 }
 
-static bool is_commit_id(const char *s)
+bool src_git_is_commit_id(const char *s)
 {
-    size_t n = strlen(s);
+    size_t n = s ? strlen(s) : 0;
     if (n != 40 && n != 64)
         return false;
     for (size_t i = 0; i < n; i++)
@@ -152,7 +152,7 @@ enum tm_code src_git_validate_ref(const char *branch, const char *tag, const cha
         return tm_err_set(err, TM_E_INVAL, "branch \"%.255s\" is not a valid ref name", branch);
     if (tag && !ref_name_ok(tag))
         return tm_err_set(err, TM_E_INVAL, "tag \"%.255s\" is not a valid ref name", tag);
-    if (commit && !is_commit_id(commit))
+    if (commit && !src_git_is_commit_id(commit))
         return tm_err_set(err, TM_E_INVAL,
                           "commit must be a full 40- or 64-digit lowercase hex id");
     return TM_OK;
@@ -872,7 +872,7 @@ static enum tm_code resolve_revision(struct fetch *f, char revision[SRC_REVISION
     const char *out = tm_buf_str(f->r.out);
     char id[SRC_REVISION_MAX];
     snprintf(id, sizeof(id), "%.*s", (int)strcspn(out, "\r\n"), out);
-    if (!is_commit_id(id))
+    if (!src_git_is_commit_id(id))
         return tm_err_set(err, TM_E_IO, "git rev-parse: unexpected output");
     if (f->spec->commit && strcmp(id, f->spec->commit) != 0)
         return tm_err_set(err, TM_E_INTERNAL, "fetched commit %s, asked for %s", id,

@@ -145,8 +145,12 @@ void src_git_auth_release(struct src_git_auth *auth);
 enum tm_code src_git_validate_url(const char *url, bool allow_file, struct tm_err *err)
     TM_MUST_CHECK;
 
+/* True when s is a full Git commit id: 40 (SHA-1) or 64 (SHA-256)
+ * lowercase hex digits.  NULL is not. */
+bool src_git_is_commit_id(const char *s);
+
 /* Checks a branch or tag name (git check-ref-format rules, plus no leading
- * '-') or a commit id (40 or 64 lowercase hex).  TM_E_INVAL. */
+ * '-') or a commit id (src_git_is_commit_id).  TM_E_INVAL. */
 enum tm_code src_git_validate_ref(const char *branch, const char *tag, const char *commit,
                                   struct tm_err *err) TM_MUST_CHECK;
 
