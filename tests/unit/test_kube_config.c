@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -224,6 +225,41 @@ TM_TEST(kubeconfig_missing_fields_give_clear_errors)
                       NULL, TM_E_IO, "missing.crt", __LINE__);
     expect_load_error("current-context: a\ncontexts: [\n  - {\n", NULL, TM_E_PARSE, "config:",
                       __LINE__);
+}
+
+TM_TEST(kubeconfig_ca_data_may_be_wrapped_unpadded_or_url_safe)
+{
+    /* what people paste by hand: blanks inside, no '=' padding, the URL-safe
+     * alphabet ("-_8" is base64url of the bytes fb ff) */
+    static const struct {
+        const char *data;
+        const char *want;
+        size_t want_len;
+    } cases[] = {
+        {"'Q0Et UEVN\tCg=='", "CA-PEM\n", 7},
+        {"Q0EtUEVNCg", "CA-PEM\n", 7},
+        {"-_8", "\xfb\xff", 2},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[512];
+        snprintf(doc, sizeof(doc),
+                 "current-context: a\ncontexts:\n- name: a\n  context: {cluster: c}\n"
+                 "clusters:\n- name: c\n  cluster: {server: 'https://h', "
+                 "certificate-authority-data: %s}\n",
+                 cases[i].data);
+        struct tm_err err;
+        tm_err_clear(&err);
+        struct kube_config *cfg =
+            kube_config_from_kubeconfig(doc, strlen(doc), "config", NULL, NULL, &err);
+        if (!cfg)
+            fprintf(stderr, "  %s: %s\n", cases[i].data, err.msg);
+        TM_ASSERT(cfg != NULL);
+        size_t n = 0;
+        const char *ca = kube_int_ca(cfg, &n);
+        TM_EXPECT_INT(n, cases[i].want_len);
+        TM_EXPECT(ca && memcmp(ca, cases[i].want, cases[i].want_len) == 0);
+        kube_config_free(cfg);
+    }
 }
 
 TM_TEST(kubeconfig_insecure_only_when_explicit)
