@@ -152,29 +152,6 @@ all_alive() {
   for c in "${COMPONENTS[@]}"; do component_alive "$c" || return 1; done
 }
 
-free_ports() { # free_ports N -> N distinct free loopback TCP ports, one per line
-  local n=$1
-  if python3 -c 'pass' >/dev/null 2>&1; then
-    python3 - "$n" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-for s in socks:
-    print(s.getsockname()[1])
-PY
-    return
-  fi
-  local got=() p
-  while ((${#got[@]} < n)); do
-    p=$((20000 + RANDOM % 40000))
-    [[ " ${got[*]} " == *" $p "* ]] && continue
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-    got+=("$p")
-  done
-  printf '%s\n' "${got[@]}"
-}
-
 gen_certs() { # gen_certs MODE [NODE_IP]
   local d="$STATE_DIR/pki" sans=""
   [[ "$1" == node ]] && sans=",IP:$2"

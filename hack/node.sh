@@ -300,17 +300,6 @@ kubelet_serving_cert() { # signed by the cluster CA for the node IP and name
   echo "$node_ip" >"$d/kubelet.ip"
 }
 
-free_ports() { # free_ports N -> N distinct free TCP ports
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("0.0.0.0", 0)); socks.append(s)
-for s in socks:
-    print(s.getsockname()[1])
-PY
-}
-
 node_ready() {
   [[ "$(kctl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }

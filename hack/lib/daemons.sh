@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # tidemark hack/lib/daemons.sh — owns how the test cluster's daemons are launched, recognised and
-# stopped (sourced by hack/controlplane.sh and hack/node.sh; not run on its own).
+# stopped, and the free ports they get (sourced by hack/controlplane.sh and hack/node.sh; not run
+# on its own).
 #
 # Every daemon runs detached in its own session, logs to $DAEMON_DIR/logs/NAME.log and has a
 # pidfile $DAEMON_DIR/pids/NAME.pid holding "PID STARTTIME": STARTTIME is field 22 of
@@ -43,6 +44,29 @@ component_alive() {
 }
 
 any_pidfile() { compgen -G "$DAEMON_DIR/pids/*.pid" >/dev/null 2>&1; }
+
+free_ports() { # free_ports N -> N distinct TCP ports free on every address, one per line
+  local n=$1
+  if python3 -c 'pass' >/dev/null 2>&1; then
+    python3 - "$n" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("0.0.0.0", 0)); socks.append(s)
+for s in socks:
+    print(s.getsockname()[1])
+PY
+    return
+  fi
+  local got=() p
+  while ((${#got[@]} < n)); do
+    p=$((20000 + RANDOM % 40000))
+    [[ " ${got[*]} " == *" $p "* ]] && continue
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+    got+=("$p")
+  done
+  printf '%s\n' "${got[@]}"
+}
 
 launch() { # launch NAME ARGS... — detached (own session), logs to $DAEMON_DIR/logs/NAME.log
   local name=$1; shift
