@@ -131,6 +131,15 @@ static enum tm_code lock_name(const char *table, char *out, size_t n, struct tm_
 
 /* ---- locks --------------------------------------------------------------- */
 
+/* The advisory lock of a history table (NULL: the default one): its two
+ * keys, ENGINE_LOCK_KEY1 as text in k1 and the table's lock_name in name. */
+static enum tm_code lock_key(const char *table, char *name, size_t name_size, char *k1,
+                             size_t k1_size, struct tm_err *err)
+{
+    snprintf(k1, k1_size, "%d", ENGINE_LOCK_KEY1);
+    return lock_name(default_table(table, false), name, name_size, err);
+}
+
 static enum tm_code lock_holder(struct pgx_conn *c, const char *name, char *out, size_t n,
                                 struct tm_err *err)
 {
@@ -157,10 +166,9 @@ static enum tm_code lock_holder(struct pgx_conn *c, const char *name, char *out,
 enum tm_code engine_lock(struct pgx_conn *c, const char *table, int wait_ms, struct tm_err *err)
 {
     char name[300], k1[16];
-    enum tm_code rc = lock_name(default_table(table, false), name, sizeof(name), err);
+    enum tm_code rc = lock_key(table, name, sizeof(name), k1, sizeof(k1), err);
     if (rc != TM_OK)
         return rc;
-    snprintf(k1, sizeof(k1), "%d", ENGINE_LOCK_KEY1);
     const char *params[2] = {k1, name};
     int64_t deadline = tm_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
     for (;;) {
@@ -187,10 +195,9 @@ enum tm_code engine_lock(struct pgx_conn *c, const char *table, int wait_ms, str
 enum tm_code engine_unlock(struct pgx_conn *c, const char *table, struct tm_err *err)
 {
     char name[300], k1[16];
-    enum tm_code rc = lock_name(default_table(table, false), name, sizeof(name), err);
+    enum tm_code rc = lock_key(table, name, sizeof(name), k1, sizeof(k1), err);
     if (rc != TM_OK)
         return rc;
-    snprintf(k1, sizeof(k1), "%d", ENGINE_LOCK_KEY1);
     const char *params[2] = {k1, name};
     return pgx_exec_params(c, "SELECT pg_advisory_unlock($1::int4, hashtext($2))", 2, params,
                            NULL, err);
