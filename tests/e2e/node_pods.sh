@@ -10,7 +10,9 @@
 # restarted by the kubelet; the tidemark image runs as uid 65532 on a read-only root filesystem;
 # a pod on the pod network reaches the API server through the `kubernetes` Service address with
 # its ServiceAccount token (TLS against the cluster CA); a kubelet crash and restart leaves running
-# containers alone. `kubectl exec` and `kubectl logs` work, and stop leaves nothing behind.
+# containers alone; the operator installed with `kubectl apply -k manifests/` (image overridden)
+# becomes Ready and takes its leader Lease. `kubectl exec` and `kubectl logs` work, and stop
+# leaves nothing behind.
 # Needs TIDEMARK_PG_URL (the harness's PostgreSQL) and root.
 set -euo pipefail
 
@@ -145,6 +147,23 @@ grep -q "returned error: 403" <<<"$with_token" || fail "API server from the pod 
 wrong="$(api_status '-c "http.extraHeader=Authorization: Bearer not-a-token"')"
 grep -Eq "returned error: 401|could not read Username" <<<"$wrong" || fail "API server from the pod network with a wrong token: expected HTTP 401, got: $wrong"
 log "tidemark image: uid 65532, read-only root, API server reached at \$KUBERNETES_SERVICE_HOST with its token"
+
+# ---- the operator installed as the README says, the image overridden by kustomize
+overlay="$work/overlay"; mkdir -p "$overlay"
+cat >"$overlay/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- $(realpath --relative-to="$overlay" "$src/manifests")
+images:
+- {name: ghcr.io/tidemark/tidemark, newName: localhost/tidemark/tidemark, newTag: dev}
+EOF
+k apply -k "$overlay" >/dev/null || fail "kubectl apply -k manifests/ (image overridden) failed"
+k -n tidemark-system rollout status deployment/tidemark-controller --timeout=120s >/dev/null \
+  || fail "the controller Deployment did not become available: $(k -n tidemark-system get pods -o wide 2>&1; k -n tidemark-system logs deploy/tidemark-controller --tail=20 2>&1)"
+holder="$(k -n tidemark-system get lease tidemark-controller -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null || true)"
+[[ "$holder" == tidemark-controller-* ]] || fail "in-cluster controller: expected it to hold Lease tidemark-system/tidemark-controller, holder is '$holder'"
+log "operator installed with kubectl apply -k: controller pod Ready and leader ($holder)"
 
 # ---- stop undoes what the node made outside its state dir
 node_id="$(printf '%s' "$work" | sha256sum | cut -c1-8)"
