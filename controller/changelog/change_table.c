@@ -30,6 +30,25 @@ static enum tm_code default_value(struct ddl_cx *c, struct tm_buf *b, const stru
     return rc == TM_OK ? chlog_value_sql(b, &v, chlog_type_kind_of(type), c->err) : rc;
 }
 
+/* " TYPE" of a column (chlog_sql_add_type) */
+static enum tm_code add_column_type(struct ddl_cx *c, struct tm_buf *b, const char *type,
+                                    bool auto_inc)
+{
+    enum tm_code rc = tm_buf_adds(b, " ");
+    return rc == TM_OK ? chlog_sql_add_type(b, type, auto_inc, NULL, c->err) : rc;
+}
+
+/* " GENERATED ... AS IDENTITY [(...)]" of an autoIncrement column */
+static enum tm_code add_identity(struct tm_buf *b, const struct chlog_node *col)
+{
+    enum tm_code rc = tm_buf_adds(b, " ");
+    if (rc == TM_OK)
+        rc = chlog_sql_add_auto_increment(b, chlog_node_text(col, "generationType"),
+                                          chlog_node_text(col, "startWith"),
+                                          chlog_node_text(col, "incrementBy"));
+    return rc;
+}
+
 /* the uniqueConstraintName of a column declared unique="true", else NULL */
 static const char *unique_name(const struct chlog_node *col)
 {
@@ -101,22 +120,14 @@ static enum tm_code column_definition(struct ddl_cx *c, struct tm_buf *b,
     bool is_pk = cons && ddl_flag(cons, "primaryKey");
     enum tm_code rc = chlog_sql_add_column(b, chlog_node_text(col, "name"),
                                            type != NULL && !ddl_flag(col, "computed"));
-    if (rc == TM_OK && type) {
-        rc = tm_buf_adds(b, " ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_type(b, type, auto_inc, NULL, c->err);
-    }
+    if (rc == TM_OK && type)
+        rc = add_column_type(c, b, type, auto_inc);
     bool any = false;
     /* serial types: no default (DatabaseDataType.isAutoIncrement) */
     if (rc == TM_OK && type)
         rc = default_value(c, b, col, type, &any);
-    if (rc == TM_OK && auto_inc) {
-        rc = tm_buf_adds(b, " ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_auto_increment(b, chlog_node_text(col, "generationType"),
-                                              chlog_node_text(col, "startWith"),
-                                              chlog_node_text(col, "incrementBy"));
-    }
+    if (rc == TM_OK && auto_inc)
+        rc = add_identity(b, col);
     if (rc == TM_OK && (is_pk || (cons && ddl_flag_false(cons, "nullable")))) {
         /* PostgresDatabase.supportsNotNullConstraintNames() is false:
          * notNullConstraintName is not written */
@@ -428,18 +439,10 @@ static enum tm_code add_column_statement(struct ddl_cx *c, struct tm_buf *b, con
     const char *type = chlog_node_text(col, "type");
     bool auto_inc = ddl_flag(col, "autoIncrement");
     enum tm_code rc = ddl_table_stmt(b, "ALTER TABLE ", c->n, t, " ADD ", name);
-    if (rc == TM_OK && type) {
-        rc = tm_buf_adds(b, " ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_type(b, type, auto_inc, NULL, c->err);
-    }
-    if (rc == TM_OK && auto_inc) {
-        rc = tm_buf_adds(b, " ");
-        if (rc == TM_OK)
-            rc = chlog_sql_add_auto_increment(b, chlog_node_text(col, "generationType"),
-                                              chlog_node_text(col, "startWith"),
-                                              chlog_node_text(col, "incrementBy"));
-    }
+    if (rc == TM_OK && type)
+        rc = add_column_type(c, b, type, auto_inc);
+    if (rc == TM_OK && auto_inc)
+        rc = add_identity(b, col);
     bool any = false;
     if (rc == TM_OK)
         rc = default_value(c, b, col, type, &any);
