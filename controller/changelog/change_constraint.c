@@ -174,9 +174,7 @@ enum tm_code ddl_compile_add_fk(struct ddl_cx *c)
 {
     const struct chlog_node *n = c->n;
     const char *t = NULL, *bc = NULL, *rt = NULL, *rcols = NULL, *name = NULL;
-    enum tm_code rc = ddl_need(c, "baseTableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "baseColumnNames", &bc);
+    enum tm_code rc = ddl_need2(c, "baseTableName", &t, "baseColumnNames", &bc);
     if (rc == TM_OK)
         rc = ddl_need(c, "referencedTableName", &rt);
     if (rc == TM_OK)
@@ -205,9 +203,7 @@ enum tm_code ddl_compile_add_fk(struct ddl_cx *c)
 enum tm_code ddl_compile_drop_fk(struct ddl_cx *c)
 {
     const char *t = NULL, *name = NULL;
-    enum tm_code rc = ddl_need(c, "baseTableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "constraintName", &name);
+    enum tm_code rc = ddl_need2(c, "baseTableName", &t, "constraintName", &name);
     return rc == TM_OK ? drop_fk(c, &c->sql, t, name) : rc;
 }
 
@@ -263,9 +259,7 @@ enum tm_code ddl_drop_constraint(struct tm_buf *b, const struct chlog_node *n, c
 enum tm_code ddl_compile_add_unique(struct ddl_cx *c)
 {
     const char *t = NULL, *cols = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnNames", &cols);
+    enum tm_code rc = ddl_need2(c, "tableName", &t, "columnNames", &cols);
     if (rc != TM_OK)
         return rc;
     const char *name = ddl_txt(c, "constraintName");
@@ -283,9 +277,7 @@ enum tm_code ddl_compile_add_unique(struct ddl_cx *c)
 enum tm_code ddl_compile_drop_unique(struct ddl_cx *c)
 {
     const char *t = NULL, *name = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "constraintName", &name);
+    enum tm_code rc = ddl_need2(c, "tableName", &t, "constraintName", &name);
     return rc == TM_OK ? ddl_drop_constraint(&c->sql, c->n, t, name) : rc;
 }
 
@@ -293,9 +285,7 @@ enum tm_code ddl_compile_drop_unique(struct ddl_cx *c)
 enum tm_code ddl_compile_add_pk(struct ddl_cx *c)
 {
     const char *t = NULL, *cols = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "columnNames", &cols);
+    enum tm_code rc = ddl_need2(c, "tableName", &t, "columnNames", &cols);
     if (rc != TM_OK)
         return rc;
     struct tm_buf *b = &c->sql;

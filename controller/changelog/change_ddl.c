@@ -160,10 +160,16 @@ enum tm_code ddl_need(struct ddl_cx *c, const char *name, const char **out)
     return TM_OK;
 }
 
+enum tm_code ddl_need2(struct ddl_cx *c, const char *a, const char **va, const char *b,
+                       const char **vb)
+{
+    enum tm_code rc = ddl_need(c, a, va);
+    return rc == TM_OK ? ddl_need(c, b, vb) : rc;
+}
+
 enum tm_code ddl_need_column(struct ddl_cx *c, const char **table, const char **column)
 {
-    enum tm_code rc = ddl_need(c, "tableName", table);
-    return rc == TM_OK ? ddl_need(c, "columnName", column) : rc;
+    return ddl_need2(c, "tableName", table, "columnName", column);
 }
 
 /* drops trailing blanks of the statement being written (Liquibase's
@@ -514,9 +520,7 @@ enum tm_code ddl_compile_drop_sequence(struct ddl_cx *c)
 enum tm_code ddl_compile_rename_sequence(struct ddl_cx *c)
 {
     const char *o = NULL, *nw = NULL;
-    enum tm_code rc = ddl_need(c, "oldSequenceName", &o);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "newSequenceName", &nw);
+    enum tm_code rc = ddl_need2(c, "oldSequenceName", &o, "newSequenceName", &nw);
     for (int pass = 0; pass < 2 && rc == TM_OK; pass++) {
         struct tm_buf *b = pass ? &c->rb : &c->sql;
         rc = tm_buf_adds(b, "ALTER SEQUENCE ");

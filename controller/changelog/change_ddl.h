@@ -48,6 +48,9 @@ bool ddl_flag_false(const struct chlog_node *n, const char *name);
 /* *out = the non-empty attribute name; else TM_E_INVAL "file:line: <type>:
  * 'name' is required". */
 enum tm_code ddl_need(struct ddl_cx *c, const char *name, const char **out) TM_MUST_CHECK;
+/* ddl_need of a, then (when present) of b. */
+enum tm_code ddl_need2(struct ddl_cx *c, const char *a, const char **va, const char *b,
+                       const char **vb) TM_MUST_CHECK;
 /* ddl_need of tableName, then of columnName. */
 enum tm_code ddl_need_column(struct ddl_cx *c, const char **table, const char **column)
     TM_MUST_CHECK;

@@ -573,9 +573,7 @@ enum tm_code ddl_compile_drop_column(struct ddl_cx *c)
 enum tm_code ddl_compile_rename_column(struct ddl_cx *c)
 {
     const char *t = NULL, *o = NULL, *nw = NULL;
-    enum tm_code rc = ddl_need(c, "tableName", &t);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "oldColumnName", &o);
+    enum tm_code rc = ddl_need2(c, "tableName", &t, "oldColumnName", &o);
     if (rc == TM_OK)
         rc = ddl_need(c, "newColumnName", &nw);
     for (int pass = 0; pass < 2 && rc == TM_OK; pass++) {
@@ -594,9 +592,7 @@ enum tm_code ddl_compile_rename_column(struct ddl_cx *c)
 enum tm_code ddl_compile_rename_table(struct ddl_cx *c)
 {
     const char *o = NULL, *nw = NULL;
-    enum tm_code rc = ddl_need(c, "oldTableName", &o);
-    if (rc == TM_OK)
-        rc = ddl_need(c, "newTableName", &nw);
+    enum tm_code rc = ddl_need2(c, "oldTableName", &o, "newTableName", &nw);
     for (int pass = 0; pass < 2 && rc == TM_OK; pass++) {
         struct tm_buf *b = pass ? &c->rb : &c->sql;
         rc = ddl_table_stmt(b, "ALTER TABLE ", c->n, pass ? nw : o, " RENAME TO ",
