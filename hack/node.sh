@@ -194,7 +194,16 @@ cgroups_up() { # the kubelet's cgroupRoot must exist in every hierarchy; cpuset 
 }
 
 cgroups_down() {
-  local h
+  local h pid killed=0
+  # whatever is still inside the node's cgroup root is one of its pods' processes (say, a
+  # container whose shim died with containerd): nothing else can be in there
+  for h in $(cgroup_hierarchies); do
+    [[ -d "$h$CGROUP_ROOT" ]] || continue
+    for pid in $(find "$h$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+      kill -KILL "$pid" 2>/dev/null && killed=1
+    done
+  done
+  ((killed)) && sleep 0.5
   for h in $(cgroup_hierarchies); do
     [[ -d "$h$CGROUP_ROOT" ]] || continue
     find "$h$CGROUP_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null || true
@@ -436,7 +445,7 @@ cmd_status() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  status) cmd_status ;;
+  status) cmd_status || exit 1 ;;
   restart-kubelet) cmd_restart_kubelet "${2:-0}" ;;
   ctr) shift; node_ctr "$@" ;;
   ip) node_ip ;;
