@@ -21,6 +21,12 @@ command -v go >/dev/null 2>&1 || export PATH=/usr/local/go/bin:$PATH
 cp_log=$(mktemp)
 { hack/controlplane.sh build && hack/helm.sh build; } >"$cp_log" 2>&1 &
 cp_pid=$!
+# The test node's images (tests/e2e/node_pods.sh) build beside everything until the e2e run,
+# cached in ~/.cache/tidemark/images (warm: podman's layer cache; the tidemark image
+# recompiles only when the sources changed).
+img_log=$(mktemp)
+{ hack/image.sh pause && hack/image.sh testapp && hack/image.sh tidemark; } >"$img_log" 2>&1 &
+img_pid=$!
 
 jobs_n=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTM_WERROR=ON >/dev/null
@@ -75,6 +81,11 @@ run_ctest() { # dir, then ctest args
 
 # Normal build: unit, integration and their valgrind runs.
 run_ctest build -L 'unit|integration|valgrind' "$@"
+if ! wait "$img_pid"; then
+  cat "$img_log" >&2
+  echo "test.sh: building the test node's images failed (e2e.node_pods will fail)" >&2
+fi
+rm -f "$img_log"
 # Sanitizer build: unit, integration and e2e (the e2e tests drive the ASan binary).
 run_ctest build-asan -L 'unit|integration|e2e' "$@"
 # A short libFuzzer run of every fuzz target (clang build in build-fuzz); each
