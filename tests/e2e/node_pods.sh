@@ -16,6 +16,7 @@
 # Needs TIDEMARK_PG_URL (the harness's PostgreSQL) and root.
 set -euo pipefail
 
+[[ -n "${TIDEMARK_PG_URL:-}" ]] || { echo "FAIL: TIDEMARK_PG_URL is not set (hack/postgres.sh start)" >&2; exit 1; }
 src="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 work="$(mktemp -d /tmp/tm-nodepods.XXXXXX)"
 export TIDEMARK_STATE_DIR="$work"
@@ -24,7 +25,6 @@ table="tm_node_pods_$$"
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
-[[ -n "${TIDEMARK_PG_URL:-}" ]] || fail "TIDEMARK_PG_URL is not set (hack/postgres.sh start)"
 cleanup() {
   local rc=$?
   psql "$TIDEMARK_PG_URL" -qAtc "DROP TABLE IF EXISTS $table" >/dev/null 2>&1 || true
