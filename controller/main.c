@@ -1,12 +1,12 @@
-/* tidemark: entry point.  Dispatches a subcommand to its module:
- * engine CLI verbs (status, update, rollback, validate, lint, tag) and the
- * Kubernetes controller.  Each subcommand parses its own flags. */
+/* tidemark: entry point.  Dispatches a subcommand to its module: the
+ * engine CLI verbs (cli/cli.h: status, update, rollback, validate, lint,
+ * tag, history) and the Kubernetes controller (cli/cmd_controller.h), each
+ * of which parses its flags from its own table (common/flags.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
-
-#include "runtime/mgr.h"
+#include "cli/cmd_controller.h"
 
 #include "reconcilers/dbinstance.h"
 #include "reconcilers/dbrollout.h"
@@ -14,14 +14,12 @@
 
 static int usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tidemark <command> [flags]\n"
-            "commands:\n"
-            "  version      print the version\n"
-            "%s"
-            "  controller   run the Kubernetes controller\n"
-            "run `tidemark <command> --help` for a command's flags\n",
-            cli_usage_lines());
+    fprintf(out, "usage: tidemark <command> [flags]\n"
+                 "commands:\n"
+                 "  version      print the version\n");
+    cli_usage_write(out);
+    fprintf(out, "  controller   run the Kubernetes controller\n"
+                 "run `tidemark <command> --help` for a command's flags\n");
     return out == stderr ? 2 : 0;
 }
 
@@ -35,7 +33,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "controller") == 0) /* reconcilers/ add theirs to this list */
-        return mgr_main(argc - 1, argv + 1, (const struct mgr_reconciler *const[]){
+        return cli_controller_main(argc - 1, argv + 1, (const struct mgr_reconciler *const[]){
                                             &dbschema_reconciler, &dbinstance_reconciler,
                                             &dbrollout_reconciler, NULL});
     if (cli_is_verb(cmd))

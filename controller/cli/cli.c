@@ -1,162 +1,318 @@
-/* cli: flag parsing, the verbs, and their table/JSON output (see cli.h).
+/* cli: the verbs, their flag table, and their table/JSON output (see cli.h).
  *
- * One verb = one function over a parsed struct cli_args.  Everything the
- * verbs do is an engine call; this file only turns flags into engine
- * options and results into text, and codes into exit codes.  The database
- * URL is taken from --url or $TIDEMARK_DB_URL and never echoed: error
- * messages come from pgx, which never includes it. */
+ * One verb = one function over a parsed struct cli_args and what cli_main
+ * opened for it (the changelog, the connection: struct verb's needs), which
+ * cli_main also closes.  Everything the verbs do is an engine call; this
+ * file only turns flags into engine options and results into text, and
+ * codes into exit codes.  Each flag is one row of cli_flags
+ * (common/flags.h): its spellings, the field it fills, the verbs that
+ * accept it and its help line; the parse and every verb's --help come from
+ * that table.  The database URL is taken from --url or $TIDEMARK_DB_URL and
+ * never echoed: error messages come from pgx, which never includes it. */
 #include "cli/cli.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <libgen.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "changelog/chlog.h"
+#include "common/flags.h"
 #include "engine/engine.h"
 #include "engine/select.h"
 
+struct verb;
+
 struct cli_args {
-    const char *verb;
+    const struct verb *verb;
     const char *url;
     const char *changelog;
-    const char *search_path; /* --search-path: the root Liquibase resolves against */
-    const char *props[64];   /* --property NAME=VALUE, in order */
-    size_t nprops;
-    const char *flyway[64];  /* --flyway SETTING=VALUE: the property flyway.SETTING */
-    size_t nflyway;
+    const char *search_path;         /* --search-path: the root Liquibase resolves against */
+    struct tm_flag_list props;       /* --property NAME=VALUE, in order */
+    struct tm_flag_list flyway;      /* --flyway SETTING=VALUE: the property flyway.SETTING */
     const char *table;
     const char *to_tag;
     const char *context;
     const char *label_filter; /* --label-filter: a Liquibase label expression */
-    const char *positional; /* tag NAME */
-    long count;             /* -1 = not given */
+    const char *positional;   /* tag NAME */
+    long count;               /* -1 = not given */
     enum engine_strategy strategy;
     enum lint_policy policy;
-    bool policy_set;
     bool allow_drift;
     bool require_rollback;
     bool json;
-    bool help;
     int lock_timeout_s;
     int statement_timeout_s;
 };
 
-/* Which flags a verb takes (bit per flag). */
+/* The verbs, as flag-table command bits. */
 enum {
-    F_URL = 1 << 0,
-    F_CHANGELOG = 1 << 1,
-    F_TABLE = 1 << 2,
-    F_TO_TAG = 1 << 3,
-    F_COUNT = 1 << 4,
-    F_STRATEGY = 1 << 5,
-    F_DRIFT = 1 << 6,
-    F_POLICY = 1 << 7,
-    F_REQROLLBACK = 1 << 8,
-    F_LOCK = 1 << 9,
-    F_STMT = 1 << 10,
-    F_OUTPUT = 1 << 11,
-    F_CONTEXT = 1 << 12,
+    V_STATUS = 1 << 0,
+    V_UPDATE = 1 << 1,
+    V_ROLLBACK = 1 << 2,
+    V_VALIDATE = 1 << 3,
+    V_LINT = 1 << 4,
+    V_TAG = 1 << 5,
+    V_HISTORY = 1 << 6,
+    V_ALL = (1 << 7) - 1,
+    V_CHANGELOG = V_STATUS | V_UPDATE | V_ROLLBACK | V_VALIDATE | V_LINT, /* read one */
+    V_SELECT = V_STATUS | V_UPDATE | V_ROLLBACK | V_LINT, /* pick changesets by context/label */
+};
+
+/* What cli_main opens before it runs a verb. */
+enum verb_needs {
+    NEEDS_DB,               /* a connection (tag, history) */
+    NEEDS_CHANGELOG_DB,     /* the changelog and a connection */
+    NEEDS_CHANGELOG,        /* the changelog, and a connection when --url is given */
 };
 
 struct verb {
     const char *name;
-    unsigned flags;
-    const char *summary;
+    unsigned bit;
+    size_t max_args;     /* positional arguments (tag NAME) */
+    const char *line;    /* its line in `tidemark --help` */
+    const char *summary; /* the first line of its --help */
     const char *usage;
-    int (*run)(const struct cli_args *a, FILE *out, FILE *errout);
+    enum verb_needs needs;
+    /* cl: the loaded --changelog (NULL for NEEDS_DB); db: the connection
+     * (NULL for NEEDS_CHANGELOG without --url); both borrowed */
+    int (*run)(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+               FILE *out, FILE *errout);
 };
 
-static int run_status(const struct cli_args *a, FILE *out, FILE *errout);
-static int run_update(const struct cli_args *a, FILE *out, FILE *errout);
-static int run_validate(const struct cli_args *a, FILE *out, FILE *errout);
-static int run_lint(const struct cli_args *a, FILE *out, FILE *errout);
-static int run_tag(const struct cli_args *a, FILE *out, FILE *errout);
-static int run_history(const struct cli_args *a, FILE *out, FILE *errout);
-
-#define COMMON_DB F_URL | F_TABLE | F_LOCK | F_STMT | F_OUTPUT
+static int run_status(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                      FILE *out, FILE *errout);
+static int run_update(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                      FILE *out, FILE *errout);
+static int run_validate(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                        FILE *out, FILE *errout);
+static int run_lint(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                    FILE *out, FILE *errout);
+static int run_tag(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                   FILE *out, FILE *errout);
+static int run_history(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                       FILE *out, FILE *errout);
 
 static const struct verb verbs[] = {
-    {"status", COMMON_DB | F_CHANGELOG | F_CONTEXT,
-     "show the applied tag, pending changesets and drift",
-     "tidemark status --changelog PATH [--url URL] [--context EXPR] [-o table|json]", run_status},
-    {"update", COMMON_DB | F_CHANGELOG | F_TO_TAG | F_STRATEGY | F_DRIFT | F_POLICY |
-                   F_REQROLLBACK | F_CONTEXT,
-     "apply pending changesets (to the latest or --to-tag; an older tag rolls back)",
-     "tidemark update --changelog PATH [--url URL] [--to-tag T] [--strategy "
-     "rollback|mark-next-run|fail]\n    [--allow-drift] [--policy deny|warn|allow] "
-     "[--require-rollback] [--context EXPR]",
-     run_update},
-    {"rollback", COMMON_DB | F_CHANGELOG | F_TO_TAG | F_COUNT | F_DRIFT | F_CONTEXT,
-     "roll back to a tag (--to-tag T) or the last N changesets (--count N)",
-     "tidemark rollback --changelog PATH [--url URL] (--to-tag T | --count N) [--allow-drift]",
-     run_update},
-    {"validate", F_URL | F_CHANGELOG | F_TABLE | F_STMT | F_OUTPUT,
-     "parse the changelog; with a database, also check it for drift",
-     "tidemark validate --changelog PATH [--url URL]", run_validate},
-    {"lint", COMMON_DB | F_CHANGELOG | F_TO_TAG | F_POLICY | F_REQROLLBACK | F_CONTEXT,
-     "flag destructive SQL (every changeset, or only pending ones with a database)",
-     "tidemark lint --changelog PATH [--url URL] [--policy deny|warn|allow] "
-     "[--require-rollback]",
-     run_lint},
-    {"tag", COMMON_DB, "set a tag on the newest history row (Liquibase `tag`)",
-     "tidemark tag NAME [--url URL] [--changelog-table schema.table]", run_tag},
-    {"history", COMMON_DB, "list the history table's rows",
-     "tidemark history [--url URL] [--changelog-table schema.table] [-o table|json]",
-     run_history},
+    {.name = "status", .bit = V_STATUS, .needs = NEEDS_CHANGELOG_DB, .run = run_status,
+     .line = "show the applied tag, pending changesets and drift",
+     .summary = "show the applied tag, pending changesets and drift",
+     .usage = "tidemark status --changelog PATH [--url URL] [--context EXPR] [-o table|json]"},
+    {.name = "update", .bit = V_UPDATE, .needs = NEEDS_CHANGELOG_DB, .run = run_update,
+     .line = "apply pending changesets (to the latest or --to-tag)",
+     .summary = "apply pending changesets (to the latest or --to-tag; an older tag rolls back)",
+     .usage = "tidemark update --changelog PATH [--url URL] [--to-tag T] [--strategy "
+              "rollback|mark-next-run|fail]\n    [--allow-drift] [--policy deny|warn|allow] "
+              "[--require-rollback] [--context EXPR]"},
+    {.name = "rollback", .bit = V_ROLLBACK, .needs = NEEDS_CHANGELOG_DB, .run = run_update,
+     .line = "roll back to a tag or by count",
+     .summary = "roll back to a tag (--to-tag T) or the last N changesets (--count N)",
+     .usage = "tidemark rollback --changelog PATH [--url URL] (--to-tag T | --count N) "
+              "[--allow-drift]"},
+    {.name = "validate", .bit = V_VALIDATE, .needs = NEEDS_CHANGELOG, .run = run_validate,
+     .line = "parse the changelog (and check drift with --url)",
+     .summary = "parse the changelog; with a database, also check it for drift",
+     .usage = "tidemark validate --changelog PATH [--url URL]"},
+    {.name = "lint", .bit = V_LINT, .needs = NEEDS_CHANGELOG, .run = run_lint,
+     .line = "flag destructive SQL",
+     .summary = "flag destructive SQL (every changeset, or only pending ones with a database)",
+     .usage = "tidemark lint --changelog PATH [--url URL] [--policy deny|warn|allow] "
+              "[--require-rollback]"},
+    {.name = "tag", .bit = V_TAG, .max_args = 1, .needs = NEEDS_DB, .run = run_tag,
+     .line = "tag the newest history row",
+     .summary = "set a tag on the newest history row (Liquibase `tag`)",
+     .usage = "tidemark tag NAME [--url URL] [--changelog-table schema.table]"},
+    {.name = "history", .bit = V_HISTORY, .needs = NEEDS_DB, .run = run_history,
+     .line = "list the history table", .summary = "list the history table's rows",
+     .usage = "tidemark history [--url URL] [--changelog-table schema.table] [-o table|json]"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
-static const char *flag_help =
-    "flags:\n"
-    "  --url URL                 PostgreSQL URL or conninfo (default $TIDEMARK_DB_URL)\n"
-    "  --changelog PATH          Liquibase XML / YAML / JSON / formatted SQL file, or a\n"
-    "                            Flyway folder; its FILENAME in the history is this path\n"
-    "                            relative to the search path, as Liquibase writes it\n"
-    "  --search-path DIR         the folder changelog paths are relative to (default: the\n"
-    "                            current folder, as Liquibase's CLI)\n"
-    "  --property NAME=VALUE     a changelog ${NAME} property (repeatable; wins over the\n"
-    "                            changelog's own)\n"
-    "  --flyway SETTING=VALUE    a Flyway setting as flyway.conf names it, for a Flyway\n"
-    "                            folder (repeatable; wins over flyway.conf/flyway.toml):\n"
-    "                            sqlMigrationPrefix=, sqlMigrationSuffixes=.sql,\n"
-    "                            placeholders.NAME=V, placeholderReplacement=false,\n"
-    "                            table=T, schemas=A,B, locations=db/a,db/b, mixed=true\n"
-    "  --changelog-table S.T     history table (default public.databasechangelog,\n"
-    "                            public.flyway_schema_history for Flyway)\n"
-    "  --to-tag T                target tag (\"\" = the empty database for rollback)\n"
-    "  --count N                 rollback: the last N changesets\n"
-    "  --strategy S              on a failed changeset: rollback (default), mark-next-run, fail\n"
-    "  --allow-drift             apply even when history and changelog disagree\n"
-    "  --policy P                destructive SQL: deny, warn, allow (update: allow; lint: deny)\n"
-    "  --require-rollback        every changeset to apply must declare a rollback\n"
-    "  --context EXPR            Liquibase contexts to run (comma-separated)\n"
-    "  --label-filter EXPR       Liquibase label expression (\"a and !b\") the changesets'\n"
-    "                            labels must match\n"
-    "  --lock-timeout SECONDS    wait this long for another applier (default 30)\n"
-    "  --statement-timeout SECONDS  per statement (default none)\n"
-    "  -o table|json             output format (default table)\n";
+/* ---- flag values ------------------------------------------------------- */
 
-bool cli_is_verb(const char *verb)
+static bool parse_search_path(const char *val, void *field, char *why, size_t whyn)
 {
-    for (size_t i = 0; i < NVERBS; i++)
-        if (strcmp(verbs[i].name, verb) == 0)
-            return true;
+    if (strchr(val, ',')) {
+        snprintf(why, whyn, "one folder only (Liquibase accepts a list; tidemark reads one root)");
+        return false;
+    }
+    *(const char **)field = val;
+    return true;
+}
+
+static bool is_assignment(const char *val)
+{
+    return strchr(val, '=') && val[0] != '=';
+}
+
+static bool parse_property(const char *val, void *field, char *why, size_t whyn)
+{
+    if (!is_assignment(val))
+        snprintf(why, whyn, "expected NAME=VALUE, got \"%s\"", val);
+    return is_assignment(val);
+}
+
+static bool parse_flyway_setting(const char *val, void *field, char *why, size_t whyn)
+{
+    if (!is_assignment(val))
+        snprintf(why, whyn, "expected SETTING=VALUE (e.g. sqlMigrationPrefix=), got \"%s\"", val);
+    return is_assignment(val);
+}
+
+static bool parse_count(const char *val, void *field, char *why, size_t whyn)
+{
+    if (tm_flag_long(val, 0, 1000000000L, field))
+        return true;
+    snprintf(why, whyn, "not a count: \"%s\"", val);
     return false;
 }
 
-const char *cli_usage_lines(void)
+static bool parse_seconds(const char *val, void *field, char *why, size_t whyn)
 {
-    return "  status       show the applied tag, pending changesets and drift\n"
-           "  update       apply pending changesets (to the latest or --to-tag)\n"
-           "  rollback     roll back to a tag or by count\n"
-           "  validate     parse the changelog (and check drift with --url)\n"
-           "  lint         flag destructive SQL\n"
-           "  tag          tag the newest history row\n"
-           "  history      list the history table\n";
+    long s;
+    if (tm_flag_long(val, 0, 86400, &s)) {
+        *(int *)field = (int)s;
+        return true;
+    }
+    snprintf(why, whyn, "not seconds: \"%s\"", val);
+    return false;
+}
+
+/* The index of val in the NULL-terminated choices; -1 with why "\"val\" is
+ * not a|b|c" when it is none of them. */
+static int pick(const char *val, const char *const *choices, char *why, size_t whyn)
+{
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(val, choices[i]) == 0)
+            return i;
+    int w = snprintf(why, whyn, "\"%s\" is not ", val);
+    for (int i = 0; choices[i] && w >= 0 && (size_t)w < whyn; i++)
+        w += snprintf(why + w, whyn - (size_t)w, "%s%s", i ? "|" : "", choices[i]);
+    return -1;
+}
+
+static bool parse_strategy(const char *val, void *field, char *why, size_t whyn)
+{
+    static const char *const names[] = {"rollback", "mark-next-run", "fail", NULL};
+    static const enum engine_strategy values[] = {
+        ENGINE_STRATEGY_ROLLBACK, ENGINE_STRATEGY_MARK_NEXT_RUN, ENGINE_STRATEGY_FAIL};
+    int k = pick(val, names, why, whyn);
+    if (k >= 0)
+        *(enum engine_strategy *)field = values[k];
+    return k >= 0;
+}
+
+static bool parse_policy(const char *val, void *field, char *why, size_t whyn)
+{
+    static const char *const names[] = {"deny", "warn", "allow", NULL};
+    static const enum lint_policy values[] = {LINT_DENY, LINT_WARN, LINT_ALLOW};
+    int k = pick(val, names, why, whyn);
+    if (k >= 0)
+        *(enum lint_policy *)field = values[k];
+    return k >= 0;
+}
+
+static bool parse_output(const char *val, void *field, char *why, size_t whyn)
+{
+    static const char *const names[] = {"table", "json", NULL};
+    int k = pick(val, names, why, whyn);
+    if (k >= 0)
+        *(bool *)field = k == 1;
+    return k >= 0;
+}
+
+/* ---- the flag table ------------------------------------------------------ */
+
+#define ARG(field) offsetof(struct cli_args, field)
+
+static const struct tm_flag cli_flags[] = {
+    {.names = {"--url"}, .kind = TM_FLAG_VALUE, .offset = ARG(url), .commands = V_ALL,
+     .metavar = "URL", .help = "PostgreSQL URL or conninfo", .env = "TIDEMARK_DB_URL"},
+    {.names = {"--changelog"}, .kind = TM_FLAG_VALUE, .offset = ARG(changelog),
+     .commands = V_CHANGELOG, .required = V_CHANGELOG, .metavar = "PATH",
+     .help = "Liquibase XML / YAML / JSON / formatted SQL file, or a\n"
+             "Flyway folder; its FILENAME in the history is this path\n"
+             "relative to the search path, as Liquibase writes it"},
+    {.names = {"--search-path"}, .kind = TM_FLAG_VALUE, .offset = ARG(search_path),
+     .parse = parse_search_path, .commands = V_CHANGELOG, .metavar = "DIR",
+     .help = "the folder changelog paths are relative to (default: the\n"
+             "current folder, as Liquibase's CLI)"},
+    {.names = {"--property"}, .kind = TM_FLAG_LIST, .offset = ARG(props),
+     .parse = parse_property, .commands = V_CHANGELOG, .metavar = "NAME=VALUE",
+     .help = "a changelog ${NAME} property (repeatable; wins over the\n"
+             "changelog's own)"},
+    {.names = {"--flyway"}, .kind = TM_FLAG_LIST, .offset = ARG(flyway),
+     .parse = parse_flyway_setting, .commands = V_CHANGELOG, .metavar = "SETTING=VALUE",
+     .help = "a Flyway setting as flyway.conf names it, for a Flyway\n"
+             "folder (repeatable; wins over flyway.conf/flyway.toml):\n"
+             "sqlMigrationPrefix=, sqlMigrationSuffixes=.sql,\n"
+             "placeholders.NAME=V, placeholderReplacement=false,\n"
+             "table=T, schemas=A,B, locations=db/a,db/b, mixed=true"},
+    {.names = {"--changelog-table"}, .kind = TM_FLAG_VALUE, .offset = ARG(table),
+     .commands = V_ALL, .metavar = "S.T",
+     .help = "history table (default public.databasechangelog,\n"
+             "public.flyway_schema_history for Flyway)"},
+    {.names = {"--to-tag"}, .kind = TM_FLAG_VALUE, .offset = ARG(to_tag),
+     .commands = V_UPDATE | V_ROLLBACK | V_LINT, .metavar = "T",
+     .help = "target tag (\"\" = the empty database for rollback)"},
+    {.names = {"--count"}, .kind = TM_FLAG_VALUE, .offset = ARG(count), .parse = parse_count,
+     .commands = V_ROLLBACK, .metavar = "N", .help = "rollback: the last N changesets"},
+    {.names = {"--strategy"}, .kind = TM_FLAG_VALUE, .offset = ARG(strategy),
+     .parse = parse_strategy, .commands = V_UPDATE, .metavar = "S",
+     .help = "on a failed changeset: rollback (default), mark-next-run, fail"},
+    {.names = {"--allow-drift"}, .kind = TM_FLAG_BOOL, .offset = ARG(allow_drift),
+     .commands = V_UPDATE | V_ROLLBACK,
+     .help = "apply even when history and changelog disagree"},
+    {.names = {"--policy"}, .kind = TM_FLAG_VALUE, .offset = ARG(policy),
+     .parse = parse_policy, .commands = V_UPDATE | V_LINT, .metavar = "P",
+     .help = "destructive SQL: deny, warn, allow (update: allow; lint: deny)"},
+    {.names = {"--require-rollback"}, .kind = TM_FLAG_BOOL, .offset = ARG(require_rollback),
+     .commands = V_UPDATE | V_LINT,
+     .help = "every changeset to apply must declare a rollback"},
+    {.names = {"--context", "--contexts", "--context-filter"}, .kind = TM_FLAG_VALUE,
+     .offset = ARG(context), .commands = V_SELECT, .metavar = "EXPR",
+     .help = "Liquibase contexts to run (comma-separated)"},
+    {.names = {"--label-filter", "--labels"}, .kind = TM_FLAG_VALUE,
+     .offset = ARG(label_filter), .commands = V_SELECT, .metavar = "EXPR",
+     .help = "Liquibase label expression (\"a and !b\") the changesets'\n"
+             "labels must match"},
+    {.names = {"--lock-timeout"}, .kind = TM_FLAG_VALUE, .offset = ARG(lock_timeout_s),
+     .parse = parse_seconds, .commands = V_ALL & ~V_VALIDATE, .metavar = "SECONDS",
+     .help = "wait this long for another applier (default 30)"},
+    {.names = {"--statement-timeout"}, .kind = TM_FLAG_VALUE,
+     .offset = ARG(statement_timeout_s), .parse = parse_seconds, .commands = V_ALL,
+     .metavar = "SECONDS", .help = "per statement (default none)"},
+    {.names = {"-o", "--output"}, .kind = TM_FLAG_VALUE, .offset = ARG(json),
+     .parse = parse_output, .commands = V_ALL, .metavar = "table|json",
+     .help = "output format (default table)"},
+};
+
+#define NFLAGS (sizeof(cli_flags) / sizeof(cli_flags[0]))
+
+/* ---- verbs, usage, exit codes ------------------------------------------ */
+
+static const struct verb *verb_find(const char *name)
+{
+    for (size_t i = 0; i < NVERBS; i++)
+        if (strcmp(verbs[i].name, name) == 0)
+            return &verbs[i];
+    return NULL;
+}
+
+bool cli_is_verb(const char *verb)
+{
+    return verb_find(verb) != NULL;
+}
+
+void cli_usage_write(FILE *out)
+{
+    for (size_t i = 0; i < NVERBS; i++)
+        fprintf(out, "  %-12s %s\n", verbs[i].name, verbs[i].line);
 }
 
 static int exit_of(enum tm_code rc)
@@ -177,184 +333,43 @@ static int exit_of(enum tm_code rc)
     }
 }
 
-/* ---- flags ------------------------------------------------------------- */
+static int usage_error(FILE *errout, const struct verb *v, const char *fmt, ...)
+    TM_PRINTF(3, 4);
 
-static bool parse_long(const char *s, long min, long max, long *out)
+static int usage_error(FILE *errout, const struct verb *v, const char *fmt, ...)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || !end || end == s || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-static int usage_error(FILE *errout, const struct verb *v, const char *fmt, const char *arg)
-{
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(errout, "tidemark %s: ", v->name);
-    fprintf(errout, fmt, arg);
+    vfprintf(errout, fmt, ap);
     fprintf(errout, "\nusage: %s\n", v->usage);
+    va_end(ap);
     return CLI_EXIT_USAGE;
 }
 
-static int parse_args(const struct verb *v, int argc, char **argv, struct cli_args *a,
-                      FILE *errout)
+/* The message and exit code of a flag problem (common/flags.h). */
+static int flag_error(FILE *errout, const struct verb *v, const struct tm_flag_result *r)
 {
-    memset(a, 0, sizeof(*a));
-    a->verb = v->name;
-    a->count = -1;
-    a->lock_timeout_s = 30;
-    a->policy = strcmp(v->name, "lint") == 0 ? LINT_DENY : LINT_ALLOW;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            a->help = true;
-            continue;
-        }
-        if (arg[0] != '-') {
-            if (strcmp(v->name, "tag") != 0 || a->positional)
-                return usage_error(errout, v, "unexpected argument \"%s\"", arg);
-            a->positional = arg;
-            continue;
-        }
-        /* --name=value or --name value */
-        char name[64];
-        const char *val = NULL;
-        const char *eq = strchr(arg, '=');
-        size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
-        if (nl >= sizeof(name))
-            return usage_error(errout, v, "unknown flag \"%s\"", arg);
-        memcpy(name, arg, nl);
-        name[nl] = '\0';
-        static const char *const known[] = {
-            "--url", "--changelog", "--search-path", "--property", "--flyway", "--changelog-table",
-            "--to-tag", "--context",
-            "--contexts", "--context-filter", "--label-filter", "--labels", "--count",
-            "--strategy", "--policy",
-            "--allow-drift",
-            "--require-rollback", "--lock-timeout", "--statement-timeout", "-o", "--output"};
-        bool is_known = false;
-        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-            is_known = is_known || strcmp(name, known[k]) == 0;
-        if (!is_known)
-            return usage_error(errout, v, "unknown flag \"%s\"", name);
-        bool boolean = strcmp(name, "--allow-drift") == 0 ||
-                       strcmp(name, "--require-rollback") == 0;
-        if (boolean) {
-            if (eq)
-                return usage_error(errout, v, "flag %s takes no value", name);
-        } else if (eq) {
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            return usage_error(errout, v, "flag %s needs a value", name);
-        }
-        unsigned need = 0;
-        if (strcmp(name, "--url") == 0) {
-            need = F_URL;
-            a->url = val;
-        } else if (strcmp(name, "--changelog") == 0) {
-            need = F_CHANGELOG;
-            a->changelog = val;
-        } else if (strcmp(name, "--search-path") == 0) {
-            need = F_CHANGELOG;
-            if (strchr(val, ','))
-                return usage_error(errout, v, "%s",
-                                   "--search-path: one folder only (Liquibase accepts a list; "
-                                   "tidemark reads one root)");
-            a->search_path = val;
-        } else if (strcmp(name, "--property") == 0) {
-            need = F_CHANGELOG;
-            if (!strchr(val, '=') || val[0] == '=')
-                return usage_error(errout, v, "--property: expected NAME=VALUE, got \"%s\"", val);
-            if (a->nprops == sizeof(a->props) / sizeof(a->props[0]))
-                return usage_error(errout, v, "%s", "--property: at most 64");
-            a->props[a->nprops++] = val;
-        } else if (strcmp(name, "--flyway") == 0) {
-            need = F_CHANGELOG;
-            if (!strchr(val, '=') || val[0] == '=')
-                return usage_error(errout, v, "--flyway: expected SETTING=VALUE (e.g. "
-                                              "sqlMigrationPrefix=), got \"%s\"", val);
-            if (a->nflyway == sizeof(a->flyway) / sizeof(a->flyway[0]))
-                return usage_error(errout, v, "%s", "--flyway: at most 64");
-            a->flyway[a->nflyway++] = val;
-        } else if (strcmp(name, "--changelog-table") == 0) {
-            need = F_TABLE;
-            a->table = val;
-        } else if (strcmp(name, "--to-tag") == 0) {
-            need = F_TO_TAG;
-            a->to_tag = val;
-        } else if (strcmp(name, "--context") == 0 || strcmp(name, "--contexts") == 0 ||
-                   strcmp(name, "--context-filter") == 0) {
-            need = F_CONTEXT;
-            a->context = val;
-        } else if (strcmp(name, "--label-filter") == 0 || strcmp(name, "--labels") == 0) {
-            need = F_CONTEXT;
-            a->label_filter = val;
-        } else if (strcmp(name, "--count") == 0) {
-            need = F_COUNT;
-            if (!parse_long(val, 0, 1000000000L, &a->count))
-                return usage_error(errout, v, "--count: not a count: \"%s\"", val);
-        } else if (strcmp(name, "--strategy") == 0) {
-            need = F_STRATEGY;
-            if (strcmp(val, "rollback") == 0)
-                a->strategy = ENGINE_STRATEGY_ROLLBACK;
-            else if (strcmp(val, "mark-next-run") == 0)
-                a->strategy = ENGINE_STRATEGY_MARK_NEXT_RUN;
-            else if (strcmp(val, "fail") == 0)
-                a->strategy = ENGINE_STRATEGY_FAIL;
-            else
-                return usage_error(errout, v,
-                                   "--strategy: \"%s\" is not rollback|mark-next-run|fail", val);
-        } else if (strcmp(name, "--policy") == 0) {
-            need = F_POLICY;
-            a->policy_set = true;
-            if (strcmp(val, "deny") == 0)
-                a->policy = LINT_DENY;
-            else if (strcmp(val, "warn") == 0)
-                a->policy = LINT_WARN;
-            else if (strcmp(val, "allow") == 0)
-                a->policy = LINT_ALLOW;
-            else
-                return usage_error(errout, v, "--policy: \"%s\" is not deny|warn|allow", val);
-        } else if (strcmp(name, "--allow-drift") == 0) {
-            need = F_DRIFT;
-            a->allow_drift = true;
-        } else if (strcmp(name, "--require-rollback") == 0) {
-            need = F_REQROLLBACK;
-            a->require_rollback = true;
-        } else if (strcmp(name, "--lock-timeout") == 0) {
-            long s;
-            need = F_LOCK;
-            if (!parse_long(val, 0, 86400, &s))
-                return usage_error(errout, v, "--lock-timeout: not seconds: \"%s\"", val);
-            a->lock_timeout_s = (int)s;
-        } else if (strcmp(name, "--statement-timeout") == 0) {
-            long s;
-            need = F_STMT;
-            if (!parse_long(val, 0, 86400, &s))
-                return usage_error(errout, v, "--statement-timeout: not seconds: \"%s\"", val);
-            a->statement_timeout_s = (int)s;
-        } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
-            need = F_OUTPUT;
-            if (strcmp(val, "json") == 0)
-                a->json = true;
-            else if (strcmp(val, "table") != 0)
-                return usage_error(errout, v, "-o: \"%s\" is not table|json", val);
-        } else {
-            return usage_error(errout, v, "unknown flag \"%s\"", name);
-        }
-        if (!(v->flags & need))
-            return usage_error(errout, v, "flag %s does not apply to this command", name);
+    int nl = r->name_len;
+    switch (r->problem) {
+    case TM_FLAG_NEEDS_VALUE:
+        return usage_error(errout, v, "flag %.*s needs a value", nl, r->name);
+    case TM_FLAG_TAKES_NO_VALUE:
+        return usage_error(errout, v, "flag %.*s takes no value", nl, r->name);
+    case TM_FLAG_BAD_VALUE:
+        return usage_error(errout, v, "%s: %s", r->flag->names[0], r->why);
+    case TM_FLAG_TOO_MANY:
+        return usage_error(errout, v, "%s: at most %d", r->flag->names[0], TM_FLAG_LIST_MAX);
+    case TM_FLAG_NOT_FOR_COMMAND:
+        return usage_error(errout, v, "flag %.*s does not apply to this command", nl, r->name);
+    case TM_FLAG_EXTRA_ARG:
+        return usage_error(errout, v, "unexpected argument \"%s\"", r->arg);
+    case TM_FLAG_MISSING:
+        return usage_error(errout, v, "needs %s %s", r->flag->names[0], r->flag->metavar);
+    case TM_FLAG_UNKNOWN:
+    default:
+        return usage_error(errout, v, "unknown flag \"%.*s\"", nl, r->name);
     }
-    if (!a->url) {
-        const char *env = getenv("TIDEMARK_DB_URL");
-        if (env && *env)
-            a->url = env;
-    }
-    return -1; /* parsed: go on */
 }
 
 /* ---- shared steps -------------------------------------------------------- */
@@ -451,24 +466,24 @@ static enum tm_code load_changelog(const struct cli_args *a, struct loaded *l, F
                         a->search_path ? a->search_path : "");
         goto out;
     }
-    for (size_t i = 0; i < a->nprops && rc == TM_OK; i++) {
-        const char *eq = strchr(a->props[i], '=');
+    for (size_t i = 0; i < a->props.n && rc == TM_OK; i++) {
+        const char *eq = strchr(a->props.items[i], '=');
         char name[256];
-        size_t nl = (size_t)(eq - a->props[i]);
+        size_t nl = (size_t)(eq - a->props.items[i]);
         if (nl >= sizeof(name)) {
             rc = tm_err_set(err, TM_E_INVAL, "--property: name too long");
             break;
         }
-        memcpy(name, a->props[i], nl);
+        memcpy(name, a->props.items[i], nl);
         name[nl] = '\0';
         rc = chlog_props_set(&props, name, eq + 1, err);
     }
     /* --flyway SETTING=VALUE wins over a --property flyway.SETTING (later) */
-    for (size_t i = 0; i < a->nflyway && rc == TM_OK; i++) {
-        const char *eq = strchr(a->flyway[i], '=');
+    for (size_t i = 0; i < a->flyway.n && rc == TM_OK; i++) {
+        const char *eq = strchr(a->flyway.items[i], '=');
         char name[256];
-        int w = snprintf(name, sizeof(name), "flyway.%.*s", (int)(eq - a->flyway[i]),
-                         a->flyway[i]);
+        int w = snprintf(name, sizeof(name), "flyway.%.*s", (int)(eq - a->flyway.items[i]),
+                         a->flyway.items[i]);
         rc = w > 0 && (size_t)w < sizeof(name)
                  ? chlog_props_set(&props, name, eq + 1, err)
                  : tm_err_set(err, TM_E_INVAL, "--flyway: setting name too long");
@@ -510,8 +525,49 @@ static struct pgx_conn *connect_db(const struct cli_args *a, struct tm_err *err)
 static int fail(FILE *errout, const struct cli_args *a, const struct tm_err *err,
                 enum tm_code rc)
 {
-    fprintf(errout, "tidemark %s: %s\n", a->verb, err->msg[0] ? err->msg : tm_code_name(rc));
+    fprintf(errout, "tidemark %s: %s\n", a->verb->name, err->msg[0] ? err->msg : tm_code_name(rc));
     return exit_of(rc);
+}
+
+/* Opens what a->verb needs: --changelog into l (zeroed when not needed)
+ * and the database into *db (NULL when not needed).  -1 when all worked;
+ * otherwise the error is printed, nothing is left open, and the exit code
+ * is returned. */
+static int open_inputs(const struct cli_args *a, struct loaded *l, struct pgx_conn **db,
+                       FILE *errout)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
+    memset(l, 0, sizeof(*l));
+    *db = NULL;
+    enum verb_needs needs = a->verb->needs;
+    if (needs != NEEDS_DB) {
+        enum tm_code rc = load_changelog(a, l, errout, &err);
+        if (rc != TM_OK)
+            return fail(errout, a, &err, rc);
+    }
+    if (needs == NEEDS_CHANGELOG && !a->url)
+        return -1;
+    *db = connect_db(a, &err);
+    if (!*db) {
+        loaded_release(l);
+        return fail(errout, a, &err, err.code);
+    }
+    return -1;
+}
+
+/* The rules between flags that the table cannot say; checked before
+ * anything is opened.  -1 when they hold, else the exit code. */
+static int check_usage(const struct cli_args *a, FILE *errout)
+{
+    const struct verb *v = a->verb;
+    if (v->bit == V_ROLLBACK && !a->to_tag && a->count < 0)
+        return usage_error(errout, v, "needs --to-tag T or --count N");
+    if (v->bit == V_ROLLBACK && a->to_tag && a->count >= 0)
+        return usage_error(errout, v, "--to-tag and --count exclude each other");
+    if (v->bit == V_TAG && (!a->positional || !*a->positional))
+        return usage_error(errout, v, "needs a tag NAME");
+    return -1;
 }
 
 static void print_json(FILE *out, cJSON *root)
@@ -589,36 +645,27 @@ static void status_table(FILE *out, const struct chlog *cl, const struct engine_
     }
 }
 
-static int run_status(const struct cli_args *a, FILE *out, FILE *errout)
+static int run_status(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                      FILE *out, FILE *errout)
 {
     struct tm_err err;
-    struct loaded l;
     struct engine_status s;
-    engine_status_init(&s);
     tm_err_clear(&err);
-    enum tm_code rc = load_changelog(a, &l, errout, &err);
-    if (rc != TM_OK)
-        return fail(errout, a, &err, rc);
-    struct pgx_conn *c = connect_db(a, &err);
-    if (!c) {
-        loaded_release(&l);
-        return fail(errout, a, &err, err.code);
-    }
-    rc = engine_status_read_filtered(c, l.cl, a->table, a->context, a->label_filter, &s, &err);
+    engine_status_init(&s);
+    enum tm_code rc =
+        engine_status_read_filtered(db, cl, a->table, a->context, a->label_filter, &s, &err);
     int code = CLI_EXIT_OK;
     if (rc != TM_OK) {
         code = fail(errout, a, &err, rc);
     } else {
         if (a->json)
-            status_json(out, l.cl, &s);
+            status_json(out, cl, &s);
         else
-            status_table(out, l.cl, &s);
+            status_table(out, cl, &s);
         if (s.ndrift > 0)
             code = CLI_EXIT_DRIFT;
     }
     engine_status_release(&s);
-    pgx_conn_free(c);
-    loaded_release(&l);
     return code;
 }
 
@@ -666,25 +713,11 @@ static void lint_table(FILE *out, const struct lint_report *r)
     }
 }
 
-static int run_update(const struct cli_args *a, FILE *out, FILE *errout)
+static int run_update(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                      FILE *out, FILE *errout)
 {
-    bool rollback = strcmp(a->verb, "rollback") == 0;
-    const struct verb *v = &verbs[rollback ? 2 : 1];
-    if (rollback && !a->to_tag && a->count < 0)
-        return usage_error(errout, v, "%s", "needs --to-tag T or --count N");
-    if (rollback && a->to_tag && a->count >= 0)
-        return usage_error(errout, v, "%s", "--to-tag and --count exclude each other");
     struct tm_err err;
-    struct loaded l;
     tm_err_clear(&err);
-    enum tm_code rc = load_changelog(a, &l, errout, &err);
-    if (rc != TM_OK)
-        return fail(errout, a, &err, rc);
-    struct pgx_conn *c = connect_db(a, &err);
-    if (!c) {
-        loaded_release(&l);
-        return fail(errout, a, &err, err.code);
-    }
     struct progress prog = {out, a->json};
     struct engine_opts o;
     engine_opts_init(&o);
@@ -698,12 +731,12 @@ static int run_update(const struct cli_args *a, FILE *out, FILE *errout)
     o.lint.destructive = a->policy;
     o.lint.require_rollback = a->require_rollback;
     o.lock_wait_ms = a->lock_timeout_s * 1000;
-    o.rollback_only = rollback;
+    o.rollback_only = a->verb->bit == V_ROLLBACK;
     o.progress = on_step;
     o.progress_ctx = &prog;
     struct engine_result res;
     engine_result_init(&res);
-    rc = engine_run(c, l.cl, &o, &res, &err);
+    enum tm_code rc = engine_run(db, cl, &o, &res, &err);
     for (size_t i = 0; i < res.nwarnings; i++) /* precondition onFail/onError WARN */
         fprintf(errout, "warning: %s\n", res.warnings[i]);
     if (a->json) {
@@ -742,38 +775,27 @@ static int run_update(const struct cli_args *a, FILE *out, FILE *errout)
     }
     int code = rc == TM_OK ? CLI_EXIT_OK : fail(errout, a, &err, rc);
     engine_result_release(&res);
-    pgx_conn_free(c);
-    loaded_release(&l);
     return code;
 }
 
 /* ---- validate ------------------------------------------------------------ */
 
-static int run_validate(const struct cli_args *a, FILE *out, FILE *errout)
+static int run_validate(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                        FILE *out, FILE *errout)
 {
     struct tm_err err;
-    struct loaded l;
     tm_err_clear(&err);
-    enum tm_code rc = load_changelog(a, &l, errout, &err);
-    if (rc != TM_OK)
-        return fail(errout, a, &err, rc);
     size_t ntags = 0;
-    for (size_t i = 0; i < l.cl->nsets; i++)
-        ntags += l.cl->sets[i].tag != NULL;
+    for (size_t i = 0; i < cl->nsets; i++)
+        ntags += cl->sets[i].tag != NULL;
     struct engine_status s;
     engine_status_init(&s);
     int code = CLI_EXIT_OK;
     bool checked = false;
-    if (a->url) {
-        struct pgx_conn *c = connect_db(a, &err);
-        if (!c) {
-            loaded_release(&l);
-            return fail(errout, a, &err, err.code);
-        }
-        rc = engine_status_read(c, l.cl, a->table, NULL, &s, &err);
-        pgx_conn_free(c);
+    if (db) {
+        enum tm_code rc = engine_status_read(db, cl, a->table, NULL, &s, &err);
         if (rc != TM_OK) {
-            loaded_release(&l);
+            engine_status_release(&s);
             return fail(errout, a, &err, rc);
         }
         checked = true;
@@ -783,71 +805,62 @@ static int run_validate(const struct cli_args *a, FILE *out, FILE *errout)
     if (a->json) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddBoolToObject(root, "valid", code == CLI_EXIT_OK);
-        cJSON_AddNumberToObject(root, "changeSets", (double)l.cl->nsets);
+        cJSON_AddNumberToObject(root, "changeSets", (double)cl->nsets);
         cJSON *tags = cJSON_AddArrayToObject(root, "tags");
-        for (size_t i = 0; i < l.cl->nsets; i++)
-            if (l.cl->sets[i].tag)
-                cJSON_AddItemToArray(tags, cJSON_CreateString(l.cl->sets[i].tag));
+        for (size_t i = 0; i < cl->nsets; i++)
+            if (cl->sets[i].tag)
+                cJSON_AddItemToArray(tags, cJSON_CreateString(cl->sets[i].tag));
         if (checked)
             cJSON_AddNumberToObject(root, "drift", (double)s.ndrift);
         print_json(out, root);
     } else {
-        fprintf(out, "changelog ok: %zu changesets, %zu tags\n", l.cl->nsets, ntags);
+        fprintf(out, "changelog ok: %zu changesets, %zu tags\n", cl->nsets, ntags);
         if (checked)
-            status_table(out, l.cl, &s);
+            status_table(out, cl, &s);
     }
     if (code == CLI_EXIT_DRIFT)
         fprintf(errout, "tidemark validate: the history has drifted from the changelog\n");
     engine_status_release(&s);
-    loaded_release(&l);
     return code;
 }
 
 /* ---- lint ---------------------------------------------------------------- */
 
-static int run_lint(const struct cli_args *a, FILE *out, FILE *errout)
+static int run_lint(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                    FILE *out, FILE *errout)
 {
     struct tm_err err;
-    struct loaded l;
     struct lint_report r;
     tm_err_clear(&err);
     lint_report_init(&r);
-    enum tm_code rc = load_changelog(a, &l, errout, &err);
-    if (rc != TM_OK)
-        return fail(errout, a, &err, rc);
+    enum tm_code rc = TM_OK;
     struct lint_opts lo = {.destructive = a->policy, .require_rollback = a->require_rollback};
     size_t checked = 0;
-    if (a->url) {
+    if (db) {
         /* only what an update would apply */
-        struct pgx_conn *c = connect_db(a, &err);
-        if (!c) {
-            loaded_release(&l);
-            return fail(errout, a, &err, err.code);
-        }
         struct engine_history h;
         struct plan p;
         plan_init(&p);
-        rc = engine_history_read(c, a->table, l.cl->format == CHLOG_FORMAT_FLYWAY, &h, &err);
-        pgx_conn_free(c);
+        rc = engine_history_read(db, a->table, cl->format == CHLOG_FORMAT_FLYWAY, &h, &err);
         if (rc == TM_OK) {
             struct plan_opts po = {.tag = a->to_tag, .count = -1, .context = a->context,
                                    .label_filter = a->label_filter,
                                    .allow_drift = true};
-            rc = plan_build(l.cl, &h, &po, &p, &err);
+            rc = plan_build(cl, &h, &po, &p, &err);
             if (rc == TM_OK) {
                 checked = p.nsteps;
-                rc = lint_plan(l.cl, &p, &lo, &r, &err);
+                rc = lint_plan(cl, &p, &lo, &r, &err);
             }
             plan_release(&p);
             engine_history_release(&h);
         }
     } else {
-        for (size_t i = 0; i < l.cl->nsets && rc == TM_OK; i++) {
+        for (size_t i = 0; i < cl->nsets && rc == TM_OK; i++) {
             const struct select_run run = {a->context, a->label_filter};
             bool sel = false;
-            rc = select_changeset(&run, &l.cl->sets[i], &sel, &err);
+            rc = select_changeset(&run, &cl->sets[i], &sel, &err);
             if (rc == TM_OK && sel) {
-                rc = lint_changeset(&l.cl->sets[i], &lo, &r, &err);
+                rc = lint_changeset(&cl->sets[i], &lo, &r, &err);
                 checked++;
             }
         }
@@ -856,7 +869,6 @@ static int run_lint(const struct cli_args *a, FILE *out, FILE *errout)
     }
     if (rc != TM_OK && rc != TM_E_POLICY) {
         lint_report_release(&r);
-        loaded_release(&l);
         return fail(errout, a, &err, rc);
     }
     if (a->json) {
@@ -872,23 +884,17 @@ static int run_lint(const struct cli_args *a, FILE *out, FILE *errout)
     }
     int code = r.ndenied > 0 ? CLI_EXIT_DRIFT : CLI_EXIT_OK;
     lint_report_release(&r);
-    loaded_release(&l);
     return code;
 }
 
 /* ---- tag / history ------------------------------------------------------- */
 
-static int run_tag(const struct cli_args *a, FILE *out, FILE *errout)
+static int run_tag(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                   FILE *out, FILE *errout)
 {
-    if (!a->positional || !*a->positional)
-        return usage_error(errout, &verbs[5], "%s", "needs a tag NAME");
     struct tm_err err;
     tm_err_clear(&err);
-    struct pgx_conn *c = connect_db(a, &err);
-    if (!c)
-        return fail(errout, a, &err, err.code);
-    enum tm_code rc = engine_tag(c, a->table, a->positional, &err);
-    pgx_conn_free(c);
+    enum tm_code rc = engine_tag(db, a->table, a->positional, &err);
     if (rc != TM_OK)
         return fail(errout, a, &err, rc);
     if (a->json) {
@@ -901,17 +907,14 @@ static int run_tag(const struct cli_args *a, FILE *out, FILE *errout)
     return CLI_EXIT_OK;
 }
 
-static int run_history(const struct cli_args *a, FILE *out, FILE *errout)
+static int run_history(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                       FILE *out, FILE *errout)
 {
     struct tm_err err;
     struct engine_history h;
     tm_err_clear(&err);
-    struct pgx_conn *c = connect_db(a, &err);
-    if (!c)
-        return fail(errout, a, &err, err.code);
     bool flyway = a->table && strstr(a->table, "flyway_schema_history") != NULL;
-    enum tm_code rc = engine_history_read(c, a->table, flyway, &h, &err);
-    pgx_conn_free(c);
+    enum tm_code rc = engine_history_read(db, a->table, flyway, &h, &err);
     if (rc != TM_OK)
         return fail(errout, a, &err, rc);
     static const char *types[] = {"EXECUTED", "MARK_RAN", "RERAN", "FAILED", "OTHER"};
@@ -951,23 +954,37 @@ static int run_history(const struct cli_args *a, FILE *out, FILE *errout)
 
 int cli_main(int argc, char **argv, FILE *out, FILE *errout)
 {
-    const struct verb *v = NULL;
-    for (size_t i = 0; i < NVERBS; i++)
-        if (strcmp(verbs[i].name, argv[0]) == 0)
-            v = &verbs[i];
+    const struct verb *v = verb_find(argv[0]);
     if (!v) {
         fprintf(errout, "tidemark: unknown command \"%s\"\n", argv[0]);
         return CLI_EXIT_USAGE;
     }
     struct cli_args a;
-    int code = parse_args(v, argc, argv, &a, errout);
-    if (code >= 0)
-        return code;
-    if (a.help) {
-        fprintf(out, "%s\n\nusage: %s\n\n%s", v->summary, v->usage, flag_help);
+    memset(&a, 0, sizeof(a));
+    a.verb = v;
+    a.count = -1;
+    a.lock_timeout_s = 30;
+    a.policy = v->bit == V_LINT ? LINT_DENY : LINT_ALLOW;
+    const struct tm_flag_set set = {cli_flags, NFLAGS, v->bit, v->max_args, false};
+    struct tm_flag_result r;
+    if (tm_flags_parse(&set, argc, argv, &a, &r) != TM_OK)
+        return flag_error(errout, v, &r);
+    if (r.help) {
+        fprintf(out, "%s\n\nusage: %s\n\nflags:\n", v->summary, v->usage);
+        tm_flags_help(out, cli_flags, NFLAGS, V_ALL, 24);
         return CLI_EXIT_OK;
     }
-    if ((v->flags & F_CHANGELOG) && !a.changelog)
-        return usage_error(errout, v, "%s", "needs --changelog PATH");
-    return v->run(&a, out, errout);
+    a.positional = r.nargs ? r.args[0] : NULL;
+    int code = check_usage(&a, errout);
+    if (code >= 0)
+        return code;
+    struct loaded l;
+    struct pgx_conn *db;
+    code = open_inputs(&a, &l, &db, errout);
+    if (code >= 0)
+        return code;
+    code = v->run(&a, l.cl, db, out, errout);
+    pgx_conn_free(db);
+    loaded_release(&l);
+    return code;
 }

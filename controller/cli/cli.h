@@ -1,10 +1,10 @@
 /* cli: the engine as a command line tool (`tidemark status|update|...`).
  *
  * Liquibase's verbs, so its users know them: status, update, rollback,
- * validate, lint, tag, history.  Each verb parses its own flags
- * (`--flag value` or `--flag=value`), loads the changelog from disk
- * (chlog_load over a disk chlog_fs rooted at the folder that holds
- * --changelog), connects with --url or $TIDEMARK_DB_URL (never printed),
+ * validate, lint, tag, history.  Their flags are one table (cli.c, over
+ * common/flags.h: `--flag value` or `--flag=value`).  A verb loads the
+ * changelog from disk (chlog_load over a disk chlog_fs rooted at the folder
+ * that holds --changelog), connects with --url or $TIDEMARK_DB_URL (never printed),
  * and prints a table (default) or JSON (-o json) to out.  Diagnostics go
  * to errout.  See controller/cli/README.md for the flags and exit codes.
  *
@@ -28,7 +28,8 @@ bool cli_is_verb(const char *verb);
 /* Runs verb with its arguments (argv[0] is the verb); returns the exit code. */
 int cli_main(int argc, char **argv, FILE *out, FILE *errout);
 
-/* The lines the top-level usage prints for the CLI verbs. */
-const char *cli_usage_lines(void);
+/* Writes the CLI verbs' lines of the top-level usage ("  status       ...")
+ * to out. */
+void cli_usage_write(FILE *out);
 
 #endif

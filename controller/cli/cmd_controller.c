@@ -7,18 +7,23 @@
  * signal exits at once (like controller-runtime).  SIGPIPE is ignored
  * (sockets use MSG_NOSIGNAL, curl CURLOPT_NOSIGNAL).
  *
+ * The flags are one table (controller_flags, common/flags.h) that drives
+ * both their parsing and `--help`; the manager's defaults stay in mgr.h.
+ *
  * Exit codes: 0 after a requested stop, 1 on failure or lost leadership (the
  * pod restarts and rejoins the election), 2 on bad flags. */
-#include "runtime/mgr.h"
+#include "cli/cmd_controller.h"
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/flags.h"
 #include "kube/kube.h"
 #include "log/log.h"
 #include "runtime/metrics.h"
@@ -33,154 +38,99 @@ static void on_signal(int sig)
         _exit(1);
 }
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: tidemark controller [flags]\n"
-            "  --kubeconfig PATH                  kubeconfig (default: $KUBECONFIG, in-cluster, "
-            "~/.kube/config)\n"
-            "  --namespace NS                     watch one namespace (default: all)\n"
-            "  --workers N                        concurrent reconciles per kind (default 2)\n"
-            "  --leader-elect                     run only while holding the leader Lease\n"
-            "  --leader-election-namespace NS     Lease namespace (default: the config's)\n"
-            "  --leader-election-id NAME          Lease name (default tidemark-controller)\n"
-            "  --leader-elect-lease-duration D    default 15s\n"
-            "  --leader-elect-renew-deadline D    default 10s\n"
-            "  --leader-elect-retry-period D      default 2s\n"
-            "  --metrics-addr HOST:PORT           /metrics listener (default :8080; 0 disables)\n"
-            "  --health-addr HOST:PORT            /healthz, /readyz listener (default :8081; 0 "
-            "disables)\n"
-            "  --grace-period D                   in-flight reconciles at shutdown (default 30s)\n"
-            "  --log-format json|text             default json\n"
-            "  --log-level debug|info|warn|error  default info\n"
-            "durations: 500ms, 15s, 2m or plain seconds\n");
-}
-
-/* "15s", "500ms", "2m", "3" (seconds) -> ms; false when malformed or <= 0. */
-static bool parse_duration(const char *s, int64_t *ms)
-{
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (end == s || !(v > 0))
-        return false;
-    double mult = 1000;
-    if (strcmp(end, "ms") == 0)
-        mult = 1;
-    else if (strcmp(end, "s") == 0 || *end == '\0')
-        mult = 1000;
-    else if (strcmp(end, "m") == 0)
-        mult = 60000;
-    else
-        return false;
-    *ms = (int64_t)(v * mult);
-    return *ms > 0;
-}
-
-static bool parse_int(const char *s, int *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < 1 || v > 1024)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
-struct flags {
+/* What the flags fill: the manager's options and the process's logging. */
+struct controller_args {
     const char *kubeconfig;
     const char *log_format;
     const char *log_level;
     struct mgr_opts mo;
 };
 
-/* Matches "--name value" or "--name=value"; advances *i past what it used. */
-static bool flag_value(int argc, char **argv, int *i, const char *name, const char **out)
+static bool parse_workers(const char *val, void *field, char *why, size_t whyn)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
+    long n;
+    if (!tm_flag_long(val, 1, 1024, &n))
         return false;
-    if (a[n] == '=') {
-        *out = a + n + 1;
-        return true;
-    }
-    if (a[n] != '\0')
-        return false;
-    if (*i + 1 >= argc) {
-        *out = NULL;
-        return true;
-    }
-    *out = argv[++*i];
+    *(int *)field = (int)n;
     return true;
 }
 
-static int parse_flags(int argc, char **argv, struct flags *f)
+static bool parse_duration(const char *val, void *field, char *why, size_t whyn)
+{
+    return tm_flag_duration_ms(val, field);
+}
+
+enum { CMD_CONTROLLER = 1 }; /* the table's one command bit */
+
+#define ARG(field) offsetof(struct controller_args, field)
+#define STR_FLAG(name, field, meta, text)                                                    \
+    {.names = {name}, .kind = TM_FLAG_VALUE, .offset = ARG(field),                           \
+     .commands = CMD_CONTROLLER, .metavar = meta, .help = text}
+#define DUR_FLAG(name, field, text)                                                          \
+    {.names = {name}, .kind = TM_FLAG_VALUE, .offset = ARG(field), .parse = parse_duration,  \
+     .commands = CMD_CONTROLLER, .metavar = "D", .help = text}
+
+static const struct tm_flag controller_flags[] = {
+    STR_FLAG("--kubeconfig", kubeconfig, "PATH",
+             "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)"),
+    STR_FLAG("--namespace", mo.ns, "NS", "watch one namespace (default: all)"),
+    {.names = {"--workers"}, .kind = TM_FLAG_VALUE, .offset = ARG(mo.workers),
+     .parse = parse_workers, .commands = CMD_CONTROLLER, .metavar = "N",
+     .help = "concurrent reconciles per kind (default 2)"},
+    {.names = {"--leader-elect"}, .kind = TM_FLAG_BOOL, .offset = ARG(mo.leader_elect),
+     .commands = CMD_CONTROLLER, .true_false = true,
+     .help = "run only while holding the leader Lease"},
+    STR_FLAG("--leader-election-namespace", mo.lease_ns, "NS",
+             "Lease namespace (default: the config's)"),
+    STR_FLAG("--leader-election-id", mo.lease_name, "NAME",
+             "Lease name (default tidemark-controller)"),
+    DUR_FLAG("--leader-elect-lease-duration", mo.lease_duration_ms, "default 15s"),
+    DUR_FLAG("--leader-elect-renew-deadline", mo.renew_deadline_ms, "default 10s"),
+    DUR_FLAG("--leader-elect-retry-period", mo.retry_period_ms, "default 2s"),
+    STR_FLAG("--metrics-addr", mo.metrics_addr, "HOST:PORT",
+             "/metrics listener (default :8080; 0 disables)"),
+    STR_FLAG("--health-addr", mo.health_addr, "HOST:PORT",
+             "/healthz, /readyz listener (default :8081; 0 disables)"),
+    DUR_FLAG("--grace-period", mo.grace_ms, "in-flight reconciles at shutdown (default 30s)"),
+    STR_FLAG("--log-format", log_format, "json|text", "default json"),
+    STR_FLAG("--log-level", log_level, "debug|info|warn|error", "default info"),
+};
+
+#define NFLAGS (sizeof(controller_flags) / sizeof(controller_flags[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: tidemark controller [flags]\n");
+    tm_flags_help(out, controller_flags, NFLAGS, CMD_CONTROLLER, 33);
+    fprintf(out, "durations: 500ms, 15s, 2m or plain seconds\n");
+}
+
+/* -1 to go on, or the exit code (0 after --help, 2 on a bad flag). */
+static int parse_flags(int argc, char **argv, struct controller_args *f)
 {
     f->log_format = "json";
     f->log_level = "info";
     f->mo.metrics_addr = ":8080";
     f->mo.health_addr = ":8081";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int64_t d = 0;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
+    const struct tm_flag_set set = {controller_flags, NFLAGS, CMD_CONTROLLER, 0, true};
+    struct tm_flag_result r;
+    if (tm_flags_parse(&set, argc, argv, f, &r) != TM_OK) {
+        switch (r.problem) {
+        case TM_FLAG_NEEDS_VALUE:
+            fprintf(stderr, "tidemark controller: %s needs a value\n", r.arg);
+            return 2;
+        case TM_FLAG_BAD_VALUE:
+            fprintf(stderr, "tidemark controller: bad value \"%s\" for %s\n", r.value, r.arg);
+            return 2;
+        default: /* unknown, --leader-elect=<not a boolean>, an argument */
+            fprintf(stderr, "tidemark controller: unknown flag %s\n", r.arg);
+            usage(stderr);
+            return 2;
         }
-        if (strcmp(a, "--leader-elect") == 0 || strcmp(a, "--leader-elect=true") == 0) {
-            f->mo.leader_elect = true;
-            continue;
-        }
-        if (strcmp(a, "--leader-elect=false") == 0) {
-            f->mo.leader_elect = false;
-            continue;
-        }
-#define STR_FLAG(name, field)                                                                    \
-    if (flag_value(argc, argv, &i, name, &v)) {                                                 \
-        if (!v)                                                                                  \
-            goto missing;                                                                        \
-        field = v;                                                                               \
-        continue;                                                                                \
     }
-#define DUR_FLAG(name, field)                                                                    \
-    if (flag_value(argc, argv, &i, name, &v)) {                                                 \
-        if (!v)                                                                                  \
-            goto missing;                                                                        \
-        if (!parse_duration(v, &d))                                                              \
-            goto bad;                                                                            \
-        field = d;                                                                               \
-        continue;                                                                                \
-    }
-        STR_FLAG("--kubeconfig", f->kubeconfig)
-        STR_FLAG("--namespace", f->mo.ns)
-        STR_FLAG("--leader-election-namespace", f->mo.lease_ns)
-        STR_FLAG("--leader-election-id", f->mo.lease_name)
-        STR_FLAG("--metrics-addr", f->mo.metrics_addr)
-        STR_FLAG("--health-addr", f->mo.health_addr)
-        STR_FLAG("--log-format", f->log_format)
-        STR_FLAG("--log-level", f->log_level)
-        DUR_FLAG("--leader-elect-lease-duration", f->mo.lease_duration_ms)
-        DUR_FLAG("--leader-elect-renew-deadline", f->mo.renew_deadline_ms)
-        DUR_FLAG("--leader-elect-retry-period", f->mo.retry_period_ms)
-        DUR_FLAG("--grace-period", f->mo.grace_ms)
-        if (flag_value(argc, argv, &i, "--workers", &v)) {
-            if (!v)
-                goto missing;
-            if (!parse_int(v, &f->mo.workers))
-                goto bad;
-            continue;
-        }
-#undef STR_FLAG
-#undef DUR_FLAG
-        fprintf(stderr, "tidemark controller: unknown flag %s\n", a);
-        usage(stderr);
-        return 2;
-    missing:
-        fprintf(stderr, "tidemark controller: %s needs a value\n", a);
-        return 2;
-    bad:
-        fprintf(stderr, "tidemark controller: bad value \"%s\" for %s\n", v, a);
-        return 2;
+    if (r.help) {
+        usage(stdout);
+        return 0;
     }
     if (strcmp(f->log_format, "json") != 0 && strcmp(f->log_format, "text") != 0) {
         fprintf(stderr, "tidemark controller: --log-format must be json or text\n");
@@ -209,17 +159,14 @@ static void make_identity(char *out, size_t n)
             r = 0;
         fclose(f);
     }
-    if (!r) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        r = (unsigned)ts.tv_nsec ^ (unsigned)getpid();
-    }
+    if (!r) /* no /dev/urandom: the wall clock as a seed, not as a time */
+        r = (unsigned)tm_wall_ms() ^ (unsigned)getpid();
     snprintf(out, n, "%s_%d_%08x", host, (int)getpid(), r);
 }
 
-int mgr_main(int argc, char **argv, const struct mgr_reconciler *const *reconcilers)
+int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *const *reconcilers)
 {
-    struct flags f;
+    struct controller_args f;
     memset(&f, 0, sizeof(f));
     int code = parse_flags(argc, argv, &f);
     if (code >= 0)

@@ -184,15 +184,4 @@ int mgr_readyz(struct mgr *m);
 int mgr_metrics_port(struct mgr *m);
 int mgr_health_port(struct mgr *m);
 
-/* ---- the `tidemark controller` subcommand ---- */
-
-/* Parses flags (--kubeconfig, --namespace, --workers, --leader-elect,
- * --leader-election-namespace, --leader-election-id, --metrics-addr,
- * --health-addr, --log-format json|text, --log-level, --grace-period), sets up
- * logging, metrics, the API config and signal handling, and runs the
- * manager with the given reconcilers (NULL-terminated).  Returns the
- * process exit code: 0 after SIGTERM/SIGINT, 1 on failure or lost
- * leadership, 2 on bad flags. */
-int mgr_main(int argc, char **argv, const struct mgr_reconciler *const *reconcilers);
-
 #endif
