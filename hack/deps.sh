@@ -14,6 +14,8 @@ pkgs=(
   openjdk-17-jdk-headless maven postgresql-15-postgis-3
   # the test cluster's node (hack/node.sh) and its images (hack/image.sh)
   containerd runc containernetworking-plugins iptables podman mmdebstrap
+  # manifests/argocd: the health checks run under Lua 5.1 (Argo CD's gopher-lua dialect)
+  lua5.1 lua-yaml
 )
 # One dpkg-query for the whole list: when nothing is missing this is the only
 # work done (no apt, no network), so hack/test.sh can call it on every run.

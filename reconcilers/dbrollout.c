@@ -35,10 +35,7 @@
 #include "kube/kube.h"
 #include "reconcilers/rec.h"
 #include "runtime/metrics.h"
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "runtime/mgr.h"
-#pragma GCC diagnostic pop
 
 #define LOOP_MAX 12
 #define MSG 1024

@@ -370,7 +370,7 @@ cJSON *dbrollout_status_json(const struct dbrollout_status *s);
 enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
                                  const char *name, struct mgr_result *res, struct tm_err *err);
 
-/* Registration for mgr_new()/mgr_main(): primary dbrollouts; secondaries
+/* Registration for mgr_new()/mgr_run(): primary dbrollouts; secondaries
  * Deployments (spec.deploymentRef.name) and DBInstances
  * (spec.instanceRef.name: a released lock wakes the waiting rollouts). */
 extern const struct mgr_reconciler dbrollout_reconciler;

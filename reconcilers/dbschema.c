@@ -13,10 +13,7 @@
 #include <string.h>
 
 #include "reconcilers/rec.h"
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "runtime/mgr.h"
-#pragma GCC diagnostic pop
 
 #define MSG 1024
 

@@ -16,10 +16,7 @@
 #include "runtime/informer.h"
 /* mgr.h's header comment holds "reconcilers/" followed by "*.c" (a nested
  * comment opener); silence -Wcomment for that include only. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "runtime/mgr.h"
-#pragma GCC diagnostic pop
 #include "source/source.h"
 
 /* --------------------------------------------------------------- objects */

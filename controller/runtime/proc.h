@@ -1,7 +1,7 @@
 /* tm_proc: what a piece of controller code may use from its process, passed
  * down explicitly (STYLE.md rule 5: no hidden globals).
  *
- * Built once in the `controller` subcommand (runtime/cmd_controller.c) and
+ * Built once in the `controller` subcommand (cli/cmd_controller.c) and
  * copied per worker thread: each worker's copy has its own `kube` client
  * (a curl easy handle is never shared between threads), everything else is
  * shared and thread-safe.  Tests build one by hand with a manual clock.
