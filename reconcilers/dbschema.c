@@ -14,6 +14,7 @@
 
 #include "reconcilers/rec.h"
 #include "runtime/mgr.h"
+#include "source/source.h"
 
 #define MSG 1024
 
@@ -320,6 +321,7 @@ const struct mgr_reconciler dbschema_reconciler = {
     .secondary =
         {
             {.group = "", .version = "v1", .resource = "configmaps",
+             .label_selector = SRC_CONFIGMAP_SELECTOR, /* not every ConfigMap */
              .ref_paths = {"spec.source.configMapRef.name"}},
             {.group = REC_GROUP, .version = REC_VERSION, .resource = "dbinstances",
              .map = instance_to_schema},

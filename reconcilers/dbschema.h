@@ -101,8 +101,8 @@ struct mgr_reconciler;
 enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns, const char *name,
                                 struct mgr_result *res, struct tm_err *err);
 
-/* Registration: primary dbschemas; secondaries ConfigMaps
- * (spec.source.configMapRef.name) and DBInstances (mapped to their
+/* Registration: primary dbschemas; secondaries ConfigMaps labelled
+ * tidemark.dev/changelog=true (spec.source.configMapRef.name) and DBInstances (mapped to their
  * spec.schemaRef.name: the instance matrix follows their status). */
 extern const struct mgr_reconciler dbschema_reconciler;
 

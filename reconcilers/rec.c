@@ -230,16 +230,36 @@ static enum tm_code load_mounted(const struct chlog_fs *fs, const struct src_spe
     return rc;
 }
 
-/* The files of a ConfigMap source (from the cache) into fs, loaded only on
- * TM_OK. */
+/* True when the ConfigMap carries SRC_CONFIGMAP_LABEL=SRC_CONFIGMAP_LABEL_VALUE. */
+static bool configmap_labelled(const cJSON *cm)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec_at(cm, "metadata.labels"),
+                                                      SRC_CONFIGMAP_LABEL);
+    return cJSON_IsString(v) && strcmp(v->valuestring, SRC_CONFIGMAP_LABEL_VALUE) == 0;
+}
+
+/* The files of a ConfigMap source into fs, loaded only on TM_OK.  The cache
+ * holds only labelled ConfigMaps (dbschema_reconciler's selector), so a miss
+ * is read live once: absent is "not found"; present without the label is a
+ * terminal error telling the user to label it (labelling it is a watch event
+ * that reconciles the DBSchema again). */
 static enum tm_code fetch_configmap(struct tm_proc *proc, const char *ns,
                                     const struct src_spec *spec, struct chlog_fs *fs,
                                     struct tm_err *err)
 {
+    const char *name = spec->configmap_name;
     cJSON *obj = NULL;
-    enum tm_code rc = rec_get(proc, "", "v1", "configmaps", ns, spec->configmap_name, &obj, err);
+    enum tm_code rc = rec_get(proc, "", "v1", "configmaps", ns, name, &obj, err);
+    if (rc == TM_E_NOTFOUND && proc->mgr)
+        rc = rec_get_live(proc, "", "v1", "configmaps", ns, name, &obj, err);
     if (rc == TM_E_NOTFOUND)
-        tm_err_set(err, TM_E_NOTFOUND, "configmap %s not found", spec->configmap_name);
+        tm_err_set(err, TM_E_NOTFOUND, "configmap %s not found", name);
+    if (rc == TM_OK && !configmap_labelled(obj))
+        rc = tm_err_set(err, TM_E_INVAL,
+                        "configmap %s has no label %s: the controller watches only labelled "
+                        "changelog ConfigMaps; run kubectl -n %s label configmap %s %s",
+                        name, SRC_CONFIGMAP_SELECTOR, ns ? ns : "default", name,
+                        SRC_CONFIGMAP_SELECTOR);
     if (rc == TM_OK)
         rc = src_load_configmap(obj, fs, err);
     cJSON_Delete(obj);

@@ -49,6 +49,7 @@ struct sec_route {
 
 struct inf_entry {
     const char *group, *version, *resource; /* borrowed from the reconcilers */
+    const char *label_selector;             /* borrowed; NULL: every object */
     struct informer *inf;
 };
 
@@ -209,25 +210,37 @@ static void count_request(void *ctx, const char *verb, int http_status)
 
 /* ------------------------------------------------------------------ setup */
 
+/* The one informer of group/version/resource, made on first use.  A
+ * resource is cached once, so every user must ask for the same selector. */
 static struct informer *shared_informer(struct mgr *m, const char *group, const char *version,
-                                        const char *resource, struct tm_err *err)
+                                        const char *resource, const char *label_selector,
+                                        struct tm_err *err)
 {
     for (size_t i = 0; i < m->ninfs; i++) {
         struct inf_entry *e = &m->infs[i];
-        if (strcmp(e->group ? e->group : "", group ? group : "") == 0 &&
-            strcmp(e->version, version) == 0 && strcmp(e->resource, resource) == 0)
-            return e->inf;
+        if (strcmp(e->group ? e->group : "", group ? group : "") != 0 ||
+            strcmp(e->version, version) != 0 || strcmp(e->resource, resource) != 0)
+            continue;
+        if (strcmp(e->label_selector ? e->label_selector : "",
+                   label_selector ? label_selector : "") != 0) {
+            tm_err_set(err, TM_E_INVAL, "%s watched with two label selectors (\"%s\", \"%s\")",
+                       resource, e->label_selector ? e->label_selector : "",
+                       label_selector ? label_selector : "");
+            return NULL;
+        }
+        return e->inf;
     }
     if (m->ninfs == MGR_MAX_INFORMERS) {
         tm_err_set(err, TM_E_TOOBIG, "too many watched resources");
         return NULL;
     }
     struct informer_opts o = {.group = group, .version = version, .resource = resource,
-                              .ns = m->opts.ns, .watch_timeout_s = m->opts.watch_timeout_s};
+                              .ns = m->opts.ns, .label_selector = label_selector,
+                              .watch_timeout_s = m->opts.watch_timeout_s};
     struct informer *inf = informer_group_add(m->group, &o, err);
     if (!inf)
         return NULL;
-    m->infs[m->ninfs++] = (struct inf_entry){group, version, resource, inf};
+    m->infs[m->ninfs++] = (struct inf_entry){group, version, resource, label_selector, inf};
     return inf;
 }
 
@@ -253,7 +266,7 @@ static enum tm_code setup_kind(struct mgr *m, const struct mgr_reconciler *r, st
     k->threads = calloc((size_t)k->nworkers, sizeof(pthread_t));
     if (!k->threads)
         return tm_err_set(err, TM_E_NOMEM, "reconciler %s: out of memory", r->kind);
-    k->inf = shared_informer(m, r->group, r->version, r->resource, err);
+    k->inf = shared_informer(m, r->group, r->version, r->resource, NULL, err);
     if (!k->inf)
         return tm_err_prefix(err, "reconciler %s", r->kind);
     struct informer_handlers h = {prim_add, prim_update, prim_delete, k};
@@ -269,7 +282,8 @@ static enum tm_code setup_kind(struct mgr *m, const struct mgr_reconciler *r, st
             rc = informer_add_field_index(k->inf, s->ref_paths[p], err);
         if (rc != TM_OK)
             break;
-        struct informer *sinf = shared_informer(m, s->group, s->version, s->resource, err);
+        struct informer *sinf =
+            shared_informer(m, s->group, s->version, s->resource, s->label_selector, err);
         if (!sinf) {
             rc = err ? err->code : TM_E_NOMEM;
             break;

@@ -96,6 +96,9 @@ typedef enum tm_code (*mgr_reconcile_fn)(void *ctx, struct tm_proc *proc, const 
 
 struct mgr_secondary {
     const char *group, *version, *resource; /* NULL resource ends the list */
+    /* watch only objects matching this label selector ("a=b"); NULL: all.
+     * Objects outside it are not cached (mgr_cache_get: TM_E_NOTFOUND). */
+    const char *label_selector;
     /* enqueue primaries (same namespace) whose value at one of these paths
      * equals the secondary object's metadata.name */
     const char *ref_paths[MGR_MAX_REF_PATHS];

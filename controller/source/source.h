@@ -105,6 +105,13 @@ bool src_parse_duration_ms(const char *s, int64_t *ms);
 enum tm_code src_load_inline(const cJSON *files, struct chlog_fs *fs, struct tm_err *err)
     TM_MUST_CHECK;
 
+/* The label a changelog ConfigMap must carry: the controller watches (and
+ * caches) only ConfigMaps with SRC_CONFIGMAP_LABEL=SRC_CONFIGMAP_LABEL_VALUE,
+ * not every ConfigMap of the cluster. */
+#define SRC_CONFIGMAP_LABEL "tidemark.dev/changelog"
+#define SRC_CONFIGMAP_LABEL_VALUE "true"
+#define SRC_CONFIGMAP_SELECTOR SRC_CONFIGMAP_LABEL "=" SRC_CONFIGMAP_LABEL_VALUE
+
 /* Fills a new mem fs from a ConfigMap object as the API returns it: every
  * key of .data is a file with that text, every key of .binaryData a file
  * with the base64-decoded bytes.  A key in both is TM_E_INVAL; no keys at

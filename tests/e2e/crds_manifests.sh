@@ -83,8 +83,10 @@ can no create deployments.apps -n "$NS"
 can no delete deployments.apps -n "$NS"
 for v in get list watch; do can yes "$v" replicasets.apps -n "$NS"; done
 can no patch replicasets.apps -n "$NS"
-for v in get list watch; do can yes "$v" secrets -n "$NS"; can yes "$v" configmaps -n "$NS"; done
-for v in create update patch delete; do can no "$v" secrets -n "$NS"; done
+can yes get secrets -n "$NS"  # read live by name, never cached
+for v in list watch create update patch delete; do can no "$v" secrets -n "$NS"; done
+can no list secrets -A
+for v in get list watch; do can yes "$v" configmaps -n "$NS"; done
 can no update configmaps -n "$NS"
 can yes create events.events.k8s.io -n "$NS"
 can yes patch events.events.k8s.io -n "$NS"
