@@ -12,11 +12,15 @@
 #include "reconcilers/dbrollout.h"
 #include "reconcilers/dbschema.h"
 
+#ifndef TM_GIT_REVISION /* set by CMakeLists.txt: git describe, or "unknown" */
+#define TM_GIT_REVISION "unknown"
+#endif
+
 static int usage(FILE *out)
 {
     fprintf(out, "usage: tidemark <command> [flags]\n"
                  "commands:\n"
-                 "  version      print the version\n");
+                 "  version      print the version and the git revision\n");
     cli_usage_write(out);
     fprintf(out, "  controller   run the Kubernetes controller\n"
                  "run `tidemark <command> --help` for a command's flags\n");
@@ -29,7 +33,7 @@ int main(int argc, char **argv)
         return usage(stderr);
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("tidemark %s\n", TM_VERSION);
+        printf("tidemark %s (revision %s)\n", TM_VERSION, TM_GIT_REVISION);
         return 0;
     }
     if (strcmp(cmd, "controller") == 0) /* reconcilers/ add theirs to this list */
