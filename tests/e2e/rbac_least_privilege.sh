@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/rbac_least_privilege.sh — what the controller's ServiceAccount may and may
+# NOT do, asked of the REAL kube-apiserver (`kubectl auth can-i --as=system:serviceaccount:...`)
+# for each way to install it:
+#   kustomize    manifests/rbac.yaml (ServiceAccount tidemark-system/tidemark): cluster-wide;
+#   helm         `helm template` of the chart's defaults (a ClusterRole), applied;
+#   helm Roles   `helm template --set watchNamespaces={A}`: allowed in A only, nothing in B and
+#                nothing cluster-wide.
+# In every mode Secrets are `get` only (read live by name; list or watch would let the
+# controller read every Secret of the cluster) and nothing may be created or deleted beyond
+# Events and the leader Lease.  The chart objects get a release name of their own and are
+# deleted at the end; the kustomize ones are left installed, as crds_manifests.sh leaves them.
+# Needs helm (hack/helm.sh build), KUBECONFIG and TIDEMARK_K8S_BIN.
+set -euo pipefail
+# shellcheck source=tests/lib/kube.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
+# shellcheck source=tests/lib/chart.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/chart.sh"
+require_controlplane
+new_work_dir
+new_namespace rbac-lp
+A="$(unique_ns rbac-lp-a)" B="$(unique_ns rbac-lp-b)"
+k create namespace "$A" >/dev/null
+k create namespace "$B" >/dev/null
+at_exit 'k delete namespace "$A" "$B" --ignore-not-found --wait=false >/dev/null 2>&1'
+
+can() { # SA yes|no can-i-arguments...: a mismatch is recorded, the run goes on
+  local sa=$1 want=$2 got; shift 2
+  got="$(k auth can-i --as="system:serviceaccount:$sa" "$@" 2>/dev/null || true)"
+  [[ "$got" == "$want" ]] || soft_fail "kubectl auth can-i --as=system:serviceaccount:$sa $*: expected $want, got '$got'"
+}
+
+# Everything the controller does in namespace $3 (yes), then what it must never do there (no).
+# $2: yes when it works in that namespace, no for a namespace it is not allowed to watch.
+controller_in_ns() { # SA yes|no NAMESPACE
+  local sa=$1 want=$2 ns=$3 r v
+  for r in dbschemas dbinstances dbrollouts; do
+    for v in get list watch update patch; do can "$sa" "$want" "$v" "$r.tidemark.dev" -n "$ns"; done
+    can "$sa" "$want" patch "$r.tidemark.dev" --subresource=status -n "$ns"
+    can "$sa" "$want" update "$r.tidemark.dev" --subresource=finalizers -n "$ns"
+    for v in create delete; do can "$sa" no "$v" "$r.tidemark.dev" -n "$ns"; done
+  done
+  for v in get list watch update patch; do can "$sa" "$want" "$v" deployments.apps -n "$ns"; done
+  for v in get list watch; do can "$sa" "$want" "$v" replicasets.apps -n "$ns"; done
+  can "$sa" "$want" get secrets -n "$ns"
+  for v in get list watch; do can "$sa" "$want" "$v" configmaps -n "$ns"; done
+  for v in create patch; do can "$sa" "$want" "$v" events.events.k8s.io -n "$ns"; done
+  # never
+  for v in list watch create update patch delete; do can "$sa" no "$v" secrets -n "$ns"; done
+  for v in create update patch delete; do can "$sa" no "$v" configmaps -n "$ns"; done
+  for v in create delete; do can "$sa" no "$v" deployments.apps -n "$ns"; done
+  can "$sa" no patch replicasets.apps -n "$ns"
+  can "$sa" no create pods -n "$ns"
+  can "$sa" no get leases.coordination.k8s.io -n "$ns"
+}
+
+# Cluster-wide: what an all-namespaces controller lists and watches ($2 yes), never Secrets.
+controller_cluster_wide() { # SA yes|no
+  local sa=$1 want=$2 r
+  for r in dbschemas.tidemark.dev dbinstances.tidemark.dev dbrollouts.tidemark.dev \
+           deployments.apps replicasets.apps configmaps; do
+    can "$sa" "$want" list "$r" -A
+    can "$sa" "$want" watch "$r" -A
+  done
+  can "$sa" no list secrets -A
+  can "$sa" no watch secrets -A
+  can "$sa" no get nodes
+  can "$sa" no create clusterrolebindings.rbac.authorization.k8s.io
+  can "$sa" no '*' '*'
+}
+
+leader_election() { # SA NAMESPACE: the Lease there, and nothing else about it
+  local sa=$1 ns=$2 v
+  for v in get create update; do can "$sa" yes "$v" leases.coordination.k8s.io -n "$ns"; done
+  can "$sa" no delete leases.coordination.k8s.io -n "$ns"
+}
+
+# Wait until the authorizer answers with the new bindings (RBAC is applied asynchronously).
+bound() { [[ "$(k auth can-i --as="system:serviceaccount:$1" get "${@:2}" 2>/dev/null || true)" == yes ]]; }
+
+# ---- kustomize
+install_kustomize_rbac() {
+  k apply --server-side --force-conflicts --field-manager=tidemark-e2e \
+    -f "$ROOT/manifests/namespace.yaml" -f "$ROOT/manifests/serviceaccount.yaml" -f "$ROOT/manifests/rbac.yaml" >/dev/null
+}
+wait_for -t 60 install_kustomize_rbac || fail "applying manifests/rbac.yaml failed: $(install_kustomize_rbac 2>&1)"
+SA=tidemark-system:tidemark
+wait_for -t 30 bound "$SA" dbrollouts.tidemark.dev -n "$A" || fail "kustomize RBAC never took effect for $SA"
+controller_in_ns "$SA" yes "$A"
+controller_cluster_wide "$SA" yes
+leader_election "$SA" tidemark-system
+log "kustomize: can-i checked"
+
+# ---- helm, defaults: a ClusterRole
+REL="rbac-$(random_hex 3)"  # fullname $REL-tidemark: its own ClusterRole, ServiceAccount
+render() { # helm template arguments... -> the ServiceAccount and RBAC objects
+  "$HELM" template "$REL" "$CHART" --namespace "$NS" --set crds.install=false \
+    --show-only templates/serviceaccount.yaml --show-only templates/rbac.yaml "$@"
+}
+render >"$WORK/cluster.yaml" || fail "helm template (defaults) failed"
+at_exit 'k delete -f "$WORK/cluster.yaml" --ignore-not-found --wait=false >/dev/null 2>&1'
+k apply -f "$WORK/cluster.yaml" >/dev/null || fail "applying the chart's RBAC (defaults) failed"
+grep -q '^kind: ClusterRole$' "$WORK/cluster.yaml" || fail "helm template (defaults): no ClusterRole"
+SA="$NS:$REL-tidemark"
+wait_for -t 30 bound "$SA" dbrollouts.tidemark.dev -n "$A" || fail "chart RBAC (defaults) never took effect for $SA"
+controller_in_ns "$SA" yes "$A"
+controller_cluster_wide "$SA" yes
+leader_election "$SA" "$NS"
+k delete -f "$WORK/cluster.yaml" --wait=false >/dev/null || fail "deleting the chart's RBAC (defaults) failed"
+log "helm defaults: can-i checked"
+
+# ---- helm, watchNamespaces={A}: Roles in A, nothing in B, nothing cluster-wide
+render --set "watchNamespaces={$A}" >"$WORK/roles.yaml" || fail "helm template (watchNamespaces) failed"
+at_exit 'k delete -f "$WORK/roles.yaml" --ignore-not-found --wait=false >/dev/null 2>&1'
+! grep -q '^kind: ClusterRole' "$WORK/roles.yaml" || fail "helm template (watchNamespaces): a cluster-wide grant was rendered"
+gone() { ! bound "$SA" dbrollouts.tidemark.dev -n "$B"; }
+wait_for -t 30 gone || fail "the chart's ClusterRoleBinding (defaults) still grants after its deletion"
+k apply -f "$WORK/roles.yaml" >/dev/null || fail "applying the chart's RBAC (watchNamespaces) failed"
+wait_for -t 30 bound "$SA" dbrollouts.tidemark.dev -n "$A" || fail "chart RBAC (watchNamespaces) never took effect for $SA"
+controller_in_ns "$SA" yes "$A"
+controller_in_ns "$SA" no "$B"
+controller_cluster_wide "$SA" no
+leader_election "$SA" "$NS"
+log "helm watchNamespaces: can-i checked"
+
+finish_soft rbac_least_privilege
