@@ -162,4 +162,24 @@ TM_TEST(instance_reports_active_rollout)
     TM_EXPECT_STR(p.status.active_rollout, "orders-v2");
 }
 
+/* A new object carries the CRDs' status default {observedGeneration: -1} (so
+ * kstatus reads it InProgress): the first reconcile must replace it, even
+ * when it only waits. */
+TM_TEST(instance_first_status_replaces_the_crd_default)
+{
+    struct dbinstance_observed o = base();
+    o.status.observed_generation = -1;
+    struct dbinstance_plan p;
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.observed_generation, 3);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_READY));
+    TM_EXPECT(!dbinstance_status_equal(&o.status, &p.status));
+
+    o.schema_ready = false;
+    o.schema_message = "DBSchema orders not found";
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.observed_generation, 3);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_RECONCILING));
+}
+
 TM_TEST_MAIN()

@@ -84,4 +84,39 @@ TM_TEST(rollout_status_json_round_trips)
     cJSON_Delete(obj);
 }
 
+/* The CRDs default a new object's status to {observedGeneration: -1} (kstatus
+ * then reads it InProgress): it reads exactly as no status, apart from that
+ * generation, and the first decision writes a different status (patched). */
+TM_TEST(rollout_crd_default_status_reads_as_no_status_yet)
+{
+    cJSON *bare = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"generation\":1},"
+                              "\"spec\":{\"instanceRef\":{\"name\":\"db\"},\"tag\":\"v1\"}}");
+    cJSON *dflt = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"generation\":1},"
+                              "\"spec\":{\"instanceRef\":{\"name\":\"db\"},\"tag\":\"v1\"},"
+                              "\"status\":{\"observedGeneration\":-1}}");
+    TM_ASSERT(bare != NULL && dflt != NULL);
+    struct dbrollout_observed a, b;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    dbrollout_read(bare, &a);
+    dbrollout_read(dflt, &b);
+    TM_EXPECT_INT(b.status.observed_generation, -1);
+    TM_EXPECT_INT(b.status.phase, DBROLLOUT_PHASE_NONE);
+    TM_EXPECT_INT(b.status.conds.n, 0);
+    TM_EXPECT(!b.status.has_pre_start_tag);
+    b.status.observed_generation = a.status.observed_generation;
+    TM_EXPECT(dbrollout_status_equal(&a.status, &b.status));
+
+    /* no DBInstance yet: Pending, written over the default */
+    b.status.observed_generation = -1;
+    struct dbrollout_plan p;
+    dbrollout_decide(&b, 1700000000000LL, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+    TM_EXPECT(!dbrollout_status_equal(&b.status, &p.status));
+    /* and kstatus still reads it InProgress: generation not handled, or Reconciling */
+    TM_EXPECT(p.status.observed_generation != 1 || cond_is_true(&p.status.conds, COND_RECONCILING));
+    cJSON_Delete(bare);
+    cJSON_Delete(dflt);
+}
+
 TM_TEST_MAIN()

@@ -160,4 +160,29 @@ TM_TEST(schema_same_revision_poll_writes_nothing)
     TM_EXPECT_INT(p2.nevents, 0);
 }
 
+/* A new object carries the CRDs' status default {observedGeneration: -1} (so
+ * kstatus reads it InProgress): the first reconcile must replace it. */
+TM_TEST(schema_first_status_replaces_the_crd_default)
+{
+    struct dbschema_observed o = base();
+    o.status.observed_generation = -1;
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.observed_generation, 1);
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_READY));
+    TM_EXPECT(!dbschema_status_equal(&o.status, &p.status)); /* so it is patched */
+}
+
+TM_TEST(schema_parse_error_on_a_new_object_still_replaces_the_crd_default)
+{
+    struct dbschema_observed o = base();
+    o.status.observed_generation = -1;
+    o.parsed = false;
+    o.parse_error = "changelog.yaml:3:1: invalid YAML";
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.observed_generation, 1); /* Stalled for this generation: kstatus Failed */
+    TM_EXPECT(cond_is_true(&p.status.conds, COND_STALLED));
+}
+
 TM_TEST_MAIN()
