@@ -11,6 +11,9 @@
  * Decisions (why):
  *  - observedGeneration is always the current generation: every reconcile
  *    fully handles the spec (there is nothing long-running to wait for).
+ *    So the first status write replaces the CRDs' status default
+ *    {observedGeneration: -1}, which a new object carries until then (the
+ *    same holds for DBSchema).
  *  - lastCheckTime moves only when something else in the status changed or
  *    it is older than DBINSTANCE_CHECK_REFRESH_MS, so a healthy instance
  *    polled every minute does not cost a status write every minute.

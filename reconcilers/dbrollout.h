@@ -50,7 +50,10 @@
  *  - "The pod template is the target": its annotation DBROLLOUT_TAG_ANNOTATION
  *    equals spec.tag; without that annotation any template counts.
  *  - observedGeneration is written only when a generation has been fully
- *    handled (terminal or Blocked); Reconciling=True meanwhile.
+ *    handled (terminal or Blocked); Reconciling=True meanwhile.  A new
+ *    object arrives with the CRDs' status default {observedGeneration: -1}
+ *    (so kstatus, and Flux's wait, read it InProgress before we write):
+ *    that reads as no status at all, and -1 is carried until then.
  *  - A move that fails in a way a retry may fix (a Liquibase lock row, an
  *    applier holding the advisory lock, a lost connection) keeps its phase
  *    and backs off 1 s, 2 s, 4 s ... 30 s.  The attempt and the time of the
