@@ -1,12 +1,14 @@
 /* tidemark: entry point.  Dispatches a subcommand to its module: the
  * engine CLI verbs (cli/cli.h: status, update, rollback, validate, lint,
- * tag, history) and the Kubernetes controller (cli/cmd_controller.h), each
- * of which parses its flags from its own table (common/flags.h). */
+ * tag, history), the Kubernetes controller (cli/cmd_controller.h), each
+ * of which parses its flags from its own table (common/flags.h), and the
+ * shell completion written from those tables (cli/completion.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_controller.h"
+#include "cli/completion.h"
 
 #include "reconcilers/dbinstance.h"
 #include "reconcilers/dbrollout.h"
@@ -23,8 +25,26 @@ static int usage(FILE *out)
                  "  version      print the version and the git revision\n");
     cli_usage_write(out);
     fprintf(out, "  controller   run the Kubernetes controller\n"
+                 "  completion   write a bash or zsh completion script\n"
                  "run `tidemark <command> --help` for a command's flags\n");
     return out == stderr ? 2 : 0;
+}
+
+/* `tidemark completion`: every command as completion sees it, from the
+ * tables that parse them. */
+static int completion(int argc, char **argv)
+{
+    static const char *const shells[] = {"bash", "zsh", NULL};
+    struct cli_command cmds[32];
+    size_t n = 0;
+    cmds[n++] = (struct cli_command){.name = "version",
+                                     .line = "print the version and the git revision"};
+    n += cli_verb_commands(cmds + n, sizeof(cmds) / sizeof(cmds[0]) - 3);
+    cmds[n++] = cli_controller_command();
+    cmds[n++] = (struct cli_command){.name = "completion",
+                                     .line = "write a bash or zsh completion script",
+                                     .args = shells};
+    return cli_completion_main(argc, argv, cmds, n, stdout, stderr);
 }
 
 int main(int argc, char **argv)
@@ -40,6 +60,8 @@ int main(int argc, char **argv)
         return cli_controller_main(argc - 1, argv + 1, (const struct mgr_reconciler *const[]){
                                             &dbschema_reconciler, &dbinstance_reconciler,
                                             &dbrollout_reconciler, NULL});
+    if (strcmp(cmd, "completion") == 0)
+        return completion(argc - 1, argv + 1);
     if (cli_is_verb(cmd))
         return cli_main(argc - 1, argv + 1, stdout, stderr);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)

@@ -315,6 +315,16 @@ void cli_usage_write(FILE *out)
         fprintf(out, "  %-12s %s\n", verbs[i].name, verbs[i].line);
 }
 
+size_t cli_verb_commands(struct cli_command *cmds, size_t max)
+{
+    size_t i;
+    for (i = 0; i < NVERBS && i < max; i++)
+        cmds[i] = (struct cli_command){.name = verbs[i].name, .line = verbs[i].line,
+                                       .flags = cli_flags, .nflags = NFLAGS,
+                                       .bit = verbs[i].bit};
+    return i;
+}
+
 static int exit_of(enum tm_code rc)
 {
     switch (rc) {

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cli/command.h"
+
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1
 #define CLI_EXIT_USAGE 2
@@ -31,5 +33,9 @@ int cli_main(int argc, char **argv, FILE *out, FILE *errout);
 /* Writes the CLI verbs' lines of the top-level usage ("  status       ...")
  * to out. */
 void cli_usage_write(FILE *out);
+
+/* Fills cmds with up to max of the verbs (their flag table shared), in
+ * usage order; returns how many it filled. */
+size_t cli_verb_commands(struct cli_command *cmds, size_t max);
 
 #endif

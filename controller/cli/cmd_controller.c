@@ -98,6 +98,13 @@ static const struct tm_flag controller_flags[] = {
 
 #define NFLAGS (sizeof(controller_flags) / sizeof(controller_flags[0]))
 
+struct cli_command cli_controller_command(void)
+{
+    return (struct cli_command){.name = "controller", .line = "run the Kubernetes controller",
+                                .flags = controller_flags, .nflags = NFLAGS,
+                                .bit = CMD_CONTROLLER};
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: tidemark controller [flags]\n");

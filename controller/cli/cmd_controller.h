@@ -5,6 +5,7 @@
 #ifndef TM_CLI_CMD_CONTROLLER_H
 #define TM_CLI_CMD_CONTROLLER_H
 
+#include "cli/command.h"
 #include "runtime/mgr.h"
 
 /* Parses flags (--kubeconfig, --namespace, --workers, --leader-elect,
@@ -17,5 +18,8 @@
  * lost leadership, 2 on bad flags.  Installs signal handlers: once per
  * process. */
 int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *const *reconcilers);
+
+/* The controller subcommand and its flag table, for completion. */
+struct cli_command cli_controller_command(void);
 
 #endif
