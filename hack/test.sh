@@ -16,10 +16,10 @@ hack/deps.sh
 command -v go >/dev/null 2>&1 || export PATH=/usr/local/go/bin:$PATH
 
 # The cold Go build of the control plane is the long pole: run it beside the C builds.
-# helm (the chart tests) and promtool (the alert rules) build after it, from the k8s.io packages it has just compiled
-# (cached in ~/.cache/tidemark: a warm run checks a stamp and builds nothing).
+# helm (the chart tests), promtool (the alert rules) and kstatus (Flux's health reading) build after it, from the
+# k8s.io packages it has just compiled (cached in ~/.cache/tidemark: a warm run checks a stamp and builds nothing).
 cp_log=$(mktemp)
-{ hack/controlplane.sh build && hack/helm.sh build && hack/promtool.sh build; } >"$cp_log" 2>&1 &
+{ hack/controlplane.sh build && hack/helm.sh build && hack/promtool.sh build && hack/kstatus.sh build; } >"$cp_log" 2>&1 &
 cp_pid=$!
 # The test node's images (tests/e2e/node_pods.sh) build beside everything until the e2e run,
 # cached in ~/.cache/tidemark/images (warm: podman's layer cache; the tidemark image
