@@ -22,10 +22,13 @@
 
 #include "changelog/chlog.h"
 #include "common/flags.h"
+#include "common/json_yaml.h"
 #include "engine/engine.h"
 #include "engine/select.h"
 
 struct verb;
+
+enum cli_output { OUTPUT_TABLE, OUTPUT_JSON, OUTPUT_YAML };
 
 struct cli_args {
     const struct verb *verb;
@@ -44,7 +47,7 @@ struct cli_args {
     enum lint_policy policy;
     bool allow_drift;
     bool require_rollback;
-    bool json;
+    enum cli_output output; /* -o */
     int lock_timeout_s;
     int statement_timeout_s;
 };
@@ -101,7 +104,7 @@ static const struct verb verbs[] = {
     {.name = "status", .bit = V_STATUS, .needs = NEEDS_CHANGELOG_DB, .run = run_status,
      .line = "show the applied tag, pending changesets and drift",
      .summary = "show the applied tag, pending changesets and drift",
-     .usage = "tidemark status --changelog PATH [--url URL] [--context EXPR] [-o table|json]"},
+     .usage = "tidemark status --changelog PATH [--url URL] [--context EXPR] [-o table|json|yaml]"},
     {.name = "update", .bit = V_UPDATE, .needs = NEEDS_CHANGELOG_DB, .run = run_update,
      .line = "apply pending changesets (to the latest or --to-tag)",
      .summary = "apply pending changesets (to the latest or --to-tag; an older tag rolls back)",
@@ -128,7 +131,7 @@ static const struct verb verbs[] = {
      .usage = "tidemark tag NAME [--url URL] [--changelog-table schema.table]"},
     {.name = "history", .bit = V_HISTORY, .needs = NEEDS_DB, .run = run_history,
      .line = "list the history table", .summary = "list the history table's rows",
-     .usage = "tidemark history [--url URL] [--changelog-table schema.table] [-o table|json]"},
+     .usage = "tidemark history [--url URL] [--changelog-table schema.table] [-o table|json|yaml]"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -219,10 +222,11 @@ static bool parse_policy(const char *val, void *field, char *why, size_t whyn)
 
 static bool parse_output(const char *val, void *field, char *why, size_t whyn)
 {
-    static const char *const names[] = {"table", "json", NULL};
+    static const char *const names[] = {"table", "json", "yaml", NULL};
+    static const enum cli_output values[] = {OUTPUT_TABLE, OUTPUT_JSON, OUTPUT_YAML};
     int k = pick(val, names, why, whyn);
     if (k >= 0)
-        *(bool *)field = k == 1;
+        *(enum cli_output *)field = values[k];
     return k >= 0;
 }
 
@@ -287,8 +291,8 @@ static const struct tm_flag cli_flags[] = {
     {.names = {"--statement-timeout"}, .kind = TM_FLAG_VALUE,
      .offset = ARG(statement_timeout_s), .parse = parse_seconds, .commands = V_ALL,
      .metavar = "SECONDS", .help = "per statement (default none)"},
-    {.names = {"-o", "--output"}, .kind = TM_FLAG_VALUE, .offset = ARG(json),
-     .parse = parse_output, .commands = V_ALL, .metavar = "table|json",
+    {.names = {"-o", "--output"}, .kind = TM_FLAG_VALUE, .offset = ARG(output),
+     .parse = parse_output, .commands = V_ALL, .metavar = "table|json|yaml",
      .help = "output format (default table)"},
 };
 
@@ -580,14 +584,28 @@ static int check_usage(const struct cli_args *a, FILE *errout)
     return -1;
 }
 
-static void print_json(FILE *out, cJSON *root)
+/* -o json or yaml: one tree, written as the flag says, then freed. */
+static void print_doc(FILE *out, const struct cli_args *a, cJSON *root)
 {
-    char *s = cJSON_Print(root);
-    if (s) {
-        fprintf(out, "%s\n", s);
-        cJSON_free(s);
+    if (a->output == OUTPUT_YAML) {
+        struct tm_err err;
+        tm_err_clear(&err);
+        if (tm_json_yaml_write(out, root, &err) != TM_OK)
+            fprintf(stderr, "tidemark %s: %s\n", a->verb->name, err.msg);
+    } else {
+        char *s = cJSON_Print(root);
+        if (s) {
+            fprintf(out, "%s\n", s);
+            cJSON_free(s);
+        }
     }
     cJSON_Delete(root);
+}
+
+/* -o json or -o yaml: a document, not a table. */
+static bool structured(const struct cli_args *a)
+{
+    return a->output != OUTPUT_TABLE;
 }
 
 static const char *drift_reason(enum engine_drift_reason r)
@@ -602,7 +620,8 @@ static void name_of(const struct chlog_changeset *cs, char *buf, size_t n)
 
 /* ---- status -------------------------------------------------------------- */
 
-static void status_json(FILE *out, const struct chlog *cl, const struct engine_status *s)
+static void status_json(FILE *out, const struct cli_args *a, const struct chlog *cl,
+                        const struct engine_status *s)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "appliedTag", s->applied_tag ? s->applied_tag : "");
@@ -631,7 +650,7 @@ static void status_json(FILE *out, const struct chlog *cl, const struct engine_s
         cJSON_AddStringToObject(o, "reason", drift_reason(d->reason));
         cJSON_AddItemToArray(dr, o);
     }
-    print_json(out, root);
+    print_doc(out, a, root);
 }
 
 static void status_table(FILE *out, const struct chlog *cl, const struct engine_status *s)
@@ -668,8 +687,8 @@ static int run_status(const struct cli_args *a, const struct chlog *cl, struct p
     if (rc != TM_OK) {
         code = fail(errout, a, &err, rc);
     } else {
-        if (a->json)
-            status_json(out, cl, &s);
+        if (structured(a))
+            status_json(out, a, cl, &s);
         else
             status_table(out, cl, &s);
         if (s.ndrift > 0)
@@ -728,7 +747,7 @@ static int run_update(const struct cli_args *a, const struct chlog *cl, struct p
 {
     struct tm_err err;
     tm_err_clear(&err);
-    struct progress prog = {out, a->json};
+    struct progress prog = {out, structured(a)};
     struct engine_opts o;
     engine_opts_init(&o);
     o.table = a->table;
@@ -749,7 +768,7 @@ static int run_update(const struct cli_args *a, const struct chlog *cl, struct p
     enum tm_code rc = engine_run(db, cl, &o, &res, &err);
     for (size_t i = 0; i < res.nwarnings; i++) /* precondition onFail/onError WARN */
         fprintf(errout, "warning: %s\n", res.warnings[i]);
-    if (a->json) {
+    if (structured(a)) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "result", rc == TM_OK ? "ok" : "failed");
         cJSON_AddNumberToObject(root, "applied", (double)res.applied);
@@ -774,7 +793,7 @@ static int run_update(const struct cli_args *a, const struct chlog *cl, struct p
             if (err.sqlstate[0])
                 cJSON_AddStringToObject(e, "sqlstate", err.sqlstate);
         }
-        print_json(out, root);
+        print_doc(out, a, root);
     } else {
         lint_table(out, &res.lint);
         fprintf(out, "%s: %zu applied, %zu rolled back%s%s; applied tag %s\n",
@@ -812,7 +831,7 @@ static int run_validate(const struct cli_args *a, const struct chlog *cl, struct
         if (s.ndrift > 0)
             code = CLI_EXIT_DRIFT;
     }
-    if (a->json) {
+    if (structured(a)) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddBoolToObject(root, "valid", code == CLI_EXIT_OK);
         cJSON_AddNumberToObject(root, "changeSets", (double)cl->nsets);
@@ -822,7 +841,7 @@ static int run_validate(const struct cli_args *a, const struct chlog *cl, struct
                 cJSON_AddItemToArray(tags, cJSON_CreateString(cl->sets[i].tag));
         if (checked)
             cJSON_AddNumberToObject(root, "drift", (double)s.ndrift);
-        print_json(out, root);
+        print_doc(out, a, root);
     } else {
         fprintf(out, "changelog ok: %zu changesets, %zu tags\n", cl->nsets, ntags);
         if (checked)
@@ -881,12 +900,12 @@ static int run_lint(const struct cli_args *a, const struct chlog *cl, struct pgx
         lint_report_release(&r);
         return fail(errout, a, &err, rc);
     }
-    if (a->json) {
+    if (structured(a)) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddNumberToObject(root, "checkedChangeSets", (double)checked);
         cJSON_AddNumberToObject(root, "denied", (double)r.ndenied);
         cJSON_AddItemToObject(root, "findings", lint_json(&r));
-        print_json(out, root);
+        print_doc(out, a, root);
     } else {
         lint_table(out, &r);
         fprintf(out, "%zu changesets checked, %zu findings, %zu denied\n", checked, r.n,
@@ -907,10 +926,10 @@ static int run_tag(const struct cli_args *a, const struct chlog *cl, struct pgx_
     enum tm_code rc = engine_tag(db, a->table, a->positional, &err);
     if (rc != TM_OK)
         return fail(errout, a, &err, rc);
-    if (a->json) {
+    if (structured(a)) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "tag", a->positional);
-        print_json(out, root);
+        print_doc(out, a, root);
     } else {
         fprintf(out, "tagged the newest change with %s\n", a->positional);
     }
@@ -928,7 +947,7 @@ static int run_history(const struct cli_args *a, const struct chlog *cl, struct 
     if (rc != TM_OK)
         return fail(errout, a, &err, rc);
     static const char *types[] = {"EXECUTED", "MARK_RAN", "RERAN", "FAILED", "OTHER"};
-    if (a->json) {
+    if (structured(a)) {
         cJSON *root = cJSON_CreateArray();
         for (size_t i = 0; i < h.nrows; i++) {
             const struct engine_row *r = &h.rows[i];
@@ -944,7 +963,7 @@ static int run_history(const struct cli_args *a, const struct chlog *cl, struct 
             cJSON_AddStringToObject(o, "deploymentId", r->deployment_id ? r->deployment_id : "");
             cJSON_AddItemToArray(root, o);
         }
-        print_json(out, root);
+        print_doc(out, a, root);
     } else {
         if (!h.exists)
             fprintf(out, "no history table\n");

@@ -5,8 +5,8 @@
  * common/flags.h: `--flag value` or `--flag=value`).  A verb loads the
  * changelog from disk (chlog_load over a disk chlog_fs rooted at the folder
  * that holds --changelog), connects with --url or $TIDEMARK_DB_URL (never printed),
- * and prints a table (default) or JSON (-o json) to out.  Diagnostics go
- * to errout.  See controller/cli/README.md for the flags and exit codes.
+ * and prints a table (default), JSON (-o json) or the same data as YAML
+ * (-o yaml) to out.  Diagnostics go to errout.  See controller/cli/README.md for the flags and exit codes.
  *
  * Exit codes: 0 ok; 1 the database or an apply failed (also lock busy);
  * 2 bad usage or input (flags, parse errors, unknown tag); 3 drift or a

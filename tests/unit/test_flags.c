@@ -345,7 +345,7 @@ TM_TEST(cli_help_lists_every_flag_for_every_verb)
         TM_EXPECT_CONTAINS(r.out, "\nflags:\n  --url URL                 PostgreSQL URL or "
                                   "conninfo (default $TIDEMARK_DB_URL)\n");
         TM_EXPECT_CONTAINS(r.out, "  --statement-timeout SECONDS  per statement (default none)\n"
-                                  "  -o table|json             output format (default table)\n");
+                                  "  -o table|json|yaml        output format (default table)\n");
         TM_EXPECT_STR(r.err, "");
         cli_run_free(&r);
     }
@@ -362,7 +362,7 @@ TM_TEST(cli_flag_errors_name_the_flag_and_exit_2)
         {{"history", "--labels", "x"}, "tidemark history: flag --labels does not apply"},
         {{"status", "--changelog"}, "tidemark status: flag --changelog needs a value"},
         {{"update", "--allow-drift=1"}, "tidemark update: flag --allow-drift takes no value"},
-        {{"status", "--output=xml"}, "tidemark status: -o: \"xml\" is not table|json"},
+        {{"status", "--output=xml"}, "tidemark status: -o: \"xml\" is not table|json|yaml"},
         {{"update", "--strategy", "x"}, "--strategy: \"x\" is not rollback|mark-next-run|fail"},
         {{"rollback", "--count", "-1"}, "tidemark rollback: --count: not a count: \"-1\""},
         {{"status", "--lock-timeout=86401"}, "--lock-timeout: not seconds: \"86401\""},
