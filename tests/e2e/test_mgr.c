@@ -307,6 +307,63 @@ TM_TEST(mgr_secondary_changes_enqueue_primaries_by_field_and_owner)
     env_release(&e);
 }
 
+/* Sets label k=v on a Secret (merge patch). */
+static enum tm_code label_secret(struct env *e, const char *name, const char *k, const char *v)
+{
+    struct tm_err err;
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", e->ns, name);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(
+        cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "metadata"), "labels"), k, v);
+    enum tm_code rc = kube_patch(e->c, path, KUBE_PATCH_MERGE, body, NULL, &err);
+    cJSON_Delete(body);
+    if (rc != TM_OK)
+        fprintf(stderr, "label secret %s: %s\n", name, err.msg);
+    return rc;
+}
+
+/* A secondary with a label selector: objects without the label are neither
+ * cached nor enqueue anything; labelling one is an event (what a user does
+ * to a changelog ConfigMap made before tidemark.dev/changelog was needed). */
+TM_TEST(mgr_secondary_label_selector_watches_only_matching_objects)
+{
+    struct env e;
+    TM_ASSERT(env_init(&e, "mgr-selector"));
+    struct tr t = {0};
+    pthread_mutex_init(&t.mu, NULL);
+    struct mgr_reconciler rec;
+    const struct mgr_reconciler *list[] = {test_reconcilers(&rec, &t), NULL};
+    rec.secondary[0].label_selector = "tidemark.dev/test=watched";
+    struct mgr_opts o = {.ns = e.ns, .workers = 2};
+    struct tm_err err;
+    TM_ASSERT_INT(put(&e, "configmaps", "byref", "secretRef", "creds", NULL, NULL), TM_OK);
+    TM_ASSERT_INT(put(&e, "configmaps", "bylabel", "secretRef", "later", NULL, NULL), TM_OK);
+    struct runner r = {.m = mgr_new(&e.proc, &o, list, &err)};
+    TM_ASSERT(r.m != NULL);
+    pthread_create(&r.t, NULL, run_thread, &r);
+    TM_ASSERT(POLL_UNTIL(mgr_synced(r.m) && calls(&t, "byref") == 1 && calls(&t, "bylabel") == 1,
+                         30000));
+    /* unlabelled: not watched */
+    TM_ASSERT_INT(put(&e, "secrets", "creds", "password", "x", NULL, NULL), TM_OK);
+    TM_ASSERT_INT(put(&e, "secrets", "later", "password", "x", NULL, NULL), TM_OK);
+    /* labelled afterwards: an event (the watch delivers events in order, so
+     * the unlabelled writes above would have arrived first) */
+    TM_ASSERT_INT(label_secret(&e, "later", "tidemark.dev/test", "watched"), TM_OK);
+    TM_EXPECT(POLL_UNTIL(calls(&t, "bylabel") == 2, 10000));
+    TM_EXPECT_INT(calls(&t, "byref"), 1);
+    cJSON *obj = NULL;
+    TM_EXPECT_INT(mgr_cache_get(r.m, "", "v1", "secrets", e.ns, "creds", &obj, &err),
+                  TM_E_NOTFOUND);
+    TM_EXPECT_INT(mgr_cache_get(r.m, "", "v1", "secrets", e.ns, "later", &obj, &err), TM_OK);
+    cJSON_Delete(obj);
+    mgr_request_stop(r.m);
+    pthread_join(r.t, NULL);
+    TM_EXPECT_INT(r.rc, TM_OK);
+    mgr_free(r.m);
+    env_release(&e);
+}
+
 TM_TEST(mgr_stop_tells_in_flight_reconciles_and_lets_them_finish)
 {
     struct env e;
@@ -421,6 +478,15 @@ TM_TEST(mgr_rejects_bad_reconciler_lists)
     const struct mgr_reconciler *nofn[] = {&b, NULL};
     TM_EXPECT(mgr_new(&e.proc, NULL, nofn, &err) == NULL);
     TM_EXPECT_INT(err.code, TM_E_INVAL);
+    /* one cache per resource: a selector on a resource also watched whole */
+    struct mgr_reconciler c;
+    test_reconcilers(&c, &t);
+    c.secondary[0] = (struct mgr_secondary){.version = "v1", .resource = "configmaps",
+                                            .label_selector = "a=b", .ref_paths = {"data.x"}};
+    const struct mgr_reconciler *twosel[] = {&c, NULL};
+    TM_EXPECT(mgr_new(&e.proc, NULL, twosel, &err) == NULL);
+    TM_EXPECT_INT(err.code, TM_E_INVAL);
+    TM_EXPECT(strstr(err.msg, "two label selectors") != NULL);
     env_release(&e);
 }
 
