@@ -10,6 +10,7 @@
  * that table.  The database URL is taken from --url or $TIDEMARK_DB_URL and
  * never echoed: error messages come from pgx, which never includes it. */
 #include "cli/cli.h"
+#include "cli/output.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -22,13 +23,10 @@
 
 #include "changelog/chlog.h"
 #include "common/flags.h"
-#include "common/json_yaml.h"
 #include "engine/engine.h"
 #include "engine/select.h"
 
 struct verb;
-
-enum cli_output { OUTPUT_TABLE, OUTPUT_JSON, OUTPUT_YAML };
 
 struct cli_args {
     const struct verb *verb;
@@ -220,16 +218,6 @@ static bool parse_policy(const char *val, void *field, char *why, size_t whyn)
     return k >= 0;
 }
 
-static bool parse_output(const char *val, void *field, char *why, size_t whyn)
-{
-    static const char *const names[] = {"table", "json", "yaml", NULL};
-    static const enum cli_output values[] = {OUTPUT_TABLE, OUTPUT_JSON, OUTPUT_YAML};
-    int k = pick(val, names, why, whyn);
-    if (k >= 0)
-        *(enum cli_output *)field = values[k];
-    return k >= 0;
-}
-
 /* ---- the flag table ------------------------------------------------------ */
 
 #define ARG(field) offsetof(struct cli_args, field)
@@ -292,7 +280,7 @@ static const struct tm_flag cli_flags[] = {
      .offset = ARG(statement_timeout_s), .parse = parse_seconds, .commands = V_ALL,
      .metavar = "SECONDS", .help = "per statement (default none)"},
     {.names = {"-o", "--output"}, .kind = TM_FLAG_VALUE, .offset = ARG(output),
-     .parse = parse_output, .commands = V_ALL, .metavar = "table|json|yaml",
+     .parse = cli_output_parse, .commands = V_ALL, .metavar = CLI_OUTPUT_METAVAR,
      .help = "output format (default table)"},
 };
 
@@ -587,25 +575,15 @@ static int check_usage(const struct cli_args *a, FILE *errout)
 /* -o json or yaml: one tree, written as the flag says, then freed. */
 static void print_doc(FILE *out, const struct cli_args *a, cJSON *root)
 {
-    if (a->output == OUTPUT_YAML) {
-        struct tm_err err;
-        tm_err_clear(&err);
-        if (tm_json_yaml_write(out, root, &err) != TM_OK)
-            fprintf(stderr, "tidemark %s: %s\n", a->verb->name, err.msg);
-    } else {
-        char *s = cJSON_Print(root);
-        if (s) {
-            fprintf(out, "%s\n", s);
-            cJSON_free(s);
-        }
-    }
-    cJSON_Delete(root);
+    char who[64];
+    snprintf(who, sizeof(who), "tidemark %s", a->verb->name);
+    cli_output_write(out, a->output, root, stderr, who);
 }
 
 /* -o json or -o yaml: a document, not a table. */
 static bool structured(const struct cli_args *a)
 {
-    return a->output != OUTPUT_TABLE;
+    return a->output != CLI_OUTPUT_TABLE;
 }
 
 static const char *drift_reason(enum engine_drift_reason r)
