@@ -20,32 +20,41 @@
 #define TM_GIT_REVISION "unknown"
 #endif
 
-static int usage(FILE *out)
-{
-    fprintf(out, "usage: tidemark <command> [flags]\n"
-                 "commands:\n"
-                 "  version      print the version and the git revision\n");
-    cli_usage_write(out);
-    fprintf(out, "  controller   run the Kubernetes controller\n"
-                 "  completion   write a bash or zsh completion script\n"
-                 "run `tidemark <command> --help` for a command's flags\n");
-    return out == stderr ? 2 : 0;
-}
+static const char *const shells[] = {"bash", "zsh", NULL};
 
-/* `tidemark completion`: every command as completion sees it, from the
- * tables that parse them. */
-static int completion(int argc, char **argv)
+/* Every command, in usage order, as usage and completion see it (from the
+ * tables that parse them); returns how many. */
+static size_t commands(struct cli_command *cmds, size_t max)
 {
-    static const char *const shells[] = {"bash", "zsh", NULL};
-    struct cli_command cmds[32];
     size_t n = 0;
+    if (max < 3)
+        return 0;
     cmds[n++] = (struct cli_command){.name = "version",
                                      .line = "print the version and the git revision"};
-    n += cli_verb_commands(cmds + n, sizeof(cmds) / sizeof(cmds[0]) - 3);
+    n += cli_verb_commands(cmds + n, max - 3);
     cmds[n++] = cli_controller_command();
     cmds[n++] = (struct cli_command){.name = "completion",
                                      .line = "write a bash or zsh completion script",
                                      .args = shells};
+    return n;
+}
+
+static int usage(FILE *out)
+{
+    struct cli_command cmds[32];
+    size_t n = commands(cmds, sizeof(cmds) / sizeof(cmds[0]));
+    fprintf(out, "usage: tidemark <command> [flags]\ncommands:\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %-12s %s\n", cmds[i].name, cmds[i].line);
+    fprintf(out, "run `tidemark <command> --help` for a command's flags\n");
+    return out == stderr ? 2 : 0;
+}
+
+/* `tidemark completion bash|zsh`. */
+static int completion(int argc, char **argv)
+{
+    struct cli_command cmds[32];
+    size_t n = commands(cmds, sizeof(cmds) / sizeof(cmds[0]));
     return cli_completion_main(argc, argv, cmds, n, stdout, stderr);
 }
 

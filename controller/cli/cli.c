@@ -301,12 +301,6 @@ bool cli_is_verb(const char *verb)
     return verb_find(verb) != NULL;
 }
 
-void cli_usage_write(FILE *out)
-{
-    for (size_t i = 0; i < NVERBS; i++)
-        fprintf(out, "  %-12s %s\n", verbs[i].name, verbs[i].line);
-}
-
 size_t cli_verb_commands(struct cli_command *cmds, size_t max)
 {
     size_t i;

@@ -30,12 +30,9 @@ bool cli_is_verb(const char *verb);
 /* Runs verb with its arguments (argv[0] is the verb); returns the exit code. */
 int cli_main(int argc, char **argv, FILE *out, FILE *errout);
 
-/* Writes the CLI verbs' lines of the top-level usage ("  status       ...")
- * to out. */
-void cli_usage_write(FILE *out);
-
 /* Fills cmds with up to max of the verbs (their flag table shared), in
- * usage order; returns how many it filled. */
+ * usage order, for the top-level usage and completion; returns how many it
+ * filled. */
 size_t cli_verb_commands(struct cli_command *cmds, size_t max);
 
 #endif

@@ -1,6 +1,6 @@
-/* cli/command: a top-level command of the tidemark binary as the things
- * that describe it see it (completion now; the usage could later): its
- * name, its usage line and its flag table.
+/* cli/command: a top-level command of the tidemark binary as what
+ * describes it sees it (the top-level usage and completion): its name, its
+ * usage line and its flag table.
  *
  * Design: the flag tables stay private to the command that parses them
  * (cli.c, cmd_controller.c); each lends its table through this struct, so
