@@ -148,17 +148,39 @@ out:
     return rc;
 }
 
+static int flag_error(FILE *errout, const struct tm_flag_result *r)
+{
+    int nl = r->name_len;
+    const char *name = r->name ? r->name : "";
+    fprintf(errout, "kubectl tidemark: ");
+    switch (r->problem) {
+    case TM_FLAG_NEEDS_VALUE:
+        fprintf(errout, "flag %.*s needs a value", nl, name);
+        break;
+    case TM_FLAG_TAKES_NO_VALUE:
+        fprintf(errout, "flag %.*s takes no value", nl, name);
+        break;
+    case TM_FLAG_BAD_VALUE:
+        fprintf(errout, "%s: %s", r->flag->names[0], r->why);
+        break;
+    case TM_FLAG_EXTRA_ARG:
+        fprintf(errout, "unexpected argument \"%s\"", r->arg);
+        break;
+    default:
+        fprintf(errout, "unknown flag \"%.*s\"", nl, name);
+        break;
+    }
+    fprintf(errout, "\nusage: kubectl tidemark [-n NS] [-o %s]\n", CLI_OUTPUT_METAVAR);
+    return 2;
+}
+
 int cli_kubectl_main(int argc, char **argv, FILE *out, FILE *errout)
 {
     struct kubectl_args a = {0};
     const struct tm_flag_set set = {kubectl_flags, NFLAGS, CMD_KUBECTL, 0, false};
     struct tm_flag_result r;
-    if (tm_flags_parse(&set, argc, argv, &a, &r) != TM_OK) {
-        fprintf(errout, "kubectl tidemark: %s \"%.*s\"%s%s\nusage: kubectl tidemark [-n NS] [-o %s]\n",
-                r.problem == TM_FLAG_UNKNOWN ? "unknown flag" : "bad flag", r.name_len,
-                r.name ? r.name : "", r.why[0] ? ": " : "", r.why, CLI_OUTPUT_METAVAR);
-        return 2;
-    }
+    if (tm_flags_parse(&set, argc, argv, &a, &r) != TM_OK)
+        return flag_error(errout, &r);
     if (r.help) {
         fprintf(out, "list every DBRollout with its phase, tag, instance and plan\n\n"
                      "usage: kubectl tidemark [-n NS] [-o %s]\n\nflags:\n",
