@@ -3,7 +3,8 @@
  * tag, history), the Kubernetes controller (cli/cmd_controller.h), each
  * of which parses its flags from its own table (common/flags.h), and the
  * shell completion written from those tables (cli/completion.h).  Run as
- * kubectl-tidemark (a symlink), it is the kubectl plugin (cli/cmd_kubectl.h). */
+ * kubectl-tidemark (a symlink), it is the kubectl plugin (cli/cmd_kubectl.h);
+ * as kubectl_complete-tidemark, the plugin's completion for kubectl. */
 #include <stdio.h>
 #include <string.h>
 
@@ -65,17 +66,34 @@ static const char *program_name(const char *argv0)
     return slash ? slash + 1 : (argv0 ? argv0 : "");
 }
 
+/* The names the binary answers to besides tidemark: the kubectl plugin
+ * (`kubectl tidemark`) and its completion (`kubectl tidemark <TAB>`, which
+ * kubectl asks of kubectl_complete-tidemark).  Returns the exit code, or
+ * -1 when name is neither. */
+static int run_applet(const char *name, int argc, char **argv)
+{
+    if (strcmp(name, "kubectl-tidemark") == 0)
+        return cli_kubectl_main(argc, argv, stdout, stderr);
+    if (strcmp(name, "kubectl_complete-tidemark") == 0) {
+        struct cli_command plugin = cli_kubectl_command();
+        return cli_completion_cobra(argc, argv, &plugin, stdout);
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
-    if (strcmp(program_name(argv[0]), "kubectl-tidemark") == 0) /* `kubectl tidemark` */
-        return cli_kubectl_main(argc, argv, stdout, stderr);
+    int applet = run_applet(program_name(argv[0]), argc, argv);
+    if (applet >= 0)
+        return applet;
     if (argc < 2)
         return usage(stderr);
     const char *cmd = argv[1];
-    /* the plugin by name, as multi-call binaries allow (busybox APPLET): for
+    /* an applet by name, as multi-call binaries allow (busybox APPLET): for
      * a wrapper that cannot set argv[0], such as the tests' valgrind one */
-    if (strcmp(cmd, "kubectl-tidemark") == 0)
-        return cli_kubectl_main(argc - 1, argv + 1, stdout, stderr);
+    applet = run_applet(cmd, argc - 1, argv + 1);
+    if (applet >= 0)
+        return applet;
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tidemark %s (revision %s)\n", TM_VERSION, TM_GIT_REVISION);
         return 0;

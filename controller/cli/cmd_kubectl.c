@@ -41,6 +41,13 @@ static const struct tm_flag kubectl_flags[] = {
 
 #define NFLAGS (sizeof(kubectl_flags) / sizeof(kubectl_flags[0]))
 
+struct cli_command cli_kubectl_command(void)
+{
+    return (struct cli_command){.name = "kubectl-tidemark",
+                                .line = "list every DBRollout (kubectl tidemark)",
+                                .flags = kubectl_flags, .nflags = NFLAGS, .bit = CMD_KUBECTL};
+}
+
 static const char *str_at(const cJSON *o, const char *a, const char *b)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);

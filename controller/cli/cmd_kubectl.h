@@ -9,8 +9,13 @@
 
 #include <stdio.h>
 
+#include "cli/command.h"
+
 /* Runs the plugin (argv[0] is its name).  Returns 0, 1 when the API or
  * the kubeconfig failed (message on errout), 2 on bad flags. */
 int cli_kubectl_main(int argc, char **argv, FILE *out, FILE *errout);
+
+/* The plugin and its flag table, for kubectl's completion. */
+struct cli_command cli_kubectl_command(void);
 
 #endif

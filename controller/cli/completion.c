@@ -255,6 +255,48 @@ static void zsh_write(FILE *out, const struct cli_command *cmds, size_t n)
                  "fi\n");
 }
 
+/* ---- kubectl (cobra __complete) --------------------------------------------- */
+
+#define COBRA_DEFAULT 0     /* the shell completes file names */
+#define COBRA_NO_FILE 4     /* ShellCompDirectiveNoFileComp */
+
+static const struct tm_flag *flag_named(const struct cli_command *c, const char *name)
+{
+    for (size_t i = 0; i < c->nflags; i++)
+        for (int j = 0; j < TM_FLAG_NAMES && c->flags[i].names[j]; j++)
+            if (accepts(c, &c->flags[i]) && strcmp(c->flags[i].names[j], name) == 0)
+                return &c->flags[i];
+    return NULL;
+}
+
+int cli_completion_cobra(int argc, char **argv, const struct cli_command *cmd, FILE *out)
+{
+    const char *cur = argc > 1 ? argv[argc - 1] : "";
+    const struct tm_flag *prev = argc > 2 ? flag_named(cmd, argv[argc - 2]) : NULL;
+    int directive = COBRA_NO_FILE;
+    if (prev && prev->kind != TM_FLAG_BOOL) {
+        if (has_choices(prev)) {
+            const char *p = prev->metavar;
+            while (*p) {
+                size_t n = strcspn(p, "|");
+                if (strncmp(p, cur, strlen(cur)) == 0 && strlen(cur) <= n)
+                    fprintf(out, "%.*s\n", (int)n, p);
+                p += n + (p[n] == '|');
+            }
+        } else if (takes_file(prev)) {
+            directive = COBRA_DEFAULT;
+        }
+    } else if (cur[0] == '-') {
+        for (size_t i = 0; i < cmd->nflags; i++)
+            for (int j = 0; j < TM_FLAG_NAMES && cmd->flags[i].names[j]; j++)
+                if (accepts(cmd, &cmd->flags[i]) &&
+                    strncmp(cmd->flags[i].names[j], cur, strlen(cur)) == 0)
+                    fprintf(out, "%s\n", cmd->flags[i].names[j]);
+    }
+    fprintf(out, ":%d\n", directive);
+    return 0;
+}
+
 /* ---- entry ------------------------------------------------------------------ */
 
 int cli_completion_main(int argc, char **argv, const struct cli_command *cmds, size_t n,

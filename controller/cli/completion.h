@@ -19,4 +19,13 @@
 int cli_completion_main(int argc, char **argv, const struct cli_command *cmds, size_t n,
                         FILE *out, FILE *errout);
 
+/* Completes for kubectl (`kubectl tidemark <TAB>`): kubectl runs
+ * kubectl_complete-tidemark with the plugin's arguments, the last being the
+ * word under the cursor, and reads cobra's __complete answer: one
+ * candidate per line, then ":<directive>" (0 = let the shell complete
+ * files, 4 = no file completion).  Offers cmd's flags for a word starting
+ * with '-', a choice flag's values after it, files after a PATH/DIR flag.
+ * argv[0] is the program; returns 0. */
+int cli_completion_cobra(int argc, char **argv, const struct cli_command *cmd, FILE *out);
+
 #endif

@@ -2,7 +2,8 @@
 # tidemark tests/e2e/kubectl_plugin.sh — `kubectl tidemark`: the tidemark binary under the name kubectl-tidemark
 # (a symlink on PATH, as the README says) is found by kubectl as a plugin and lists every DBRollout across
 # namespaces with its instance, tag, phase and plan, read from the real API server; -n limits it to one namespace;
-# -o json and -o yaml carry the same rows; a DBRollout without status yet says so.  The status is written through
+# -o json and -o yaml carry the same rows; a DBRollout without status yet says so; `kubectl __complete tidemark`
+# reaches kubectl_complete-tidemark (the same binary) and gets the plugin's flags and -o values.  The status is written through
 # the status subresource (no controller runs here).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
@@ -41,6 +42,12 @@ else
   ln -s "$TIDEMARK_BIN" "$WORK/bin/kubectl-tidemark" # what the README tells users to do
 fi
 export PATH="$WORK/bin:$TIDEMARK_K8S_BIN:$PATH"
+if [[ -L $WORK/bin/kubectl-tidemark ]]; then
+  ln -s "$TIDEMARK_BIN" "$WORK/bin/kubectl_complete-tidemark"
+else
+  printf '#!/bin/sh\nexec "%s" kubectl_complete-tidemark "$@"\n' "$TIDEMARK_BIN" >"$WORK/bin/kubectl_complete-tidemark"
+  chmod +x "$WORK/bin/kubectl_complete-tidemark"
+fi
 kubectl plugin list 2>/dev/null | grep -q "$WORK/bin/kubectl-tidemark" || fail "kubectl plugin list does not find kubectl-tidemark: $(kubectl plugin list 2>&1)"
 
 # all namespaces: our three rows (other tests' rollouts may be there too)
@@ -74,6 +81,12 @@ PY
 kubectl tidemark -n "$NS_B" -o yaml >"$WORK/rows.yaml" || fail "-o yaml: exit $?"
 grep -q "^- namespace: '$NS_B'$" "$WORK/rows.yaml" && grep -q "^  phase: 'RolledBack'$" "$WORK/rows.yaml" \
   && grep -q "^  appliedChangeSets: 2$" "$WORK/rows.yaml" || fail "-o yaml: $(cat "$WORK/rows.yaml")"
+
+# kubectl's own completion of the plugin asks kubectl_complete-tidemark (cobra's __complete protocol)
+got=$(kubectl __complete tidemark -o "" 2>/dev/null) || fail "kubectl __complete tidemark -o: exit $?"
+[[ $got == $'table\njson\nyaml\n:4' ]] || fail "kubectl __complete tidemark -o '': '$got'"
+got=$(kubectl __complete tidemark --n 2>/dev/null)
+[[ $got == $'--namespace\n:4' ]] || fail "kubectl __complete tidemark --n: '$got'"
 
 rc=0; kubectl tidemark --frobnicate >/dev/null 2>"$WORK/err" || rc=$?
 [[ $rc -eq 2 ]] && grep -q 'unknown flag' "$WORK/err" || fail "bad flag: exit $rc, $(cat "$WORK/err")"
