@@ -125,7 +125,7 @@ out="$(helm install tidemark "$CHART" --namespace tidemark-system --set crds.kee
 got="$(probe_type)"
 [[ -z "$got" ]] || fail "reinstall of chart 0.1.0 did not bring dbrollouts.tidemark.dev back to its schema"
 out="$(helm uninstall tidemark --namespace tidemark-system 2>&1)" || fail "helm uninstall (crds.keep=false): $out"
-wait_for_output 0 crds || fail "crds.keep=false: CRDs left after helm uninstall"
+wait_for_output -t 240 0 crds || fail "crds.keep=false: CRDs left after helm uninstall"
 log "crds.keep=false: CRDs removed with the release"
 
 # ---- CRDs applied with kubectl first (README): labelled and annotated, the release adopts them;
