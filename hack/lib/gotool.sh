@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # tidemark hack/lib/gotool.sh — owns how a small tool with its own go.mod under hack/ is
-# built into the user cache (sourced by hack/kstatus.sh; not run on its own).
+# built into the user cache (sourced by hack/kstatus.sh and hack/promtool.sh; not run on its
+# own).  hack/helm.sh builds differently (`go install module@version`, no go.mod of ours).
 #
-# The recipe is hack/promtool.sh's, kept in one place for the next tool: the default
+# The recipe, in one place: the default
 # GOPATH/GOCACHE (so the module and build caches are shared with the control plane and helm
 # builds), GOFLAGS=-mod=readonly plus the caller's GOFLAGS, -trimpath, -s -w; output into
 # ${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/<name>-<version>/bin, keyed by a stamp over
@@ -17,10 +18,11 @@ gotool_find_go() {
   command -v go >/dev/null 2>&1 || die "go not found (need Go >= 1.26; see hack/deps.sh)"
 }
 
-# gotool_stamp MOD_DIR: everything the binary depends on besides the module cache.
+# gotool_stamp MOD_DIR [TAGS]: everything the binary depends on besides the module cache.
 gotool_stamp() {
   {
     echo "recipe=1 (-trimpath, -s -w)"
+    [[ -z "${2:-}" ]] || echo "tags=$2"
     cat "$1/go.mod" "$1/go.sum"
     find "$1" -maxdepth 1 -name '*.go' -print0 | sort -z | xargs -0 -r cat
     readlink -f "$(command -v go)"
@@ -28,12 +30,14 @@ gotool_stamp() {
   } | sha256sum | awk '{print $1}'
 }
 
-# gotool_build MOD_DIR CACHE_DIR NAME PACKAGE: builds PACKAGE (as seen from MOD_DIR) into
-# CACHE_DIR/bin/NAME unless its stamp is current; dies with the log's tail on failure.
+# gotool_build MOD_DIR CACHE_DIR NAME PACKAGE [TAGS] [CHECK_ARG]: builds PACKAGE (as seen
+# from MOD_DIR, with build tags TAGS) into CACHE_DIR/bin/NAME unless its stamp is current;
+# a fresh binary must exit 0 when run with CHECK_ARG (when given) before it replaces the
+# cached one.  Dies with the log's tail on failure.
 gotool_build() {
-  local mod="$1" cache="$2" name="$3" pkg="$4"
+  local mod="$1" cache="$2" name="$3" pkg="$4" tags="${5:-}" check="${6:-}"
   gotool_find_go
-  local stamp; stamp="$(gotool_stamp "$mod")"
+  local stamp; stamp="$(gotool_stamp "$mod" "$tags")"
   [[ -x "$cache/bin/$name" && -f "$cache/stamp" && "$(cat "$cache/stamp")" == "$stamp" ]] && return 0
   mkdir -p "$cache"
   exec 8>"$cache/build.lock"
@@ -46,10 +50,14 @@ gotool_build() {
   t0=$(date +%s)
   log "building $name from $mod into $cache/bin"
   ( cd "$mod" && exec env GOFLAGS="-mod=readonly ${GOFLAGS:-}" \
-      go build -trimpath -ldflags="-s -w" -o "$tmp/$name" "$pkg" ) >"$cache/build.log" 2>&1 8>&- || rc=$?
+      go build -trimpath ${tags:+-tags "$tags"} -ldflags="-s -w" -o "$tmp/$name" "$pkg" ) \
+      >"$cache/build.log" 2>&1 8>&- || rc=$?
   if (( rc != 0 )) || [[ ! -x "$tmp/$name" ]]; then
     tail -n 40 "$cache/build.log" >&2 || true
     rm -rf "$tmp"; exec 8>&-; die "go build failed (rc=$rc); full log: $cache/build.log"
+  fi
+  if [[ -n "$check" ]] && ! "$tmp/$name" "$check" >/dev/null 2>&1 8>&-; then
+    rm -rf "$tmp"; exec 8>&-; die "the built $name does not run ($name $check failed)"
   fi
   rm -rf "$cache/bin"
   mv "$tmp" "$cache/bin"
