@@ -98,7 +98,10 @@ void rec_conds_from_json(const cJSON *arr, struct cond_list *l)
     cJSON_ArrayForEach(c, arr)
     {
         const char *type = rec_str(c, "type");
-        if (!type || l->n >= COND_MAX)
+        /* A type too long for cond.type is none of tidemark's: it is left
+         * out, not cut, since two cut types could become one (a list the
+         * API calls a map, and a status that changes on every rewrite). */
+        if (!type || strlen(type) >= COND_TYPE_MAX || l->n >= COND_MAX)
             continue;
         struct cond *d = &l->items[l->n++];
         memset(d, 0, sizeof(*d));

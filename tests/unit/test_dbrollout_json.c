@@ -119,4 +119,30 @@ TM_TEST(rollout_crd_default_status_reads_as_no_status_yet)
     cJSON_Delete(dflt);
 }
 
+TM_TEST(conditions_read_leaves_out_a_type_too_long_to_hold)
+{
+    /* Two foreign types that agree on their first COND_TYPE_MAX - 1 bytes:
+     * cut, they would become one type twice (found by fuzz_rollout_json). */
+    char a[COND_TYPE_MAX + 8], b[COND_TYPE_MAX + 8];
+    memset(a, 'X', sizeof(a) - 1);
+    a[sizeof(a) - 1] = '\0';
+    memcpy(b, a, sizeof(b));
+    b[sizeof(b) - 2] = 'Y';
+    cJSON *arr = cJSON_CreateArray();
+    TM_ASSERT(arr != NULL);
+    const char *types[] = {a, "Ready", b};
+    for (size_t i = 0; i < 3; i++) {
+        cJSON *o = cJSON_CreateObject();
+        TM_ASSERT(o != NULL);
+        cJSON_AddStringToObject(o, "type", types[i]);
+        cJSON_AddStringToObject(o, "status", "True");
+        cJSON_AddItemToArray(arr, o);
+    }
+    struct cond_list l;
+    rec_conds_from_json(arr, &l);
+    TM_EXPECT_INT(l.n, 1);
+    TM_EXPECT(cond_is_true(&l, "Ready"));
+    cJSON_Delete(arr);
+}
+
 TM_TEST_MAIN()
