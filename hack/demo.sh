@@ -142,7 +142,7 @@ cat <<EOT
   kubectl -n $NS describe dbrollout orders-dev
   kubectl explain dbrollout.spec.onAppFailure
   curl -s 127.0.0.1:9464/metrics | grep ^tidemark_
-  build/tidemark status --url "\$(TIDEMARK_STATE_DIR=$TIDEMARK_STATE_DIR hack/postgres.sh env | sed 's/.*=//; s|/postgres\$|/orders|')" --changelog $demo_dir/schema/changelog.yaml
+  build/tidemark status --url "\$(TIDEMARK_STATE_DIR=$TIDEMARK_STATE_DIR hack/postgres.sh env | sed -n 's/^export TIDEMARK_PG_URL=//p' | sed 's|/postgres\$|/orders|')" --changelog $demo_dir/schema/changelog.yaml
   tail -f $demo_dir/controller.log
 Stop with Ctrl-C here, or 'hack/demo.sh down' from another shell.
 EOT

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # A real PostgreSQL (Debian's packages) for tests and the demo, in a private
-# data folder on a free loopback port, with password (scram) auth over TCP.
+# data folder on a free port, with password (scram) auth over TCP.  It listens on
+# 127.0.0.1 and on the host's own address (the test node's IP, hack/node.sh ip), where
+# only the pod network (10.244.0.0/16) and the host itself may connect: pods of the test
+# node (the in-cluster controller, the test app) reach it at TIDEMARK_PG_POD_HOST.
 #   hack/postgres.sh start   initialise if needed, start, print the env
 #   hack/postgres.sh stop    stop (keeps the data folder)
 #   hack/postgres.sh restart stop if running, then start again on the SAME port (URLs handed
 #                            out stay valid; fault tests stop the server and bring it back),
 #                            print the env
-#   hack/postgres.sh env     print `export TIDEMARK_PG_URL=...` (superuser URL)
+#   hack/postgres.sh env     print `export TIDEMARK_PG_URL=...` (superuser URL on 127.0.0.1)
+#                            and `export TIDEMARK_PG_POD_HOST=...` (the address pods use;
+#                            127.0.0.1 when the host has no other address)
 #   hack/postgres.sh psql    open psql on it
 # State lives in ${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}/postgres.  When run
 # as root the server runs as the unprivileged `postgres` user (initdb refuses root).
@@ -30,9 +35,17 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# the host's source address for its default route: the address the test node registers
+# (hack/node.sh ip; TIDEMARK_NODE_IP overrides both); empty when there is none
+host_ip() {
+  [ -n "${TIDEMARK_NODE_IP:-}" ] && { echo "$TIDEMARK_NODE_IP"; return; }
+  ip -4 route get 1.1.1.1 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "src") {print $(i + 1); exit}}'
+}
+
 print_env() {
   [ -f "$dir/port" ] || { echo "postgres.sh: not initialised; run: hack/postgres.sh start" >&2; exit 1; }
   echo "export TIDEMARK_PG_URL=postgresql://tidemark:$(cat "$dir/password")@127.0.0.1:$(cat "$dir/port")/postgres"
+  echo "export TIDEMARK_PG_POD_HOST=$(cat "$dir/listen_host" 2>/dev/null || echo 127.0.0.1)"
 }
 
 running() {
@@ -63,8 +76,27 @@ start() {
     free_port > "$dir/port"
   fi
   as_owner mkdir -p "$dir/sock" 2>/dev/null || mkdir -p "$dir/sock"
+  local listen=127.0.0.1 hip
+  hip=$(host_ip)
+  if [ -n "$hip" ] && [ "${hip#127.}" = "$hip" ]; then
+    listen="127.0.0.1,$hip"
+    echo "$hip" >"$dir/listen_host"
+  else
+    hip=""
+    echo 127.0.0.1 >"$dir/listen_host"
+  fi
+  # initdb's pg_hba.conf lets every address in with a password; narrow it to loopback, this
+  # host and the test node's pod network (rewritten each start: the host's address may change)
+  as_owner tee "$data/pg_hba.conf" >/dev/null <<EOF
+# written by hack/postgres.sh start
+local all all trust
+host  all all 127.0.0.1/32  scram-sha-256
+host  all all ::1/128       scram-sha-256
+${hip:+host  all all $hip/32 scram-sha-256}
+host  all all 10.244.0.0/16 scram-sha-256
+EOF
   as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $(cat "$dir/port") -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-p $(cat "$dir/port") -k $dir/sock -c listen_addresses=$listen -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
     start >/dev/null || { tail -20 "$dir/server.log" >&2; exit 1; }
   print_env
 }

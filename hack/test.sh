@@ -55,7 +55,7 @@ cleanup() {
 trap cleanup EXIT
 eval "$(hack/postgres.sh start)"
 eval "$(hack/controlplane.sh start)"
-export TIDEMARK_PG_URL KUBECONFIG TIDEMARK_K8S_BIN
+export TIDEMARK_PG_URL TIDEMARK_PG_POD_HOST KUBECONFIG TIDEMARK_K8S_BIN
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
