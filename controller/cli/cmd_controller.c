@@ -9,6 +9,9 @@
  *
  * The flags are one table (controller_flags, common/flags.h) that drives
  * both their parsing and `--help`; the manager's defaults stay in mgr.h.
+ * --namespace is repeatable and each value may be a comma-separated list
+ * (what the chart's watchNamespaces passes): the names are checked as
+ * Kubernetes namespace names and repeats dropped, in the order given.
  *
  * Exit codes: 0 after a requested stop, 1 on failure or lost leadership (the
  * pod restarts and rejoins the election), 2 on bad flags. */
@@ -22,10 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
+#include "common/caps.h"
 #include "common/clock.h"
 #include "common/flags.h"
 #include "kube/kube.h"
 #include "log/log.h"
+#include "runtime/informer.h"
 #include "runtime/metrics.h"
 
 /* lock-free (checked at start): safe to touch from a signal handler */
@@ -38,13 +44,75 @@ static void on_signal(int sig)
         _exit(1);
 }
 
+#define NS_NAME_MAX 63 /* a namespace name is a DNS-1123 label */
+
 /* What the flags fill: the manager's options and the process's logging. */
 struct controller_args {
     const char *kubeconfig;
     const char *log_format;
     const char *log_level;
+    struct tm_flag_list namespace_flags; /* --namespace values as given */
+    /* the namespaces split out of them, each once: mo.namespaces points here */
+    char ns_names[INFORMER_MAX_NAMESPACES][NS_NAME_MAX + 1];
+    const char *ns_list[INFORMER_MAX_NAMESPACES + 1];
+    size_t nns;
     struct mgr_opts mo;
 };
+
+/* A Kubernetes namespace name (a DNS-1123 label): 1-63 of [a-z0-9-],
+ * starting and ending with a letter or digit. */
+static bool namespace_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > NS_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/* One --namespace value: comma-separated namespace names. */
+static bool parse_namespaces(const char *val, void *field, char *why, size_t whyn)
+{
+    for (const char *p = val;; p++) {
+        size_t n = strcspn(p, ",");
+        if (!namespace_name_ok(p, n)) {
+            snprintf(why, whyn, "not a namespace name: \"%.*s\"", (int)(n > 80 ? 80 : n), p);
+            return false;
+        }
+        p += n;
+        if (!*p)
+            return true;
+    }
+}
+
+/* Splits the --namespace values into f->ns_names (repeats dropped) and
+ * points f->mo.namespaces at them.  false when there are too many. */
+static bool split_namespaces(struct controller_args *f)
+{
+    for (size_t i = 0; i < f->namespace_flags.n; i++) {
+        for (const char *p = f->namespace_flags.items[i];; p++) {
+            size_t n = strcspn(p, ","), j = 0;
+            while (j < f->nns && !(strlen(f->ns_names[j]) == n &&
+                                   strncmp(f->ns_names[j], p, n) == 0))
+                j++;
+            if (j == f->nns) {
+                if (f->nns == INFORMER_MAX_NAMESPACES)
+                    return false;
+                memcpy(f->ns_names[f->nns], p, n); /* checked: n <= NS_NAME_MAX */
+                f->ns_names[f->nns][n] = '\0';
+                f->ns_list[f->nns] = f->ns_names[f->nns];
+                f->nns++;
+            }
+            p += n;
+            if (!*p)
+                break;
+        }
+    }
+    f->ns_list[f->nns] = NULL;
+    f->mo.namespaces = f->nns ? f->ns_list : NULL;
+    return true;
+}
 
 static bool parse_workers(const char *val, void *field, char *why, size_t whyn)
 {
@@ -73,7 +141,10 @@ enum { CMD_CONTROLLER = 1 }; /* the table's one command bit */
 static const struct tm_flag controller_flags[] = {
     STR_FLAG("--kubeconfig", kubeconfig, "PATH",
              "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)"),
-    STR_FLAG("--namespace", mo.ns, "NS", "watch one namespace (default: all)"),
+    {.names = {"--namespace"}, .kind = TM_FLAG_LIST, .offset = ARG(namespace_flags),
+     .parse = parse_namespaces, .commands = CMD_CONTROLLER, .metavar = "NS[,NS...]",
+     .help = "watch only these namespaces (repeatable; default: all)\n"
+             "one Role per namespace is enough (no ClusterRole)"},
     {.names = {"--workers"}, .kind = TM_FLAG_VALUE, .offset = ARG(mo.workers),
      .parse = parse_workers, .commands = CMD_CONTROLLER, .metavar = "N",
      .help = "concurrent reconciles per kind (default 2)"},
@@ -127,7 +198,12 @@ static int parse_flags(int argc, char **argv, struct controller_args *f)
             fprintf(stderr, "tidemark controller: %s needs a value\n", r.arg);
             return 2;
         case TM_FLAG_BAD_VALUE:
-            fprintf(stderr, "tidemark controller: bad value \"%s\" for %s\n", r.value, r.arg);
+            fprintf(stderr, "tidemark controller: bad value \"%s\" for %.*s%s%s\n", r.value,
+                    r.name_len, r.name, r.why[0] ? ": " : "", r.why);
+            return 2;
+        case TM_FLAG_TOO_MANY:
+            fprintf(stderr, "tidemark controller: %.*s given more than %d times\n", r.name_len,
+                    r.name, TM_FLAG_LIST_MAX);
             return 2;
         default: /* unknown, --leader-elect=<not a boolean>, an argument */
             fprintf(stderr, "tidemark controller: unknown flag %s\n", r.arg);
@@ -143,8 +219,11 @@ static int parse_flags(int argc, char **argv, struct controller_args *f)
         fprintf(stderr, "tidemark controller: --log-format must be json or text\n");
         return 2;
     }
-    if (f->mo.ns && !*f->mo.ns)
-        f->mo.ns = NULL;
+    if (!split_namespaces(f)) {
+        fprintf(stderr, "tidemark controller: --namespace: more than %d namespaces\n",
+                INFORMER_MAX_NAMESPACES);
+        return 2;
+    }
     return -1; /* go on */
 }
 
@@ -229,10 +308,16 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
         .events = events,
         .identity = identity,
     };
+    struct tm_buf watched; /* "a,b": the namespaces for the log ("" = all) */
+    tm_buf_init(&watched, TM_CAP_SMALL);
+    for (size_t i = 0; i < f.nns; i++)
+        if (tm_buf_addf(&watched, "%s%s", i ? "," : "", f.ns_list[i]) != TM_OK)
+            break; /* 64 names of 63 bytes fit; a shorter log field is harmless */
     log_info(&lg, "controller starting", LF_S("version", TM_VERSION),
              LF_S("server", kube_config_server(cfg)), LF_S("auth", kube_config_auth_kind(cfg)),
-             LF_S("namespace", f.mo.ns ? f.mo.ns : ""), LF_S("identity", identity),
+             LF_S("namespace", tm_buf_str(&watched)), LF_S("identity", identity),
              LF_I("leader_elect", f.mo.leader_elect));
+    tm_buf_release(&watched);
     m = mgr_new(&proc, &f.mo, reconcilers, &err);
     if (!m)
         goto out;

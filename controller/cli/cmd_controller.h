@@ -8,7 +8,7 @@
 #include "cli/command.h"
 #include "runtime/mgr.h"
 
-/* Parses flags (--kubeconfig, --namespace, --workers, --leader-elect,
+/* Parses flags (--kubeconfig, --namespace NS[,NS...] (repeatable), --workers, --leader-elect,
  * --leader-election-namespace, --leader-election-id, the lease timings,
  * --metrics-addr, --health-addr, --log-format json|text, --log-level,
  * --grace-period; `--help` lists them), sets up logging, metrics, the API

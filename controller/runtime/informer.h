@@ -38,6 +38,14 @@
  * in between).  Objects are stored without metadata.managedFields (memory).
  * Keys are "namespace/name", or "name" for cluster-scoped objects.
  *
+ * Namespaces: an informer watches all namespaces, one, or a list.  A list
+ * costs one list+watch (and one store) per namespace, as in
+ * controller-runtime's multi-namespace cache, and needs only namespaced
+ * grants (a Role in each); the reads below merge them: get, peek and
+ * index lookups go to the namespace's own store, foreach with ns NULL and
+ * len visit all, stats add up.  A namespace outside the list reads as
+ * empty (informer_get: TM_E_NOTFOUND).
+ *
  * Handlers run on the group's watch thread after the cache has been updated, with
  * no lock held; the objects they get are borrowed for the call only.  They
  * must be quick (enqueue a key) and must not block.
@@ -59,6 +67,7 @@
 #define INFORMER_MAX_HANDLERS 8
 #define INFORMER_MAX_INDEXES 4
 #define INFORMER_KEY_MAX 512
+#define INFORMER_MAX_NAMESPACES 64
 #define INFORMER_BACKOFF_MIN_MS 800
 #define INFORMER_BACKOFF_MAX_MS 30000
 
@@ -69,7 +78,10 @@ struct informer_opts {
     const char *group;          /* "" or NULL: core */
     const char *version;        /* "v1" */
     const char *resource;       /* plural: "configmaps" */
-    const char *ns;             /* NULL: all namespaces */
+    const char *ns;             /* one namespace; NULL and no namespaces: all */
+    /* several namespaces, NULL-terminated (at most INFORMER_MAX_NAMESPACES,
+     * each once, none empty); NULL: see ns.  Not with ns. */
+    const char *const *namespaces;
     const char *label_selector; /* NULL: none */
     int watch_timeout_s;        /* server-side timeoutSeconds; 0 = 300 (minus jitter) */
     long page_size;             /* list page; 0 = 500 */
@@ -104,9 +116,10 @@ struct informer_stats {
 struct informer_group *informer_group_new(struct kube_config *cfg, const struct tm_proc *proc,
                                           struct tm_err *err);
 
-/* Adds an informer (before start).  The same group/version/resource/ns/
- * selector added twice returns the same informer (shared between the users).
- * Strings are copied.  NULL + err. */
+/* Adds an informer (before start).  The same group/version/resource/
+ * namespaces/selector added twice returns the same informer (shared between
+ * the users).  Strings are copied.  NULL + err (TM_E_INVAL: a bad namespace
+ * list). */
 struct informer *informer_group_add(struct informer_group *g, const struct informer_opts *o,
                                     struct tm_err *err);
 
@@ -138,8 +151,8 @@ enum tm_code informer_add_handlers(struct informer *inf, const struct informer_h
 enum tm_code informer_add_field_index(struct informer *inf, const char *path,
                                       struct tm_err *err) TM_MUST_CHECK;
 
-/* Sets the resourceVersion the next watch starts from (while the group is
- * stopped).  For tests (a stale RV forces a 410) and diagnosis. */
+/* Sets the resourceVersion the next watch (of every namespace) starts from
+ * (while the group is stopped).  For tests (a stale RV forces a 410) and diagnosis. */
 enum tm_code informer_set_resume_rv(struct informer *inf, const char *rv,
                                     struct tm_err *err) TM_MUST_CHECK;
 
@@ -170,7 +183,8 @@ enum tm_code informer_index_keys(struct informer *inf, const char *path, const c
                                  void *ctx, struct tm_err *err) TM_MUST_CHECK;
 
 size_t informer_len(struct informer *inf);
-/* The last resourceVersion seen, copied into out ("" before the first list). */
+/* The last resourceVersion seen, copied into out ("" before the first list);
+ * with several namespaces, the first one's (each has its own). */
 void informer_last_rv(struct informer *inf, char *out, size_t n);
 void informer_get_stats(struct informer *inf, struct informer_stats *out);
 /* "configmaps" or "dbrollouts.tidemark.dev": the metric label. */

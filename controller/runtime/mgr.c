@@ -235,7 +235,8 @@ static struct informer *shared_informer(struct mgr *m, const char *group, const 
         return NULL;
     }
     struct informer_opts o = {.group = group, .version = version, .resource = resource,
-                              .ns = m->opts.ns, .label_selector = label_selector,
+                              .ns = m->opts.ns, .namespaces = m->opts.namespaces,
+                              .label_selector = label_selector,
                               .watch_timeout_s = m->opts.watch_timeout_s};
     struct informer *inf = informer_group_add(m->group, &o, err);
     if (!inf)

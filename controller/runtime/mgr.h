@@ -120,7 +120,12 @@ struct mgr_reconciler {
 };
 
 struct mgr_opts {
-    const char *ns;                 /* watch one namespace; NULL: all */
+    const char *ns;                 /* watch one namespace; NULL (and no namespaces): all */
+    /* watch these namespaces (NULL-terminated, borrowed for m's life; not
+     * with ns): every resource, primary or secondary, is listed and watched
+     * in each of them and nowhere else, so objects elsewhere are never
+     * enqueued nor cached (informer.h: one list+watch per namespace). */
+    const char *const *namespaces;
     int workers;                    /* per kind; 0 = 2 */
     bool leader_elect;
     const char *lease_ns;           /* NULL: the config's namespace */

@@ -3,7 +3,8 @@
  * and deletes; a watch that times out resumes without a relist; a stale
  * resourceVersion (410 Expired) forces a relist that synthesizes the delete
  * of an object removed while the watch was down; field indexes follow
- * changes; one informer's long list does not hold up another's watch.  Each test makes its own namespace and deletes it. */
+ * changes; one informer's long list does not hold up another's watch; an
+ * informer of several namespaces caches those and no other.  Each test makes its own namespace and deletes it. */
 #include "../tm_test.h"
 
 #include <arpa/inet.h>
@@ -265,6 +266,99 @@ TM_TEST(informer_field_index_follows_changes)
     tm_buf_release(&b);
     informer_group_free(g);
     env_release(&e);
+}
+
+static bool count_named(void *ctx, const cJSON *obj)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
+    if (cJSON_IsString(name) && strcmp(name->valuestring, "x") == 0)
+        (*(int *)ctx)++;
+    return true;
+}
+
+/* An informer of two namespaces out of three: both are cached and
+ * watched, the third never is (get, peek, index and foreach read it as
+ * empty), and a change or a relist in one namespace leaves the other's
+ * objects alone.  Bad namespace lists are refused before any request. */
+TM_TEST(informer_watches_only_the_namespaces_listed)
+{
+    struct env a, b, c;
+    TM_ASSERT(env_init(&a, "inf-ns-a"));
+    TM_ASSERT(env_init(&b, "inf-ns-b"));
+    TM_ASSERT(env_init(&c, "inf-ns-c"));
+    struct env *all[] = {&a, &b, &c};
+    for (int i = 0; i < 3; i++)
+        TM_ASSERT_INT(put_cm(all[i], "x", "ref", "target", true), TM_OK);
+    struct tm_err err;
+    struct informer_group *g = informer_group_new(a.cfg, &a.proc, &err);
+    TM_ASSERT(g != NULL);
+    const char *bad_dup[] = {a.ns, a.ns, NULL}, *bad_empty[] = {a.ns, "", NULL};
+    struct informer_opts bad = {.version = "v1", .resource = "configmaps", .namespaces = bad_dup};
+    TM_EXPECT(informer_group_add(g, &bad, &err) == NULL && err.code == TM_E_INVAL);
+    bad.namespaces = bad_empty;
+    TM_EXPECT(informer_group_add(g, &bad, &err) == NULL && err.code == TM_E_INVAL);
+    const char *two[] = {a.ns, b.ns, NULL};
+    bad.namespaces = two;
+    bad.ns = c.ns;
+    TM_EXPECT(informer_group_add(g, &bad, &err) == NULL && err.code == TM_E_INVAL);
+
+    struct informer_opts o = {.version = "v1", .resource = "configmaps", .namespaces = two};
+    struct informer *inf = informer_group_add(g, &o, &err);
+    TM_ASSERT(inf != NULL);
+    TM_EXPECT(informer_group_add(g, &o, &err) == inf); /* shared, like one namespace */
+    TM_ASSERT_INT(informer_add_field_index(inf, "data.ref", &err), TM_OK);
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_ASSERT(POLL_UNTIL(informer_group_synced(g), 30000));
+    char got[64];
+    TM_EXPECT_STR(cached_value(inf, a.ns, "x", "ref", got, sizeof(got)), "target");
+    TM_EXPECT_STR(cached_value(inf, b.ns, "x", "ref", got, sizeof(got)), "target");
+    TM_EXPECT(absent(inf, c.ns, "x"));
+    cJSON *obj = NULL;
+    TM_EXPECT_INT(informer_get(inf, c.ns, "x", &obj, &err), TM_E_NOTFOUND);
+    TM_EXPECT_CONTAINS(err.msg, "namespace not watched");
+    int xs = 0;
+    informer_foreach(inf, NULL, count_named, &xs);
+    TM_EXPECT_INT(xs, 2);
+    xs = 0;
+    informer_foreach(inf, c.ns, count_named, &xs);
+    TM_EXPECT_INT(xs, 0);
+    struct tm_buf keys;
+    tm_buf_init(&keys, 4096);
+    char want[160];
+    snprintf(want, sizeof(want), "%s/x;", b.ns);
+    TM_EXPECT_INT(informer_index_keys(inf, "data.ref", b.ns, "target", collect_key, &keys, &err),
+                  TM_OK);
+    TM_EXPECT_STR(tm_buf_str(&keys), want);
+    tm_buf_reset(&keys);
+    TM_EXPECT_INT(informer_index_keys(inf, "data.ref", c.ns, "target", collect_key, &keys, &err),
+                  TM_OK);
+    TM_EXPECT_STR(tm_buf_str(&keys), "");
+    TM_EXPECT_INT(informer_index_keys(inf, "data.nope", c.ns, "x", collect_key, &keys, &err),
+                  TM_E_NOTFOUND);
+
+    /* changes: seen in the watched namespaces only */
+    TM_ASSERT_INT(put_cm(&c, "y", "v", "1", true), TM_OK);
+    TM_ASSERT_INT(put_cm(&b, "y", "v", "1", true), TM_OK);
+    TM_EXPECT(POLL_UNTIL(value_is(inf, b.ns, "y", "1"), 20000));
+    TM_EXPECT(absent(inf, c.ns, "y"));
+    /* a delete in namespace a while the watches are down, then a watch from a stale
+     * resourceVersion (a relist, or the missed events): a's object goes,
+     * b's stay */
+    informer_group_stop(g);
+    TM_ASSERT_INT(del_cm(&a, "x"), TM_OK);
+    TM_ASSERT_INT(informer_set_resume_rv(inf, "1", &err), TM_OK);
+    TM_ASSERT_INT(informer_group_start(g, &err), TM_OK);
+    TM_EXPECT(POLL_UNTIL(absent(inf, a.ns, "x"), 30000));
+    TM_EXPECT(value_is(inf, b.ns, "y", "1"));
+    TM_EXPECT_STR(cached_value(inf, b.ns, "x", "ref", got, sizeof(got)), "target");
+    struct informer_stats st;
+    informer_get_stats(inf, &st);
+    TM_EXPECT(st.lists >= 2 && st.watches >= 4); /* one list and watch per namespace, twice */
+    tm_buf_release(&keys);
+    informer_group_free(g);
+    for (int i = 0; i < 3; i++)
+        env_release(all[i]);
 }
 
 TM_TEST(informer_resumes_after_watch_timeout_without_relist)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tidemark tests/unit/controller_flags.sh — `tidemark controller` flag handling without a cluster:
-# --help exits 0 and lists the flags (and stops reading them); bad flags and values exit 2 with a message naming them;
+# --help exits 0 and lists the flags (and stops reading them); bad flags and values exit 2 with a message naming them
+# (--namespace: each name of its comma lists checked);
 # an unreadable kubeconfig exits 1 with one structured error line (and no secrets in it).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -24,6 +25,12 @@ expect_exit 2 "unknown flag --frobnicate" --frobnicate
 expect_exit 2 'bad value "0" for --workers' --workers 0
 expect_exit 2 'bad value "many" for --workers' --workers=many
 expect_exit 2 "needs a value" --namespace
+# --namespace: repeatable, comma lists, each name a namespace name (DNS-1123 label)
+grep -q -- "--namespace NS\[,NS...\]" <<<"$out" || fail "--help does not show --namespace's list form"
+expect_exit 2 'bad value "team-a,Team_B" for --namespace: not a namespace name: "Team_B"' --namespace team-a,Team_B
+expect_exit 2 'bad value "a,,b" for --namespace: not a namespace name: ""' --namespace=a,,b
+expect_exit 2 'not a namespace name: ""' --namespace a --namespace ''
+expect_exit 2 'not a namespace name: "-a"' --namespace -a
 expect_exit 2 "log-format must be json or text" --log-format xml
 expect_exit 2 "log-level must be" --log-level loud
 expect_exit 2 'bad value "soon" for --grace-period' --grace-period soon
