@@ -57,8 +57,9 @@
  *  - A move that fails in a way a retry may fix (a Liquibase lock row, an
  *    applier holding the advisory lock, a lost connection) keeps its phase
  *    and backs off 1 s, 2 s, 4 s ... 30 s.  The attempt and the time of the
- *    next one are kept in the status (Ready's message starts "attempt <n>,
- *    next retry at <time>: "), not in the work queue's rate limiter, since
+ *    next one are kept in the status (status.retry {attempt, notBefore}; the
+ *    Ready message also says "attempt <n>, next retry at <time>: " for
+ *    people), not in the work queue's rate limiter, since
  *    the watch event of every status write re-queues the key at once: a
  *    reconcile before that time changes nothing and requeues after the rest;
  *    the attempt itself leaves the status as is, so each attempt costs one
@@ -104,7 +105,7 @@
 
 /* Backoff of a failed move (apply or rollback) that a retry may fix (a lock
  * held by Liquibase or another applier, a lost connection): retry n waits
- * BASE * 2^(n-1), capped at MAX.  Kept in status (see dbrollout_retry_parse)
+ * BASE * 2^(n-1), capped at MAX.  Kept in status (status.retry)
  * so it survives restarts and is not undone by the watch events of our own
  * status writes. */
 #define DBROLLOUT_RETRY_BASE_MS 1000
@@ -142,6 +143,15 @@ enum dbrollout_cs_failure {
     DBROLLOUT_CS_FAILURE_FAIL,
 };
 
+/* Why a rollback runs (status.rollbackCause): the app failed, or a changeset
+ * did (changeSetFailureStrategy Rollback).  Set when RollingBack starts, kept
+ * through the terminal phase, cleared when a new rollout starts. */
+enum dbrollout_rollback_cause {
+    DBROLLOUT_CAUSE_NONE = 0,
+    DBROLLOUT_CAUSE_APP_FAILED,
+    DBROLLOUT_CAUSE_APPLY_FAILED,
+};
+
 struct dbrollout_spec {
     const char *instance;   /* spec.instanceRef.name */
     const char *tag;        /* spec.tag */
@@ -167,6 +177,13 @@ struct dbrollout_status {
     int64_t started_at_ms;              /* wall clock; 0 = unset */
     int64_t finished_at_ms;             /* 0 = unset */
     int64_t observed_generation;
+    /* status.retry: a failed move that a retry may fix.  retry_attempt 0 =
+     * none; otherwise the attempt that failed (1-based) and when the next may
+     * run.  Present exactly while the Ready condition says "Retrying" or
+     * "RollingBack" for that failure: any other Ready write clears it. */
+    long retry_attempt;
+    int64_t retry_not_before_ms;
+    enum dbrollout_rollback_cause rollback_cause; /* status.rollbackCause */
     struct cond_list conds;
 };
 
@@ -333,12 +350,18 @@ bool dbrollout_phase_terminal(enum dbrollout_phase p);
  * 2^(attempt-1), capped at DBROLLOUT_RETRY_MAX_MS; attempt < 1 reads as 1. */
 int64_t dbrollout_retry_delay_ms(long attempt);
 
-/* The retry state a failed move left in the status: its Ready message starts
- * "attempt <n>, next retry at <RFC 3339>: " (written by decide; the CRD's
- * status has no field for it, and a condition's lastTransitionTime moves
- * only when its status does).  False when the status carries none. */
-bool dbrollout_retry_parse(const struct dbrollout_status *s, long *attempt,
-                           int64_t *not_before_ms);
+/* The retry state as a controller before status.retry wrote it: a Ready
+ * message (or status.message without a Ready condition) starting "attempt
+ * <n>, next retry at <RFC 3339>: ".  Read only for a status that has no
+ * status.retry (dbrollout_read), so an upgrade in the middle of a backoff
+ * neither resets the attempt nor loses the time.  False when it carries none. */
+bool dbrollout_retry_from_message(const struct dbrollout_status *s, long *attempt,
+                                  int64_t *not_before_ms);
+
+/* Names of the rollback causes as status.rollbackCause spells them (the
+ * RolledBack condition's reasons), and back; NONE is "". */
+const char *dbrollout_cause_name(enum dbrollout_rollback_cause c);
+bool dbrollout_cause_parse(const char *s, enum dbrollout_rollback_cause *out);
 
 struct chlog;
 struct plan;

@@ -21,6 +21,27 @@
 
 /* ------------------------------------------------------------- names */
 
+#define NNAMES(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool parse_enum(const char *s, const char *const *names, size_t n, int *out)
+{
+    if (!s)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (int)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* names[i], or "" past the end */
+static const char *name_at(const char *const *names, size_t n, size_t i)
+{
+    return i < n ? names[i] : "";
+}
+
 static const char *const phase_names[] = {
     [DBROLLOUT_PHASE_NONE] = "",
     [DBROLLOUT_PHASE_PENDING] = "Pending",
@@ -35,35 +56,16 @@ static const char *const phase_names[] = {
 
 const char *dbrollout_phase_name(enum dbrollout_phase p)
 {
-    if ((size_t)p >= sizeof(phase_names) / sizeof(phase_names[0]))
-        return "";
-    return phase_names[p];
+    return name_at(phase_names, NNAMES(phase_names), (size_t)p);
 }
 
 bool dbrollout_phase_parse(const char *s, enum dbrollout_phase *out)
 {
-    if (!s)
+    int v = 0;
+    if (!parse_enum(s, phase_names, NNAMES(phase_names), &v))
         return false;
-    for (size_t i = 0; i < sizeof(phase_names) / sizeof(phase_names[0]); i++) {
-        if (strcmp(s, phase_names[i]) == 0) {
-            *out = (enum dbrollout_phase)i;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool parse_enum(const char *s, const char *const *names, size_t n, int *out)
-{
-    if (!s)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (int)i;
-            return true;
-        }
-    }
-    return false;
+    *out = (enum dbrollout_phase)v;
+    return true;
 }
 
 bool dbrollout_order_parse(const char *s, enum dbrollout_order *out)
@@ -96,6 +98,26 @@ bool dbrollout_cs_failure_parse(const char *s, enum dbrollout_cs_failure *out)
     return true;
 }
 
+static const char *const cause_names[] = {
+    [DBROLLOUT_CAUSE_NONE] = "",
+    [DBROLLOUT_CAUSE_APP_FAILED] = "AppFailed",
+    [DBROLLOUT_CAUSE_APPLY_FAILED] = "ApplyFailed",
+};
+
+const char *dbrollout_cause_name(enum dbrollout_rollback_cause c)
+{
+    return name_at(cause_names, NNAMES(cause_names), (size_t)c);
+}
+
+bool dbrollout_cause_parse(const char *s, enum dbrollout_rollback_cause *out)
+{
+    int v = 0;
+    if (!s || !*s || !parse_enum(s, cause_names, NNAMES(cause_names), &v))
+        return false;
+    *out = (enum dbrollout_rollback_cause)v;
+    return true;
+}
+
 bool dbrollout_phase_terminal(enum dbrollout_phase p)
 {
     return p == DBROLLOUT_PHASE_SUCCEEDED || p == DBROLLOUT_PHASE_ROLLED_BACK ||
@@ -121,7 +143,9 @@ bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrol
            strcmp(a->message, b->message) == 0 && a->started_at_ms == b->started_at_ms &&
            a->finished_at_ms == b->finished_at_ms &&
            a->observed_generation == b->observed_generation &&
-           cond_list_equal(&a->conds, &b->conds);
+           a->retry_attempt == b->retry_attempt &&
+           a->retry_not_before_ms == b->retry_not_before_ms &&
+           a->rollback_cause == b->rollback_cause && cond_list_equal(&a->conds, &b->conds);
 }
 
 /* ------------------------------------------------------------ retry */
@@ -137,8 +161,8 @@ int64_t dbrollout_retry_delay_ms(long attempt)
     return d < DBROLLOUT_RETRY_MAX_MS ? d : DBROLLOUT_RETRY_MAX_MS;
 }
 
-bool dbrollout_retry_parse(const struct dbrollout_status *s, long *attempt,
-                           int64_t *not_before_ms)
+bool dbrollout_retry_from_message(const struct dbrollout_status *s, long *attempt,
+                                  int64_t *not_before_ms)
 {
     const struct cond *r = cond_find(&s->conds, COND_READY);
     const char *m = r ? r->message : s->message;
@@ -322,10 +346,14 @@ static bool changed_state(const struct ctx *c)
            strcmp(ready_reason(&c->o->status), ready_reason(c->st)) != 0;
 }
 
+/* Ready (and Reconciling/Stalled) and status.message.  Any Ready write ends
+ * a retry: retry_later sets status.retry again right after its own. */
 static void kstatus(struct ctx *c, enum cond_kstatus ks, const char *reason, const char *msg)
 {
     cond_set_kstatus(&c->st->conds, ks, reason, msg, c->o->generation, c->now);
     setstr(c->st->message, sizeof(c->st->message), msg);
+    c->st->retry_attempt = 0;
+    c->st->retry_not_before_ms = 0;
 }
 
 static void setcond(struct ctx *c, const char *type, enum cond_status s, const char *reason,
@@ -386,16 +414,15 @@ static void transient(struct ctx *c, const char *reason, const char *msg)
  * the time in the status and only requeues (dbrollout_decide). */
 static void retry_later(struct ctx *c, const char *reason, const char *what)
 {
-    long n = 0;
-    int64_t nb = 0;
     char at[48], msg[DBROLLOUT_MSG_MAX];
-    if (!dbrollout_retry_parse(&c->o->status, &n, &nb))
-        n = 0;
-    n++;
+    long n = c->o->status.retry_attempt + 1;
     int64_t delay = dbrollout_retry_delay_ms(n);
     rec_time_format(c->now + delay, at, sizeof(at));
+    /* the message says it for people; status.retry is what decide reads */
     text_cut(msg, sizeof(msg), RETRY_PREFIX "%ld" RETRY_AT "%s: %s", n, at, what);
     reconciling(c, reason, msg);
+    c->st->retry_attempt = n;
+    c->st->retry_not_before_ms = c->now + delay;
     c->p->requeue_ms = delay;
     c->p->backoff = false;
 }
@@ -404,9 +431,7 @@ static void retry_later(struct ctx *c, const char *reason, const char *what)
  * keeps it as it is (no write), so only its outcome is written. */
 static bool retrying(const struct ctx *c)
 {
-    long n = 0;
-    int64_t nb = 0;
-    return dbrollout_retry_parse(c->st, &n, &nb);
+    return c->st->retry_attempt > 0;
 }
 
 /* Pending for a reason worth an Event (waiting on something outside). */
@@ -492,6 +517,7 @@ static bool apply_failed(struct ctx *c, const char *what)
         text_cut(msg, sizeof(msg), "rolling back to preStartTag %s: %s",
                  prestart_label(c->st), what);
         c->st->phase = DBROLLOUT_PHASE_ROLLING_BACK;
+        c->st->rollback_cause = DBROLLOUT_CAUSE_APPLY_FAILED;
         setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "ApplyFailed", msg);
         reconciling(c, "RollingBack", msg);
         return true;
@@ -678,6 +704,7 @@ static bool app_failed(struct ctx *c, const char *reason, const char *msg)
     }
     text_cut(m, sizeof(m), "%s; rolling back to preStartTag %s", msg, prestart_label(c->st));
     c->st->phase = DBROLLOUT_PHASE_ROLLING_BACK;
+    c->st->rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
     setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", m);
     reconciling(c, "RollingBack", m);
     return true;
@@ -688,8 +715,7 @@ static bool step_rolling_back(struct ctx *c)
     const struct dbrollout_observed *o = c->o;
     struct dbrollout_status *st = c->st;
     char msg[DBROLLOUT_MSG_MAX], what[DBROLLOUT_MSG_MAX];
-    const struct cond *rb = cond_find(&st->conds, DBROLLOUT_COND_ROLLED_BACK);
-    bool cause_app = rb && strcmp(rb->reason, "AppFailed") == 0;
+    bool cause_app = st->rollback_cause == DBROLLOUT_CAUSE_APP_FAILED;
 
     if ((last_moved_to(o, st->pre_start_tag) || o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT) &&
         o->last.code != TM_OK) {
@@ -889,6 +915,7 @@ static void begin_common(struct ctx *c)
                     ? DBROLLOUT_PHASE_WAITING_FOR_APP
                     : DBROLLOUT_PHASE_APPLYING;
     cond_remove(&st->conds, DBROLLOUT_COND_ROLLED_BACK);
+    st->rollback_cause = DBROLLOUT_CAUSE_NONE;
     setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Pending", "not applied yet");
     if (o->spec.deployment)
         setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, "Pending", "not observed yet");
@@ -1002,13 +1029,11 @@ void dbrollout_decide(const struct dbrollout_observed *o, int64_t now_ms,
         release_if_held(&c);
         return;
     }
-    long attempt = 0;
-    int64_t not_before = 0;
     if (phase_in_progress(phase) && !tag_changed && o->last.kind == DBROLLOUT_ACT_NONE &&
-        dbrollout_retry_parse(&o->status, &attempt, &not_before) && now_ms < not_before) {
+        o->status.retry_attempt > 0 && now_ms < o->status.retry_not_before_ms) {
         /* backing off after a failed move: woken early (a watch event of
          * our own status write, a secondary changing) — change nothing */
-        p->requeue_ms = not_before - now_ms;
+        p->requeue_ms = o->status.retry_not_before_ms - now_ms;
         return;
     }
     if (last_moved(o)) {

@@ -1,6 +1,12 @@
 /* dbrollout_json: a DBRollout object <-> struct dbrollout_observed (spec,
  * status) and the status back to JSON for the status patch.  Pure; in its
- * own file so that it links (and is tested) without the manager. */
+ * own file so that it links (and is tested) without the manager.
+ *
+ * Statuses written before status.retry and status.rollbackCause existed (or
+ * under a CRD that prunes them) are read compatibly: the retry from the
+ * Ready message's "attempt <n>, next retry at <time>: " prefix, the cause
+ * from the RolledBack condition's reason, so an upgrade in the middle of a
+ * backoff or a rollback neither resets nor loses them. */
 #include "reconcilers/dbrollout.h"
 
 #include <stdio.h>
@@ -10,6 +16,35 @@
 #include "reconcilers/text.h"
 
 /* ------------------------------------------------------------ read/write */
+
+static void read_retry(const cJSON *s, struct dbrollout_status *st)
+{
+    const cJSON *r = rec_at(s, "retry");
+    if (!cJSON_IsObject(r)) {
+        long n = 0;
+        int64_t nb = 0;
+        if (dbrollout_retry_from_message(st, &n, &nb)) {
+            st->retry_attempt = n;
+            st->retry_not_before_ms = nb;
+        }
+        return;
+    }
+    int64_t n = rec_int(r, "attempt", 0);
+    int64_t nb = rec_time_parse(rec_str(r, "notBefore"));
+    if (n < 1 || n > 1000000 || nb <= 0)
+        return; /* not what decide writes: no retry under way */
+    st->retry_attempt = (long)n;
+    st->retry_not_before_ms = nb;
+}
+
+static void read_rollback_cause(const cJSON *s, struct dbrollout_status *st)
+{
+    if (dbrollout_cause_parse(rec_str(s, "rollbackCause"), &st->rollback_cause))
+        return;
+    const struct cond *rb = cond_find(&st->conds, DBROLLOUT_COND_ROLLED_BACK);
+    if (!rb || !dbrollout_cause_parse(rb->reason, &st->rollback_cause))
+        st->rollback_cause = DBROLLOUT_CAUSE_NONE;
+}
 
 void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
 {
@@ -61,6 +96,8 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
     st->finished_at_ms = rec_time_parse(rec_str(s, "finishedAt"));
     st->observed_generation = rec_int(s, "observedGeneration", 0);
     rec_conds_from_json(rec_at(s, "conditions"), &st->conds);
+    read_retry(s, st);
+    read_rollback_cause(s, st);
 }
 
 static bool add_str_or_null(cJSON *o, const char *k, const char *v, bool present)
@@ -75,6 +112,15 @@ static bool add_time_or_null(cJSON *o, const char *k, int64_t ms)
         return cJSON_AddNullToObject(o, k) != NULL;
     rec_time_format(ms, t, sizeof(t));
     return cJSON_AddStringToObject(o, k, t) != NULL;
+}
+
+static bool add_retry_or_null(cJSON *o, const struct dbrollout_status *s)
+{
+    if (s->retry_attempt <= 0)
+        return cJSON_AddNullToObject(o, "retry") != NULL;
+    cJSON *r = cJSON_AddObjectToObject(o, "retry");
+    return r && cJSON_AddNumberToObject(r, "attempt", (double)s->retry_attempt) &&
+           add_time_or_null(r, "notBefore", s->retry_not_before_ms);
 }
 
 cJSON *dbrollout_status_json(const struct dbrollout_status *s)
@@ -96,7 +142,10 @@ cJSON *dbrollout_status_json(const struct dbrollout_status *s)
         add_str_or_null(o, "message", s->message, s->message[0] != '\0') &&
         add_time_or_null(o, "startedAt", s->started_at_ms) &&
         add_time_or_null(o, "finishedAt", s->finished_at_ms) &&
-        cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation);
+        cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation) &&
+        add_retry_or_null(o, s) &&
+        add_str_or_null(o, "rollbackCause", dbrollout_cause_name(s->rollback_cause),
+                        s->rollback_cause != DBROLLOUT_CAUSE_NONE);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -440,6 +440,7 @@ TM_TEST(rollout_failed_apply_under_rollback_strategy_rolls_back_then_fails)
     TM_EXPECT_STR(p.action.tag, "v1");
     TM_EXPECT(has_event(&p, "ApplyFailed", true));
     TM_EXPECT_CONTAINS(p.events[0].note, "b.sql::2::me");
+    TM_EXPECT_INT(p.status.rollback_cause, DBROLLOUT_CAUSE_APPLY_FAILED);
 
     /* next pass: the database is back at v1 */
     o.status = p.status;
@@ -457,6 +458,7 @@ TM_TEST(rollout_failed_apply_under_rollback_strategy_rolls_back_then_fails)
     TM_EXPECT_CONTAINS(p.status.message, "b.sql::2::me");
     TM_EXPECT_CONTAINS(p.status.message, "back at preStartTag v1 after a changeset failed: ");
     TM_EXPECT_NOT_CONTAINS(p.status.message, "after after");
+    TM_EXPECT_INT(p.status.rollback_cause, DBROLLOUT_CAUSE_APPLY_FAILED); /* kept */
     TM_EXPECT_INT(p.status.rolled_back_changesets, 1);
     TM_EXPECT_INT(p.status.observed_generation, 2);
 }
@@ -529,7 +531,10 @@ TM_TEST(retry_delay_doubles_and_is_capped)
         TM_EXPECT_INT(dbrollout_retry_delay_ms(cases[i].attempt), cases[i].want_ms);
 }
 
-TM_TEST(retry_parse_reads_only_the_status_decide_wrote)
+/* The retry as a controller before status.retry wrote it (Ready's message):
+ * read only for such old statuses (dbrollout_read), so an upgrade in the
+ * middle of a backoff keeps the attempt and the time. */
+TM_TEST(retry_from_message_reads_only_what_decide_wrote)
 {
     struct dbrollout_status st;
     long n = 0;
@@ -545,12 +550,12 @@ TM_TEST(retry_parse_reads_only_the_status_decide_wrote)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&st, 0, sizeof(st));
         cond_set_kstatus(&st.conds, COND_KS_RECONCILING, "Retrying", bad[i], 2, NOW);
-        TM_EXPECT(!dbrollout_retry_parse(&st, &n, &nb));
+        TM_EXPECT(!dbrollout_retry_from_message(&st, &n, &nb));
     }
     memset(&st, 0, sizeof(st));
     cond_set_kstatus(&st.conds, COND_KS_RECONCILING, "Retrying",
                      "attempt 12, next retry at 2023-11-14T22:13:21Z: lock held: x: y", 2, NOW);
-    TM_EXPECT(dbrollout_retry_parse(&st, &n, &nb));
+    TM_EXPECT(dbrollout_retry_from_message(&st, &n, &nb));
     TM_EXPECT_INT(n, 12);
     TM_EXPECT_INT(nb, 1700000001000LL);
 }
@@ -583,9 +588,12 @@ TM_TEST(transient_apply_failures_back_off_from_status)
         TM_EXPECT(!p.backoff);
         TM_EXPECT_INT(p.requeue_ms, delay);
         TM_EXPECT_INT(p.nevents, 0);
+        TM_EXPECT_INT(p.status.retry_attempt, attempt);
+        TM_EXPECT_INT(p.status.retry_not_before_ms, now + delay);
+        /* the message says the same for people (and for old readers) */
         long n = 0;
         int64_t nb = 0;
-        TM_EXPECT(dbrollout_retry_parse(&p.status, &n, &nb));
+        TM_EXPECT(dbrollout_retry_from_message(&p.status, &n, &nb));
         TM_EXPECT_INT(n, attempt);
         TM_EXPECT_INT(nb, now + delay);
         TM_EXPECT(!dbrollout_status_equal(&p.status, &o.status)); /* the one write */
@@ -617,9 +625,8 @@ TM_TEST(transient_apply_failures_back_off_from_status)
     dbrollout_decide(&o, now, &p);
     TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_SUCCEEDED); /* base(): app complete */
     TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_SCHEMA_APPLIED), COND_TRUE);
-    long n = 0;
-    int64_t nb = 0;
-    TM_EXPECT(!dbrollout_retry_parse(&p.status, &n, &nb));
+    TM_EXPECT_INT(p.status.retry_attempt, 0);
+    TM_EXPECT_INT(p.status.retry_not_before_ms, 0);
 }
 
 TM_TEST(new_tag_during_retry_backoff_retargets_at_once)
@@ -649,6 +656,7 @@ TM_TEST(transient_rollback_failure_backs_off_from_status)
     started(&o, DBROLLOUT_PHASE_ROLLING_BACK);
     cond_set(&o.status.conds, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "ApplyFailed", "x", 2,
              NOW - 1000);
+    o.status.rollback_cause = DBROLLOUT_CAUSE_APPLY_FAILED;
     o.db.prestart = DBROLLOUT_POS_BACKWARD;
     o.db.prestart_steps = 1;
     o.last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
@@ -820,6 +828,7 @@ TM_TEST(rollout_reports_rolled_back_when_schema_back_at_prestart)
     o.app.progress_deadline_exceeded = true;
     struct dbrollout_plan p;
     dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.rollback_cause, DBROLLOUT_CAUSE_APP_FAILED);
     o.status = p.status;
     o.db.target = DBROLLOUT_POS_FORWARD;
     o.db.prestart = DBROLLOUT_POS_AT;
@@ -832,6 +841,7 @@ TM_TEST(rollout_reports_rolled_back_when_schema_back_at_prestart)
     TM_EXPECT_INT(cond_status(&p, DBROLLOUT_COND_ROLLED_BACK), COND_TRUE);
     TM_EXPECT_INT(cond_status(&p, COND_READY), COND_FALSE);
     TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "AppFailed");
+    TM_EXPECT_INT(p.status.rollback_cause, DBROLLOUT_CAUSE_APP_FAILED);
     TM_EXPECT_INT(p.status.rolled_back_changesets, 3);
     TM_EXPECT_STR(p.status.applied_tag, "v1");
     TM_EXPECT(has_event(&p, "RolledBack", true));
@@ -876,6 +886,7 @@ TM_TEST(rollout_app_first_rolls_schema_back_before_restoring_app)
     o.status.deployment_revision = 2;
     o.status.previous_deployment_revision = 1;
     cond_set(&o.status.conds, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", "x", 2, NOW);
+    o.status.rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
     app_rolling(&o);
     o.db.prestart = DBROLLOUT_POS_BACKWARD;
     struct dbrollout_plan p;
@@ -911,6 +922,7 @@ TM_TEST(rollout_rollback_failure_reports_failed)
     struct dbrollout_observed o = base();
     started(&o, DBROLLOUT_PHASE_ROLLING_BACK);
     cond_set(&o.status.conds, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", "x", 2, NOW);
+    o.status.rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
     o.db.prestart = DBROLLOUT_POS_BACKWARD;
     o.last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
     o.last.tag = "v1";
@@ -1055,11 +1067,20 @@ TM_TEST(rollout_new_generation_after_terminal_starts_new_rollout)
     struct dbrollout_observed o = base();
     started(&o, DBROLLOUT_PHASE_FAILED);
     o.status.observed_generation = 1; /* generation 2 is new */
+    o.status.rollback_cause = DBROLLOUT_CAUSE_APPLY_FAILED;
     o.lock_holder = NULL;
     struct dbrollout_plan p;
     dbrollout_decide(&o, NOW, &p);
     TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ACQUIRE_LOCK);
     TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_PENDING);
+    /* the old cause stays until the new rollout begins (it is read nowhere else) */
+    o.status = p.status;
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+    o.last.prestart_tag = "v1";
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
+    TM_EXPECT_INT(p.status.rollback_cause, DBROLLOUT_CAUSE_NONE);
 }
 
 TM_TEST(rollout_retarget_keeps_prestart_tag)

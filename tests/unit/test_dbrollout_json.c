@@ -119,6 +119,130 @@ TM_TEST(rollout_crd_default_status_reads_as_no_status_yet)
     cJSON_Delete(dflt);
 }
 
+static struct dbrollout_status status_of(const char *json)
+{
+    struct dbrollout_observed o;
+    memset(&o, 0, sizeof(o));
+    cJSON *obj = cJSON_Parse(json);
+    if (obj)
+        dbrollout_read(obj, &o);
+    cJSON_Delete(obj);
+    return o.status;
+}
+
+/* status.retry and status.rollbackCause are written, and read back. */
+TM_TEST(rollout_retry_and_rollback_cause_round_trip)
+{
+    struct dbrollout_status st;
+    memset(&st, 0, sizeof(st));
+    st.phase = DBROLLOUT_PHASE_ROLLING_BACK;
+    st.retry_attempt = 3;
+    st.retry_not_before_ms = 1795413604000LL;
+    st.rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
+    cJSON *js = dbrollout_status_json(&st);
+    TM_ASSERT(js != NULL);
+    TM_EXPECT_INT(rec_int(js, "retry.attempt", 0), 3);
+    TM_EXPECT_STR(rec_str(js, "retry.notBefore"), "2026-11-23T06:00:04Z");
+    TM_EXPECT_STR(rec_str(js, "rollbackCause"), "AppFailed");
+    cJSON *wrap = cJSON_CreateObject();
+    TM_ASSERT(wrap != NULL);
+    cJSON_AddItemToObject(wrap, "status", js);
+    struct dbrollout_observed back;
+    memset(&back, 0, sizeof(back));
+    dbrollout_read(wrap, &back);
+    TM_EXPECT(dbrollout_status_equal(&back.status, &st));
+    cJSON_Delete(wrap);
+
+    /* none: explicit nulls, so the merge patch removes what was there */
+    memset(&st, 0, sizeof(st));
+    js = dbrollout_status_json(&st);
+    TM_ASSERT(js != NULL);
+    TM_EXPECT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(js, "retry")));
+    TM_EXPECT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(js, "rollbackCause")));
+    cJSON_Delete(js);
+}
+
+/* A status written by a controller before these fields (or kept by a CRD
+ * that prunes them): the retry is in Ready's message and the cause in the
+ * RolledBack condition's reason.  An upgrade in the middle of a backoff
+ * keeps the attempt and its time, and a rollback keeps its cause. */
+TM_TEST(rollout_old_status_reads_retry_and_cause_from_text)
+{
+    struct dbrollout_status st = status_of(
+        "{\"status\":{\"phase\":\"RollingBack\",\"conditions\":["
+        "{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"RollingBack\","
+        "\"message\":\"attempt 4, next retry at 2026-11-23T06:00:08Z: rolling back to "
+        "preStartTag failed: locked\",\"lastTransitionTime\":\"2026-11-23T06:00:00Z\"},"
+        "{\"type\":\"RolledBack\",\"status\":\"False\",\"reason\":\"AppFailed\","
+        "\"message\":\"m\",\"lastTransitionTime\":\"2026-11-23T06:00:00Z\"}]}}");
+    TM_EXPECT_INT(st.retry_attempt, 4);
+    TM_EXPECT_INT(st.retry_not_before_ms, 1795413608000LL);
+    TM_EXPECT_INT(st.rollback_cause, DBROLLOUT_CAUSE_APP_FAILED);
+
+    st = status_of("{\"status\":{\"phase\":\"RollingBack\",\"conditions\":["
+                   "{\"type\":\"RolledBack\",\"status\":\"False\",\"reason\":"
+                   "\"ApplyFailed\",\"message\":\"m\",\"lastTransitionTime\":"
+                   "\"2026-11-23T06:00:00Z\"}]}}");
+    TM_EXPECT_INT(st.retry_attempt, 0);
+    TM_EXPECT_INT(st.rollback_cause, DBROLLOUT_CAUSE_APPLY_FAILED);
+
+    /* the typed fields win over the text */
+    st = status_of("{\"status\":{\"retry\":{\"attempt\":2,\"notBefore\":"
+                   "\"2026-11-23T06:00:02Z\"},\"rollbackCause\":\"ApplyFailed\","
+                   "\"message\":\"attempt 9, next retry at 2026-11-23T06:09:00Z: x\","
+                   "\"conditions\":[{\"type\":\"RolledBack\",\"status\":\"False\","
+                   "\"reason\":\"AppFailed\",\"message\":\"m\",\"lastTransitionTime\":"
+                   "\"2026-11-23T06:00:00Z\"}]}}");
+    TM_EXPECT_INT(st.retry_attempt, 2);
+    TM_EXPECT_INT(st.retry_not_before_ms, 1795413602000LL);
+    TM_EXPECT_INT(st.rollback_cause, DBROLLOUT_CAUSE_APPLY_FAILED);
+
+    /* what decide never writes reads as no retry */
+    st = status_of("{\"status\":{\"retry\":{\"attempt\":0,\"notBefore\":"
+                   "\"2026-11-23T06:00:02Z\"},\"rollbackCause\":\"Nope\"}}");
+    TM_EXPECT_INT(st.retry_attempt, 0);
+    TM_EXPECT_INT(st.rollback_cause, DBROLLOUT_CAUSE_NONE);
+}
+
+/* An upgrade mid-backoff: the next failed attempt counts on from the old
+ * message's attempt, and a reconcile woken before its time changes nothing. */
+TM_TEST(rollout_upgrade_mid_retry_keeps_attempt_and_time)
+{
+    cJSON *obj = cJSON_Parse(
+        "{\"metadata\":{\"name\":\"ro\",\"uid\":\"u-1\",\"generation\":2},"
+        "\"spec\":{\"instanceRef\":{\"name\":\"orders\"},\"tag\":\"v2\"},"
+        "\"status\":{\"phase\":\"Applying\",\"preStartTag\":\"v1\",\"targetTag\":\"v2\","
+        "\"startedAt\":\"2026-11-23T06:00:00Z\",\"observedGeneration\":1,"
+        "\"message\":\"attempt 3, next retry at 2026-11-23T06:00:10Z: locked\",\"conditions\":["
+        "{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"Retrying\","
+        "\"message\":\"attempt 3, next retry at 2026-11-23T06:00:10Z: locked\","
+        "\"lastTransitionTime\":\"2026-11-23T06:00:00Z\",\"observedGeneration\":2}]}}");
+    TM_ASSERT(obj != NULL);
+    struct dbrollout_observed o;
+    memset(&o, 0, sizeof(o));
+    dbrollout_read(obj, &o);
+    o.instance_found = true;
+    o.schema_ready = true;
+    o.db.reachable = true;
+    o.db.target = DBROLLOUT_POS_FORWARD;
+    o.db.target_steps = 1;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, 1795413605000LL, &p); /* woken 5 s early */
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT_INT(p.requeue_ms, 5000);
+    TM_EXPECT(dbrollout_status_equal(&p.status, &o.status)); /* no write */
+    o.last.kind = DBROLLOUT_ACT_APPLY_TO_TAG; /* at its time, and it fails again */
+    o.last.tag = "v2";
+    o.last.code = TM_E_LOCKED;
+    o.last.retry = TM_RETRY_WAITING;
+    o.last.error = "locked";
+    dbrollout_decide(&o, 1795413610000LL, &p);
+    TM_EXPECT_INT(p.status.retry_attempt, 4);
+    TM_EXPECT_INT(p.status.retry_not_before_ms, 1795413610000LL + dbrollout_retry_delay_ms(4));
+    TM_EXPECT_INT(p.requeue_ms, dbrollout_retry_delay_ms(4));
+    cJSON_Delete(obj);
+}
+
 TM_TEST(conditions_read_leaves_out_a_type_too_long_to_hold)
 {
     /* Two foreign types that agree on their first COND_TYPE_MAX - 1 bytes:
