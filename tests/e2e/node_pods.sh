@@ -11,41 +11,31 @@
 # a pod on the pod network reaches the API server through the `kubernetes` Service address with
 # its ServiceAccount token (TLS against the cluster CA); a kubelet crash and restart leaves running
 # containers alone; the operator installed with `kubectl apply -k manifests/` (image overridden)
-# becomes Ready and takes its leader Lease. `kubectl exec` and `kubectl logs` work, and stop
-# leaves nothing behind.
+# becomes Ready and takes its leader Lease, and fetches Git changelog sources (git:// and
+# http:// with credentials) with the git in its image. `kubectl exec` and `kubectl logs` work,
+# and stop leaves nothing behind.
 # Needs TIDEMARK_PG_URL (the harness's PostgreSQL) and root.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/git.sh"
 
-[[ -n "${TIDEMARK_PG_URL:-}" ]] || { echo "FAIL: TIDEMARK_PG_URL is not set (hack/postgres.sh start)" >&2; exit 1; }
-src="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+[[ -n "${TIDEMARK_PG_URL:-}" ]] || fail "TIDEMARK_PG_URL is not set (hack/postgres.sh start)"
+src="$ROOT"
 work="$(mktemp -d /tmp/tm-nodepods.XXXXXX)"
 export TIDEMARK_STATE_DIR="$work"
 table="tm_node_pods_$$"
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 cleanup() {
-  local rc=$?
   psql "$TIDEMARK_PG_URL" -qAtc "DROP TABLE IF EXISTS $table" >/dev/null 2>&1 || true
   "$src/hack/controlplane.sh" stop >/dev/null 2>&1 || true
   rm -rf --one-file-system "$work"
-  ((rc == 0)) && log "PASS node_pods"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 t0=$(date +%s.%N)
 eval "$(TIDEMARK_NODE=1 "$src/hack/controlplane.sh" start)" || fail "control plane with node did not start"
 log "control plane + node up in $(elapsed "$t0")s"
-k() { "$TIDEMARK_K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG" --request-timeout=15s "$@"; }
-wait_for() { # wait_for SECONDS WHAT CMD...
-  local secs=$1 what=$2 deadline; shift 2
-  deadline=$(( $(date +%s) + secs ))
-  until "$@" >/dev/null 2>&1; do
-    (( $(date +%s) < deadline )) || fail "timed out after ${secs}s waiting for $what"
-    sleep 0.5
-  done
-}
 pod_field() { k get pod "$1" -o "jsonpath=$2"; }
 pod_phase_is() { [[ "$(pod_field "$1" '{.status.phase}')" == "$2" ]]; }
 pod_ready() { [[ "$(pod_field "$1" '{.status.conditions[?(@.type=="Ready")].status}')" == True ]]; }
@@ -87,20 +77,20 @@ spec:
 EOF
 }
 app_pod app 0
-wait_for 60 "pod app Running" pod_phase_is app Running
+wait_for -t 60 pod_phase_is app Running || fail "timed out waiting for pod app Running"
 probe_failed() { k get events --field-selector involvedObject.name=app,reason=Unhealthy -o 'jsonpath={.items[*].message}' | grep -q "feature_x does not exist yet"; }
-wait_for 30 "pod app's readiness probe to fail on the missing column" probe_failed
+wait_for -t 30 probe_failed || fail "timed out waiting for pod app's readiness probe to fail on the missing column"
 pod_ready app && fail "pod app is Ready although column $table.feature_x does not exist"
 log "app Running, not Ready: its probe says the column does not exist yet"
 psql "$TIDEMARK_PG_URL" -qAtc "ALTER TABLE $table ADD COLUMN feature_x text" >/dev/null
-wait_for 30 "pod app Ready after the column was added" pod_ready app
+wait_for -t 30 pod_ready app || fail "timed out waiting for pod app Ready after the column was added"
 k logs app | grep -q "testapp: running" || fail "kubectl logs app: expected 'testapp: running', got: $(k logs app 2>&1)"
 log "app Ready once the column exists; kubectl logs works"
 
 # ---- a crashing version crashes for real, and the kubelet restarts it
 app_pod broken 1
 restarted() { local n; n="$(pod_field broken '{.status.containerStatuses[0].restartCount}')"; (( ${n:-0} >= 1 )); }
-wait_for 60 "pod broken to crash and be restarted" restarted
+wait_for -t 60 restarted || fail "timed out waiting for pod broken to crash and be restarted"
 code="$(pod_field broken '{.status.containerStatuses[0].lastState.terminated.exitCode}')"
 [[ "$code" == 1 ]] || fail "pod broken: expected its container to exit with 1, got '$code'"
 pod_ready broken && fail "pod broken is Ready although it crashes"
@@ -109,7 +99,7 @@ log "broken app exited 1 and was restarted"
 # ---- a kubelet crash and restart leaves running containers alone
 app_cid="$(pod_field app '{.status.containerStatuses[0].containerID}')"
 "$src/hack/node.sh" restart-kubelet 2>/dev/null || fail "hack/node.sh restart-kubelet failed"
-wait_for 30 "pod app Ready after the kubelet restart" pod_ready app
+wait_for -t 30 pod_ready app || fail "timed out waiting for pod app Ready after the kubelet restart"
 [[ "$(pod_field app '{.status.containerStatuses[0].containerID}')" == "$app_cid" ]] \
   || fail "the kubelet restart replaced app's container (was $app_cid)"
 log "kubelet restarted; app's container kept running and Ready"
@@ -127,7 +117,7 @@ spec:
     command: [sleep, infinity]
     securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false}
 EOF
-wait_for 60 "pod tidemark Running" pod_phase_is tidemark Running
+wait_for -t 60 pod_phase_is tidemark Running || fail "timed out waiting for pod tidemark Running"
 uid="$(k exec tidemark -- id -u)" || fail "kubectl exec tidemark -- id -u failed"
 [[ "$uid" == 65532 ]] || fail "tidemark image: expected uid 65532, got '$uid'"
 if k exec tidemark -- touch /usr/local/bin/x 2>/dev/null; then fail "tidemark image: the root filesystem is writable"; fi
@@ -164,6 +154,58 @@ k -n tidemark-system rollout status deployment/tidemark-controller --timeout=120
 holder="$(k -n tidemark-system get lease tidemark-controller -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null || true)"
 [[ "$holder" == tidemark-controller-* ]] || fail "in-cluster controller: expected it to hold Lease tidemark-system/tidemark-controller, holder is '$holder'"
 log "operator installed with kubectl apply -k: controller pod Ready and leader ($holder)"
+
+# ---- the in-cluster controller fetches Git changelog sources with the image's git (uid 65532,
+# read-only root, the Git cache on its emptyDir): git:// from `git daemon` and http:// with
+# Basic auth from a Secret (git http-backend behind tests/integration/source_git_http.py), both
+# on the node's address, which the pod network reaches. A git that cannot fetch, index a pack,
+# rev-parse, ls-tree or cat-file (or git-remote-http missing) leaves the DBSchemas not Ready.
+gitroot="$work/git"
+git init -q -b main "$gitroot/repo"
+mkdir -p "$gitroot/repo/db"
+cat >"$gitroot/repo/db/changelog.yaml" <<'YAML'
+databaseChangeLog:
+  - changeSet:
+      id: 1-create-items
+      author: node-pods
+      changes:
+        - sql: {sql: "CREATE TABLE items (id int PRIMARY KEY);"}
+  - changeSet:
+      id: 2-tag-v1
+      author: node-pods
+      changes:
+        - tagDatabase: {tag: v1}
+YAML
+git_in "$gitroot/repo" add -A && git_in "$gitroot/repo" commit -q -m v1
+rev="$(git_in "$gitroot/repo" rev-parse HEAD)"
+git_port="$(free_port)"
+git daemon --export-all --reuseaddr --listen="$node_ip" --port="$git_port" --base-path="$gitroot" "$gitroot" 2>"$work/git-daemon.log" &
+git_daemon_pid=$!
+at_exit 'kill "$git_daemon_pid" 2>/dev/null; wait "$git_daemon_pid" 2>/dev/null'
+wait_for -t 20 bash -c "exec 3<>/dev/tcp/$node_ip/$git_port" || fail "git daemon did not listen on $node_ip:$git_port: $(cat "$work/git-daemon.log")"
+GIT_HTTP_LISTEN="$node_ip" start_git_http "$gitroot" np-user np-pass np-token
+k create namespace np-git >/dev/null
+k -n np-git create secret generic git-creds --from-literal=username=np-user --from-literal=password=np-pass >/dev/null
+dbschema() { # dbschema NAME GIT-SOURCE
+  k -n np-git apply -f - >/dev/null <<EOF
+apiVersion: tidemark.dev/v1alpha1
+kind: DBSchema
+metadata: {name: $1}
+spec:
+  changelog: changelog.yaml
+  source:
+    git: $2
+EOF
+}
+wait_for -t 30 dbschema via-git "{url: \"git://$node_ip:$git_port/repo\", ref: {branch: main}, path: db}" \
+  || fail "could not create DBSchema via-git (CRDs not established?)"
+dbschema via-http "{url: \"http://$node_ip:$GIT_HTTP_PORT/repo\", ref: {branch: main}, path: db, secretRef: {name: git-creds}}"
+fetched() { [[ "$(k -n np-git get dbschema "$1" -o 'jsonpath={.status.revision}/{.status.conditions[?(@.type=="Ready")].status}')" == "$rev/True" ]]; }
+for s in via-git via-http; do
+  wait_for -t 60 fetched "$s" \
+    || fail "DBSchema $s: expected Ready with revision $rev, fetched by the in-cluster controller; status: $(k -n np-git get dbschema "$s" -o 'jsonpath={.status}')"
+done
+log "in-cluster controller fetched the Git changelog over git:// and http:// (revision $rev)"
 
 # ---- stop undoes what the node made outside its state dir
 node_id="$(printf '%s' "$work" | sha256sum | cut -c1-8)"

@@ -4,7 +4,8 @@
 #
 # Why: git's own `git http-backend` (the CGI program real servers run behind Apache or
 # nginx) serves the repositories, so the client side talks to a genuine Git server; this
-# script is only the HTTP front: it listens on 127.0.0.1 on a free port, checks the
+# script is only the HTTP front: it listens on 127.0.0.1 (or $GIT_HTTP_LISTEN, an address of
+# this host that pods of the test node reach) on a free port, checks the
 # Authorization header (Basic USER:PASSWORD, or Bearer TOKEN), answers 401 with
 # WWW-Authenticate otherwise, and runs http-backend as CGI for the rest.
 #
@@ -98,7 +99,8 @@ def main():
         do_GET = _serve
         do_POST = _serve
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    listen = os.environ.get("GIT_HTTP_LISTEN") or "127.0.0.1"
+    srv = http.server.ThreadingHTTPServer((listen, 0), Handler)
     print(f"port {srv.server_address[1]}", flush=True)
     srv.serve_forever()
 

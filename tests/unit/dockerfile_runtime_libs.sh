@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # tidemark tests/unit/dockerfile_runtime_libs.sh — every shared library the
 # tidemark binary links (its NEEDED entries) is installed by the runtime stage
-# of manifests/Dockerfile, and every -dev package the build needs by its build
-# stage.  The image cannot be built on this machine (no container engine), so
-# this is what keeps a new library (libxml2 came with the Liquibase XML reader)
-# from being forgotten there.  The C library is the base image's.
+# of manifests/Dockerfile and not taken away again by its `dpkg --purge` or
+# `dpkg --remove` (the lean runtime stage drops perl, git-man, openssl, ...
+# with --force-depends), and every -dev package the build needs is installed
+# by its build stage.
+# A second, cheaper net than building the image (hack/image.sh tidemark,
+# tests/e2e/node_pods.sh): a new library (libxml2 came with the Liquibase XML
+# reader) is caught here in a second.  The C library is the base image's.
 set -euo pipefail
 root="${TIDEMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 bin="${TIDEMARK_BIN:?TIDEMARK_BIN: run through ctest}"
 df="$root/manifests/Dockerfile"
-# the two apt-get install lists: build stage first, runtime stage second
-build_pkgs=$(awk '/^FROM .* AS build/{s=1} /^FROM /&&!/AS build/{s=2} s==1' "$df" | tr ' \\' '\n\n')
-run_pkgs=$(awk '/^FROM /&&!/AS build/{s=1} s==1' "$df" | tr ' \\' '\n\n')
+# stage_words STAGE START: the words of STAGE (build or runtime) after each START up to the
+# next "&&", one a line (RUN lines joined, so the lists may span lines)
+stage_words() {
+  awk -v want="$1" '/^FROM .* AS build/{s="build"; next} /^FROM /{s="runtime"; next} s==want' "$df" \
+    | tr '\\\n' '  ' | sed 's/&&/\n/g' | sed -n "s/.*$2//p" | tr ' ' '\n' | grep -v '^-' | grep .
+}
+build_pkgs=$(stage_words build 'apt-get install')
+run_pkgs=$(stage_words runtime 'apt-get install')
+removed_pkgs=$(stage_words runtime 'dpkg --purge'; stage_words runtime 'dpkg --remove')
 fail=0
 for lib in $(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
   case "$lib" in libasan* | libubsan* | liblsan* | libtsan*) continue ;; esac # sanitizer builds
@@ -23,6 +32,10 @@ for lib in $(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); 
   [ "$pkg" = libc6 ] && continue
   if ! grep -qx -- "$pkg" <<<"$run_pkgs"; then
     echo "dockerfile_runtime_libs: $lib ($pkg) is not installed by the runtime stage of manifests/Dockerfile"
+    fail=1
+  fi
+  if grep -qx -- "$pkg" <<<"$removed_pkgs"; then
+    echo "dockerfile_runtime_libs: $lib ($pkg) is removed again by the runtime stage of manifests/Dockerfile"
     fail=1
   fi
 done
