@@ -5,7 +5,10 @@
 #   kustomize    manifests/rbac.yaml (ServiceAccount tidemark-system/tidemark): cluster-wide;
 #   helm         `helm template` of the chart's defaults (a ClusterRole), applied;
 #   helm Roles   `helm template --set watchNamespaces={A}`: allowed in A only, nothing in B and
-#                nothing cluster-wide.
+#                nothing cluster-wide;
+#   kustomize Roles  the overlay manifests/components/watch-namespaces/overlay.sh writes for A
+#                (under a namePrefix, so its ServiceAccount is not the one the first mode bound
+#                cluster-wide): the same as helm Roles.
 # In every mode Secrets are `get` only (read live by name; list or watch would let the
 # controller read every Secret of the cluster) and nothing may be created or deleted beyond
 # Events and the leader Lease.  The chart objects get a release name of their own and are
@@ -122,5 +125,30 @@ controller_in_ns "$SA" no "$B"
 controller_cluster_wide "$SA" no
 leader_election "$SA" "$NS"
 log "helm watchNamespaces: can-i checked"
+
+# ---- kustomize, the watch-namespaces overlay for A: Roles in A, nothing in B, nothing cluster-wide
+"$ROOT/manifests/components/watch-namespaces/overlay.sh" "$WORK/overlay" "$A" \
+  || fail "manifests/components/watch-namespaces/overlay.sh failed"
+mkdir -p "$WORK/prefixed"
+printf 'namePrefix: %s-\nresources: [../overlay]\n' "$REL" >"$WORK/prefixed/kustomization.yaml"
+k kustomize "$WORK/prefixed" >"$WORK/overlay.yaml" || fail "kubectl kustomize (watch-namespaces overlay) failed"
+! grep -q '^kind: Cluster' "$WORK/overlay.yaml" || fail "the watch-namespaces overlay renders a cluster-wide grant"
+python3 - "$WORK/overlay.yaml" >"$WORK/overlay-rbac.yaml" <<'PY' || fail "filtering the overlay's RBAC failed"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1]))
+        if d and d["kind"] in ("ServiceAccount", "Role", "RoleBinding")]
+yaml.safe_dump_all(docs, sys.stdout)
+PY
+at_exit 'k delete -f "$WORK/overlay-rbac.yaml" --ignore-not-found --wait=false >/dev/null 2>&1'
+k apply -f "$WORK/overlay-rbac.yaml" >/dev/null || fail "applying the watch-namespaces overlay's RBAC failed"
+SA="tidemark-system:$REL-tidemark"
+wait_for -t 30 bound "$SA" dbrollouts.tidemark.dev -n "$A" || fail "overlay RBAC never took effect for $SA"
+controller_in_ns "$SA" yes "$A"
+# (namespace B by namespace B is the helm Roles mode's: unit.chart_matches_kustomize shows the
+# overlay renders the same objects; here, that nothing is granted beyond A)
+controller_cluster_wide "$SA" no
+can "$SA" no list dbrollouts.tidemark.dev -n "$B"
+leader_election "$SA" tidemark-system
+log "kustomize watch-namespaces: can-i checked"
 
 finish_soft rbac_least_privilege

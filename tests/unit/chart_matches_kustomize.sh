@@ -4,6 +4,9 @@
 # (RBAC rules, Deployment args, env, probes, security contexts, CRD schemas...).  And with
 # prometheusRule.enabled=true its PrometheusRule equals `kubectl kustomize manifests/prometheus`,
 # and with grafanaDashboard.enabled=true its ConfigMap equals `kubectl kustomize manifests/grafana`.
+# And with watchNamespaces={team-a,team-b} it equals the kustomize overlay that
+# manifests/components/watch-namespaces/overlay.sh writes for those namespaces (Roles instead of
+# the ClusterRole, --namespace=team-a,team-b).
 #
 # What legitimately differs is normalised first, and nothing else:
 #   - Helm's labels (helm.sh/chart, app.kubernetes.io/managed-by, /instance, /version) and
@@ -19,6 +22,10 @@ new_work_dir
 
 "$KUBECTL" kustomize "$ROOT/manifests" >"$WORK/kustomize.yaml"
 "$HELM" template tidemark "$CHART" --namespace tidemark-system >"$WORK/helm.yaml"
+"$ROOT/manifests/components/watch-namespaces/overlay.sh" "$WORK/overlay" team-a team-b
+"$KUBECTL" kustomize "$WORK/overlay" >"$WORK/kustomize-ns.yaml"
+"$HELM" template tidemark "$CHART" --namespace tidemark-system \
+  --set 'watchNamespaces={team-a,team-b}' >"$WORK/helm-ns.yaml"
 "$KUBECTL" kustomize "$ROOT/manifests/prometheus" >"$WORK/kustomize-alerts.yaml"
 "$HELM" template tidemark "$CHART" --namespace tidemark-system \
   --set prometheusRule.enabled=true --show-only templates/prometheusrule.yaml >"$WORK/helm-alerts.yaml"
@@ -85,6 +92,19 @@ if ns not in kust:
     sys.exit("FAIL: kustomize no longer renders Namespace tidemark-system: update this test")
 del kust[ns]
 ok = compare("helm template (defaults) and kubectl kustomize manifests/", kust, helm)
+kust_ns, helm_ns = load(f"{work}/kustomize-ns.yaml"), load(f"{work}/helm-ns.yaml")
+del kust_ns[ns]
+roles = sorted(k[1] for k in kust_ns if k[0] == "Role" and k[2] == "tidemark-controller")
+if roles != ["team-a", "team-b"] or any(k[0].startswith("Cluster") for k in kust_ns):
+    sys.exit(f"FAIL: the watch-namespaces overlay renders Roles in {roles} and "
+             f"{[k for k in kust_ns if k[0].startswith('Cluster')]}: expected Roles in team-a and team-b, no Cluster*")
+cluster_rules = kust[("ClusterRole", "", "tidemark-controller")]["rules"]
+if kust_ns[("Role", "team-a", "tidemark-controller")]["rules"] != cluster_rules:
+    print("FAIL: manifests/components/watch-namespaces/role/role.yaml must grant the rules of "
+          "manifests/rbac.yaml's ClusterRole tidemark-controller (copy them over)", file=sys.stderr)
+    ok = False
+ok = compare("helm template --set watchNamespaces={team-a,team-b} and the watch-namespaces overlay",
+             kust_ns, helm_ns) and ok
 alerts_k, alerts_h = load(f"{work}/kustomize-alerts.yaml"), load(f"{work}/helm-alerts.yaml")
 ok = compare("helm template --set prometheusRule.enabled=true and kubectl kustomize manifests/prometheus/",
              alerts_k, alerts_h) and ok
@@ -93,5 +113,6 @@ ok = compare("helm template --set grafanaDashboard.enabled=true and kubectl kust
              dash_k, dash_h) and ok
 if not ok:
     sys.exit(1)
-print(f"chart_matches_kustomize: {len(kust)} objects, the PrometheusRule and the dashboard ConfigMap identical")
+print(f"chart_matches_kustomize: {len(kust)} objects ({len(kust_ns)} watching two namespaces), "
+      "the PrometheusRule and the dashboard ConfigMap identical")
 PY
