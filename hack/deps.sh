@@ -16,6 +16,8 @@ pkgs=(
   containerd runc containernetworking-plugins iptables podman mmdebstrap
   # manifests/argocd: the health checks run under Lua 5.1 (Argo CD's gopher-lua dialect)
   lua5.1 lua-yaml
+  # tests/unit/cli_completion.sh loads `tidemark completion zsh` in a real zsh
+  zsh
 )
 # One dpkg-query for the whole list: when nothing is missing this is the only
 # work done (no apt, no network), so hack/test.sh can call it on every run.

@@ -2,8 +2,9 @@
 # tidemark tests/unit/cli_completion.sh — `tidemark completion bash|zsh` is written from the verb and flag tables:
 # sourced in bash, its function completes `tidemark st<TAB>` to the commands `tidemark --help` lists, and
 # `tidemark status --<TAB>` to exactly the flags the status parser accepts (probed by running them), `-o <TAB>` to
-# the values the help's metavar lists, `completion <TAB>` to the shells; the zsh script parses with zsh -n (when zsh
-# is installed).  Unknown shells exit 2.
+# the values the help's metavar lists, `completion <TAB>` to the shells.  The zsh script parses with zsh -n, and a
+# real interactive zsh (compinit, then the script sourced; driven in a pty) completes the commands, `st`, `-o`'s
+# values, a controller flag and files.  Unknown shells exit 2.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 require_tidemark
@@ -80,11 +81,32 @@ got=$(complete_words tidemark completion "")
 
 "$BIN" completion zsh >"$WORK/_tidemark" || fail "completion zsh: exit $?"
 grep -q -- "'--changelog\[" "$WORK/_tidemark" || fail "the zsh script has no --changelog spec"
-if command -v zsh >/dev/null; then
-  zsh -n "$WORK/_tidemark" || fail "the zsh script does not parse"
-else
-  log "zsh not installed: zsh -n skipped"
-fi
+command -v zsh >/dev/null || fail "zsh is not installed (hack/deps.sh installs it)"
+zsh -n "$WORK/_tidemark" || fail "the zsh script does not parse"
+# zsh_complete [SCRIPT] LINE: the words a real interactive zsh (compinit, the script sourced) offers for
+# LINE<TAB>, sorted, one per line (tests/unit/cli_completion_capture.zsh drives it in a pty)
+zsh_complete() {
+  local script="$WORK/_tidemark"
+  (($# == 2)) && { script=$1; shift; }
+  { timeout 30 zsh -f "$ROOT/tests/unit/cli_completion_capture.zsh" "$script" "$1" || echo "<zsh-exit-$?>"; } |
+    awk '{print $1}' | sort -u
+}
+want=$("$BIN" --help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p' | sort)
+got=$(zsh_complete "tidemark ")
+[[ -n $want && $got == "$want" ]] || fail "zsh: tidemark <TAB>: got [$got], want [$want]"
+got=$(zsh_complete "tidemark st")
+[[ $got == status ]] || fail "zsh: tidemark st<TAB>: got [$got], want [status]"
+want=$("$BIN" status --help | sed -n 's/.*-o \([a-z|]*\) .*/\1/p' | tr '|' '\n' | sort)
+got=$(zsh_complete "tidemark status -o ")
+[[ -n $want && $got == "$want" ]] || fail "zsh: tidemark status -o <TAB>: got [$got], want [$want]"
+got=$(zsh_complete "tidemark controller --names")
+[[ $got == --namespace ]] || fail "zsh: tidemark controller --names<TAB>: got [$got]"
+got=$(zsh_complete "tidemark status --changelog $WORK/changelog-")
+[[ $got == changelog-a.xml ]] || fail "zsh: --changelog <TAB> should complete files: [$got]"  # _files adds the name
+# and the harness notices a broken script: one cut short offers nothing
+head -n 30 "$WORK/_tidemark" >"$WORK/_tidemark.cut"
+got=$(zsh_complete "$WORK/_tidemark.cut" "tidemark st" 2>/dev/null)
+[[ $got == "<zsh-exit-4>" ]] || fail "zsh: a truncated script still completed [$got]: the zsh check cannot fail"
 
 rc=0; "$BIN" completion fish >/dev/null 2>"$WORK/err" || rc=$?
 [[ $rc -eq 2 ]] && grep -q 'unknown shell "fish"' "$WORK/err" || fail "completion fish: exit $rc, $(cat "$WORK/err")"
