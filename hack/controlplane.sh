@@ -19,6 +19,10 @@
 #           and reaches the kubelet by its InternalIP with a client certificate. A plain
 #           control plane that is running is restarted in node mode; without TIDEMARK_NODE a
 #           running one is used in whatever mode it has.
+#           With TIDEMARK_AUDIT_POLICY=FILE (an audit.k8s.io/v1 Policy): the apiserver writes
+#           an audit log, JSON lines, to <state>/controlplane/logs/audit.log, synchronously
+#           (blocking mode), so a test can read exactly which requests a client made. Applies to
+#           a fresh start only (a running control plane is used as it is).
 #   stop    stop the node if any, then the control plane (SIGTERM, wait, SIGKILL); keeps cached
 #           binaries; safe when nothing runs
 #   status  exit 0 if running and /readyz answers
@@ -262,6 +266,13 @@ cmd_start() {
     --kubelet-client-certificate="$STATE_DIR/pki/kubelet-client.crt"
     --kubelet-client-key="$STATE_DIR/pki/kubelet-client.key")
   write_kubeconfig "$KUBECONFIG_PATH" "$api_port" "$token"
+  local audit_flags=()
+  if [[ -n "${TIDEMARK_AUDIT_POLICY:-}" ]]; then
+    [[ -f "$TIDEMARK_AUDIT_POLICY" ]] || die "TIDEMARK_AUDIT_POLICY=$TIDEMARK_AUDIT_POLICY: no such file"
+    cp "$TIDEMARK_AUDIT_POLICY" "$STATE_DIR/pki/audit-policy.yaml"
+    audit_flags=(--audit-policy-file="$STATE_DIR/pki/audit-policy.yaml" --audit-log-path="$STATE_DIR/logs/audit.log"
+      --audit-log-format=json --audit-log-mode=blocking)
+  fi
 
   # etcd
   launch etcd --data-dir "$STATE_DIR/etcd" \
@@ -277,6 +288,7 @@ cmd_start() {
     --tls-private-key-file="$STATE_DIR/pki/apiserver.key" \
     --secure-port="$api_port" \
     "${mode_flags[@]}" \
+    "${audit_flags[@]}" \
     --endpoint-reconciler-type=none \
     --service-cluster-ip-range=10.0.0.0/24 \
     --authorization-mode=RBAC \
