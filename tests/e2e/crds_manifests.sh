@@ -71,17 +71,26 @@ can() { # expect yes|no, then can-i arguments
   [[ "$got" == "$want" ]] || fail "kubectl auth can-i --as=$SA $*: expected $want, got '$got'"
 }
 for r in dbschemas dbinstances dbrollouts; do
-  for v in get list watch update patch; do can yes "$v" "$r.tidemark.dev" -A; done
-  can yes update "$r.tidemark.dev" --subresource=status -n "$NS"
+  for v in list watch; do can yes "$v" "$r.tidemark.dev" -A; done
   can yes patch "$r.tidemark.dev" --subresource=status -n "$NS"
-  can yes update "$r.tidemark.dev" --subresource=finalizers -n "$NS"
+  # every write is a patch; no finalizers
+  can no update "$r.tidemark.dev" -n "$NS"
+  can no update "$r.tidemark.dev" --subresource=status -n "$NS"
+  can no update "$r.tidemark.dev" --subresource=finalizers -n "$NS"
   can no create "$r.tidemark.dev" -n "$NS"
   can no delete "$r.tidemark.dev" -n "$NS"
 done
-for v in get list watch patch update; do can yes "$v" deployments.apps -n "$NS"; done
+can yes get dbinstances.tidemark.dev -n "$NS"
+can yes patch dbinstances.tidemark.dev -n "$NS"  # the rollout lock annotation
+can yes get dbrollouts.tidemark.dev -n "$NS"
+can no patch dbrollouts.tidemark.dev -n "$NS"
+can no get dbschemas.tidemark.dev -n "$NS"      # read from the informer's cache only
+for v in get list watch patch; do can yes "$v" deployments.apps -n "$NS"; done
+can no update deployments.apps -n "$NS"
 can no create deployments.apps -n "$NS"
 can no delete deployments.apps -n "$NS"
-for v in get list watch; do can yes "$v" replicasets.apps -n "$NS"; done
+can yes list replicasets.apps -n "$NS"
+can no watch replicasets.apps -n "$NS"
 can no patch replicasets.apps -n "$NS"
 can yes get secrets -n "$NS"  # read live by name, never cached
 for v in list watch create update patch delete; do can no "$v" secrets -n "$NS"; done

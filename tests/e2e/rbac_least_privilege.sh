@@ -38,13 +38,18 @@ can() { # SA yes|no can-i-arguments...: a mismatch is recorded, the run goes on
 controller_in_ns() { # SA yes|no NAMESPACE
   local sa=$1 want=$2 ns=$3 r v
   for r in dbschemas dbinstances dbrollouts; do
-    for v in get list watch update patch; do can "$sa" "$want" "$v" "$r.tidemark.dev" -n "$ns"; done
+    for v in list watch; do can "$sa" "$want" "$v" "$r.tidemark.dev" -n "$ns"; done
     can "$sa" "$want" patch "$r.tidemark.dev" --subresource=status -n "$ns"
-    can "$sa" "$want" update "$r.tidemark.dev" --subresource=finalizers -n "$ns"
+    # every write is a patch (no update), no finalizers, nothing created or deleted
+    can "$sa" no update "$r.tidemark.dev" -n "$ns"
+    can "$sa" no update "$r.tidemark.dev" --subresource=finalizers -n "$ns"
     for v in create delete; do can "$sa" no "$v" "$r.tidemark.dev" -n "$ns"; done
   done
-  for v in get list watch update patch; do can "$sa" "$want" "$v" deployments.apps -n "$ns"; done
-  for v in get list watch; do can "$sa" "$want" "$v" replicasets.apps -n "$ns"; done
+  for v in get patch; do can "$sa" "$want" "$v" dbinstances.tidemark.dev -n "$ns"; done
+  can "$sa" "$want" get dbrollouts.tidemark.dev -n "$ns"
+  for v in get list watch patch; do can "$sa" "$want" "$v" deployments.apps -n "$ns"; done
+  can "$sa" no update deployments.apps -n "$ns"
+  can "$sa" "$want" list replicasets.apps -n "$ns"
   can "$sa" "$want" get secrets -n "$ns"
   for v in get list watch; do can "$sa" "$want" "$v" configmaps -n "$ns"; done
   for v in create patch; do can "$sa" "$want" "$v" events.events.k8s.io -n "$ns"; done
@@ -61,10 +66,12 @@ controller_in_ns() { # SA yes|no NAMESPACE
 controller_cluster_wide() { # SA yes|no
   local sa=$1 want=$2 r
   for r in dbschemas.tidemark.dev dbinstances.tidemark.dev dbrollouts.tidemark.dev \
-           deployments.apps replicasets.apps configmaps; do
+           deployments.apps configmaps; do
     can "$sa" "$want" list "$r" -A
     can "$sa" "$want" watch "$r" -A
   done
+  can "$sa" "$want" list replicasets.apps -A  # listed live, only to restore a template
+  can "$sa" no watch replicasets.apps -A
   can "$sa" no list secrets -A
   can "$sa" no watch secrets -A
   can "$sa" no get nodes
