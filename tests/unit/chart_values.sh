@@ -113,9 +113,9 @@ def _():
     assert pod(objs)["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
     assert one(objs, "Deployment")["spec"]["replicas"] == 3
 
-@case("leaderElection.enabled=false: no --leader-elect, no Lease Role")
+@case("leaderElection.enabled=false (one replica): no --leader-elect, no Lease Role")
 def _():
-    objs = render("--set", "leaderElection.enabled=false")
+    objs = render("--set", "replicaCount=1", "--set", "leaderElection.enabled=false")
     assert not any(a.startswith("--leader-elect") for a in container(objs)["args"]), container(objs)["args"]
     assert not find(objs, "Role", "tidemark-leader-election")
 
