@@ -90,6 +90,7 @@
 #define DBROLLOUT_NAME_MAX 512  /* changeset names, lock ids */
 #define DBROLLOUT_MSG_MAX 1024
 #define DBROLLOUT_EVENTS_MAX 4
+#define DBROLLOUT_TRACE_MAX 12 /* rows one decide may take: start, then <= 8 progress passes */
 
 /* Condition types beyond Ready/Reconciling/Stalled. */
 #define DBROLLOUT_COND_SCHEMA_APPLIED "SchemaApplied"
@@ -290,6 +291,74 @@ struct dbrollout_observed {
     struct dbrollout_last last;
 };
 
+/* ------------------------------------------------- the transition table */
+
+/* Every transition decide makes, one row each (dbrollout_table.c holds the
+ * rows; reconcilers/README.md shows them). */
+enum dbrollout_transition {
+    DBROLLOUT_T_NONE = 0,
+    DBROLLOUT_T_KEEP,
+    DBROLLOUT_T_BACKOFF,
+    DBROLLOUT_T_INSTANCE_NOT_FOUND,
+    DBROLLOUT_T_SCHEMA_NOT_READY,
+    DBROLLOUT_T_START_UNREACHABLE,
+    DBROLLOUT_T_INVALID_TARGET,
+    DBROLLOUT_T_DRIFTED,
+    DBROLLOUT_T_POLICY_DENIED,
+    DBROLLOUT_T_LOCK_HELD,
+    DBROLLOUT_T_LOCK_LOST,
+    DBROLLOUT_T_LOCK,
+    DBROLLOUT_T_STAMP_FAILED,
+    DBROLLOUT_T_STAMP,
+    DBROLLOUT_T_BEGIN,
+    DBROLLOUT_T_BEGIN_APP_FIRST,
+    DBROLLOUT_T_RETARGET,
+    DBROLLOUT_T_RETARGET_APP_FIRST,
+    DBROLLOUT_T_UNREACHABLE,
+    DBROLLOUT_T_APPLY_RETRY,
+    DBROLLOUT_T_APPLY_FAILED_ROLLBACK,
+    DBROLLOUT_T_APPLY_FAILED_KEEP,
+    DBROLLOUT_T_APPLY_FORWARD,
+    DBROLLOUT_T_APPLY_BACKWARD,
+    DBROLLOUT_T_SCHEMA_AT_TAG,
+    DBROLLOUT_T_SUCCEED,
+    DBROLLOUT_T_APP_AVAILABLE_APP_FIRST,
+    DBROLLOUT_T_APP_FAILED_HOLD,
+    DBROLLOUT_T_APP_FAILED_ROLLBACK,
+    DBROLLOUT_T_WAIT_APP,
+    DBROLLOUT_T_ROLLBACK_RETRY,
+    DBROLLOUT_T_ROLLBACK_FAILED,
+    DBROLLOUT_T_RESTORE_FAILED,
+    DBROLLOUT_T_RESTORE,
+    DBROLLOUT_T_RETURN_BACKWARD,
+    DBROLLOUT_T_RETURN_FORWARD,
+    DBROLLOUT_T_ROLLED_BACK,
+    DBROLLOUT_T_ROLLED_BACK_APPLY_FAILED,
+    DBROLLOUT_T_COUNT
+};
+
+#define DBROLLOUT_FROM(phase) (1u << (unsigned)(phase))
+#define DBROLLOUT_ROW_RELEASES 1u /* releases the instance lock if held */
+#define DBROLLOUT_ROW_CHAINS 2u   /* decide goes on in the next phase */
+
+/* One row: in a phase of `from`, when `when` is observed, run `action`, go
+ * to `next` (NONE: stay) with Ready's reason `reason` (NULL: Ready as is). */
+struct dbrollout_row {
+    enum dbrollout_transition id;
+    const char *name;                 /* "APPLY_FORWARD" */
+    unsigned from;                    /* DBROLLOUT_FROM(phase) | ... */
+    const char *when;
+    enum dbrollout_action_kind action;
+    enum dbrollout_phase next;
+    const char *reason;
+    unsigned flags;                   /* DBROLLOUT_ROW_* */
+};
+
+extern const struct dbrollout_row dbrollout_table[DBROLLOUT_T_COUNT];
+
+/* The row of t; NULL for NONE or out of range. */
+const struct dbrollout_row *dbrollout_row(enum dbrollout_transition t);
+
 /* ---------------------------------------------------------------- plan */
 
 struct dbrollout_action {
@@ -309,6 +378,10 @@ struct dbrollout_plan {
     size_t nevents;
     int64_t requeue_ms;               /* 0: none (watches wake us) */
     bool backoff;                     /* a transient error: retry with backoff */
+    /* the rows of dbrollout_table taken, in order (the last one ends the
+     * plan; those before it CHAIN) */
+    enum dbrollout_transition trace[DBROLLOUT_TRACE_MAX];
+    size_t ntrace;
 };
 
 /* Decides the next status, action, Events and requeue from what was

@@ -7,7 +7,12 @@
  * action or wait (returns false) or moving to another phase and asking for
  * another pass (returns true), so a chain of transitions that needs no I/O
  * (schema already at the tag -> wait for app -> app complete -> Succeeded)
- * is decided in one call. */
+ * is decided in one call.
+ *
+ * Every transition is a row of the table in dbrollout_table.c: the code here
+ * classifies what it observed and take()s a row, which sets the phase and
+ * gives Ready's reason; the plan's trace lists the rows taken.  The code adds
+ * what a row cannot say: messages, the other conditions, Events, requeue. */
 #include "reconcilers/dbrollout.h"
 #include "reconcilers/text.h"
 
@@ -384,10 +389,23 @@ static void release_if_held(struct ctx *c)
                       sizeof(c->p->action.lock_id));
 }
 
-/* A terminal phase: this generation is fully handled. */
-static void finish(struct ctx *c, enum dbrollout_phase phase)
+/* Takes row t of the table (dbrollout_table.c): records it in the plan's
+ * trace and enters its next phase.  Returns the row's Ready reason (NULL:
+ * Ready stays as it is). */
+static const char *take(struct ctx *c, enum dbrollout_transition t)
 {
-    c->st->phase = phase;
+    const struct dbrollout_row *r = dbrollout_row(t);
+    if (c->p->ntrace < DBROLLOUT_TRACE_MAX)
+        c->p->trace[c->p->ntrace++] = t;
+    if (r && r->next != DBROLLOUT_PHASE_NONE)
+        c->st->phase = r->next;
+    return r ? r->reason : NULL;
+}
+
+/* A terminal phase (entered by the row just taken): this generation is
+ * fully handled. */
+static void finish(struct ctx *c)
+{
     c->st->finished_at_ms = c->now;
     c->st->observed_generation = c->o->generation;
     c->p->requeue_ms = 0;
@@ -400,9 +418,9 @@ static void reconciling(struct ctx *c, const char *reason, const char *msg)
     kstatus(c, COND_KS_RECONCILING, reason, msg);
 }
 
-static void transient(struct ctx *c, const char *reason, const char *msg)
+static void transient(struct ctx *c, enum dbrollout_transition t, const char *msg)
 {
-    reconciling(c, reason, msg);
+    reconciling(c, take(c, t), msg);
     c->p->requeue_ms = DBROLLOUT_REQUEUE_RETRY_MS;
     c->p->backoff = true;
 }
@@ -412,8 +430,9 @@ static void transient(struct ctx *c, const char *reason, const char *msg)
  * may run (one status write per attempt, not two), and wait that long.  A
  * reconcile woken earlier (say, by the watch event of this very write) sees
  * the time in the status and only requeues (dbrollout_decide). */
-static void retry_later(struct ctx *c, const char *reason, const char *what)
+static void retry_later(struct ctx *c, enum dbrollout_transition t, const char *what)
 {
+    const char *reason = take(c, t);
     char at[48], msg[DBROLLOUT_MSG_MAX];
     long n = c->o->status.retry_attempt + 1;
     int64_t delay = dbrollout_retry_delay_ms(n);
@@ -435,9 +454,10 @@ static bool retrying(const struct ctx *c)
 }
 
 /* Pending for a reason worth an Event (waiting on something outside). */
-static void pending(struct ctx *c, const char *reason, const char *msg, int64_t requeue)
+static void pending(struct ctx *c, enum dbrollout_transition t, const char *msg,
+                    int64_t requeue)
 {
-    c->st->phase = DBROLLOUT_PHASE_PENDING;
+    const char *reason = take(c, t);
     reconciling(c, reason, msg);
     c->p->requeue_ms = requeue;
     if (changed_state(c))
@@ -445,15 +465,14 @@ static void pending(struct ctx *c, const char *reason, const char *msg, int64_t 
 }
 
 /* Pending for a step of our own (locking, stamping): no Event. */
-static void pending_quiet(struct ctx *c, const char *reason, const char *msg)
+static void pending_quiet(struct ctx *c, enum dbrollout_transition t, const char *msg)
 {
-    c->st->phase = DBROLLOUT_PHASE_PENDING;
-    reconciling(c, reason, msg);
+    reconciling(c, take(c, t), msg);
 }
 
-static void blocked(struct ctx *c, const char *reason, const char *msg)
+static void blocked(struct ctx *c, enum dbrollout_transition t, const char *msg)
 {
-    c->st->phase = DBROLLOUT_PHASE_BLOCKED;
+    const char *reason = take(c, t);
     setstr(c->st->target_tag, sizeof(c->st->target_tag), c->o->spec.tag);
     kstatus(c, COND_KS_STALLED, reason, msg);
     c->st->observed_generation = c->o->generation;
@@ -498,8 +517,8 @@ static void succeed(struct ctx *c)
                  (long long)c->st->deployment_revision);
     else
         text_cut(msg, sizeof(msg), "instance %s at tag %s", c->o->spec.instance, c->o->spec.tag);
-    kstatus(c, COND_KS_READY, "Succeeded", msg);
-    finish(c, DBROLLOUT_PHASE_SUCCEEDED);
+    kstatus(c, COND_KS_READY, take(c, DBROLLOUT_T_SUCCEED), msg);
+    finish(c);
     event(c, "Succeeded", false, "%s", msg);
 }
 
@@ -516,16 +535,16 @@ static bool apply_failed(struct ctx *c, const char *what)
     if (c->o->spec.cs_failure == DBROLLOUT_CS_FAILURE_ROLLBACK) {
         text_cut(msg, sizeof(msg), "rolling back to preStartTag %s: %s",
                  prestart_label(c->st), what);
-        c->st->phase = DBROLLOUT_PHASE_ROLLING_BACK;
+        const char *reason = take(c, DBROLLOUT_T_APPLY_FAILED_ROLLBACK);
         c->st->rollback_cause = DBROLLOUT_CAUSE_APPLY_FAILED;
         setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "ApplyFailed", msg);
-        reconciling(c, "RollingBack", msg);
+        reconciling(c, reason, msg);
         return true;
     }
     text_cut(msg, sizeof(msg), "%s (changeSetFailureStrategy %s: schema left as is)", what,
              strategy);
-    kstatus(c, COND_KS_STALLED, "ApplyFailed", msg);
-    finish(c, DBROLLOUT_PHASE_FAILED);
+    kstatus(c, COND_KS_STALLED, take(c, DBROLLOUT_T_APPLY_FAILED_KEEP), msg);
+    finish(c);
     return false;
 }
 
@@ -546,7 +565,7 @@ static bool step_applying(struct ctx *c)
     if (last_moved_to(o, o->spec.tag) && o->last.code != TM_OK) {
         describe_last_failure(o, msg, sizeof(msg));
         if (o->last.retry != TM_RETRY_TERMINAL) {
-            retry_later(c, "Retrying", msg);
+            retry_later(c, DBROLLOUT_T_APPLY_RETRY, msg);
             return false;
         }
         return apply_failed(c, msg);
@@ -554,7 +573,7 @@ static bool step_applying(struct ctx *c)
     if (!o->db.reachable) {
         text_cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
                  o->db.error ? o->db.error : "unknown error");
-        transient(c, "DatabaseUnreachable", msg);
+        transient(c, DBROLLOUT_T_UNREACHABLE, msg);
         return false;
     }
     if (o->spec.deployment && o->spec.order == DBROLLOUT_ORDER_PARALLEL) {
@@ -582,8 +601,11 @@ static bool step_applying(struct ctx *c)
         text_cut(msg, sizeof(msg), "%s %ld changeset(s) to reach tag %s",
                  o->db.target == DBROLLOUT_POS_FORWARD ? "applying" : "rolling back",
                  o->db.target_steps, o->spec.tag);
+        const char *reason = take(c, o->db.target == DBROLLOUT_POS_FORWARD
+                                         ? DBROLLOUT_T_APPLY_FORWARD
+                                         : DBROLLOUT_T_APPLY_BACKWARD);
         if (!retrying(c)) {
-            reconciling(c, "Applying", msg);
+            reconciling(c, reason, msg);
             setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Applying", msg);
         }
         act(c,
@@ -616,7 +638,7 @@ static bool step_applying(struct ctx *c)
         succeed(c);
         return false;
     }
-    c->st->phase = DBROLLOUT_PHASE_WAITING_FOR_APP;
+    take(c, DBROLLOUT_T_SCHEMA_AT_TAG);
     return true;
 }
 
@@ -643,7 +665,7 @@ static bool step_waiting(struct ctx *c)
         setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_TRUE, "RolloutComplete", msg);
         if (o->spec.order == DBROLLOUT_ORDER_APP_FIRST &&
             !cond_is_true(&c->st->conds, DBROLLOUT_COND_SCHEMA_APPLIED)) {
-            c->st->phase = DBROLLOUT_PHASE_APPLYING;
+            take(c, DBROLLOUT_T_APP_AVAILABLE_APP_FIRST);
             return true;
         }
         succeed(c);
@@ -678,7 +700,7 @@ static bool step_waiting(struct ctx *c)
                  (long long)a->updated_replicas);
     }
     setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, reason, msg);
-    reconciling(c, "WaitingForApp", msg);
+    reconciling(c, take(c, DBROLLOUT_T_WAIT_APP), msg);
     int64_t left = deadline - c->now + 1000;
     c->p->requeue_ms = left > 0 && left < DBROLLOUT_REQUEUE_APP_MS ? left : DBROLLOUT_REQUEUE_APP_MS;
     return false;
@@ -698,16 +720,50 @@ static bool app_failed(struct ctx *c, const char *reason, const char *msg)
     if (o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_HOLD) {
         text_cut(m, sizeof(m), "%s; onAppFailure Hold: schema and deployment left as they are",
                  msg);
-        kstatus(c, COND_KS_STALLED, "AppFailed", m);
-        finish(c, DBROLLOUT_PHASE_FAILED);
+        kstatus(c, COND_KS_STALLED, take(c, DBROLLOUT_T_APP_FAILED_HOLD), m);
+        finish(c);
         return false;
     }
     text_cut(m, sizeof(m), "%s; rolling back to preStartTag %s", msg, prestart_label(c->st));
-    c->st->phase = DBROLLOUT_PHASE_ROLLING_BACK;
+    const char *rb = take(c, DBROLLOUT_T_APP_FAILED_ROLLBACK);
     c->st->rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
     setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", m);
-    reconciling(c, "RollingBack", m);
+    reconciling(c, rb, m);
     return true;
+}
+
+/* The undo failed for good (row t): Failed, RolledBack False. */
+static bool undo_failed(struct ctx *c, enum dbrollout_transition t, const char *msg)
+{
+    const char *reason = take(c, t);
+    kstatus(c, COND_KS_STALLED, reason, msg);
+    setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, reason, msg);
+    event(c, reason, true, "%s", msg);
+    finish(c);
+    return false;
+}
+
+/* A step of the undo (row t); a retry keeps the status as it is. */
+static void move_back(struct ctx *c, enum dbrollout_transition t, const char *msg)
+{
+    const char *reason = take(c, t);
+    if (!retrying(c))
+        reconciling(c, reason, msg);
+}
+
+/* RollbackBoth: put the Deployment's previous pod template back, only while
+ * it is still at the revision that failed. */
+static bool restore(struct ctx *c)
+{
+    const struct dbrollout_status *st = c->st;
+    char msg[DBROLLOUT_MSG_MAX];
+    text_cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
+             c->o->spec.deployment, (long long)st->previous_deployment_revision);
+    move_back(c, DBROLLOUT_T_RESTORE, msg);
+    act(c, DBROLLOUT_ACT_RESTORE_DEPLOYMENT, NULL);
+    c->p->action.from_revision = st->deployment_revision;
+    c->p->action.to_revision = st->previous_deployment_revision;
+    return false;
 }
 
 static bool step_rolling_back(struct ctx *c)
@@ -720,30 +776,26 @@ static bool step_rolling_back(struct ctx *c)
     if ((last_moved_to(o, st->pre_start_tag) || o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT) &&
         o->last.code != TM_OK) {
         describe_last_failure(o, what, sizeof(what));
-        bool restore = o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT;
+        bool restoring = o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT;
         text_cut(msg, sizeof(msg), "%s failed: %s",
-                 restore ? "restoring the deployment" : "rolling back to preStartTag", what);
+                 restoring ? "restoring the deployment" : "rolling back to preStartTag", what);
         if (o->last.retry != TM_RETRY_TERMINAL) {
-            retry_later(c, "RollingBack", msg);
+            retry_later(c, DBROLLOUT_T_ROLLBACK_RETRY, msg);
             return false;
         }
-        setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE,
-                restore ? "RestoreFailed" : "RollbackFailed", msg);
-        kstatus(c, COND_KS_STALLED, restore ? "RestoreFailed" : "RollbackFailed", msg);
-        event(c, restore ? "RestoreFailed" : "RollbackFailed", true, "%s", msg);
-        finish(c, DBROLLOUT_PHASE_FAILED);
-        return false;
+        return undo_failed(c, restoring ? DBROLLOUT_T_RESTORE_FAILED : DBROLLOUT_T_ROLLBACK_FAILED,
+                           msg);
     }
     if (!st->has_pre_start_tag) {
         text_cut(msg, sizeof(msg), "cannot roll back: no preStartTag was recorded");
-        kstatus(c, COND_KS_STALLED, "RollbackFailed", msg);
-        finish(c, DBROLLOUT_PHASE_FAILED);
+        kstatus(c, COND_KS_STALLED, take(c, DBROLLOUT_T_ROLLBACK_FAILED), msg);
+        finish(c);
         return false;
     }
     if (!o->db.reachable) {
         text_cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
                  o->db.error ? o->db.error : "unknown error");
-        transient(c, "DatabaseUnreachable", msg);
+        transient(c, DBROLLOUT_T_UNREACHABLE, msg);
         return false;
     }
     bool restored = o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT && o->last.code == TM_OK;
@@ -753,16 +805,8 @@ static bool step_rolling_back(struct ctx *c)
                           !restored && o->app.found && o->app.revision == st->deployment_revision;
     /* undo in the reverse order of the rollout */
     bool schema_first_undo = o->spec.order == DBROLLOUT_ORDER_APP_FIRST;
-    if (restore_needed && !schema_first_undo) {
-        text_cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
-                 o->spec.deployment, (long long)st->previous_deployment_revision);
-        if (!retrying(c))
-            reconciling(c, "RollingBack", msg);
-        act(c, DBROLLOUT_ACT_RESTORE_DEPLOYMENT, NULL);
-        c->p->action.from_revision = st->deployment_revision;
-        c->p->action.to_revision = st->previous_deployment_revision;
-        return false;
-    }
+    if (restore_needed && !schema_first_undo)
+        return restore(c);
     switch (o->db.prestart) {
     case DBROLLOUT_POS_FORWARD:
     case DBROLLOUT_POS_BACKWARD:
@@ -771,16 +815,13 @@ static bool step_rolling_back(struct ctx *c)
                      "after rolling back, instance %s is still %ld changeset(s) away from "
                      "preStartTag %s",
                      o->spec.instance, o->db.prestart_steps, prestart_label(st));
-            kstatus(c, COND_KS_STALLED, "RollbackFailed", msg);
-            setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "RollbackFailed", msg);
-            event(c, "RollbackFailed", true, "%s", msg);
-            finish(c, DBROLLOUT_PHASE_FAILED);
-            return false;
+            return undo_failed(c, DBROLLOUT_T_ROLLBACK_FAILED, msg);
         }
         text_cut(msg, sizeof(msg), "returning instance %s to preStartTag %s (%ld changeset(s))",
                  o->spec.instance, prestart_label(st), o->db.prestart_steps);
-        if (!retrying(c))
-            reconciling(c, "RollingBack", msg);
+        move_back(c, o->db.prestart == DBROLLOUT_POS_BACKWARD ? DBROLLOUT_T_RETURN_BACKWARD
+                                                              : DBROLLOUT_T_RETURN_FORWARD,
+                  msg);
         act(c,
             o->db.prestart == DBROLLOUT_POS_BACKWARD ? DBROLLOUT_ACT_ROLLBACK_TO_TAG
                                                      : DBROLLOUT_ACT_APPLY_TO_TAG,
@@ -790,24 +831,12 @@ static bool step_rolling_back(struct ctx *c)
     case DBROLLOUT_POS_UNKNOWN:
         text_cut(msg, sizeof(msg), "cannot return to preStartTag %s: %s", prestart_label(st),
                  o->db.prestart_error ? o->db.prestart_error : "unknown position");
-        kstatus(c, COND_KS_STALLED, "RollbackFailed", msg);
-        setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "RollbackFailed", msg);
-        event(c, "RollbackFailed", true, "%s", msg);
-        finish(c, DBROLLOUT_PHASE_FAILED);
-        return false;
+        return undo_failed(c, DBROLLOUT_T_ROLLBACK_FAILED, msg);
     case DBROLLOUT_POS_AT:
         break;
     }
-    if (restore_needed) {
-        text_cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
-                 o->spec.deployment, (long long)st->previous_deployment_revision);
-        if (!retrying(c))
-            reconciling(c, "RollingBack", msg);
-        act(c, DBROLLOUT_ACT_RESTORE_DEPLOYMENT, NULL);
-        c->p->action.from_revision = st->deployment_revision;
-        c->p->action.to_revision = st->previous_deployment_revision;
-        return false;
-    }
+    if (restore_needed)
+        return restore(c);
 
     /* everything that had to go back is back */
     bool app_restored =
@@ -823,14 +852,13 @@ static bool step_rolling_back(struct ctx *c)
     if (cause_app)
         setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "RolledBack", msg);
     if (cause_app) {
-        kstatus(c, COND_KS_STALLED, "AppFailed", msg);
+        kstatus(c, COND_KS_STALLED, take(c, DBROLLOUT_T_ROLLED_BACK), msg);
         event(c, "RolledBack", true, "%s", msg);
-        finish(c, DBROLLOUT_PHASE_ROLLED_BACK);
     } else {
-        kstatus(c, COND_KS_STALLED, "ApplyFailed", msg);
+        kstatus(c, COND_KS_STALLED, take(c, DBROLLOUT_T_ROLLED_BACK_APPLY_FAILED), msg);
         event(c, "Failed", true, "%s", msg);
-        finish(c, DBROLLOUT_PHASE_FAILED);
     }
+    finish(c);
     return false;
 }
 
@@ -865,55 +893,58 @@ static bool preconditions(struct ctx *c)
 
     if (!o->instance_found) {
         text_cut(msg, sizeof(msg), "DBInstance %s not found", o->spec.instance);
-        pending(c, "InstanceNotFound", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
+        pending(c, DBROLLOUT_T_INSTANCE_NOT_FOUND, msg, DBROLLOUT_REQUEUE_PREREQ_MS);
         return false;
     }
     if (!o->schema_ready) {
         text_cut(msg, sizeof(msg), "the DBSchema of instance %s is not ready: %s",
                  o->spec.instance, o->schema_message ? o->schema_message : "not fetched yet");
-        pending(c, "SchemaNotReady", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
+        pending(c, DBROLLOUT_T_SCHEMA_NOT_READY, msg, DBROLLOUT_REQUEUE_PREREQ_MS);
         return false;
     }
     if (!o->db.reachable) {
         text_cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
                  o->db.error ? o->db.error : "unknown error");
-        pending(c, "DatabaseUnreachable", msg, DBROLLOUT_REQUEUE_PREREQ_MS);
+        pending(c, DBROLLOUT_T_START_UNREACHABLE, msg, DBROLLOUT_REQUEUE_PREREQ_MS);
         c->p->backoff = !o->db.error_terminal;
         return false;
     }
     if (o->db.target == DBROLLOUT_POS_INVALID || o->db.target == DBROLLOUT_POS_UNKNOWN) {
         text_cut(msg, sizeof(msg), "cannot move instance %s to tag %s: %s", o->spec.instance,
                  o->spec.tag, o->db.target_error ? o->db.target_error : "unknown tag");
-        blocked(c, "InvalidTarget", msg);
+        blocked(c, DBROLLOUT_T_INVALID_TARGET, msg);
         return false;
     }
     if (o->db.ndrift > 0) {
         text_cut(msg, sizeof(msg), "instance %s has drifted from its changelog (%ld change(s)%s%s)",
                  o->spec.instance, o->db.ndrift, o->db.drift_first ? ", first: " : "",
                  o->db.drift_first ? o->db.drift_first : "");
-        blocked(c, "Drifted", msg);
+        blocked(c, DBROLLOUT_T_DRIFTED, msg);
         return false;
     }
     if (o->db.target == DBROLLOUT_POS_FORWARD && o->lint.denied > 0) {
         text_cut(msg, sizeof(msg), "policy of instance %s denies %ld change(s): %s",
                  o->spec.instance, o->lint.denied,
                  o->lint.first_denied ? o->lint.first_denied : "destructive change");
-        blocked(c, "PolicyViolation", msg);
+        blocked(c, DBROLLOUT_T_POLICY_DENIED, msg);
         return false;
     }
     return true;
 }
 
-static void begin_common(struct ctx *c)
+/* Starts (or, retarget, restarts) the move to spec.tag; returns Ready's reason. */
+static const char *begin_common(struct ctx *c, bool retarget)
 {
     const struct dbrollout_observed *o = c->o;
     struct dbrollout_status *st = c->st;
     setstr(st->target_tag, sizeof(st->target_tag), o->spec.tag);
     st->started_at_ms = c->now;
     st->finished_at_ms = 0;
-    st->phase = o->spec.deployment && o->spec.order == DBROLLOUT_ORDER_APP_FIRST
-                    ? DBROLLOUT_PHASE_WAITING_FOR_APP
-                    : DBROLLOUT_PHASE_APPLYING;
+    bool app_first = o->spec.deployment && o->spec.order == DBROLLOUT_ORDER_APP_FIRST;
+    const char *reason = take(c, retarget ? (app_first ? DBROLLOUT_T_RETARGET_APP_FIRST
+                                                       : DBROLLOUT_T_RETARGET)
+                                          : (app_first ? DBROLLOUT_T_BEGIN_APP_FIRST
+                                                       : DBROLLOUT_T_BEGIN));
     cond_remove(&st->conds, DBROLLOUT_COND_ROLLED_BACK);
     st->rollback_cause = DBROLLOUT_CAUSE_NONE;
     setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Pending", "not applied yet");
@@ -925,6 +956,7 @@ static void begin_common(struct ctx *c)
         event(c, "PolicyWarning", true, "policy of instance %s warns about %ld change(s): %s",
               o->spec.instance, o->lint.warned,
               o->lint.first_warned ? o->lint.first_warned : "destructive change");
+    return reason;
 }
 
 static void start(struct ctx *c)
@@ -939,19 +971,19 @@ static void start(struct ctx *c)
         holder_name(o->lock_holder, who, sizeof(who));
         text_cut(msg, sizeof(msg), "instance %s is being changed by DBRollout %s",
                  o->spec.instance, who);
-        pending(c, "WaitingForLock", msg, DBROLLOUT_REQUEUE_LOCK_MS);
+        pending(c, DBROLLOUT_T_LOCK_HELD, msg, DBROLLOUT_REQUEUE_LOCK_MS);
         return;
     }
     if (!o->lock_confirmed && o->last.kind == DBROLLOUT_ACT_ACQUIRE_LOCK) {
         /* lost the race for the lock (409) or the holder is alive after all */
         text_cut(msg, sizeof(msg), "instance %s: %s", o->spec.instance,
             o->last.error ? o->last.error : "lock not acquired");
-        pending(c, "WaitingForLock", msg, DBROLLOUT_REQUEUE_LOCK_MS);
+        pending(c, DBROLLOUT_T_LOCK_LOST, msg, DBROLLOUT_REQUEUE_LOCK_MS);
         return;
     }
     if (!o->lock_confirmed) {
         text_cut(msg, sizeof(msg), "locking instance %s", o->spec.instance);
-        pending_quiet(c, "Locking", msg);
+        pending_quiet(c, DBROLLOUT_T_LOCK, msg);
         act(c, DBROLLOUT_ACT_ACQUIRE_LOCK, NULL);
         c->p->action.expect_holder = o->lock_holder;
         dbrollout_lock_id(o->name, o->uid, o->generation, c->p->action.lock_id,
@@ -963,11 +995,11 @@ static void start(struct ctx *c)
         if (o->last.kind == DBROLLOUT_ACT_STAMP_PRESTART && o->last.code != TM_OK) {
             text_cut(msg, sizeof(msg), "recording preStartTag failed: %s",
                      o->last.error ? o->last.error : "error");
-            transient(c, "Retrying", msg);
+            transient(c, DBROLLOUT_T_STAMP_FAILED, msg);
             return;
         }
         text_cut(msg, sizeof(msg), "recording the preStartTag of instance %s", o->spec.instance);
-        pending_quiet(c, "RecordingPreStartTag", msg);
+        pending_quiet(c, DBROLLOUT_T_STAMP, msg);
         act(c, DBROLLOUT_ACT_STAMP_PRESTART, NULL);
         text_cut(c->p->action.proposed_tag, sizeof(c->p->action.proposed_tag),
                  "tidemark-prestart-%s-%lld", o->name, (long long)o->generation);
@@ -981,13 +1013,13 @@ static void start(struct ctx *c)
     st->rolled_back_changesets = 0;
     st->deployment_revision = 0;
     st->previous_deployment_revision = 0;
-    begin_common(c);
+    const char *reason = begin_common(c, false);
     text_cut(msg, sizeof(msg), "moving instance %s from %s to tag %s (%s)", o->spec.instance,
              prestart_label(st), o->spec.tag,
              o->spec.order == DBROLLOUT_ORDER_APP_FIRST  ? "AppFirst"
              : o->spec.order == DBROLLOUT_ORDER_PARALLEL ? "Parallel"
                                                          : "SchemaFirst");
-    reconciling(c, "Progressing", msg);
+    reconciling(c, reason, msg);
     event(c, "RolloutStarted", false, "%s", msg);
     progress(c);
 }
@@ -1000,15 +1032,15 @@ static void retarget(struct ctx *c)
     if (!o->db.reachable) {
         text_cut(msg, sizeof(msg), "database of instance %s unreachable: %s", o->spec.instance,
                  o->db.error ? o->db.error : "unknown error");
-        transient(c, "DatabaseUnreachable", msg);
+        transient(c, DBROLLOUT_T_UNREACHABLE, msg);
         return;
     }
     if (!preconditions(c))
         return;
-    begin_common(c);
+    const char *reason = begin_common(c, true);
     text_cut(msg, sizeof(msg), "retargeted to tag %s; preStartTag %s kept", o->spec.tag,
              prestart_label(c->st));
-    reconciling(c, "Progressing", msg);
+    reconciling(c, reason, msg);
     event(c, "RolloutRetargeted", false, "%s", msg);
     progress(c);
 }
@@ -1026,6 +1058,7 @@ void dbrollout_decide(const struct dbrollout_observed *o, int64_t now_ms,
 
     if (dbrollout_phase_terminal(phase) && !tag_changed && !gen_changed) {
         /* kept until the spec changes; only a lock left behind is released */
+        take(&c, DBROLLOUT_T_KEEP);
         release_if_held(&c);
         return;
     }
@@ -1033,6 +1066,7 @@ void dbrollout_decide(const struct dbrollout_observed *o, int64_t now_ms,
         o->status.retry_attempt > 0 && now_ms < o->status.retry_not_before_ms) {
         /* backing off after a failed move: woken early (a watch event of
          * our own status write, a secondary changing) — change nothing */
+        take(&c, DBROLLOUT_T_BACKOFF);
         p->requeue_ms = o->status.retry_not_before_ms - now_ms;
         return;
     }

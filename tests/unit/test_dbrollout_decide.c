@@ -1,12 +1,66 @@
 /* Table tests of dbrollout_decide (reconcilers/dbrollout_decide.c): observed
- * state in, plan out; no servers, the clock is a number. */
+ * state in, plan out; no servers, the clock is a number.
+ *
+ * Every decide here goes through decide_checked, which checks the plan
+ * against the rows of the transition table (reconcilers/dbrollout_table.c)
+ * it says it took; every_row_of_the_table_is_taken takes each row from an
+ * observed state of its own, and readme_shows_the_transition_table keeps
+ * reconcilers/README.md's copy of the table equal to the code's. */
 #include "../tm_test.h"
 
+#include <stdlib.h>
+
 #include "changelog/chlog.h"
+#include "common/buf.h"
 #include "engine/engine.h"
 #include "reconcilers/dbrollout.h"
 
 #define NOW 1700000000000LL
+
+/* The plan agrees with the rows it took: the first starts from the observed
+ * phase, each chains into the next, and the last one sets the phase, Ready's
+ * reason and the action. */
+static void check_trace(const struct dbrollout_observed *o, const struct dbrollout_plan *p)
+{
+    TM_ASSERT(p->ntrace >= 1);
+    enum dbrollout_phase at = o->status.phase;
+    for (size_t i = 0; i < p->ntrace; i++) {
+        const struct dbrollout_row *r = dbrollout_row(p->trace[i]);
+        TM_ASSERT(r != NULL);
+        if (!(r->from & DBROLLOUT_FROM(at)))
+            TM_FAIL_("row %s taken in phase %s", r->name, dbrollout_phase_name(at));
+        bool last = i + 1 == p->ntrace;
+        if (last == ((r->flags & DBROLLOUT_ROW_CHAINS) != 0))
+            TM_FAIL_("row %s %s the plan", r->name, last ? "chains but ends" : "ends but is not");
+        if (r->next != DBROLLOUT_PHASE_NONE)
+            at = r->next;
+    }
+    const struct dbrollout_row *r = dbrollout_row(p->trace[p->ntrace - 1]);
+    TM_EXPECT_STR(dbrollout_phase_name(p->status.phase), dbrollout_phase_name(at));
+    const struct cond *before = cond_find(&o->status.conds, COND_READY);
+    const struct cond *after = cond_find(&p->status.conds, COND_READY);
+    bool retry_kept = p->status.retry_attempt > 0 && r->action != DBROLLOUT_ACT_NONE &&
+                      dbrollout_status_equal(&p->status, &o->status);
+    if (r->reason && !retry_kept) {
+        TM_EXPECT(after != NULL);
+        if (after && strcmp(after->reason, r->reason) != 0)
+            TM_FAIL_("row %s: Ready reason %s, want %s", r->name, after->reason, r->reason);
+    } else if (!r->reason) {
+        TM_EXPECT(dbrollout_status_equal(&p->status, &o->status));
+        TM_EXPECT((before == NULL) == (after == NULL));
+    }
+    if (p->action.kind != r->action &&
+        !((r->flags & DBROLLOUT_ROW_RELEASES) && p->action.kind == DBROLLOUT_ACT_RELEASE_LOCK))
+        TM_FAIL_("row %s: action %d, want %d", r->name, (int)p->action.kind, (int)r->action);
+}
+
+static void decide_checked(const struct dbrollout_observed *o, int64_t now_ms,
+                           struct dbrollout_plan *p)
+{
+    (dbrollout_decide)(o, now_ms, p);
+    check_trace(o, p);
+}
+#define dbrollout_decide(o, now_ms, p) decide_checked((o), (now_ms), (p))
 
 /* A rollout "ro" (uid u-1, generation 2) of instance orders to tag v2 with
  * Deployment app, SchemaFirst, RollbackSchema, Rollback; database at v1,
@@ -1158,6 +1212,311 @@ TM_TEST(rollout_names_round_trip)
     TM_EXPECT(dbrollout_order_parse("AppFirst", &ord));
     TM_EXPECT_INT(ord, DBROLLOUT_ORDER_APP_FIRST);
     TM_EXPECT(!dbrollout_order_parse("appfirst", &ord));
+}
+
+/* ------------------------------------------------ the transition table */
+
+/* An observed state that takes row t (with `now` to decide at); false for a
+ * row without one, which fails every_row_of_the_table_is_taken. */
+static bool row_scenario(enum dbrollout_transition t, struct dbrollout_observed *o,
+                         int64_t *now)
+{
+    static const struct dbrollout_peer alive = {
+        .name = "other", .uid = "u-2", .generation = 1, .phase = DBROLLOUT_PHASE_APPLYING};
+    *o = base();
+    *now = NOW;
+    switch (t) {
+    case DBROLLOUT_T_NONE:
+    case DBROLLOUT_T_COUNT:
+        return false;
+    case DBROLLOUT_T_KEEP:
+        started(o, DBROLLOUT_PHASE_SUCCEEDED);
+        o->status.observed_generation = 2;
+        return true;
+    case DBROLLOUT_T_BACKOFF:
+        started(o, DBROLLOUT_PHASE_APPLYING);
+        o->status.retry_attempt = 2;
+        o->status.retry_not_before_ms = NOW + 2000;
+        return true;
+    case DBROLLOUT_T_INSTANCE_NOT_FOUND:
+        o->instance_found = false;
+        return true;
+    case DBROLLOUT_T_SCHEMA_NOT_READY:
+        o->schema_ready = false;
+        return true;
+    case DBROLLOUT_T_START_UNREACHABLE:
+        o->db.reachable = false;
+        return true;
+    case DBROLLOUT_T_INVALID_TARGET:
+        o->db.target = DBROLLOUT_POS_INVALID;
+        return true;
+    case DBROLLOUT_T_DRIFTED:
+        o->db.ndrift = 1;
+        return true;
+    case DBROLLOUT_T_POLICY_DENIED:
+        o->lint.denied = 1;
+        return true;
+    case DBROLLOUT_T_LOCK_HELD:
+        o->lock_holder = "other/u-2/1";
+        o->peers = &alive;
+        o->npeers = 1;
+        return true;
+    case DBROLLOUT_T_LOCK_LOST:
+        o->last.kind = DBROLLOUT_ACT_ACQUIRE_LOCK;
+        o->last.code = TM_E_CONFLICT;
+        o->last.error = "409 conflict";
+        return true;
+    case DBROLLOUT_T_LOCK:
+        return true;
+    case DBROLLOUT_T_STAMP_FAILED:
+        o->lock_confirmed = true;
+        o->last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+        o->last.code = TM_E_DB;
+        o->last.error = "connection lost";
+        return true;
+    case DBROLLOUT_T_STAMP:
+        o->lock_confirmed = true;
+        o->last.kind = DBROLLOUT_ACT_ACQUIRE_LOCK;
+        return true;
+    case DBROLLOUT_T_BEGIN_APP_FIRST:
+        o->spec.order = DBROLLOUT_ORDER_APP_FIRST;
+        /* fall through */
+    case DBROLLOUT_T_BEGIN:
+        o->lock_confirmed = true;
+        o->last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+        o->last.prestart_tag = "v1";
+        return true;
+    case DBROLLOUT_T_RETARGET_APP_FIRST:
+        o->spec.order = DBROLLOUT_ORDER_APP_FIRST;
+        /* fall through */
+    case DBROLLOUT_T_RETARGET:
+        started(o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+        o->spec.tag = "v3";
+        o->generation = 3;
+        return true;
+    case DBROLLOUT_T_UNREACHABLE:
+        started(o, DBROLLOUT_PHASE_APPLYING);
+        o->db.reachable = false;
+        return true;
+    case DBROLLOUT_T_APPLY_RETRY:
+    case DBROLLOUT_T_APPLY_FAILED_ROLLBACK:
+    case DBROLLOUT_T_APPLY_FAILED_KEEP:
+        started(o, DBROLLOUT_PHASE_APPLYING);
+        o->db.prestart = DBROLLOUT_POS_BACKWARD;
+        o->last.kind = DBROLLOUT_ACT_APPLY_TO_TAG;
+        o->last.tag = "v2";
+        o->last.code = t == DBROLLOUT_T_APPLY_RETRY ? TM_E_LOCKED : TM_E_DB;
+        o->last.retry = t == DBROLLOUT_T_APPLY_RETRY ? TM_RETRY_WAITING : TM_RETRY_TERMINAL;
+        o->last.error = "failed";
+        if (t == DBROLLOUT_T_APPLY_FAILED_KEEP)
+            o->spec.cs_failure = DBROLLOUT_CS_FAILURE_FAIL;
+        return true;
+    case DBROLLOUT_T_APPLY_FORWARD:
+        started(o, DBROLLOUT_PHASE_APPLYING);
+        return true;
+    case DBROLLOUT_T_APPLY_BACKWARD:
+        started(o, DBROLLOUT_PHASE_APPLYING);
+        o->db.target = DBROLLOUT_POS_BACKWARD;
+        return true;
+    case DBROLLOUT_T_SCHEMA_AT_TAG:
+        started(o, DBROLLOUT_PHASE_APPLYING);
+        o->db.target = DBROLLOUT_POS_AT;
+        app_rolling(o);
+        return true;
+    case DBROLLOUT_T_SUCCEED:
+        started(o, DBROLLOUT_PHASE_APPLYING);
+        o->db.target = DBROLLOUT_POS_AT;
+        o->spec.deployment = NULL;
+        return true;
+    case DBROLLOUT_T_APP_AVAILABLE_APP_FIRST:
+        o->spec.order = DBROLLOUT_ORDER_APP_FIRST;
+        started(o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+        return true;
+    case DBROLLOUT_T_APP_FAILED_HOLD:
+    case DBROLLOUT_T_APP_FAILED_ROLLBACK:
+        started(o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+        app_rolling(o);
+        o->app.progress_deadline_exceeded = true;
+        o->db.target = DBROLLOUT_POS_AT;
+        o->db.prestart = DBROLLOUT_POS_BACKWARD;
+        if (t == DBROLLOUT_T_APP_FAILED_HOLD)
+            o->spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_HOLD;
+        return true;
+    case DBROLLOUT_T_WAIT_APP:
+        started(o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+        app_rolling(o);
+        return true;
+    case DBROLLOUT_T_ROLLBACK_RETRY:
+    case DBROLLOUT_T_ROLLBACK_FAILED:
+        started(o, DBROLLOUT_PHASE_ROLLING_BACK);
+        o->status.rollback_cause = DBROLLOUT_CAUSE_APPLY_FAILED;
+        o->db.prestart = DBROLLOUT_POS_BACKWARD;
+        o->last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
+        o->last.tag = "v1";
+        o->last.code = t == DBROLLOUT_T_ROLLBACK_RETRY ? TM_E_LOCKED : TM_E_DB;
+        o->last.retry = t == DBROLLOUT_T_ROLLBACK_RETRY ? TM_RETRY_WAITING : TM_RETRY_TERMINAL;
+        o->last.error = "failed";
+        return true;
+    case DBROLLOUT_T_RESTORE_FAILED:
+        started(o, DBROLLOUT_PHASE_ROLLING_BACK);
+        o->status.rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
+        o->last.kind = DBROLLOUT_ACT_RESTORE_DEPLOYMENT;
+        o->last.code = TM_E_NOTFOUND;
+        o->last.retry = TM_RETRY_TERMINAL;
+        o->last.error = "deployment app has no revision 1 to restore";
+        return true;
+    case DBROLLOUT_T_RESTORE:
+        started(o, DBROLLOUT_PHASE_ROLLING_BACK);
+        o->spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH;
+        o->status.rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
+        o->status.deployment_revision = 2;
+        o->status.previous_deployment_revision = 1;
+        app_rolling(o);
+        o->db.prestart = DBROLLOUT_POS_BACKWARD;
+        return true;
+    case DBROLLOUT_T_RETURN_BACKWARD:
+    case DBROLLOUT_T_RETURN_FORWARD:
+        started(o, DBROLLOUT_PHASE_ROLLING_BACK);
+        o->status.rollback_cause = DBROLLOUT_CAUSE_APPLY_FAILED;
+        o->db.prestart = t == DBROLLOUT_T_RETURN_BACKWARD ? DBROLLOUT_POS_BACKWARD
+                                                          : DBROLLOUT_POS_FORWARD;
+        return true;
+    case DBROLLOUT_T_ROLLED_BACK:
+    case DBROLLOUT_T_ROLLED_BACK_APPLY_FAILED:
+        started(o, DBROLLOUT_PHASE_ROLLING_BACK);
+        o->status.rollback_cause = t == DBROLLOUT_T_ROLLED_BACK ? DBROLLOUT_CAUSE_APP_FAILED
+                                                                : DBROLLOUT_CAUSE_APPLY_FAILED;
+        return true;
+    }
+    return false;
+}
+
+/* Each row is taken from an observed state of its own, and the plan agrees
+ * with it (decide_checked): a row changed in the table or in the code, or a
+ * row no state reaches, fails here. */
+TM_TEST(every_row_of_the_table_is_taken)
+{
+    for (int t = DBROLLOUT_T_NONE + 1; t < DBROLLOUT_T_COUNT; t++) {
+        const struct dbrollout_row *r = dbrollout_row((enum dbrollout_transition)t);
+        TM_ASSERT(r != NULL);
+        struct dbrollout_observed o;
+        int64_t now = 0;
+        if (!row_scenario((enum dbrollout_transition)t, &o, &now)) {
+            TM_FAIL_("row %s has no scenario", r->name);
+            continue;
+        }
+        struct dbrollout_plan p;
+        int before = tm_failed_;
+        dbrollout_decide(&o, now, &p);
+        bool taken = false;
+        for (size_t i = 0; i < p.ntrace; i++)
+            taken = taken || p.trace[i] == (enum dbrollout_transition)t;
+        if (!taken)
+            TM_FAIL_("row %s not taken (first %s, last %s)", r->name,
+                     dbrollout_row(p.trace[0])->name, dbrollout_row(p.trace[p.ntrace - 1])->name);
+        if (tm_failed_ != before)
+            fprintf(stderr, "  in the scenario of row %s\n", r->name);
+    }
+}
+
+TM_TEST(table_rows_are_well_formed)
+{
+    TM_EXPECT(dbrollout_row(DBROLLOUT_T_NONE) == NULL);
+    TM_EXPECT(dbrollout_row(DBROLLOUT_T_COUNT) == NULL);
+    for (int t = DBROLLOUT_T_NONE + 1; t < DBROLLOUT_T_COUNT; t++) {
+        const struct dbrollout_row *r = &dbrollout_table[t];
+        TM_EXPECT_INT(r->id, t);
+        TM_ASSERT(r->name != NULL && r->when != NULL);
+        TM_EXPECT(r->from != 0);
+        /* a chain moves on; a row that keeps Ready as it is changes nothing */
+        if (r->flags & DBROLLOUT_ROW_CHAINS)
+            TM_EXPECT(r->next != DBROLLOUT_PHASE_NONE);
+        if (!r->reason && !(r->flags & DBROLLOUT_ROW_CHAINS))
+            TM_EXPECT(r->next == DBROLLOUT_PHASE_NONE && r->action == DBROLLOUT_ACT_NONE);
+        for (int u = DBROLLOUT_T_NONE + 1; u < t; u++)
+            TM_EXPECT(strcmp(dbrollout_table[u].name, r->name) != 0);
+    }
+}
+
+static const char *action_label(enum dbrollout_action_kind k)
+{
+    switch (k) {
+    case DBROLLOUT_ACT_NONE:
+        return "";
+    case DBROLLOUT_ACT_ACQUIRE_LOCK:
+        return "acquire lock";
+    case DBROLLOUT_ACT_STAMP_PRESTART:
+        return "stamp preStartTag";
+    case DBROLLOUT_ACT_APPLY_TO_TAG:
+        return "apply to tag";
+    case DBROLLOUT_ACT_ROLLBACK_TO_TAG:
+        return "roll back to tag";
+    case DBROLLOUT_ACT_RESTORE_DEPLOYMENT:
+        return "restore deployment";
+    case DBROLLOUT_ACT_RELEASE_LOCK:
+        return "release lock";
+    }
+    return "?";
+}
+
+/* The table as reconcilers/README.md shows it, one line a row. */
+static void table_markdown(struct tm_buf *b)
+{
+    bool ok = tm_buf_adds(b, "| row | from | when | action | next | Ready reason |\n"
+                             "|-----|------|------|--------|------|--------------|\n") == TM_OK;
+    for (int t = DBROLLOUT_T_NONE + 1; t < DBROLLOUT_T_COUNT && ok; t++) {
+        const struct dbrollout_row *r = &dbrollout_table[t];
+        ok = tm_buf_addf(b, "| %s | ", r->name) == TM_OK;
+        const char *sep = "";
+        for (int ph = DBROLLOUT_PHASE_NONE; ph <= DBROLLOUT_PHASE_BLOCKED && ok; ph++) {
+            if (!(r->from & DBROLLOUT_FROM(ph)))
+                continue;
+            ok = tm_buf_addf(b, "%s%s", sep,
+                             ph == DBROLLOUT_PHASE_NONE
+                                 ? "(no status)"
+                                 : dbrollout_phase_name((enum dbrollout_phase)ph)) == TM_OK;
+            sep = ", ";
+        }
+        const char *act = action_label(r->action);
+        ok = ok && tm_buf_addf(b, " | %s | %s%s%s | %s%s | %s |\n", r->when, act,
+                               *act && (r->flags & DBROLLOUT_ROW_RELEASES) ? "; " : "",
+                               (r->flags & DBROLLOUT_ROW_RELEASES) ? "release lock if held" : "",
+                               r->next == DBROLLOUT_PHASE_NONE ? "(same)"
+                                                               : dbrollout_phase_name(r->next),
+                               (r->flags & DBROLLOUT_ROW_CHAINS) ? ", goes on" : "",
+                               r->reason ? r->reason : "(as is)") == TM_OK;
+    }
+    TM_EXPECT(ok);
+}
+
+/* reconcilers/README.md holds the table between two markers; it must equal
+ * the code's (the message prints what to paste). */
+TM_TEST(readme_shows_the_transition_table)
+{
+    static const char begin[] = "<!-- dbrollout-table: generated from reconcilers/dbrollout_table.c"
+                                " by tests/unit/test_dbrollout_decide.c -->\n";
+    static const char end[] = "<!-- dbrollout-table end -->";
+    const char *src = tm_test_env("TIDEMARK_SOURCE_DIR");
+    TM_ASSERT(src != NULL);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/reconcilers/README.md", src);
+    FILE *f = fopen(path, "r");
+    TM_ASSERT(f != NULL);
+    static char text[1 << 17];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    struct tm_buf want;
+    tm_buf_init(&want, 1 << 16);
+    table_markdown(&want);
+    const char *b = strstr(text, begin), *e = b ? strstr(b, end) : NULL;
+    size_t have_len = e ? (size_t)(e - b) - strlen(begin) : 0;
+    if (!b || !e || have_len != want.len ||
+        memcmp(b + strlen(begin), tm_buf_str(&want), want.len) != 0)
+        TM_FAIL_("%s: the transition table differs from the code's; put this between\n%s"
+                 "and\n%s\n:\n%s",
+                 path, begin, end, tm_buf_str(&want));
+    tm_buf_release(&want);
 }
 
 TM_TEST_MAIN()
