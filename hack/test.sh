@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds tidemark (normal, ASan+UBSan, and Release with GCC and clang), starts a real PostgreSQL and a real
-# Kubernetes control plane, runs every test but the benchmarks, and stops the
-# servers again, also on failure.  Exit code 0 = everything passed.
+# Kubernetes control plane with a node (real pods, from images built here), runs every test but
+# the benchmarks, and stops the servers again, also on failure.  Exit code 0 = everything passed.
 #   hack/test.sh            the whole suite (what CI runs)
 #   hack/test.sh -L unit    extra arguments go to both ctest runs
 #   TM_BENCH=1 hack/test.sh runs the benchmarks (label bench) afterwards
@@ -21,12 +21,17 @@ command -v go >/dev/null 2>&1 || export PATH=/usr/local/go/bin:$PATH
 cp_log=$(mktemp)
 { hack/controlplane.sh build && hack/helm.sh build && hack/promtool.sh build && hack/kstatus.sh build; } >"$cp_log" 2>&1 &
 cp_pid=$!
-# The test node's images (tests/e2e/node_pods.sh) build beside everything until the e2e run,
-# cached in ~/.cache/tidemark/images (warm: podman's layer cache; the tidemark image
-# recompiles only when the sources changed).
-img_log=$(mktemp)
-{ hack/image.sh pause && hack/image.sh testapp && hack/image.sh tidemark; } >"$img_log" 2>&1 &
-img_pid=$!
+# The test node's images build beside the C builds, cached in ~/.cache/tidemark/images (warm:
+# podman's layer cache; the tidemark image recompiles only when the sources changed). pause
+# (the node's sandbox) and testapp (the app every rollout e2e test runs, valgrind.e2e.* too) are
+# quick and needed when the node starts; the tidemark image (node_pods, the in-cluster tests)
+# builds after them (image.sh builds one at a time) and is only waited for before the e2e run.
+apps_log=$(mktemp)
+{ hack/image.sh pause && hack/image.sh testapp; } >"$apps_log" 2>&1 &
+apps_pid=$!
+tm_img_log=$(mktemp)
+{ tail --pid="$apps_pid" -f /dev/null; hack/image.sh tidemark; } >"$tm_img_log" 2>&1 &
+tm_img_pid=$!
 
 jobs_n=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTM_WERROR=ON >/dev/null
@@ -54,8 +59,21 @@ cleanup() {
 }
 trap cleanup EXIT
 eval "$(hack/postgres.sh start)"
-eval "$(hack/controlplane.sh start)"
+if ! wait "$apps_pid"; then
+  cat "$apps_log" >&2
+  echo "test.sh: building the pause or testapp image failed" >&2
+  exit 1
+fi
+cat "$apps_log"; rm -f "$apps_log"
+# The cluster has a node (kube-scheduler, kubelet, containerd: hack/node.sh), so the e2e tests'
+# apps and the in-cluster controller run as real pods.
+eval "$(TIDEMARK_NODE=1 hack/controlplane.sh start)"
 export TIDEMARK_PG_URL TIDEMARK_PG_POD_HOST KUBECONFIG TIDEMARK_K8S_BIN
+hack/image.sh load testapp
+# the tidemark image goes into the node while the first ctest run goes on
+tm_load_log=$(mktemp)
+{ tail --pid="$tm_img_pid" -f /dev/null; hack/image.sh load tidemark; } >"$tm_load_log" 2>&1 &
+tm_load_pid=$!
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -81,11 +99,12 @@ run_ctest() { # dir, then ctest args
 
 # Normal build: unit, integration and their valgrind runs.
 run_ctest build -L 'unit|integration|valgrind' "$@"
-if ! wait "$img_pid"; then
-  cat "$img_log" >&2
-  echo "test.sh: building the test node's images failed (e2e.node_pods will fail)" >&2
+wait "$tm_img_pid" || true
+if ! wait "$tm_load_pid"; then
+  cat "$tm_img_log" "$tm_load_log" >&2
+  echo "test.sh: building or loading the tidemark image failed (e2e.node_pods and the in-cluster tests will fail)" >&2
 fi
-rm -f "$img_log"
+cat "$tm_img_log" "$tm_load_log"; rm -f "$tm_img_log" "$tm_load_log"
 # Sanitizer build: unit, integration and e2e (the e2e tests drive the ASan binary).
 run_ctest build-asan -L 'unit|integration|e2e' "$@"
 # A short libFuzzer run of every fuzz target (clang build in build-fuzz); each

@@ -24,6 +24,7 @@ if [[ -z "$LUA" ]]; then
   exit 77
 fi
 rollout_setup argohealth
+app_setup
 HC="$ROOT/manifests/argocd/resource_customizations/tidemark.dev"
 OBJ="$(mktemp /tmp/tidemark-e2e-argohealth.XXXXXX.yaml)"
 at_exit 'rm -f "$OBJ"'
@@ -108,17 +109,8 @@ spec:
   source: {git: {url: "http://127.0.0.1:1/orders.git", ref: {branch: main}}}
 YAML
 apply_instance db app Deny
-k -n "$NS" apply -f - >/dev/null <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec: {containers: [{name: app, image: registry.example.com/app:1}]}
-YAML
+# the app: real pods, held un-Ready by a gate table until r has been read WaitingForApp
+testapp_deployment app app_gate open | k -n "$NS" apply -f - >/dev/null || fail "create deployment app"
 apply_rollout r db v1 app
 apply_rollout orphan nope v1
 
@@ -136,7 +128,8 @@ expect_eventually DBInstance db ready Healthy
 expect_eventually DBRollout orphan pending Progressing
 wait_for_output -t 60 WaitingForApp phase r || fail "r not WaitingForApp"
 expect DBRollout r waiting-for-app Progressing
-succeed_with_ready_pods r app=app 60 "r did not succeed"
+open_app_gate
+wait_for_phase r Succeeded 60
 expect DBRollout r succeeded Healthy
 
 # a spec change the controller has not seen: the old Ready must not read Healthy
@@ -157,15 +150,14 @@ lock_row false
 wait_for_output -t 120 Succeeded phase r || fail "r did not reach v2"
 
 # v3: the rollout applies, then waits for a pod template tagged v3. The lock row is taken
-# first, then the v3 template arrives with an image that never becomes available: the
+# first, then the v3 template arrives with an app that crashes at start: the
 # app fails, the rollback waits for the lock row in RollingBack, then ends RolledBack.
 k -n "$NS" patch deployment app --type=merge -p \
   '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v2"}}}}}' >/dev/null
 k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v3"}}' >/dev/null
 wait_for_output -t 60 WaitingForApp phase r || fail "r not WaitingForApp for v3"
 lock_row true
-k -n "$NS" patch deployment app --type=merge -p \
-  '{"spec":{"progressDeadlineSeconds":5,"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v3"}},"spec":{"containers":[{"name":"app","image":"registry.example.com/app:broken"}]}}}}' >/dev/null
+k -n "$NS" patch deployment app -p "$(testapp_patch --tag v3 --deadline 5 app_gate open 1)" >/dev/null
 wait_for_output -t 120 RollingBack phase r || fail "r not RollingBack"
 expect DBRollout r rolling-back Degraded
 lock_row false

@@ -2,15 +2,16 @@
 # tidemark tests/e2e/controlplane_smoke.sh — proves the e2e control plane is a REAL Kubernetes.
 #
 # Why: every other e2e test relies on hack/controlplane.sh giving a genuine kube-apiserver
-# (CRDs get Established and served) and a genuine kube-controller-manager (a Deployment gets a
-# ReplicaSet and Pods), and on tests/lib/kube.sh's make_pods_ready making a rollout succeed without a
-# kubelet. This test checks exactly those three things and cleans up after itself.
+# (CRDs get Established and served), a genuine kube-controller-manager (a Deployment gets a
+# ReplicaSet and Pods) and, in node mode (TIDEMARK_NODE=1, as hack/test.sh starts it), a
+# scheduler and a node whose kubelet really runs those pods, so the Deployment becomes available.
+# This test checks exactly those three things and cleans up after itself.
 # Needs KUBECONFIG and TIDEMARK_K8S_BIN (exported by the ctest harness, or
 #   hack/controlplane.sh start && eval "$(hack/controlplane.sh env)").
 set -euo pipefail
 
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
-require_controlplane
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/app.sh"
+require_node
 
 CRD=widgets.smoke.tidemark.dev
 DEPLOY=smoke-web
@@ -87,7 +88,8 @@ spec:
     spec:
       containers:
       - name: web
-        image: registry.invalid/tidemark/smoke:1
+        image: $TESTAPP_IMAGE
+        imagePullPolicy: Never
 EOF
 count() { k -n "$NS" get "$1" -l "app=$DEPLOY" -o name | wc -l | tr -d ' '; }
 wait_for_output 1 count replicasets \
@@ -96,14 +98,16 @@ owner="$(k -n "$NS" get rs -l "app=$DEPLOY" -o 'jsonpath={.items[0].metadata.own
 [[ "$owner" == "Deployment/$DEPLOY" ]] || fail "ReplicaSet owner: expected Deployment/$DEPLOY, got '$owner'"
 wait_for_output 2 count pods \
   || fail "expected the ReplicaSet controller to create 2 Pods; got: $(k -n "$NS" get pods 2>&1)"
-avail="$(k -n "$NS" get deploy "$DEPLOY" -o 'jsonpath={.status.availableReplicas}')"
-[[ -z "$avail" || "$avail" == 0 ]] || fail "before marking pods Ready: expected 0 available replicas (no kubelet), got '$avail'"
-log "Deployment ok: 1 ReplicaSet, 2 Pods, 0 available"
+log "Deployment ok: 1 ReplicaSet, 2 Pods"
 
-# ---- 3. pods marked Ready via pods/status make the Deployment available
-make_pods_ready "$NS" "app=$DEPLOY" || fail "make_pods_ready could not patch pods/status in $NS"
-wait_for_output 2 k -n "$NS" get deploy "$DEPLOY" -o 'jsonpath={.status.availableReplicas}' \
-  || fail "after make_pods_ready: expected Deployment $DEPLOY availableReplicas=2; status: $(k -n "$NS" get deploy "$DEPLOY" -o jsonpath='{.status}' 2>&1)"
+# ---- 3. the scheduler binds the pods to the node, its kubelet runs them: the Deployment is available
+wait_deployment_available "$NS" "$DEPLOY" 60
 wait_for_output True k -n "$NS" get deploy "$DEPLOY" -o 'jsonpath={.status.conditions[?(@.type=="Available")].status}' \
   || fail "expected Deployment condition Available=True"
-log "rollout ok: availableReplicas=2, Available=True"
+running="$(k -n "$NS" get pods -l "app=$DEPLOY" -o 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase} {.status.containerStatuses[0].started} {.status.podIP}{"\n"}{end}')"
+node="$(k get nodes -o 'jsonpath={.items[0].metadata.name}')"
+while read -r on phase started ip; do
+  [[ "$on" == "$node" && "$phase" == Running && "$started" == true && "$ip" == 10.244.* ]] \
+    || fail "expected every pod Running and started on node $node with a pod-network IP (10.244.x.y); got: $running"
+done <<<"$running"
+log "rollout ok: 2 pods running on $node, availableReplicas=2, Available=True"

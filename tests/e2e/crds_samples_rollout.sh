@@ -2,15 +2,18 @@
 # tidemark tests/e2e/crds_samples_rollout.sh — the samples in manifests/samples/ work for real:
 # rendered by render.sh for the local PostgreSQL, applied to the REAL kube-apiserver, reconciled
 # by the real tidemark controller (its own process, watching only this test's namespace), the
-# DBRollout to v1.0.0 reaches Succeeded once the Deployment's pods are Ready, the tables exist in
+# DBRollout to v1.0.0 reaches Succeeded once the Deployment's real pods are Ready (orders-app
+# run as the testapp, which needs the column v1.0.0 adds: tests/lib/app.sh), the tables exist in
 # the database, and every status field the controller writes survives the CRD's schema (a
 # field missing from the schema would be pruned silently) and shows in `kubectl get`.
-# Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_PG_URL, TIDEMARK_BIN (exported by the harness).
+# Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_PG_URL, TIDEMARK_PG_POD_HOST, TIDEMARK_BIN (exported
+# by the harness) and a Ready node.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 require_controlplane
 require_postgres
 require_tidemark
+require_node
 new_work_dir
 new_database "samples_$(date +%s)_$RANDOM"
 install_crds
@@ -19,19 +22,14 @@ CTL_LOG="$WORK/controller.log"
 start_controller
 
 PGDATABASE="$DB" "$ROOT/manifests/samples/render.sh" -o "$WORK/samples" || fail "render.sh failed"
+samples_use_testapp "$WORK/samples" --replicas 1
+pg_user="${TIDEMARK_PG_URL#*://}"
+app_db_secret "$NS" app-db "$DB" "${pg_user%%:*}" "$(url_password "$TIDEMARK_PG_URL")"
 apply_samples() { k -n "$NS" apply -f "$WORK/samples/"; }
 wait_for -t 30 apply_samples || fail "applying the rendered samples failed: $(apply_samples 2>&1)"
 
-# play the kubelet: mark the app's pods Ready until the rollout is done
-deadline=$(( $(date +%s) + 120 ))
-while :; do
-  make_pods_ready "$NS" app.kubernetes.io/name=orders-app >/dev/null 2>&1 || true
-  p="$(phase orders-dev 2>/dev/null || true)"
-  [[ "$p" == Succeeded ]] && break
-  [[ "$p" == Failed || "$p" == RolledBack || "$p" == Blocked ]] && fail "DBRollout orders-dev ended in phase $p: $(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.message}')"
-  (( $(date +%s) < deadline )) || fail "DBRollout orders-dev did not reach Succeeded within 120s (phase '$p'): $(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status}')"
-  sleep 0.5
-done
+wait_for_phase orders-dev Succeeded 120
+deployment_available "$NS" orders-app || fail "Succeeded, but orders-app is not available: $(app_pods "$NS")"
 k -n "$NS" wait --for=condition=Ready dbrollout/orders-dev --timeout=30s >/dev/null \
   || fail "kubectl wait --for=condition=Ready dbrollout/orders-dev failed"
 log "DBRollout orders-dev Succeeded"

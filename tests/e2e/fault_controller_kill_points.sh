@@ -3,18 +3,20 @@
 # (SIGKILL) at several points of one rollout with a Deployment, and started again
 # each time: as soon as it has taken the instance lock,
 # three times during the apply (after 1, 4 and 7 changesets), and while waiting
-# for the app.  The rollout must end Succeeded with every changeset recorded
+# for the app (real pods, held un-Ready by a gate table until then).  The rollout
+# must end Succeeded with every changeset recorded
 # exactly once, its tables present, preStartTag unchanged since it was first
 # stamped, and the instance lock released.  (rollout_crash_resume.sh covers a
 # single kill without a Deployment.)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup killpts
+app_setup
 
 n=10
 slow_changelog kp $n 0.4 | apply_schema s
 apply_instance db s Warn
-k -n "$NS" create deployment app --image=registry.example.com/app:1 >/dev/null || fail "create deployment"
+testapp_deployment app app_gate open | k -n "$NS" apply -f - >/dev/null || fail "create deployment"
 apply_rollout r db v1 app
 
 pre_tag() { k -n "$NS" get dbrollout r -o jsonpath='{.status.preStartTag}{"|"}{.status.startedAt}'; }
@@ -44,7 +46,8 @@ wait_for_output -t 90 WaitingForApp phase r || fail "never reached WaitingForApp
 kill_now "waiting for the app"
 
 start_controller
-succeed_with_ready_pods r app=app 90 "did not succeed after $kills kills"
+open_app_gate
+wait_for_phase r Succeeded 90
 log "Succeeded after $kills kills"
 [[ "$(q "select count(*) from databasechangelog")" == $((n + 1)) ]] || fail "want $((n + 1)) history rows"
 [[ "$(q "select count(*) - count(distinct id) + count(*) - count(distinct orderexecuted) from databasechangelog")" == 0 ]] \

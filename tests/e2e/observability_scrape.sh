@@ -14,10 +14,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 promtool="$("$ROOT/hack/promtool.sh" path)" || fail "cannot build promtool (hack/promtool.sh)"
 rollout_setup obsscrape
+app_setup
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
 start_controller
-succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 90 "orders-dev did not succeed"
+wait_for_phase orders-dev Succeeded 90
 
 mapfile -t queried < <(grep -oh 'tidemark_[a-z_]*' "$ROOT/manifests/prometheus/tidemark.rules.yaml" \
   "$ROOT/manifests/grafana/tidemark-dashboard.json" | sort -u)

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# tidemark tests/e2e/rollout_app_failure.sh — the app's rollout fails (pods never Ready, a short
-# progressDeadlineSeconds): the real Deployment controller reports ProgressDeadlineExceeded,
-# the schema goes back to preStartTag, the rollout ends RolledBack with a Warning Event, and
-# with onAppFailure RollbackBoth the Deployment's previous pod template is restored.
+# tidemark tests/e2e/rollout_app_failure.sh — the app's rollout fails for real: v1.2.0's app
+# crashes at start (the testapp with APP_CRASH=1, CrashLoopBackOff) and the Deployment has a
+# short progressDeadlineSeconds, so the real Deployment controller reports
+# ProgressDeadlineExceeded; the schema goes back to preStartTag, the rollout ends RolledBack
+# with Warning Events, and with onAppFailure RollbackBoth the Deployment's previous pod template
+# is restored and runs again: every replica the v1.0.0 app, Ready, no crashing pod left.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup appfail
+app_setup
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
 start_controller
 
 # v1.0.0 succeeds first
-wait_for_output -t 60 "WaitingForApp" phase orders-dev || fail "v1.0.0 not applied"
-succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 60 "v1.0.0 did not succeed"
+wait_for_phase orders-dev Succeeded 90
 
-# v1.2.0 with an image whose pods never become Ready
-k -n "$NS" patch deployment orders-app --type=merge -p \
-  '{"spec":{"progressDeadlineSeconds":5,"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v1.2.0"}},"spec":{"containers":[{"name":"app","image":"registry.example.com/orders-app:broken"}]}}}}' >/dev/null
+# v1.2.0 with an app that crashes at start
+k -n "$NS" patch deployment orders-app -p "$(sample_app_patch v1.2.0 1 --deadline 5)" >/dev/null
 k -n "$NS" patch dbrollout orders-dev --type=merge -p \
   '{"spec":{"tag":"v1.2.0","onAppFailure":"RollbackBoth"}}' >/dev/null
 
@@ -40,9 +41,13 @@ wait_for_output -t 120 "RolledBack" phase orders-dev || fail "rollout not Rolled
 has_event orders-dev "Warning AppFailed" || fail "no AppFailed Warning Event"
 has_event orders-dev "Warning RolledBack" || fail "no RolledBack Warning Event"
 
-# RollbackBoth: the Deployment runs the previous template again
-wait_for_output -t 30 "registry.example.com/orders-app:1.0.0" k -n "$NS" get deployment orders-app \
-  -o jsonpath='{.spec.template.spec.containers[0].image}' || fail "deployment template not restored"
+# RollbackBoth: the Deployment runs the previous template again, for real
+wait_for_output -t 30 "customer_id 0" k -n "$NS" get deployment orders-app \
+  -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="APP_COLUMN")].value} {.spec.template.spec.containers[0].env[?(@.name=="APP_CRASH")].value}' \
+  || fail "deployment template not restored to the v1.0.0 app"
+wait_deployment_available "$NS" orders-app 60
+wait_for_output -t 60 "column=customer_id ready=True" eval "app_pods '$NS' | awk '{print \$NF, \$3}' | sort -u" \
+  || fail "after RollbackBoth: expected only Ready v1.0.0 pods, got: $(app_pods "$NS")"
 
 # a terminal rollout stays put: nothing re-applies on its own
 sleep_until=$(( $(date +%s) + 8 ))

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # tidemark tests/e2e/rollout_instance_lock.sh — one active rollout per instance: while rollout
-# "first" waits for its app, rollout "second" on the same instance stays Pending
-# (WaitingForLock) and changes nothing; once "first" succeeds it releases the lock and
-# "second" runs.
+# "first" waits for its app (real pods held un-Ready by a gate table), rollout "second" on the
+# same instance stays Pending (WaitingForLock) and changes nothing; once "first" succeeds it
+# releases the lock and "second" runs.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup lock
+app_setup
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
 k -n "$NS" delete dbrollout orders-dev --wait=true >/dev/null
+k -n "$NS" patch deployment orders-app -p "$(gated_app_patch v1.1.0)" >/dev/null
 apply_rollout first orders-dev v1.1.0 orders-app
 start_controller
 wait_for_output -t 60 "WaitingForApp" phase first || fail "first not WaitingForApp"
@@ -21,7 +23,8 @@ wait_for_output -t 60 "Pending WaitingForLock" k -n "$NS" get dbrollout second \
 [[ "$(q "select max(tag) from databasechangelog where tag is not null")" == v1.1.0 ]] \
   || fail "second changed the database while first held the lock"
 
-succeed_with_ready_pods first app.kubernetes.io/name=orders-app 60 "first did not succeed"
+open_app_gate
+wait_for_phase first Succeeded 90
 wait_for_output -t 60 "Succeeded" phase second || fail "second did not run after first"
 [[ "$(k -n "$NS" get dbrollout second -o jsonpath='{.status.preStartTag} {.status.appliedTag}')" == "v1.1.0 v1.2.0" ]] \
   || fail "second's preStartTag/appliedTag"

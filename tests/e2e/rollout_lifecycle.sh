@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # tidemark tests/e2e/rollout_lifecycle.sh — the happy path of the three reconcilers against a
 # real control plane and PostgreSQL: samples applied, a DBRollout to v1.0.0 creates the tables
-# and history rows and becomes Ready once the app's pods are Ready; bumping tag and image
-# succeeds; an older tag rolls the schema back; the password never leaks.
+# and history rows and becomes Ready once the app's real pods are Ready (the testapp of each tag
+# is Ready only once the column that tag adds exists); moving tag and app together succeeds; an
+# older tag (and its app) rolls the schema back; the password never leaks.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup life
+app_setup
 
 render_samples | k -n "$NS" apply -f - >/dev/null || fail "apply samples"
 start_controller
@@ -18,16 +20,15 @@ wait_for_output -t 30 "v1.0.0 v1.1.0 v1.2.0" k -n "$NS" get dbschema orders \
 wait_for_output -t 60 "True" k -n "$NS" get dbinstance orders-dev \
   -o jsonpath='{.status.conditions[?(@.type=="Connected")].status}' || fail "DBInstance not Connected"
 
-# v1.0.0: schema first, then the app
-wait_for_output -t 60 "WaitingForApp" phase orders-dev || fail "rollout did not reach WaitingForApp"
+# v1.0.0: schema first, then the app (its pods need orders.customer_id)
+wait_for_phase orders-dev Succeeded 90
 [[ "$(q "select count(*) from information_schema.tables where table_name in ('customers','orders')")" == 2 ]] \
   || fail "tables customers and orders missing"
 [[ "$(q "select string_agg(id, ',' order by orderexecuted) from databasechangelog")" == \
    "1-create-customers,2-create-orders,3-tag-v1.0.0" ]] || fail "history rows for v1.0.0"
-wait_for make_pods_ready "$NS" app.kubernetes.io/name=orders-app || fail "make pods ready"
 k -n "$NS" wait --for=condition=Ready dbrollout/orders-dev --timeout=60s >/dev/null \
   || fail "kubectl wait Ready"
-[[ "$(phase orders-dev)" == Succeeded ]] || fail "phase is $(phase orders-dev), want Succeeded"
+deployment_available "$NS" orders-app || fail "Succeeded, but orders-app is not available: $(app_pods "$NS")"
 [[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.observedGeneration}')" == 1 ]] \
   || fail "observedGeneration"
 has_event orders-dev "Normal ChangeSetApplied" || fail "no ChangeSetApplied Event"
@@ -39,25 +40,24 @@ wait_for_output -t 30 'tidemark_dbrollouts{phase="Succeeded"} 1' eval "metrics |
 m="$(metrics)" || fail "no /metrics"
 grep -q '^tidemark_changesets_total{outcome="EXECUTED"} 3$' <<<"$m" || fail "tidemark_changesets_total"
 
-# v1.1.0 with a new image: new pods made Ready -> Succeeded
-k -n "$NS" patch deployment orders-app --type=merge -p \
-  '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v1.1.0"}},"spec":{"containers":[{"name":"app","image":"registry.example.com/orders-app:1.1.0"}]}}}}' >/dev/null
+# v1.1.0 with its app (pods that need orders.status): Ready once the schema has it
+k -n "$NS" patch deployment orders-app -p "$(sample_app_patch v1.1.0)" >/dev/null
 k -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.1.0"}}' >/dev/null
 wait_for_output -t 60 "v1.1.0" k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.appliedTag}' \
   || fail "v1.1.0 not applied"
 [[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.preStartTag}')" == v1.0.0 ]] \
   || fail "preStartTag should be v1.0.0"
-succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 90 "v1.1.0 did not succeed"
+wait_for_phase orders-dev Succeeded 90
+deployment_available "$NS" orders-app || fail "v1.1.0 Succeeded, but orders-app is not available: $(app_pods "$NS")"
 [[ "$(q "select count(*) from information_schema.columns where table_name='orders' and column_name='status'")" == 1 ]] \
   || fail "orders.status missing at v1.1.0"
 
 # an older tag (and the older app): plain rollback
-k -n "$NS" patch deployment orders-app --type=merge -p \
-  '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v1.0.0"}},"spec":{"containers":[{"name":"app","image":"registry.example.com/orders-app:1.0.0"}]}}}}' >/dev/null
+k -n "$NS" patch deployment orders-app -p "$(sample_app_patch v1.0.0)" >/dev/null
 k -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.0.0"}}' >/dev/null
 wait_for_output -t 60 "v1.0.0" k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.appliedTag}' \
   || fail "rollback to v1.0.0"
-succeed_with_ready_pods orders-dev app.kubernetes.io/name=orders-app 90 "v1.0.0 did not succeed"
+wait_for_phase orders-dev Succeeded 90
 [[ "$(q "select count(*) from information_schema.columns where table_name='orders' and column_name='status'")" == 0 ]] \
   || fail "orders.status still there after rolling back to v1.0.0"
 [[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "history rows after rollback"

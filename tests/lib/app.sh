@@ -12,9 +12,9 @@
 # (information_schema shows only what the role has a privilege on).
 #
 #   require_node               fail unless the cluster has a Ready node (real pods:
-#                              TIDEMARK_NODE=1 hack/controlplane.sh start, as hack/test.sh does)
-#                              and TIDEMARK_PG_POD_HOST is set; loads the testapp image into the
-#                              node (hack/image.sh load testapp) when the node does not list it
+#                              TIDEMARK_NODE=1 hack/controlplane.sh start, as hack/test.sh does);
+#                              loads the testapp image into the node (hack/image.sh load
+#                              testapp) when the node does not list it
 #   app_db_secret NS NAME DB ROLE PASSWORD   Secret NAME in NS, key url =
 #                              postgresql://ROLE:PASSWORD@$TIDEMARK_PG_POD_HOST:<port of
 #                              TIDEMARK_PG_URL>/DB (ROLE and PASSWORD URL-safe; applied, so idempotent)
@@ -38,6 +38,12 @@
 #   deployment_available NS NAME   true when every replica runs the current template, available
 #   app_pods NS [SELECTOR]     one line per pod: name, phase, ready, restarts, image, APP_COLUMN
 #                              (for failure messages and the demo)
+# The samples' orders-app (manifests/samples/03-deployment.yaml, a placeholder image for users) as
+# the testapp: each tag's version needs the column that tag adds (01-dbschema.yaml):
+#   v1.0.0 orders.customer_id, v1.1.0 orders.status, v1.2.0 customers.name.
+#   sample_app_patch TAG [CRASH [OPTS...]]   testapp_patch --tag TAG OPTS for the column TAG adds
+#   samples_use_testapp DIR [OPTS...]        rewrite DIR/03-deployment.yaml (render.sh -o DIR) in
+#                              place: orders-app runs the testapp of v1.0.0 (OPTS as testapp_patch's)
 # Needs KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_PG_URL, TIDEMARK_PG_POD_HOST (exported by
 # hack/test.sh, or `eval "$(hack/postgres.sh start)"` and `eval "$(hack/controlplane.sh env)"`).
 
@@ -64,8 +70,6 @@ require_node() {
     || fail "kubectl get nodes failed: $nodes"
   grep -q '=True$' <<<"$nodes" \
     || fail "the cluster has no Ready node, so no pod can run (start it with TIDEMARK_NODE=1 hack/controlplane.sh start, as hack/test.sh does); nodes: ${nodes:-none}"
-  [[ -n "${TIDEMARK_PG_POD_HOST:-}" ]] \
-    || fail "TIDEMARK_PG_POD_HOST is not set: the address pods reach PostgreSQL at (eval \"\$(hack/postgres.sh env)\")"
   images="$(k get nodes -o 'jsonpath={.items[*].status.images[*].names}')" || images=""
   [[ "$images" == *"\"$TESTAPP_IMAGE\""* ]] && return 0
   TIDEMARK_STATE_DIR="$(_app_state_dir)" "$ROOT/hack/image.sh" load testapp >/dev/null \
@@ -74,6 +78,8 @@ require_node() {
 
 app_db_secret() {
   local ns=$1 name=$2 db=$3 role=$4 password=$5 hostport port
+  [[ -n "${TIDEMARK_PG_POD_HOST:-}" ]] \
+    || fail "TIDEMARK_PG_POD_HOST is not set: the address pods reach PostgreSQL at (eval \"\$(hack/postgres.sh env)\")"
   hostport="${TIDEMARK_PG_URL#*@}"; hostport="${hostport%%/*}"; port="${hostport##*:}"
   [[ "$port" =~ ^[0-9]+$ ]] || fail "app_db_secret: no port in TIDEMARK_PG_URL"
   k -n "$ns" create secret generic "$name" \
@@ -156,4 +162,24 @@ wait_deployment_available() {
   local ns=$1 name=$2 secs=${3:-120}
   wait_for -t "$secs" deployment_available "$ns" "$name" \
     || fail "Deployment $ns/$name did not become available within ${secs}s; its pods: $(app_pods "$ns" 2>&1 | tr '\n' ';')"
+}
+
+sample_app_patch() {
+  local tag=$1 crash=${2:-0} column
+  shift; (( $# )) && shift
+  case "$tag" in
+    v1.0.0) column="orders customer_id" ;;
+    v1.1.0) column="orders status" ;;
+    v1.2.0) column="customers name" ;;
+    *) fail "sample_app_patch: the samples have no tag $tag" ;;
+  esac
+  # shellcheck disable=SC2086 # column is "TABLE COLUMN"
+  testapp_patch --tag "$tag" "$@" $column "$crash"
+}
+
+samples_use_testapp() {
+  local dir=$1 patched; shift
+  patched="$(k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$(sample_app_patch v1.0.0 0 "$@")")" \
+    || fail "could not turn $dir/03-deployment.yaml into the testapp"
+  printf '%s\n' "$patched" >"$dir/03-deployment.yaml"
 }

@@ -1,9 +1,8 @@
 # shellcheck shell=bash
 # tidemark tests/lib/kube.sh — the REAL control plane from hack/controlplane.sh (etcd +
-# kube-apiserver + kube-controller-manager, no kubelet) as the tests use it: the kubectl
-# wrapper, the tidemark CRDs installed and Established, a namespace per test, and — because
-# there is no kubelet — pods made Ready (or not) through the pods/status subresource so
-# Deployment rollouts succeed or fail on demand.
+# kube-apiserver + kube-controller-manager; with TIDEMARK_NODE=1 also kube-scheduler and a node
+# whose kubelet runs real pods) as the tests use it: the kubectl wrapper, the tidemark CRDs
+# installed and Established, a namespace per test.  Pods and the test app: tests/lib/app.sh.
 #
 #   require_controlplane       fail unless KUBECONFIG/TIDEMARK_K8S_BIN work and /readyz answers
 #   k ARGS...                  kubectl with $KUBECONFIG and a request timeout
@@ -12,9 +11,6 @@
 #                              three CRDs are Established; fails with the reason
 #   unique_ns PREFIX           print a fresh DNS-1123 namespace name (does not create it)
 #   new_namespace PREFIX       NS=$(unique_ns PREFIX), created now, deleted at exit
-#   set_pod_ready NS POD True|False   mark one pod Running with Ready (and ContainersReady) so
-#   make_pods_ready NS SELECTOR       mark every matching pod Running + Ready=True
-#   make_pods_unready NS SELECTOR     mark every matching pod Running + Ready=False
 #   lease_holder NS LEASE      the Lease's holderIdentity ("" when free or missing)
 # Environment (exported by the ctest harness or `eval "$(hack/controlplane.sh env)"`):
 #   KUBECONFIG, TIDEMARK_K8S_BIN (dir containing kubectl); E2E_TIMEOUT overrides 60 s waits.
@@ -58,27 +54,5 @@ new_namespace() {
   at_exit 'k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1'
   k create namespace "$NS" >/dev/null || fail "could not create namespace $NS"
 }
-
-set_pod_ready() {
-  local ns=$1 pod=$2 ready=$3 now patch
-  now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  patch="$(printf '{"status":{"phase":"Running","conditions":[{"type":"PodScheduled","status":"True","lastTransitionTime":"%s"},{"type":"Initialized","status":"True","lastTransitionTime":"%s"},{"type":"ContainersReady","status":"%s","lastTransitionTime":"%s"},{"type":"Ready","status":"%s","lastTransitionTime":"%s"}]}}' \
-    "$now" "$now" "$ready" "$now" "$ready" "$now")"
-  k -n "$ns" patch pod "$pod" --subresource=status --type=merge -p "$patch" >/dev/null
-}
-
-# _set_pods_ready NS SELECTOR True|False
-_set_pods_ready() {
-  local ns=$1 selector=$2 ready=$3 pods pod
-  pods="$(k -n "$ns" get pods -l "$selector" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')" || return 1
-  [[ -n "$pods" ]] || { log "no pods match '$selector' in namespace $ns"; return 1; }
-  while IFS= read -r pod; do
-    [[ -n "$pod" ]] || continue
-    set_pod_ready "$ns" "$pod" "$ready" || return 1
-  done <<<"$pods"
-}
-
-make_pods_ready() { _set_pods_ready "$1" "$2" True; }
-make_pods_unready() { _set_pods_ready "$1" "$2" False; }
 
 lease_holder() { k -n "$1" get lease "$2" -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }

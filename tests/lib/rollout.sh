@@ -3,10 +3,10 @@
 # fresh namespace NS, a fresh PostgreSQL database DB owned by a fresh role ROLE whose password
 # is a canary (CANARY) that must never show up in status, Events or logs, the tidemark CRDs,
 # and its own controller (tests/lib/controller.sh) logging to CTL_LOG; everything is removed
-# at exit.  Plus builders for the DBSchema / DBInstance / DBRollout objects and changelogs.
+# at exit.  Plus builders for the DBSchema / DBInstance / DBRollout objects and changelogs, and
+# the app a rollout waits for: the testapp as real pods on the test node (tests/lib/app.sh).
 #
 #   rollout_setup PREFIX       all of the above (no controller started yet)
-#   render_samples             manifests/samples rendered for DB and ROLE (prints YAML)
 #   phase NAME                 .status.phase of DBRollout NAME
 #   rollout_events NAME        "TYPE REASON" lines of the Events about DBRollout NAME
 #   has_event NAME "TYPE REASON"   true when such an Event exists
@@ -20,10 +20,21 @@
 #                              changeset 2 tags TAG
 #   slow_changelog PREFIX N SLEEP          a changelog of N changesets "SELECT pg_sleep(SLEEP);
 #                              CREATE TABLE PREFIXi (id int)" (rollbacks drop them), then tag v1
-#   succeed_with_ready_pods NAME SELECTOR SECS MSG   play the kubelet (mark the SELECTOR pods
-#                              Ready every second) until DBRollout NAME is Succeeded; fail MSG
-#                              (with the phase) after SECS
-# Needs: KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_PG_URL (superuser), TIDEMARK_BIN; psql.
+#   app_setup                  for the tests that run the app: require_node, and the Secret
+#                              app-db with the app's URL to DB as ROLE (tests/lib/app.sh)
+#   render_samples             manifests/samples rendered for DB and ROLE, orders-app as the
+#                              testapp of v1.0.0 with 1 replica (prints YAML; needs app_setup)
+#   gated_app_patch TAG [OPTS...]   testapp_patch for an app tagged TAG that becomes Ready only
+#                              once open_app_gate ran (it needs column app_gate.open), so a test
+#                              can look at WaitingForApp for as long as it needs
+#   open_app_gate              create table app_gate (open) owned by ROLE
+#   wait_for_phase NAME PHASE SECS   poll DBRollout NAME until its phase is PHASE (a terminal
+#                              phase counts only once observedGeneration is the generation, so a
+#                              stale Succeeded right after a spec change does not); fail at once
+#                              when this generation ends in another terminal phase, or after
+#                              SECS, with the Ready message and the app's pods
+# Needs: KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_PG_URL (superuser), TIDEMARK_BIN; psql; for the
+# app, a Ready node and TIDEMARK_PG_POD_HOST.
 
 [[ -n "${TM_LIB_ROLLOUT_LOADED:-}" ]] && return 0
 TM_LIB_ROLLOUT_LOADED=1
@@ -31,6 +42,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/kube.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/db.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/controller.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/app.sh"
 
 rollout_setup() {
   local prefix=$1
@@ -54,9 +66,6 @@ rollout_setup() {
   log "namespace $NS, database $DB"
 }
 
-render_samples() {
-  PGDATABASE="$DB" PGUSER="$ROLE" PGPASSWORD="$CANARY" "$ROOT/manifests/samples/render.sh"
-}
 
 phase() { k -n "$NS" get dbrollout "$1" -o jsonpath='{.status.phase}'; }
 
@@ -150,12 +159,51 @@ slow_changelog() {
   tag_yaml tag v1
 }
 
-succeed_with_ready_pods() {
-  local name=$1 selector=$2 secs=$3 msg=$4 deadline
+app_setup() {
+  require_node
+  app_db_secret "$NS" app-db "$DB" "$ROLE" "$CANARY"
+}
+
+render_samples() {
+  local dir rc=0 f first=1
+  dir="$(mktemp -d)"
+  PGDATABASE="$DB" PGUSER="$ROLE" PGPASSWORD="$CANARY" "$ROOT/manifests/samples/render.sh" -o "$dir" \
+    && (samples_use_testapp "$dir" --replicas 1) || rc=1
+  if (( rc == 0 )); then
+    for f in "$dir"/*.yaml; do
+      (( first )) || printf -- '---\n'
+      first=0
+      cat "$f"
+    done
+  fi
+  rm -rf "$dir"
+  return "$rc"
+}
+
+gated_app_patch() { testapp_patch --tag "$1" "${@:2}" app_gate open; }
+
+open_app_gate() {
+  q "CREATE TABLE app_gate (open int); ALTER TABLE app_gate OWNER TO $ROLE" >/dev/null || fail "could not open the app gate"
+}
+
+wait_for_phase() {
+  local name=$1 want=$2 secs=$3 deadline p seen gen settled
   deadline=$(( $(date +%s) + secs ))
-  until [[ "$(phase "$name")" == Succeeded ]]; do
-    make_pods_ready "$NS" "$selector" >/dev/null 2>&1 || true
-    (( $(date +%s) < deadline )) || fail "$msg (phase $(phase "$name"))"
-    sleep 1
+  while :; do
+    read -r p seen gen < <(k -n "$NS" get dbrollout "$name" \
+      -o 'jsonpath={.status.phase}{" "}{.status.observedGeneration}{" "}{.metadata.generation}{"\n"}' 2>/dev/null || echo)
+    settled=0
+    [[ -n "$gen" && "$seen" == "$gen" ]] && settled=1
+    case "$p" in
+      Succeeded | Failed | RolledBack | Blocked) # terminal: count it only for this generation
+        if (( settled )); then
+          [[ "$p" == "$want" ]] && return 0
+          fail "DBRollout $name ended $p, not $want: $(k -n "$NS" get dbrollout "$name" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}'); pods: $(app_pods "$NS" | tr '\n' ';')"
+        fi ;;
+      "$want") return 0 ;;
+    esac
+    (( $(date +%s) < deadline )) \
+      || fail "DBRollout $name not $want after ${secs}s (phase '$p': $(k -n "$NS" get dbrollout "$name" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}')); pods: $(app_pods "$NS" | tr '\n' ';')"
+    sleep 0.5
   done
 }
