@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # tidemark demo: everything a newcomer needs to see the operator work, on one machine.
 #   hack/demo.sh        install what is missing, build, start a local PostgreSQL and a
-#                       local control plane (kube-apiserver + etcd + kube-controller-manager),
-#                       run the controller, apply the samples, and show:
-#                         1. DBRollout to v1.0.0 -> tables created, Succeeded
-#                         2. tag v1.1.0 + app image 1.1.0 together -> Succeeded
-#                         3. tag v1.2.0 + an app whose pods never become Ready ->
+#                       local cluster (kube-apiserver + etcd + kube-controller-manager +
+#                       kube-scheduler, and a node: a kubelet with its own containerd), run
+#                       the controller, apply the samples, and show, with the app's real pods
+#                       (`kubectl get pods`) beside the rollout at each step:
+#                         1. DBRollout to v1.0.0 -> tables created, pods Ready, Succeeded
+#                         2. tag v1.1.0 + the app version that needs it, together -> Succeeded
+#                         3. tag v1.2.0 + an app version that crashes at start ->
 #                            ProgressDeadlineExceeded -> schema rolled back to v1.1.0 and,
-#                            with onAppFailure: RollbackBoth, the Deployment too
+#                            with onAppFailure: RollbackBoth, the Deployment too (its pods
+#                            Ready again)
 #                       then leaves everything running until Ctrl-C.
-#   hack/demo.sh down   stop the controller, the control plane and PostgreSQL.
-# The local control plane has no kubelet, so no container ever runs: a small loop in this
-# script plays the kubelet's part and marks pods Ready through pods/status -- except pods
-# whose image tag is ":broken", which stay unready, as a crashing app's would.
+#   hack/demo.sh down   stop the controller, the cluster and PostgreSQL.
+# The app is the test app (hack/testapp, image built locally by hack/image.sh): the samples'
+# Deployment runs it (tests/lib/app.sh's samples_use_testapp), and each version's readiness
+# probe passes only once the column its tag adds exists, so the pods really wait for their schema.
+# TIDEMARK_STATE_DIR (default /tmp/tidemark-demo) holds the servers' state; TIDEMARK_BUILD_DIR
+# (default build) is the build directory; the controller serves metrics on 127.0.0.1:9464.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export TIDEMARK_STATE_DIR=${TIDEMARK_STATE_DIR:-/tmp/tidemark-demo}
 demo_dir=$TIDEMARK_STATE_DIR/demo
+build_dir=${TIDEMARK_BUILD_DIR:-build}
 NS=tidemark-demo
 mkdir -p "$demo_dir"
 
@@ -30,7 +36,6 @@ stop_pidfile() {
 }
 
 down() {
-  stop_pidfile "$demo_dir/kubelet.pid"
   stop_pidfile "$demo_dir/controller.pid"
   hack/controlplane.sh stop || true
   hack/postgres.sh stop || true
@@ -48,16 +53,17 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 say "Installing what is missing and building"
 hack/deps.sh
 command -v go >/dev/null 2>&1 || export PATH=/usr/local/go/bin:$PATH
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target tidemark
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir" --target tidemark
 hack/controlplane.sh build
 
-say "Starting PostgreSQL and the control plane"
+say "Starting PostgreSQL and the cluster, with a node that runs real pods"
 eval "$(hack/postgres.sh start)"
-eval "$(hack/controlplane.sh start)"
-export KUBECONFIG TIDEMARK_K8S_BIN TIDEMARK_PG_URL
-# the test helpers: k (kubectl), install_crds, set_pod_ready, wait_for_output, q_admin
-source tests/lib/kube.sh
+eval "$(TIDEMARK_NODE=1 hack/controlplane.sh start)"
+export KUBECONFIG TIDEMARK_K8S_BIN TIDEMARK_PG_URL TIDEMARK_PG_POD_HOST
+hack/image.sh load testapp   # built from Debian packages on first use, then cached
+# the test helpers: k (kubectl), install_crds, wait_for_output, q_admin, the test app
+source tests/lib/app.sh
 source tests/lib/db.sh
 ROOT=$root
 kubectl() { k "$@"; }
@@ -72,77 +78,100 @@ printf '$ kubectl apply --server-side -k crds/\n'
 install_crds
 k create namespace "$NS" >/dev/null
 stop_pidfile "$demo_dir/controller.pid"
-build/tidemark controller --namespace "$NS" --metrics-addr 127.0.0.1:9464 \
+"$build_dir/tidemark" controller --namespace "$NS" --metrics-addr 127.0.0.1:9464 \
   --health-addr 127.0.0.1:9465 --log-format text >"$demo_dir/controller.log" 2>&1 &
 echo $! >"$demo_dir/controller.pid"
 echo "controller pid $(cat "$demo_dir/controller.pid"), log $demo_dir/controller.log"
 
-# The stand-in kubelet: pods of any image but ":broken" become Ready.
-stop_pidfile "$demo_dir/kubelet.pid"
-(
-  while sleep 1; do
-    k -n "$NS" get pods -o jsonpath='{range .items[*]}{.metadata.name} {.spec.containers[0].image} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null |
-    while read -r pod image ready; do
-      [[ -n "$pod" && "$image" != *:broken && "$ready" != True ]] || continue
-      set_pod_ready "$NS" "$pod" True >/dev/null 2>&1 || true
-    done
-  done
-) &
-echo $! >"$demo_dir/kubelet.pid"
-
 show() {
   run kubectl -n "$NS" get dbschemas,dbinstances,dbrollouts
+  run kubectl -n "$NS" get pods
   printf '$ psql orders -c "select id, exectype, tag from databasechangelog order by orderexecuted"\n'
   psql "$orders_url" -c "select id, exectype, tag from databasechangelog order by orderexecuted"
 }
 
-wait_phase() { # phase, timeout
-  if ! wait_for_output -t "$2" "$1" k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.phase}'; then
-    echo "demo: the rollout did not reach $1; controller log: $demo_dir/controller.log" >&2
-    k -n "$NS" describe dbrollout orders-dev >&2 || true
-    exit 1
-  fi
+# the rollout's phase beside the app's pods (NAME READY STATUS RESTARTS), a line each time
+# either changes
+rollout_and_pods() {
+  local phase pods
+  phase="$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.phase}' 2>/dev/null)" || phase="?"
+  pods="$(k -n "$NS" get pods --no-headers 2>/dev/null | awk '{printf "%s%s %s %s %s", sep, $1, $2, $3, $4; sep="  |  "}')"
+  printf 'dbrollout/orders-dev %-13s pods: %s\n' "${phase:--}" "${pods:-none}"
+}
+
+wait_phase() { # phase, timeout: print rollout_and_pods as they change until the phase is reached
+  local want=$1 deadline=$(( $(date +%s) + $2 )) line last=""
+  while :; do
+    line="$(rollout_and_pods)"
+    [[ "$line" == "$last" ]] || printf '  %s\n' "$line"
+    last=$line
+    # (a phase counts once the controller has seen this generation: not the last step's Succeeded)
+    [[ "$line" == "dbrollout/orders-dev $want "* && "$(k -n "$NS" get dbrollout orders-dev \
+      -o 'jsonpath={.status.observedGeneration}/{.metadata.generation}')" =~ ^([0-9]+)/([0-9]+)$ \
+      && "${BASH_REMATCH[1]}" == "${BASH_REMATCH[2]}" ]] && return 0
+    if (( $(date +%s) >= deadline )); then
+      echo "demo: the rollout did not reach $want; controller log: $demo_dir/controller.log" >&2
+      k -n "$NS" describe dbrollout orders-dev >&2 || true
+      exit 1
+    fi
+    sleep 1
+  done
+}
+
+# a testapp version for the samples' Deployment, shown by what it is rather than its JSON
+patch_app() { # tag, crash (0|1), what it is
+  printf '$ kubectl -n %s patch deployment orders-app -p "$(sample_app_patch %s %s)"   # %s\n' "$NS" "$1" "$2" "$3"
+  k -n "$NS" patch deployment orders-app -p "$(sample_app_patch "$1" "$2")"
 }
 
 say "1. Applying the samples: DBSchema orders (tags v1.0.0 v1.1.0 v1.2.0), DBInstance orders-dev, Deployment orders-app, DBRollout orders-dev -> v1.0.0"
-manifests/samples/render.sh | k -n "$NS" apply -f -
-wait_phase Succeeded 120
+echo "(orders-app runs the test app: its pods are Ready only once orders.customer_id exists, which v1.0.0 creates)"
+rm -rf "$demo_dir/samples"
+manifests/samples/render.sh -o "$demo_dir/samples"
+samples_use_testapp "$demo_dir/samples"
+pg_user="${TIDEMARK_PG_URL#*://}"
+app_db_secret "$NS" app-db orders "${pg_user%%:*}" "$(url_password "$TIDEMARK_PG_URL")"
+run kubectl -n "$NS" apply -f "$demo_dir/samples/"
+wait_phase Succeeded 180
 run kubectl -n "$NS" wait --for=condition=Ready dbrollout/orders-dev --timeout=60s
 show
 
-say "2. Moving schema and app together: tag v1.1.0 and image orders-app:1.1.0"
-run kubectl -n "$NS" set image deployment/orders-app app=registry.example.com/orders-app:1.1.0
+say "2. Moving schema and app together: tag v1.1.0 and the app version that needs orders.status"
+patch_app v1.1.0 0 "pods Ready only once orders.status exists"
 run kubectl -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.1.0"}}'
-wait_phase Succeeded 120
+wait_phase Succeeded 180
 show
 
-say "3. A bad release: tag v1.2.0 with an app whose pods never become Ready"
+say "3. A bad release: tag v1.2.0 with an app version that crashes at start"
 run kubectl -n "$NS" patch deployment orders-app --type=merge -p '{"spec":{"progressDeadlineSeconds":10}}'
-run kubectl -n "$NS" set image deployment/orders-app app=registry.example.com/orders-app:broken
+patch_app v1.2.0 1 "exits 1 at once: CrashLoopBackOff"
 run kubectl -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.2.0","onAppFailure":"RollbackBoth"}}'
 echo "(the Deployment controller reports ProgressDeadlineExceeded after 10 s; tidemark then rolls back)"
-wait_phase RolledBack 180
+wait_phase RolledBack 240
 show
 run kubectl -n "$NS" get events --field-selector involvedObject.kind=DBRollout --sort-by=.metadata.creationTimestamp
-printf '$ kubectl -n %s get deployment orders-app -o jsonpath={.spec.template.spec.containers[0].image}\n' "$NS"
-wait_for_output -t 30 "registry.example.com/orders-app:1.1.0" k -n "$NS" get deployment orders-app \
-  -o jsonpath='{.spec.template.spec.containers[0].image}' || true
-k -n "$NS" get deployment orders-app -o jsonpath='{.spec.template.spec.containers[0].image}{"\n"}'
+echo "(RollbackBoth restored the Deployment's previous template: the v1.1.0 app, Ready again)"
+if ! wait_for -t 90 deployment_available "$NS" orders-app; then
+  echo "demo: orders-app did not become available again after the rollback" >&2
+fi
+printf '$ kubectl -n %s get deployment orders-app -o jsonpath={.spec.template.metadata.annotations.tidemark\\.dev/tag}\n' "$NS"
+k -n "$NS" get deployment orders-app -o 'jsonpath={.spec.template.metadata.annotations.tidemark\.dev/tag}{"\n"}'
+run kubectl -n "$NS" get pods
 
 mkdir -p "$demo_dir/schema"
 k -n "$NS" get dbschema orders -o jsonpath='{.spec.source.inline.files.changelog\.yaml}' >"$demo_dir/schema/changelog.yaml"
 say "The same engine as a CLI, no cluster: tidemark status"
-printf '$ build/tidemark status --url %s --changelog %s\n' "$(sed -E 's|//([^:]*):[^@]*@|//\1:***@|' <<<"$orders_url")" "$demo_dir/schema/changelog.yaml"
-build/tidemark status --url "$orders_url" --changelog "$demo_dir/schema/changelog.yaml" || true
+printf '$ %s/tidemark status --url %s --changelog %s\n' "$build_dir" "$(sed -E 's|//([^:]*):[^@]*@|//\1:***@|' <<<"$orders_url")" "$demo_dir/schema/changelog.yaml"
+"$build_dir/tidemark" status --url "$orders_url" --changelog "$demo_dir/schema/changelog.yaml" || true
 
 say "Done. Everything stays up; look around:"
 cat <<EOT
   export KUBECONFIG=$KUBECONFIG PATH=$TIDEMARK_K8S_BIN:\$PATH
-  kubectl -n $NS get dbrollouts,dbinstances,dbschemas
+  kubectl -n $NS get dbrollouts,dbinstances,dbschemas,pods
   kubectl -n $NS describe dbrollout orders-dev
   kubectl explain dbrollout.spec.onAppFailure
   curl -s 127.0.0.1:9464/metrics | grep ^tidemark_
-  build/tidemark status --url "\$(TIDEMARK_STATE_DIR=$TIDEMARK_STATE_DIR hack/postgres.sh env | sed -n 's/^export TIDEMARK_PG_URL=//p' | sed 's|/postgres\$|/orders|')" --changelog $demo_dir/schema/changelog.yaml
+  $build_dir/tidemark status --url "\$(TIDEMARK_STATE_DIR=$TIDEMARK_STATE_DIR hack/postgres.sh env | sed -n 's/^export TIDEMARK_PG_URL=//p' | sed 's|/postgres\$|/orders|')" --changelog $demo_dir/schema/changelog.yaml
   tail -f $demo_dir/controller.log
 Stop with Ctrl-C here, or 'hack/demo.sh down' from another shell.
 EOT
