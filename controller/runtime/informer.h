@@ -172,7 +172,9 @@ const cJSON *informer_peek(struct informer *inf, const char *ns, const char *nam
 void informer_read_unlock(struct informer *inf);
 
 /* Calls fn for each cached object (in namespace ns; NULL = all) under the
- * read lock, until fn returns false.  fn must not call informer functions. */
+ * read lock, until fn returns false.  fn must not call informer functions.
+ * With several namespaces and ns NULL, one namespace after the other, each
+ * under its own lock (no snapshot across namespaces). */
 void informer_foreach(struct informer *inf, const char *ns,
                       bool (*fn)(void *ctx, const cJSON *obj), void *ctx);
 
