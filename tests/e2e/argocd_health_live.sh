@@ -114,10 +114,10 @@ testapp_deployment app app_gate open | k -n "$NS" apply -f - >/dev/null || fail 
 apply_rollout r db v1 app
 apply_rollout orphan nope v1
 
-# no controller yet: nothing has a status
-expect DBSchema app new-no-status Progressing
-expect DBInstance db new-no-status Progressing
-expect DBRollout r new-no-status Progressing
+# no controller yet: only the CRDs' default status {observedGeneration: -1}
+expect DBSchema app new-default-status Progressing
+expect DBInstance db new-default-status Progressing
+expect DBRollout r new-default-status Progressing
 
 start_controller
 expect_eventually DBSchema app ready Healthy
