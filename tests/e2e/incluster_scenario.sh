@@ -56,7 +56,7 @@ pg_port="${TIDEMARK_PG_URL#*@}"; pg_port="${pg_port%%/*}"; pg_port="${pg_port##*
 k -n "$NS" create secret generic db-creds --from-literal=username="$ROLE" --from-literal=password="$CANARY" >/dev/null
 app_db_secret "$NS" app-db "$DB" "$ROLE" "$CANARY"
 
-N_SLOW=5 SLOW=0.6
+N_SLOW=5 SLOW=0.8
 slow_changesets() { # PREFIX: N_SLOW changesets, each a pg_sleep and a table
   local i
   for i in $(seq 1 "$N_SLOW"); do
@@ -176,7 +176,7 @@ log "v3: the kubelet restarted $leader, the rollout Succeeded ($(( $(date +%s) -
 wait_for -t 60 eval '[[ -n "$(ctl_leader_pod)" ]]' || fail "no leader after the restart"
 leader="$(ctl_leader_pod)"
 # its log until it is gone (no --request-timeout: the stream lasts as long as the container)
-"$TIDEMARK_K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG" -n "$CTL_NS" logs -f "$leader" -c controller >>"$CTL_LOG" 2>/dev/null &
+"$TIDEMARK_K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG" -n "$CTL_NS" logs -f "$leader" -c controller >"$WORK/deleted.log" 2>/dev/null &
 follow=$!
 move_to v4 c_v4
 wait_for -t 60 -i 0.1 history_has $(( $(rows_at v3) + 2 )) || fail "v4: the apply did not start"
@@ -184,8 +184,13 @@ k -n "$CTL_NS" delete pod "$leader" --wait=false >/dev/null
 log "v4: deleted the leader pod $leader at $(history_rows) history rows"
 converged v4
 wait "$follow" || true
+cat "$WORK/deleted.log" >>"$CTL_LOG"
 new_leader="$(ctl_leader_pod)"
 [[ -n "$new_leader" && "$new_leader" != "$leader" ]] || fail "v4: the Lease is held by '$(lease_holder "$CTL_NS" "$CTL_LEASE")', not by another replica"
+# a graceful stop: the old leader finished the changeset in flight and released the Lease, so
+# the standby took over at once instead of after the Lease's 15 s
+grep -q '"msg":"stopping: shutdown requested"' "$WORK/deleted.log" || fail "v4: the deleted leader's log shows no graceful stop"
+grep -q '"msg":"leader lease released"' "$WORK/deleted.log" || fail "v4: the deleted leader did not release the Lease"
 k -n "$CTL_NS" rollout status "deployment/$CTL_DEPLOY" --timeout=60s >/dev/null || fail "the controller Deployment did not replace the deleted pod"
 log "v4: $new_leader took the Lease and finished ($(( $(date +%s) - T0 ))s)"
 
