@@ -118,14 +118,16 @@ wait_phase() { # phase, timeout: print rollout_and_pods as they change until the
   done
 }
 
-# a testapp version for the samples' Deployment, shown by what it is rather than its JSON
+# a testapp version for the samples' Deployment (sample_app_patch, tests/lib/app.sh), shown by
+# what it is rather than its JSON
 patch_app() { # tag, crash (0|1), what it is
   printf '$ kubectl -n %s patch deployment orders-app -p "$(sample_app_patch %s %s)"   # %s\n' "$NS" "$1" "$2" "$3"
   k -n "$NS" patch deployment orders-app -p "$(sample_app_patch "$1" "$2")"
 }
 
 say "1. Applying the samples: DBSchema orders (tags v1.0.0 v1.1.0 v1.2.0), DBInstance orders-dev, Deployment orders-app, DBRollout orders-dev -> v1.0.0"
-echo "(orders-app runs the test app: its pods are Ready only once orders.customer_id exists, which v1.0.0 creates)"
+echo "(orders-app runs the test app, hack/testapp, through tests/lib/app.sh's samples_use_testapp:"
+echo " its pods are Ready only once orders.customer_id exists, which v1.0.0 creates)"
 rm -rf "$demo_dir/samples"
 manifests/samples/render.sh -o "$demo_dir/samples"
 samples_use_testapp "$demo_dir/samples"
