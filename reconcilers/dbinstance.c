@@ -6,7 +6,6 @@
  * status (applied tag, counts, drift); decide; report: patch /status when it
  * changed, then Events.  Never writes the database: only reads history. */
 #include "reconcilers/dbinstance.h"
-#include "common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +13,18 @@
 
 #include "engine/engine.h"
 #include "reconcilers/dbrollout.h"
+#include "reconcilers/drive.h"
 #include "reconcilers/rec.h"
 #include "runtime/mgr.h"
 
 #define MSG 1024
 
 struct state {
-    cJSON *obj;
+    struct tm_proc *proc;
+    const char *ns;
+    const cJSON *obj; /* the DBInstance (the driver's, borrowed for the reconcile) */
+    struct dbinstance_observed o;
+    struct dbinstance_plan p;
     cJSON *schema;
     struct chlog *cl;
     char revision[REC_REVISION_MAX];
@@ -39,7 +43,6 @@ struct state {
 
 static void state_release(struct state *s)
 {
-    cJSON_Delete(s->obj);
     cJSON_Delete(s->schema);
     chlog_free(s->cl);
     pgx_conn_free(s->conn);
@@ -246,40 +249,57 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
     observe_database(proc, s, o);
 }
 
+/* ------------------------------------------------- the driver's hooks */
+
+static enum tm_code instance_observe(void *k, const cJSON *obj, struct tm_err *err)
+{
+    struct state *s = k;
+    s->obj = obj;
+    memset(&s->o, 0, sizeof(s->o));
+    enum tm_code rc = read_status(s, &s->o.status, err);
+    if (rc == TM_OK)
+        observe(s->proc, s, &s->o, s->ns);
+    return rc;
+}
+
+static void instance_decide(void *k, int64_t now_ms, struct rec_decision *d)
+{
+    struct state *s = k;
+    dbinstance_decide(&s->o, now_ms, &s->p);
+    d->changed = !dbinstance_status_equal(&s->p.status, &s->o.status);
+    d->status = d->changed ? status_json(&s->p.status) : NULL;
+    d->events = s->p.events;
+    d->nevents = s->p.nevents;
+    d->requeue_ms = s->p.requeue_ms;
+    d->backoff = s->p.backoff;
+    d->backoff_code = TM_E_DB;
+    const struct cond *r = cond_find(&s->p.status.conds, COND_READY);
+    d->backoff_msg = r ? r->message : "retrying";
+}
+
+static const struct rec_kind instance_kind = {
+    .group = REC_GROUP,
+    .version = REC_VERSION,
+    .resource = "dbinstances",
+    .event_action = "Observe",
+    .max_rounds = 1,
+    .observe = instance_observe,
+    .decide = instance_decide,
+};
+
 enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
                                   const char *name, struct mgr_result *res, struct tm_err *err)
 {
-    struct state s;
-    struct dbinstance_observed o;
-    struct dbinstance_plan p;
-    (void)ctx;
-    memset(&s, 0, sizeof(s));
-    memset(&o, 0, sizeof(o));
-    engine_history_init(&s.hist);
-    engine_status_init(&s.es);
-    res->requeue_after_ms = 0;
-
-    enum tm_code rc = rec_get_subject(proc, "dbinstances", ns, name, &s.obj, err);
-    if (rc != TM_OK || !s.obj)
-        goto out;
-    rc = read_status(&s, &o.status, err);
-    if (rc != TM_OK)
-        goto out;
-    observe(proc, &s, &o, ns);
-    int64_t now_ms = tm_wall_ms() / 1000 * 1000;
-    dbinstance_decide(&o, now_ms, &p);
-    bool changed = !dbinstance_status_equal(&p.status, &o.status);
-    rc = rec_report(proc, s.obj, "dbinstances", changed, changed ? status_json(&p.status) : NULL,
-                    p.events, p.nevents, "Observe", err);
-    if (rc != TM_OK)
-        goto out;
-    res->requeue_after_ms = p.requeue_ms;
-    if (p.backoff) {
-        const struct cond *r = cond_find(&p.status.conds, COND_READY);
-        rc = tm_err_setr(err, TM_E_DB, TM_RETRY_TRANSIENT, "%s", r ? r->message : "retrying");
-    }
-out:
-    state_release(&s);
+    struct state *s = calloc(1, sizeof(*s)); /* holds two statuses: not on a worker's stack */
+    if (!s)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    s->proc = proc;
+    s->ns = ns;
+    engine_history_init(&s->hist);
+    engine_status_init(&s->es);
+    enum tm_code rc = rec_drive(proc, &instance_kind, s, ctx, ns, name, res, err);
+    state_release(s);
+    free(s);
     return rc;
 }
 

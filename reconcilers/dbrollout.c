@@ -1,5 +1,6 @@
 /* dbrollout: observe, act and report for DBRollouts (decide is in
- * dbrollout_decide.c; the rules and why are in dbrollout.h).
+ * dbrollout_decide.c; the rules and why are in dbrollout.h; the loop itself
+ * is the shared driver, drive.c).
  *
  * One reconcile = a loop of at most LOOP_MAX rounds:
  *   observe  the rollout (cache, then our own patch responses), its
@@ -23,7 +24,6 @@
  * No finalizer: deleting a DBRollout never touches the database, and a lock
  * left on the DBInstance by a deleted rollout counts as free. */
 #include "reconcilers/dbrollout.h"
-#include "common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +33,7 @@
 #include "common/caps.h"
 #include "engine/engine.h"
 #include "kube/kube.h"
+#include "reconcilers/drive.h"
 #include "reconcilers/rec.h"
 #include "runtime/metrics.h"
 #include "runtime/mgr.h"
@@ -98,9 +99,8 @@ static void peers_release(struct peer_buf *pb)
 struct state {
     struct tm_proc *proc;
     const char *ns;
-    cJSON *obj;     /* the rollout, refreshed by our own writes */
-    cJSON *prev;    /* the copy before the last write: the observed struct of
-                     * this round still borrows from it until the next observe */
+    const cJSON *obj; /* the rollout (the driver's, borrowed for the round) */
+    bool inst_read;   /* the DBInstance was read (once per reconcile) */
     cJSON *inst;    /* its DBInstance (cache) */
     cJSON *deploy;  /* its Deployment (cache) */
     struct chlog *cl;
@@ -129,13 +129,13 @@ struct state {
     char prestart_tag[DBROLLOUT_TAG_MAX];
     struct dbrollout_last last;
     bool lock_confirmed;
-    bool fresh;     /* s->obj is known to be the latest version (live read or our write) */
+    /* this round's observed state and plan (struct rollout_round) */
+    struct dbrollout_observed o;
+    struct dbrollout_plan p;
 };
 
 static void state_release(struct state *s)
 {
-    cJSON_Delete(s->obj);
-    cJSON_Delete(s->prev);
     cJSON_Delete(s->inst);
     cJSON_Delete(s->deploy);
     chlog_free(s->cl);
@@ -789,36 +789,19 @@ static void count_phase(struct tm_proc *proc, enum dbrollout_phase phase)
     metrics_inc(f, v);
 }
 
-static enum tm_code report(struct state *s, const struct dbrollout_observed *o,
-                           const struct dbrollout_plan *p, int64_t now_ms, struct tm_err *err)
+/* The status landed: count and log a phase change. */
+static void rollout_reported(void *k, const cJSON *obj)
 {
-    if (!dbrollout_status_equal(&p->status, &o->status)) {
-        s->fresh = true; /* the patch either lands on the latest version or fails */
-        cJSON *st = dbrollout_status_json(&p->status), *out = NULL;
-        if (!st)
-            return tm_err_set(err, TM_E_NOMEM, "out of memory");
-        enum tm_code rc =
-            rec_patch_status(s->proc, "dbrollouts", s->ns, o->name,
-                             rec_str(s->obj, "metadata.resourceVersion"), st, &out, err);
-        cJSON_Delete(st);
-        if (rc != TM_OK)
-            return tm_err_prefix(err, "patch dbrollout %s/%s status", s->ns, o->name);
-        if (out) {
-            cJSON_Delete(s->prev);
-            s->prev = s->obj;
-            s->obj = out;
-        }
-        if (p->status.phase != o->status.phase) {
-            count_phase(s->proc, p->status.phase);
-            log_info(s->proc->log, "phase changed", LF_S("controller", "dbrollout"),
-                     LF_S("namespace", s->ns), LF_S("name", o->name),
-                     LF_I("generation", o->generation), LF_S("tag", o->spec.tag),
-                     LF_S("phase", dbrollout_phase_name(p->status.phase)));
-        }
-    }
-    (void)now_ms;
-    rec_post_events(s->proc, s->obj, p->events, p->nevents, NULL);
-    return TM_OK;
+    struct state *s = k;
+    const struct dbrollout_observed *o = &s->o;
+    const struct dbrollout_plan *p = &s->p;
+    (void)obj;
+    if (p->status.phase == o->status.phase)
+        return;
+    count_phase(s->proc, p->status.phase);
+    log_info(s->proc->log, "phase changed", LF_S("controller", "dbrollout"),
+             LF_S("namespace", s->ns), LF_S("name", o->name), LF_I("generation", o->generation),
+             LF_S("tag", o->spec.tag), LF_S("phase", dbrollout_phase_name(p->status.phase)));
 }
 
 /* tidemark_dbrollouts{phase}: recounted from the cache after every
@@ -855,82 +838,79 @@ static void update_phase_gauge(struct tm_proc *proc)
 
 /* ------------------------------------------------------------- reconcile */
 
+/* The rollout's DBInstance, read once per reconcile: the lock annotation. */
+static void observe_instance(struct state *s, const cJSON *obj)
+{
+    struct tm_err err;
+    const char *inst = rec_str(obj, "spec.instanceRef.name");
+    s->inst_read = true;
+    tm_err_clear(&err);
+    if (!inst || rec_get(s->proc, REC_GROUP, REC_VERSION, "dbinstances", s->ns, inst, &s->inst,
+                         &err) != TM_OK)
+        return;
+    const char *h = rec_annotation(s->inst, DBROLLOUT_LOCK_ANNOTATION);
+    if (h) {
+        snprintf(s->lock_holder, sizeof(s->lock_holder), "%s", h);
+        s->has_lock_holder = true;
+    }
+}
+
+static enum tm_code rollout_observe(void *k, const cJSON *obj, struct tm_err *err)
+{
+    struct state *s = k;
+    s->obj = obj;
+    if (!s->inst_read)
+        observe_instance(s, obj);
+    return observe(s, &s->o, err);
+}
+
+static void rollout_decide(void *k, int64_t now_ms, struct rec_decision *d)
+{
+    struct state *s = k;
+    dbrollout_decide(&s->o, now_ms, &s->p);
+    d->changed = !dbrollout_status_equal(&s->p.status, &s->o.status);
+    d->status = d->changed ? dbrollout_status_json(&s->p.status) : NULL;
+    d->events = s->p.events;
+    d->nevents = s->p.nevents;
+    d->act = s->p.action.kind != DBROLLOUT_ACT_NONE;
+    d->requeue_ms = s->p.requeue_ms;
+    d->backoff = s->p.backoff;
+    d->backoff_code = TM_E_TIMEOUT;
+    d->backoff_msg = s->p.status.message;
+}
+
+static void rollout_act(void *k, const cJSON *obj)
+{
+    struct state *s = k;
+    s->obj = obj;
+    act(s, &s->o, &s->p.action);
+}
+
+static const struct rec_kind rollout_kind = {
+    .group = REC_GROUP,
+    .version = REC_VERSION,
+    .resource = "dbrollouts",
+    .event_action = NULL,
+    .max_rounds = LOOP_MAX,
+    .observe = rollout_observe,
+    .decide = rollout_decide,
+    .reported = rollout_reported,
+    .act = rollout_act,
+};
+
 enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
                                  const char *name, struct mgr_result *res, struct tm_err *err)
 {
-    struct state s;
-    struct dbrollout_observed o;
-    struct dbrollout_plan p;
-    enum tm_code rc;
-    (void)ctx;
-    memset(&s, 0, sizeof(s));
-    s.proc = proc;
-    s.ns = ns;
-    engine_history_init(&s.hist);
-    engine_status_init(&s.es);
-    res->requeue_after_ms = 0;
-
-    rc = rec_get_subject(proc, "dbrollouts", ns, name, &s.obj, err);
-    if (rc != TM_OK || !s.obj)
-        goto out; /* an error, or deleted: nothing to undo, by design */
-    const char *inst = rec_str(s.obj, "spec.instanceRef.name");
-    if (inst) {
-        struct tm_err ierr;
-        tm_err_clear(&ierr);
-        if (rec_get(proc, REC_GROUP, REC_VERSION, "dbinstances", ns, inst, &s.inst, &ierr) ==
-            TM_OK) {
-            const char *h = rec_annotation(s.inst, DBROLLOUT_LOCK_ANNOTATION);
-            if (h) {
-                snprintf(s.lock_holder, sizeof(s.lock_holder), "%s", h);
-                s.has_lock_holder = true;
-            }
-        }
-    }
-
-    for (int round = 0; round < LOOP_MAX; round++) {
-        int64_t now_ms = tm_wall_ms() / 1000 * 1000; /* the API keeps seconds */
-        rc = observe(&s, &o, err);
-        if (rc != TM_OK)
-            goto out;
-        dbrollout_decide(&o, now_ms, &p);
-        rc = report(&s, &o, &p, now_ms, err);
-        if (rc != TM_OK)
-            goto out;
-        if (p.action.kind == DBROLLOUT_ACT_NONE || tm_proc_stopping(proc))
-            break;
-        if (!s.fresh) {
-            /* The action was decided from the cache without a status write
-             * to prove it current: a lagging copy (say, Applying while the
-             * rollout already Succeeded) must not re-run a step.  Read it
-             * live once; if it moved on, decide again from it. */
-            cJSON *live = NULL;
-            rc = rec_get_live(proc, REC_GROUP, REC_VERSION, "dbrollouts", ns, name, &live, err);
-            if (rc == TM_E_NOTFOUND) {
-                rc = TM_OK;
-                goto out;
-            }
-            if (rc != TM_OK)
-                goto out;
-            s.fresh = true;
-            const char *rv_live = rec_str(live, "metadata.resourceVersion");
-            const char *rv_have = rec_str(s.obj, "metadata.resourceVersion");
-            if (!rv_live || !rv_have || strcmp(rv_live, rv_have) != 0) {
-                cJSON_Delete(s.prev);
-                s.prev = s.obj;
-                s.obj = live;
-                continue;
-            }
-            cJSON_Delete(live);
-        }
-        act(&s, &o, &p.action);
-    }
-    res->requeue_after_ms = p.requeue_ms;
-    if (p.backoff) {
-        rc = tm_err_setr(err, TM_E_TIMEOUT, TM_RETRY_TRANSIENT, "%s", p.status.message);
-        goto out;
-    }
-out:
-    state_release(&s);
+    struct state *s = calloc(1, sizeof(*s)); /* holds two statuses: not on a worker's stack */
+    if (!s)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    s->proc = proc;
+    s->ns = ns;
+    engine_history_init(&s->hist);
+    engine_status_init(&s->es);
+    enum tm_code rc = rec_drive(proc, &rollout_kind, s, ctx, ns, name, res, err);
+    state_release(s);
+    free(s);
     update_phase_gauge(proc);
     return rc;
 }

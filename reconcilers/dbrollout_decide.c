@@ -22,7 +22,7 @@
 
 #include "changelog/chlog.h"
 #include "engine/engine.h"
-#include "reconcilers/rec.h" /* rec_time_format/rec_time_parse: pure */
+#include "reconcilers/rec_time.h"
 
 /* ------------------------------------------------------------- names */
 

@@ -6,12 +6,12 @@
  * (cache) for the environment matrix; decide; report: patch /status when it
  * changed, then Events. */
 #include "reconcilers/dbschema.h"
-#include "common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconcilers/drive.h"
 #include "reconcilers/rec.h"
 #include "runtime/mgr.h"
 #include "source/source.h"
@@ -80,7 +80,11 @@ static void inst_release(struct inst_buf *b)
 }
 
 struct state {
-    cJSON *obj;
+    struct tm_proc *proc;
+    const char *ns, *name;
+    const cJSON *obj; /* the DBSchema (the driver's, borrowed for the reconcile) */
+    struct dbschema_observed o;
+    struct dbschema_plan p;
     struct chlog *cl;
     char *summary;
     char revision[REC_REVISION_MAX];
@@ -93,7 +97,6 @@ struct state {
 
 static void state_release(struct state *s)
 {
-    cJSON_Delete(s->obj);
     chlog_free(s->cl);
     free(s->summary);
     free(s->tags);
@@ -259,42 +262,59 @@ static enum tm_code observe_instances(struct tm_proc *proc, struct state *s,
     return TM_OK;
 }
 
+/* ------------------------------------------------- the driver's hooks */
+
+static enum tm_code schema_observe(void *k, const cJSON *obj, struct tm_err *err)
+{
+    struct state *s = k;
+    s->obj = obj;
+    memset(&s->o, 0, sizeof(s->o));
+    enum tm_code rc = read_status(s, &s->o.status, err);
+    if (rc != TM_OK)
+        return rc;
+    s->o.generation = rec_int(obj, "metadata.generation", 0);
+    rc = observe_changelog(s->proc, s, &s->o, s->ns, s->name, err);
+    if (rc == TM_OK)
+        rc = observe_instances(s->proc, s, &s->o, s->ns, s->name, err);
+    return rc;
+}
+
+static void schema_decide(void *k, int64_t now_ms, struct rec_decision *d)
+{
+    struct state *s = k;
+    dbschema_decide(&s->o, now_ms, &s->p);
+    d->changed = !dbschema_status_equal(&s->p.status, &s->o.status);
+    d->status = d->changed ? status_json(&s->p.status) : NULL;
+    d->events = s->p.events;
+    d->nevents = s->p.nevents;
+    d->requeue_ms = s->p.requeue_ms;
+    d->backoff = s->p.backoff;
+    d->backoff_code = TM_E_IO;
+    d->backoff_msg = s->msg;
+}
+
+static const struct rec_kind schema_kind = {
+    .group = REC_GROUP,
+    .version = REC_VERSION,
+    .resource = "dbschemas",
+    .event_action = "Fetch",
+    .max_rounds = 1,
+    .observe = schema_observe,
+    .decide = schema_decide,
+};
+
 enum tm_code dbschema_reconcile(void *ctx, struct tm_proc *proc, const char *ns, const char *name,
                                 struct mgr_result *res, struct tm_err *err)
 {
-    struct state s;
-    struct dbschema_observed o;
-    struct dbschema_plan p;
-    (void)ctx;
-    memset(&s, 0, sizeof(s));
-    memset(&o, 0, sizeof(o));
-    res->requeue_after_ms = 0;
-
-    enum tm_code rc = rec_get_subject(proc, "dbschemas", ns, name, &s.obj, err);
-    if (rc != TM_OK || !s.obj)
-        goto out;
-    rc = read_status(&s, &o.status, err);
-    if (rc != TM_OK)
-        goto out;
-    o.generation = rec_int(s.obj, "metadata.generation", 0);
-    rc = observe_changelog(proc, &s, &o, ns, name, err);
-    if (rc == TM_OK)
-        rc = observe_instances(proc, &s, &o, ns, name, err);
-    if (rc != TM_OK)
-        goto out;
-
-    int64_t now_ms = tm_wall_ms() / 1000 * 1000;
-    dbschema_decide(&o, now_ms, &p);
-    bool changed = !dbschema_status_equal(&p.status, &o.status);
-    rc = rec_report(proc, s.obj, "dbschemas", changed, changed ? status_json(&p.status) : NULL,
-                    p.events, p.nevents, "Fetch", err);
-    if (rc != TM_OK)
-        goto out;
-    res->requeue_after_ms = p.requeue_ms;
-    if (p.backoff)
-        rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "%s", s.msg);
-out:
-    state_release(&s);
+    struct state *s = calloc(1, sizeof(*s)); /* holds two statuses: not on a worker's stack */
+    if (!s)
+        return tm_err_set(err, TM_E_NOMEM, "out of memory");
+    s->proc = proc;
+    s->ns = ns;
+    s->name = name;
+    enum tm_code rc = rec_drive(proc, &schema_kind, s, ctx, ns, name, res, err);
+    state_release(s);
+    free(s);
     return rc;
 }
 

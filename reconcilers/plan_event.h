@@ -1,5 +1,5 @@
 /* rec_plan_event: an Event a decide function asks for, posted by the
- * reconciler's report step (rec_report, or dbrollout's report).
+ * reconciler's report step (rec_drive, drive.c).
  *
  * Design: held by value in each kind's plan (a small fixed array), so the
  * pure decide functions add Events without allocating; the note is cut to

@@ -173,31 +173,6 @@ void rec_post_events(struct tm_proc *proc, const cJSON *obj, const struct rec_pl
         rec_event(proc, obj, events[i].reason, events[i].warning, action, events[i].note);
 }
 
-enum tm_code rec_report(struct tm_proc *proc, const cJSON *obj, const char *resource,
-                        bool changed, cJSON *status_take, const struct rec_plan_event *events,
-                        size_t nevents, const char *action, struct tm_err *err)
-{
-    enum tm_code rc = TM_OK;
-    if (changed) {
-        const char *ns = rec_str(obj, "metadata.namespace"), *name = rec_str(obj, "metadata.name");
-        if (!status_take) {
-            rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
-            goto out;
-        }
-        rc = rec_patch_status(proc, resource, ns, name, rec_str(obj, "metadata.resourceVersion"),
-                              status_take, NULL, err);
-        if (rc != TM_OK) {
-            tm_err_prefix(err, "patch %.*s %s/%s status", (int)(strlen(resource) - 1), resource,
-                          ns, name);
-            goto out;
-        }
-    }
-    rec_post_events(proc, obj, events, nevents, action);
-out:
-    cJSON_Delete(status_take);
-    return rc;
-}
-
 /* ------------------------------------------------------------- changelog */
 
 static const char *git_cache_dir(void)

@@ -1,8 +1,7 @@
 /* rec: I/O helpers shared by the three reconcilers (prefix rec_): reading
  * objects (from the manager's cache, or live when there is no manager, as in
  * integration tests), JSON field access, condition and time (de)serialisation,
- * status patches, Events, the report step (status patch on change, then the
- * plan's Events), loading a DBSchema's changelog and connecting to a
+ * status patches, Events, loading a DBSchema's changelog and connecting to a
  * DBInstance's database.
  *
  * Why here and not in each reconciler: the DBRollout and DBInstance
@@ -29,6 +28,7 @@
 #include "common/err.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/plan_event.h"
+#include "reconcilers/rec_time.h"
 #include "runtime/proc.h"
 
 #define REC_GROUP "tidemark.dev"
@@ -50,12 +50,7 @@ int64_t rec_int(const cJSON *obj, const char *path, int64_t def);
 /* metadata.annotations[key] (keys contain dots, so no dotted path). */
 const char *rec_annotation(const cJSON *obj, const char *key);
 
-/* ---- time (wall clock, ms since the epoch) ---- */
-
-/* "2006-01-02T15:04:05Z" into out (>= 32 bytes). */
-void rec_time_format(int64_t ms, char *out, size_t n);
-/* 0 when s is NULL or not RFC 3339. */
-int64_t rec_time_parse(const char *s);
+/* ---- time (wall clock, ms since the epoch): rec_time.h ---- */
 
 /* ---- conditions ---- */
 
@@ -120,16 +115,6 @@ void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool 
  * NULL: each Event's reason. */
 void rec_post_events(struct tm_proc *proc, const cJSON *obj, const struct rec_plan_event *events,
                      size_t nevents, const char *action);
-
-/* The report step of a reconcile: when changed, merge-patches obj's /status
- * with status_take (conditional on obj's resourceVersion; the call owns
- * status_take and frees it; NULL with changed set reads as out of memory),
- * then posts the Events.  resource is the kind's lower-case plural
- * ("dbschemas"): a failed patch reads "patch dbschema <ns>/<name> status: ..."
- * and posts no Event. */
-enum tm_code rec_report(struct tm_proc *proc, const cJSON *obj, const char *resource,
-                        bool changed, cJSON *status_take, const struct rec_plan_event *events,
-                        size_t nevents, const char *action, struct tm_err *err) TM_MUST_CHECK;
 
 /* ---- changelog and database ---- */
 
