@@ -12,6 +12,15 @@
 #   load NAME...  build NAME if needed, then import it into the running node's containerd
 #               (for ${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}); skipped when already there
 #   size NAME   print the image's size in bytes
+#   rebuild tidemark [edit|cold]
+#               a throwaway build of manifests/Dockerfile under localhost/tidemark/tidemark:rebuild,
+#               for timing (tests/bench/node_images.sh); prints its seconds on stdout. edit
+#               (default): as after a source change: the committed tree's files the Dockerfile
+#               COPYs (git archive HEAD, so others' edits in this checkout cannot break it) with
+#               a comment appended to controller/main.c, so every step from there on runs again;
+#               cold: the same files with no layer cache at all (apt-get downloads included).
+#               Every image the build made is removed again: the cached image, its tar and the
+#               layer cache that other runners use stay as they were.
 # Each build prints nothing on stdout; its time goes to stderr.
 #
 # Cache: ${XDG_CACHE_HOME:-$HOME/.cache}/tidemark/images/: podman's own storage (podman/, so the
@@ -150,6 +159,31 @@ build_testapp() {
 
 size_of() { pod image inspect --format '{{.Size}}' "${IMAGE[$1]}"; }
 
+rebuild_tidemark() { # rebuild_tidemark edit|cold: see the header
+  local mode=$1 ctx before t0 secs rc=0 made
+  [[ $mode == edit || $mode == cold ]] || die "rebuild tidemark: edit or cold, not '$mode'"
+  build_base
+  # the committed tree (HEAD), so that files others are editing in this checkout cannot fail it
+  ctx="$(mktemp -d)"
+  git -C "$REPO_ROOT" archive HEAD -- $(awk '/^COPY / && !/--from/ {print $2}' "$REPO_ROOT/manifests/Dockerfile") \
+    | tar -x -C "$ctx" || { rm -rf "$ctx"; die "rebuild: git archive HEAD of $REPO_ROOT failed"; }
+  [[ $mode == cold ]] || printf '/* hack/image.sh rebuild %s */\n' "$(date +%s.%N)" >>"$ctx/controller/main.c"
+  before="$(pod images -a -q --no-trunc | sort)"
+  t0=$(date +%s.%N)
+  pod build --pull=never --network=host -t localhost/tidemark/tidemark:rebuild \
+    $([[ $mode == cold ]] && echo --no-cache) -f "$REPO_ROOT/manifests/Dockerfile" "$ctx" \
+    >"$CACHE/rebuild.log" 2>&1 || rc=$?
+  secs="$(elapsed "$t0")"
+  rm -rf "$ctx"
+  made="$(comm -13 <(echo "$before") <(pod images -a -q --no-trunc | sort))"
+  if [[ -n "$made" ]]; then
+    # shellcheck disable=SC2086 # one id a word
+    pod rmi --force $made >/dev/null || log "warning: could not remove every image the rebuild made"
+  fi
+  ((rc == 0)) || { tail -n 20 "$CACHE/rebuild.log" >&2; die "podman build of localhost/tidemark/tidemark:rebuild ($mode) failed (log: $CACHE/rebuild.log)"; }
+  echo "$secs"
+}
+
 build() {
   case $1 in
     base) build_base ;;
@@ -182,5 +216,8 @@ case "${1:-}" in
     unlock   # builds done: let other runners build while this one imports
     for n in "$@"; do load "$n"; done ;;
   size) setup; size_of "${2:?size: name an image}"; unlock ;;
-  *) echo "usage: $0 {base|pause|tidemark|testapp|load NAME...|size NAME}" >&2; exit 2 ;;
+  rebuild)
+    [[ "${2:-}" == tidemark ]] || die "rebuild: only tidemark can be rebuilt"
+    setup; rebuild_tidemark "${3:-edit}"; unlock ;;
+  *) echo "usage: $0 {base|pause|tidemark|testapp|load NAME...|size NAME|rebuild tidemark [edit|cold]}" >&2; exit 2 ;;
 esac
