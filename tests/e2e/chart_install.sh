@@ -46,12 +46,12 @@ done
 k -n tidemark-system get serviceaccount/tidemark role/tidemark-leader-election rolebinding/tidemark-leader-election \
   service/tidemark-metrics deployment/tidemark-controller >/dev/null || fail "helm install: namespaced objects missing"
 k get clusterrole/tidemark-controller clusterrolebinding/tidemark-controller >/dev/null || fail "helm install: ClusterRole missing"
-wait_for_output 1 pods || fail "after install: expected 1 controller pod (restricted admission passed)"
+wait_for_output 2 pods || fail "after install: expected the default 2 controller pods (restricted admission passed)"
 can yes list dbrollouts.tidemark.dev -A
 can yes get leases.coordination.k8s.io -n tidemark-system
-log "install: release 1 deployed, CRDs Established, RBAC, Service, Deployment, 1 pod"
+log "install: release 1 deployed, CRDs Established, RBAC, Service, Deployment, 2 pods"
 
-# ---- upgrade to a new chart version: 2 replicas, and a CRD that changed (a new optional field)
+# ---- upgrade to a new chart version: 3 replicas, and a CRD that changed (a new optional field)
 new="$WORK/chart-0.1.1"
 probe_type() {
   k get crd dbrollouts.tidemark.dev \
@@ -69,17 +69,17 @@ field = ("\n            properties:\n              chartUpgradeProbe:\n         
          "                description: Added by tests/e2e/chart_install.sh to see a chart upgrade change a CRD.\n")
 open(path, "w").write(text[:at] + field + text[at + len(anchor):])
 PY
-out="$(helm upgrade tidemark "$new" --namespace tidemark-system --reuse-values --set replicaCount=2 2>&1)" \
-  || fail "helm upgrade (replicaCount=2, new CRD field): $out"
+out="$(helm upgrade tidemark "$new" --namespace tidemark-system --reuse-values --set replicaCount=3 2>&1)" \
+  || fail "helm upgrade (replicaCount=3, new CRD field): $out"
 [[ "$(revision)" == "2 deployed" ]] || fail "after upgrade: release is '$(revision)'"
-[[ "$(k -n tidemark-system get deployment tidemark-controller -o jsonpath='{.spec.replicas}')" == 2 ]] \
-  || fail "after upgrade: Deployment replicas is not 2"
-wait_for_output 2 pods || fail "after upgrade: expected 2 controller pods"
+[[ "$(k -n tidemark-system get deployment tidemark-controller -o jsonpath='{.spec.replicas}')" == 3 ]] \
+  || fail "after upgrade: Deployment replicas is not 3"
+wait_for_output 3 pods || fail "after upgrade: expected 3 controller pods"
 got="$(probe_type)"
 [[ "$got" == string ]] || fail "after upgrade: the new chart's CRD field is not in dbrollouts.tidemark.dev (got '$got')"
 [[ "$(k get crd dbrollouts.tidemark.dev -o jsonpath='{.metadata.labels.helm\.sh/chart}')" == tidemark-0.1.1 ]] \
   || fail "after upgrade: CRD not labelled with the new chart version"
-log "upgrade: release 2, 2 replicas, the CRD change applied"
+log "upgrade: release 2, 3 replicas, the CRD change applied"
 
 # ---- upgrade to watchNamespaces=[a,b]: Roles there, the ClusterRole gone, --namespace on the controller
 k create namespace team-a >/dev/null
