@@ -205,7 +205,13 @@ for s in via-git via-http; do
   wait_for -t 60 fetched "$s" \
     || fail "DBSchema $s: expected Ready with revision $rev, fetched by the in-cluster controller; status: $(k -n np-git get dbschema "$s" -o 'jsonpath={.status}')"
 done
-log "in-cluster controller fetched the Git changelog over git:// and http:// (revision $rev)"
+# the fetches ran in the leader (only it reconciles): as uid 65532 on a read-only root
+holder="$(k -n tidemark-system get lease tidemark-controller -o 'jsonpath={.spec.holderIdentity}')"
+leader_pod="${holder%%_*}"
+got="$(k -n tidemark-system exec "$leader_pod" -- sh -c 'id -u; touch /usr/local/bin/x 2>&1 || echo read-only' 2>&1)" \
+  || fail "kubectl exec into the leader pod $leader_pod failed: $got"
+[[ "$got" == 65532$'\n'*read-only ]] || fail "leader pod $leader_pod: expected uid 65532 and a read-only root, got: $got"
+log "in-cluster controller (uid 65532, read-only root) fetched the Git changelog over git:// and http:// (revision $rev)"
 
 # ---- stop undoes what the node made outside its state dir
 node_id="$(printf '%s' "$work" | sha256sum | cut -c1-8)"
