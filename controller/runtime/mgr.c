@@ -132,7 +132,28 @@ static const char *json_str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static void route(struct sec_route *rt, const cJSON *obj)
+/* True when obj's metadata.ownerReferences name an owner of kind and name. */
+static bool has_owner(const cJSON *obj, const char *kind, const char *name)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const cJSON *ref;
+    cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(md, "ownerReferences"))
+    {
+        const char *k = json_str(ref, "kind"), *n = json_str(ref, "name");
+        if (k && n && strcmp(k, kind) == 0 && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Enqueues the primaries that secondary object obj maps to.  For the old
+ * object of an update, pass the new one as now: then only what the update
+ * may have taken away is enqueued, the owners no longer named (the
+ * ref_paths index keys on metadata.name, which an update cannot change, so
+ * the new object already enqueued those).  Enqueueing a key twice in a row
+ * is not free: a worker may take the key between the two adds and reconcile
+ * it twice. */
+static void route(struct sec_route *rt, const cJSON *obj, const cJSON *now)
 {
     if (!obj)
         return;
@@ -140,7 +161,7 @@ static void route(struct sec_route *rt, const cJSON *obj)
     const char *name = json_str(md, "name");
     const char *ns = json_str(md, "namespace");
     struct enq_ctx ec = {rt->k};
-    for (int i = 0; name && i < MGR_MAX_REF_PATHS && rt->s->ref_paths[i]; i++) {
+    for (int i = 0; !now && name && i < MGR_MAX_REF_PATHS && rt->s->ref_paths[i]; i++) {
         struct tm_err err;
         if (informer_index_keys(rt->k->inf, rt->s->ref_paths[i], ns ? ns : "", name,
                                 enqueue_key_cb, &ec, &err) != TM_OK)
@@ -156,6 +177,8 @@ static void route(struct sec_route *rt, const cJSON *obj)
             const char *oname = json_str(ref, "name");
             if (!kind || !oname || strcmp(kind, rt->s->owner_kind) != 0)
                 continue;
+            if (now && has_owner(now, kind, oname))
+                continue; /* still an owner: enqueued for the new object */
             char key[INFORMER_KEY_MAX];
             int w = ns && *ns ? snprintf(key, sizeof(key), "%s/%s", ns, oname)
                               : snprintf(key, sizeof(key), "%s", oname);
@@ -169,21 +192,21 @@ static void route(struct sec_route *rt, const cJSON *obj)
 
 static void sec_add(void *ctx, const cJSON *obj)
 {
-    route(ctx, obj);
+    route(ctx, obj, NULL);
 }
 
 static void sec_update(void *ctx, const cJSON *old_obj, const cJSON *obj)
 {
-    route(ctx, obj);
+    route(ctx, obj, NULL);
     /* owners may have changed: the old owners must hear about it too */
     struct sec_route *rt = ctx;
     if (rt->s->owner_kind || rt->s->map)
-        route(ctx, old_obj);
+        route(ctx, old_obj, obj);
 }
 
 static void sec_delete(void *ctx, const cJSON *obj)
 {
-    route(ctx, obj);
+    route(ctx, obj, NULL);
 }
 
 /* ------------------------------------------------------------------ metrics */

@@ -299,6 +299,17 @@ TM_TEST(mgr_secondary_changes_enqueue_primaries_by_field_and_owner)
     /* an update of the referenced Secret enqueues again */
     TM_ASSERT_INT(put(&e, "secrets", "creds", "password", "y", NULL, NULL), TM_OK);
     TM_EXPECT(POLL_UNTIL(calls(&t, "byref") == 3, 10000));
+    /* the Secret changes owner: the new owner and the old one both hear of it */
+    TM_ASSERT_INT(put(&e, "configmaps", "heir", "mode", "ok", NULL, NULL), TM_OK);
+    TM_ASSERT(POLL_UNTIL(calls(&t, "heir") == 1, 10000));
+    char heir_uid[64];
+    TM_ASSERT(uid_of(&e, "heir", heir_uid, sizeof(heir_uid)));
+    int owner_before = calls(&t, "owner");
+    TM_ASSERT_INT(put(&e, "secrets", "owned", "k", "v2", heir_uid, "heir"), TM_OK);
+    TM_EXPECT(POLL_UNTIL(calls(&t, "heir") == 2 && calls(&t, "owner") == owner_before + 1, 10000));
+    /* an update of the referenced Secret enqueued its primary once (the old
+     * object of an update maps only to owners it lost) */
+    TM_EXPECT_INT(calls(&t, "byref"), 3);
     TM_EXPECT_INT(calls(&t, "bystander"), 1);
     mgr_request_stop(r.m);
     pthread_join(r.t, NULL);
