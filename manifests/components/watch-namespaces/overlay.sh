@@ -22,8 +22,12 @@ for ns in "$@"; do
 done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 manifests="$(cd "$here/../.." && pwd)"
+dir="$(realpath -m "$dir")"
+if [[ "$dir/" == "$manifests/"* ]]; then
+  echo "$0: $dir is inside $manifests: kustomize refuses an overlay inside what it includes" >&2
+  exit 2
+fi
 mkdir -p "$dir"
-dir="$(cd "$dir" && pwd)"
 rel() { realpath --relative-to="$1" "$2"; }
 
 list="$(IFS=,; echo "$*")"
