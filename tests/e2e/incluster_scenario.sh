@@ -51,7 +51,7 @@ CANARY="canary$(random_hex 8)"
 new_role "$ROLE" "$CANARY"
 new_database "${NS//-/_}" "$ROLE"
 CTL_LOG="$WORK/controller.log"
-at_exit '[[ $TM_RC -eq 0 ]] || { ctl_logs "$CTL_LOG"; log "controller logs (last 40 lines):"; grep -v "\"reconciled\"" "$CTL_LOG" | tail -n 40 >&2; k -n "$NS" get dbrollouts,deployments,pods -o wide >&2; }'
+at_exit '[[ $TM_RC -eq 0 ]] || { ctl_logs "$CTL_LOG"; log "controller logs (last 40 lines):"; grep -v "\"reconciled\"" "$CTL_LOG" | tail -n 40 >&2; k -n "$NS" get dbrollouts,deployments,pods -o wide >&2; k -n "$CTL_NS" get pods -o wide >&2; k -n "$CTL_NS" get events >&2; }'
 pg_port="${TIDEMARK_PG_URL#*@}"; pg_port="${pg_port%%/*}"; pg_port="${pg_port##*:}"
 k -n "$NS" create secret generic db-creds --from-literal=username="$ROLE" --from-literal=password="$CANARY" >/dev/null
 app_db_secret "$NS" app-db "$DB" "$ROLE" "$CANARY"
