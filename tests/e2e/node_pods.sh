@@ -11,9 +11,9 @@
 # a pod on the pod network reaches the API server through the `kubernetes` Service address with
 # its ServiceAccount token (TLS against the cluster CA); a kubelet crash and restart leaves running
 # containers alone; the operator installed with `kubectl apply -k manifests/` (image overridden)
-# becomes Ready and takes its leader Lease, and fetches Git changelog sources (git:// and
-# http:// with credentials) with the git in its image. `kubectl exec` and `kubectl logs` work,
-# and stop leaves nothing behind.
+# becomes Ready and takes its leader Lease, and its leader (uid 65532, read-only root) fetches
+# Git changelog sources (git:// and http:// with credentials) with the git in its image.
+# `kubectl exec` and `kubectl logs` work, and stop leaves nothing behind.
 # Needs TIDEMARK_PG_URL (the harness's PostgreSQL) and root.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
