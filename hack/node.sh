@@ -309,8 +309,16 @@ kubelet_serving_cert() { # signed by the cluster CA for the node IP and name
   echo "$node_ip" >"$d/kubelet.ip"
 }
 
+# node_ready [SINCE]: the Node reports Ready; with SINCE (epoch seconds), only a Ready the
+# kubelet posted at or after SINCE counts: a restarted node's Node object keeps the last
+# kubelet's Ready for about 40 s, which says nothing about the new one.
 node_ready() {
-  [[ "$(kctl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
+  local out hb
+  out="$(kctl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}' 2>/dev/null)" || return 1
+  [[ "${out%% *}" == True ]] || return 1
+  [[ -z "${1:-}" ]] && return 0
+  hb="$(date -d "${out#* }" +%s 2>/dev/null)" || return 1
+  (( hb >= $1 ))
 }
 
 # ---------------------------------------------------------------- start / stop
@@ -354,10 +362,11 @@ cmd_start() {
   mapfile -t ports < <(free_ports 2)
   kubelet_serving_cert "$node_ip"
   write_kubelet_config "$node_ip" "${ports[0]}" "${ports[1]}"
+  local since; since="$(date +%s)"
   launch kubelet --config="$ND/kubelet-config.yaml" --kubeconfig="$CP_DIR/kubeconfig" \
     --root-dir="$ND/kubelet" --cert-dir="$ND/kubelet-pki" \
     --hostname-override="$NODE_NAME" --node-ip="$node_ip" --v=1
-  wait_until 120 "Node $NODE_NAME Ready" kubelet node_ready \
+  wait_until 120 "Node $NODE_NAME Ready" kubelet node_ready "$since" \
     || { stop_node; die "node $NODE_NAME did not become Ready (log: $ND/logs/kubelet.log)"; }
   log "node $NODE_NAME Ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s: IP $node_ip, pods in $(cat "$ND/cni/subnet"), state in $ND"
 }
