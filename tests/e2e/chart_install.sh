@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
-# tidemark tests/e2e/chart_install.sh — the Helm chart's life cycle against a REAL control plane,
-# following README "Install with Helm": install, upgrade (replicas, a new chart's CRD schema,
-# watchNamespaces), uninstall (CRDs kept), crds.keep=false (CRDs removed), and a release
-# adopting CRDs first applied with `kubectl apply -k crds/`.
+# tidemark tests/e2e/chart_install.sh — the Helm chart's life cycle on a REAL cluster with a node,
+# following README "Install with Helm" literally: install (the image overridden with --set, as a
+# user points at their registry), the controller pods Ready under the namespace's "restricted"
+# Pod Security admission, then the README's first rollout: the samples rendered for a database
+# the pods reach, applied, `kubectl wait` until the DBRollout is Ready; it must be Succeeded with
+# the schema at v1.0.0 and the app (the test app standing in for the user's image) available.
+# Then upgrade (replicas, a new chart's CRD schema, watchNamespaces), uninstall (CRDs kept),
+# crds.keep=false (CRDs removed), and a release adopting CRDs first applied with
+# `kubectl apply -k crds/`.
 #
-# Why a private control plane (hack/controlplane.sh start with its own state dir, ~12 s): the
-# chart creates, changes and finally deletes the three cluster-wide CRDs, which every other
-# e2e test running beside this one needs.  Here the cluster starts empty, as a user's does.
-# There is no kubelet (nor scheduler): pods stay Pending; that they are CREATED shows the
-# hardened pod passes the namespace's "restricted" Pod Security admission.
-# Needs helm (hack/helm.sh build) and the cached control plane binaries.
+# Why a cluster of its own (tests/lib/incluster.sh's node_cluster: a control plane with a
+# kubelet, the tidemark and testapp images loaded): the chart creates, changes and finally
+# deletes the three cluster-wide CRDs, which every other e2e test running beside this one
+# needs.  Here the cluster starts empty, as a user's does.
+# Needs root (the node), helm (hack/helm.sh build), the cached control plane binaries, podman
+# (hack/image.sh), TIDEMARK_PG_URL and TIDEMARK_PG_POD_HOST (hack/postgres.sh).
+# No valgrind rerun: the controller runs in a pod, from the image.
 set -euo pipefail
-# shellcheck source=tests/lib/kube.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/kube.sh"
 # shellcheck source=tests/lib/chart.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/chart.sh"
+# shellcheck source=tests/lib/incluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/incluster.sh"
+# shellcheck source=tests/lib/app.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/app.sh"
+# shellcheck source=tests/lib/db.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
+T0=$(date +%s)
+require_postgres
+[[ -n "${TIDEMARK_PG_POD_HOST:-}" ]] || fail "TIDEMARK_PG_POD_HOST is not set (eval \"\$(hack/postgres.sh env)\")"
 new_work_dir
-cp_() { TIDEMARK_STATE_DIR="$WORK/state" "$ROOT/hack/controlplane.sh" "$@"; }
-at_exit 'cp_ stop >/dev/null 2>&1'
-trap 'exit 143' TERM INT  # a ctest timeout still runs the exit hooks: the control plane stops
-env_lines="$(cp_ start 2>"$WORK/start.log")" || fail "private control plane did not start: $(tail -20 "$WORK/start.log")"
-eval "$env_lines"
-export KUBECONFIG TIDEMARK_K8S_BIN
+trap 'exit 143' TERM INT  # a ctest timeout still runs the exit hooks: the cluster stops
+node_cluster
 export HELM_CACHE_HOME="$WORK/helm/cache" HELM_CONFIG_HOME="$WORK/helm/config" HELM_DATA_HOME="$WORK/helm/data"
 helm() { "$HELM" --kubeconfig "$KUBECONFIG" "$@"; }
 SA=system:serviceaccount:tidemark-system:tidemark
@@ -37,7 +46,8 @@ crds() { k get crd -o name | grep -c '\.tidemark\.dev$' || true; }
 # ---- install (the README's commands)
 k create namespace tidemark-system >/dev/null
 k label namespace tidemark-system pod-security.kubernetes.io/enforce=restricted >/dev/null
-out="$(helm install tidemark "$CHART" --namespace tidemark-system 2>&1)" || fail "helm install: $out"
+out="$(helm install tidemark "$CHART" --namespace tidemark-system \
+  --set image.repository="${TIDEMARK_IMAGE%:*}" --set image.tag="${TIDEMARK_IMAGE##*:}" 2>&1)" || fail "helm install: $out"
 [[ "$(revision)" == "1 deployed" ]] || fail "after install: release is '$(revision)'"
 for crd in dbschemas dbinstances dbrollouts; do
   wait_for_output True k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
@@ -46,10 +56,33 @@ done
 k -n tidemark-system get serviceaccount/tidemark role/tidemark-leader-election rolebinding/tidemark-leader-election \
   service/tidemark-metrics deployment/tidemark-controller >/dev/null || fail "helm install: namespaced objects missing"
 k get clusterrole/tidemark-controller clusterrolebinding/tidemark-controller >/dev/null || fail "helm install: ClusterRole missing"
-wait_for_output 2 pods || fail "after install: expected the default 2 controller pods (restricted admission passed)"
+k -n tidemark-system rollout status deployment/tidemark-controller --timeout=120s >/dev/null \
+  || fail "the controller Deployment did not become available: $(k -n tidemark-system get pods -o wide 2>&1; k -n tidemark-system logs -l "$CTL_SELECTOR" --tail=20 2>&1)"
+[[ "$(pods)" == 2 ]] || fail "after install: expected the default 2 controller pods, got $(pods)"
 can yes list dbrollouts.tidemark.dev -A
 can yes get leases.coordination.k8s.io -n tidemark-system
-log "install: release 1 deployed, CRDs Established, RBAC, Service, Deployment, 2 pods"
+log "install: release 1 deployed, CRDs Established, RBAC, Service, 2 controller pods Ready ($(( $(date +%s) - T0 ))s)"
+
+# ---- the README's first rollout: the samples, for a database the pods reach
+new_database "chart_$(random_hex 4)"
+pg_user="${TIDEMARK_PG_URL#*://}"; pg_user="${pg_user%%:*}"
+k create namespace orders >/dev/null
+PGHOST="$TIDEMARK_PG_POD_HOST" PGDATABASE="$DB" "$ROOT/manifests/samples/render.sh" -o "$WORK/my-orders" \
+  || fail "manifests/samples/render.sh -o failed"
+samples_use_testapp "$WORK/my-orders"  # the user's app image: the test app needing v1.0.0's column
+app_db_secret orders app-db "$DB" "$pg_user" "$(url_password "$TIDEMARK_PG_URL")"
+k -n orders apply -f "$WORK/my-orders/" >/dev/null || fail "kubectl apply -f my-orders/ failed"
+k -n orders wait --for=condition=Ready dbrollout/orders-dev --timeout=180s >/dev/null \
+  || fail "DBRollout orders-dev not Ready: $(k -n orders get dbrollout orders-dev -o jsonpath='{.status}' 2>&1); app pods: $(app_pods orders | tr '\n' ';'); controller: $(k -n tidemark-system logs -l "$CTL_SELECTOR" --tail=20 2>&1)"
+got="$(k -n orders get dbrollout orders-dev -o jsonpath='{.status.phase} {.status.appliedTag}')"
+[[ "$got" == "Succeeded v1.0.0" ]] || fail "DBRollout orders-dev Ready but phase/appliedTag '$got', want 'Succeeded v1.0.0'"
+got="$(q "select string_agg(id, ',' order by orderexecuted) from databasechangelog")"
+[[ "$got" == 1-create-customers,2-create-orders,3-tag-v1.0.0 ]] \
+  || fail "the database's history is not the schema at v1.0.0: '$got'"
+[[ "$(q "select count(*) from information_schema.columns where table_name = 'orders' and column_name = 'customer_id'")" == 1 ]] \
+  || fail "orders.customer_id (v1.0.0) does not exist"
+wait_deployment_available orders orders-app 60
+log "first rollout: DBRollout orders-dev Succeeded at v1.0.0, orders-app available ($(( $(date +%s) - T0 ))s)"
 
 # ---- upgrade to a new chart version: 3 replicas, and a CRD that changed (a new optional field)
 new="$WORK/chart-0.1.1"
@@ -146,3 +179,4 @@ out="$(helm upgrade tidemark "$new" --namespace tidemark-system --reuse-values -
   || fail "helm upgrade --force-conflicts over kubectl-applied CRDs: $out"
 [[ "$(probe_type)" == string ]] || fail "upgrade --force-conflicts: the CRD change did not apply"
 log "adoption: kubectl-applied CRDs adopted, changed by upgrade --force-conflicts"
+log "chart_install took $(( $(date +%s) - T0 ))s"
