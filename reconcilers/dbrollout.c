@@ -34,6 +34,7 @@
 #include "engine/engine.h"
 #include "kube/kube.h"
 #include "reconcilers/drive.h"
+#include "reconcilers/gate.h"
 #include "reconcilers/rec.h"
 #include "runtime/metrics.h"
 #include "runtime/mgr.h"
@@ -898,6 +899,28 @@ static const struct rec_kind rollout_kind = {
     .act = rollout_act,
 };
 
+/* The schema gate (gate.h): after the rollout's status landed, judge its
+ * Deployment's gated pods from the cached copy (the status write's watch
+ * event brings a newer one back here).  A failed release is retried soon;
+ * it never fails the rollout's reconcile. */
+static void release_schema_gates(struct tm_proc *proc, const char *ns, const char *name,
+                                 struct mgr_result *res)
+{
+    cJSON *obj = NULL;
+    struct tm_err err;
+    tm_err_clear(&err);
+    enum tm_code rc = rec_get_subject(proc, "dbrollouts", ns, name, &obj, &err);
+    if (rc == TM_OK && obj)
+        rc = gate_sync(proc, obj, &err);
+    cJSON_Delete(obj);
+    if (rc == TM_OK)
+        return;
+    log_warn(proc->log, "schema gates not judged", LF_S("controller", "dbrollout"),
+             LF_S("namespace", ns), LF_S("name", name), LF_S("err", err.msg));
+    if (res && (res->requeue_after_ms == 0 || res->requeue_after_ms > GATE_RETRY_MS))
+        res->requeue_after_ms = GATE_RETRY_MS;
+}
+
 enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
                                  const char *name, struct mgr_result *res, struct tm_err *err)
 {
@@ -912,6 +935,8 @@ enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns
     state_release(s);
     free(s);
     update_phase_gauge(proc);
+    if (rc == TM_OK)
+        release_schema_gates(proc, ns, name, res);
     return rc;
 }
 
@@ -927,5 +952,8 @@ const struct mgr_reconciler dbrollout_reconciler = {
              .ref_paths = {"spec.deploymentRef.name"}},
             {.group = REC_GROUP, .version = REC_VERSION, .resource = "dbinstances",
              .ref_paths = {"spec.instanceRef.name"}},
+            {.group = "", .version = "v1", .resource = "pods",
+             .label_selector = GATE_SELECTOR, /* gated pods only, not the cluster's */
+             .map = gate_map_pod},
         },
 };

@@ -33,12 +33,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "reconcilers/dbrollout.h"
 
 #define GATE_NAME "tidemark.dev/schema"
 #define GATE_LABEL "tidemark.dev/schema-gate"
 #define GATE_SELECTOR GATE_LABEL "=true"
 #define GATE_REASON_MAX 384
+#define GATE_RETRY_MS 2000 /* a failed release is judged again after this */
 
 enum gate_verdict {
     GATE_NONE = 0,    /* the pod carries no schema gate: nothing to do */
@@ -70,5 +73,26 @@ struct gate_decision {
 void gate_decide(const struct gate_input *in, struct gate_decision *out);
 
 const char *gate_verdict_name(enum gate_verdict v);
+
+/* ---- the controller's half (gate.c) ---- */
+
+struct tm_proc;
+struct mgr;
+
+/* The pods informer's map (struct mgr_secondary.map): enqueues the
+ * DBRollouts of the pod's namespace whose spec.deploymentRef names the
+ * Deployment owning the pod (its ReplicaSet's name less "-<pod-template-hash>").
+ * Runs on the informer thread: reads the DBRollout cache only. */
+void gate_map_pod(void *ctx, struct mgr *m, const cJSON *pod);
+
+/* Judges every gated pod of the rollout's Deployment (from the pods
+ * informer; nothing when the manager does not run one) and removes the gate
+ * of each pod gate_decide releases, with a JSON patch (a test of the gate's
+ * name at its index, then remove).  rollout is borrowed.  Events on the
+ * rollout: Normal SchemaGateReleased (one note per tag and applied tag, so the
+ * recorder counts repeats as one series), Warning UnknownTag.  Errors: the
+ * first failed patch (a moved gate list is TRANSIENT); a gone pod is none. */
+enum tm_code gate_sync(struct tm_proc *proc, const cJSON *rollout,
+                       struct tm_err *err) TM_MUST_CHECK;
 
 #endif

@@ -238,11 +238,13 @@ log "the controller made $(wc -l <"$WORK/requests") requests of $(wc -l <"$WORK/
 # granted for a code path this scenario may not take: get of a referenced ConfigMap that lacks
 # the changelog label (reconcilers/rec.c), patch of a repeated Event's series
 # (controller/kube/event.c), a live get of a DBRollout whose cached copy may lag or of the
-# lock holder (reconcilers/dbrollout.c; taken in most runs, not all)
+# lock holder (reconcilers/dbrollout.c; taken in most runs, not all), the removal of a pod's
+# schema gate (reconcilers/gate.c; this scenario's app declares none)
 cat >"$WORK/unexercised" <<'EOF'
 get core configmaps
 patch events.k8s.io events
 get tidemark.dev dbrollouts
+patch core pods
 EOF
 : >"$WORK/can-fail"
 can() { # yes|no can-i-arguments...: asked in the background, 6 at a time; a mismatch -> can-fail
