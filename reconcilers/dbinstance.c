@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "engine/engine.h"
 #include "reconcilers/dbrollout.h"
 #include "reconcilers/drive.h"
 #include "reconcilers/rec.h"
+#include "reconcilers/text.h"
+#include "runtime/metrics.h"
 #include "runtime/mgr.h"
 
 #define MSG 1024
@@ -22,6 +25,9 @@
 struct state {
     struct tm_proc *proc;
     const char *ns;
+    const char *name;
+    int64_t now_ms;  /* decide's clock at the start of the reconcile */
+    char fingerprint[ENGINE_FINGERPRINT_MAX];
     const cJSON *obj; /* the DBInstance (the driver's, borrowed for the reconcile) */
     struct dbinstance_observed o;
     struct dbinstance_plan p;
@@ -65,6 +71,7 @@ static enum tm_code read_status(struct state *s, struct dbinstance_status *st, s
     st->last_applied = rec_str(j, "lastAppliedChangeSet");
     st->active_rollout = rec_str(j, "activeRollout");
     st->last_check_ms = rec_time_parse(rec_str(j, "lastCheckTime"));
+    st->fingerprint = rec_str(j, "historyFingerprint");
     st->observed_generation = rec_int(j, "observedGeneration", 0);
     rec_conds_from_json(rec_at(j, "conditions"), &st->conds);
     const cJSON *arr = rec_at(j, "drift");
@@ -103,7 +110,8 @@ static cJSON *status_json(const struct dbinstance_status *st)
               add_opt_str(o, "schemaRevision", st->schema_revision) &&
               add_opt_str(o, "appliedTag", st->applied_tag) &&
               add_opt_str(o, "lastAppliedChangeSet", st->last_applied) &&
-              add_opt_str(o, "activeRollout", st->active_rollout);
+              add_opt_str(o, "activeRollout", st->active_rollout) &&
+              add_opt_str(o, "historyFingerprint", st->fingerprint);
     if (ok && st->applied >= 0)
         ok = cJSON_AddNumberToObject(o, "appliedChangeSets", (double)st->applied) != NULL;
     if (ok && st->pending >= 0)
@@ -190,6 +198,55 @@ static void observe_drift(struct state *s, struct dbinstance_observed *o)
     o->ndrift = s->es.ndrift;
 }
 
+/* Counts a recheck that read the fingerprint: the history was skipped
+ * ("unchanged") or read in full ("changed"). */
+static void count_recheck(struct tm_proc *proc, bool unchanged)
+{
+    if (!proc->metrics)
+        return;
+    struct metrics_family *f = metrics_counter(
+        proc->metrics, "tidemark_dbinstance_rechecks_total",
+        "DBInstance checks by whether the history fingerprint had changed since the last full "
+        "read (unchanged: the history read and the status write were skipped)",
+        "result", NULL);
+    metrics_inc(f, (const char *const[]){unchanged ? "unchanged" : "changed"});
+}
+
+/* Observes how late this recheck runs behind the object's due instant
+ * (wall clock, not decide's whole seconds). */
+static void observe_lag(struct tm_proc *proc, const struct dbinstance_observed *o)
+{
+    static const double buckets[] = {0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600};
+    if (!proc->metrics)
+        return;
+    struct metrics_family *f = metrics_histogram(
+        proc->metrics, "tidemark_dbinstance_recheck_lag_seconds",
+        "How long after its due instant (its phase in spec.checkInterval) a DBInstance whose "
+        "spec and changelog were already handled was rechecked",
+        NULL, buckets, sizeof(buckets) / sizeof(buckets[0]), NULL);
+    int64_t lag = dbinstance_check_lag_ms(o->check_phase_ms, o->check_interval_ms, tm_wall_ms());
+    metrics_observe(f, NULL, (double)lag / 1000.0);
+}
+
+/* observe, the fingerprint: read it; when it, the generation and the
+ * changelog revision are the status's, mark o unchanged (the full read is
+ * skipped).  A failed read is not an error: the full read runs and reports. */
+static void observe_fingerprint(struct tm_proc *proc, struct state *s, struct pgx_conn *conn,
+                                const char *table, bool flyway, struct dbinstance_observed *o)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
+    if (engine_history_fingerprint(conn, table, flyway, s->fingerprint, sizeof(s->fingerprint),
+                                   &err) != TM_OK)
+        return;
+    o->fingerprint = s->fingerprint;
+    o->unchanged = dbinstance_history_unchanged(o, s->now_ms);
+    count_recheck(proc, o->unchanged);
+    if (o->status.observed_generation == o->generation &&
+        text_streq(o->status.schema_revision, o->schema_revision))
+        observe_lag(proc, o); /* a recheck, not the first look at a spec or changelog */
+}
+
 /* observe, the database: connect (why not: credentials or connection), then
  * read the history table and compare it with the changelog, when there is
  * one.  Nothing here fails the reconcile: every outcome is in o. */
@@ -217,6 +274,9 @@ static void observe_database(struct tm_proc *proc, struct state *s, struct dbins
     bool flyway = s->cl->format == CHLOG_FORMAT_FLYWAY;
     if (flyway && strcmp(table, ENGINE_DEFAULT_TABLE) == 0)
         table = ENGINE_DEFAULT_FLYWAY_TABLE;
+    observe_fingerprint(proc, s, s->conn, table, flyway, o);
+    if (o->unchanged)
+        return;
     if (engine_history_read(s->conn, table, flyway, &s->hist, &err) != TM_OK ||
         engine_status_compute_filtered(s->cl, &s->hist, rec_str(s->obj, "spec.contexts"),
                                        rec_str(s->obj, "spec.labelFilter"), &s->es,
@@ -238,6 +298,11 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
                     const char *ns)
 {
     o->generation = rec_int(s->obj, "metadata.generation", 0);
+    o->check_interval_ms = DBINSTANCE_CHECK_INTERVAL_MS;
+    int64_t interval = 0; /* the CRD refuses a bad one; an older object falls back */
+    if (dbinstance_parse_interval(rec_str(s->obj, "spec.checkInterval"), &interval))
+        o->check_interval_ms = interval;
+    o->check_phase_ms = dbinstance_check_phase_ms(ns, s->name, o->check_interval_ms);
     const char *holder = rec_annotation(s->obj, DBROLLOUT_LOCK_ANNOTATION);
     if (holder && *holder) {
         const char *slash = strchr(holder, '/');
@@ -295,6 +360,8 @@ enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *n
         return tm_err_set(err, TM_E_NOMEM, "out of memory");
     s->proc = proc;
     s->ns = ns;
+    s->name = name;
+    s->now_ms = rec_drive_now(ctx);
     engine_history_init(&s->hist);
     engine_status_init(&s->es);
     enum tm_code rc = rec_drive(proc, &instance_kind, s, ctx, ns, name, res, err);

@@ -16,12 +16,27 @@
  *    same holds for DBSchema).
  *  - lastCheckTime moves only when something else in the status changed or
  *    it is older than DBINSTANCE_CHECK_REFRESH_MS, so a healthy instance
- *    polled every minute does not cost a status write every minute.
+ *    rechecked on its interval does not cost a status write each time.
  *  - Drift makes Ready False and Stalled True (a human must reconcile the
  *    history); pending changesets do not (applying them is a DBRollout's job).
  *  - A connection refused is Reconciling (retried with backoff); a refused
  *    password or a missing Secret key is Stalled (retried on the interval:
  *    the Secret may be fixed).
+ *  - Rechecks are spread over their interval (spec.checkInterval, default
+ *    5m): each object has a phase, a hash of namespace/name modulo the
+ *    interval, and a successful check requeues to the next instant of that
+ *    phase (in (0, interval]).  The same object always lands at the same
+ *    offset, so restarts and a burst of creations do not line them up; a
+ *    hash, not a random draw, so the spread needs no memory.
+ *  - Cheap change detection: the history's fingerprint (rows, max
+ *    orderexecuted, max dateexecuted, the Liquibase lock row) is kept in
+ *    status.historyFingerprint with the status of the full read it came
+ *    from.  When the fingerprint read now equals it, and the generation and
+ *    the changelog revision are the ones that status was computed for, the
+ *    history is not read and nothing is written (only the lock holder and
+ *    the lastCheckTime refresh can still change).  In status, not in memory:
+ *    it survives restarts and leader changes, needs no map shared by the
+ *    workers, and a user can see why a recheck was skipped.
  * Secrets: the observed struct carries only messages that name Secrets and
  * keys, never values; nothing here can leak a password. */
 #ifndef TM_RECONCILERS_DBINSTANCE_H
@@ -37,7 +52,8 @@
 
 #define DBINSTANCE_COND_CONNECTED "Connected"
 #define DBINSTANCE_COND_DRIFTED "Drifted"
-#define DBINSTANCE_CHECK_INTERVAL_MS 60000
+#define DBINSTANCE_CHECK_INTERVAL_MS (5 * 60 * 1000) /* spec.checkInterval's default */
+#define DBINSTANCE_CHECK_INTERVAL_MIN_MS 10000       /* and its minimum (the CRD's too) */
 #define DBINSTANCE_CHECK_REFRESH_MS (10 * 60 * 1000)
 #define DBINSTANCE_RETRY_MS 10000
 #define DBINSTANCE_DRIFT_MAX 50 /* drift entries listed in status (all are counted) */
@@ -62,6 +78,7 @@ struct dbinstance_status {
     const struct dbinstance_drift *drift;
     size_t ndrift;
     int64_t last_check_ms; /* 0: never */
+    const char *fingerprint; /* of the history this status was read from; NULL: none */
     int64_t observed_generation;
     struct cond_list conds;
 };
@@ -90,6 +107,11 @@ struct dbinstance_observed {
 
     const char *active_rollout;       /* DBRollout holding the lock, NULL none */
     int64_t check_interval_ms;        /* 0: DBINSTANCE_CHECK_INTERVAL_MS */
+    int64_t check_phase_ms;           /* dbinstance_check_phase_ms of the object */
+
+    const char *fingerprint;          /* read before the history; NULL: not read */
+    bool unchanged;                   /* fingerprint, generation and revision equal the
+                                       * status's: the history was not read */
 };
 
 struct dbinstance_plan {
@@ -103,6 +125,31 @@ struct dbinstance_plan {
 /* Pure: the status to write, Events and when to look again. */
 void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
                        struct dbinstance_plan *p);
+
+/* The object's phase in its check interval: FNV-1a of "ns/name" modulo
+ * the interval's whole seconds, in ms, so in [0, interval_ms) and a whole
+ * second (decide's clock counts seconds: a phase inside a second would be
+ * requeued to again within that second).  Same name, same phase. */
+int64_t dbinstance_check_phase_ms(const char *ns, const char *name, int64_t interval_ms);
+
+/* How long from now_ms to the next instant of phase_ms in the interval:
+ * in (0, interval_ms] (an instant exactly at the phase waits one interval). */
+int64_t dbinstance_next_check_delay_ms(int64_t phase_ms, int64_t interval_ms, int64_t now_ms);
+
+/* How long ago the object's latest phase instant was at now_ms, in
+ * [0, interval_ms): a recheck's lag behind its due time. */
+int64_t dbinstance_check_lag_ms(int64_t phase_ms, int64_t interval_ms, int64_t now_ms);
+
+/* Parses spec.checkInterval, a Go-style duration of whole units ("90s",
+ * "5m", "1h30m"; units h, m, s) into *ms.  False when it is not one, or is
+ * below DBINSTANCE_CHECK_INTERVAL_MIN_MS (the CRD refuses both first). */
+bool dbinstance_parse_interval(const char *s, int64_t *ms);
+
+/* True when the skip rule above holds for o at now_ms: a fingerprint read,
+ * equal to the status's, same generation and changelog revision, and the
+ * last full read (lastCheckTime) younger than DBINSTANCE_CHECK_REFRESH_MS,
+ * so the whole history is still compared at least that often. */
+bool dbinstance_history_unchanged(const struct dbinstance_observed *o, int64_t now_ms);
 
 /* True when the two statuses would serialise the same. */
 bool dbinstance_status_equal(const struct dbinstance_status *a,

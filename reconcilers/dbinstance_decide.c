@@ -6,6 +6,78 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/hashmap.h"
+
+int64_t dbinstance_check_phase_ms(const char *ns, const char *name, int64_t interval_ms)
+{
+    char key[2 * 254 + 2];
+    snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
+    int64_t seconds = interval_ms / 1000; /* whole seconds: decide's clock has no more */
+    return seconds > 0 ? (int64_t)(tm_hash_fnv1a(key) % (uint64_t)seconds) * 1000 : 0;
+}
+
+int64_t dbinstance_next_check_delay_ms(int64_t phase_ms, int64_t interval_ms, int64_t now_ms)
+{
+    if (interval_ms <= 0)
+        return 0;
+    int64_t at = now_ms % interval_ms;
+    if (at < 0)
+        at += interval_ms;
+    int64_t d = (phase_ms - at) % interval_ms;
+    if (d < 0)
+        d += interval_ms;
+    return d == 0 ? interval_ms : d;
+}
+
+int64_t dbinstance_check_lag_ms(int64_t phase_ms, int64_t interval_ms, int64_t now_ms)
+{
+    int64_t d = dbinstance_next_check_delay_ms(phase_ms, interval_ms, now_ms);
+    return d >= interval_ms ? 0 : interval_ms - d;
+}
+
+bool dbinstance_parse_interval(const char *s, int64_t *ms)
+{
+    int64_t total = 0;
+    int units = 0;
+    if (!s || !*s)
+        return false;
+    while (*s) {
+        int64_t v = 0;
+        int digits = 0;
+        while (*s >= '0' && *s <= '9' && digits < 9) {
+            v = v * 10 + (*s++ - '0');
+            digits++;
+        }
+        if (digits == 0)
+            return false;
+        if (*s == 'h')
+            v *= 3600000;
+        else if (*s == 'm')
+            v *= 60000;
+        else if (*s == 's')
+            v *= 1000;
+        else
+            return false;
+        s++;
+        total += v;
+        units++;
+    }
+    if (units == 0 || total < DBINSTANCE_CHECK_INTERVAL_MIN_MS)
+        return false;
+    *ms = total;
+    return true;
+}
+
+bool dbinstance_history_unchanged(const struct dbinstance_observed *o, int64_t now_ms)
+{
+    if (o->status.last_check_ms == 0 || now_ms - o->status.last_check_ms >= DBINSTANCE_CHECK_REFRESH_MS)
+        return false;
+    return o->connected && !o->credentials_error && o->schema_ready && o->fingerprint &&
+           o->status.fingerprint && strcmp(o->fingerprint, o->status.fingerprint) == 0 &&
+           o->status.observed_generation == o->generation &&
+           text_streq(o->status.schema_revision, o->schema_revision);
+}
+
 static bool drift_equal(const struct dbinstance_drift *a, const struct dbinstance_drift *b)
 {
     return text_streq(a->id, b->id) && text_streq(a->author, b->author) && text_streq(a->file, b->file) &&
@@ -18,6 +90,7 @@ static bool content_equal(const struct dbinstance_status *a, const struct dbinst
     if (!text_streq(a->schema_revision, b->schema_revision) || !text_streq(a->applied_tag, b->applied_tag) ||
         a->applied != b->applied || a->pending != b->pending ||
         !text_streq(a->last_applied, b->last_applied) || !text_streq(a->active_rollout, b->active_rollout) ||
+        !text_streq(a->fingerprint, b->fingerprint) ||
         a->ndrift != b->ndrift || a->observed_generation != b->observed_generation ||
         !cond_list_equal(&a->conds, &b->conds))
         return false;
@@ -56,7 +129,15 @@ void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
 
     st->observed_generation = gen;
     st->active_rollout = o->active_rollout;
-    p->requeue_ms = interval;
+    st->fingerprint = NULL; /* kept only with a full, successful read (below) */
+    p->requeue_ms = dbinstance_next_check_delay_ms(o->check_phase_ms, interval, now_ms);
+
+    if (o->unchanged) {
+        /* the history is as the status says: keep it (lastCheckTime too,
+         * younger than the refresh period); only the lock holder may move */
+        st->fingerprint = o->status.fingerprint;
+        return;
+    }
 
     /* Connected */
     if (o->credentials_error || !o->connected) {
@@ -103,6 +184,7 @@ void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
     st->last_applied = o->last_applied;
     st->drift = o->drift;
     st->ndrift = o->ndrift > DBINSTANCE_DRIFT_MAX ? DBINSTANCE_DRIFT_MAX : o->ndrift;
+    st->fingerprint = o->fingerprint;
 
     if (o->ndrift > 0) {
         const struct dbinstance_drift *d = &o->drift[0];

@@ -161,6 +161,21 @@ enum tm_code engine_history_add(struct engine_history *h, const struct engine_ro
 enum tm_code engine_history_read(struct pgx_conn *c, const char *table, bool flyway,
                                  struct engine_history *out, struct tm_err *err) TM_MUST_CHECK;
 
+#define ENGINE_FINGERPRINT_MAX 512
+
+/* Reads the history's fingerprint into out (size n, >= ENGINE_FINGERPRINT_MAX):
+ * "rows=N order=MAX(orderexecuted) date=MAX(dateexecuted) sum=S lock=L",
+ * where S sums a hash of each row's id, author, filename, checksum, exectype
+ * and tag (an edited checksum changes it with no new row) and L is the
+ * Liquibase lock row (<table>lock: id:locked:lockedby:lockgranted; "-" when
+ * there is no lock table).  Flyway: installed_rank and installed_on.  One
+ * query (two when a Liquibase lock table exists); "absent" for a missing
+ * history table.  Equal fingerprints mean no row was added, removed or
+ * re-stamped and the lock did not move; cheaper than engine_history_read
+ * (aggregates only, nothing transferred per row). */
+enum tm_code engine_history_fingerprint(struct pgx_conn *c, const char *table, bool flyway,
+                                        char *out, size_t n, struct tm_err *err) TM_MUST_CHECK;
+
 /* Creates the history table if missing, idempotently and safely when two
  * appliers race (CREATE TABLE IF NOT EXISTS under a transaction-level
  * advisory lock), with exactly Liquibase's (or Flyway's) columns. */

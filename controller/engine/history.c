@@ -205,6 +205,82 @@ out:
     return rc;
 }
 
+/* The rows of the Liquibase lock table lt ("schema.tablelock", which
+ * exists) into lock: "id:locked:lockedby:lockgranted", comma-separated. */
+static enum tm_code read_lock_row(struct pgx_conn *c, const char *lt, char *lock, size_t n,
+                                  struct tm_err *err)
+{
+    char q[400], sql[700];
+    char *v = NULL;
+    enum tm_code rc = pgx_quote_qualified(c, lt, q, sizeof(q), err);
+    if (rc != TM_OK)
+        return rc;
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(string_agg(id::text || ':' || locked::text || ':' || "
+             "coalesce(lockedby, '') || ':' || coalesce(lockgranted::text, ''), ',' ORDER BY id), "
+             "'') FROM %s",
+             q);
+    rc = pgx_query_value(c, sql, 0, NULL, &v, err);
+    if (rc == TM_OK)
+        snprintf(lock, n, "%s", v ? v : "");
+    free(v);
+    return rc;
+}
+
+enum tm_code engine_history_fingerprint(struct pgx_conn *c, const char *table, bool flyway,
+                                        char *out, size_t n, struct tm_err *err)
+{
+    char q[300], schema[128], base[128], lt[300], sql[1200], lock[256] = "-";
+    PGresult *res = NULL;
+    table = table_or_default(table, flyway);
+    enum tm_code rc = pgx_quote_qualified(c, table, q, sizeof(q), err);
+    if (rc == TM_OK)
+        rc = pgx_split_qualified(table, schema, sizeof(schema), base, sizeof(base), err);
+    if (rc != TM_OK)
+        goto out;
+    snprintf(lt, sizeof(lt), "%s.%slock", schema, base);
+    if (flyway)
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*), max(installed_rank), max(installed_on)::text, "
+                 "coalesce(sum(hashtext(concat_ws(':', version, description, script, checksum, "
+                 "success))::bigint), 0), false FROM %s",
+                 q);
+    else
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*), max(orderexecuted), max(dateexecuted)::text, "
+                 "coalesce(sum(hashtext(concat_ws(':', id, author, filename, md5sum, exectype, "
+                 "tag))::bigint), 0), to_regclass($1) IS NOT NULL FROM %s",
+                 q);
+    const char *params[1] = {lt};
+    rc = pgx_exec_params(c, sql, flyway ? 0 : 1, flyway ? NULL : params, &res, err);
+    if (rc != TM_OK && strcmp(err ? err->sqlstate : "", "42P01") == 0) {
+        snprintf(out, n, "absent"); /* undefined_table: no history yet */
+        if (err)
+            tm_err_clear(err);
+        rc = TM_OK;
+        goto out;
+    }
+    if (rc != TM_OK)
+        goto out;
+    if (PQntuples(res) != 1 || PQnfields(res) != 5) {
+        rc = tm_err_set(err, TM_E_DB, "unexpected result shape");
+        goto out;
+    }
+    if (strcmp(PQgetvalue(res, 0, 4), "t") == 0) {
+        rc = read_lock_row(c, lt, lock, sizeof(lock), err);
+        if (rc != TM_OK)
+            goto out;
+    }
+    snprintf(out, n, "rows=%s order=%s date=%s sum=%s lock=%s", PQgetvalue(res, 0, 0),
+             PQgetisnull(res, 0, 1) ? "-" : PQgetvalue(res, 0, 1),
+             PQgetisnull(res, 0, 2) ? "-" : PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), lock);
+out:
+    PQclear(res);
+    if (rc != TM_OK)
+        tm_err_prefix(err, "read history fingerprint %s", table);
+    return rc;
+}
+
 enum tm_code engine_history_ensure(struct pgx_conn *c, const char *table, bool flyway,
                                    struct tm_err *err)
 {

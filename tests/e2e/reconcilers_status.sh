@@ -2,7 +2,8 @@
 # tidemark tests/e2e/reconcilers_status.sh — what DBSchema and DBInstance report when things
 # are wrong: a changelog that does not parse (Stalled, file:line), a history row edited behind
 # our back (Drifted, and a DBRollout Blocked by it), a wrong password (Connected False, Stalled,
-# the password nowhere).
+# the password nowhere); and rechecks on spec.checkInterval that skip an unchanged history
+# (tidemark_dbinstance_rechecks_total) yet see a row another client added.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup status
@@ -67,3 +68,29 @@ wait_for_output -t 60 "CredentialsNotFound" cond dbinstance/db Connected reason 
 k -n "$NS" get events -o yaml >/dev/null
 [[ "$(k -n "$NS" get secret wrong -o jsonpath='{.data.password}' | base64 -d)" == "${CANARY}x" ]]
 assert_no_canary
+
+# 4. rechecks: spec.checkInterval (at least 10s), an unchanged history is neither read nor
+# written back, a row another client adds is seen on the next recheck
+rechecks() { metrics | awk -v r="result=\"$1\"" 'index($0, "tidemark_dbinstance_rechecks_total{" r "}") == 1 {print $2}'; }
+above() { local v; v="$(rechecks "$1")"; (( ${v:-0} > $2 )); }
+if apply_instance db-fast good Warn "checkInterval: 5s" 2>/dev/null; then
+  fail "a checkInterval below 10s was accepted"
+fi
+apply_instance db2 good Warn "checkInterval: 10s"
+wait_for_output -t 60 "True" cond dbinstance/db2 Connected status || fail "db2 not Connected"
+wait_for -t 30 eval '[[ -n "$(k -n "$NS" get dbinstance db2 -o jsonpath="{.status.historyFingerprint}")" ]]' \
+  || fail "db2 has no historyFingerprint"
+[[ "$(k -n "$NS" get dbinstance db2 -o jsonpath='{.spec.checkInterval}')" == 10s ]] || fail "checkInterval"
+[[ "$(k -n "$NS" get dbinstance db -o jsonpath='{.spec.checkInterval}')" == 5m ]] || fail "checkInterval default"
+rv="$(k -n "$NS" get dbinstance db2 -o jsonpath='{.metadata.resourceVersion}')"
+unchanged="$(rechecks unchanged)"
+wait_for -t 30 above unchanged "${unchanged:-0}" || fail "no recheck was skipped as unchanged"
+[[ "$(k -n "$NS" get dbinstance db2 -o jsonpath='{.metadata.resourceVersion}')" == "$rv" ]] \
+  || fail "an unchanged recheck wrote the status"
+changed="$(rechecks changed)"
+q "INSERT INTO databasechangelog (id, author, filename, dateexecuted, orderexecuted, exectype, md5sum)
+   VALUES ('by-psql', 'other', 'other.sql', now(), 999, 'EXECUTED', '9:0')"
+wait_for -t 30 eval '[[ "$(k -n "$NS" get dbinstance db2 -o jsonpath="{.status.drift[*].id}")" == *by-psql* ]]' \
+  || fail "the row another client inserted was not seen on the next recheck"
+above changed "${changed:-0}" || fail "the recheck that saw the new row was not counted as changed"
+metrics | grep -q '^tidemark_dbinstance_recheck_lag_seconds_count [1-9]' || fail "no recheck lag observed"

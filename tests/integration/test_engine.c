@@ -432,6 +432,55 @@ TM_TEST(engine_refuses_to_run_while_a_liquibase_lock_is_held)
     pgdb_close(&d);
 }
 
+/* The fingerprint a DBInstance recheck reads before the whole history:
+ * equal while nothing moved; a new row, an edited checksum and the
+ * Liquibase lock row each change it; a missing table is "absent". */
+TM_TEST(engine_history_fingerprint_moves_with_rows_checksums_and_the_lock)
+{
+    struct pgdb d;
+    struct chlog cl;
+    struct engine_result res;
+    struct tm_err err;
+    char f0[ENGINE_FINGERPRINT_MAX], f1[ENGINE_FINGERPRINT_MAX], f2[ENGINE_FINGERPRINT_MAX];
+    TM_ASSERT(pgdb_open(&d, "fingerprint"));
+    four(&cl);
+    TM_EXPECT_INT(engine_history_fingerprint(d.c, NULL, false, f0, sizeof(f0), &err), TM_OK);
+    TM_EXPECT_STR(f0, "absent");
+    TM_EXPECT_INT(run(d.c, &cl, "v1", -1, ENGINE_STRATEGY_ROLLBACK, &res, &err), TM_OK);
+    engine_result_release(&res);
+    TM_EXPECT_INT(engine_history_fingerprint(d.c, NULL, false, f1, sizeof(f1), &err), TM_OK);
+    TM_EXPECT_CONTAINS(f1, "rows=2 order=2 ");
+    TM_EXPECT_CONTAINS(f1, " lock=-");
+    TM_EXPECT_INT(engine_history_fingerprint(d.c, NULL, false, f2, sizeof(f2), &err), TM_OK);
+    TM_EXPECT_STR(f2, f1);
+    /* an edited checksum: no new row, same newest order and date */
+    pgdb_exec(d.c, "UPDATE databasechangelog SET md5sum = '9:0' WHERE id = 'c1'");
+    TM_EXPECT_INT(engine_history_fingerprint(d.c, NULL, false, f2, sizeof(f2), &err), TM_OK);
+    TM_EXPECT(strcmp(f2, f1) != 0);
+    snprintf(f1, sizeof(f1), "%s", f2);
+    /* a row another client adds */
+    pgdb_exec(d.c, "INSERT INTO databasechangelog (id, author, filename, dateexecuted, "
+                   "orderexecuted, exectype) VALUES ('x', 'other', 'x.sql', now(), 3, 'EXECUTED')");
+    TM_EXPECT_INT(engine_history_fingerprint(d.c, NULL, false, f2, sizeof(f2), &err), TM_OK);
+    TM_EXPECT_CONTAINS(f2, "rows=3 order=3 ");
+    snprintf(f1, sizeof(f1), "%s", f2);
+    /* Liquibase's lock table: its row is part of the fingerprint */
+    pgdb_exec(d.c, "CREATE TABLE public.databasechangeloglock (ID INTEGER NOT NULL, LOCKED "
+                   "BOOLEAN NOT NULL, LOCKGRANTED TIMESTAMP WITHOUT TIME ZONE, LOCKEDBY "
+                   "VARCHAR(255), CONSTRAINT databasechangeloglock_pkey PRIMARY KEY (ID))");
+    pgdb_exec(d.c, "INSERT INTO databasechangeloglock VALUES (1, false, NULL, NULL)");
+    TM_EXPECT_INT(engine_history_fingerprint(d.c, NULL, false, f2, sizeof(f2), &err), TM_OK);
+    TM_EXPECT_CONTAINS(f2, " lock=1:false::");
+    snprintf(f1, sizeof(f1), "%s", f2);
+    pgdb_exec(d.c, "UPDATE databasechangeloglock SET locked = true, lockedby = 'buildhost', "
+                   "lockgranted = '2026-01-02 03:04:05'");
+    TM_EXPECT_INT(engine_history_fingerprint(d.c, NULL, false, f2, sizeof(f2), &err), TM_OK);
+    TM_EXPECT_CONTAINS(f2, " lock=1:true:buildhost:2026-01-02 03:04:05");
+    TM_EXPECT(strcmp(f2, f1) != 0);
+    fx_free(&cl);
+    pgdb_close(&d);
+}
+
 TM_TEST(engine_runs_create_index_concurrently_outside_a_transaction)
 {
     struct pgdb d;

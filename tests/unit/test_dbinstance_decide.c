@@ -52,7 +52,7 @@ TM_TEST(instance_ready_reports_applied_tag_and_counts)
     TM_EXPECT_STR(p.status.schema_revision, "sha256:abc");
     TM_EXPECT_INT(p.status.observed_generation, 3);
     TM_EXPECT_INT(p.status.last_check_ms, NOW);
-    TM_EXPECT_INT(p.requeue_ms, DBINSTANCE_CHECK_INTERVAL_MS);
+    TM_EXPECT_INT(p.requeue_ms, dbinstance_next_check_delay_ms(0, DBINSTANCE_CHECK_INTERVAL_MS, NOW));
     TM_EXPECT(has_event(&p, "Connected"));
 }
 
@@ -180,6 +180,137 @@ TM_TEST(instance_first_status_replaces_the_crd_default)
     dbinstance_decide(&o, NOW, &p);
     TM_EXPECT_INT(p.status.observed_generation, 3);
     TM_EXPECT(cond_is_true(&p.status.conds, COND_RECONCILING));
+}
+
+
+TM_TEST(instance_check_phases_of_1000_names_spread_over_the_interval)
+{
+    enum { N = 1000, BUCKETS = 10 };
+    const int64_t interval = DBINSTANCE_CHECK_INTERVAL_MS;
+    int count[BUCKETS] = {0};
+    char name[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "tenant-%d", i);
+        int64_t ph = dbinstance_check_phase_ms("prod", name, interval);
+        TM_EXPECT(ph >= 0 && ph < interval);
+        TM_EXPECT_INT(ph % 1000, 0);
+        count[ph * BUCKETS / interval]++;
+    }
+    for (int b = 0; b < BUCKETS; b++)
+        TM_EXPECT(count[b] <= N * 15 / 100); /* no tenth of the interval holds > 15% */
+}
+
+TM_TEST(instance_check_phase_is_the_same_for_the_same_name)
+{
+    int64_t a = dbinstance_check_phase_ms("prod", "orders", 60000);
+    TM_EXPECT_INT(dbinstance_check_phase_ms("prod", "orders", 60000), a);
+    TM_EXPECT(dbinstance_check_phase_ms("prod", "orders", 60000) !=
+                  dbinstance_check_phase_ms("staging", "orders", 60000) ||
+              dbinstance_check_phase_ms("prod", "orders", 60000) !=
+                  dbinstance_check_phase_ms("prod", "orders2", 60000));
+}
+
+TM_TEST(instance_next_check_lands_on_the_phase_within_one_interval)
+{
+    const int64_t interval = 60000;
+    for (int64_t ph = 0; ph < interval; ph += 7919) {
+        for (int64_t now = NOW; now < NOW + 3 * interval; now += 1000) {
+            int64_t d = dbinstance_next_check_delay_ms(ph, interval, now);
+            TM_EXPECT(d > 0 && d <= interval);
+            TM_EXPECT_INT((now + d) % interval, ph);
+        }
+    }
+    TM_EXPECT_INT(dbinstance_check_lag_ms(7000, interval, NOW - NOW % interval + 7000), 0);
+    TM_EXPECT_INT(dbinstance_check_lag_ms(7000, interval, NOW - NOW % interval + 9500), 2500);
+    TM_EXPECT_INT(dbinstance_check_lag_ms(7000, interval, NOW - NOW % interval + 6000), interval - 1000);
+    /* a restart: the same object, any time, lands at the same phase */
+    int64_t ph = dbinstance_check_phase_ms("prod", "orders", interval);
+    TM_EXPECT_INT((NOW + 12345 + dbinstance_next_check_delay_ms(ph, interval, NOW + 12345)) % interval, ph);
+}
+
+TM_TEST(instance_requeue_uses_the_spec_interval_and_the_phase)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p;
+    o.check_interval_ms = 20000;
+    o.check_phase_ms = 7000;
+    dbinstance_decide(&o, NOW, &p);
+    TM_EXPECT(p.requeue_ms > 0 && p.requeue_ms <= 20000);
+    TM_EXPECT_INT((NOW + p.requeue_ms) % 20000, 7000);
+}
+
+TM_TEST(instance_check_interval_parses_durations)
+{
+    int64_t ms = 0;
+    TM_EXPECT(dbinstance_parse_interval("60s", &ms));
+    TM_EXPECT_INT(ms, 60000);
+    TM_EXPECT(dbinstance_parse_interval("5m", &ms));
+    TM_EXPECT_INT(ms, 300000);
+    TM_EXPECT(dbinstance_parse_interval("1h30m", &ms));
+    TM_EXPECT_INT(ms, 5400000);
+    TM_EXPECT(!dbinstance_parse_interval("5s", &ms));   /* below the minimum */
+    TM_EXPECT(!dbinstance_parse_interval("10", &ms));   /* no unit */
+    TM_EXPECT(!dbinstance_parse_interval("1d", &ms));
+    TM_EXPECT(!dbinstance_parse_interval("", &ms));
+    TM_EXPECT(!dbinstance_parse_interval("m", &ms));
+}
+
+TM_TEST(instance_unchanged_fingerprint_keeps_the_status_and_writes_nothing)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p1, p2;
+    o.fingerprint = "rows=4 order=4 date=2026-01-01 lock=none";
+    dbinstance_decide(&o, NOW, &p1);
+    TM_EXPECT_STR(p1.status.fingerprint, o.fingerprint);
+    o.status = p1.status;
+    /* the next check read the same fingerprint and skipped the history */
+    o.history_ok = false;
+    o.applied_tag = NULL;
+    TM_EXPECT(dbinstance_history_unchanged(&o, NOW + 60000));
+    o.unchanged = true;
+    dbinstance_decide(&o, NOW + 60000, &p2);
+    TM_EXPECT(dbinstance_status_equal(&p2.status, &o.status));
+    TM_EXPECT_INT(p2.nevents, 0);
+    TM_EXPECT(p2.requeue_ms > 0);
+    /* after the refresh period the whole history is read again */
+    TM_EXPECT(!dbinstance_history_unchanged(&o, NOW + DBINSTANCE_CHECK_REFRESH_MS));
+}
+
+TM_TEST(instance_new_fingerprint_generation_or_revision_reads_the_history)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p;
+    o.fingerprint = "rows=4";
+    dbinstance_decide(&o, NOW, &p);
+    o.status = p.status;
+    TM_EXPECT(dbinstance_history_unchanged(&o, NOW));
+    o.fingerprint = "rows=5";
+    TM_EXPECT(!dbinstance_history_unchanged(&o, NOW));
+    o.fingerprint = "rows=4";
+    o.generation = 4;
+    TM_EXPECT(!dbinstance_history_unchanged(&o, NOW));
+    o.generation = 3;
+    o.schema_revision = "sha256:def";
+    TM_EXPECT(!dbinstance_history_unchanged(&o, NOW));
+    o.schema_revision = "sha256:abc";
+    o.fingerprint = NULL;
+    TM_EXPECT(!dbinstance_history_unchanged(&o, NOW));
+}
+
+TM_TEST(instance_failed_read_drops_the_fingerprint)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p;
+    o.fingerprint = "rows=4";
+    dbinstance_decide(&o, NOW, &p);
+    o.status = p.status;
+    o.history_ok = false;
+    o.history_error = "boom";
+    dbinstance_decide(&o, NOW + 60000, &p);
+    TM_EXPECT(p.status.fingerprint == NULL);
+    o.connected = false;
+    dbinstance_decide(&o, NOW + 60000, &p);
+    TM_EXPECT(p.status.fingerprint == NULL);
 }
 
 TM_TEST_MAIN()
