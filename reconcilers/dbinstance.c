@@ -165,6 +165,46 @@ static void observe_schema(struct tm_proc *proc, struct state *s, struct dbinsta
     }
 }
 
+/* observe, the short way to the schema: when the status is current and the
+ * DBSchema (cache) still reports the revision it was computed for, the
+ * changelog is not loaded (s->cl stays NULL; observe_database loads it
+ * only if the fingerprint moved).  False: take observe_schema. */
+static bool observe_schema_revision(struct tm_proc *proc, struct state *s,
+                                    struct dbinstance_observed *o, const char *ns)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
+    const char *schema_name = rec_str(s->obj, "spec.schemaRef.name");
+    if (!schema_name || !dbinstance_status_current(o, s->now_ms))
+        return false;
+    if (rec_get(proc, REC_GROUP, REC_VERSION, "dbschemas", ns, schema_name, &s->schema, &err) !=
+        TM_OK)
+        return false;
+    const char *rev = rec_str(s->schema, "status.revision");
+    if (!rev || strcmp(rev, o->status.schema_revision) != 0) {
+        cJSON_Delete(s->schema);
+        s->schema = NULL;
+        return false;
+    }
+    snprintf(s->revision, sizeof(s->revision), "%s", rev);
+    o->schema_ready = true;
+    o->schema_revision = s->revision;
+    return true;
+}
+
+/* observe, the changelog after the short way found the history moved:
+ * load it as observe_schema does.  False: not ready (why in o). */
+static bool observe_schema_late(struct tm_proc *proc, struct state *s,
+                                struct dbinstance_observed *o)
+{
+    cJSON_Delete(s->schema);
+    s->schema = NULL;
+    o->schema_ready = false;
+    o->schema_revision = NULL;
+    observe_schema(proc, s, o, s->ns);
+    return o->schema_ready;
+}
+
 /* observe, the drift engine_status_compute found, as status entries (the
  * strings borrowed from s->es, the messages kept in s). */
 static void observe_drift(struct state *s, struct dbinstance_observed *o)
@@ -269,14 +309,24 @@ static void observe_database(struct tm_proc *proc, struct state *s, struct dbins
         return;
     }
     o->connected = true;
-    if (!s->cl)
+    if (!o->schema_ready)
         return;
-    bool flyway = s->cl->format == CHLOG_FORMAT_FLYWAY;
+    const char *spec_table = table;
+    bool flyway = s->cl ? s->cl->format == CHLOG_FORMAT_FLYWAY
+                        : strncmp(o->status.fingerprint, "flyway ", 7) == 0;
     if (flyway && strcmp(table, ENGINE_DEFAULT_TABLE) == 0)
         table = ENGINE_DEFAULT_FLYWAY_TABLE;
     observe_fingerprint(proc, s, s->conn, table, flyway, o);
     if (o->unchanged)
         return;
+    if (!s->cl) { /* the short way: the history moved, so the changelog is needed */
+        if (!observe_schema_late(proc, s, o))
+            return;
+        flyway = s->cl->format == CHLOG_FORMAT_FLYWAY;
+        table = flyway && strcmp(spec_table, ENGINE_DEFAULT_TABLE) == 0
+                    ? ENGINE_DEFAULT_FLYWAY_TABLE
+                    : spec_table;
+    }
     if (engine_history_read(s->conn, table, flyway, &s->hist, &err) != TM_OK ||
         engine_status_compute_filtered(s->cl, &s->hist, rec_str(s->obj, "spec.contexts"),
                                        rec_str(s->obj, "spec.labelFilter"), &s->es,
@@ -310,7 +360,8 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
                  (int)(slash ? slash - holder : (long)strlen(holder)), holder);
         o->active_rollout = s->active;
     }
-    observe_schema(proc, s, o, ns);
+    if (!observe_schema_revision(proc, s, o, ns))
+        observe_schema(proc, s, o, ns);
     observe_database(proc, s, o);
 }
 

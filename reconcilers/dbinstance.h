@@ -145,10 +145,17 @@ int64_t dbinstance_check_lag_ms(int64_t phase_ms, int64_t interval_ms, int64_t n
  * below DBINSTANCE_CHECK_INTERVAL_MIN_MS (the CRD refuses both first). */
 bool dbinstance_parse_interval(const char *s, int64_t *ms);
 
-/* True when the skip rule above holds for o at now_ms: a fingerprint read,
- * equal to the status's, same generation and changelog revision, and the
- * last full read (lastCheckTime) younger than DBINSTANCE_CHECK_REFRESH_MS,
- * so the whole history is still compared at least that often. */
+/* True when o's status may stand for the database at now_ms: it has a
+ * fingerprint and a schemaRevision, was computed for this generation, and
+ * its full read (lastCheckTime) is younger than DBINSTANCE_CHECK_REFRESH_MS,
+ * so the whole history is still compared at least that often.  Then, if
+ * the DBSchema still reports that revision, observe reads the fingerprint
+ * before loading the changelog at all. */
+bool dbinstance_status_current(const struct dbinstance_observed *o, int64_t now_ms);
+
+/* True when the skip rule above holds for o at now_ms: the status is
+ * current and the fingerprint read now and the changelog revision are the
+ * status's. */
 bool dbinstance_history_unchanged(const struct dbinstance_observed *o, int64_t now_ms);
 
 /* True when the two statuses would serialise the same. */

@@ -68,13 +68,17 @@ bool dbinstance_parse_interval(const char *s, int64_t *ms)
     return true;
 }
 
+bool dbinstance_status_current(const struct dbinstance_observed *o, int64_t now_ms)
+{
+    return o->status.fingerprint && o->status.schema_revision &&
+           o->status.observed_generation == o->generation && o->status.last_check_ms > 0 &&
+           now_ms - o->status.last_check_ms < DBINSTANCE_CHECK_REFRESH_MS;
+}
+
 bool dbinstance_history_unchanged(const struct dbinstance_observed *o, int64_t now_ms)
 {
-    if (o->status.last_check_ms == 0 || now_ms - o->status.last_check_ms >= DBINSTANCE_CHECK_REFRESH_MS)
-        return false;
-    return o->connected && !o->credentials_error && o->schema_ready && o->fingerprint &&
-           o->status.fingerprint && strcmp(o->fingerprint, o->status.fingerprint) == 0 &&
-           o->status.observed_generation == o->generation &&
+    return dbinstance_status_current(o, now_ms) && o->connected && !o->credentials_error &&
+           o->schema_ready && o->fingerprint && strcmp(o->fingerprint, o->status.fingerprint) == 0 &&
            text_streq(o->status.schema_revision, o->schema_revision);
 }
 

@@ -168,7 +168,9 @@ enum tm_code engine_history_read(struct pgx_conn *c, const char *table, bool fly
  * where S sums a hash of each row's id, author, filename, checksum, exectype
  * and tag (an edited checksum changes it with no new row) and L is the
  * Liquibase lock row (<table>lock: id:locked:lockedby:lockgranted; "-" when
- * there is no lock table).  Flyway: installed_rank and installed_on.  One
+ * there is no lock table).  Flyway: "flyway rows=N order=MAX(installed_rank)
+ * date=MAX(installed_on) sum=S lock=-", so a stored fingerprint says which
+ * table it was read from.  One
  * query (two when a Liquibase lock table exists); "absent" for a missing
  * history table.  Equal fingerprints mean no row was added, removed or
  * re-stamped and the lock did not move; cheaper than engine_history_read

@@ -271,7 +271,8 @@ enum tm_code engine_history_fingerprint(struct pgx_conn *c, const char *table, b
         if (rc != TM_OK)
             goto out;
     }
-    snprintf(out, n, "rows=%s order=%s date=%s sum=%s lock=%s", PQgetvalue(res, 0, 0),
+    snprintf(out, n, "%srows=%s order=%s date=%s sum=%s lock=%s", flyway ? "flyway " : "",
+             PQgetvalue(res, 0, 0),
              PQgetisnull(res, 0, 1) ? "-" : PQgetvalue(res, 0, 1),
              PQgetisnull(res, 0, 2) ? "-" : PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), lock);
 out:

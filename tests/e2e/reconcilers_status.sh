@@ -82,6 +82,9 @@ wait_for -t 30 eval '[[ -n "$(k -n "$NS" get dbinstance db2 -o jsonpath="{.statu
   || fail "db2 has no historyFingerprint"
 [[ "$(k -n "$NS" get dbinstance db2 -o jsonpath='{.spec.checkInterval}')" == 10s ]] || fail "checkInterval"
 [[ "$(k -n "$NS" get dbinstance db -o jsonpath='{.spec.checkInterval}')" == 5m ]] || fail "checkInterval default"
+# the short way (no changelog load) needs the revision the DBSchema reports to be the status's
+[[ "$(k -n "$NS" get dbschema good -o jsonpath='{.status.revision}')" == \
+   "$(k -n "$NS" get dbinstance db2 -o jsonpath='{.status.schemaRevision}')" ]] || fail "schemaRevision"
 rv="$(k -n "$NS" get dbinstance db2 -o jsonpath='{.metadata.resourceVersion}')"
 unchanged="$(rechecks unchanged)"
 wait_for -t 30 above unchanged "${unchanged:-0}" || fail "no recheck was skipped as unchanged"

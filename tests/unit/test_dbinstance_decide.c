@@ -297,6 +297,23 @@ TM_TEST(instance_new_fingerprint_generation_or_revision_reads_the_history)
     TM_EXPECT(!dbinstance_history_unchanged(&o, NOW));
 }
 
+TM_TEST(instance_status_is_current_only_with_a_recent_full_read_of_this_generation)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p;
+    TM_EXPECT(!dbinstance_status_current(&o, NOW)); /* no status yet */
+    o.fingerprint = "rows=4";
+    dbinstance_decide(&o, NOW, &p);
+    o.status = p.status;
+    TM_EXPECT(dbinstance_status_current(&o, NOW + 1000));
+    TM_EXPECT(!dbinstance_status_current(&o, NOW + DBINSTANCE_CHECK_REFRESH_MS));
+    o.generation = 4;
+    TM_EXPECT(!dbinstance_status_current(&o, NOW + 1000));
+    o.generation = 3;
+    o.status.fingerprint = NULL;
+    TM_EXPECT(!dbinstance_status_current(&o, NOW + 1000));
+}
+
 TM_TEST(instance_failed_read_drops_the_fingerprint)
 {
     struct dbinstance_observed o = base();
