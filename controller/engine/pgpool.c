@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct idle_conn {
+    struct pool_server *srv; /* whose slot it holds */
     struct pgx_conn *conn;
     char *conn_key;
     int64_t since_ms;
@@ -21,7 +23,7 @@ struct idle_conn {
 struct pool_server {
     char *key;
     char display[160];
-    int open;    /* slots taken: leased + idle + being connected */
+    int open;    /* slots taken: leased + idle + being connected + being closed */
     int applies; /* leased for applies (and being connected for one) */
     int apply_waiters;
     int waiters;
@@ -256,7 +258,8 @@ static struct pool_server *server_get(struct pgpool *p, const char *key)
     return s;
 }
 
-/* Unlinks s's idle connections older than the timeout onto *closing.  Under mu. */
+/* Unlinks s's idle connections older than the timeout onto *closing (their slots stay
+ * taken until close_all).  Under mu. */
 static int take_expired(struct pgpool *p, struct pool_server *s, int64_t now,
                         struct idle_conn **closing)
 {
@@ -267,7 +270,6 @@ static int take_expired(struct pgpool *p, struct pool_server *s, int64_t now,
             *pp = ic->next;
             ic->next = *closing;
             *closing = ic;
-            s->open--;
             n++;
         } else {
             pp = &ic->next;
@@ -276,8 +278,8 @@ static int take_expired(struct pgpool *p, struct pool_server *s, int64_t now,
     return n;
 }
 
-/* Unlinks s's least recently used idle connection onto *closing; false when none.
- * Under mu. */
+/* Unlinks s's least recently used idle connection onto *closing (its slot stays taken until
+ * close_all); false when none.  Under mu. */
 static bool take_oldest_idle(struct pool_server *s, struct idle_conn **closing)
 {
     struct idle_conn **last = NULL;
@@ -289,7 +291,6 @@ static bool take_oldest_idle(struct pool_server *s, struct idle_conn **closing)
     *last = NULL;
     ic->next = *closing;
     *closing = ic;
-    s->open--;
     return true;
 }
 
@@ -307,11 +308,48 @@ static struct idle_conn *take_idle(struct pool_server *s, const char *conn_key)
     return NULL;
 }
 
-static void close_all(struct idle_conn *list)
+/* How long a close waits for the server to end the session. */
+#define CLOSE_WAIT_MS 2000
+
+/* Closes c and waits (up to CLOSE_WAIT_MS) for the server to end the session: the server
+ * counts a backend against max_connections until the backend exits, some time after the
+ * client has gone, so a slot is free only then — else close-then-connect briefly holds one
+ * session more than the bound (seen in pg_stat_activity under load).  The backend closes its
+ * socket last, as it exits: EOF on a duplicate of the socket says it is gone. */
+static void conn_close(struct pgx_conn *c)
+{
+    int fd = -1;
+    if (c && PQsocket(pgx_conn_pg(c)) >= 0)
+        fd = dup(PQsocket(pgx_conn_pg(c)));
+    pgx_conn_free(c);
+    if (fd < 0)
+        return;
+    int64_t deadline = tm_mono_ms() + CLOSE_WAIT_MS;
+    char junk[512];
+    for (;;) {
+        int64_t left = deadline - tm_mono_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        if (read(fd, junk, sizeof(junk)) <= 0) /* EOF (or reset): the backend has exited */
+            break;
+    }
+    close(fd);
+}
+
+/* Closes the listed idle connections (taken off their servers' idle lists, their slots still
+ * counted in open), then gives their slots back.  Not under mu. */
+static void close_all(struct pgpool *p, struct idle_conn *list)
 {
     for (struct idle_conn *ic = list, *next; ic; ic = next) {
         next = ic->next;
-        idle_free(ic);
+        conn_close(ic->conn);
+        pthread_mutex_lock(&p->mu);
+        ic->srv->open--;
+        pthread_cond_broadcast(&p->freed);
+        pthread_mutex_unlock(&p->mu);
+        free(ic->conn_key);
+        free(ic);
     }
 }
 
@@ -392,7 +430,7 @@ struct pgpool_lease *pgpool_acquire(struct pgpool *p, const struct pgx_params *p
         }
         if (closing) { /* close outside the lock before sleeping */
             pthread_mutex_unlock(&p->mu);
-            close_all(closing);
+            close_all(p, closing);
             closing = NULL;
             pthread_mutex_lock(&p->mu);
             continue;
@@ -409,7 +447,7 @@ struct pgpool_lease *pgpool_acquire(struct pgpool *p, const struct pgx_params *p
     }
     int max = p->max, cap = apply_cap(p);
     pthread_mutex_unlock(&p->mu);
-    close_all(closing);
+    close_all(p, closing);
 
     if (reuse) {
         if (still_open(reuse->conn)) {
@@ -419,7 +457,7 @@ struct pgpool_lease *pgpool_acquire(struct pgpool *p, const struct pgx_params *p
             return l;
         }
         /* gone while idle: close it and connect anew in its slot */
-        pgx_conn_free(reuse->conn);
+        conn_close(reuse->conn);
         free(reuse->conn_key);
         free(reuse);
         reserved = true;
@@ -470,11 +508,16 @@ void pgpool_release(struct pgpool *p, struct pgpool_lease *l, bool reusable)
         if (!ic)
             keep = false;
     }
+    if (!keep) { /* the slot is free once the server ended the session */
+        conn_close(l->conn);
+        free(l->conn_key);
+    }
     pthread_mutex_lock(&p->mu);
     struct pool_server *s = l->srv;
     if (l->use == PGPOOL_APPLY)
         s->applies--;
     if (keep) {
+        ic->srv = s;
         ic->conn = l->conn;
         ic->conn_key = l->conn_key;
         ic->since_ms = tm_clock_now(&p->clock);
@@ -485,10 +528,6 @@ void pgpool_release(struct pgpool *p, struct pgpool_lease *l, bool reusable)
     }
     pthread_cond_broadcast(&p->freed);
     pthread_mutex_unlock(&p->mu);
-    if (!keep) {
-        pgx_conn_free(l->conn);
-        free(l->conn_key);
-    }
     free(l);
 }
 
@@ -500,10 +539,8 @@ int pgpool_reap(struct pgpool *p)
     int64_t now = tm_clock_now(&p->clock);
     for (struct pool_server *s = p->servers; s; s = s->next)
         n += take_expired(p, s, now, &closing);
-    if (n)
-        pthread_cond_broadcast(&p->freed);
     pthread_mutex_unlock(&p->mu);
-    close_all(closing);
+    close_all(p, closing);
     return n;
 }
 

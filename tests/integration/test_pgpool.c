@@ -1,7 +1,8 @@
 /* Integration tests of pgpool against the real PostgreSQL (TIDEMARK_PG_URL): reuse, the
  * per-server limit under concurrency (seen by the server itself in pg_stat_activity),
- * applies before observers, dedicated apply sessions, idle timeouts, bounded waits, and a
- * connection the server closed while idle. */
+ * applies before observers, dedicated apply sessions, idle timeouts, bounded waits, a
+ * connection the server closed while idle, and a slot reused only after the server ended
+ * the session that held it. */
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -401,6 +402,51 @@ TM_TEST(pool_an_idle_connection_the_server_closed_is_replaced)
     pgpool_release(p, l, true);
     pgpool_free(p);
     pgdb_close(&d);
+}
+
+/* Makes c's backend slow to exit: it drops its temporary tables as it exits, before the
+ * server stops counting it. */
+static bool slow_to_exit(struct pgx_conn *c)
+{
+    struct tm_err err;
+    return pgx_exec(c,
+                    "DO $$ BEGIN FOR i IN 1..400 LOOP "
+                    "EXECUTE format('CREATE TEMP TABLE slow_exit_%s (id int)', i); "
+                    "END LOOP; END $$",
+                    &err) == TM_OK;
+}
+
+/* A slot is given back only once the server ended the session it held: closing a session
+ * (an idle one of another database to make room, or one released broken) to connect anew
+ * never has the server hold both, even while the old backend takes its time to exit. */
+TM_TEST(pool_a_closed_session_has_left_the_server_before_its_slot_is_reused)
+{
+    struct pgdb d1, d2;
+    struct tm_err err;
+    char app[64];
+    app_name(app, sizeof(app), "handover");
+    TM_ASSERT(pgdb_open(&d1, "pool_handover_a"));
+    TM_ASSERT(pgdb_open(&d2, "pool_handover_b"));
+    struct pgpool *p = pgpool_new(&(struct pgpool_opts){.max_per_server = 1});
+    struct pgx_params a = params_for(&d1, app), b = params_for(&d2, app);
+
+    struct pgpool_lease *l = pgpool_acquire(p, &a, PGPOOL_OBSERVE, 2000, &err);
+    TM_ASSERT(l != NULL);
+    TM_ASSERT(slow_to_exit(pgpool_conn(l)));
+    pgpool_release(p, l, true); /* idle, and closed to make room for b */
+    l = pgpool_acquire(p, &b, PGPOOL_OBSERVE, 2000, &err);
+    TM_ASSERT(l != NULL);
+    TM_EXPECT_INT(sessions(&d1, app, NULL), 1);
+    TM_ASSERT(slow_to_exit(pgpool_conn(l)));
+    pgpool_release(p, l, false); /* broken: closed at release */
+    l = pgpool_acquire(p, &a, PGPOOL_OBSERVE, 2000, &err);
+    TM_ASSERT(l != NULL);
+    TM_EXPECT_INT(sessions(&d1, app, NULL), 1);
+    pgpool_release(p, l, true);
+    pgpool_free(p);
+    TM_EXPECT(sessions_become(&d1, app, 0));
+    pgdb_close(&d2);
+    pgdb_close(&d1);
 }
 
 TM_TEST_MAIN()
