@@ -39,7 +39,10 @@ struct state {
     char conn_msg[MSG];
     char hist_msg[MSG];
     char active[DBROLLOUT_NAME_MAX];
-    struct pgx_conn *conn;
+    struct rec_db db;        /* a shared connection (PGPOOL_OBSERVE) */
+    bool db_broken;          /* it failed with a connection-class error: close it */
+    bool waiting;            /* the pool wait timed out: requeue, no status write */
+    struct tm_err wait_err;
     struct engine_history hist;
     struct engine_status es;
     struct dbinstance_drift *drift;      /* observed (borrows es) */
@@ -51,7 +54,7 @@ static void state_release(struct state *s)
 {
     cJSON_Delete(s->schema);
     chlog_free(s->cl);
-    pgx_conn_free(s->conn);
+    rec_disconnect(s->proc, &s->db, !s->db_broken);
     engine_history_release(&s->hist);
     engine_status_release(&s->es);
     free(s->drift);
@@ -296,8 +299,12 @@ static void observe_database(struct tm_proc *proc, struct state *s, struct dbins
     tm_err_clear(&err);
     const char *table = NULL;
     enum rec_conn_failure why = REC_CONN_OK;
-    s->conn = rec_connect(proc, s->obj, &table, &why, &err);
-    if (!s->conn) {
+    if (!rec_connect(proc, s->obj, PGPOOL_OBSERVE, &s->db, &table, &why, &err)) {
+        if (why == REC_CONN_WAITING) { /* not a connect failure: instance_observe requeues */
+            s->waiting = true;
+            s->wait_err = err;
+            return;
+        }
         if (why == REC_CONN_CREDENTIALS && err.code != TM_E_AUTH) {
             snprintf(s->cred_msg, sizeof(s->cred_msg), "%s", err.msg);
             o->credentials_error = s->cred_msg;
@@ -316,7 +323,7 @@ static void observe_database(struct tm_proc *proc, struct state *s, struct dbins
                         : strncmp(o->status.fingerprint, "flyway ", 7) == 0;
     if (flyway && strcmp(table, ENGINE_DEFAULT_TABLE) == 0)
         table = ENGINE_DEFAULT_FLYWAY_TABLE;
-    observe_fingerprint(proc, s, s->conn, table, flyway, o);
+    observe_fingerprint(proc, s, s->db.conn, table, flyway, o);
     if (o->unchanged)
         return;
     if (!s->cl) { /* the short way: the history moved, so the changelog is needed */
@@ -327,12 +334,13 @@ static void observe_database(struct tm_proc *proc, struct state *s, struct dbins
                     ? ENGINE_DEFAULT_FLYWAY_TABLE
                     : spec_table;
     }
-    if (engine_history_read(s->conn, table, flyway, &s->hist, &err) != TM_OK ||
+    if (engine_history_read(s->db.conn, table, flyway, &s->hist, &err) != TM_OK ||
         engine_status_compute_filtered(s->cl, &s->hist, rec_str(s->obj, "spec.contexts"),
                                        rec_str(s->obj, "spec.labelFilter"), &s->es,
                                        &err) != TM_OK) {
         snprintf(s->hist_msg, sizeof(s->hist_msg), "%s", err.msg);
         o->history_error = s->hist_msg;
+        s->db_broken = rec_conn_lost(&err);
         return;
     }
     o->history_ok = true;
@@ -363,6 +371,7 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
     if (!observe_schema_revision(proc, s, o, ns))
         observe_schema(proc, s, o, ns);
     observe_database(proc, s, o);
+    rec_disconnect(proc, &s->db, !s->db_broken); /* all read: hold no connection to write status */
 }
 
 /* ------------------------------------------------- the driver's hooks */
@@ -375,6 +384,11 @@ static enum tm_code instance_observe(void *k, const cJSON *obj, struct tm_err *e
     enum tm_code rc = read_status(s, &s->o.status, err);
     if (rc == TM_OK)
         observe(s->proc, s, &s->o, s->ns);
+    if (rc == TM_OK && s->waiting) { /* the manager requeues a WAITING error quietly */
+        if (err)
+            *err = s->wait_err;
+        rc = s->wait_err.code;
+    }
     return rc;
 }
 
@@ -416,6 +430,8 @@ enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *n
     engine_history_init(&s->hist);
     engine_status_init(&s->es);
     enum tm_code rc = rec_drive(proc, &instance_kind, s, ctx, ns, name, res, err);
+    if (s->waiting)
+        res->requeue_after_ms = REC_POOL_RETRY_MS;
     state_release(s);
     free(s);
     return rc;

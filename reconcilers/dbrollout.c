@@ -107,12 +107,14 @@ struct state {
     struct chlog *cl;
     char schema_msg[MSG];
     bool schema_loaded;
-    struct pgx_conn *conn;
+    struct rec_db db; /* observe: a shared connection; apply/rollback: its own session */
     const char *table;
     bool flyway;
     char db_error[MSG];
     bool db_error_terminal;
     bool connect_tried;
+    bool waiting;            /* a pool wait timed out: end the reconcile, requeue */
+    struct tm_err wait_err;
     struct engine_history hist;
     struct engine_status es;
     char target_error[MSG];
@@ -140,7 +142,7 @@ static void state_release(struct state *s)
     cJSON_Delete(s->inst);
     cJSON_Delete(s->deploy);
     chlog_free(s->cl);
-    pgx_conn_free(s->conn);
+    rec_disconnect(s->proc, &s->db, true);
     engine_history_release(&s->hist);
     engine_status_release(&s->es);
     peers_release(&s->peers);
@@ -234,6 +236,23 @@ static void lint_describe(const struct lint_finding *f, char *out, size_t n)
              f->file ? f->file : "", f->line);
 }
 
+/* Connects s->db for use; s->table follows.  A pool wait that timed out sets s->waiting. */
+static struct pgx_conn *connect_db(struct state *s, enum pgpool_use use, struct tm_err *err)
+{
+    enum rec_conn_failure why;
+    if (!rec_connect(s->proc, s->inst, use, &s->db, &s->table, &why, err)) {
+        if (why == REC_CONN_WAITING) {
+            s->waiting = true;
+            s->wait_err = *err;
+        }
+        s->db_error_terminal = why == REC_CONN_CREDENTIALS || err->retry == TM_RETRY_TERMINAL;
+        return NULL;
+    }
+    if (s->flyway && strcmp(s->table, ENGINE_DEFAULT_TABLE) == 0)
+        s->table = ENGINE_DEFAULT_FLYWAY_TABLE;
+    return s->db.conn;
+}
+
 static void observe_db(struct state *s, struct dbrollout_observed *o)
 {
     struct tm_err err;
@@ -242,33 +261,26 @@ static void observe_db(struct state *s, struct dbrollout_observed *o)
     memset(&o->lint, 0, sizeof(o->lint));
     if (!s->cl)
         return;
-    if (!s->conn && !s->connect_tried) {
-        enum rec_conn_failure why;
+    if (!s->db.conn && !s->connect_tried) {
         s->connect_tried = true;
-        s->conn = rec_connect(s->proc, s->inst, &s->table, &why, &err);
-        if (!s->conn) {
+        if (!connect_db(s, PGPOOL_OBSERVE, &err))
             snprintf(s->db_error, sizeof(s->db_error), "%s", err.msg);
-            s->db_error_terminal = why == REC_CONN_CREDENTIALS || err.retry == TM_RETRY_TERMINAL;
-        } else if (s->flyway && strcmp(s->table, ENGINE_DEFAULT_TABLE) == 0) {
-            s->table = ENGINE_DEFAULT_FLYWAY_TABLE;
-        }
     }
     o->db.error = s->db_error;
     o->db.error_terminal = s->db_error_terminal;
-    if (!s->conn)
+    if (!s->db.conn)
         return;
     engine_history_release(&s->hist);
     engine_status_release(&s->es);
     engine_history_init(&s->hist);
     engine_status_init(&s->es);
-    if (engine_history_read(s->conn, s->table, s->flyway, &s->hist, &err) != TM_OK ||
+    if (engine_history_read(s->db.conn, s->table, s->flyway, &s->hist, &err) != TM_OK ||
         engine_status_compute_filtered(s->cl, &s->hist, rec_str(s->inst, "spec.contexts"),
                                        rec_str(s->inst, "spec.labelFilter"), &s->es,
                                        &err) != TM_OK) {
         snprintf(s->db_error, sizeof(s->db_error), "%s", err.msg);
-        /* a broken connection: reconnect next reconcile */
-        pgx_conn_free(s->conn);
-        s->conn = NULL;
+        /* give the connection back (closed when it broke); reconnect next reconcile */
+        rec_disconnect(s->proc, &s->db, !rec_conn_lost(&err));
         return;
     }
     o->db.reachable = true;
@@ -614,12 +626,20 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
     eo.lock_wait_ms = 2000;
     eo.progress = on_progress;
     eo.progress_ctx = &pc;
-    if (!s->conn)
+    if (!s->db.conn)
         return tm_err_setr(err, TM_E_DB, TM_RETRY_TRANSIENT, "not connected");
+    /* the apply's own session (its advisory lock and SETs are per session), never one an
+     * observer shares: give the observation's back first, so this reconcile never holds one
+     * connection while waiting for another */
+    if (s->db.use != PGPOOL_APPLY) {
+        rec_disconnect(s->proc, &s->db, true);
+        if (!connect_db(s, PGPOOL_APPLY, err))
+            return err->code;
+    }
     log_info(s->proc->log, pc.rollback ? "rolling back" : "applying",
              LF_S("controller", "dbrollout"), LF_S("namespace", s->ns), LF_S("name", o->name),
              LF_S("tag", a->tag));
-    enum tm_code rc = engine_run(s->conn, s->cl, &eo, &res, err);
+    enum tm_code rc = engine_run(s->db.conn, s->cl, &eo, &res, err);
     s->last.applied = (long)res.applied;
     s->last.rolled_back = (long)res.rolled_back;
     s->last_changeset[0] = '\0';
@@ -633,12 +653,8 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
     for (size_t i = 0; i < res.nwarnings; i++)
         rec_event(s->proc, s->obj, "PreconditionWarning", true, "Apply", res.warnings[i]);
     engine_result_release(&res);
-    if (rc != TM_OK && err && (err->code == TM_E_DB) && err->sqlstate[0] == '0' &&
-        err->sqlstate[1] == '8') {
-        /* connection lost: reconnect on the next reconcile */
-        pgx_conn_free(s->conn);
-        s->conn = NULL;
-    }
+    if (rc != TM_OK && err && rec_conn_lost(err)) /* reconnect on the next reconcile */
+        rec_disconnect(s->proc, &s->db, false);
     return rc;
 }
 
@@ -745,11 +761,11 @@ static void act(struct state *s, const struct dbrollout_observed *o,
         rc = act_release(s, o, &err);
         break;
     case DBROLLOUT_ACT_STAMP_PRESTART:
-        if (!s->conn) {
+        if (!s->db.conn) {
             rc = tm_err_setr(&err, TM_E_DB, TM_RETRY_TRANSIENT, "not connected");
             break;
         }
-        rc = engine_stamp_prestart_tag(s->conn, s->table, a->proposed_tag, &tag, &err);
+        rc = engine_stamp_prestart_tag(s->db.conn, s->table, a->proposed_tag, &tag, &err);
         if (rc == TM_OK) {
             snprintf(s->prestart_tag, sizeof(s->prestart_tag), "%s", tag);
             s->last.prestart_tag = s->prestart_tag;
@@ -763,6 +779,10 @@ static void act(struct state *s, const struct dbrollout_observed *o,
     case DBROLLOUT_ACT_RESTORE_DEPLOYMENT:
         rc = act_restore(s, o, a, &err);
         break;
+    }
+    if (s->waiting) { /* not a failed action: the next round's observe ends the reconcile */
+        memset(&s->last, 0, sizeof(s->last));
+        return;
     }
     s->last.code = rc;
     s->last.retry = err.retry;
@@ -862,7 +882,13 @@ static enum tm_code rollout_observe(void *k, const cJSON *obj, struct tm_err *er
     s->obj = obj;
     if (!s->inst_read)
         observe_instance(s, obj);
-    return observe(s, &s->o, err);
+    enum tm_code rc = observe(s, &s->o, err);
+    if (rc == TM_OK && s->waiting) { /* requeue (mgr: WAITING), no status write, no Event */
+        if (err)
+            *err = s->wait_err;
+        rc = s->wait_err.code;
+    }
+    return rc;
 }
 
 static void rollout_decide(void *k, int64_t now_ms, struct rec_decision *d)
@@ -932,6 +958,12 @@ enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns
     engine_history_init(&s->hist);
     engine_status_init(&s->es);
     enum tm_code rc = rec_drive(proc, &rollout_kind, s, ctx, ns, name, res, err);
+    if (s->waiting) {
+        if (rc == TM_OK && err) /* the wait came in the last round */
+            *err = s->wait_err;
+        rc = s->wait_err.code;
+        res->requeue_after_ms = REC_POOL_RETRY_MS;
+    }
     state_release(s);
     free(s);
     update_phase_gauge(proc);

@@ -369,8 +369,9 @@ static char *secret_value(const cJSON *secret, const char *secret_name, const ch
     return s;
 }
 
-struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *inst, const char **table,
-                             enum rec_conn_failure *why, struct tm_err *err)
+struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *inst, enum pgpool_use use,
+                             struct rec_db *db, const char **table, enum rec_conn_failure *why,
+                             struct tm_err *err)
 {
     const char *ns = rec_str(inst, "metadata.namespace");
     const cJSON *conn = rec_at(inst, "spec.connection");
@@ -382,6 +383,8 @@ struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *inst, const char
     cJSON *secret = NULL;
     struct pgx_conn *c = NULL;
 
+    memset(db, 0, sizeof(*db));
+    db->use = use;
     *why = REC_CONN_CREDENTIALS;
     *table = rec_str(inst, "spec.changelogTable");
     if (!*table || !**table)
@@ -430,11 +433,21 @@ struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *inst, const char
         .application_name = "tidemark",
     };
     *why = REC_CONN_CONNECT;
-    c = pgx_conn_new(&params, err);
+    if (proc->pgpool) {
+        db->lease = pgpool_acquire(proc->pgpool, &params, use, REC_POOL_WAIT_MS, err);
+        c = pgpool_conn(db->lease);
+    } else {
+        c = pgx_conn_new(&params, err);
+    }
+    db->conn = c;
     if (c)
         *why = REC_CONN_OK;
     else if (err && err->code == TM_E_AUTH)
         *why = REC_CONN_CREDENTIALS;
+    else if (err && err->code == TM_E_TIMEOUT && err->retry == TM_RETRY_WAITING) {
+        *why = REC_CONN_WAITING;
+        tm_err_prefix(err, "waiting for a database connection");
+    }
 out:
     wipe_free(user);
     wipe_free(password);
@@ -444,4 +457,22 @@ out:
         cJSON_Delete(secret);
     }
     return c;
+}
+
+void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable)
+{
+    if (!db)
+        return;
+    if (db->lease)
+        pgpool_release(proc->pgpool, db->lease, reusable);
+    else
+        pgx_conn_free(db->conn);
+    memset(db, 0, sizeof(*db));
+}
+
+bool rec_conn_lost(const struct tm_err *err)
+{
+    const char *st = err ? err->sqlstate : "";
+    return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
+           strcmp(st, "57P03") == 0;
 }

@@ -26,6 +26,7 @@
 
 #include "changelog/chlog.h"
 #include "common/err.h"
+#include "engine/pgpool.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/plan_event.h"
 #include "reconcilers/rec_time.h"
@@ -144,12 +145,40 @@ enum rec_conn_failure {
     REC_CONN_OK = 0,
     REC_CONN_CREDENTIALS, /* Secret or key missing/invalid */
     REC_CONN_CONNECT,     /* the server refused or is unreachable */
+    REC_CONN_WAITING,     /* the server's connections (--max-connections-per-server) stayed
+                           * taken for REC_POOL_WAIT_MS: requeue, not a failure */
 };
 
-/* Connects to the database of a DBInstance object, reading its Secret live.
- * *table gets spec.changelogTable (borrowed from dbinstance; default
- * public.databasechangelog).  NULL + err (and *why) on failure. */
-struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *dbinstance, const char **table,
-                             enum rec_conn_failure *why, struct tm_err *err);
+/* How long a reconcile waits for one of its server's connections, and when an object whose
+ * wait timed out is tried again. */
+#define REC_POOL_WAIT_MS 5000
+#define REC_POOL_RETRY_MS 1000
+
+/* One database session of a reconcile: a lease from proc->pgpool (shared, bounded per
+ * server), or, in a process without a pool (integration tests), a connection of its own.
+ * Zeroed = none; conn is NULL when not connected. */
+struct rec_db {
+    struct pgx_conn *conn;      /* borrowed from lease, or owned when lease is NULL */
+    struct pgpool_lease *lease; /* NULL: conn is owned (no pool) */
+    enum pgpool_use use;
+};
+
+/* Connects db (zeroed or released) to the database of a DBInstance object for use, reading
+ * its Secret live.  PGPOOL_OBSERVE for reads, PGPOOL_APPLY for the session of an apply or
+ * rollback (its own connection: advisory locks are per session).  *table gets
+ * spec.changelogTable (borrowed from dbinstance; default public.databasechangelog).
+ * Returns db->conn, or NULL + err and *why on failure (REC_CONN_WAITING: a pool wait timed
+ * out, err->retry WAITING; its message starts "waiting for a database connection: "). */
+struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *dbinstance, enum pgpool_use use,
+                             struct rec_db *db, const char **table, enum rec_conn_failure *why,
+                             struct tm_err *err);
+
+/* Gives db's connection back (to the pool, or closes it) and zeroes db.  reusable = false
+ * after a connection-class error (rec_conn_lost): the connection is closed.  NULL ok. */
+void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable);
+
+/* True when err says the session is gone or unusable (SQLSTATE class 08, server shutdown
+ * 57P01-57P03). */
+bool rec_conn_lost(const struct tm_err *err);
 
 #endif

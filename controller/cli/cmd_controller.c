@@ -17,6 +17,7 @@
  * pod restarts and rejoins the election), 2 on bad flags. */
 #include "cli/cmd_controller.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@
 #include "common/caps.h"
 #include "common/clock.h"
 #include "common/flags.h"
+#include "engine/pgpool.h"
 #include "kube/kube.h"
 #include "log/log.h"
 #include "runtime/informer.h"
@@ -57,6 +59,8 @@ struct controller_args {
     const char *ns_list[INFORMER_MAX_NAMESPACES + 1];
     size_t nns;
     struct mgr_opts mo;
+    int max_per_server;     /* --max-connections-per-server */
+    int64_t db_idle_ms;     /* --db-idle-timeout */
 };
 
 /* A Kubernetes namespace name (a DNS-1123 label): 1-63 of [a-z0-9-],
@@ -123,6 +127,15 @@ static bool parse_workers(const char *val, void *field, char *why, size_t whyn)
     return true;
 }
 
+static bool parse_max_per_server(const char *val, void *field, char *why, size_t whyn)
+{
+    long n;
+    if (!tm_flag_long(val, 1, 10000, &n))
+        return false;
+    *(int *)field = (int)n;
+    return true;
+}
+
 static bool parse_duration(const char *val, void *field, char *why, size_t whyn)
 {
     return tm_flag_duration_ms(val, field);
@@ -158,6 +171,12 @@ static const struct tm_flag controller_flags[] = {
     DUR_FLAG("--leader-elect-lease-duration", mo.lease_duration_ms, "default 15s"),
     DUR_FLAG("--leader-elect-renew-deadline", mo.renew_deadline_ms, "default 10s"),
     DUR_FLAG("--leader-elect-retry-period", mo.retry_period_ms, "default 2s"),
+    {.names = {"--max-connections-per-server"}, .kind = TM_FLAG_VALUE,
+     .offset = ARG(max_per_server), .parse = parse_max_per_server, .commands = CMD_CONTROLLER,
+     .metavar = "N",
+     .help = "connections to one database server, observers and applies together\n"
+             "(default 4; applies hold at most N-1 when N >= 2)"},
+    DUR_FLAG("--db-idle-timeout", db_idle_ms, "close idle database connections after (default 60s)"),
     STR_FLAG("--metrics-addr", mo.metrics_addr, "HOST:PORT",
              "/metrics listener (default :8080; 0 disables)"),
     STR_FLAG("--health-addr", mo.health_addr, "HOST:PORT",
@@ -250,6 +269,73 @@ static void make_identity(char *out, size_t n)
     snprintf(out, n, "%s_%d_%08x", host, (int)getpid(), r);
 }
 
+/* ---- the database connection pool's upkeep: idle reaping and metrics ---- */
+
+struct pool_upkeep {
+    struct pgpool *pool;
+    int64_t every_ms;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    bool stop;
+    bool started;
+    pthread_t thread;
+};
+
+/* Closes idle connections past --db-idle-timeout, every every_ms, until stopped. */
+static void *reaper_main(void *arg)
+{
+    struct pool_upkeep *u = arg;
+    pthread_mutex_lock(&u->mu);
+    while (!u->stop) {
+        struct timespec at;
+        clock_gettime(CLOCK_REALTIME, &at);
+        int64_t ns = at.tv_nsec + (u->every_ms % 1000) * 1000000;
+        at.tv_sec += u->every_ms / 1000 + ns / 1000000000;
+        at.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&u->wake, &u->mu, &at);
+        if (u->stop)
+            break;
+        pthread_mutex_unlock(&u->mu);
+        pgpool_reap(u->pool);
+        pthread_mutex_lock(&u->mu);
+    }
+    pthread_mutex_unlock(&u->mu);
+    return NULL;
+}
+
+static void pool_upkeep_stop(struct pool_upkeep *u)
+{
+    if (!u->started)
+        return;
+    pthread_mutex_lock(&u->mu);
+    u->stop = true;
+    pthread_cond_signal(&u->wake);
+    pthread_mutex_unlock(&u->mu);
+    pthread_join(u->thread, NULL);
+    u->started = false;
+}
+
+static void set_pool_gauges(const struct pgpool_server_stats *st, void *ctx)
+{
+    struct metrics_family *f = ctx;
+    metrics_set(f, (const char *[]){st->server, "open"}, st->open);
+    metrics_set(f, (const char *[]){st->server, "idle"}, st->idle);
+    metrics_set(f, (const char *[]){st->server, "apply"}, st->applies);
+    metrics_set(f, (const char *[]){st->server, "waiting"}, st->waiting);
+}
+
+/* tidemark_db_connections{server,state}: the pool's figures at each scrape. */
+static void collect_pool(void *ctx, struct metrics *m)
+{
+    struct metrics_family *f = metrics_gauge(
+        m, "tidemark_db_connections",
+        "Database connections per server (host:port): open (leased and idle), idle, apply "
+        "(leased for applies), waiting (reconciles waiting for one).",
+        "server,state", NULL);
+    if (f)
+        pgpool_stats(ctx, set_pool_gauges, f);
+}
+
 int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *const *reconcilers)
 {
     struct controller_args f;
@@ -271,6 +357,9 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
     struct kube_config *cfg = NULL;
     struct kube_eventer *events = NULL;
     struct mgr *m = NULL;
+    struct pgpool *pool = NULL;
+    struct pool_upkeep upkeep = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                                 .wake = PTHREAD_COND_INITIALIZER};
     code = 1;
 
     if (!atomic_is_lock_free(&stop_flag)) {
@@ -299,6 +388,26 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
     events = kube_eventer_new(NULL, NULL, &err);
     if (!events)
         goto out;
+    struct pgpool_opts po = {.max_per_server = f.max_per_server,
+                             .idle_timeout_ms = f.db_idle_ms};
+    pool = pgpool_new(&po);
+    if (!pool) {
+        tm_err_set(&err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (metrics_on_collect(mx, collect_pool, pool, &err) != TM_OK)
+        goto out;
+    upkeep.pool = pool;
+    upkeep.every_ms = (f.db_idle_ms > 0 ? f.db_idle_ms : PGPOOL_DEFAULT_IDLE_TIMEOUT_MS) / 4;
+    if (upkeep.every_ms < 100)
+        upkeep.every_ms = 100;
+    if (upkeep.every_ms > 10000)
+        upkeep.every_ms = 10000;
+    if (pthread_create(&upkeep.thread, NULL, reaper_main, &upkeep) != 0) {
+        tm_err_set(&err, TM_E_NOMEM, "cannot start the connection reaper thread");
+        goto out;
+    }
+    upkeep.started = true;
     struct tm_proc proc = {
         .log = &lg,
         .clock = tm_clock_monotonic(),
@@ -307,6 +416,7 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
         .kube_config = cfg,
         .events = events,
         .identity = identity,
+        .pgpool = pool,
     };
     struct tm_buf watched; /* "a,b": the namespaces for the log ("" = all) */
     tm_buf_init(&watched, TM_CAP_SMALL);
@@ -316,7 +426,9 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
     log_info(&lg, "controller starting", LF_S("version", TM_VERSION),
              LF_S("server", kube_config_server(cfg)), LF_S("auth", kube_config_auth_kind(cfg)),
              LF_S("namespace", tm_buf_str(&watched)), LF_S("identity", identity),
-             LF_I("leader_elect", f.mo.leader_elect));
+             LF_I("leader_elect", f.mo.leader_elect),
+             LF_I("max_connections_per_server",
+                  f.max_per_server ? f.max_per_server : PGPOOL_DEFAULT_MAX_PER_SERVER));
     tm_buf_release(&watched);
     m = mgr_new(&proc, &f.mo, reconcilers, &err);
     if (!m)
@@ -330,7 +442,11 @@ out:
     if (code != 0 && err.code != TM_OK)
         log_error(&lg, "controller failed", LF_S("err", err.msg),
                   LF_S("code", tm_code_name(err.code)));
-    mgr_free(m);
+    mgr_free(m); /* the workers have stopped: no lease is out */
+    pool_upkeep_stop(&upkeep);
+    if (mx && pool)
+        metrics_off_collect(mx, collect_pool, pool);
+    pgpool_free(pool);
     kube_eventer_free(events);
     kube_config_free(cfg);
     metrics_free(mx);

@@ -25,6 +25,7 @@ struct kube_config;
 struct kube_client;
 struct kube_eventer;
 struct mgr;
+struct pgpool;
 
 struct tm_proc {
     struct tm_log *log;              /* borrowed; NULL: no logs */
@@ -36,6 +37,8 @@ struct tm_proc {
     struct kube_eventer *events;     /* Event recorder (thread-safe); NULL: no Events */
     struct mgr *mgr;                 /* the manager (caches: mgr_cache); NULL outside it */
     const char *identity;            /* this process: pod name or hostname + pid */
+    struct pgpool *pgpool;           /* database connections, bounded per server (thread-safe);
+                                      * NULL: each reconcile connects on its own */
 };
 
 /* True once shutdown was requested. */

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/controller_db_connections.sh — --max-connections-per-server bounds the
+# controller's sessions to one database server, observers and applies together: with a bound
+# of 2, a DBRollout applies a slow changelog (its own session, holding the advisory lock) while
+# 15 DBInstances, each in its own database on the same server, are observed at the same time
+# by 4 workers.  pg_stat_activity, sampled throughout, never shows more than 2 sessions of the
+# controller; every instance connects, the rollout Succeeds (no deadlock of the apply behind
+# the observers), /metrics shows the server's gauges, and the idle sessions close after
+# --db-idle-timeout.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
+rollout_setup conns
+MAIN_DB="$DB" MAIN_DB_URL="$DB_URL"
+N=15
+
+SESSIONS="from pg_stat_activity where usename = '$ROLE' and application_name = 'tidemark'"
+sessions() { q_admin "select count(*) $SESSIONS"; }
+# the count, then each session as pid:database:state (for the failure message)
+SHOWN_SQL="select count(*) || ' ' || coalesce(string_agg(pid || ':' || datname || ':' || coalesce(state, '-'), ' '), '') $SESSIONS"
+
+# the rollout: 8 changesets of 0.5 s each on the main database
+slow_changelog p 8 0.5 | apply_schema slow
+apply_instance roll slow Warn
+table_changelog t v1 | apply_schema small
+for i in $(seq 1 "$N"); do new_database "${MAIN_DB}_$i" "$ROLE"; done
+DB="$MAIN_DB" DB_URL="$MAIN_DB_URL"
+
+# the sessions of the controller's role, every 20 ms, into SAMPLES (a count and the sessions a line)
+SAMPLES="$(mktemp)"
+at_exit 'rm -f "$SAMPLES"'
+# (one psql session reading a stream of queries: a psql per sample is too slow)
+# until STOP exists (then psql reads its end of input and exits)
+STOP="$SAMPLES.stop"
+(while [[ ! -e "$STOP" ]]; do echo "$SHOWN_SQL;"; sleep 0.02; done | psql "$TIDEMARK_PG_URL" -qXAt >>"$SAMPLES" 2>/dev/null) &
+SAMPLER=$!
+at_exit 'touch "$STOP"; wait "$SAMPLER" 2>/dev/null; rm -f "$STOP"' 
+
+start_controller --workers 4 --max-connections-per-server 2 --db-idle-timeout 2s
+apply_rollout r roll v1
+wait_for_phase r Applying 30
+
+# all the instances at once, while the apply runs
+hostport="${PG_BASE#*@}"
+{
+  for i in $(seq 1 "$N"); do
+    cat <<YAML
+---
+apiVersion: tidemark.dev/v1alpha1
+kind: DBInstance
+metadata: {name: i$i}
+spec:
+  schemaRef: {name: small}
+  connection:
+    host: "${hostport%:*}"
+    port: ${hostport##*:}
+    database: "${MAIN_DB}_$i"
+    sslMode: disable
+    userSecretRef: {name: db-creds}
+YAML
+  done
+} | k -n "$NS" apply -f - >/dev/null || fail "apply the instances"
+
+k -n "$NS" wait --for=condition=Connected --timeout=60s dbinstance --all >/dev/null \
+  || fail "not every DBInstance connected: $(k -n "$NS" get dbinstances -o jsonpath='{range .items[*]}{.metadata.name}: {.status.conditions[?(@.type=="Connected")].message}{"\n"}{end}')"
+wait_for_phase r Succeeded 60
+[[ "$(q "select count(*) from databasechangelog")" == 9 ]] || fail "the rollout did not apply all 9 changesets"
+
+port="$(log_port "$CTL_LOG" metrics)"
+server="$(metrics | grep '^tidemark_db_connections{' | grep 'state="open"' | sed -n 's/.*server="\([^"]*\)".*/\1/p' | head -1)"
+[[ "$server" == "$hostport" ]] || fail "no tidemark_db_connections{server=\"$hostport\",state=\"open\"} in /metrics (port $port): '$server'"
+
+# the idle sessions close after --db-idle-timeout (2 s), and the gauge follows
+wait_for_output -t 20 0 sessions || fail "the controller's idle sessions did not close"
+wait_for_output -t 10 0 bash -c "curl -fsS http://127.0.0.1:$port/metrics | sed -n 's/^tidemark_db_connections{server=\"$hostport\",state=\"open\"} //p'" \
+  || fail "the open gauge did not drop to 0"
+
+touch "$STOP"
+wait "$SAMPLER" 2>/dev/null || true
+max="$(sort -n "$SAMPLES" | tail -n 1)"
+log "the most: $max"
+max="${max%% *}"
+log "$(wc -l <"$SAMPLES") samples of pg_stat_activity, at most $max sessions of the controller"
+(( max >= 1 )) || fail "the sampler never saw a session of the controller"
+(( max <= 2 )) || fail "$max sessions to the server at once (--max-connections-per-server 2)"
+# a pool wait that timed out requeues quietly: never a ConnectFailed Event
+events="$(k -n "$NS" get events --field-selector reason=ConnectFailed -o name)"
+[[ -z "$events" ]] || fail "ConnectFailed Events: $events"
+assert_no_canary
