@@ -120,7 +120,9 @@ static bool collect_pod(void *ctx, const cJSON *pod)
     struct collect *c = ctx;
     char dep[256];
     int idx = gate_index(pod);
-    if (idx < 0 || !pod_deployment(pod, dep, sizeof(dep)) || strcmp(dep, c->deployment) != 0)
+    const char *name = rec_str(pod, "metadata.name");
+    if (idx < 0 || !name || !pod_deployment(pod, dep, sizeof(dep)) ||
+        strcmp(dep, c->deployment) != 0)
         return true;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
@@ -133,7 +135,7 @@ static bool collect_pod(void *ctx, const cJSON *pod)
         c->cap = cap;
     }
     struct gated_pod *g = &c->pods[c->n];
-    g->name = strdup(rec_str(pod, "metadata.name"));
+    g->name = strdup(name);
     g->tag = dup_or_null(rec_annotation(pod, DBROLLOUT_TAG_ANNOTATION));
     g->index = idx;
     if (!g->name || (rec_annotation(pod, DBROLLOUT_TAG_ANNOTATION) && !g->tag)) {
