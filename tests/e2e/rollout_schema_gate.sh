@@ -9,7 +9,8 @@
 # start before the tag's history row was written.  Then a failing schema step (the column the tag
 # adds already exists): the rollout rolls back and ends Failed (ApplyFailed), and the new template's
 # pod stays gated (Pending, SchedulingGated) past the Deployment's progress deadline while the old
-# pod keeps serving.
+# pod keeps serving.  Last, a template naming a tag the changelog lacks gets a Warning UnknownTag
+# and its pod stays gated.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup gate
@@ -95,4 +96,11 @@ wait_for_output -t 20 ProgressDeadlineExceeded k -n "$NS" get deployment orders-
 gated_pod v1.2.0 || fail "the v1.2.0 pod left the gate after the schema step failed: $(tag_pods v1.2.0)"
 [[ "$(tag_pods v1.1.0 | awk '$2 == "Running"' | wc -l)" -ge 1 ]] || fail "the v1.1.0 pod stopped serving: $(app_pods "$NS")"
 log "failing step: Failed, the v1.2.0 pod still gated past the deadline ($(( $(date +%s) - T0 ))s)"
+
+# ---- 3. a template naming a tag the changelog lacks (the settled rollout judges its pod too)
+k -n "$NS" patch deployment orders-app -p '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v9.9.9"}}}}}' >/dev/null \
+  || fail "could not patch the tag annotation"
+wait_for -t 20 -i 0.2 has_event orders-dev "Warning UnknownTag" || fail "no UnknownTag Warning for the v9.9.9 pod"
+gated_pod v9.9.9 || fail "the v9.9.9 pod is not gated: $(tag_pods v9.9.9)"
+log "unknown tag: a Warning, the pod stays gated ($(( $(date +%s) - T0 ))s)"
 assert_no_canary
