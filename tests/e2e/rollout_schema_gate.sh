@@ -6,7 +6,9 @@
 # created gated, found at start by the pods informer's list), and the schema step is held by a
 # table lock, so without the gate the new container would start long before the schema: it must
 # stay SchedulingGated until the schema is at the tag, and no container of the new template may
-# start before the tag's history row was written.  Then a failing schema step (the column the tag
+# start before the tag's history row was written.  Then v1.2.0's app crashes with RollbackBoth
+# (strategy Recreate): the restored v1.1.0 template's new pod starts only once the schema is back
+# at v1.1.0 (not before the RolledBack condition's time).  Then a failing schema step (the column the tag
 # adds already exists): the rollout rolls back and ends Failed (ApplyFailed), and the new template's
 # pod stays gated (Pending, SchedulingGated) past the Deployment's progress deadline while the old
 # pod keeps serving.  Last, a template naming a tag the changelog lacks gets a Warning UnknownTag
@@ -24,15 +26,16 @@ T0=$(date +%s)
 
 # the samples at TAG, the app's template gated and needing TAG's column (one multi-document file)
 GATE_PATCH='{"spec":{"template":{"metadata":{"labels":{"tidemark.dev/schema-gate":"true"}},"spec":{"schedulingGates":[{"name":"tidemark.dev/schema"}]}}}}'
-gated_samples() { # TAG DEADLINE
-  local dir f first=1
+gated_samples() { # TAG DEADLINE [CRASH [DEPLOYMENT-PATCH [ROLLOUT-SPEC-FIELDS]]]
+  local dir f first=1 extra=${4:-"{}"} fields=${5:-}
   dir="$(mktemp -d)"
   PGDATABASE="$DB" PGUSER="$ROLE" PGPASSWORD="$CANARY" "$ROOT/manifests/samples/render.sh" -o "$dir" \
     || fail "render samples"
-  k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$(sample_app_patch "$1" 0 --replicas 1 --deadline "$2")" >"$dir/d1.yaml" \
-    && k patch --local -f "$dir/d1.yaml" -o yaml -p "$GATE_PATCH" >"$dir/03-deployment.yaml" \
-    && k patch --local -f "$dir/04-dbrollout.yaml" --type=merge -o yaml -p "{\"spec\":{\"tag\":\"$1\"}}" >"$dir/r.yaml" \
-    && mv "$dir/r.yaml" "$dir/04-dbrollout.yaml" && rm "$dir/d1.yaml" || fail "could not gate the samples at $1"
+  k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$(sample_app_patch "$1" "${3:-0}" --replicas 1 --deadline "$2")" >"$dir/d1.yaml" \
+    && k patch --local -f "$dir/d1.yaml" -o yaml -p "$GATE_PATCH" >"$dir/d2.yaml" \
+    && k patch --local -f "$dir/d2.yaml" -o yaml -p "$extra" >"$dir/03-deployment.yaml" \
+    && k patch --local -f "$dir/04-dbrollout.yaml" --type=merge -o yaml -p "{\"spec\":{\"tag\":\"$1\"$fields}}" >"$dir/r.yaml" \
+    && mv "$dir/r.yaml" "$dir/04-dbrollout.yaml" && rm "$dir/d1.yaml" "$dir/d2.yaml" || fail "could not gate the samples at $1"
   for f in "$dir"/*.yaml; do
     (( first )) || printf -- '---\n'
     first=0
@@ -83,7 +86,27 @@ has_event orders-dev "Normal SchemaGateReleased" || fail "no SchemaGateReleased 
 wait_deployment_available "$NS" orders-app 30
 log "one sync: the v1.1.0 pod stayed gated until the schema reached v1.1.0, then ran ($(( $(date +%s) - T0 ))s)"
 
-# ---- 2. a failing schema step: v1.2.0's column already exists, so its changeset fails
+# ---- 2. the app fails with RollbackBoth: the restored v1.1.0 template's pod (Recreate: a new one)
+# is created while the schema is still at v1.2.0 and starts only once it is back at v1.1.0
+gated_samples v1.2.0 5 1 '{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}' \
+  ',"onAppFailure":"RollbackBoth"' >"$CTL_LOG.v12crash.yaml"
+at_exit 'rm -f "$CTL_LOG.v12crash.yaml"'
+k -n "$NS" apply -f "$CTL_LOG.v12crash.yaml" >/dev/null || fail "the v1.2.0 (crashing) apply failed"
+wait_for_phase orders-dev RolledBack 60
+back_at="$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.conditions[?(@.type=="RolledBack")].lastTransitionTime}')"
+[[ -n "$back_at" ]] || fail "no RolledBack condition time"
+wait_deployment_available "$NS" orders-app 30
+restored=0
+while read -r pod ph reason started; do
+  [[ "$started" != "-" && "$ph" == Running ]] || continue
+  (( $(date -d "$started" +%s) >= $(date -d "$back_at" +%s) )) \
+    || fail "restored pod $pod started at $started, before the schema was back at v1.1.0 ($back_at)"
+  restored=$((restored + 1))
+done < <(tag_pods v1.1.0)
+(( restored >= 1 )) || fail "no restored v1.1.0 pod runs: $(tag_pods v1.1.0)"
+log "RollbackBoth: the restored v1.1.0 pod started after the schema was back ($(( $(date +%s) - T0 ))s)"
+
+# ---- 3. a failing schema step: v1.2.0's column already exists, so its changeset fails
 q "ALTER TABLE customers ADD COLUMN name text" >/dev/null || fail "could not pre-create customers.name"
 gated_samples v1.2.0 5 >"$CTL_LOG.v12.yaml"
 k -n "$NS" apply -f "$CTL_LOG.v12.yaml" >/dev/null || fail "the v1.2.0 apply failed"
@@ -97,7 +120,7 @@ gated_pod v1.2.0 || fail "the v1.2.0 pod left the gate after the schema step fai
 [[ "$(tag_pods v1.1.0 | awk '$2 == "Running"' | wc -l)" -ge 1 ]] || fail "the v1.1.0 pod stopped serving: $(app_pods "$NS")"
 log "failing step: Failed, the v1.2.0 pod still gated past the deadline ($(( $(date +%s) - T0 ))s)"
 
-# ---- 3. a template naming a tag the changelog lacks (the settled rollout judges its pod too)
+# ---- 4. a template naming a tag the changelog lacks (the settled rollout judges its pod too)
 k -n "$NS" patch deployment orders-app -p '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v9.9.9"}}}}}' >/dev/null \
   || fail "could not patch the tag annotation"
 wait_for -t 20 -i 0.2 has_event orders-dev "Warning UnknownTag" || fail "no UnknownTag Warning for the v9.9.9 pod"
