@@ -358,6 +358,7 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
     struct kube_eventer *events = NULL;
     struct mgr *m = NULL;
     struct pgpool *pool = NULL;
+    bool workers_stuck = false; /* a reconcile outlived the grace period: it may hold a lease */
     struct pool_upkeep upkeep = {.mu = PTHREAD_MUTEX_INITIALIZER,
                                  .wake = PTHREAD_COND_INITIALIZER};
     code = 1;
@@ -434,6 +435,7 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
     if (!m)
         goto out;
     enum tm_code rc = mgr_run(m, &err);
+    workers_stuck = rc == TM_E_TIMEOUT; /* mgr_run's "reconciles still running" */
     if (rc == TM_OK) {
         log_info(&lg, "controller stopped");
         code = 0;
@@ -442,11 +444,13 @@ out:
     if (code != 0 && err.code != TM_OK)
         log_error(&lg, "controller failed", LF_S("err", err.msg),
                   LF_S("code", tm_code_name(err.code)));
-    mgr_free(m); /* the workers have stopped: no lease is out */
+    mgr_free(m);
     pool_upkeep_stop(&upkeep);
-    if (mx && pool)
-        metrics_off_collect(mx, collect_pool, pool);
-    pgpool_free(pool);
+    if (!workers_stuck) { /* the workers have stopped: no lease is out */
+        if (mx && pool)
+            metrics_off_collect(mx, collect_pool, pool);
+        pgpool_free(pool);
+    } /* else, like mgr_free, leave it to the exiting process rather than free it under a worker */
     kube_eventer_free(events);
     kube_config_free(cfg);
     metrics_free(mx);
