@@ -36,6 +36,8 @@
 #include "reconcilers/drive.h"
 #include "reconcilers/gate.h"
 #include "reconcilers/rec.h"
+#include "reconcilers/tag_from.h"
+#include "reconcilers/text.h"
 #include "runtime/metrics.h"
 #include "runtime/mgr.h"
 
@@ -130,6 +132,10 @@ struct state {
     char last_changeset[DBROLLOUT_NAME_MAX];
     char last_tag[DBROLLOUT_TAG_MAX];
     char prestart_tag[DBROLLOUT_TAG_MAX];
+    /* spec.tagFrom, resolved this round */
+    char tag_from_tag[DBROLLOUT_TAG_MAX];
+    char tag_from_image[MSG];
+    char tag_from_error[MSG];
     struct dbrollout_last last;
     bool lock_confirmed;
     /* this round's observed state and plan (struct rollout_round) */
@@ -404,10 +410,59 @@ static void observe_app(struct state *s, struct dbrollout_observed *o)
         a->previous_revision = scan.best;
 }
 
+/* spec.tagFrom: the tag from the image of the named container of the
+ * Deployment (cache).  On failure spec.tag is "" and tag_from_error says why
+ * (decide blocks the rollout with it). */
+static void resolve_tag_from(struct state *s, struct dbrollout_spec *sp)
+{
+    struct tm_err err;
+    cJSON *d = NULL;
+    tm_err_clear(&err);
+    s->tag_from_tag[0] = '\0';
+    sp->tag = s->tag_from_tag;
+    sp->tag_from_error = s->tag_from_error;
+    if (!sp->deployment) {
+        text_cut(s->tag_from_error, sizeof(s->tag_from_error),
+                 "spec.tagFrom needs spec.deploymentRef");
+        return;
+    }
+    if (rec_get(s->proc, "apps", "v1", "deployments", s->ns, sp->deployment, &d, &err) !=
+        TM_OK) {
+        text_cut(s->tag_from_error, sizeof(s->tag_from_error),
+                 "spec.tagFrom: deployment %s: %s", sp->deployment, err.msg);
+        return;
+    }
+    const char *image = NULL;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, rec_at(d, "spec.template.spec.containers"))
+    {
+        const char *name = rec_str(c, "name");
+        if (name && strcmp(name, sp->tag_from_container) == 0)
+            image = rec_str(c, "image");
+    }
+    if (!image) {
+        text_cut(s->tag_from_error, sizeof(s->tag_from_error),
+                 "spec.tagFrom: deployment %s has no container %s with an image",
+                 sp->deployment, sp->tag_from_container);
+    } else {
+        char why[MSG];
+        text_cut(s->tag_from_image, sizeof(s->tag_from_image), "%s", image);
+        sp->tag_from_image = s->tag_from_image;
+        if (tag_from_resolve(image, sp->tag_from_pattern, s->tag_from_tag,
+                             sizeof(s->tag_from_tag), why, sizeof(why)))
+            sp->tag_from_error = NULL;
+        else
+            text_cut(s->tag_from_error, sizeof(s->tag_from_error), "spec.tagFrom: %s", why);
+    }
+    cJSON_Delete(d);
+}
+
 static enum tm_code observe(struct state *s, struct dbrollout_observed *o, struct tm_err *err)
 {
     memset(o, 0, sizeof(*o));
     dbrollout_read(s->obj, o);
+    if (o->spec.tag_from_container)
+        resolve_tag_from(s, &o->spec);
     o->instance_found = s->inst != NULL;
     o->lock_holder = s->has_lock_holder ? s->lock_holder : NULL;
     o->lock_confirmed = s->lock_confirmed;

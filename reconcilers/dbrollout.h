@@ -22,6 +22,9 @@
  *    change with the same tag during a rollout only updates its settings.  A
  *    new tag during a rollout retargets it and KEEPS preStartTag: the state
  *    to return to is still the one before the first change.
+ *  - spec.tagFrom: observe resolves spec.tag from the image of a container of
+ *    the Deployment (tag_from.h), so a new image is a new tag as above; one
+ *    that does not resolve blocks the rollout (InvalidTarget) with the reason.
  *  - preStartTag is recorded before anything changes: the engine stamps the
  *    newest history row (engine_stamp_prestart_tag; idempotent, deterministic
  *    name), then the status write carrying it must land before the apply
@@ -155,8 +158,14 @@ enum dbrollout_rollback_cause {
 
 struct dbrollout_spec {
     const char *instance;   /* spec.instanceRef.name */
-    const char *tag;        /* spec.tag */
+    const char *tag;        /* spec.tag, or the tag spec.tagFrom resolved ("" when it failed) */
     const char *deployment; /* spec.deploymentRef.name; NULL: none */
+    /* spec.tagFrom (NULL container: not set): the tag comes from the image of
+     * that container of the Deployment; observe resolves it (tag_from.h) */
+    const char *tag_from_container;
+    const char *tag_from_pattern;  /* NULL: the image's tag as is */
+    const char *tag_from_image;    /* the image it was read from, NULL: not found */
+    const char *tag_from_error;    /* NULL: resolved into tag; else why not (Blocked) */
     enum dbrollout_order order;
     enum dbrollout_on_app_failure on_app_failure;
     enum dbrollout_cs_failure cs_failure;

@@ -891,6 +891,12 @@ static bool preconditions(struct ctx *c)
     const struct dbrollout_observed *o = c->o;
     char msg[DBROLLOUT_MSG_MAX];
 
+    if (o->spec.tag_from_error) {
+        text_cut(msg, sizeof(msg), "cannot move instance %s: %s", o->spec.instance,
+                 o->spec.tag_from_error);
+        blocked(c, DBROLLOUT_T_INVALID_TARGET, msg);
+        return false;
+    }
     if (!o->instance_found) {
         text_cut(msg, sizeof(msg), "DBInstance %s not found", o->spec.instance);
         pending(c, DBROLLOUT_T_INSTANCE_NOT_FOUND, msg, DBROLLOUT_REQUEUE_PREREQ_MS);
@@ -952,6 +958,10 @@ static const char *begin_common(struct ctx *c, bool retarget)
         setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, "Pending", "not observed yet");
     else
         cond_remove(&st->conds, DBROLLOUT_COND_APP_AVAILABLE);
+    if (o->spec.tag_from_container)
+        event(c, "TagResolved", false, "tag %s from image %s of container %s",
+              o->spec.tag, o->spec.tag_from_image ? o->spec.tag_from_image : "",
+              o->spec.tag_from_container);
     if (o->lint.warned > 0)
         event(c, "PolicyWarning", true, "policy of instance %s warns about %ld change(s): %s",
               o->spec.instance, o->lint.warned,

@@ -57,6 +57,8 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
     sp->instance = rec_str(obj, "spec.instanceRef.name");
     sp->tag = rec_str(obj, "spec.tag");
     sp->deployment = rec_str(obj, "spec.deploymentRef.name");
+    sp->tag_from_container = rec_str(obj, "spec.tagFrom.container");
+    sp->tag_from_pattern = rec_str(obj, "spec.tagFrom.pattern");
     if (!dbrollout_order_parse(rec_str(obj, "spec.order"), &sp->order))
         sp->order = DBROLLOUT_ORDER_SCHEMA_FIRST;
     if (!dbrollout_on_app_failure_parse(rec_str(obj, "spec.onAppFailure"), &sp->on_app_failure))

@@ -47,7 +47,7 @@ const struct dbrollout_row dbrollout_table[DBROLLOUT_T_COUNT] = {
     ROW(START_UNREACHABLE, START, "the database is unreachable",
         NONE, PENDING, "DatabaseUnreachable", 0),
     ROW(INVALID_TARGET, START_OR_RETARGET,
-        "no way to spec.tag (unknown tag, no rollback SQL for a backward move)",
+        "no way to spec.tag (unknown tag, spec.tagFrom not resolved, no rollback SQL for a backward move)",
         NONE, BLOCKED, "InvalidTarget", RELEASES),
     ROW(DRIFTED, START_OR_RETARGET, "the database drifted from its changelog",
         NONE, BLOCKED, "Drifted", RELEASES),

@@ -165,8 +165,8 @@ apiVersion: tidemark.dev/v1alpha1
 kind: DBRollout
 metadata: {name: no-instance}
 spec: {tag: v1.0.0}'
-reject "DBRollout without tag" \
-  "spec.tag: Required value" '
+reject "DBRollout without tag or tagFrom" \
+  "set exactly one of spec.tag and spec.tagFrom" '
 apiVersion: tidemark.dev/v1alpha1
 kind: DBRollout
 metadata: {name: no-tag}
@@ -201,6 +201,29 @@ apiVersion: tidemark.dev/v1alpha1
 kind: DBRollout
 metadata: {name: both-no-deploy}
 spec: {instanceRef: {name: orders-prod}, tag: v1.0.0, onAppFailure: RollbackBoth}'
+accept "DBRollout with tagFrom and deploymentRef" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: tag-from}
+spec: {instanceRef: {name: orders-prod}, deploymentRef: {name: app}, tagFrom: {container: app, pattern: "^v?(.*)$"}}'
+reject "DBRollout with both tag and tagFrom" \
+  "set exactly one of spec.tag and spec.tagFrom" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: tag-and-from}
+spec: {instanceRef: {name: orders-prod}, tag: v1.0.0, deploymentRef: {name: app}, tagFrom: {container: app}}'
+reject "DBRollout tagFrom without deploymentRef" \
+  "spec.tagFrom needs spec.deploymentRef" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: from-no-deploy}
+spec: {instanceRef: {name: orders-prod}, tagFrom: {container: app}}'
+reject "DBRollout tagFrom without container" \
+  "spec.tagFrom.container: Required value" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: from-no-container}
+spec: {instanceRef: {name: orders-prod}, deploymentRef: {name: app}, tagFrom: {pattern: "(.*)"}}'
 reject "DBRollout with a tag that is not a tag" \
   "spec.tag in body should match" '
 apiVersion: tidemark.dev/v1alpha1

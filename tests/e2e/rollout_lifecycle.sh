@@ -3,7 +3,8 @@
 # real control plane and PostgreSQL: samples applied, a DBRollout to v1.0.0 creates the tables
 # and history rows and becomes Ready once the app's real pods are Ready (the testapp of each tag
 # is Ready only once the column that tag adds exists); moving tag and app together succeeds; an
-# older tag (and its app) rolls the schema back; the password never leaks.
+# older tag (and its app) rolls the schema back; spec.tagFrom moves the schema with
+# `kubectl set image` alone (and an image without a tag blocks it); the password never leaks.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup life
@@ -66,5 +67,39 @@ has_event orders-dev "Normal ChangeSetRolledBack" || fail "no ChangeSetRolledBac
 # the instance matrix on the DBSchema follows the instance
 wait_for_output -t 90 "orders-dev=v1.0.0" k -n "$NS" get dbschema orders \
   -o jsonpath='{range .status.instances[*]}{.name}={.appliedTag}{end}' || fail "instance matrix"
+
+# spec.tagFrom: the tag comes from the app's image tag ("orders-<tag>"), so `kubectl set image`
+# alone moves the schema.  The same testapp image, tagged twice in the node's containerd.
+for t in orders-v1.0.0 orders-v1.1.0; do
+  TIDEMARK_STATE_DIR="$(_app_state_dir)" "$ROOT/hack/node.sh" ctr images tag --force \
+    "$TESTAPP_IMAGE" "${TESTAPP_IMAGE%:*}:$t" >/dev/null || fail "could not tag $TESTAPP_IMAGE as $t"
+done
+k -n "$NS" patch deployment orders-app --type=json -p "[
+  {\"op\":\"remove\",\"path\":\"/spec/template/metadata/annotations/tidemark.dev~1tag\"},
+  {\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"${TESTAPP_IMAGE%:*}:orders-v1.0.0\"}]" \
+  >/dev/null || fail "patch orders-app to image orders-v1.0.0"
+k -n "$NS" patch dbrollout orders-dev --type=merge \
+  -p '{"spec":{"tag":null,"tagFrom":{"container":"app","pattern":"^orders-(.*)$"}}}' >/dev/null \
+  || fail "switch orders-dev to tagFrom"
+wait_for_phase orders-dev Succeeded 60
+[[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.targetTag}')" == v1.0.0 ]] \
+  || fail "tagFrom of image orders-v1.0.0 should target v1.0.0"
+k -n "$NS" set image deployment/orders-app "app=${TESTAPP_IMAGE%:*}:orders-v1.1.0" >/dev/null \
+  || fail "kubectl set image"
+wait_for_output -t 60 "v1.1.0/v1.1.0/Succeeded" k -n "$NS" get dbrollout orders-dev \
+  -o 'jsonpath={.status.targetTag}/{.status.appliedTag}/{.status.phase}' \
+  || fail "set image orders-v1.1.0 did not move the schema to v1.1.0: $(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.message}')"
+deployment_available "$NS" orders-app || fail "tagFrom v1.1.0 Succeeded, but orders-app is not available: $(app_pods "$NS")"
+[[ "$(q "select count(*) from information_schema.columns where table_name='orders' and column_name='status'")" == 1 ]] \
+  || fail "orders.status missing after set image orders-v1.1.0"
+has_event orders-dev "Normal TagResolved" || fail "no TagResolved Event"
+# an image without a tag blocks the rollout and says why; the schema stays
+k -n "$NS" set image deployment/orders-app "app=${TESTAPP_IMAGE%:*}" >/dev/null || fail "kubectl set image (no tag)"
+wait_for_output -t 30 "Blocked" k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.phase}' \
+  || fail "an image without a tag should block the rollout"
+[[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.message}')" == *"image ${TESTAPP_IMAGE%:*} has no tag"* ]] \
+  || fail "Blocked message: $(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.message}')"
+[[ "$(q "select count(*) from information_schema.columns where table_name='orders' and column_name='status'")" == 1 ]] \
+  || fail "a blocked tagFrom must leave the schema at v1.1.0"
 
 assert_no_canary

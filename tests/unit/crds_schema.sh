@@ -104,8 +104,14 @@ if not errors:
             prop("DBRollout", "status." + f)
         except KeyError:
             errors.append(f"DBRollout.status.{f}: missing")
-    if prop("DBRollout", "spec")["required"] != ["instanceRef", "tag"]:
-        errors.append("DBRollout.spec: instanceRef and tag must be required")
+    spec = prop("DBRollout", "spec")
+    if spec["required"] != ["instanceRef"]:
+        errors.append("DBRollout.spec: instanceRef must be required (tag or tagFrom by CEL)")
+    rules = [v["rule"] for v in spec.get("x-kubernetes-validations", [])]
+    if "has(self.tag) != has(self.tagFrom)" not in rules:
+        errors.append("DBRollout.spec: the CEL rule 'exactly one of tag and tagFrom' is missing")
+    if prop("DBRollout", "spec.tagFrom").get("required") != ["container"]:
+        errors.append("DBRollout.spec.tagFrom: container must be required")
 
 for e in errors:
     print("crds_schema: " + e)

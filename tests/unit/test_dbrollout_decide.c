@@ -395,6 +395,37 @@ TM_TEST(rollout_blocked_when_tag_not_in_changelog)
     TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
 }
 
+TM_TEST(rollout_tag_from_starts_with_the_resolved_tag)
+{
+    struct dbrollout_observed o = base();
+    o.spec.tag_from_container = "app";
+    o.spec.tag_from_image = "reg:5000/app:v2";
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+    o.last.prestart_tag = "v1";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_STR(p.status.target_tag, "v2");
+    TM_EXPECT(has_event(&p, "TagResolved", false));
+    TM_EXPECT_CONTAINS(p.events[0].note, "tag v2 from image reg:5000/app:v2 of container app");
+}
+
+TM_TEST(rollout_tag_from_without_tag_is_blocked)
+{
+    struct dbrollout_observed o = base();
+    o.spec.tag = "";
+    o.spec.tag_from_container = "app";
+    o.spec.tag_from_error = "spec.tagFrom: image reg:5000/app has no tag";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_BLOCKED);
+    TM_EXPECT_STR(cond_reason(&p, COND_STALLED), "InvalidTarget");
+    TM_EXPECT_CONTAINS(p.status.message, "image reg:5000/app has no tag");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT(!has_event(&p, "TagResolved", false));
+}
+
 TM_TEST(rollout_blocked_when_database_drifted)
 {
     struct dbrollout_observed o = base();
