@@ -84,7 +84,7 @@ header="$(k -n "$NS" get dbro | sed -n 1p | squash)"
 row="$(k -n "$NS" get dbro orders-prod-v110 --no-headers | squash)"
 [[ "$row" == "orders-prod-v110 orders-prod v1.1.0 WaitingForApp False "* ]] || fail "kubectl get dbrollouts row: got '$row'"
 header="$(k -n "$NS" get dbro -o wide | sed -n 1p | squash)"
-[[ "$header" == "NAME INSTANCE TAG PHASE READY APPLIED DEPLOYMENT ORDER AGE" ]] || fail "kubectl get dbrollouts -o wide header: got '$header'"
+[[ "$header" == "NAME INSTANCE TAG PHASE READY APPLIED TARGET DEPLOYMENT ORDER AGE" ]] || fail "kubectl get dbrollouts -o wide header: got '$header'"
 
 header="$(k -n "$NS" get dbi | sed -n 1p | squash)"
 [[ "$header" == "NAME SCHEMA APPLIED TAG PENDING READY AGE" ]] || fail "kubectl get dbinstances header: got '$header'"
