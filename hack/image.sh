@@ -58,7 +58,7 @@ setup() {
   command -v podman >/dev/null && command -v mmdebstrap >/dev/null \
     || die "podman or mmdebstrap missing: run hack/deps.sh"
   mkdir -p "$CACHE/podman"
-  cat >"$CACHE/containers.conf.tmp" <<'EOF'
+  cat >"$CACHE/containers.conf.tmp.$$" <<'EOF'
 # podman for tidemark's image builds (hack/image.sh)
 [containers]
 # the host's hard nofile limit is 20000: podman's default (1048576) fails with "error setting rlimit type 7"
@@ -68,7 +68,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 runtime = "runc"
 EOF
-  mv "$CACHE/containers.conf.tmp" "$CACHE/containers.conf"
+  mv "$CACHE/containers.conf.tmp.$$" "$CACHE/containers.conf" # per process: concurrent setups (a node start loading pause beside a build) raced on one name
   # one builder at a time: several test runners may build at once
   exec 8>"$CACHE/.lock"
   flock -w 1800 8 || die "another build has held $CACHE/.lock for 30 min"
