@@ -7,11 +7,13 @@
  * changed, then Events.  Never writes the database: only reads history. */
 #include "reconcilers/dbinstance.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/hashmap.h"
 #include "engine/engine.h"
 #include "reconcilers/dbrollout.h"
 #include "reconcilers/drive.h"
@@ -27,6 +29,7 @@ struct state {
     const char *ns;
     const char *name;
     int64_t now_ms;  /* decide's clock at the start of the reconcile */
+    int64_t started_ms; /* rec_drive_started: when this process began reconciling */
     char fingerprint[ENGINE_FINGERPRINT_MAX];
     const cJSON *obj; /* the DBInstance (the driver's, borrowed for the reconcile) */
     struct dbinstance_observed o;
@@ -351,6 +354,33 @@ static void observe_database(struct tm_proc *proc, struct state *s, struct dbins
     observe_drift(s, o);
 }
 
+/* The objects this process has looked at since it began reconciling: only
+ * the first look at one may wait for its phase (the wave every start queues);
+ * any later one (an Event, an edit, its phase's requeue) checks at once.
+ * Process-wide, as the start it belongs to; keys only (values unused), kept
+ * until exit: one entry per DBInstance ever seen. */
+static pthread_mutex_t looked_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tm_hashmap looked;
+static bool looked_ready;
+
+/* True the first time this process asks about ns/name (and remembers it);
+ * false after that, and when it cannot remember (out of memory: no wait). */
+static bool first_look(const char *ns, const char *name)
+{
+    char key[2 * 254 + 2];
+    snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
+    pthread_mutex_lock(&looked_mu);
+    if (!looked_ready) {
+        tm_hashmap_init(&looked);
+        looked_ready = true;
+    }
+    bool first = false;
+    if (!tm_hashmap_has(&looked, key))
+        first = tm_hashmap_put(&looked, key, &looked, NULL) == TM_OK;
+    pthread_mutex_unlock(&looked_mu);
+    return first;
+}
+
 /* observe: the DBInstance's lock holder, its schema, its database. */
 static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_observed *o,
                     const char *ns)
@@ -368,9 +398,12 @@ static void observe(struct tm_proc *proc, struct state *s, struct dbinstance_obs
                  (int)(slash ? slash - holder : (long)strlen(holder)), holder);
         o->active_rollout = s->active;
     }
+    o->started_ms = s->started_ms;
     if (!observe_schema_revision(proc, s, o, ns))
         observe_schema(proc, s, o, ns);
-    observe_database(proc, s, o);
+    o->deferred = dbinstance_first_check_wait_ms(o, s->now_ms) > 0 && first_look(ns, s->name);
+    if (!o->deferred) /* the first check after start waits for its phase: no connection */
+        observe_database(proc, s, o);
     rec_disconnect(proc, &s->db, !s->db_broken); /* all read: hold no connection to write status */
 }
 
@@ -427,6 +460,7 @@ enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *n
     s->ns = ns;
     s->name = name;
     s->now_ms = rec_drive_now(ctx);
+    s->started_ms = rec_drive_started(ctx);
     engine_history_init(&s->hist);
     engine_status_init(&s->es);
     enum tm_code rc = rec_drive(proc, &instance_kind, s, ctx, ns, name, res, err);

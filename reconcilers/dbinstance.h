@@ -37,6 +37,15 @@
  *    the lastCheckTime refresh can still change).  In status, not in memory:
  *    it survives restarts and leader changes, needs no map shared by the
  *    workers, and a user can see why a recheck was skipped.
+ *  - The first check after this process began reconciling (a start or a
+ *    leader change: every object is queued at once then) waits for the
+ *    object's phase when its status is current (fingerprint and full read of
+ *    this generation, the DBSchema's revision, the lock holder it reports):
+ *    the database is not touched before that instant, so a restart does not
+ *    open a wave of connections.  Only the first look at each object waits
+ *    (dbinstance.c remembers which it has seen): a later Event or edit
+ *    checks at once.  An instance with work to do (a new generation, no
+ *    status, a new changelog revision, a lock moved) is checked at once.
  * Secrets: the observed struct carries only messages that name Secrets and
  * keys, never values; nothing here can leak a password. */
 #ifndef TM_RECONCILERS_DBINSTANCE_H
@@ -112,6 +121,10 @@ struct dbinstance_observed {
     const char *fingerprint;          /* read before the history; NULL: not read */
     bool unchanged;                   /* fingerprint, generation and revision equal the
                                        * status's: the history was not read */
+    int64_t started_ms;               /* when this process began reconciling (decide's
+                                       * clock); 0: unknown, no first-check wait */
+    bool deferred;                    /* the first check waits for its phase: the
+                                       * database was not read (dbinstance_first_check_wait_ms) */
 };
 
 struct dbinstance_plan {
@@ -157,6 +170,14 @@ bool dbinstance_status_current(const struct dbinstance_observed *o, int64_t now_
  * current and the fingerprint read now and the changelog revision are the
  * status's. */
 bool dbinstance_history_unchanged(const struct dbinstance_observed *o, int64_t now_ms);
+
+/* How long o's first check after started_ms still waits at now_ms: the
+ * time to the first instant of its phase after started_ms, when its status
+ * is current (dbinstance_status_current), the DBSchema reports the status's
+ * revision and the lock holder is the status's.  0: check now (no start
+ * known, past that instant, or work to do).  Needs no database: observe
+ * asks it before connecting. */
+int64_t dbinstance_first_check_wait_ms(const struct dbinstance_observed *o, int64_t now_ms);
 
 /* True when the two statuses would serialise the same. */
 bool dbinstance_status_equal(const struct dbinstance_status *a,

@@ -82,6 +82,19 @@ bool dbinstance_history_unchanged(const struct dbinstance_observed *o, int64_t n
            text_streq(o->status.schema_revision, o->schema_revision);
 }
 
+int64_t dbinstance_first_check_wait_ms(const struct dbinstance_observed *o, int64_t now_ms)
+{
+    int64_t interval = o->check_interval_ms > 0 ? o->check_interval_ms
+                                                : DBINSTANCE_CHECK_INTERVAL_MS;
+    if (o->started_ms <= 0 || !dbinstance_status_current(o, now_ms) || !o->schema_ready ||
+        !text_streq(o->status.schema_revision, o->schema_revision) ||
+        !text_streq(o->status.active_rollout, o->active_rollout))
+        return 0;
+    int64_t due = o->started_ms +
+                  dbinstance_next_check_delay_ms(o->check_phase_ms, interval, o->started_ms);
+    return due > now_ms ? due - now_ms : 0;
+}
+
 static bool drift_equal(const struct dbinstance_drift *a, const struct dbinstance_drift *b)
 {
     return text_streq(a->id, b->id) && text_streq(a->author, b->author) && text_streq(a->file, b->file) &&
@@ -136,6 +149,14 @@ void dbinstance_decide(const struct dbinstance_observed *o, int64_t now_ms,
     st->fingerprint = NULL; /* kept only with a full, successful read (below) */
     p->requeue_ms = dbinstance_next_check_delay_ms(o->check_phase_ms, interval, now_ms);
 
+    if (o->deferred) {
+        /* not checked yet (first check after start waits for its phase):
+         * the status stands as it is */
+        int64_t wait = dbinstance_first_check_wait_ms(o, now_ms);
+        st->fingerprint = o->status.fingerprint;
+        p->requeue_ms = wait > 0 ? wait : 1000;
+        return;
+    }
     if (o->unchanged) {
         /* the history is as the status says: keep it (lastCheckTime too,
          * younger than the refresh period); only the lock holder may move */

@@ -2,6 +2,7 @@
  * for the rules and why). */
 #include "reconcilers/drive.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "reconcilers/rec.h"
@@ -12,6 +13,18 @@ int64_t rec_drive_now(const struct rec_drive_opts *opts)
 {
     int64_t ms = opts && opts->wall.now_ms ? tm_clock_now(&opts->wall) : tm_wall_ms();
     return ms / 1000 * 1000; /* the API keeps seconds */
+}
+
+int64_t rec_drive_started(const struct rec_drive_opts *opts)
+{
+    static _Atomic int64_t first; /* 0 until the first call */
+    if (opts && opts->started_ms)
+        return opts->started_ms;
+    int64_t expected = 0;
+    int64_t now = rec_drive_now(opts);
+    if (atomic_compare_exchange_strong(&first, &expected, now))
+        return now;
+    return expected;
 }
 
 /* The subject as the loop knows it. */

@@ -77,11 +77,18 @@ struct rec_kind {
 /* A reconciler's ctx (struct mgr_reconciler.ctx): NULL, or this. */
 struct rec_drive_opts {
     struct tm_clock wall; /* decide's clock, ms since the epoch; zeroed: the wall clock */
+    int64_t started_ms;   /* when reconciling began (decide's clock); 0: rec_drive_started's */
 };
 
 /* The clock decide reads under opts (NULL: the wall clock), in whole
  * seconds as ms. */
 int64_t rec_drive_now(const struct rec_drive_opts *opts);
+
+/* When this process began reconciling, on decide's clock: opts->started_ms
+ * when set, else the first call's rec_drive_now in this process (the
+ * first reconcile: after the caches synced and, with leader election, the
+ * lease was won, which is when every object is queued at once). */
+int64_t rec_drive_started(const struct rec_drive_opts *opts);
 
 /* Reconciles ns/name of kind: the loop above.  TM_OK when the subject is
  * gone.  res->requeue_after_ms is the last decision's.  Errors: the

@@ -330,4 +330,97 @@ TM_TEST(instance_failed_read_drops_the_fingerprint)
     TM_EXPECT(p.status.fingerprint == NULL);
 }
 
+/* A status written by a full read at NOW, as a restarted process finds it. */
+static struct dbinstance_observed checked_before_start(int64_t phase_ms)
+{
+    struct dbinstance_observed o = base();
+    struct dbinstance_plan p;
+    o.fingerprint = "rows=4";
+    o.check_interval_ms = 60000;
+    o.check_phase_ms = phase_ms;
+    dbinstance_decide(&o, NOW, &p);
+    o.status = p.status;
+    o.fingerprint = NULL; /* the restarted process has read nothing yet */
+    o.history_ok = false;
+    return o;
+}
+
+TM_TEST(instance_current_status_waits_for_its_phase_after_start)
+{
+    /* started 10 s after the last full read; the first check is due at
+     * the first instant of its phase after the start */
+    int64_t started = NOW + 10000;
+    struct dbinstance_observed o = checked_before_start(42000);
+    o.started_ms = started;
+    int64_t due = started + dbinstance_next_check_delay_ms(42000, 60000, started);
+    TM_EXPECT(due > started && due <= started + 60000);
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, started), due - started);
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, due - 1000), 1000);
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, due), 0);        /* its instant: check */
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, due + 30000), 0); /* past it: check */
+    /* decide keeps the status as it is, writes nothing, and comes back at the phase */
+    struct dbinstance_plan p;
+    o.deferred = true;
+    dbinstance_decide(&o, started, &p);
+    TM_EXPECT(dbinstance_status_equal(&p.status, &o.status));
+    TM_EXPECT_INT(p.nevents, 0);
+    TM_EXPECT(!p.backoff);
+    TM_EXPECT_INT(p.requeue_ms, due - started);
+}
+
+TM_TEST(instance_first_checks_after_start_spread_like_their_phases)
+{
+    /* 1,000 current instances after one start: their first checks fall
+     * over the whole interval, no second holding more than a few */
+    int per_second[60] = {0};
+    int64_t started = NOW + 7000;
+    for (int i = 0; i < 1000; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "tenant-%d", i);
+        int64_t phase = dbinstance_check_phase_ms("ns", name, 60000);
+        struct dbinstance_observed o = checked_before_start(phase);
+        o.started_ms = started;
+        int64_t wait = dbinstance_first_check_wait_ms(&o, started);
+        TM_EXPECT(wait > 0 && wait <= 60000);
+        per_second[(wait - 1) / 1000]++;
+    }
+    int busiest = 0, empty = 0;
+    for (int s = 0; s < 60; s++) {
+        busiest = per_second[s] > busiest ? per_second[s] : busiest;
+        empty += per_second[s] == 0;
+    }
+    TM_EXPECT(busiest < 50); /* 1000/60 ~ 17 on average; all at once would be 1000 */
+    TM_EXPECT(empty < 5);
+}
+
+TM_TEST(instance_with_work_to_do_is_checked_at_once_after_start)
+{
+    int64_t started = NOW + 10000;
+    struct dbinstance_observed o = checked_before_start(42000);
+    o.started_ms = started;
+    TM_EXPECT(dbinstance_first_check_wait_ms(&o, started) > 0);
+    o.generation = 4; /* a new spec */
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, started), 0);
+    o.generation = 3;
+    o.schema_revision = "sha256:def"; /* a new changelog */
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, started), 0);
+    o.schema_revision = "sha256:abc";
+    o.schema_ready = false; /* the DBSchema not (yet) read */
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, started), 0);
+    o.schema_ready = true;
+    o.active_rollout = "r1"; /* a rollout took the lock */
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, started), 0);
+    o.active_rollout = NULL;
+    o.started_ms = 0; /* no start known */
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, started), 0);
+    o.started_ms = started;
+    TM_EXPECT(dbinstance_first_check_wait_ms(&o, started) > 0);
+    /* no status yet (a new object) */
+    struct dbinstance_observed fresh = base();
+    fresh.started_ms = started;
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&fresh, started), 0);
+    /* a full read older than the refresh period */
+    TM_EXPECT_INT(dbinstance_first_check_wait_ms(&o, NOW + DBINSTANCE_CHECK_REFRESH_MS), 0);
+}
+
 TM_TEST_MAIN()
