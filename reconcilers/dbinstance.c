@@ -450,6 +450,48 @@ static const struct rec_kind instance_kind = {
     .decide = instance_decide,
 };
 
+/* tidemark_dbinstances{state}: the DBInstances by state, counted from the cache at each
+ * scrape (not after each reconcile: that would cost O(instances) per recheck).  The states
+ * are exclusive, judged in this order: None (no conditions yet), Drifted (the history
+ * disagrees with the changelog), NotConnected, Ready, NotReady (anything else). */
+enum instance_state { IS_NONE, IS_DRIFTED, IS_NOT_CONNECTED, IS_READY, IS_NOT_READY, IS_N };
+static const char *const instance_state_names[IS_N] = {"None", "Drifted", "NotConnected",
+                                                       "Ready", "NotReady"};
+
+static void count_instance_state(void *ctx, const cJSON *obj)
+{
+    long *counts = ctx;
+    struct cond_list l;
+    rec_conds_from_json(rec_at(obj, "status.conditions"), &l);
+    enum instance_state st = IS_NOT_READY;
+    const struct cond *connected = cond_find(&l, DBINSTANCE_COND_CONNECTED);
+    if (l.n == 0)
+        st = IS_NONE;
+    else if (cond_is_true(&l, DBINSTANCE_COND_DRIFTED))
+        st = IS_DRIFTED;
+    else if (connected && !cond_is_true(&l, DBINSTANCE_COND_CONNECTED))
+        st = IS_NOT_CONNECTED;
+    else if (cond_is_true(&l, COND_READY))
+        st = IS_READY;
+    counts[st]++;
+}
+
+void dbinstance_collect_metrics(void *proc, struct metrics *mx)
+{
+    long counts[IS_N] = {0};
+    struct tm_err err;
+    tm_err_clear(&err);
+    struct metrics_family *f = metrics_gauge(
+        mx, "tidemark_dbinstances",
+        "DBInstances by state: None (no status yet), Drifted, NotConnected, Ready, NotReady.",
+        "state", &err);
+    if (!f || rec_foreach(proc, REC_GROUP, REC_VERSION, "dbinstances", NULL,
+                          count_instance_state, counts, &err) != TM_OK)
+        return;
+    for (int i = 0; i < IS_N; i++)
+        metrics_set(f, (const char *const[]){instance_state_names[i]}, (double)counts[i]);
+}
+
 enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
                                   const char *name, struct mgr_result *res, struct tm_err *err)
 {
@@ -477,6 +519,7 @@ const struct mgr_reconciler dbinstance_reconciler = {
     .version = REC_VERSION,
     .resource = "dbinstances",
     .reconcile = dbinstance_reconcile,
+    .collect = dbinstance_collect_metrics,
     .secondary =
         {
             {.group = REC_GROUP, .version = REC_VERSION, .resource = "dbschemas",

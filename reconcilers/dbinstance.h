@@ -192,6 +192,11 @@ struct mgr_reconciler;
 enum tm_code dbinstance_reconcile(void *ctx, struct tm_proc *proc, const char *ns,
                                   const char *name, struct mgr_result *res, struct tm_err *err);
 
+struct metrics;
+/* tidemark_dbinstances{state} from the cache, at each /metrics scrape (proc: the manager's
+ * struct tm_proc; mgr_reconciler.collect). */
+void dbinstance_collect_metrics(void *proc, struct metrics *mx);
+
 /* Registration: primary dbinstances; secondary dbschemas
  * (spec.schemaRef.name: a new revision recomputes pending and drift). */
 extern const struct mgr_reconciler dbinstance_reconciler;

@@ -382,6 +382,11 @@ struct mgr *mgr_new(const struct tm_proc *proc, const struct mgr_opts *opts,
     for (size_t i = 0; reconcilers && reconcilers[i]; i++)
         if (setup_kind(m, reconcilers[i], err) != TM_OK)
             goto fail;
+    /* the kinds' own gauges, counted from the caches at each scrape (off in mgr_free) */
+    for (size_t i = 0; mx && i < m->nkinds; i++)
+        if (m->kinds[i].r->collect &&
+            metrics_on_collect(mx, m->kinds[i].r->collect, &m->proc, err) != TM_OK)
+            goto fail;
     return m;
 fail:
     mgr_free(m);
@@ -398,8 +403,12 @@ void mgr_free(struct mgr *m)
         return;
     }
     endpoints_free(m->endpoints); /* first: its probes read the rest */
-    if (m->proc.metrics)
+    if (m->proc.metrics) {
         metrics_off_collect(m->proc.metrics, collect_depth, m);
+        for (size_t i = 0; i < m->nkinds; i++)
+            if (m->kinds[i].r->collect)
+                metrics_off_collect(m->proc.metrics, m->kinds[i].r->collect, &m->proc);
+    }
     informer_group_free(m->group);
     leader_free(m->leader);
     for (size_t i = 0; i < m->nkinds; i++) {

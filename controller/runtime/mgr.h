@@ -110,6 +110,8 @@ struct mgr_secondary {
     void *map_ctx;
 };
 
+struct metrics;
+
 struct mgr_reconciler {
     const char *kind;                        /* "DBRollout": logs and metric label */
     const char *group, *version, *resource;  /* the primary resource */
@@ -117,6 +119,10 @@ struct mgr_reconciler {
     void *ctx;                               /* passed to reconcile */
     struct mgr_secondary secondary[MGR_MAX_SECONDARY];
     int workers;                             /* 0: the manager's --workers */
+    /* optional: called at each /metrics scrape (any thread) with the
+     * manager's struct tm_proc * as ctx, for gauges counted from the cache
+     * when asked rather than after every reconcile */
+    void (*collect)(void *proc, struct metrics *mx);
 };
 
 struct mgr_opts {

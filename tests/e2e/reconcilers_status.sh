@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tidemark tests/e2e/reconcilers_status.sh — what DBSchema and DBInstance report when things
 # are wrong: a changelog that does not parse (Stalled, file:line), a history row edited behind
-# our back (Drifted, and a DBRollout Blocked by it), a wrong password (Connected False, Stalled,
+# our back (Drifted, counted in tidemark_dbinstances, and a DBRollout Blocked by it), a wrong password (Connected False, Stalled,
 # the password nowhere); and rechecks on spec.checkInterval that skip an unchanged history
 # (tidemark_dbinstance_rechecks_total) yet see a row another client added.
 set -euo pipefail
@@ -48,6 +48,9 @@ k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v2"}}' >/dev/null
 wait_for_output -t 60 "Blocked Drifted" eval 'echo "$(phase r) $(cond dbrollout/r Stalled reason)"' \
   || fail "rollout not Blocked by drift"
 [[ "$(q "select to_regclass('public.b') is null")" == t ]] || fail "table b created despite drift"
+# it counts in the gauge the TidemarkInstanceDrifted alert reads (the only DBInstance here)
+drifted_gauge() { local m; m="$(metrics)" && grep -qx 'tidemark_dbinstances{state="Drifted"} 1' <<<"$m"; }
+wait_for -t 30 drifted_gauge || fail "tidemark_dbinstances{state=\"Drifted\"} is not 1: $(metrics | grep '^tidemark_dbinstances{')"
 
 # 3. a wrong password: Connected False, Stalled, and the password is never shown
 k -n "$NS" create secret generic wrong --from-literal=username="$ROLE" \
