@@ -10,14 +10,16 @@
 # with --max-connections-per-server 4 (TM_BENCH_MAX_CONNS).
 # It prints:
 #   ready_s         controller start -> every DBInstance Ready=True
-#   cpu_pct         the controller's utime+stime (/proc/PID/stat) over one interval after that,
-#                   as % of one core (steady state: each instance rechecked once in the window)
+#   cpu_pct         the controller's utime+stime (/proc/PID/stat) over one interval, after one
+#                   more to settle, as % of one core (steady state: each instance rechecked once in the window)
 #   rss_kib         VmRSS at the end of the window, and VmHWM
 #   pg_sessions_max sessions with application_name tidemark in pg_stat_activity, sampled every
 #                   0.2 s from the controller's start to the window's end
 #   lag_p99_s       p99 of tidemark_dbinstance_recheck_lag_seconds over the window (histogram
 #                   interpolation of the buckets' growth in it), and how many rechecks it saw
 #   rechecks        tidemark_dbinstance_rechecks_total by result at the end
+#   restart         after a restart, the history checks made in its first 15 s (their first
+#                   checks wait for their phases: about N * 15 s / interval, not N)
 # No timed assertions.  It fails when an instance is not Ready by the deadline
 # (300 + N/10 s), or when more sessions than the bound were ever seen (a correctness check).
 # Needs the bench harness env (KUBECONFIG, TIDEMARK_PG_URL, TIDEMARK_BIN); watches ALL
@@ -178,7 +180,7 @@ while :; do
 done
 t_ready=$(date +%s.%N)
 ready_s="$(awk -v a="$t_start" -v b="$t_ready" 'BEGIN { printf "%.1f", b - a }')"
-log "all $N Ready after ${ready_s}s; measuring one interval"
+log "all $N Ready after ${ready_s}s; settling one interval, then measuring one"
 
 # the window: one interval (seconds of INTERVAL: Ns, Nm)
 case "$INTERVAL" in
@@ -188,6 +190,9 @@ case "$INTERVAL" in
 esac
 ticks() { awk '{print $14 + $15}' "/proc/$CTL_PID/stat"; }
 hz="$(getconf CLK_TCK)"
+# settle for one interval first: the rechecks that fell due during the ramp to Ready wait
+# behind the first full reads and would count their backlog as lag
+sleep "$window"
 curl -sf "http://127.0.0.1:$mport/metrics" >"$WORK/metrics0" || fail "scrape /metrics"
 c0="$(ticks)"; w0=$(date +%s.%N)
 sleep "$window"
@@ -230,6 +235,22 @@ grep '"level":"\(warn\|error\)"' "$WORK/ctl.log" \
   | sed -n 's/.*"msg":"\([^"]*\)".*"err":"\([^"]\{0,80\}\).*/\1: \2/p' \
   | sed 's/[0-9a-f]\{8,\}/#/g; s/[0-9]\+/N/g' | sort | uniq -c | sort -rn | head -n 5 \
   | sed 's/^/scale_instances warn: /' || true
+# a restart: the first checks wait for each instance's phase (their statuses are current), so
+# the first RESTART_S seconds see about N * RESTART_S / interval checks, not N at once
+RESTART_S=15
+kill -TERM "$CTL_PID"; wait "$CTL_PID" 2>/dev/null || true
+: >"$WORK/ctl.log"
+"$TIDEMARK_BIN" controller --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 \
+  --log-format json --log-level info --max-connections-per-server "$MAX_CONNS" \
+  >>"$WORK/ctl.log" 2>&1 &
+CTL_PID=$!
+wait_for -t 30 grep -q '"msg":"http listening"' "$WORK/ctl.log" || fail "controller did not restart"
+mport="$(log_port "$WORK/ctl.log" metrics)"
+sleep "$RESTART_S"
+curl -sf "http://127.0.0.1:$mport/metrics" >"$WORK/metrics" || fail "scrape /metrics"
+restart_checks="$(awk 'index($1, "tidemark_dbinstance_rechecks_total{") == 1 {s += $NF} END {print s + 0}' "$WORK/metrics")"
+printf 'scale_instances restart n=%s checks_in_first_%ss=%s (all at once would be %s)\n' \
+  "$N" "$RESTART_S" "$restart_checks" "$N"
 (( sessions_max <= MAX_CONNS )) ||
   fail "$sessions_max sessions seen in pg_stat_activity, above --max-connections-per-server $MAX_CONNS"
 ready="$(ready_count)"
