@@ -99,4 +99,6 @@ q "INSERT INTO databasechangelog (id, author, filename, dateexecuted, orderexecu
 wait_for -t 30 eval '[[ "$(k -n "$NS" get dbinstance db2 -o jsonpath="{.status.drift[*].id}")" == *by-psql* ]]' \
   || fail "the row another client inserted was not seen on the next recheck"
 above changed "${changed:-0}" || fail "the recheck that saw the new row was not counted as changed"
-metrics | grep -q '^tidemark_dbinstance_recheck_lag_seconds_count [1-9]' || fail "no recheck lag observed"
+# (captured first: under pipefail, grep -q leaving early can fail the pipe with SIGPIPE)
+m="$(metrics)" || fail "no /metrics"
+grep -q '^tidemark_dbinstance_recheck_lag_seconds_count [1-9]' <<<"$m" || fail "no recheck lag observed: $(grep '^tidemark_dbinstance_recheck_lag_seconds_count' <<<"$m")"
