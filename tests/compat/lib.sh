@@ -101,6 +101,14 @@ compat_lb_props() {
   return 0
 }
 
+# compat_java ARGS...: the reference tool's JVM, limited to the C1 compiler and the serial
+# collector: each run is a short batch job, and C2's compiler threads and G1's workers
+# doubled the CPU a set costs (lbxml-finos-waltz: 25 s of user CPU, 12.8 s with these) on a
+# 2-core CI machine shared with the other tests.  Neither changes what the tool does.
+compat_java() {
+  timeout 900 java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:CICompilerCount=1 "$@"
+}
+
 # compat_liquibase SET DB OUT CMD [ARGS...]: one `liquibase CMD` process, as a
 # user starts it; output in OUT
 compat_liquibase() {
@@ -113,7 +121,7 @@ compat_liquibase() {
   fi
   mapfile -t a < <(compat_lb_args "$set" "$db")
   mapfile -t p < <(compat_lb_props "$set")
-  timeout 900 java -cp "$TM_LIQUIBASE_CP" liquibase.integration.commandline.LiquibaseCommandLine \
+  compat_java -cp "$TM_LIQUIBASE_CP" liquibase.integration.commandline.LiquibaseCommandLine \
     "${a[@]}" "$cmd" "$@" "${p[@]}" >"$out" 2>&1
 }
 
@@ -139,7 +147,7 @@ compat_liquibase_many() {
     # shellcheck disable=SC2206 # a CMD may carry its own arguments
     all+=("${a[@]}" ${g#*:} "${p[@]}")
   done
-  timeout 900 java -cp "$TM_LIQUIBASE_CP" LiquibaseRun "${all[@]}" >"$out" 2>&1
+  compat_java -cp "$TM_LIQUIBASE_CP" LiquibaseRun "${all[@]}" >"$out" 2>&1
   rc=$?
   awk -v o="$out" '/^=== group [0-9]+$/ { f = o "." $3; printf "" > f; next } f { print > f }' "$out"
   return $rc
@@ -178,7 +186,7 @@ compat_spring() {
   local -a kv p=()
   IFS=';' read -ra kv <<<"$(compat_setting "$set" 5)"
   for x in "${kv[@]}"; do [ -n "$x" ] && p+=("$x"); done
-  timeout 900 java -cp "$TM_LIQUIBASE_SPRING_CP" SpringRun "$cmds" "classpath:$(compat_source "$set" 5)" \
+  compat_java -cp "$TM_LIQUIBASE_SPRING_CP" SpringRun "$cmds" "classpath:$(compat_source "$set" 5)" \
     "$(compat_jdbc "$db")" "$compat_pg_user" "$compat_pg_pw" "${p[@]}" >"$out" 2>&1
 }
 
@@ -188,7 +196,7 @@ compat_flyway() {
   local -a kv conf=()
   IFS=';' read -ra kv <<<"$(compat_setting "$set" 5)"
   for p in "${kv[@]}"; do [ -n "$p" ] && conf+=("$p"); done
-  timeout 900 java -cp "$TM_FLYWAY_CP" FlywayRun "$cmds" \
+  compat_java -cp "$TM_FLYWAY_CP" FlywayRun "$cmds" \
     "flyway.url=$(compat_jdbc "$db")" "flyway.user=$compat_pg_user" "flyway.password=$compat_pg_pw" \
     "flyway.locations=filesystem:$(compat_source "$set" 5)" "${conf[@]}" >"$out" 2>&1
 }
