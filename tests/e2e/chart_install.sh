@@ -162,7 +162,17 @@ out="$(helm install tidemark "$CHART" --namespace tidemark-system --set crds.kee
 got="$(probe_type)"
 [[ -z "$got" ]] || fail "reinstall of chart 0.1.0 did not bring dbrollouts.tidemark.dev back to its schema"
 out="$(helm uninstall tidemark --namespace tidemark-system 2>&1)" || fail "helm uninstall (crds.keep=false): $out"
-wait_for_output -t 240 0 crds || fail "crds.keep=false: CRDs left after helm uninstall"
+crds_left() { # why a CRD is still there: its deletion, finalizers and Terminating condition, and its objects
+  local c
+  for c in $(k get crd -o name | grep '\.tidemark\.dev$'); do
+    printf '%s deletionTimestamp=%s finalizers=%s terminating=%s objects=%s; ' "$c" \
+      "$(k get "$c" -o jsonpath='{.metadata.deletionTimestamp}' 2>&1)" \
+      "$(k get "$c" -o jsonpath='{.metadata.finalizers}' 2>&1)" \
+      "$(k get "$c" -o jsonpath='{.status.conditions[?(@.type=="Terminating")]}' 2>&1)" \
+      "$(k get "${c#*/}" -A -o name 2>&1 | tr '\n' ' ')"
+  done
+}
+wait_for_output -t 240 0 crds || fail "crds.keep=false: CRDs left after helm uninstall: $(crds_left)"
 log "crds.keep=false: CRDs removed with the release"
 
 # ---- CRDs applied with kubectl first (README): labelled and annotated, the release adopts them;
