@@ -6,8 +6,9 @@
 #                       the controller, apply the samples, and show, with the app's real pods
 #                       (`kubectl get pods`) beside the rollout at each step:
 #                         1. DBRollout to v1.0.0 -> tables created, pods Ready, Succeeded
-#                         2. tag v1.1.0 + the app version that needs it, together -> Succeeded
-#                         3. tag v1.2.0 + an app version that crashes at start ->
+#                         2. tag v1.1.0 + the app version that needs it, in one apply (as one
+#                            GitOps sync) -> the new pod waits at the schema gate -> Succeeded
+#                         3. tag v1.2.0 + an app version that crashes at start, in one apply ->
 #                            ProgressDeadlineExceeded -> schema rolled back to v1.1.0 and,
 #                            with onAppFailure: RollbackBoth, the Deployment too (its pods
 #                            Ready again)
@@ -118,19 +119,30 @@ wait_phase() { # phase, timeout: print rollout_and_pods as they change until the
   done
 }
 
-# a testapp version for the samples' Deployment (sample_app_patch, tests/lib/app.sh), shown by
-# what it is rather than its JSON
-patch_app() { # tag, crash (0|1), what it is
-  printf '$ kubectl -n %s patch deployment orders-app -p "$(sample_app_patch %s %s)"   # %s\n' "$NS" "$1" "$2" "$3"
-  k -n "$NS" patch deployment orders-app -p "$(sample_app_patch "$1" "$2")"
+# one GitOps sync: the samples' Deployment at an app version (sample_app_patch, tests/lib/app.sh)
+# and the DBRollout at its tag, written into the rendered samples and applied together with one
+# `kubectl apply`, as Argo CD or Flux applies a commit that changes both
+sync() { # tag, crash (0|1), what the app version is, extra DBRollout spec JSON, extra Deployment patch
+  local dir=$demo_dir/samples out
+  out="$(k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$(sample_app_patch "$1" "$2")")" \
+    && printf '%s\n' "$out" >"$dir/03-deployment.yaml"
+  [[ -z "${5:-}" ]] || { out="$(k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$5")" \
+    && printf '%s\n' "$out" >"$dir/03-deployment.yaml"; }
+  out="$(k patch --local -f "$dir/04-dbrollout.yaml" --type=merge -o yaml -p "{\"spec\":{\"tag\":\"$1\"${4:+,$4}}}")" \
+    && printf '%s\n' "$out" >"$dir/04-dbrollout.yaml"
+  echo "(one commit: 03-deployment.yaml runs the app version for $1 ($3), 04-dbrollout.yaml says tag $1)"
+  run kubectl -n "$NS" apply -f "$dir/"
 }
 
 say "1. Applying the samples: DBSchema orders (tags v1.0.0 v1.1.0 v1.2.0), DBInstance orders-dev, Deployment orders-app, DBRollout orders-dev -> v1.0.0"
 echo "(orders-app runs the test app, hack/testapp, through tests/lib/app.sh's samples_use_testapp:"
-echo " its pods are Ready only once orders.customer_id exists, which v1.0.0 creates)"
+echo " its pods are Ready only once orders.customer_id exists, which v1.0.0 creates; and its pod"
+echo " template declares the schema gate (samples_gate), so its pods wait SchedulingGated, containers"
+echo " not started, until tidemark has brought the schema to the tag the template names)"
 rm -rf "$demo_dir/samples"
 manifests/samples/render.sh -o "$demo_dir/samples"
 samples_use_testapp "$demo_dir/samples"
+samples_gate "$demo_dir/samples"
 pg_user="${TIDEMARK_PG_URL#*://}"
 app_db_secret "$NS" app-db orders "${pg_user%%:*}" "$(url_password "$TIDEMARK_PG_URL")"
 run kubectl -n "$NS" apply -f "$demo_dir/samples/"
@@ -138,21 +150,21 @@ wait_phase Succeeded 180
 run kubectl -n "$NS" wait --for=condition=Ready dbrollout/orders-dev --timeout=60s
 show
 
-say "2. Moving schema and app together: tag v1.1.0 and the app version that needs orders.status"
-patch_app v1.1.0 0 "pods Ready only once orders.status exists"
-run kubectl -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.1.0"}}'
+say "2. Moving schema and app together in one sync: tag v1.1.0 and the app version that needs orders.status"
+sync v1.1.0 0 "Ready only once orders.status exists"
+echo "(the new pod waits SchedulingGated while the schema moves; the old one keeps serving)"
 wait_phase Succeeded 180
 show
 
-say "3. A bad release: tag v1.2.0 with an app version that crashes at start"
-run kubectl -n "$NS" patch deployment orders-app --type=merge -p '{"spec":{"progressDeadlineSeconds":10}}'
-patch_app v1.2.0 1 "exits 1 at once: CrashLoopBackOff"
-run kubectl -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.2.0","onAppFailure":"RollbackBoth"}}'
-echo "(the Deployment controller reports ProgressDeadlineExceeded after 10 s; tidemark then rolls back)"
+say "3. A bad release, in one sync: tag v1.2.0 with an app version that crashes at start"
+sync v1.2.0 1 "exits 1 at once: CrashLoopBackOff" '"onAppFailure":"RollbackBoth"' '{"spec":{"progressDeadlineSeconds":10}}'
+echo "(the gate opens at v1.2.0, the container crashes, the Deployment controller reports"
+echo " ProgressDeadlineExceeded after 10 s; tidemark then rolls back)"
 wait_phase RolledBack 240
 show
 run kubectl -n "$NS" get events --field-selector involvedObject.kind=DBRollout --sort-by=.metadata.creationTimestamp
-echo "(RollbackBoth restored the Deployment's previous template: the v1.1.0 app, Ready again)"
+echo "(RollbackBoth restored the Deployment's previous template: the v1.1.0 app, released from the"
+echo " gate once the schema was back at v1.1.0, Ready again)"
 if ! wait_for -t 90 deployment_available "$NS" orders-app; then
   echo "demo: orders-app did not become available again after the rollback" >&2
 fi

@@ -25,14 +25,13 @@ wait_deployment_available "$NS" orders-app 60
 T0=$(date +%s)
 
 # the samples at TAG, the app's template gated and needing TAG's column (one multi-document file)
-GATE_PATCH='{"spec":{"template":{"metadata":{"labels":{"tidemark.dev/schema-gate":"true"}},"spec":{"schedulingGates":[{"name":"tidemark.dev/schema"}]}}}}'
 gated_samples() { # TAG DEADLINE [CRASH [DEPLOYMENT-PATCH [ROLLOUT-SPEC-FIELDS]]]
   local dir f first=1 extra=${4:-"{}"} fields=${5:-}
   dir="$(mktemp -d)"
   PGDATABASE="$DB" PGUSER="$ROLE" PGPASSWORD="$CANARY" "$ROOT/manifests/samples/render.sh" -o "$dir" \
     || fail "render samples"
   k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$(sample_app_patch "$1" "${3:-0}" --replicas 1 --deadline "$2")" >"$dir/d1.yaml" \
-    && k patch --local -f "$dir/d1.yaml" -o yaml -p "$GATE_PATCH" >"$dir/d2.yaml" \
+    && k patch --local -f "$dir/d1.yaml" -o yaml -p "$SCHEMA_GATE_PATCH" >"$dir/d2.yaml" \
     && k patch --local -f "$dir/d2.yaml" -o yaml -p "$extra" >"$dir/03-deployment.yaml" \
     && k patch --local -f "$dir/04-dbrollout.yaml" --type=merge -o yaml -p "{\"spec\":{\"tag\":\"$1\"$fields}}" >"$dir/r.yaml" \
     && mv "$dir/r.yaml" "$dir/04-dbrollout.yaml" && rm "$dir/d1.yaml" "$dir/d2.yaml" || fail "could not gate the samples at $1"

@@ -183,3 +183,15 @@ samples_use_testapp() {
     || fail "could not turn $dir/03-deployment.yaml into the testapp"
   printf '%s\n' "$patched" >"$dir/03-deployment.yaml"
 }
+
+# samples_gate DIR: the rendered samples' Deployment (DIR/03-deployment.yaml) declares the schema
+# gate (README "The schema gate"): its pods are created with the scheduling gate
+# tidemark.dev/schema and the label tidemark.dev/schema-gate=true, and wait, containers not
+# started, until the DBRollout has brought the schema to the tag the template names
+SCHEMA_GATE_PATCH='{"spec":{"template":{"metadata":{"labels":{"tidemark.dev/schema-gate":"true"}},"spec":{"schedulingGates":[{"name":"tidemark.dev/schema"}]}}}}'
+samples_gate() {
+  local dir=$1 patched
+  patched="$(k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$SCHEMA_GATE_PATCH")" \
+    || fail "could not add the schema gate to $dir/03-deployment.yaml"
+  printf '%s\n' "$patched" >"$dir/03-deployment.yaml"
+}
