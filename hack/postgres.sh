@@ -13,6 +13,8 @@
 #                            and `export TIDEMARK_PG_POD_HOST=...` (the address pods use;
 #                            127.0.0.1 when the host has no other address)
 #   hack/postgres.sh psql    open psql on it
+# max_connections is 300 (the suite runs tests side by side), or TIDEMARK_PG_MAX_CONNECTIONS
+# (the scale benchmark runs against PostgreSQL's default, 100).
 # State lives in ${TIDEMARK_STATE_DIR:-/tmp/tidemark-state}/postgres.  When run
 # as root the server runs as the unprivileged `postgres` user (initdb refuses root).
 set -euo pipefail
@@ -96,7 +98,7 @@ ${hip:+host  all all $hip/32 scram-sha-256}
 host  all all 10.244.0.0/16 scram-sha-256
 EOF
   as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $(cat "$dir/port") -k $dir/sock -c listen_addresses=$listen -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-p $(cat "$dir/port") -k $dir/sock -c listen_addresses=$listen -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=${TIDEMARK_PG_MAX_CONNECTIONS:-300}" \
     start >/dev/null || { tail -20 "$dir/server.log" >&2; exit 1; }
   print_env
 }
