@@ -3,6 +3,8 @@
 # any of them crashes, leaks or trips ASan/UBSan.
 #   hack/fuzz.sh            10 s per target (what hack/test.sh runs with 5)
 #   hack/fuzz.sh 600        the long run
+#   hack/fuzz.sh build      only build the targets (hack/test.sh builds them beside its tests)
+#   FUZZ_JOBS=1 hack/fuzz.sh  one target at a time (default: as many as there are cores)
 #   FUZZ_TARGETS="kubeconfig watch_framer" hack/fuzz.sh 60    only these
 # Builds with clang in build-fuzz (-DTM_FUZZ=ON -DTM_SANITIZE=ON), only the
 # fuzz_* targets.  Each target starts from a temporary copy of its checked-in
@@ -18,6 +20,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 secs=${1:-10}
+build_only=0
+[ "$secs" = build ] && build_only=1 && secs=0
 case "$secs" in ''|*[!0-9]*) echo "usage: hack/fuzz.sh [SECONDS]" >&2; exit 2 ;; esac
 rss_mb=${FUZZ_RSS_MB:-2048}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
@@ -35,6 +39,7 @@ for n in $names; do targets+=("fuzz_$n"); done
 CC=clang cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTM_WERROR=ON \
   -DTM_FUZZ=ON -DTM_SANITIZE=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
+[ "$build_only" = 0 ] || exit 0
 
 work=$(mktemp -d /tmp/tidemark-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -42,9 +47,10 @@ trap 'rm -rf "$work"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-passed=0
-failed=0
-for n in $names; do
+# fuzz_one NAME: one target's run; its report goes to $work/NAME/out, and $work/NAME/ok is
+# created when it passed
+fuzz_one() {
+  local n=$1 exe corpus art log runs cov keep a
   exe=$root/$build/tests/fuzz_$n
   corpus=$work/$n/corpus
   art=$work/$n/artifacts/
@@ -59,9 +65,8 @@ for n in $names; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
     echo "fuzz: $n passed (${runs:-?} runs, ${cov:-cov: ?}, corpus $(ls "$corpus" | wc -l) inputs)"
-    passed=$((passed + 1))
+    touch "$work/$n/ok"
   else
-    failed=$((failed + 1))
     echo "fuzz: $n FAILED"
     # The sanitizer report: from the first error banner on, bounded.
     grep -n -m1 -E '^==[0-9]+==ERROR|runtime error|^==[0-9]+== ERROR|deadly signal|Timeout|out-of-memory' "$log" >/dev/null &&
@@ -77,6 +82,25 @@ for n in $names; do
       echo "fuzz: once fixed, keep it: cp $keep/$(basename "$a") tests/fuzz/corpus/$n/"
     done
   fi
+}
+
+# The targets run FUZZ_JOBS at a time (default: one per core; each libFuzzer process is
+# single-threaded), their reports printed in order.
+jobs=${FUZZ_JOBS:-$(nproc)}
+list=($names)
+passed=0
+failed=0
+for ((i = 0; i < ${#list[@]}; i += jobs)); do
+  batch=("${list[@]:i:jobs}")
+  for n in "${batch[@]}"; do
+    mkdir -p "$work/$n"
+    fuzz_one "$n" >"$work/$n/out" 2>&1 &
+  done
+  wait
+  for n in "${batch[@]}"; do
+    cat "$work/$n/out"
+    if [ -f "$work/$n/ok" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done
 done
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -40,11 +40,17 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTM_SANITIZE=ON -DTM
 cmake --build build-asan -j "$jobs_n"
 # The build packagers run: Release (-O3, NDEBUG) with GCC and with clang, every
 # target, warnings as errors, so a warning only optimisation reveals fails CI
-# rather than a user's build.  Compiled, not run (the tests run above).
-for cc in gcc clang; do
-  CC=$cc cmake -S . -B "build-release-$cc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTM_WERROR=ON >/dev/null
-  cmake --build "build-release-$cc" -j "$jobs_n"
-done
+# rather than a user's build.  Compiled, not run (the tests run above).  These builds and the
+# fuzz targets' (clang, libFuzzer) run beside the sanitizer build's tests, at the lowest
+# priority: those mostly wait on pods and servers, and the builds take only the idle CPU.
+late_builds() {
+  local cc
+  for cc in gcc clang; do
+    CC=$cc cmake -S . -B "build-release-$cc" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTM_WERROR=ON >/dev/null
+    cmake --build "build-release-$cc" -j "$jobs_n"
+  done
+  hack/fuzz.sh build
+}
 
 if ! wait "$cp_pid"; then
   cat "$cp_log" >&2
@@ -78,6 +84,11 @@ tm_load_pid=$!
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# ctest runs twice as many tests as there are cores: most e2e tests wait on pods, the API
+# server or PostgreSQL.  The CPU-bound ones (valgrind's C test files, the compat suite's JVMs,
+# the tests starting a cluster of their own) count as 2 (their PROCESSORS property,
+# tests/CMakeLists.txt), so no more than the cores' worth of them run at once.
+ctest_jobs=${TM_CTEST_JOBS:-$((jobs_n * 2))}
 status=0
 passed=0
 failed=0
@@ -85,7 +96,7 @@ run_ctest() { # dir, then ctest args
   local dir=$1; shift
   local out
   out=$(mktemp)
-  if ! ctest --test-dir "$dir" --output-on-failure -j "$jobs_n" "$@" 2>&1 | tee "$out"; then
+  if ! ctest --test-dir "$dir" --output-on-failure -j "$ctest_jobs" "$@" 2>&1 | tee "$out"; then
     status=1
   fi
   grep -q 'tests failed out of' "$out" || status=1
@@ -105,8 +116,17 @@ if ! wait "$tm_load_pid"; then
   echo "test.sh: building or loading the tidemark image failed (e2e.node_pods and the in-cluster tests will fail)" >&2
 fi
 cat "$tm_img_log" "$tm_load_log"; rm -f "$tm_img_log" "$tm_load_log"
+late_log=$(mktemp)
+( renice -n 19 -p "$BASHPID" >/dev/null; set -e; late_builds ) >"$late_log" 2>&1 &
+late_pid=$!
 # Sanitizer build: unit, integration and e2e (the e2e tests drive the ASan binary).
 run_ctest build-asan -L 'unit|integration|e2e' "$@"
+if ! wait "$late_pid"; then
+  cat "$late_log" >&2
+  echo "test.sh: the Release (gcc, clang) or fuzz build failed" >&2
+  status=1
+fi
+rm -f "$late_log"
 # A short libFuzzer run of every fuzz target (clang build in build-fuzz); each
 # target counts as one test.  The long run is `hack/fuzz.sh 600`.
 fuzz_out=$(mktemp)
