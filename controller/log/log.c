@@ -1,7 +1,7 @@
 /* Structured log lines (see log.h).  A line is formatted into one tm_buf
  * bounded by TM_CAP_LOG_LINE and written with one fwrite under the mutex; a
- * line that would pass the cap is meant to be replaced by a "log line too
- * long" error line, never split. */
+ * line that would pass the cap is replaced by a "log line too long" error
+ * line, never split. */
 #include "log/log.h"
 
 #include <stdarg.h>
@@ -48,7 +48,7 @@ static const char *level_name(enum log_level l)
     return "info";
 }
 
-static void add_json_string(struct tm_buf *b, const char *s)
+static enum tm_code add_json_string(struct tm_buf *b, const char *s)
 {
     enum tm_code rc = tm_buf_add(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; rc == TM_OK && *p; p++) {
@@ -67,7 +67,7 @@ static void add_json_string(struct tm_buf *b, const char *s)
     }
     if (rc == TM_OK)
         rc = tm_buf_add(b, "\"", 1);
-    (void)rc; /* a line past the cap is dropped below (buffer emptied) */
+    return rc;
 }
 
 void log_fields(struct tm_log *lg, enum log_level level, const char *msg, ...)
@@ -89,27 +89,29 @@ void log_fields(struct tm_log *lg, enum log_level level, const char *msg, ...)
     if (lg->json) {
         rc = tm_buf_addf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", when, level_name(level));
         if (rc == TM_OK)
-            add_json_string(&b, msg);
+            rc = add_json_string(&b, msg);
     } else {
         rc = tm_buf_addf(&b, "%s %-5s %s", when, level_name(level), msg);
     }
     va_list ap;
     va_start(ap, msg);
-    for (;;) {
+    /* the first append past the cap empties the buffer: stop there, or the fields after it
+     * would start a fragment of a line in the emptied buffer */
+    while (rc == TM_OK) {
         struct log_field f = va_arg(ap, struct log_field);
         if (f.kind == LF_END_KIND || !f.key)
             break;
         if (lg->json) {
             rc = tm_buf_adds(&b, ",");
             if (rc == TM_OK)
-                add_json_string(&b, f.key);
+                rc = add_json_string(&b, f.key);
             if (rc == TM_OK)
                 rc = tm_buf_adds(&b, ":");
             if (rc == TM_OK) {
                 if (f.kind == LF_INT)
                     rc = tm_buf_addf(&b, "%lld", f.i);
                 else
-                    add_json_string(&b, f.s ? f.s : "");
+                    rc = add_json_string(&b, f.s ? f.s : "");
             }
         } else if (f.kind == LF_INT) {
             rc = tm_buf_addf(&b, " %s=%lld", f.key, f.i);
@@ -118,8 +120,7 @@ void log_fields(struct tm_log *lg, enum log_level level, const char *msg, ...)
         }
     }
     va_end(ap);
-    (void)rc;
-    if (b.len == 0) { /* over the cap: say so rather than print a partial line */
+    if (rc != TM_OK) { /* over the cap: say so rather than print a partial line */
         tm_buf_release(&b);
         rc = tm_buf_addf(&b, lg->json ? "{\"ts\":\"%s\",\"level\":\"error\",\"msg\":\"log line too long\""
                                       : "%s error log line too long", when);

@@ -2,6 +2,7 @@
 #include "../tm_test.h"
 
 #include "common/buf.h"
+#include "common/caps.h"
 #include "common/err.h"
 #include "log/log.h"
 
@@ -70,6 +71,41 @@ TM_TEST(log_writes_json_lines_with_escaped_fields)
     TM_EXPECT_CONTAINS(mem, "\"msg\":\"changeset applied\",\"changeset\":\"a\\\"b\",\"duration_ms\":12}");
     log_release(&lg);
     free(mem);
+}
+
+/* A field past the line cap must not leave a fragment: the fields after it used to start
+ * over in the emptied buffer and print ',"after":"x"}' as a line. */
+TM_TEST(log_replaces_a_line_past_the_cap_whole)
+{
+    size_t big_len = TM_CAP_LOG_LINE + 16;
+    char *big = malloc(big_len + 1);
+    TM_ASSERT(big != NULL);
+    memset(big, 'x', big_len);
+    big[big_len] = '\0';
+    for (int json = 0; json <= 1; json++) {
+        char *mem = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&mem, &len);
+        struct tm_log lg;
+        log_init(&lg, f, LOG_INFO, json);
+        log_info(&lg, "too big", LF_S("huge", big), LF_S("after", "tail"), LF_I("n", 7));
+        log_info(&lg, "next line");
+        fclose(f);
+        TM_EXPECT_CONTAINS(mem, "log line too long");
+        TM_EXPECT_NOT_CONTAINS(mem, "tail");
+        TM_EXPECT_NOT_CONTAINS(mem, "xxxx");
+        TM_EXPECT_CONTAINS(mem, "next line");
+        /* two whole lines: the replacement, then the next one */
+        int lines = 0;
+        for (const char *p = mem; *p; p++)
+            lines += *p == '\n';
+        TM_EXPECT_INT(lines, 2);
+        if (json)
+            TM_EXPECT(mem[0] == '{' && strstr(mem, "}\n{") != NULL);
+        log_release(&lg);
+        free(mem);
+    }
+    free(big);
 }
 
 TM_TEST_MAIN()
