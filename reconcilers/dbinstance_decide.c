@@ -38,31 +38,7 @@ int64_t dbinstance_check_lag_ms(int64_t phase_ms, int64_t interval_ms, int64_t n
 bool dbinstance_parse_interval(const char *s, int64_t *ms)
 {
     int64_t total = 0;
-    int units = 0;
-    if (!s || !*s)
-        return false;
-    while (*s) {
-        int64_t v = 0;
-        int digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 9) {
-            v = v * 10 + (*s++ - '0');
-            digits++;
-        }
-        if (digits == 0)
-            return false;
-        if (*s == 'h')
-            v *= 3600000;
-        else if (*s == 'm')
-            v *= 60000;
-        else if (*s == 's')
-            v *= 1000;
-        else
-            return false;
-        s++;
-        total += v;
-        units++;
-    }
-    if (units == 0 || total < DBINSTANCE_CHECK_INTERVAL_MIN_MS)
+    if (!text_duration_ms(s, &total) || total < DBINSTANCE_CHECK_INTERVAL_MIN_MS)
         return false;
     *ms = total;
     return true;

@@ -7,7 +7,8 @@
  *            DBInstance (lock annotation), DBSchema -> changelog (parsed once
  *            per reconcile), the database (one connection per reconcile:
  *            history -> status, plan toward spec.tag and toward preStartTag,
- *            lint), the Deployment and its ReplicaSets, the other rollouts;
+ *            lint), the Deployment and its ReplicaSets, the verification Job
+ *            (while Verifying), the other rollouts;
  *   decide   dbrollout_decide();
  *   report   patch /status when it changed (conditional on resourceVersion:
  *            a 409 ends the reconcile with a transient error, the next one
@@ -106,6 +107,8 @@ struct state {
     bool inst_read;   /* the DBInstance was read (once per reconcile) */
     cJSON *inst;    /* its DBInstance (cache) */
     cJSON *deploy;  /* its Deployment (cache) */
+    cJSON *job;     /* the verification Job named in status (cache), while Verifying */
+    cJSON *created_job; /* the Job act created in this reconcile (the cache may lag) */
     struct chlog *cl;
     char schema_msg[MSG];
     bool schema_loaded;
@@ -147,6 +150,8 @@ static void state_release(struct state *s)
 {
     cJSON_Delete(s->inst);
     cJSON_Delete(s->deploy);
+    cJSON_Delete(s->job);
+    cJSON_Delete(s->created_job);
     chlog_free(s->cl);
     rec_disconnect(s->proc, &s->db, true);
     engine_history_release(&s->hist);
@@ -404,10 +409,59 @@ static void observe_app(struct state *s, struct dbrollout_observed *o)
                           ? cJSON_GetObjectItemCaseSensitive(ta, DBROLLOUT_TAG_ANNOTATION)
                           : NULL;
     a->template_tag = cJSON_IsString(tt) ? tt->valuestring : NULL;
+    a->service_account = rec_str(d, "spec.template.spec.serviceAccountName");
+    if (!a->service_account) /* the deprecated alias */
+        a->service_account = rec_str(d, "spec.template.spec.serviceAccount");
     struct rs_scan scan = {.owner_uid = rec_str(d, "metadata.uid"), .current = a->revision};
     if (rec_foreach(s->proc, "apps", "v1", "replicasets", s->ns, rs_collect, &scan, &err) ==
         TM_OK)
         a->previous_revision = scan.best;
+}
+
+/* True when the condition `type` of a Job is True. */
+static bool job_condition(const cJSON *job, const char *type, const cJSON **out)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, rec_at(job, "status.conditions"))
+    {
+        const char *t = rec_str(c, "type"), *st = rec_str(c, "status");
+        if (t && st && strcmp(t, type) == 0 && strcmp(st, "True") == 0) {
+            *out = c;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The verification Job named in status.verification, while Verifying: from
+ * the cache (the Jobs informer), or the copy act created in this reconcile
+ * when the cache has not caught up yet. */
+static void observe_job(struct state *s, struct dbrollout_observed *o)
+{
+    struct tm_err err;
+    tm_err_clear(&err);
+    memset(&o->job, 0, sizeof(o->job));
+    cJSON_Delete(s->job);
+    s->job = NULL;
+    const char *name = o->status.verify_job;
+    if (o->status.phase != DBROLLOUT_PHASE_VERIFYING || !name[0])
+        return;
+    if (rec_get(s->proc, "batch", "v1", "jobs", s->ns, name, &s->job, &err) != TM_OK) {
+        const char *created = rec_str(s->created_job, "metadata.name");
+        if (!created || strcmp(created, name) != 0)
+            return;
+        s->job = cJSON_Duplicate(s->created_job, true);
+        if (!s->job)
+            return;
+    }
+    const cJSON *c = NULL;
+    o->job.found = true;
+    o->job.complete = job_condition(s->job, "Complete", &c);
+    o->job.failed = !o->job.complete && job_condition(s->job, "Failed", &c);
+    if (o->job.failed) {
+        o->job.reason = rec_str(c, "reason");
+        o->job.message = rec_str(c, "message");
+    }
 }
 
 /* spec.tagFrom: the tag from the image of the named container of the
@@ -476,8 +530,10 @@ static enum tm_code observe(struct state *s, struct dbrollout_observed *o, struc
         observe_schema(s, o);
         observe_db(s, o);
     }
-    if (!settled)
+    if (!settled) {
         observe_app(s, o);
+        observe_job(s, o);
+    }
     peers_release(&s->peers);
     s->peers.instance = o->spec.instance;
     enum tm_code rc = rec_foreach(s->proc, REC_GROUP, REC_VERSION, "dbrollouts", s->ns,
@@ -793,6 +849,135 @@ out:
     return rc;
 }
 
+/* Adds a copy of the object at path in tmpl (absent: an empty object) to
+ * parent under key; returns it (owned by parent) or NULL on allocation
+ * failure. */
+static cJSON *add_copy(cJSON *parent, const char *key, const cJSON *tmpl, const char *path)
+{
+    const cJSON *src = rec_at(tmpl, path);
+    cJSON *copy = cJSON_IsObject(src) ? cJSON_Duplicate(src, true) : cJSON_CreateObject();
+    if (!copy || !cJSON_AddItemToObject(parent, key, copy)) {
+        cJSON_Delete(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+/* Sets obj[key] to a string, replacing what was there. */
+static bool set_str(cJSON *obj, const char *key, const char *v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    return cJSON_AddStringToObject(obj, key, v) != NULL;
+}
+
+/* A label value from the rollout's name: at most 63 characters, ending in
+ * an alphanumeric one (a DBRollout's name may be longer). */
+static void label_value(const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%.63s", name ? name : "");
+    size_t len = strlen(out);
+    while (len > 0 && !((out[len - 1] >= 'a' && out[len - 1] <= 'z') ||
+                        (out[len - 1] >= '0' && out[len - 1] <= '9')))
+        out[--len] = '\0';
+}
+
+/* The verification Job from spec.verify.jobTemplate: its labels and
+ * annotations plus ours, an ownerReference to the rollout (deleted with
+ * it), the pods running as the app's ServiceAccount (the Deployment's pod
+ * template; none: the namespace's default) whatever the template says, and
+ * activeDeadlineSeconds at most the time verify.timeout leaves. */
+static cJSON *verify_job_new(struct state *s, const struct dbrollout_observed *o,
+                             const struct dbrollout_action *a, struct tm_err *err)
+{
+    const cJSON *tmpl = rec_at(s->obj, "spec.verify.jobTemplate");
+    char lv[64];
+    label_value(o->name, lv, sizeof(lv));
+    cJSON *job = cJSON_CreateObject();
+    cJSON *md = job ? cJSON_AddObjectToObject(job, "metadata") : NULL;
+    cJSON *labels = md ? add_copy(md, "labels", tmpl, "metadata.labels") : NULL;
+    cJSON *annots = md ? add_copy(md, "annotations", tmpl, "metadata.annotations") : NULL;
+    cJSON *owners = md ? cJSON_AddArrayToObject(md, "ownerReferences") : NULL;
+    cJSON *owner = owners ? rec_array_add_object(owners) : NULL;
+    cJSON *spec = job ? add_copy(job, "spec", tmpl, "spec") : NULL;
+    cJSON *pod = spec ? (cJSON *)rec_at(spec, "template.spec") : NULL;
+    if (!owner || !spec || !labels || !annots || !cJSON_AddStringToObject(job, "apiVersion", "batch/v1") ||
+        !cJSON_AddStringToObject(job, "kind", "Job") ||
+        !cJSON_AddStringToObject(md, "name", a->job_name) ||
+        !cJSON_AddStringToObject(md, "namespace", s->ns) || !set_str(labels, DBROLLOUT_JOB_LABEL, lv) ||
+        !set_str(annots, DBROLLOUT_TAG_ANNOTATION, o->spec.tag) ||
+        !cJSON_AddStringToObject(owner, "apiVersion", REC_API_VERSION) ||
+        !cJSON_AddStringToObject(owner, "kind", "DBRollout") ||
+        !cJSON_AddStringToObject(owner, "name", o->name ? o->name : "") ||
+        !cJSON_AddStringToObject(owner, "uid", o->uid ? o->uid : "") ||
+        !cJSON_AddTrueToObject(owner, "controller")) {
+        cJSON_Delete(job);
+        tm_err_set(err, TM_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (!cJSON_IsObject(pod)) {
+        cJSON_Delete(job);
+        tm_err_setr(err, TM_E_INVAL, TM_RETRY_TERMINAL,
+                    "spec.verify.jobTemplate.spec.template.spec is not an object");
+        return NULL;
+    }
+    /* the app's identity, never one the template (or the controller) picks */
+    cJSON_DeleteItemFromObjectCaseSensitive(pod, "serviceAccount");
+    cJSON_DeleteItemFromObjectCaseSensitive(pod, "serviceAccountName");
+    if (o->app.service_account && !cJSON_AddStringToObject(pod, "serviceAccountName",
+                                                           o->app.service_account)) {
+        cJSON_Delete(job);
+        tm_err_set(err, TM_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (!rec_str(pod, "restartPolicy") && !cJSON_AddStringToObject(pod, "restartPolicy", "Never")) {
+        cJSON_Delete(job);
+        tm_err_set(err, TM_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    int64_t ads = rec_int(spec, "activeDeadlineSeconds", 0);
+    if (ads <= 0 || ads > a->job_deadline_s) {
+        cJSON_DeleteItemFromObjectCaseSensitive(spec, "activeDeadlineSeconds");
+        if (!cJSON_AddNumberToObject(spec, "activeDeadlineSeconds", (double)a->job_deadline_s)) {
+            cJSON_Delete(job);
+            tm_err_set(err, TM_E_NOMEM, "out of memory");
+            return NULL;
+        }
+    }
+    return job;
+}
+
+/* Creates the verification Job; one that already exists (a restart, a
+ * cache behind) counts as created: its name is this generation's. */
+static enum tm_code act_create_job(struct state *s, const struct dbrollout_observed *o,
+                                   const struct dbrollout_action *a, struct tm_err *err)
+{
+    struct tm_buf path;
+    tm_buf_init(&path, TM_CAP_SMALL);
+    cJSON *job = verify_job_new(s, o, a, err), *created = NULL;
+    enum tm_code rc = job ? TM_OK : err->code;
+    struct kube_ref ref = {.group = "batch", .version = "v1", .ns = s->ns, .resource = "jobs"};
+    if (rc == TM_OK)
+        rc = kube_path(&path, &ref, err);
+    if (rc == TM_OK)
+        rc = kube_create(s->proc->kube, tm_buf_str(&path), job, &created, err);
+    if (rc == TM_E_CONFLICT) {
+        rc = TM_OK;
+        tm_err_clear(err);
+    } else if (rc == TM_OK) {
+        cJSON_Delete(s->created_job);
+        s->created_job = created;
+        created = NULL;
+        log_info(s->proc->log, "verification job created", LF_S("controller", "dbrollout"),
+                 LF_S("namespace", s->ns), LF_S("name", o->name), LF_S("job", a->job_name));
+    } else if (err) {
+        tm_err_prefix(err, "create job");
+    }
+    cJSON_Delete(created);
+    cJSON_Delete(job);
+    tm_buf_release(&path);
+    return rc;
+}
+
 static void act(struct state *s, const struct dbrollout_observed *o,
                 const struct dbrollout_action *a)
 {
@@ -833,6 +1018,9 @@ static void act(struct state *s, const struct dbrollout_observed *o,
         break;
     case DBROLLOUT_ACT_RESTORE_DEPLOYMENT:
         rc = act_restore(s, o, a, &err);
+        break;
+    case DBROLLOUT_ACT_CREATE_VERIFY_JOB:
+        rc = act_create_job(s, o, a, &err);
         break;
     }
     if (s->waiting) { /* not a failed action: the next round's observe ends the reconcile */
@@ -1042,5 +1230,8 @@ const struct mgr_reconciler dbrollout_reconciler = {
             {.group = "", .version = "v1", .resource = "pods",
              .label_selector = GATE_SELECTOR, /* gated pods only, not the cluster's */
              .map = gate_map_pod},
+            {.group = "batch", .version = "v1", .resource = "jobs",
+             .label_selector = DBROLLOUT_JOB_LABEL, /* verification Jobs only */
+             .owner_kind = "DBRollout"},
         },
 };

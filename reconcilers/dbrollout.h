@@ -14,6 +14,8 @@
  * Lifecycle of one desired tag (phase in status):
  *   Pending -> [lock, stamp preStartTag] -> Applying -> WaitingForApp -> Succeeded
  *   AppFirst:  Pending -> WaitingForApp -> Applying -> Succeeded
+ *   spec.verify: ... -> Verifying (a Job of the user's template) -> Succeeded,
+ *              or its failure takes the app-failure path
  *   failure:   ... -> RollingBack -> RolledBack (app failed) | Failed (apply failed)
  *   Blocked:   a policy, drift or an unknown tag forbids the change; nothing ran.
  * Rules decided here (and why):
@@ -50,6 +52,18 @@
  *    now - startedAt > appTimeoutSeconds.  Undo runs in the reverse order of
  *    the rollout: SchemaFirst/Parallel restore the Deployment (RollbackBoth)
  *    before the schema; AppFirst rolls the schema back first.
+ *  - spec.verify: once the app is available at the target (or, without a
+ *    Deployment, the schema is at the tag), a Job from the user's template
+ *    runs and the rollout stays Verifying until it ends: Complete ->
+ *    Succeeded; Failed, or verify.timeout passed -> the app-failure path
+ *    (onAppFailure; rollbackCause AppFailed), the Job named in
+ *    status.verification.  Its name is decided once (rollout name and
+ *    generation, dbrollout_verify_job_name) and written to status before
+ *    the Job is created, so a restart finds it by that name and never
+ *    creates a second; the create itself treats AlreadyExists as done.
+ *    The Job runs as the app's ServiceAccount (the Deployment's pod
+ *    template), never the controller's, and Kubernetes stops it at the
+ *    timeout (activeDeadlineSeconds).
  *  - "The pod template is the target": its annotation DBROLLOUT_TAG_ANNOTATION
  *    equals spec.tag; without that annotation any template counts.
  *  - observedGeneration is written only when a generation has been fully
@@ -89,6 +103,11 @@
 
 #define DBROLLOUT_LOCK_ANNOTATION "tidemark.dev/rollout-lock"
 #define DBROLLOUT_TAG_ANNOTATION "tidemark.dev/tag"
+/* The label on every verification Job (value: the rollout's name, cut to
+ * a label value's 63 characters); the Jobs informer watches only these. */
+#define DBROLLOUT_JOB_LABEL "tidemark.dev/rollout"
+#define DBROLLOUT_JOB_NAME_MAX 64 /* a Job's name is at most 63 characters */
+#define DBROLLOUT_VERIFY_TIMEOUT_DEFAULT_S 600
 #define DBROLLOUT_TAG_MAX 256
 #define DBROLLOUT_NAME_MAX 512  /* changeset names, lock ids */
 #define DBROLLOUT_MSG_MAX 1024
@@ -122,6 +141,7 @@ enum dbrollout_phase {
     DBROLLOUT_PHASE_PENDING,
     DBROLLOUT_PHASE_APPLYING,
     DBROLLOUT_PHASE_WAITING_FOR_APP,
+    DBROLLOUT_PHASE_VERIFYING,       /* spec.verify's Job runs */
     DBROLLOUT_PHASE_SUCCEEDED,
     DBROLLOUT_PHASE_ROLLING_BACK,
     DBROLLOUT_PHASE_ROLLED_BACK,
@@ -170,6 +190,19 @@ struct dbrollout_spec {
     enum dbrollout_on_app_failure on_app_failure;
     enum dbrollout_cs_failure cs_failure;
     int64_t app_timeout_s;  /* > 0 (CRD default 600) */
+    /* spec.verify: a Job to run once the app is available at the target
+     * (the template stays in the object: act builds the Job from it) */
+    bool verify;
+    int64_t verify_timeout_s; /* spec.verify.timeout, > 0 (default 10m) */
+};
+
+/* status.verification: the verification Job of this rollout and how it
+ * ended.  job[0] == '\0': none (cleared when a new rollout starts). */
+enum dbrollout_verify_result {
+    DBROLLOUT_VERIFY_NONE = 0,
+    DBROLLOUT_VERIFY_RUNNING,   /* created (or about to be), not ended */
+    DBROLLOUT_VERIFY_SUCCEEDED, /* the Job is Complete */
+    DBROLLOUT_VERIFY_FAILED,    /* Failed, timed out, or could not be created */
 };
 
 /* The status, held by value (bounded strings) so decide can copy and edit. */
@@ -194,6 +227,12 @@ struct dbrollout_status {
     long retry_attempt;
     int64_t retry_not_before_ms;
     enum dbrollout_rollback_cause rollback_cause; /* status.rollbackCause */
+    /* status.verification {job, result, reason, message, startedAt} */
+    char verify_job[DBROLLOUT_JOB_NAME_MAX];
+    enum dbrollout_verify_result verify_result;
+    char verify_reason[DBROLLOUT_NAME_MAX]; /* the Job's Failed reason, "Timeout", ... */
+    char verify_message[DBROLLOUT_MSG_MAX];
+    int64_t verify_started_ms;              /* when Verifying began; the timeout counts from it */
     struct cond_list conds;
 };
 
@@ -244,6 +283,17 @@ struct dbrollout_app {
     int64_t revision;               /* deployment.kubernetes.io/revision, 0 unknown */
     int64_t previous_revision;      /* highest ReplicaSet revision below it, 0 none */
     const char *template_tag;       /* pod template annotation tidemark.dev/tag, NULL absent */
+    const char *service_account;    /* pod template serviceAccountName, NULL: the default */
+};
+
+/* The verification Job named in status.verification.job (observed only
+ * while Verifying). */
+struct dbrollout_job {
+    bool found;
+    bool complete;            /* condition Complete True */
+    bool failed;              /* condition Failed True */
+    const char *reason;       /* Failed: its reason (BackoffLimitExceeded, DeadlineExceeded) */
+    const char *message;      /* Failed: its message */
 };
 
 /* Another DBRollout of the namespace (for the lock). */
@@ -263,6 +313,7 @@ enum dbrollout_action_kind {
     DBROLLOUT_ACT_ROLLBACK_TO_TAG,    /* engine_run backward to tag */
     DBROLLOUT_ACT_RESTORE_DEPLOYMENT, /* template of revision to_revision, if still at from */
     DBROLLOUT_ACT_RELEASE_LOCK,       /* remove the annotation if it is ours */
+    DBROLLOUT_ACT_CREATE_VERIFY_JOB,  /* create Job job_name from spec.verify (exists: done) */
 };
 
 /* The result of the action run just before, in this reconcile. */
@@ -291,6 +342,7 @@ struct dbrollout_observed {
     struct dbrollout_db db;
     struct dbrollout_lint lint;
     struct dbrollout_app app;       /* meaningful when spec.deployment */
+    struct dbrollout_job job;       /* meaningful while Verifying */
 
     const char *lock_holder;        /* the instance's lock annotation, NULL none */
     bool lock_confirmed;            /* this reconcile wrote the lock for us */
@@ -343,6 +395,13 @@ enum dbrollout_transition {
     DBROLLOUT_T_RETURN_FORWARD,
     DBROLLOUT_T_ROLLED_BACK,
     DBROLLOUT_T_ROLLED_BACK_APPLY_FAILED,
+    DBROLLOUT_T_VERIFY_START,
+    DBROLLOUT_T_VERIFY_CREATE,
+    DBROLLOUT_T_VERIFY_CREATE_RETRY,
+    DBROLLOUT_T_VERIFY_WAIT,
+    DBROLLOUT_T_VERIFY_SUCCEED,
+    DBROLLOUT_T_VERIFY_FAILED_HOLD,
+    DBROLLOUT_T_VERIFY_FAILED_ROLLBACK,
     DBROLLOUT_T_COUNT
 };
 
@@ -378,6 +437,8 @@ struct dbrollout_action {
     const char *expect_holder;        /* ACQUIRE: the holder decide saw (NULL none) */
     int64_t from_revision;            /* RESTORE: only while the Deployment is at it */
     int64_t to_revision;              /* RESTORE: the ReplicaSet revision to copy */
+    char job_name[DBROLLOUT_JOB_NAME_MAX]; /* CREATE_VERIFY_JOB */
+    int64_t job_deadline_s;           /* CREATE_VERIFY_JOB: its activeDeadlineSeconds */
 };
 
 struct dbrollout_plan {
@@ -455,6 +516,16 @@ struct plan;
  * a move is applied. */
 long dbrollout_plan_steps(const struct chlog *cl, const struct plan *pl);
 
+/* The name of the verification Job of generation `generation` of rollout
+ * `name`: "<name>-verify-<generation>", or, when that would pass 63
+ * characters, the name cut and followed by a hash of the whole name, so two
+ * rollouts never share one.  Deterministic: a restart names the same Job. */
+void dbrollout_verify_job_name(const char *name, int64_t generation, char *out, size_t n);
+
+/* status.verification.result as the API spells it ("" for NONE), and back. */
+const char *dbrollout_verify_result_name(enum dbrollout_verify_result r);
+bool dbrollout_verify_result_parse(const char *s, enum dbrollout_verify_result *out);
+
 /* True when the two statuses would serialise the same. */
 bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrollout_status *b);
 
@@ -479,8 +550,10 @@ enum tm_code dbrollout_reconcile(void *ctx, struct tm_proc *proc, const char *ns
                                  const char *name, struct mgr_result *res, struct tm_err *err);
 
 /* Registration for mgr_new()/mgr_run(): primary dbrollouts; secondaries
- * Deployments (spec.deploymentRef.name) and DBInstances
- * (spec.instanceRef.name: a released lock wakes the waiting rollouts). */
+ * Deployments (spec.deploymentRef.name), DBInstances (spec.instanceRef.name:
+ * a released lock wakes the waiting rollouts), the gated pods and the
+ * verification Jobs (labelled DBROLLOUT_JOB_LABEL, mapped by their
+ * ownerReference). */
 extern const struct mgr_reconciler dbrollout_reconciler;
 
 #endif

@@ -52,6 +52,7 @@ static const char *const phase_names[] = {
     [DBROLLOUT_PHASE_PENDING] = "Pending",
     [DBROLLOUT_PHASE_APPLYING] = "Applying",
     [DBROLLOUT_PHASE_WAITING_FOR_APP] = "WaitingForApp",
+    [DBROLLOUT_PHASE_VERIFYING] = "Verifying",
     [DBROLLOUT_PHASE_SUCCEEDED] = "Succeeded",
     [DBROLLOUT_PHASE_ROLLING_BACK] = "RollingBack",
     [DBROLLOUT_PHASE_ROLLED_BACK] = "RolledBack",
@@ -123,6 +124,55 @@ bool dbrollout_cause_parse(const char *s, enum dbrollout_rollback_cause *out)
     return true;
 }
 
+static const char *const verify_result_names[] = {
+    [DBROLLOUT_VERIFY_NONE] = "",
+    [DBROLLOUT_VERIFY_RUNNING] = "Running",
+    [DBROLLOUT_VERIFY_SUCCEEDED] = "Succeeded",
+    [DBROLLOUT_VERIFY_FAILED] = "Failed",
+};
+
+const char *dbrollout_verify_result_name(enum dbrollout_verify_result r)
+{
+    return name_at(verify_result_names, NNAMES(verify_result_names), (size_t)r);
+}
+
+bool dbrollout_verify_result_parse(const char *s, enum dbrollout_verify_result *out)
+{
+    int v = 0;
+    if (!s || !*s || !parse_enum(s, verify_result_names, NNAMES(verify_result_names), &v))
+        return false;
+    *out = (enum dbrollout_verify_result)v;
+    return true;
+}
+
+/* FNV-1a (32 bits): only to tell cut names apart, not for security. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+void dbrollout_verify_job_name(const char *name, int64_t generation, char *out, size_t n)
+{
+    char suffix[40];
+    const char *nm = name ? name : "";
+    text_cut(suffix, sizeof(suffix), "-verify-%lld", (long long)generation);
+    size_t room = DBROLLOUT_JOB_NAME_MAX - 1;
+    if (strlen(nm) + strlen(suffix) <= room) {
+        text_cut(out, n, "%s%s", nm, suffix);
+        return;
+    }
+    /* "<cut name>-<8 hex>-verify-<generation>"; a cut must not end in '-' or '.' */
+    int keep = (int)(room - strlen(suffix) - 9);
+    while (keep > 0 && (nm[keep - 1] == '-' || nm[keep - 1] == '.'))
+        keep--;
+    text_cut(out, n, "%.*s-%08x%s", keep, nm, (unsigned)name_hash(nm), suffix);
+}
+
 bool dbrollout_phase_terminal(enum dbrollout_phase p)
 {
     return p == DBROLLOUT_PHASE_SUCCEEDED || p == DBROLLOUT_PHASE_ROLLED_BACK ||
@@ -132,7 +182,7 @@ bool dbrollout_phase_terminal(enum dbrollout_phase p)
 static bool phase_in_progress(enum dbrollout_phase p)
 {
     return p == DBROLLOUT_PHASE_APPLYING || p == DBROLLOUT_PHASE_WAITING_FOR_APP ||
-           p == DBROLLOUT_PHASE_ROLLING_BACK;
+           p == DBROLLOUT_PHASE_VERIFYING || p == DBROLLOUT_PHASE_ROLLING_BACK;
 }
 
 bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrollout_status *b)
@@ -150,7 +200,11 @@ bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrol
            a->observed_generation == b->observed_generation &&
            a->retry_attempt == b->retry_attempt &&
            a->retry_not_before_ms == b->retry_not_before_ms &&
-           a->rollback_cause == b->rollback_cause && cond_list_equal(&a->conds, &b->conds);
+           a->rollback_cause == b->rollback_cause &&
+           strcmp(a->verify_job, b->verify_job) == 0 && a->verify_result == b->verify_result &&
+           strcmp(a->verify_reason, b->verify_reason) == 0 &&
+           strcmp(a->verify_message, b->verify_message) == 0 &&
+           a->verify_started_ms == b->verify_started_ms && cond_list_equal(&a->conds, &b->conds);
 }
 
 /* ------------------------------------------------------------ retry */
@@ -508,15 +562,56 @@ static bool last_moved_to(const struct dbrollout_observed *o, const char *tag)
 
 static bool app_failed(struct ctx *c, const char *reason, const char *msg);
 
-static void succeed(struct ctx *c)
+/* What the rollout reached, for Succeeded's message. */
+static void reached(const struct ctx *c, char *msg, size_t n)
 {
-    char msg[DBROLLOUT_MSG_MAX];
     if (c->o->spec.deployment)
-        text_cut(msg, sizeof(msg), "instance %s at tag %s; deployment %s revision %lld available",
+        text_cut(msg, n, "instance %s at tag %s; deployment %s revision %lld available",
                  c->o->spec.instance, c->o->spec.tag, c->o->spec.deployment,
                  (long long)c->st->deployment_revision);
     else
-        text_cut(msg, sizeof(msg), "instance %s at tag %s", c->o->spec.instance, c->o->spec.tag);
+        text_cut(msg, n, "instance %s at tag %s", c->o->spec.instance, c->o->spec.tag);
+}
+
+/* Ready's message while Verifying. */
+static void verifying_message(const struct ctx *c, char *msg, size_t n)
+{
+    char at[DBROLLOUT_MSG_MAX];
+    reached(c, at, sizeof(at));
+    text_cut(msg, n, "%s; running verification Job %s (timeout %llds)", at, c->st->verify_job,
+             (long long)c->o->spec.verify_timeout_s);
+}
+
+/* spec.verify: the app is available at the target (or, without a
+ * Deployment, the schema is at the tag): name the Job in the status, which
+ * is written before the action creates it. */
+static void start_verifying(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    struct dbrollout_status *st = c->st;
+    char msg[DBROLLOUT_MSG_MAX];
+    dbrollout_verify_job_name(o->name, o->generation, st->verify_job, sizeof(st->verify_job));
+    st->verify_result = DBROLLOUT_VERIFY_RUNNING;
+    st->verify_reason[0] = '\0';
+    st->verify_message[0] = '\0';
+    st->verify_started_ms = c->now;
+    verifying_message(c, msg, sizeof(msg));
+    reconciling(c, take(c, DBROLLOUT_T_VERIFY_START), msg);
+    event(c, "VerificationStarted", false, "%s", msg);
+    act(c, DBROLLOUT_ACT_CREATE_VERIFY_JOB, NULL);
+    text_cut(c->p->action.job_name, sizeof(c->p->action.job_name), "%s", st->verify_job);
+    c->p->action.job_deadline_s = o->spec.verify_timeout_s;
+}
+
+/* The app is available at the target: Succeeded, or Verifying first. */
+static void succeed(struct ctx *c)
+{
+    char msg[DBROLLOUT_MSG_MAX];
+    if (c->o->spec.verify) {
+        start_verifying(c);
+        return;
+    }
+    reached(c, msg, sizeof(msg));
     kstatus(c, COND_KS_READY, take(c, DBROLLOUT_T_SUCCEED), msg);
     finish(c);
     event(c, "Succeeded", false, "%s", msg);
@@ -706,7 +801,12 @@ static bool step_waiting(struct ctx *c)
     return false;
 }
 
-static bool app_failed(struct ctx *c, const char *reason, const char *msg)
+/* The app-failure path (onAppFailure), entered by the app (hold/rollback:
+ * the APP_FAILED_* rows) or by its verification (the VERIFY_FAILED_* rows):
+ * Hold stops as is; RollbackSchema/RollbackBoth roll back with rollbackCause
+ * AppFailed.  Returns true when decide goes on (RollingBack). */
+static bool on_app_failure(struct ctx *c, enum dbrollout_transition hold,
+                           enum dbrollout_transition rollback, const char *msg)
 {
     const struct dbrollout_observed *o = c->o;
     char m[DBROLLOUT_MSG_MAX];
@@ -715,21 +815,102 @@ static bool app_failed(struct ctx *c, const char *reason, const char *msg)
         c->st->deployment_revision = o->app.revision;
         c->st->previous_deployment_revision = o->app.previous_revision;
     }
-    setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, reason, msg);
-    event(c, "AppFailed", true, "%s", msg);
     if (o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_HOLD) {
         text_cut(m, sizeof(m), "%s; onAppFailure Hold: schema and deployment left as they are",
                  msg);
-        kstatus(c, COND_KS_STALLED, take(c, DBROLLOUT_T_APP_FAILED_HOLD), m);
+        kstatus(c, COND_KS_STALLED, take(c, hold), m);
         finish(c);
         return false;
     }
     text_cut(m, sizeof(m), "%s; rolling back to preStartTag %s", msg, prestart_label(c->st));
-    const char *rb = take(c, DBROLLOUT_T_APP_FAILED_ROLLBACK);
+    const char *rb = take(c, rollback);
     c->st->rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
     setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_FALSE, "AppFailed", m);
     reconciling(c, rb, m);
     return true;
+}
+
+static bool app_failed(struct ctx *c, const char *reason, const char *msg)
+{
+    setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, reason, msg);
+    event(c, "AppFailed", true, "%s", msg);
+    return on_app_failure(c, DBROLLOUT_T_APP_FAILED_HOLD, DBROLLOUT_T_APP_FAILED_ROLLBACK, msg);
+}
+
+/* The verification failed (reason: the Job's Failed reason, Timeout or
+ * JobNotCreated): recorded in status.verification, then the app-failure path. */
+static bool verification_failed(struct ctx *c, const char *reason, const char *msg)
+{
+    struct dbrollout_status *st = c->st;
+    st->verify_result = DBROLLOUT_VERIFY_FAILED;
+    text_cut(st->verify_reason, sizeof(st->verify_reason), "%s", reason);
+    text_cut(st->verify_message, sizeof(st->verify_message), "%s", msg);
+    event(c, "VerificationFailed", true, "%s", msg);
+    return on_app_failure(c, DBROLLOUT_T_VERIFY_FAILED_HOLD, DBROLLOUT_T_VERIFY_FAILED_ROLLBACK,
+                          msg);
+}
+
+/* Verifying: wait for the Job named in status.verification to end. */
+static bool step_verifying(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    const struct dbrollout_job *j = &o->job;
+    struct dbrollout_status *st = c->st;
+    char msg[DBROLLOUT_MSG_MAX], what[DBROLLOUT_MSG_MAX];
+    int64_t deadline = st->verify_started_ms + o->spec.verify_timeout_s * 1000;
+
+    if (o->last.kind == DBROLLOUT_ACT_CREATE_VERIFY_JOB && o->last.code != TM_OK) {
+        text_cut(what, sizeof(what), "creating verification Job %s failed: %s", st->verify_job,
+                 o->last.error ? o->last.error : "error");
+        if (o->last.retry != TM_RETRY_TERMINAL) {
+            transient(c, DBROLLOUT_T_VERIFY_CREATE_RETRY, what);
+            return false;
+        }
+        return verification_failed(c, "JobNotCreated", what);
+    }
+    if (j->found && j->complete) {
+        char at[DBROLLOUT_MSG_MAX];
+        reached(c, at, sizeof(at));
+        text_cut(what, sizeof(what), "verification Job %s succeeded", st->verify_job);
+        st->verify_result = DBROLLOUT_VERIFY_SUCCEEDED;
+        st->verify_reason[0] = '\0';
+        text_cut(st->verify_message, sizeof(st->verify_message), "%s", what);
+        text_cut(msg, sizeof(msg), "%s; %s", at, what);
+        kstatus(c, COND_KS_READY, take(c, DBROLLOUT_T_VERIFY_SUCCEED), msg);
+        finish(c);
+        event(c, "VerificationSucceeded", false, "%s", what);
+        event(c, "Succeeded", false, "%s", msg);
+        return false;
+    }
+    if (j->found && j->failed) {
+        text_cut(what, sizeof(what), "verification Job %s failed: %s%s%s", st->verify_job,
+                 j->reason ? j->reason : "Failed", j->message && *j->message ? ": " : "",
+                 j->message ? j->message : "");
+        return verification_failed(c, j->reason && *j->reason ? j->reason : "Failed", what);
+    }
+    if (st->verify_started_ms > 0 && c->now > deadline) {
+        text_cut(what, sizeof(what),
+                 "verification Job %s did not finish within spec.verify.timeout (%llds)",
+                 st->verify_job, (long long)o->spec.verify_timeout_s);
+        return verification_failed(c, "Timeout", what);
+    }
+    if (!j->found && o->last.kind != DBROLLOUT_ACT_CREATE_VERIFY_JOB) {
+        /* named in the status, not there: a restart between the status write
+         * and the create, or someone deleted it; the create is idempotent */
+        verifying_message(c, msg, sizeof(msg));
+        reconciling(c, take(c, DBROLLOUT_T_VERIFY_CREATE), msg);
+        act(c, DBROLLOUT_ACT_CREATE_VERIFY_JOB, NULL);
+        text_cut(c->p->action.job_name, sizeof(c->p->action.job_name), "%s", st->verify_job);
+        int64_t left_s = (deadline - c->now) / 1000;
+        c->p->action.job_deadline_s = left_s > 0 ? left_s : 1;
+        return false;
+    }
+    verifying_message(c, msg, sizeof(msg)); /* as VERIFY_START wrote it: no new write */
+    reconciling(c, take(c, DBROLLOUT_T_VERIFY_WAIT), msg);
+    int64_t left = deadline - c->now + 1000;
+    c->p->requeue_ms = left > 0 && left < DBROLLOUT_REQUEUE_BLOCKED_MS ? left
+                                                                       : DBROLLOUT_REQUEUE_BLOCKED_MS;
+    return false;
 }
 
 /* The undo failed for good (row t): Failed, RolledBack False. */
@@ -843,10 +1024,15 @@ static bool step_rolling_back(struct ctx *c)
         cause_app && o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH &&
         st->previous_deployment_revision > 0;
     const struct cond *sa = cond_find(&st->conds, DBROLLOUT_COND_SCHEMA_APPLIED);
+    char cause[DBROLLOUT_MSG_MAX];
+    if (cause_app && st->verify_result == DBROLLOUT_VERIFY_FAILED)
+        text_cut(cause, sizeof(cause), "verification Job %s failed", st->verify_job);
+    else
+        text_cut(cause, sizeof(cause), "%s",
+                 cause_app ? "the application failed" : "a changeset failed");
     text_cut(msg, sizeof(msg), "instance %s back at preStartTag %s%s after %s%s%s", o->spec.instance,
         prestart_label(st), app_restored ? ", deployment restored to its previous revision" : "",
-        cause_app ? "the application failed" : "a changeset failed",
-        !cause_app && sa ? ": " : "", !cause_app && sa ? sa->message : "");
+        cause, !cause_app && sa ? ": " : "", !cause_app && sa ? sa->message : "");
     setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_TRUE, cause_app ? "AppFailed" : "ApplyFailed",
             msg);
     if (cause_app)
@@ -872,6 +1058,9 @@ static void progress(struct ctx *c)
             break;
         case DBROLLOUT_PHASE_WAITING_FOR_APP:
             again = step_waiting(c);
+            break;
+        case DBROLLOUT_PHASE_VERIFYING:
+            again = step_verifying(c);
             break;
         case DBROLLOUT_PHASE_ROLLING_BACK:
             again = step_rolling_back(c);
@@ -953,6 +1142,11 @@ static const char *begin_common(struct ctx *c, bool retarget)
                                                        : DBROLLOUT_T_BEGIN));
     cond_remove(&st->conds, DBROLLOUT_COND_ROLLED_BACK);
     st->rollback_cause = DBROLLOUT_CAUSE_NONE;
+    st->verify_job[0] = '\0';
+    st->verify_result = DBROLLOUT_VERIFY_NONE;
+    st->verify_reason[0] = '\0';
+    st->verify_message[0] = '\0';
+    st->verify_started_ms = 0;
     setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Pending", "not applied yet");
     if (o->spec.deployment)
         setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_FALSE, "Pending", "not observed yet");

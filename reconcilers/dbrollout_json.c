@@ -37,6 +37,21 @@ static void read_retry(const cJSON *s, struct dbrollout_status *st)
     st->retry_not_before_ms = nb;
 }
 
+static void read_verification(const cJSON *s, struct dbrollout_status *st)
+{
+    const cJSON *v = rec_at(s, "verification");
+    const char *job = rec_str(v, "job");
+    if (!cJSON_IsObject(v) || !job || !*job ||
+        !dbrollout_verify_result_parse(rec_str(v, "result"), &st->verify_result))
+        return; /* none (or not what decide writes) */
+    text_cut(st->verify_job, sizeof(st->verify_job), "%s", job);
+    const char *t = rec_str(v, "reason");
+    text_cut(st->verify_reason, sizeof(st->verify_reason), "%s", t ? t : "");
+    t = rec_str(v, "message");
+    text_cut(st->verify_message, sizeof(st->verify_message), "%s", t ? t : "");
+    st->verify_started_ms = rec_time_parse(rec_str(v, "startedAt"));
+}
+
 static void read_rollback_cause(const cJSON *s, struct dbrollout_status *st)
 {
     if (dbrollout_cause_parse(rec_str(s, "rollbackCause"), &st->rollback_cause))
@@ -71,6 +86,14 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
         sp->app_timeout_s = 600;
     if (sp->app_timeout_s > 86400) /* the CRD's maximum; keeps the ms arithmetic in range */
         sp->app_timeout_s = 86400;
+    /* spec.verify: the Job template stays in obj (act builds the Job) */
+    sp->verify = cJSON_IsObject(rec_at(obj, "spec.verify.jobTemplate"));
+    int64_t vt = 0;
+    sp->verify_timeout_s = text_duration_ms(rec_str(obj, "spec.verify.timeout"), &vt)
+                               ? (vt + 999) / 1000
+                               : DBROLLOUT_VERIFY_TIMEOUT_DEFAULT_S;
+    if (sp->verify_timeout_s > 86400) /* the CRD's maximum (24h) */
+        sp->verify_timeout_s = 86400;
     if (!sp->tag)
         sp->tag = "";
     if (!sp->instance)
@@ -100,6 +123,7 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
     rec_conds_from_json(rec_at(s, "conditions"), &st->conds);
     read_retry(s, st);
     read_rollback_cause(s, st);
+    read_verification(s, st);
 }
 
 static bool add_str_or_null(cJSON *o, const char *k, const char *v, bool present)
@@ -114,6 +138,19 @@ static bool add_time_or_null(cJSON *o, const char *k, int64_t ms)
         return cJSON_AddNullToObject(o, k) != NULL;
     rec_time_format(ms, t, sizeof(t));
     return cJSON_AddStringToObject(o, k, t) != NULL;
+}
+
+static bool add_verification_or_null(cJSON *o, const struct dbrollout_status *s)
+{
+    if (!s->verify_job[0] || s->verify_result == DBROLLOUT_VERIFY_NONE)
+        return cJSON_AddNullToObject(o, "verification") != NULL;
+    cJSON *v = cJSON_AddObjectToObject(o, "verification");
+    /* a merge patch: absent members are removed by their null */
+    return v && cJSON_AddStringToObject(v, "job", s->verify_job) &&
+           cJSON_AddStringToObject(v, "result", dbrollout_verify_result_name(s->verify_result)) &&
+           add_str_or_null(v, "reason", s->verify_reason, s->verify_reason[0] != '\0') &&
+           add_str_or_null(v, "message", s->verify_message, s->verify_message[0] != '\0') &&
+           add_time_or_null(v, "startedAt", s->verify_started_ms);
 }
 
 static bool add_retry_or_null(cJSON *o, const struct dbrollout_status *s)
@@ -147,7 +184,8 @@ cJSON *dbrollout_status_json(const struct dbrollout_status *s)
         cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation) &&
         add_retry_or_null(o, s) &&
         add_str_or_null(o, "rollbackCause", dbrollout_cause_name(s->rollback_cause),
-                        s->rollback_cause != DBROLLOUT_CAUSE_NONE);
+                        s->rollback_cause != DBROLLOUT_CAUSE_NONE) &&
+        add_verification_or_null(o, s);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -23,8 +23,10 @@
 /* where a new rollout starts: no status, waiting, Blocked, or terminal with
  * a changed spec */
 #define START (F(NONE) | F(PENDING) | F(BLOCKED) | F(SUCCEEDED) | F(ROLLED_BACK) | F(FAILED))
-/* a new spec.tag while applying or waiting passes the same checks */
-#define START_OR_RETARGET (START | F(APPLYING) | F(WAITING_FOR_APP))
+/* a new spec.tag while applying, waiting or verifying retargets and passes
+ * the same checks as a start */
+#define RETARGETABLE (F(APPLYING) | F(WAITING_FOR_APP) | F(VERIFYING))
+#define START_OR_RETARGET (START | RETARGETABLE)
 #define MOVING (F(APPLYING) | F(WAITING_FOR_APP) | F(ROLLING_BACK))
 
 #define ROW(id, from, when, act, next, reason, flags)                                       \
@@ -68,13 +70,13 @@ const struct dbrollout_row dbrollout_table[DBROLLOUT_T_COUNT] = {
         NONE, APPLYING, "Progressing", CHAINS),
     ROW(BEGIN_APP_FIRST, START, "preStartTag stamped (AppFirst with a deployment)",
         NONE, WAITING_FOR_APP, "Progressing", CHAINS),
-    ROW(RETARGET, F(APPLYING) | F(WAITING_FOR_APP),
+    ROW(RETARGET, RETARGETABLE,
         "spec.tag changed (SchemaFirst, Parallel, or no deployment); preStartTag kept",
         NONE, APPLYING, "Progressing", CHAINS),
-    ROW(RETARGET_APP_FIRST, F(APPLYING) | F(WAITING_FOR_APP),
+    ROW(RETARGET_APP_FIRST, RETARGETABLE,
         "spec.tag changed (AppFirst with a deployment); preStartTag kept",
         NONE, WAITING_FOR_APP, "Progressing", CHAINS),
-    ROW(UNREACHABLE, MOVING,
+    ROW(UNREACHABLE, MOVING | F(VERIFYING),
         "the database is unreachable (applying, rolling back, or retargeting)",
         NONE, NONE, "DatabaseUnreachable", 0),
     ROW(APPLY_RETRY, F(APPLYING),
@@ -95,7 +97,7 @@ const struct dbrollout_row dbrollout_table[DBROLLOUT_T_COUNT] = {
         "at spec.tag, a deployment to wait for (AppFirst: not yet available)",
         NONE, WAITING_FOR_APP, NULL, CHAINS),
     ROW(SUCCEED, F(APPLYING) | F(WAITING_FOR_APP),
-        "at spec.tag and no deployment, or its target template available",
+        "at spec.tag and no deployment, or its target template available; no spec.verify",
         NONE, SUCCEEDED, "Succeeded", RELEASES),
     ROW(APP_AVAILABLE_APP_FIRST, F(WAITING_FOR_APP),
         "AppFirst: the target template is available, the schema is not at spec.tag",
@@ -133,6 +135,29 @@ const struct dbrollout_row dbrollout_table[DBROLLOUT_T_COUNT] = {
     ROW(ROLLED_BACK_APPLY_FAILED, F(ROLLING_BACK),
         "back at preStartTag; rollbackCause ApplyFailed (or none recorded)",
         NONE, FAILED, "ApplyFailed", RELEASES),
+    ROW(VERIFY_START, F(APPLYING) | F(WAITING_FOR_APP),
+        "as SUCCEED, with spec.verify: status.verification names the Job (rollout name and "
+        "generation), written before it is created",
+        CREATE_VERIFY_JOB, VERIFYING, "Verifying", 0),
+    ROW(VERIFY_CREATE, F(VERIFYING),
+        "the Job named in status.verification does not exist (a restart before the create, "
+        "or it was deleted); AlreadyExists counts as created",
+        CREATE_VERIFY_JOB, NONE, "Verifying", 0),
+    ROW(VERIFY_CREATE_RETRY, F(VERIFYING),
+        "creating the Job failed in a way a retry may fix: requeue with backoff",
+        NONE, NONE, "Verifying", 0),
+    ROW(VERIFY_WAIT, F(VERIFYING), "the Job runs, verify.timeout not reached",
+        NONE, NONE, "Verifying", 0),
+    ROW(VERIFY_SUCCEED, F(VERIFYING), "the Job is Complete: status.verification.result Succeeded",
+        NONE, SUCCEEDED, "Succeeded", RELEASES),
+    ROW(VERIFY_FAILED_HOLD, F(VERIFYING),
+        "the Job Failed, verify.timeout passed, or the API refused the Job: "
+        "status.verification.result Failed; onAppFailure Hold",
+        NONE, FAILED, "VerificationFailed", RELEASES),
+    ROW(VERIFY_FAILED_ROLLBACK, F(VERIFYING),
+        "the verification failed (as above); onAppFailure RollbackSchema or RollbackBoth: "
+        "rollbackCause AppFailed",
+        NONE, ROLLING_BACK, "RollingBack", CHAINS),
 };
 
 const struct dbrollout_row *dbrollout_row(enum dbrollout_transition t)

@@ -224,6 +224,55 @@ apiVersion: tidemark.dev/v1alpha1
 kind: DBRollout
 metadata: {name: from-no-container}
 spec: {instanceRef: {name: orders-prod}, deploymentRef: {name: app}, tagFrom: {pattern: "(.*)"}}'
+accept "DBRollout with spec.verify (timeout defaulted)" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: verify}
+spec:
+  instanceRef: {name: orders-prod}
+  tag: v1.0.0
+  verify:
+    jobTemplate:
+      metadata: {labels: {team: orders}}
+      spec: {backoffLimit: 0, template: {spec: {containers: [{name: check, image: smoke:1}]}}}'
+[[ "$(k -n "$NS" get dbrollout verify -o jsonpath='{.spec.verify.timeout} {.spec.verify.jobTemplate.spec.backoffLimit}')" == "10m 0" ]] \
+  || fail "spec.verify: timeout not defaulted to 10m or the JobSpec pruned: $(k -n "$NS" get dbrollout verify -o jsonpath='{.spec.verify}')"
+reject "DBRollout verify Job naming a ServiceAccount" \
+  "leave serviceAccountName out; the Job runs as the application's ServiceAccount" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: verify-sa}
+spec:
+  instanceRef: {name: orders-prod}
+  tag: v1.0.0
+  verify: {jobTemplate: {spec: {template: {spec: {serviceAccountName: admin, containers: [{name: c, image: i}]}}}}}'
+reject "DBRollout verify timeout over 24h" \
+  "spec.verify.timeout must be between 1s and 24h" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: verify-long}
+spec:
+  instanceRef: {name: orders-prod}
+  tag: v1.0.0
+  verify: {timeout: 25h, jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: i}]}}}}}'
+reject "DBRollout verify Job restarting Always" \
+  'restartPolicy: Unsupported value: "Always"' '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: verify-always}
+spec:
+  instanceRef: {name: orders-prod}
+  tag: v1.0.0
+  verify: {jobTemplate: {spec: {template: {spec: {restartPolicy: Always, containers: [{name: c, image: i}]}}}}}'
+reject "DBRollout verify Job without containers" \
+  "spec.verify.jobTemplate.spec.template.spec.containers: Required value" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: verify-empty}
+spec:
+  instanceRef: {name: orders-prod}
+  tag: v1.0.0
+  verify: {jobTemplate: {spec: {template: {spec: {}}}}}'
 reject "DBRollout with a tag that is not a tag" \
   "spec.tag in body should match" '
 apiVersion: tidemark.dev/v1alpha1

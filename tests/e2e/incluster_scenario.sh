@@ -245,12 +245,15 @@ log "the controller made $(wc -l <"$WORK/requests") requests of $(wc -l <"$WORK/
 # the changelog label (reconcilers/rec.c), patch of a repeated Event's series
 # (controller/kube/event.c), a live get of a DBRollout whose cached copy may lag or of the
 # lock holder (reconcilers/dbrollout.c; taken in most runs, not all), the removal of a pod's
-# schema gate (reconcilers/gate.c; this scenario's app declares none)
+# schema gate (reconcilers/gate.c; this scenario's app declares none), the creation of a
+# spec.verify Job (reconcilers/dbrollout.c; this scenario's rollout declares none: its Jobs
+# informer still lists and watches)
 cat >"$WORK/unexercised" <<'EOF'
 get core configmaps
 patch events.k8s.io events
 get tidemark.dev dbrollouts
 patch core pods
+create batch jobs
 EOF
 : >"$WORK/can-fail"
 can() { # yes|no can-i-arguments...: asked in the background, 6 at a time; a mismatch -> can-fail
@@ -285,6 +288,7 @@ for v in list watch create update patch delete; do can no "$v" secrets -n "$NS";
 for v in create update patch delete; do can no "$v" configmaps -n "$NS"; done
 for v in create delete; do can no "$v" deployments.apps -n "$NS"; done
 for v in create delete deletecollection; do can no "$v" pods -n "$NS"; done
+for v in get update patch delete; do can no "$v" jobs.batch -n "$NS"; done
 can no create pods/exec -n "$NS"
 can no patch replicasets.apps -n "$NS"
 for r in dbschemas dbinstances dbrollouts; do can no create "$r.tidemark.dev" -n "$NS"; can no delete "$r.tidemark.dev" -n "$NS"; done

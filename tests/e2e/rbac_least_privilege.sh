@@ -11,7 +11,7 @@
 #                cluster-wide): the same as helm Roles.
 # In every mode Secrets are `get` only (read live by name; list or watch would let the
 # controller read every Secret of the cluster) and nothing may be created or deleted beyond
-# Events and the leader Lease.  The chart objects get a release name of their own and are
+# Events, the leader Lease and the verification Jobs of spec.verify (created, never deleted).  The chart objects get a release name of their own and are
 # deleted at the end; the kustomize ones are left installed, as crds_manifests.sh leaves them.
 # Needs helm (hack/helm.sh build), KUBECONFIG and TIDEMARK_K8S_BIN.
 set -euo pipefail
@@ -53,12 +53,15 @@ controller_in_ns() { # SA yes|no NAMESPACE
   can "$sa" "$want" get secrets -n "$ns"
   for v in get list watch; do can "$sa" "$want" "$v" configmaps -n "$ns"; done
   for v in create patch; do can "$sa" "$want" "$v" events.events.k8s.io -n "$ns"; done
+  for v in list watch create; do can "$sa" "$want" "$v" jobs.batch -n "$ns"; done
   # never
   for v in list watch create update patch delete; do can "$sa" no "$v" secrets -n "$ns"; done
   for v in create update patch delete; do can "$sa" no "$v" configmaps -n "$ns"; done
   for v in create delete; do can "$sa" no "$v" deployments.apps -n "$ns"; done
   can "$sa" no patch replicasets.apps -n "$ns"
   can "$sa" no create pods -n "$ns"
+  for v in get update patch delete; do can "$sa" no "$v" jobs.batch -n "$ns"; done
+  can "$sa" no create cronjobs.batch -n "$ns"
   can "$sa" no get leases.coordination.k8s.io -n "$ns"
 }
 
@@ -66,7 +69,7 @@ controller_in_ns() { # SA yes|no NAMESPACE
 controller_cluster_wide() { # SA yes|no
   local sa=$1 want=$2 r
   for r in dbschemas.tidemark.dev dbinstances.tidemark.dev dbrollouts.tidemark.dev \
-           deployments.apps configmaps; do
+           deployments.apps configmaps jobs.batch; do
     can "$sa" "$want" list "$r" -A
     can "$sa" "$want" watch "$r" -A
   done

@@ -92,7 +92,7 @@ if not errors:
     expect_enum("DBRollout", "spec.order", ["SchemaFirst", "AppFirst", "Parallel"], "SchemaFirst")
     expect_enum("DBRollout", "spec.onAppFailure", ["RollbackSchema", "RollbackBoth", "Hold"], "RollbackSchema")
     expect_enum("DBRollout", "spec.changeSetFailureStrategy", ["Rollback", "MarkNextRun", "Fail"], "Rollback")
-    expect_enum("DBRollout", "status.phase", ["Pending", "Applying", "WaitingForApp", "Succeeded",
+    expect_enum("DBRollout", "status.phase", ["Pending", "Applying", "WaitingForApp", "Verifying", "Succeeded",
                                              "RollingBack", "RolledBack", "Failed", "Blocked"])
     expect_enum("DBInstance", "spec.policy.destructiveChanges", ["Deny", "Warn", "Allow"])
     expect_enum("DBInstance", "spec.connection.sslMode",

@@ -253,6 +253,8 @@ TM_TEST(instance_check_interval_parses_durations)
     TM_EXPECT(!dbinstance_parse_interval("1d", &ms));
     TM_EXPECT(!dbinstance_parse_interval("", &ms));
     TM_EXPECT(!dbinstance_parse_interval("m", &ms));
+    TM_EXPECT(!dbinstance_parse_interval("30s5m", &ms)); /* units in order h, m, s */
+    TM_EXPECT(!dbinstance_parse_interval("5m5m", &ms));
 }
 
 TM_TEST(instance_unchanged_fingerprint_keeps_the_status_and_writes_nothing)

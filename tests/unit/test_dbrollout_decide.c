@@ -121,6 +121,33 @@ static void app_rolling(struct dbrollout_observed *o)
     o->app.previous_revision = 1;
 }
 
+/* ro with spec.verify (timeout 60 s), its app available at the target. */
+static void with_verify(struct dbrollout_observed *o)
+{
+    o->spec.verify = true;
+    o->spec.verify_timeout_s = 60;
+}
+
+/* The status of ro Verifying since NOW-5000: its Job ro-verify-2 named,
+ * Running; the app at revision 2 available (previous 1), schema at v2. */
+static void verifying(struct dbrollout_observed *o)
+{
+    with_verify(o);
+    started(o, DBROLLOUT_PHASE_VERIFYING);
+    app_rolling(o);
+    o->app.updated_replicas = 2;
+    o->app.available_replicas = 2;
+    o->app.status_replicas = 2;
+    o->status.deployment_revision = 2;
+    o->status.previous_deployment_revision = 1;
+    o->db.target = DBROLLOUT_POS_AT;
+    o->db.prestart = DBROLLOUT_POS_BACKWARD;
+    snprintf(o->status.verify_job, sizeof(o->status.verify_job), "ro-verify-2");
+    o->status.verify_result = DBROLLOUT_VERIFY_RUNNING;
+    o->status.verify_started_ms = NOW - 5000;
+    o->job.found = true;
+}
+
 static bool has_event(const struct dbrollout_plan *p, const char *reason, bool warning)
 {
     for (size_t i = 0; i < p->nevents; i++) {
@@ -1418,8 +1445,273 @@ static bool row_scenario(enum dbrollout_transition t, struct dbrollout_observed 
         o->status.rollback_cause = t == DBROLLOUT_T_ROLLED_BACK ? DBROLLOUT_CAUSE_APP_FAILED
                                                                 : DBROLLOUT_CAUSE_APPLY_FAILED;
         return true;
+    case DBROLLOUT_T_VERIFY_START:
+        started(o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+        with_verify(o);
+        o->db.target = DBROLLOUT_POS_AT;
+        return true;
+    case DBROLLOUT_T_VERIFY_CREATE:
+        verifying(o);
+        o->job.found = false;
+        return true;
+    case DBROLLOUT_T_VERIFY_CREATE_RETRY:
+        verifying(o);
+        o->job.found = false;
+        o->last.kind = DBROLLOUT_ACT_CREATE_VERIFY_JOB;
+        o->last.code = TM_E_HTTP;
+        o->last.retry = TM_RETRY_TRANSIENT;
+        o->last.error = "503 Service Unavailable";
+        return true;
+    case DBROLLOUT_T_VERIFY_WAIT:
+        verifying(o);
+        return true;
+    case DBROLLOUT_T_VERIFY_SUCCEED:
+        verifying(o);
+        o->job.complete = true;
+        return true;
+    case DBROLLOUT_T_VERIFY_FAILED_HOLD:
+    case DBROLLOUT_T_VERIFY_FAILED_ROLLBACK:
+        verifying(o);
+        o->job.failed = true;
+        o->job.reason = "BackoffLimitExceeded";
+        o->job.message = "Job has reached the specified backoff limit";
+        if (t == DBROLLOUT_T_VERIFY_FAILED_HOLD)
+            o->spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_HOLD;
+        return true;
     }
     return false;
+}
+
+/* ------------------------------------------------------ verification */
+
+TM_TEST(verify_job_name_is_deterministic_and_fits_a_job_name)
+{
+    char a[DBROLLOUT_JOB_NAME_MAX], b[DBROLLOUT_JOB_NAME_MAX];
+    dbrollout_verify_job_name("orders-dev", 3, a, sizeof(a));
+    TM_EXPECT_STR(a, "orders-dev-verify-3");
+    /* 60 characters each, the same first 50: cut, told apart by the hash */
+    const char *l1 = "aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeee-first1";
+    const char *l2 = "aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeee-second";
+    dbrollout_verify_job_name(l1, 12, a, sizeof(a));
+    dbrollout_verify_job_name(l2, 12, b, sizeof(b));
+    TM_EXPECT(strlen(a) <= 63 && strlen(b) <= 63);
+    TM_EXPECT(strcmp(a, b) != 0);
+    TM_EXPECT(strstr(a, "-verify-12") != NULL);
+    char again[DBROLLOUT_JOB_NAME_MAX];
+    dbrollout_verify_job_name(l1, 12, again, sizeof(again));
+    TM_EXPECT_STR(again, a);
+    /* a cut never leaves "--" where the name had a dash at the cut */
+    dbrollout_verify_job_name("aaaaaaaaaabbbbbbbbbbccccccccccdddddddddd-eeeeeeeee-xxxxxxxxxxxxxxxx", 1,
+                              a, sizeof(a));
+    TM_EXPECT(strstr(a, "--") == NULL);
+}
+
+TM_TEST(verify_starts_a_job_once_the_app_is_available_at_the_target)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    with_verify(&o);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.app.service_account = "orders-app";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_VERIFYING);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_CREATE_VERIFY_JOB);
+    TM_EXPECT_STR(p.action.job_name, "ro-verify-2");
+    TM_EXPECT_INT(p.action.job_deadline_s, 60);
+    /* named in the status written before the create */
+    TM_EXPECT_STR(p.status.verify_job, "ro-verify-2");
+    TM_EXPECT_INT(p.status.verify_result, DBROLLOUT_VERIFY_RUNNING);
+    TM_EXPECT_INT(p.status.verify_started_ms, NOW);
+    TM_EXPECT_STR(cond_reason(&p, COND_READY), "Verifying");
+    TM_EXPECT_INT(cond_status(&p, COND_RECONCILING), COND_TRUE);
+    TM_EXPECT(has_event(&p, "VerificationStarted", false));
+    TM_EXPECT(!has_event(&p, "Succeeded", false));
+    TM_EXPECT_INT(p.status.observed_generation, 1); /* not fully handled yet */
+}
+
+TM_TEST(verify_without_a_deployment_runs_once_the_schema_is_at_the_tag)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    with_verify(&o);
+    o.spec.deployment = NULL;
+    o.db.target = DBROLLOUT_POS_AT;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_VERIFYING);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_CREATE_VERIFY_JOB);
+    TM_EXPECT(has_event(&p, "SchemaApplied", false));
+}
+
+TM_TEST(verify_waiting_writes_nothing_new)
+{
+    /* the status VERIFY_START wrote, then the Job running: no second write */
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    with_verify(&o);
+    o.db.target = DBROLLOUT_POS_AT;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    struct dbrollout_observed o2 = o;
+    o2.status = p.status;
+    o2.job.found = true;
+    struct dbrollout_plan p2;
+    dbrollout_decide(&o2, NOW + 3000, &p2);
+    TM_EXPECT_INT(p2.trace[p2.ntrace - 1], DBROLLOUT_T_VERIFY_WAIT);
+    TM_EXPECT(dbrollout_status_equal(&p2.status, &o2.status));
+    TM_EXPECT_INT(p2.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT_INT(p2.nevents, 0);
+    /* requeued for the timeout (60 s from NOW), at most a minute away */
+    TM_EXPECT(p2.requeue_ms > 0 && p2.requeue_ms <= 58000);
+}
+
+TM_TEST(verify_recreates_a_missing_job_under_the_same_name)
+{
+    struct dbrollout_observed o = base();
+    verifying(&o);
+    o.job.found = false; /* a restart between the status write and the create */
+    o.generation = 2;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_CREATE_VERIFY_JOB);
+    TM_EXPECT_STR(p.action.job_name, "ro-verify-2");
+    TM_EXPECT_INT(p.action.job_deadline_s, 55); /* what the timeout leaves */
+    TM_EXPECT_INT(p.status.verify_started_ms, NOW - 5000);
+}
+
+TM_TEST(verify_job_complete_succeeds_and_releases_the_lock)
+{
+    struct dbrollout_observed o = base();
+    verifying(&o);
+    o.job.complete = true;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_SUCCEEDED);
+    TM_EXPECT_INT(p.status.verify_result, DBROLLOUT_VERIFY_SUCCEEDED);
+    TM_EXPECT_STR(p.status.verify_job, "ro-verify-2");
+    TM_EXPECT(has_event(&p, "VerificationSucceeded", false));
+    TM_EXPECT(has_event(&p, "Succeeded", false));
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+    TM_EXPECT_INT(p.status.observed_generation, 2);
+    TM_EXPECT(strstr(p.status.message, "verification Job ro-verify-2 succeeded") != NULL);
+}
+
+TM_TEST(verify_job_failed_takes_the_app_failure_path_rollback_both)
+{
+    struct dbrollout_observed o = base();
+    verifying(&o);
+    o.spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH;
+    o.job.failed = true;
+    o.job.reason = "BackoffLimitExceeded";
+    o.job.message = "Job has reached the specified backoff limit";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    /* SchemaFirst: the Deployment is restored first, then the schema */
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_INT(p.trace[0], DBROLLOUT_T_VERIFY_FAILED_ROLLBACK);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RESTORE_DEPLOYMENT);
+    TM_EXPECT_INT(p.action.from_revision, 2);
+    TM_EXPECT_INT(p.action.to_revision, 1);
+    TM_EXPECT_INT(p.status.rollback_cause, DBROLLOUT_CAUSE_APP_FAILED);
+    TM_EXPECT_INT(p.status.verify_result, DBROLLOUT_VERIFY_FAILED);
+    TM_EXPECT_STR(p.status.verify_reason, "BackoffLimitExceeded");
+    TM_EXPECT(strstr(p.status.verify_message, "ro-verify-2") != NULL);
+    TM_EXPECT(strstr(p.status.verify_message, "backoff limit") != NULL);
+    TM_EXPECT(has_event(&p, "VerificationFailed", true));
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_ROLLED_BACK), "AppFailed");
+}
+
+TM_TEST(verify_timeout_fails_the_verification)
+{
+    struct dbrollout_observed o = base();
+    verifying(&o);
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW - 5000 + 60000, &p); /* not yet: at the deadline */
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_VERIFYING);
+    dbrollout_decide(&o, NOW - 5000 + 61000, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_STR(p.status.verify_reason, "Timeout");
+    TM_EXPECT(strstr(p.status.verify_message, "spec.verify.timeout (60s)") != NULL);
+    /* RollbackSchema: the schema goes back, the Deployment stays */
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v1");
+}
+
+TM_TEST(verify_failed_with_hold_stops_as_is)
+{
+    struct dbrollout_observed o = base();
+    verifying(&o);
+    o.spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_HOLD;
+    o.job.failed = true;
+    o.job.reason = "DeadlineExceeded";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_FAILED);
+    TM_EXPECT_STR(cond_reason(&p, COND_READY), "VerificationFailed");
+    TM_EXPECT_INT(cond_status(&p, COND_STALLED), COND_TRUE);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+    TM_EXPECT_STR(p.status.verify_reason, "DeadlineExceeded");
+}
+
+TM_TEST(verify_job_the_api_refuses_fails_the_verification)
+{
+    struct dbrollout_observed o = base();
+    verifying(&o);
+    o.job.found = false;
+    o.last.kind = DBROLLOUT_ACT_CREATE_VERIFY_JOB;
+    o.last.code = TM_E_INVAL;
+    o.last.retry = TM_RETRY_TERMINAL;
+    o.last.error = "422 Invalid: spec.template.spec.containers: Required value";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_STR(p.status.verify_reason, "JobNotCreated");
+    TM_EXPECT(strstr(p.status.verify_message, "422 Invalid") != NULL);
+    /* a transient refusal is retried instead, Verifying kept */
+    o.last.code = TM_E_HTTP;
+    o.last.retry = TM_RETRY_TRANSIENT;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_VERIFYING);
+    TM_EXPECT(p.backoff);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+}
+
+TM_TEST(verify_rolled_back_names_the_job)
+{
+    struct dbrollout_observed o = base();
+    verifying(&o);
+    o.status.phase = DBROLLOUT_PHASE_ROLLING_BACK;
+    o.status.rollback_cause = DBROLLOUT_CAUSE_APP_FAILED;
+    o.status.verify_result = DBROLLOUT_VERIFY_FAILED;
+    o.db.prestart = DBROLLOUT_POS_AT;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLED_BACK);
+    TM_EXPECT(strstr(p.status.message, "after verification Job ro-verify-2 failed") != NULL);
+    TM_EXPECT_STR(p.status.verify_job, "ro-verify-2"); /* kept in the terminal phase */
+}
+
+TM_TEST(verify_new_tag_while_verifying_retargets_and_clears_the_verification)
+{
+    struct dbrollout_observed o = base();
+    verifying(&o);
+    o.spec.tag = "v3";
+    o.generation = 3;
+    o.db.target = DBROLLOUT_POS_FORWARD;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.trace[0], DBROLLOUT_T_RETARGET);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_APPLYING);
+    TM_EXPECT_INT(p.status.verify_result, DBROLLOUT_VERIFY_NONE);
+    TM_EXPECT_STR(p.status.verify_job, "");
+}
+
+TM_TEST(verify_a_verifying_rollout_holds_the_instance_lock)
+{
+    struct dbrollout_peer pe = {.name = "ro", .uid = "u-1", .generation = 2,
+                                .observed_generation = 1, .phase = DBROLLOUT_PHASE_VERIFYING};
+    TM_EXPECT(!dbrollout_lock_free("ro/u-1/2", "u-9", &pe, 1));
 }
 
 /* Each row is taken from an observed state of its own, and the plan agrees
@@ -1486,6 +1778,8 @@ static const char *action_label(enum dbrollout_action_kind k)
         return "restore deployment";
     case DBROLLOUT_ACT_RELEASE_LOCK:
         return "release lock";
+    case DBROLLOUT_ACT_CREATE_VERIFY_JOB:
+        return "create verification Job";
     }
     return "?";
 }

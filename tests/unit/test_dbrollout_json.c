@@ -269,4 +269,64 @@ TM_TEST(conditions_read_leaves_out_a_type_too_long_to_hold)
     cJSON_Delete(arr);
 }
 
+TM_TEST(rollout_verify_spec_and_status_round_trip)
+{
+    cJSON *obj = cJSON_Parse(
+        "{\"metadata\":{\"name\":\"ro\",\"generation\":2},\"spec\":{\"tag\":\"v1\","
+        "\"verify\":{\"timeout\":\"1m30s\",\"jobTemplate\":{\"spec\":{}}}},"
+        "\"status\":{\"phase\":\"Verifying\",\"verification\":{\"job\":\"ro-verify-2\","
+        "\"result\":\"Failed\",\"reason\":\"BackoffLimitExceeded\",\"message\":\"m\","
+        "\"startedAt\":\"2026-11-23T06:00:00Z\"}}}");
+    TM_ASSERT(obj != NULL);
+    struct dbrollout_observed o;
+    memset(&o, 0, sizeof(o));
+    dbrollout_read(obj, &o);
+    TM_EXPECT(o.spec.verify);
+    TM_EXPECT_INT(o.spec.verify_timeout_s, 90);
+    TM_EXPECT_INT(o.status.phase, DBROLLOUT_PHASE_VERIFYING);
+    TM_EXPECT_STR(o.status.verify_job, "ro-verify-2");
+    TM_EXPECT_INT(o.status.verify_result, DBROLLOUT_VERIFY_FAILED);
+    TM_EXPECT_STR(o.status.verify_reason, "BackoffLimitExceeded");
+    TM_EXPECT_INT(o.status.verify_started_ms, 1795413600000LL);
+    cJSON *st = dbrollout_status_json(&o.status);
+    TM_ASSERT(st != NULL);
+    TM_EXPECT_STR(rec_str(st, "verification.job"), "ro-verify-2");
+    TM_EXPECT_STR(rec_str(st, "verification.result"), "Failed");
+    TM_EXPECT_STR(rec_str(st, "verification.startedAt"), "2026-11-23T06:00:00Z");
+    cJSON *wrap = cJSON_CreateObject();
+    TM_ASSERT(wrap != NULL);
+    cJSON_AddItemToObject(wrap, "status", st);
+    struct dbrollout_observed back;
+    memset(&back, 0, sizeof(back));
+    dbrollout_read(wrap, &back);
+    TM_EXPECT(dbrollout_status_equal(&back.status, &o.status));
+    /* none: an explicit null, so the merge patch removes an old one */
+    o.status.verify_job[0] = '\0';
+    o.status.verify_result = DBROLLOUT_VERIFY_NONE;
+    cJSON *none = dbrollout_status_json(&o.status);
+    TM_ASSERT(none != NULL);
+    TM_EXPECT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(none, "verification")));
+    cJSON_Delete(none);
+    cJSON_Delete(wrap);
+    cJSON_Delete(obj);
+}
+
+TM_TEST(rollout_verify_timeout_defaults_to_ten_minutes)
+{
+    cJSON *obj = cJSON_Parse("{\"metadata\":{\"name\":\"x\"},\"spec\":{\"tag\":\"v1\","
+                             "\"verify\":{\"jobTemplate\":{\"spec\":{}}}}}");
+    TM_ASSERT(obj != NULL);
+    struct dbrollout_observed o;
+    memset(&o, 0, sizeof(o));
+    dbrollout_read(obj, &o);
+    TM_EXPECT(o.spec.verify);
+    TM_EXPECT_INT(o.spec.verify_timeout_s, 600);
+    cJSON_Delete(obj);
+    obj = cJSON_Parse("{\"metadata\":{\"name\":\"x\"},\"spec\":{\"tag\":\"v1\"}}");
+    TM_ASSERT(obj != NULL);
+    dbrollout_read(obj, &o);
+    TM_EXPECT(!o.spec.verify);
+    cJSON_Delete(obj);
+}
+
 TM_TEST_MAIN()

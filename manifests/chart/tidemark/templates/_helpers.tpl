@@ -85,4 +85,7 @@ chart_matches_kustomize.sh fails when they differ.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["list", "watch", "create"]
 {{- end }}
