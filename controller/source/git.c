@@ -3,7 +3,8 @@
  *
  * How a fetch runs (all under an flock on the cache entry, so one URL is
  * fetched by one thread at a time; different URLs run in parallel):
- *   1. <cache>/<sha256(url)[:32]>.git is a bare repository (git init once);
+ *   1. <cache>/<sha256(url)[:32]>.git is a bare repository (git init once,
+ *      into <entry>.init then renamed, so a killed init leaves no entry);
  *      stale *.lock files a killed git left behind are removed first.
  *   2. git fetch --depth=1 --no-tags -- URL +<ref>:refs/tidemark/fetched
  *      (<ref> = refs/heads/B, refs/tags/T or the commit id).  A server that
@@ -25,6 +26,7 @@
 #define _GNU_SOURCE /* pipe2: close-on-exec pipes without a race against other spawns */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -774,13 +776,42 @@ static bool repo_has(const struct fetch *f, const char *name)
     return exists;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Removes a directory tree (a partial repository), not following symlinks. */
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Step 1: the bare repository, created on first use; lock files a killed
- * git left are removed (we hold the entry's lock). */
+ * git left are removed (we hold the entry's lock).  git init runs into
+ * <repo>.init, renamed to <repo> once it succeeded: a git init killed half
+ * way (HEAD written, objects/ not yet) used to leave an entry that counted
+ * as a repository, and every later fetch of the URL failed until someone
+ * emptied the cache.  An entry without HEAD, objects/ or config (from such
+ * a kill before this change) is removed and made again. */
 static enum tm_code open_repo(struct fetch *f, struct tm_err *err)
 {
-    if (!repo_has(f, "HEAD")) {
-        char *argv[] = {(char *)f->git, "init", "--bare", "--quiet", (char *)f->repo, NULL};
+    if (!repo_has(f, "HEAD") || !repo_has(f, "objects") || !repo_has(f, "config")) {
+        struct tm_buf tmp;
+        tm_buf_init(&tmp, TM_CAP_SMALL);
+        if (tm_buf_addf(&tmp, "%s.init", f->repo) != TM_OK)
+            return tm_err_set(err, TM_E_TOOBIG, "git cache dir path is too long");
+        remove_tree(tm_buf_str(&tmp));
+        remove_tree(f->repo);
+        char *argv[] = {(char *)f->git, "init", "--bare", "--quiet", (char *)tm_buf_str(&tmp),
+                        NULL};
         enum tm_code rc = run_step(f, argv, "init", err);
+        if (rc == TM_OK && rename(tm_buf_str(&tmp), f->repo) != 0)
+            rc = tm_err_setr(err, TM_E_IO, TM_RETRY_TRANSIENT, "git cache: rename %s: %s",
+                             tm_buf_str(&tmp), strerror(errno));
+        tm_buf_release(&tmp);
         if (rc != TM_OK)
             return rc;
     }

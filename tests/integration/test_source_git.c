@@ -803,6 +803,60 @@ out:
     fx_release(&f);
 }
 
+/* A git init killed after writing HEAD but before objects/ left an entry that counted as a
+ * repository: every later fetch of the URL failed ("not a git repository") until the cache
+ * was emptied by hand.  The entry is now made in <entry>.init and renamed; an incomplete one
+ * (as an older tidemark left) is made again, and so is a leftover <entry>.init. */
+TM_TEST(git_entry_left_by_a_killed_init_is_made_again)
+{
+    struct fx f;
+    if (!fx_init(&f))
+        goto out;
+    char url[400], rev[SRC_REVISION_MAX], want[SRC_REVISION_MAX];
+    snprintf(url, sizeof(url), "file://%s", f.repo);
+    struct src_git_opts o = {.cache_dir = f.cache, .allow_file = true};
+    struct src_git_spec s = spec_for(url, "main", NULL, NULL, "db");
+    struct chlog_fs fs;
+    struct tm_err e;
+    FX_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
+    chlog_fs_mem_release(&fs);
+    char entry[600] = "";
+    DIR *d = opendir(f.cache);
+    FX_ASSERT(d != NULL);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n > 4 && strcmp(de->d_name + n - 4, ".git") == 0)
+            snprintf(entry, sizeof(entry), "%s/%s", f.cache, de->d_name);
+    }
+    closedir(d);
+    FX_ASSERT(entry[0] != '\0');
+    /* what the kill left: the entry with HEAD only, and a half-made <entry>.init */
+    char p[700];
+    RUN("rm", "-rf", entry);
+    RUN("mkdir", "-p", entry);
+    snprintf(p, sizeof(p), "%s/HEAD", entry);
+    write_file(p, "ref: refs/heads/master\n");
+    snprintf(p, sizeof(p), "%s.init", entry);
+    RUN("mkdir", "-p", p);
+    snprintf(p, sizeof(p), "%s.init/HEAD", entry);
+    write_file(p, "ref: refs/heads/master\n");
+    rev_parse(&f, "main", want);
+    enum tm_code rc = src_git_fetch(&o, &s, NULL, &fs, rev, &e);
+    if (rc != TM_OK)
+        fprintf(stderr, "fetch after a killed init: %s\n", e.msg);
+    FX_ASSERT_INT(rc, TM_OK);
+    TM_EXPECT_STR(rev, want);
+    chlog_fs_mem_release(&fs);
+    struct stat st;
+    snprintf(p, sizeof(p), "%s.init", entry);
+    TM_EXPECT(stat(p, &st) != 0); /* renamed into place, nothing left beside it */
+    snprintf(p, sizeof(p), "%s/objects", entry);
+    TM_EXPECT(stat(p, &st) == 0);
+out:
+    fx_release(&f);
+}
+
 struct fetch_job {
     const struct src_git_opts *o;
     struct src_git_spec spec;
