@@ -18,6 +18,8 @@ pkgs=(
   lua5.1 lua-yaml
   # tests/unit/cli_completion.sh loads `tidemark completion zsh` in a real zsh
   zsh
+  # e2e tests read API objects as JSON (incluster_scenario, rollout_schema_gate, rollout_argo_rollouts)
+  jq
 )
 # One dpkg-query for the whole list: when nothing is missing this is the only
 # work done (no apt, no network), so hack/test.sh can call it on every run.

@@ -18,11 +18,13 @@ gotool_find_go() {
   command -v go >/dev/null 2>&1 || die "go not found (need Go >= 1.26; see hack/deps.sh)"
 }
 
-# gotool_stamp MOD_DIR [TAGS]: everything the binary depends on besides the module cache.
+# gotool_stamp MOD_DIR [TAGS] [LDFLAGS]: everything the binary depends on besides the module cache.
 gotool_stamp() {
   {
     echo "recipe=1 (-trimpath, -s -w)"
     [[ -z "${2:-}" ]] || echo "tags=$2"
+    [[ -z "${3:-}" ]] || echo "ldflags=$3"
+    [[ -z "${GOTOOLCHAIN:-}" ]] || echo "toolchain=$GOTOOLCHAIN"
     cat "$1/go.mod" "$1/go.sum"
     find "$1" -maxdepth 1 -name '*.go' -print0 | sort -z | xargs -0 -r cat
     readlink -f "$(command -v go)"
@@ -30,14 +32,16 @@ gotool_stamp() {
   } | sha256sum | awk '{print $1}'
 }
 
-# gotool_build MOD_DIR CACHE_DIR NAME PACKAGE [TAGS] [CHECK_ARG]: builds PACKAGE (as seen
-# from MOD_DIR, with build tags TAGS) into CACHE_DIR/bin/NAME unless its stamp is current;
-# a fresh binary must exit 0 when run with CHECK_ARG (when given) before it replaces the
-# cached one.  Dies with the log's tail on failure.
+# gotool_build MOD_DIR CACHE_DIR NAME PACKAGE [TAGS] [CHECK_ARG] [LDFLAGS]: builds PACKAGE (as
+# seen from MOD_DIR, with build tags TAGS and extra linker flags LDFLAGS, such as -X version
+# stamps) into CACHE_DIR/bin/NAME unless its stamp is current; a fresh binary must exit 0 when
+# run with CHECK_ARG (when given) before it replaces the cached one.  Dies with the log's tail
+# on failure.  A GOTOOLCHAIN the caller exports (a module needing a newer Go than the
+# machine's) is used and is part of the stamp.
 gotool_build() {
-  local mod="$1" cache="$2" name="$3" pkg="$4" tags="${5:-}" check="${6:-}"
+  local mod="$1" cache="$2" name="$3" pkg="$4" tags="${5:-}" check="${6:-}" ldflags="${7:-}"
   gotool_find_go
-  local stamp; stamp="$(gotool_stamp "$mod" "$tags")"
+  local stamp; stamp="$(gotool_stamp "$mod" "$tags" "$ldflags")"
   [[ -x "$cache/bin/$name" && -f "$cache/stamp" && "$(cat "$cache/stamp")" == "$stamp" ]] && return 0
   mkdir -p "$cache"
   exec 8>"$cache/build.lock"
@@ -50,7 +54,7 @@ gotool_build() {
   t0=$(date +%s)
   log "building $name from $mod into $cache/bin"
   ( cd "$mod" && exec env GOFLAGS="-mod=readonly ${GOFLAGS:-}" \
-      go build -trimpath ${tags:+-tags "$tags"} -ldflags="-s -w" -o "$tmp/$name" "$pkg" ) \
+      go build -trimpath ${tags:+-tags "$tags"} -ldflags="-s -w${ldflags:+ $ldflags}" -o "$tmp/$name" "$pkg" ) \
       >"$cache/build.log" 2>&1 8>&- || rc=$?
   if (( rc != 0 )) || [[ ! -x "$tmp/$name" ]]; then
     tail -n 40 "$cache/build.log" >&2 || true
