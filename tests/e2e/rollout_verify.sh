@@ -12,6 +12,11 @@
 #             and onAppFailure RollbackBoth → RolledBack: the schema back at preStartTag v1.1.0,
 #             the Deployment's v1.1.0 template restored and Ready; status.verification names the
 #             Job with reason BackoffLimitExceeded; a Warning VerificationFailed Event names it.
+#   overrun   v1.2.0 again with a Job that never ends (the testapp's server), verify.timeout 5s
+#             and onAppFailure Hold → Verifying (saved as the Argo CD/kstatus test object
+#             testdata/verifying.yaml with TIDEMARK_ARGOCD_CAPTURE=1) → Failed (VerificationFailed:
+#             DeadlineExceeded, Kubernetes stopped it at activeDeadlineSeconds, or Timeout); the
+#             schema and the app stay at v1.2.0.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 T0=$(date +%s)
@@ -31,10 +36,13 @@ V110_HISTORY="1-create-customers,2-create-orders,3-tag-v1.0.0,4-orders-status,5-
 ro() { k -n "$NS" get dbrollout orders-dev -o "jsonpath=$1"; }
 verification() { ro '{.status.verification.job} {.status.verification.result} {.status.verification.reason}'; }
 
-# spec.verify with a Job running `testapp ready` for TABLE.COLUMN (CRASH 1: it exits 1 at once)
-verify_spec() { # TABLE COLUMN CRASH
-  printf '{"timeout":"2m","jobTemplate":{"metadata":{"labels":{"team":"orders"}},"spec":{"backoffLimit":0,"template":{"spec":{"containers":[{"name":"check","image":"%s","imagePullPolicy":"Never","command":["/usr/local/bin/testapp","ready"],"env":[{"name":"DATABASE_URL","valueFrom":{"secretKeyRef":{"name":"app-db","key":"url"}}},{"name":"APP_TABLE","value":"%s"},{"name":"APP_COLUMN","value":"%s"},{"name":"APP_CRASH","value":"%s"}]}]}}}}}' \
-    "$TESTAPP_IMAGE" "$1" "$2" "$3"
+# spec.verify with a Job running `testapp ready` for TABLE.COLUMN (CRASH 1: it exits 1 at once;
+# MODE serve: the testapp's server, which runs until stopped), within TIMEOUT
+verify_spec() { # TABLE COLUMN CRASH [TIMEOUT [MODE]]
+  local cmd='"/usr/local/bin/testapp","ready"'
+  [[ "${5:-}" == serve ]] && cmd='"/usr/local/bin/testapp"'
+  printf '{"timeout":"%s","jobTemplate":{"metadata":{"labels":{"team":"orders"}},"spec":{"backoffLimit":0,"template":{"spec":{"containers":[{"name":"check","image":"%s","imagePullPolicy":"Never","command":[%s],"env":[{"name":"DATABASE_URL","valueFrom":{"secretKeyRef":{"name":"app-db","key":"url"}}},{"name":"APP_TABLE","value":"%s"},{"name":"APP_COLUMN","value":"%s"},{"name":"APP_CRASH","value":"%s"}]}]}}}}}' \
+    "${4:-2m}" "$TESTAPP_IMAGE" "$cmd" "$1" "$2" "$3"
 }
 
 # ---- passing: v1.1.0, the Job checks orders.status (which v1.1.0 adds)
@@ -86,5 +94,28 @@ events="$(k -n "$NS" get events --field-selector "involvedObject.kind=DBRollout,
 [[ "$(k -n "$NS" get deployment orders-app -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="APP_COLUMN")].value} {.spec.template.metadata.annotations.tidemark\.dev/tag}')" \
    == "status v1.1.0" ]] || fail "failing: the deployment's template was not restored to the v1.1.0 app"
 wait_deployment_available "$NS" orders-app 60
+log "failing: $JOB Failed, the rollout RolledBack with the app"
+
+# ---- overrun: a Job that never ends, a 5 s timeout, Hold
+k -n "$NS" patch deployment orders-app -p "$(sample_app_patch v1.2.0)" >/dev/null || fail "patch the app to v1.2.0"
+k -n "$NS" patch dbrollout orders-dev --type=merge \
+  -p "{\"spec\":{\"onAppFailure\":\"Hold\",\"verify\":$(verify_spec customers name 0 5s serve)}}" >/dev/null \
+  || fail "patch the rollout to v1.2.0 with a Job that never ends"
+wait_for_phase orders-dev Verifying 90
+if [[ "${TIDEMARK_ARGOCD_CAPTURE:-}" == 1 ]]; then
+  k -n "$NS" get dbrollout orders-dev -o yaml \
+    >"$ROOT/manifests/argocd/resource_customizations/tidemark.dev/DBRollout/testdata/verifying.yaml" \
+    || fail "capture the Verifying object"
+fi
+wait_for_phase orders-dev Failed 60
+JOB="orders-dev-verify-$(ro '{.metadata.generation}')"
+got="$(verification)"
+[[ "$got" == "$JOB Failed DeadlineExceeded" || "$got" == "$JOB Failed Timeout" ]] \
+  || fail "overrun: status.verification is '$got', want '$JOB Failed DeadlineExceeded' (or Timeout)"
+[[ "$(ro '{.status.conditions[?(@.type=="Ready")].reason}')" == VerificationFailed ]] \
+  || fail "overrun: Ready reason $(ro '{.status.conditions[?(@.type=="Ready")].reason}')"
+[[ "$(history_ids)" == "$V110_HISTORY,6-customers-name,7-orders-customer-index,8-tag-v1.2.0" ]] \
+  || fail "overrun: Hold must leave the schema at v1.2.0: $(history_ids)"
+log "overrun: $JOB stopped ($got), the rollout Failed, schema held at v1.2.0"
 assert_no_canary
 log "rollout_verify took $(( $(date +%s) - T0 ))s"

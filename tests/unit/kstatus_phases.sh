@@ -11,7 +11,7 @@
 #                DBRollout Succeeded
 #   InProgress   status.observedGeneration behind metadata.generation (a new object with
 #                the CRDs' default {observedGeneration: -1}, a stale Ready, a rollout still
-#                Applying, RollingBack, waiting for its app or for its instance), or
+#                Applying, Verifying, RollingBack, waiting for its app or for its instance), or
 #                Reconciling True (a DBInstance retrying a connection, a DBSchema retrying a
 #                fetch)
 #   Failed       Stalled True: DBRollout Failed, RolledBack, Blocked; DBInstance Drifted or
@@ -34,6 +34,7 @@ DBRollout/new-default-status    InProgress
 DBRollout/pending               InProgress
 DBRollout/applying              InProgress
 DBRollout/waiting-for-app       InProgress
+DBRollout/verifying             InProgress
 DBRollout/rolling-back          InProgress
 DBRollout/stale-ready           InProgress
 DBRollout/succeeded             Current

@@ -4,7 +4,7 @@
 -- status.observedGeneration only once a generation is fully handled (a terminal phase
 -- or Blocked); in between, its conditions carry the generation being worked on.
 --   no status yet, or a status about an older spec    -> Progressing
---   Pending, Applying, WaitingForApp                   -> Progressing
+--   Pending, Applying, WaitingForApp, Verifying        -> Progressing
 --   Succeeded (Ready=True)                             -> Healthy
 --   RollingBack, RolledBack, Failed                    -> Degraded
 --   Blocked (policy, drift, unknown tag; nothing ran)  -> Suspended
