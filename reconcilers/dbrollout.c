@@ -127,6 +127,7 @@ struct state {
     char drift_first[MSG];
     char lint_denied[MSG];
     char lint_warned[MSG];
+    struct plan_review plan; /* of the move to spec.tag (observe_db) */
     struct peer_buf peers;
     char lock_holder[DBROLLOUT_NAME_MAX];
     bool has_lock_holder;
@@ -310,6 +311,15 @@ static void observe_db(struct state *s, struct dbrollout_observed *o)
     position(s, o->spec.tag, &o->db.target, &o->db.target_steps, s->target_error,
              sizeof(s->target_error), &pl);
     o->db.target_error = s->target_error;
+    if (o->db.target != DBROLLOUT_POS_INVALID) {
+        /* status.plan, and the hash an approval names (engine/plan_review.h) */
+        if (plan_review_build(s->cl, &pl, o->spec.instance, o->spec.tag, &s->plan, &err) ==
+            TM_OK)
+            o->plan = &s->plan;
+        else
+            log_warn(s->proc->log, "plan not reviewed", LF_S("controller", "dbrollout"),
+                     LF_S("namespace", s->ns), LF_S("err", err.msg));
+    }
     if (o->db.target == DBROLLOUT_POS_FORWARD) {
         struct lint_report lr;
         struct lint_opts lo = lint_opts_of(s->inst);
@@ -518,6 +528,8 @@ static enum tm_code observe(struct state *s, struct dbrollout_observed *o, struc
     if (o->spec.tag_from_container)
         resolve_tag_from(s, &o->spec);
     o->instance_found = s->inst != NULL;
+    const char *ap = rec_str(s->inst, "spec.policy.approval");
+    o->instance_requires_approval = ap && strcmp(ap, "Required") == 0;
     o->lock_holder = s->has_lock_holder ? s->lock_holder : NULL;
     o->lock_confirmed = s->lock_confirmed;
     o->last = s->last;
@@ -1082,7 +1094,7 @@ static void count_by_phase(void *ctx, const cJSON *obj)
 
 static void update_phase_gauge(struct tm_proc *proc)
 {
-    long counts[DBROLLOUT_PHASE_BLOCKED + 1] = {0};
+    long counts[DBROLLOUT_PHASE_COUNT] = {0};
     struct tm_err err;
     tm_err_clear(&err);
     if (!proc->metrics || !proc->mgr)
@@ -1093,7 +1105,7 @@ static void update_phase_gauge(struct tm_proc *proc)
     if (!f || rec_foreach(proc, REC_GROUP, REC_VERSION, "dbrollouts", NULL, count_by_phase,
                           counts, &err) != TM_OK)
         return;
-    for (int i = DBROLLOUT_PHASE_NONE; i <= DBROLLOUT_PHASE_BLOCKED; i++) {
+    for (int i = DBROLLOUT_PHASE_NONE; i < DBROLLOUT_PHASE_COUNT; i++) {
         const char *v[] = {i == DBROLLOUT_PHASE_NONE ? "None"
                                                      : dbrollout_phase_name((enum dbrollout_phase)i)};
         metrics_set(f, v, (double)counts[i]);

@@ -81,6 +81,16 @@
  *    reconcile before that time changes nothing and requeues after the rest;
  *    the attempt itself leaves the status as is, so each attempt costs one
  *    status write.  Level-triggered and crash-safe: a restart reads it back.
+ *  - Approval: a start (or retarget) records the plan of the move
+ *    (status.plan, engine/plan_review.h) once the checks that block have
+ *    passed; with approval Required (the rollout's spec.approval or its
+ *    DBInstance's policy.approval: either one holds, so an environment's
+ *    policy cannot be opted out of) a plan that moves the database waits in
+ *    AwaitingApproval, holding no lock, until spec.approvedPlanHash is its
+ *    hash.  The hash binds the approval to the changelog, tag, instance and
+ *    database state it was computed from: any change makes a new plan and
+ *    an old approval counts as none.  Once the move began the plan is kept
+ *    as it ran; an undo never waits for approval.
  *  - "At the tag" ignores the reruns of runAlways changesets, which the
  *    engine's plan holds on every forward run (dbrollout_plan_steps); a move
  *    that applies something still runs them.
@@ -98,6 +108,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/err.h"
+#include "engine/plan_review.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/plan_event.h"
 
@@ -147,6 +158,8 @@ enum dbrollout_phase {
     DBROLLOUT_PHASE_ROLLED_BACK,
     DBROLLOUT_PHASE_FAILED,
     DBROLLOUT_PHASE_BLOCKED,
+    DBROLLOUT_PHASE_AWAITING_APPROVAL, /* the plan waits for spec.approvedPlanHash */
+    DBROLLOUT_PHASE_COUNT
 };
 
 enum dbrollout_order {
@@ -194,6 +207,8 @@ struct dbrollout_spec {
      * (the template stays in the object: act builds the Job from it) */
     bool verify;
     int64_t verify_timeout_s; /* spec.verify.timeout, > 0 (default 10m) */
+    bool approval_required;           /* spec.approval Required */
+    const char *approved_plan_hash;   /* spec.approvedPlanHash, NULL: none */
 };
 
 /* status.verification: the verification Job of this rollout and how it
@@ -233,6 +248,13 @@ struct dbrollout_status {
     char verify_reason[DBROLLOUT_NAME_MAX]; /* the Job's Failed reason, "Timeout", ... */
     char verify_message[DBROLLOUT_MSG_MAX];
     int64_t verify_started_ms;              /* when Verifying began; the timeout counts from it */
+    /* status.plan: the plan of the move to spec.tag, recorded while the
+     * rollout starts (or retargets) and kept as it ran once it began */
+    struct plan_review plan;
+    /* status.approval: the approvedPlanHash that released status.plan and
+     * when the controller first saw it; "" / 0 = none */
+    char approved_plan_hash[PLAN_REVIEW_HASH_MAX];
+    int64_t approved_at_ms;
     struct cond_list conds;
 };
 
@@ -344,6 +366,11 @@ struct dbrollout_observed {
     struct dbrollout_app app;       /* meaningful when spec.deployment */
     struct dbrollout_job job;       /* meaningful while Verifying */
 
+    /* the plan of the move to spec.tag (engine/plan_review.h); NULL when it
+     * could not be computed (unreachable, no way to the tag) */
+    const struct plan_review *plan;
+    bool instance_requires_approval; /* the DBInstance's spec.policy.approval Required */
+
     const char *lock_holder;        /* the instance's lock annotation, NULL none */
     bool lock_confirmed;            /* this reconcile wrote the lock for us */
     const struct dbrollout_peer *peers; /* DBRollouts of the namespace (self may be in) */
@@ -366,6 +393,8 @@ enum dbrollout_transition {
     DBROLLOUT_T_INVALID_TARGET,
     DBROLLOUT_T_DRIFTED,
     DBROLLOUT_T_POLICY_DENIED,
+    DBROLLOUT_T_AWAITING_APPROVAL,
+    DBROLLOUT_T_PLAN_APPROVED,
     DBROLLOUT_T_LOCK_HELD,
     DBROLLOUT_T_LOCK_LOST,
     DBROLLOUT_T_LOCK,

@@ -22,6 +22,7 @@
 
 #include "changelog/chlog.h"
 #include "engine/engine.h"
+#include "engine/plan_review.h"
 #include "reconcilers/rec_time.h"
 
 /* ------------------------------------------------------------- names */
@@ -58,6 +59,7 @@ static const char *const phase_names[] = {
     [DBROLLOUT_PHASE_ROLLED_BACK] = "RolledBack",
     [DBROLLOUT_PHASE_FAILED] = "Failed",
     [DBROLLOUT_PHASE_BLOCKED] = "Blocked",
+    [DBROLLOUT_PHASE_AWAITING_APPROVAL] = "AwaitingApproval",
 };
 
 const char *dbrollout_phase_name(enum dbrollout_phase p)
@@ -204,7 +206,9 @@ bool dbrollout_status_equal(const struct dbrollout_status *a, const struct dbrol
            strcmp(a->verify_job, b->verify_job) == 0 && a->verify_result == b->verify_result &&
            strcmp(a->verify_reason, b->verify_reason) == 0 &&
            strcmp(a->verify_message, b->verify_message) == 0 &&
-           a->verify_started_ms == b->verify_started_ms && cond_list_equal(&a->conds, &b->conds);
+           a->verify_started_ms == b->verify_started_ms && plan_review_equal(&a->plan, &b->plan) &&
+           strcmp(a->approved_plan_hash, b->approved_plan_hash) == 0 &&
+           a->approved_at_ms == b->approved_at_ms && cond_list_equal(&a->conds, &b->conds);
 }
 
 /* ------------------------------------------------------------ retry */
@@ -255,15 +259,7 @@ bool dbrollout_retry_from_message(const struct dbrollout_status *s, long *attemp
 
 long dbrollout_plan_steps(const struct chlog *cl, const struct plan *pl)
 {
-    long n = 0;
-    for (size_t i = 0; i < pl->nsteps; i++) {
-        const struct plan_step *st = &pl->steps[i];
-        if (st->action == PLAN_RERUN && st->set >= 0 && (size_t)st->set < cl->nsets &&
-            cl->sets[st->set].run_always)
-            continue;
-        n++;
-    }
-    return n;
+    return (long)plan_review_moving_steps(cl, pl);
 }
 
 /* -------------------------------------------------------- app state */
@@ -338,6 +334,8 @@ bool dbrollout_lock_free(const char *holder, const char *self_uid,
             return false; /* our copy of the holder is older than its claim */
         if (phase_in_progress(pe->phase))
             return false;
+        if (pe->phase == DBROLLOUT_PHASE_AWAITING_APPROVAL)
+            return true; /* it released the lock to wait (a live read confirms a takeover) */
         if ((dbrollout_phase_terminal(pe->phase) || pe->phase == DBROLLOUT_PHASE_BLOCKED) &&
             pe->observed_generation >= gen)
             return true;
@@ -1127,6 +1125,76 @@ static bool preconditions(struct ctx *c)
     return true;
 }
 
+/* ------------------------------------------------------------ approval */
+
+/* status.plan: the plan of the move to spec.tag, as observed now (a start or
+ * a retarget records it; once the move began it stays as it ran).  An
+ * approval recorded for another plan is dropped with it. */
+static void record_plan(struct ctx *c)
+{
+    struct dbrollout_status *st = c->st;
+    if (c->o->plan)
+        st->plan = *c->o->plan;
+    else
+        memset(&st->plan, 0, sizeof(st->plan));
+    if (strcmp(st->approved_plan_hash, st->plan.hash) != 0 || !st->plan.set) {
+        st->approved_plan_hash[0] = '\0';
+        st->approved_at_ms = 0;
+    }
+}
+
+static bool approval_required(const struct dbrollout_observed *o)
+{
+    return o->spec.approval_required || o->instance_requires_approval;
+}
+
+/* With approval Required, the move goes on only when spec.approvedPlanHash
+ * is the hash of the plan just recorded (a plan that changes nothing needs
+ * none).  False: the plan is settled (AwaitingApproval). */
+static bool approved(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    struct dbrollout_status *st = c->st;
+    const struct plan_review *pl = &st->plan;
+    char msg[DBROLLOUT_MSG_MAX], sh[PLAN_REVIEW_SHORT_HASH + 1];
+    if (!approval_required(o) || (pl->set && pl->direction == PLAN_REVIEW_NONE))
+        return true;
+    const char *have = o->spec.approved_plan_hash;
+    if (pl->set && have && strcmp(have, pl->hash) == 0) {
+        take(c, DBROLLOUT_T_PLAN_APPROVED);
+        if (strcmp(st->approved_plan_hash, pl->hash) != 0) {
+            setstr(st->approved_plan_hash, sizeof(st->approved_plan_hash), pl->hash);
+            st->approved_at_ms = c->now;
+            event(c, "PlanApproved", false, "plan %s approved: %s %zu changeset(s) of instance %s to tag %s",
+                  pl->hash, plan_review_direction_name(pl->direction), pl->total,
+                  o->spec.instance, o->spec.tag);
+        }
+        return true;
+    }
+    plan_review_short_hash(pl->hash, sh, sizeof(sh));
+    if (!pl->set)
+        text_cut(msg, sizeof(msg), "approval required, but the plan to tag %s could not be computed",
+                 o->spec.tag);
+    else
+        text_cut(msg, sizeof(msg),
+                 "plan %s (%s %zu changeset(s) of instance %s to tag %s) waits for approval%s: "
+                 "set spec.approvedPlanHash to %s",
+                 sh, plan_review_direction_name(pl->direction), pl->total, o->spec.instance,
+                 o->spec.tag, have && *have ? " (spec.approvedPlanHash is for another plan)" : "",
+                 pl->hash);
+    bool new_plan = strcmp(o->status.plan.hash, pl->hash) != 0;
+    const char *reason = take(c, DBROLLOUT_T_AWAITING_APPROVAL);
+    setstr(st->target_tag, sizeof(st->target_tag), o->spec.tag);
+    reconciling(c, reason, msg);
+    st->approved_plan_hash[0] = '\0';
+    st->approved_at_ms = 0;
+    c->p->requeue_ms = DBROLLOUT_REQUEUE_BLOCKED_MS; /* a new changelog makes a new plan */
+    if (changed_state(c) || new_plan)
+        event(c, "PlanAwaitingApproval", false, "%s", msg);
+    release_if_held(c);
+    return false;
+}
+
 /* Starts (or, retarget, restarts) the move to spec.tag; returns Ready's reason. */
 static const char *begin_common(struct ctx *c, bool retarget)
 {
@@ -1170,6 +1238,9 @@ static void start(struct ctx *c)
     char msg[DBROLLOUT_MSG_MAX], who[DBROLLOUT_NAME_MAX];
 
     if (!preconditions(c))
+        return;
+    record_plan(c);
+    if (!approved(c))
         return;
     if (!dbrollout_lock_free(o->lock_holder, o->uid, o->peers, o->npeers)) {
         holder_name(o->lock_holder, who, sizeof(who));
@@ -1240,6 +1311,9 @@ static void retarget(struct ctx *c)
         return;
     }
     if (!preconditions(c))
+        return;
+    record_plan(c);
+    if (!approved(c))
         return;
     const char *reason = begin_common(c, true);
     text_cut(msg, sizeof(msg), "retargeted to tag %s; preStartTag %s kept", o->spec.tag,

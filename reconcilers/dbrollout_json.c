@@ -94,6 +94,9 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
                                : DBROLLOUT_VERIFY_TIMEOUT_DEFAULT_S;
     if (sp->verify_timeout_s > 86400) /* the CRD's maximum (24h) */
         sp->verify_timeout_s = 86400;
+    const char *ap = rec_str(obj, "spec.approval");
+    sp->approval_required = ap && strcmp(ap, "Required") == 0;
+    sp->approved_plan_hash = rec_str(obj, "spec.approvedPlanHash");
     if (!sp->tag)
         sp->tag = "";
     if (!sp->instance)
@@ -124,6 +127,13 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
     read_retry(s, st);
     read_rollback_cause(s, st);
     read_verification(s, st);
+    if (!plan_review_from_json(rec_at(s, "plan"), &st->plan))
+        memset(&st->plan, 0, sizeof(st->plan));
+    v = rec_str(s, "approval.planHash");
+    if (plan_review_hash_valid(v)) {
+        text_cut(st->approved_plan_hash, sizeof(st->approved_plan_hash), "%s", v);
+        st->approved_at_ms = rec_time_parse(rec_str(s, "approval.observedAt"));
+    }
 }
 
 static bool add_str_or_null(cJSON *o, const char *k, const char *v, bool present)
@@ -162,6 +172,27 @@ static bool add_retry_or_null(cJSON *o, const struct dbrollout_status *s)
            add_time_or_null(r, "notBefore", s->retry_not_before_ms);
 }
 
+static bool add_plan_or_null(cJSON *o, const struct dbrollout_status *s)
+{
+    if (!s->plan.set)
+        return cJSON_AddNullToObject(o, "plan") != NULL;
+    cJSON *p = plan_review_json(&s->plan);
+    if (!p || !cJSON_AddItemToObject(o, "plan", p)) {
+        cJSON_Delete(p);
+        return false;
+    }
+    return true;
+}
+
+static bool add_approval_or_null(cJSON *o, const struct dbrollout_status *s)
+{
+    if (!s->approved_plan_hash[0])
+        return cJSON_AddNullToObject(o, "approval") != NULL;
+    cJSON *a = cJSON_AddObjectToObject(o, "approval");
+    return a && cJSON_AddStringToObject(a, "planHash", s->approved_plan_hash) &&
+           add_time_or_null(a, "observedAt", s->approved_at_ms);
+}
+
 cJSON *dbrollout_status_json(const struct dbrollout_status *s)
 {
     cJSON *o = rec_status_new(&s->conds);
@@ -185,7 +216,8 @@ cJSON *dbrollout_status_json(const struct dbrollout_status *s)
         add_retry_or_null(o, s) &&
         add_str_or_null(o, "rollbackCause", dbrollout_cause_name(s->rollback_cause),
                         s->rollback_cause != DBROLLOUT_CAUSE_NONE) &&
-        add_verification_or_null(o, s);
+        add_verification_or_null(o, s) && add_plan_or_null(o, s) &&
+        add_approval_or_null(o, s);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

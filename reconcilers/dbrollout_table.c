@@ -22,7 +22,9 @@
 #define F(p) DBROLLOUT_FROM(DBROLLOUT_PHASE_##p)
 /* where a new rollout starts: no status, waiting, Blocked, or terminal with
  * a changed spec */
-#define START (F(NONE) | F(PENDING) | F(BLOCKED) | F(SUCCEEDED) | F(ROLLED_BACK) | F(FAILED))
+#define START                                                                              \
+    (F(NONE) | F(PENDING) | F(AWAITING_APPROVAL) | F(BLOCKED) | F(SUCCEEDED) |               \
+     F(ROLLED_BACK) | F(FAILED))
 /* a new spec.tag while applying, waiting or verifying retargets and passes
  * the same checks as a start */
 #define RETARGETABLE (F(APPLYING) | F(WAITING_FOR_APP) | F(VERIFYING))
@@ -56,6 +58,14 @@ const struct dbrollout_row dbrollout_table[DBROLLOUT_T_COUNT] = {
     ROW(POLICY_DENIED, START_OR_RETARGET,
         "a forward move the instance's policy denies (destructiveChanges Deny)",
         NONE, BLOCKED, "PolicyViolation", RELEASES),
+    ROW(AWAITING_APPROVAL, START_OR_RETARGET,
+        "approval Required (spec.approval or the instance's policy.approval), the plan moves "
+        "the database, and spec.approvedPlanHash is not its hash (none, or a stale one)",
+        NONE, AWAITING_APPROVAL, "AwaitingApproval", RELEASES),
+    ROW(PLAN_APPROVED, START_OR_RETARGET,
+        "approval Required and spec.approvedPlanHash equals the plan's hash: recorded in "
+        "status.approval",
+        NONE, NONE, NULL, CHAINS),
     ROW(LOCK_HELD, START, "another rollout holds the instance's lock and is alive",
         NONE, PENDING, "WaitingForLock", 0),
     ROW(LOCK_LOST, START, "writing the lock failed (409, or its holder is alive after all)",

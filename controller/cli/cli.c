@@ -24,6 +24,7 @@
 #include "changelog/chlog.h"
 #include "common/flags.h"
 #include "engine/engine.h"
+#include "engine/plan_review.h"
 #include "engine/select.h"
 
 struct verb;
@@ -40,6 +41,7 @@ struct cli_args {
     const char *context;
     const char *label_filter; /* --label-filter: a Liquibase label expression */
     const char *positional;   /* tag NAME */
+    const char *instance;     /* plan: the DBInstance the plan is for (part of its hash) */
     long count;               /* -1 = not given */
     enum engine_strategy strategy;
     enum lint_policy policy;
@@ -59,9 +61,11 @@ enum {
     V_LINT = 1 << 4,
     V_TAG = 1 << 5,
     V_HISTORY = 1 << 6,
-    V_ALL = (1 << 7) - 1,
-    V_CHANGELOG = V_STATUS | V_UPDATE | V_ROLLBACK | V_VALIDATE | V_LINT, /* read one */
-    V_SELECT = V_STATUS | V_UPDATE | V_ROLLBACK | V_LINT, /* pick changesets by context/label */
+    V_PLAN = 1 << 7,
+    V_ALL = (1 << 8) - 1,
+    V_CHANGELOG = V_STATUS | V_UPDATE | V_ROLLBACK | V_VALIDATE | V_LINT | V_PLAN, /* read one */
+    V_SELECT = V_STATUS | V_UPDATE | V_ROLLBACK | V_LINT | V_PLAN, /* pick changesets by
+                                                                      * context/label */
 };
 
 /* What cli_main opens before it runs a verb. */
@@ -97,6 +101,8 @@ static int run_tag(const struct cli_args *a, const struct chlog *cl, struct pgx_
                    FILE *out, FILE *errout);
 static int run_history(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
                        FILE *out, FILE *errout);
+static int run_plan(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                    FILE *out, FILE *errout);
 
 static const struct verb verbs[] = {
     {.name = "status", .bit = V_STATUS, .needs = NEEDS_CHANGELOG_DB, .run = run_status,
@@ -114,6 +120,12 @@ static const struct verb verbs[] = {
      .summary = "roll back to a tag (--to-tag T) or the last N changesets (--count N)",
      .usage = "tidemark rollback --changelog PATH [--url URL] (--to-tag T | --count N) "
               "[--allow-drift]"},
+    {.name = "plan", .bit = V_PLAN, .needs = NEEDS_CHANGELOG_DB, .run = run_plan,
+     .line = "show the plan to a tag and its hash (what a DBRollout approves)",
+     .summary = "show the changesets a move to --to-tag would apply or roll back, and the\n"
+                "plan hash a DBRollout with spec.approval Required waits for",
+     .usage = "tidemark plan --changelog PATH --to-tag T --instance NAME [--url URL]\n"
+              "    [--context EXPR] [--label-filter EXPR] [--allow-drift] [-o table|json|yaml]"},
     {.name = "validate", .bit = V_VALIDATE, .needs = NEEDS_CHANGELOG, .run = run_validate,
      .line = "parse the changelog (and check drift with --url)",
      .summary = "parse the changelog; with a database, also check it for drift",
@@ -250,15 +262,19 @@ static const struct tm_flag cli_flags[] = {
      .help = "history table (default public.databasechangelog,\n"
              "public.flyway_schema_history for Flyway)"},
     {.names = {"--to-tag"}, .kind = TM_FLAG_VALUE, .offset = ARG(to_tag),
-     .commands = V_UPDATE | V_ROLLBACK | V_LINT, .metavar = "T",
+     .commands = V_UPDATE | V_ROLLBACK | V_LINT | V_PLAN, .required = V_PLAN, .metavar = "T",
      .help = "target tag (\"\" = the empty database for rollback)"},
+    {.names = {"--instance"}, .kind = TM_FLAG_VALUE, .offset = ARG(instance),
+     .commands = V_PLAN, .required = V_PLAN, .metavar = "NAME",
+     .help = "plan: the DBInstance the plan is for (the DBRollout's\n"
+             "spec.instanceRef.name; part of the plan hash)"},
     {.names = {"--count"}, .kind = TM_FLAG_VALUE, .offset = ARG(count), .parse = parse_count,
      .commands = V_ROLLBACK, .metavar = "N", .help = "rollback: the last N changesets"},
     {.names = {"--strategy"}, .kind = TM_FLAG_VALUE, .offset = ARG(strategy),
      .parse = parse_strategy, .commands = V_UPDATE, .metavar = "S",
      .help = "on a failed changeset: rollback (default), mark-next-run, fail"},
     {.names = {"--allow-drift"}, .kind = TM_FLAG_BOOL, .offset = ARG(allow_drift),
-     .commands = V_UPDATE | V_ROLLBACK,
+     .commands = V_UPDATE | V_ROLLBACK | V_PLAN,
      .help = "apply even when history and changelog disagree"},
     {.names = {"--policy"}, .kind = TM_FLAG_VALUE, .offset = ARG(policy),
      .parse = parse_policy, .commands = V_UPDATE | V_LINT, .metavar = "P",
@@ -885,6 +901,69 @@ static int run_lint(const struct cli_args *a, const struct chlog *cl, struct pgx
     }
     int code = r.ndenied > 0 ? CLI_EXIT_DRIFT : CLI_EXIT_OK;
     lint_report_release(&r);
+    return code;
+}
+
+/* ---- plan ---------------------------------------------------------------- */
+
+static void plan_table(FILE *out, const struct plan_review *r)
+{
+    char sh[PLAN_REVIEW_SHORT_HASH + 1];
+    fprintf(out, "plan hash    %s\n", r->hash);
+    fprintf(out, "instance     %s\n", r->instance);
+    fprintf(out, "direction    %s to tag %s: %zu changeset(s)\n",
+            plan_review_direction_name(r->direction), r->tag, r->total);
+    for (size_t i = 0; i < r->nlisted; i++) {
+        const struct plan_review_step *s = &r->listed[i];
+        plan_review_short_hash(s->sql_hash, sh, sizeof(sh));
+        fprintf(out, "  %-9s %s  sql %s", plan_review_action_name(s->action), s->changeset, sh);
+        const char *sep = "  destructive: ";
+        for (int k = 0; k <= (int)LINT_NO_ROLLBACK; k++) {
+            if (!(s->destructive & (1u << k)))
+                continue;
+            fprintf(out, "%s%s", sep, lint_kind_name((enum lint_kind)k));
+            sep = ", ";
+        }
+        fputc('\n', out);
+    }
+    if (r->total > r->nlisted)
+        fprintf(out, "  ... and %zu more\n", r->total - r->nlisted);
+    if (r->direction != PLAN_REVIEW_NONE)
+        fprintf(out, "approve with spec.approvedPlanHash: \"%s\"\n", r->hash);
+}
+
+/* The plan a DBRollout of --instance to --to-tag would run (engine/plan_review.h):
+ * the same selection as the rollout (contexts, labels), its hash printed for
+ * an approval. */
+static int run_plan(const struct cli_args *a, const struct chlog *cl, struct pgx_conn *db,
+                    FILE *out, FILE *errout)
+{
+    struct tm_err err;
+    struct engine_history h;
+    struct plan p;
+    struct plan_review *r = malloc(sizeof(*r));
+    tm_err_clear(&err);
+    plan_init(&p);
+    engine_history_init(&h);
+    enum tm_code rc = r ? TM_OK : tm_err_set(&err, TM_E_NOMEM, "out of memory");
+    if (rc == TM_OK)
+        rc = engine_history_read(db, a->table, cl->format == CHLOG_FORMAT_FLYWAY, &h, &err);
+    struct plan_opts po = {.tag = a->to_tag, .count = -1, .context = a->context,
+                           .label_filter = a->label_filter, .allow_drift = a->allow_drift};
+    if (rc == TM_OK)
+        rc = plan_build(cl, &h, &po, &p, &err);
+    if (rc == TM_OK)
+        rc = plan_review_build(cl, &p, a->instance, a->to_tag, r, &err);
+    int code = CLI_EXIT_OK;
+    if (rc != TM_OK)
+        code = fail(errout, a, &err, rc);
+    else if (structured(a))
+        print_doc(out, a, plan_review_json(r));
+    else
+        plan_table(out, r);
+    plan_release(&p);
+    engine_history_release(&h);
+    free(r);
     return code;
 }
 

@@ -50,6 +50,34 @@ run_cli 0 update --url "$DB_URL" --changelog "$WORK/changelog.sql"
 run_cli 0 rollback --url "$DB_URL" --changelog "$WORK/changelog.sql" --count 2
 [ "$(q "SELECT count(*) FROM databasechangelog")" = 1 ] || soft_fail "rollback --count 2"
 
+# plan (at v1): what a move to a tag would run and the hash a DBRollout approves; the same
+# hash in every format, another for another instance or tag; nothing runs
+plan_json() { # TAG INSTANCE: the plan as JSON
+  run_cli 0 plan --url "$DB_URL" --changelog "$WORK/changelog.sql" --to-tag "$1" --instance "$2" -o json
+  echo "$out"
+}
+run_cli 0 plan --url "$DB_URL" --changelog "$WORK/changelog.sql" --to-tag v3 --instance orders
+echo "$out" | grep -q "Apply to tag v3: 2 changeset(s)" || soft_fail "plan table output: $out"
+hash_table=$(sed -n 's/^plan hash *//p' <<<"$out")
+plan_json v3 orders | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["hash"] == sys.argv[1] and d["direction"] == "Apply" and d["changeSets"] == 2, d
+assert [s["changeSet"] for s in d["steps"]] == ["changelog.sql::2::alice", "changelog.sql::3::alice"], d
+assert all(s["sqlHash"].startswith("sha256:") and s["destructive"] == [] for s in d["steps"]), d' "$hash_table" \
+  || soft_fail "plan json: $(plan_json v3 orders)"
+run_cli 0 plan --url "$DB_URL" --changelog "$WORK/changelog.sql" --to-tag v3 --instance orders -o yaml
+echo "$out" | grep -q "^hash: '$hash_table'" || soft_fail "plan yaml has another hash than $hash_table: $out"
+plan_json v3 billing | grep -q "$hash_table" && soft_fail "another instance, the same plan hash"
+plan_json v1 orders | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["direction"] == "None" and d["changeSets"] == 0 and d["hash"] != sys.argv[1], d' "$hash_table" \
+  || soft_fail "plan to the applied tag: $(plan_json v1 orders)"
+run_cli 2 plan --url "$DB_URL" --changelog "$WORK/changelog.sql" --to-tag v3
+echo "$err" | grep -q 'needs --instance' || soft_fail "plan without --instance: $err"
+[ "$(q "SELECT count(*) FROM databasechangelog")" = 1 ] || soft_fail "plan changed the history"
+
 # usage and input errors: 2
 run_cli 2 rollback --url "$DB_URL" --changelog "$WORK/changelog.sql"
 run_cli 2 rollback --url "$DB_URL" --changelog "$WORK/changelog.sql" --to-tag nope

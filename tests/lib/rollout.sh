@@ -13,7 +13,10 @@
 #   assert_no_canary           the canary password is in no object, Event or controller log
 #   apply_instance NAME SCHEMA POLICY [EXTRA-SPEC-YAML]   Secret db-creds + DBInstance NAME
 #   apply_schema NAME < changelog.yaml     an inline DBSchema
-#   apply_rollout NAME INSTANCE TAG [DEPLOYMENT]
+#   apply_rollout NAME INSTANCE TAG [DEPLOYMENT] [EXTRA-SPEC-YAML]   (DEPLOYMENT "" for none;
+#                              EXTRA one line, e.g. "approval: Required")
+#   plan_hash NAME             .status.plan.hash of DBRollout NAME (what an approval names)
+#   approve_plan NAME HASH     set spec.approvedPlanHash of DBRollout NAME to HASH
 #   changeset_yaml ID SQL ROLLBACK-SQL     one YAML changeset
 #   tag_yaml ID TAG                        one tagDatabase changeset
 #   table_changelog TABLE TAG  a changelog: changeset 1 creates TABLE (rollback drops it),
@@ -133,7 +136,15 @@ spec:
   instanceRef: {name: $2}
   tag: $3
 $dep
+  ${5:-}
 YAML
+}
+
+plan_hash() { k -n "$NS" get dbrollout "$1" -o jsonpath='{.status.plan.hash}'; }
+
+approve_plan() {
+  k -n "$NS" patch dbrollout "$1" --type=merge -p "{\"spec\":{\"approvedPlanHash\":\"$2\"}}" >/dev/null \
+    || fail "could not approve plan $2 of DBRollout $1"
 }
 
 changeset_yaml() {

@@ -93,7 +93,10 @@ if not errors:
     expect_enum("DBRollout", "spec.onAppFailure", ["RollbackSchema", "RollbackBoth", "Hold"], "RollbackSchema")
     expect_enum("DBRollout", "spec.changeSetFailureStrategy", ["Rollback", "MarkNextRun", "Fail"], "Rollback")
     expect_enum("DBRollout", "status.phase", ["Pending", "Applying", "WaitingForApp", "Verifying", "Succeeded",
-                                             "RollingBack", "RolledBack", "Failed", "Blocked"])
+                                             "RollingBack", "RolledBack", "Failed", "Blocked",
+                                             "AwaitingApproval"])
+    expect_enum("DBRollout", "spec.approval", ["Required", "None"], "None")
+    expect_enum("DBInstance", "spec.policy.approval", ["Required", "None"], "None")
     expect_enum("DBInstance", "spec.policy.destructiveChanges", ["Deny", "Warn", "Allow"])
     expect_enum("DBInstance", "spec.connection.sslMode",
                 ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])

@@ -1261,7 +1261,7 @@ TM_TEST(app_state_progressing_until_updated_replicas_available)
 
 TM_TEST(rollout_names_round_trip)
 {
-    for (int i = DBROLLOUT_PHASE_PENDING; i <= DBROLLOUT_PHASE_BLOCKED; i++) {
+    for (int i = DBROLLOUT_PHASE_PENDING; i < DBROLLOUT_PHASE_COUNT; i++) {
         enum dbrollout_phase ph = DBROLLOUT_PHASE_NONE;
         TM_EXPECT(dbrollout_phase_parse(dbrollout_phase_name((enum dbrollout_phase)i), &ph));
         TM_EXPECT_INT(ph, i);
@@ -1273,6 +1273,186 @@ TM_TEST(rollout_names_round_trip)
 }
 
 /* ------------------------------------------------ the transition table */
+
+/* ------------------------------------------------------------ approval */
+
+/* Two plans of ro (three changesets to v2): A, and B after the changelog changed. */
+static struct plan_review plan_a, plan_b;
+
+static void plans_init(void)
+{
+    static const char *const hashes[2] = {
+        "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
+    struct plan_review *p[2] = {&plan_a, &plan_b};
+    for (int i = 0; i < 2; i++) {
+        memset(p[i], 0, sizeof(*p[i]));
+        p[i]->set = true;
+        p[i]->direction = PLAN_REVIEW_APPLY;
+        p[i]->total = 3;
+        p[i]->nlisted = 3;
+        snprintf(p[i]->instance, sizeof(p[i]->instance), "orders");
+        snprintf(p[i]->tag, sizeof(p[i]->tag), "v2");
+        snprintf(p[i]->hash, sizeof(p[i]->hash), "%s", hashes[i]);
+        for (int k = 0; k < 3; k++) {
+            snprintf(p[i]->listed[k].changeset, sizeof(p[i]->listed[k].changeset),
+                     "changelog.yaml::%d::t", k + 1);
+            snprintf(p[i]->listed[k].sql_hash, sizeof(p[i]->listed[k].sql_hash), "%s",
+                     hashes[i]);
+        }
+    }
+}
+
+/* ro with spec.approval Required, plan A observed, approved (NULL: not) with hash. */
+static void needs_approval(struct dbrollout_observed *o, const char *approved_hash)
+{
+    plans_init();
+    o->spec.approval_required = true;
+    o->spec.approved_plan_hash = approved_hash;
+    o->plan = &plan_a;
+}
+
+TM_TEST(approval_required_without_approval_awaits_with_the_plan_hash)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    needs_approval(&o, NULL);
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.trace[p.ntrace - 1], DBROLLOUT_T_AWAITING_APPROVAL);
+    TM_EXPECT_STR(dbrollout_phase_name(p.status.phase), "AwaitingApproval");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE); /* no lock, nothing applied */
+    TM_EXPECT_STR(p.status.plan.hash, plan_a.hash);
+    TM_EXPECT_STR(p.status.approved_plan_hash, "");
+    TM_EXPECT_CONTAINS(p.status.message, plan_a.hash);
+    TM_EXPECT(has_event(&p, "PlanAwaitingApproval", false));
+    TM_EXPECT_CONTAINS(p.events[0].note, plan_a.hash);
+    TM_EXPECT(p.requeue_ms > 0);
+    /* the next reconcile, nothing new: no second Event, no status change */
+    o.status = p.status;
+    dbrollout_decide(&o, NOW + 5000, &p);
+    TM_EXPECT(!has_event(&p, "PlanAwaitingApproval", false));
+    TM_EXPECT(dbrollout_status_equal(&p.status, &o.status));
+}
+
+TM_TEST(approval_by_the_instance_policy_holds_a_rollout_that_asks_none)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    needs_approval(&o, NULL);
+    o.spec.approval_required = false;
+    o.instance_requires_approval = true;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.trace[p.ntrace - 1], DBROLLOUT_T_AWAITING_APPROVAL);
+}
+
+TM_TEST(approved_plan_hash_equal_records_the_approval_and_goes_on_to_lock)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    needs_approval(&o, NULL);
+    dbrollout_decide(&o, NOW, &p);
+    o.status = p.status; /* AwaitingApproval */
+    o.generation = 3;    /* approvedPlanHash set */
+    o.spec.approved_plan_hash = plan_a.hash;
+    dbrollout_decide(&o, NOW + 60000, &p);
+    TM_EXPECT_INT(p.ntrace, 2);
+    TM_EXPECT_INT(p.trace[0], DBROLLOUT_T_PLAN_APPROVED);
+    TM_EXPECT_INT(p.trace[1], DBROLLOUT_T_LOCK);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ACQUIRE_LOCK);
+    TM_EXPECT_STR(p.status.approved_plan_hash, plan_a.hash);
+    TM_EXPECT_INT(p.status.approved_at_ms, NOW + 60000);
+    TM_EXPECT(has_event(&p, "PlanApproved", false));
+    /* the rounds after it (lock, stamp) keep the approval as first seen, no second Event */
+    o.status = p.status;
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_ACQUIRE_LOCK;
+    dbrollout_decide(&o, NOW + 61000, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_STAMP_PRESTART);
+    TM_EXPECT_INT(p.status.approved_at_ms, NOW + 60000);
+    TM_EXPECT(!has_event(&p, "PlanApproved", false));
+}
+
+TM_TEST(approved_plan_hash_gone_stale_after_a_changelog_change_awaits_again)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    needs_approval(&o, plan_a.hash);
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ACQUIRE_LOCK);
+    o.status = p.status; /* Pending, approval of A recorded; then the changelog changed */
+    o.plan = &plan_b;
+    dbrollout_decide(&o, NOW + 1000, &p);
+    TM_EXPECT_INT(p.trace[p.ntrace - 1], DBROLLOUT_T_AWAITING_APPROVAL);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE);
+    TM_EXPECT_STR(p.status.plan.hash, plan_b.hash);
+    TM_EXPECT_STR(p.status.approved_plan_hash, ""); /* the approval was A's */
+    TM_EXPECT_CONTAINS(p.status.message, "is for another plan");
+    TM_EXPECT(has_event(&p, "PlanAwaitingApproval", false));
+}
+
+TM_TEST(approval_stale_after_a_tag_change_mid_rollout_awaits_and_releases_the_lock)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    needs_approval(&o, plan_a.hash);
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.status.plan = plan_a;
+    snprintf(o.status.approved_plan_hash, sizeof(o.status.approved_plan_hash), "%s", plan_a.hash);
+    o.spec.tag = "v3"; /* a new tag: plan B */
+    plan_b.direction = PLAN_REVIEW_APPLY;
+    o.plan = &plan_b;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.trace[p.ntrace - 1], DBROLLOUT_T_AWAITING_APPROVAL);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RELEASE_LOCK);
+    TM_EXPECT_STR(p.status.target_tag, "v3");
+}
+
+TM_TEST(approval_removed_before_the_start_awaits_again)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    needs_approval(&o, plan_a.hash);
+    o.lock_holder = "other/u-2/1"; /* approved, waiting for the lock */
+    static const struct dbrollout_peer alive = {
+        .name = "other", .uid = "u-2", .generation = 1, .phase = DBROLLOUT_PHASE_APPLYING};
+    o.peers = &alive;
+    o.npeers = 1;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.trace[p.ntrace - 1], DBROLLOUT_T_LOCK_HELD);
+    TM_EXPECT_STR(p.status.approved_plan_hash, plan_a.hash);
+    o.status = p.status;
+    o.spec.approved_plan_hash = NULL; /* removed */
+    dbrollout_decide(&o, NOW + 1000, &p);
+    TM_EXPECT_INT(p.trace[p.ntrace - 1], DBROLLOUT_T_AWAITING_APPROVAL);
+    TM_EXPECT_STR(p.status.approved_plan_hash, "");
+}
+
+TM_TEST(approval_not_needed_for_a_plan_that_changes_nothing)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    needs_approval(&o, NULL);
+    plan_a.direction = PLAN_REVIEW_NONE;
+    plan_a.total = plan_a.nlisted = 0;
+    o.db.target = DBROLLOUT_POS_AT;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ACQUIRE_LOCK);
+}
+
+TM_TEST(plan_is_recorded_at_the_start_and_kept_while_applying)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    plans_init();
+    o.plan = &plan_a; /* no approval needed: the plan is still shown */
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_STR(p.status.plan.hash, plan_a.hash);
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    o.status.plan = plan_a;
+    o.plan = &plan_b; /* the rest of the plan, once part of it ran */
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_STR(p.status.plan.hash, plan_a.hash);
+}
 
 /* An observed state that takes row t (with `now` to decide at); false for a
  * row without one, which fails every_row_of_the_table_is_taken. */
@@ -1313,6 +1493,12 @@ static bool row_scenario(enum dbrollout_transition t, struct dbrollout_observed 
         return true;
     case DBROLLOUT_T_POLICY_DENIED:
         o->lint.denied = 1;
+        return true;
+    case DBROLLOUT_T_AWAITING_APPROVAL:
+        needs_approval(o, NULL);
+        return true;
+    case DBROLLOUT_T_PLAN_APPROVED:
+        needs_approval(o, plan_a.hash);
         return true;
     case DBROLLOUT_T_LOCK_HELD:
         o->lock_holder = "other/u-2/1";
@@ -1752,8 +1938,9 @@ TM_TEST(table_rows_are_well_formed)
         TM_ASSERT(r->name != NULL && r->when != NULL);
         TM_EXPECT(r->from != 0);
         /* a chain moves on; a row that keeps Ready as it is changes nothing */
+        /* a chain never ends a plan: it needs no reason of its own */
         if (r->flags & DBROLLOUT_ROW_CHAINS)
-            TM_EXPECT(r->next != DBROLLOUT_PHASE_NONE);
+            TM_EXPECT(r->action == DBROLLOUT_ACT_NONE);
         if (!r->reason && !(r->flags & DBROLLOUT_ROW_CHAINS))
             TM_EXPECT(r->next == DBROLLOUT_PHASE_NONE && r->action == DBROLLOUT_ACT_NONE);
         for (int u = DBROLLOUT_T_NONE + 1; u < t; u++)
@@ -1793,7 +1980,7 @@ static void table_markdown(struct tm_buf *b)
         const struct dbrollout_row *r = &dbrollout_table[t];
         ok = tm_buf_addf(b, "| %s | ", r->name) == TM_OK;
         const char *sep = "";
-        for (int ph = DBROLLOUT_PHASE_NONE; ph <= DBROLLOUT_PHASE_BLOCKED && ok; ph++) {
+        for (int ph = DBROLLOUT_PHASE_NONE; ph < DBROLLOUT_PHASE_COUNT && ok; ph++) {
             if (!(r->from & DBROLLOUT_FROM(ph)))
                 continue;
             ok = tm_buf_addf(b, "%s%s", sep,

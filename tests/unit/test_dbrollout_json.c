@@ -162,6 +162,53 @@ TM_TEST(rollout_retry_and_rollback_cause_round_trip)
     cJSON_Delete(js);
 }
 
+TM_TEST(rollout_plan_approval_and_spec_round_trip)
+{
+    static struct dbrollout_status st;
+    memset(&st, 0, sizeof(st));
+    st.phase = DBROLLOUT_PHASE_AWAITING_APPROVAL;
+    st.plan.set = true;
+    st.plan.direction = PLAN_REVIEW_ROLLBACK;
+    st.plan.total = 25;
+    st.plan.nlisted = 1;
+    snprintf(st.plan.hash, sizeof(st.plan.hash), "sha256:%064d", 7);
+    snprintf(st.plan.tag, sizeof(st.plan.tag), "v1");
+    snprintf(st.plan.instance, sizeof(st.plan.instance), "orders");
+    st.plan.listed[0].action = PLAN_ROLLBACK;
+    st.plan.listed[0].destructive = 1u << LINT_DROP_TABLE;
+    snprintf(st.plan.listed[0].changeset, sizeof(st.plan.listed[0].changeset), "c.yaml::3::t");
+    snprintf(st.plan.listed[0].sql_hash, sizeof(st.plan.listed[0].sql_hash), "sha256:%064d", 9);
+    snprintf(st.approved_plan_hash, sizeof(st.approved_plan_hash), "%s", st.plan.hash);
+    st.approved_at_ms = 1795413604000LL;
+    cJSON *js = dbrollout_status_json(&st);
+    TM_ASSERT(js != NULL);
+    TM_EXPECT_STR(rec_str(js, "phase"), "AwaitingApproval");
+    TM_EXPECT_STR(rec_str(js, "plan.shortHash"), "000000000000");
+    TM_EXPECT_INT(rec_int(js, "plan.notListed", 0), 24);
+    TM_EXPECT_STR(rec_str(js, "approval.observedAt"), "2026-11-23T06:00:04Z");
+    cJSON *wrap = cJSON_CreateObject();
+    TM_ASSERT(wrap != NULL);
+    cJSON_AddItemToObject(wrap, "status", js);
+    cJSON *spec = cJSON_AddObjectToObject(wrap, "spec");
+    cJSON_AddStringToObject(spec, "approval", "Required");
+    cJSON_AddStringToObject(spec, "approvedPlanHash", st.plan.hash);
+    static struct dbrollout_observed back;
+    memset(&back, 0, sizeof(back));
+    dbrollout_read(wrap, &back);
+    TM_EXPECT(dbrollout_status_equal(&back.status, &st));
+    TM_EXPECT(back.spec.approval_required);
+    TM_EXPECT_STR(back.spec.approved_plan_hash, st.plan.hash);
+    cJSON_Delete(wrap);
+
+    /* none: explicit nulls, so the merge patch removes them */
+    memset(&st, 0, sizeof(st));
+    js = dbrollout_status_json(&st);
+    TM_ASSERT(js != NULL);
+    TM_EXPECT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(js, "plan")));
+    TM_EXPECT(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(js, "approval")));
+    cJSON_Delete(js);
+}
+
 /* A status written by a controller before these fields (or kept by a CRD
  * that prunes them): the retry is in Ready's message and the cause in the
  * RolledBack condition's reason.  An upgrade in the middle of a backoff

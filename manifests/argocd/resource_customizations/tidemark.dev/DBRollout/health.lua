@@ -8,6 +8,7 @@
 --   Succeeded (Ready=True)                             -> Healthy
 --   RollingBack, RolledBack, Failed                    -> Degraded
 --   Blocked (policy, drift, unknown tag; nothing ran)  -> Suspended
+--   AwaitingApproval (a person approves the plan)      -> Suspended
 local hs = {}
 
 local function condition(ctype)
@@ -54,7 +55,7 @@ end
 local phase = obj.status.phase
 if phase == "Succeeded" and ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
-elseif phase == "Blocked" then
+elseif phase == "Blocked" or phase == "AwaitingApproval" then
   hs.status = "Suspended"
 elseif phase == "Failed" or phase == "RolledBack" or phase == "RollingBack" then
   hs.status = "Degraded"

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# tidemark tests/e2e/rollout_approval.sh — spec.approval Required holds a rollout in
+# AwaitingApproval with its plan hash and nothing applied (no history table, no lock);
+# `tidemark plan` prints the same hash for the same changelog, tag, instance and database;
+# spec.approvedPlanHash set to it lets the rollout apply and Succeed (PlanApproved,
+# status.approval).  Then a new changelog and a new tag make a new plan while the old
+# approval is still set: back to AwaitingApproval with another hash, nothing applied until
+# that one is approved.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
+rollout_setup approval
+new_work_dir
+
+changelog() { # TAGS...: changeset "t<i>" creates table t<i>, then tags the i-th tag
+  local i=0 tag
+  echo "databaseChangeLog:"
+  for tag in "$@"; do
+    i=$((i + 1))
+    changeset_yaml "t$i" "CREATE TABLE t$i (id int)" "DROP TABLE t$i"
+    tag_yaml "tag$i" "$tag"
+  done
+}
+
+# the CLI's hash of the move to TAG, from the changelog file the DBSchema holds
+cli_hash() {
+  local out
+  out="$(cd "$WORK" && "$TIDEMARK_BIN" plan --changelog changelog.yaml --to-tag "$1" --instance db \
+    --url "$DB_URL" -o json)" || fail "tidemark plan failed: $out"
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["hash"])' <<<"$out"
+}
+
+awaiting() { # NAME HASH-TO-DIFFER-FROM: AwaitingApproval with a plan hash other than that
+  [[ "$(phase "$1")" == AwaitingApproval && -n "$(plan_hash "$1")" && "$(plan_hash "$1")" != "${2:-}" ]]
+}
+
+changelog v1 >"$WORK/changelog.yaml"
+apply_schema app <"$WORK/changelog.yaml"
+apply_instance db app Warn
+apply_rollout ro db v1 "" "approval: Required"
+start_controller
+
+wait_for -t 60 awaiting ro || fail "rollout not AwaitingApproval with a plan hash (phase $(phase ro))"
+h1="$(plan_hash ro)"
+log "awaiting approval of plan $h1"
+[[ "$(q "select to_regclass('public.databasechangelog') is null")" == t ]] \
+  || fail "something ran before the approval: the history table exists"
+[[ -z "$(k -n "$NS" get dbinstance db -o jsonpath='{.metadata.annotations.tidemark\.dev/rollout-lock}')" ]] \
+  || fail "a rollout awaiting approval holds the instance lock"
+has_event ro "Normal PlanAwaitingApproval" || fail "no PlanAwaitingApproval Event"
+[[ "$(k -n "$NS" get events --field-selector involvedObject.name=ro,reason=PlanAwaitingApproval \
+  -o jsonpath='{.items[0].message}')" == *"$h1"* ]] || fail "the PlanAwaitingApproval Event does not name $h1"
+row="$(k -n "$NS" get dbrollout ro --no-headers)"
+[[ "$row" == *AwaitingApproval* && "$row" == *"${h1:7:12}"* ]] \
+  || fail "kubectl get dbrollout does not show AwaitingApproval and the short hash: $row"
+[[ "$(k -n "$NS" get dbrollout ro -o jsonpath='{.status.plan.steps[0].changeSet} {.status.plan.changeSets}')" \
+  == "changelog.yaml::t1::t 2" ]] || fail "status.plan does not list the changesets: $(k -n "$NS" get dbrollout ro -o jsonpath='{.status.plan}')"
+[[ "$(cli_hash v1)" == "$h1" ]] || fail "tidemark plan's hash $(cli_hash v1) is not status.plan.hash $h1"
+
+approve_plan ro "$h1"
+wait_for_phase ro Succeeded 60
+[[ "$(k -n "$NS" get dbrollout ro -o jsonpath='{.status.approval.planHash}')" == "$h1" ]] \
+  || fail "status.approval does not record $h1"
+has_event ro "Normal PlanApproved" || fail "no PlanApproved Event"
+[[ "$(history_rows)" == 2 ]] || fail "history rows after v1: $(history_rows)"
+
+# a new changelog and tag: a new plan while the approval of the old one is still set
+changelog v1 v2 >"$WORK/changelog.yaml"
+apply_schema app <"$WORK/changelog.yaml"
+schema_knows_v2() { [[ "$(k -n "$NS" get dbschema app -o jsonpath='{.status.tags}')" == *v2* ]]; }
+wait_for -t 60 schema_knows_v2 || fail "the DBSchema does not list tag v2"
+k -n "$NS" patch dbrollout ro --type=merge -p '{"spec":{"tag":"v2"}}' >/dev/null
+wait_for -t 60 awaiting ro "$h1" || fail "a new plan under an old approval is not AwaitingApproval (phase $(phase ro))"
+h2="$(plan_hash ro)"
+log "awaiting approval of the new plan $h2"
+[[ -z "$(k -n "$NS" get dbrollout ro -o jsonpath='{.status.approval}')" ]] \
+  || fail "status.approval still set for the old plan"
+[[ "$(history_rows)" == 2 ]] || fail "something ran before the new plan was approved: $(history_rows) rows"
+[[ "$(cli_hash v2)" == "$h2" ]] || fail "tidemark plan's hash $(cli_hash v2) is not status.plan.hash $h2"
+
+approve_plan ro "$h2"
+wait_for_phase ro Succeeded 60
+[[ "$(history_rows)" == 4 ]] || fail "history rows after v2: $(history_rows)"
+[[ "$(q "select to_regclass('public.t2') is not null")" == t ]] || fail "table t2 missing"
+assert_no_canary
