@@ -5,7 +5,8 @@
 # spec.approvedPlanHash set to it lets the rollout apply and Succeed (PlanApproved,
 # status.approval).  Then a new changelog and a new tag make a new plan while the old
 # approval is still set: back to AwaitingApproval with another hash, nothing applied until
-# that one is approved.
+# that one is approved.  With TIDEMARK_ARGOCD_CAPTURE=1 it saves the AwaitingApproval object
+# as the Argo CD health / kstatus test object (testdata/awaiting-approval.yaml).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup approval
@@ -42,6 +43,11 @@ start_controller
 wait_for -t 60 awaiting ro || fail "rollout not AwaitingApproval with a plan hash (phase $(phase ro))"
 h1="$(plan_hash ro)"
 log "awaiting approval of plan $h1"
+if [[ "${TIDEMARK_ARGOCD_CAPTURE:-}" == 1 ]]; then # the Argo CD health and kstatus test object
+  k -n "$NS" get dbrollout ro -o yaml \
+    >"$ROOT/manifests/argocd/resource_customizations/tidemark.dev/DBRollout/testdata/awaiting-approval.yaml" \
+    || fail "capture the AwaitingApproval object"
+fi
 [[ "$(q "select to_regclass('public.databasechangelog') is null")" == t ]] \
   || fail "something ran before the approval: the history table exists"
 [[ -z "$(k -n "$NS" get dbinstance db -o jsonpath='{.metadata.annotations.tidemark\.dev/rollout-lock}')" ]] \

@@ -11,7 +11,7 @@
 #                DBRollout Succeeded
 #   InProgress   status.observedGeneration behind metadata.generation (a new object with
 #                the CRDs' default {observedGeneration: -1}, a stale Ready, a rollout still
-#                Applying, Verifying, RollingBack, waiting for its app or for its instance), or
+#                Applying, Verifying, RollingBack, waiting for its app, its instance or an approval), or
 #                Reconciling True (a DBInstance retrying a connection, a DBSchema retrying a
 #                fetch)
 #   Failed       Stalled True: DBRollout Failed, RolledBack, Blocked; DBInstance Drifted or
@@ -35,6 +35,7 @@ DBRollout/pending               InProgress
 DBRollout/applying              InProgress
 DBRollout/waiting-for-app       InProgress
 DBRollout/verifying             InProgress
+DBRollout/awaiting-approval     InProgress
 DBRollout/rolling-back          InProgress
 DBRollout/stale-ready           InProgress
 DBRollout/succeeded             Current
