@@ -62,6 +62,12 @@ row="$(k -n "$NS" get dbrollout ro --no-headers)"
   == "changelog.yaml::t1::t 2" ]] || fail "status.plan does not list the changesets: $(k -n "$NS" get dbrollout ro -o jsonpath='{.status.plan}')"
 [[ "$(cli_hash v1)" == "$h1" ]] || fail "tidemark plan's hash $(cli_hash v1) is not status.plan.hash $h1"
 
+# CEL: an approvedPlanHash that is not a plan hash (the short one, say) is refused
+! out="$(k -n "$NS" patch dbrollout ro --type=merge -p "{\"spec\":{\"approvedPlanHash\":\"${h1:7:12}\"}}" 2>&1)" \
+  || fail "a short approvedPlanHash was accepted"
+[[ "$out" == *"spec.approvedPlanHash must be a plan hash"* ]] || fail "CEL message for a short hash: $out"
+[[ "$(k explain dbrollout.spec.approvedPlanHash)" == *"status.plan.hash"* ]] \
+  || fail "kubectl explain dbrollout.spec.approvedPlanHash does not document it"
 approve_plan ro "$h1"
 wait_for_phase ro Succeeded 60
 [[ "$(k -n "$NS" get dbrollout ro -o jsonpath='{.status.approval.planHash}')" == "$h1" ]] \
