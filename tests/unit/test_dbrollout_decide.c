@@ -366,6 +366,18 @@ TM_TEST(lock_acquired_but_not_started_holder_counts_as_alive)
     TM_EXPECT(!dbrollout_lock_free("other/u-9/1", "u-1", peers, 1));
 }
 
+/* A holder that went back to AwaitingApproval released its lock (or failed
+ * to): it holds nothing while it waits; a copy older than the claim still counts. */
+TM_TEST(lock_of_a_holder_awaiting_approval_is_free)
+{
+    struct dbrollout_peer peers[] = {
+        {.name = "other", .uid = "u-9", .generation = 2,
+         .phase = DBROLLOUT_PHASE_AWAITING_APPROVAL},
+    };
+    TM_EXPECT(dbrollout_lock_free("other/u-9/2", "u-1", peers, 1));
+    TM_EXPECT(!dbrollout_lock_free("other/u-9/3", "u-1", peers, 1));
+}
+
 TM_TEST(rollout_blocked_by_destructive_change_under_deny)
 {
     struct dbrollout_observed o = base();
