@@ -445,7 +445,11 @@ static bool job_condition(const cJSON *job, const char *type, const cJSON **out)
 
 /* The verification Job named in status.verification, while Verifying: from
  * the cache (the Jobs informer), or the copy act created in this reconcile
- * when the cache has not caught up yet. */
+ * when the cache has not caught up yet.  A Job of that name that this
+ * rollout does not own (a deleted rollout's of the same name and generation
+ * that the garbage collector has not removed yet, or someone else's) is
+ * not ours to judge: it reads as not found, and the create waits for it to
+ * go (AlreadyExists). */
 static void observe_job(struct state *s, struct dbrollout_observed *o)
 {
     struct tm_err err;
@@ -464,6 +468,8 @@ static void observe_job(struct state *s, struct dbrollout_observed *o)
         if (!s->job)
             return;
     }
+    if (!owned_by(s->job, o->uid))
+        return;
     const cJSON *c = NULL;
     o->job.found = true;
     o->job.complete = job_condition(s->job, "Complete", &c);

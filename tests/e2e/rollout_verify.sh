@@ -16,7 +16,8 @@
 #             and onAppFailure Hold → Verifying (saved as the Argo CD/kstatus test object
 #             testdata/verifying.yaml with TIDEMARK_ARGOCD_CAPTURE=1) → Failed (VerificationFailed:
 #             DeadlineExceeded, Kubernetes stopped it at activeDeadlineSeconds, or Timeout); the
-#             schema and the app stay at v1.2.0.
+#             schema and the app stay at v1.2.0. The controller is SIGKILLed and restarted while
+#             Verifying: still one Job per generation.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 T0=$(date +%s)
@@ -107,8 +108,15 @@ if [[ "${TIDEMARK_ARGOCD_CAPTURE:-}" == 1 ]]; then
     >"$ROOT/manifests/argocd/resource_customizations/tidemark.dev/DBRollout/testdata/verifying.yaml" \
     || fail "capture the Verifying object"
 fi
-wait_for_phase orders-dev Failed 60
+# a controller killed while Verifying, once its Job exists, finds it by the name in the
+# status: never a second
 JOB="orders-dev-verify-$(ro '{.metadata.generation}')"
+wait_for -t 30 k -n "$NS" get job "$JOB" -o name >/dev/null || fail "overrun: Job $JOB never created"
+crash_controller
+start_controller
+wait_for_phase orders-dev Failed 60
+jobs="$(k -n "$NS" get jobs -l tidemark.dev/rollout=orders-dev -o 'jsonpath={.items[*].metadata.name}')"
+[[ "$jobs" == "orders-dev-verify-2 orders-dev-verify-3 $JOB" ]] || fail "overrun: the rollout's Jobs are '$jobs', want one per verified generation"
 got="$(verification)"
 [[ "$got" == "$JOB Failed DeadlineExceeded" || "$got" == "$JOB Failed Timeout" ]] \
   || fail "overrun: status.verification is '$got', want '$JOB Failed DeadlineExceeded' (or Timeout)"
