@@ -350,7 +350,40 @@ static void observe_db(struct state *s, struct dbrollout_observed *o)
     }
 }
 
+/* Where each kind of app lives, and how its controller numbers and labels
+ * its ReplicaSets (the same for a Deployment and an Argo Rollout: a revision
+ * annotation on the app and its ReplicaSets, a hash label in the template). */
+struct app_api {
+    const char *group, *version, *resource;
+    const char *revision_annotation;
+    const char *hash_label; /* dropped from a template copied back (undo) */
+};
+
+static const struct app_api app_apis[] = {
+    [DBROLLOUT_APP_DEPLOYMENT] = {"apps", "v1", "deployments",
+                                  "deployment.kubernetes.io/revision", "pod-template-hash"},
+    [DBROLLOUT_APP_ARGO_ROLLOUT] = {"argoproj.io", "v1alpha1", "rollouts",
+                                    "rollout.argoproj.io/revision",
+                                    "rollouts-pod-template-hash"},
+};
+
+static const struct app_api *app_api(enum dbrollout_app_kind k)
+{
+    return &app_apis[k == DBROLLOUT_APP_ARGO_ROLLOUT ? k : DBROLLOUT_APP_DEPLOYMENT];
+}
+
+/* The app (cache for a Deployment; a live GET for a Rollout, which is not
+ * watched). */
+static enum tm_code app_get(struct state *s, const struct dbrollout_spec *sp, cJSON **out,
+                            struct tm_err *err)
+{
+    const struct app_api *api = app_api(sp->app_kind);
+    return rec_get(s->proc, api->group, api->version, api->resource, s->ns, sp->deployment, out,
+                   err);
+}
+
 struct rs_scan {
+    const char *revision_annotation;
     const char *owner_uid;
     int64_t current;
     int64_t best;       /* highest revision below current */
@@ -375,12 +408,34 @@ static void rs_collect(void *ctx, const cJSON *obj)
     struct rs_scan *r = ctx;
     if (!owned_by(obj, r->owner_uid))
         return;
-    const char *rv = rec_annotation(obj, "deployment.kubernetes.io/revision");
+    const char *rv = rec_annotation(obj, r->revision_annotation);
     int64_t rev = rv ? strtoll(rv, NULL, 10) : 0;
     if (rev < r->current && rev > r->best)
         r->best = rev;
     if (r->want > 0 && rev == r->want && !r->found)
         r->found = cJSON_Duplicate(obj, true);
+}
+
+/* An Argo Rollout's status as `kubectl argo rollouts status` reads it
+ * (GetRolloutPhase): status.observedGeneration is a string there, and one
+ * that is not a number (a v0.9 hash) counts as observed; the phase and
+ * message are the ones Argo's controller computed. */
+static void observe_argo_rollout(const cJSON *d, struct dbrollout_app *a)
+{
+    const char *og = rec_str(d, "status.observedGeneration");
+    char *end = NULL;
+    long long g = og ? strtoll(og, &end, 10) : 0;
+    if (og && end != og && *end == '\0')
+        a->observed_generation = g;
+    else
+        a->observed_generation = og ? a->generation : 0;
+    a->phase = rec_str(d, "status.phase");
+    a->message = rec_str(d, "status.message");
+    const cJSON *abort = rec_at(d, "status.abort");
+    a->aborted = cJSON_IsTrue(abort);
+    const char *current = rec_str(d, "status.currentPodHash");
+    const char *stable = rec_str(d, "status.stableRS");
+    a->promoted = current && stable && current[0] && strcmp(current, stable) == 0;
 }
 
 static void observe_app(struct state *s, struct dbrollout_observed *o)
@@ -392,27 +447,32 @@ static void observe_app(struct state *s, struct dbrollout_observed *o)
     s->deploy = NULL;
     if (!o->spec.deployment)
         return;
-    if (rec_get(s->proc, "apps", "v1", "deployments", s->ns, o->spec.deployment, &s->deploy,
-                &err) != TM_OK)
+    const struct app_api *api = app_api(o->spec.app_kind);
+    if (app_get(s, &o->spec, &s->deploy, &err) != TM_OK)
         return;
     const cJSON *d = s->deploy;
     struct dbrollout_app *a = &o->app;
+    a->kind = o->spec.app_kind;
     a->found = true;
     a->generation = rec_int(d, "metadata.generation", 0);
-    a->observed_generation = rec_int(d, "status.observedGeneration", 0);
     a->replicas = rec_int(d, "spec.replicas", 1);
     a->status_replicas = rec_int(d, "status.replicas", 0);
     a->updated_replicas = rec_int(d, "status.updatedReplicas", 0);
     a->available_replicas = rec_int(d, "status.availableReplicas", 0);
-    const cJSON *c;
-    cJSON_ArrayForEach(c, rec_at(d, "status.conditions"))
-    {
-        const char *type = rec_str(c, "type"), *reason = rec_str(c, "reason");
-        if (type && reason && strcmp(type, "Progressing") == 0 &&
-            strcmp(reason, "ProgressDeadlineExceeded") == 0)
-            a->progress_deadline_exceeded = true;
+    if (a->kind == DBROLLOUT_APP_ARGO_ROLLOUT) {
+        observe_argo_rollout(d, a);
+    } else {
+        a->observed_generation = rec_int(d, "status.observedGeneration", 0);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, rec_at(d, "status.conditions"))
+        {
+            const char *type = rec_str(c, "type"), *reason = rec_str(c, "reason");
+            if (type && reason && strcmp(type, "Progressing") == 0 &&
+                strcmp(reason, "ProgressDeadlineExceeded") == 0)
+                a->progress_deadline_exceeded = true;
+        }
     }
-    const char *rev = rec_annotation(d, "deployment.kubernetes.io/revision");
+    const char *rev = rec_annotation(d, api->revision_annotation);
     a->revision = rev ? strtoll(rev, NULL, 10) : 0;
     const cJSON *ta = rec_at(d, "spec.template.metadata.annotations");
     const cJSON *tt = cJSON_IsObject(ta)
@@ -422,7 +482,9 @@ static void observe_app(struct state *s, struct dbrollout_observed *o)
     a->service_account = rec_str(d, "spec.template.spec.serviceAccountName");
     if (!a->service_account) /* the deprecated alias */
         a->service_account = rec_str(d, "spec.template.spec.serviceAccount");
-    struct rs_scan scan = {.owner_uid = rec_str(d, "metadata.uid"), .current = a->revision};
+    struct rs_scan scan = {.revision_annotation = api->revision_annotation,
+                           .owner_uid = rec_str(d, "metadata.uid"),
+                           .current = a->revision};
     if (rec_foreach(s->proc, "apps", "v1", "replicasets", s->ns, rs_collect, &scan, &err) ==
         TM_OK)
         a->previous_revision = scan.best;
@@ -491,15 +553,15 @@ static void resolve_tag_from(struct state *s, struct dbrollout_spec *sp)
     s->tag_from_tag[0] = '\0';
     sp->tag = s->tag_from_tag;
     sp->tag_from_error = s->tag_from_error;
+    const char *noun = dbrollout_app_noun(sp->app_kind);
     if (!sp->deployment) {
         text_cut(s->tag_from_error, sizeof(s->tag_from_error),
-                 "spec.tagFrom needs spec.deploymentRef");
+                 "spec.tagFrom needs spec.deploymentRef or spec.appRef");
         return;
     }
-    if (rec_get(s->proc, "apps", "v1", "deployments", s->ns, sp->deployment, &d, &err) !=
-        TM_OK) {
-        text_cut(s->tag_from_error, sizeof(s->tag_from_error),
-                 "spec.tagFrom: deployment %s: %s", sp->deployment, err.msg);
+    if (app_get(s, sp, &d, &err) != TM_OK) {
+        text_cut(s->tag_from_error, sizeof(s->tag_from_error), "spec.tagFrom: %s %s: %s", noun,
+                 sp->deployment, err.msg);
         return;
     }
     const char *image = NULL;
@@ -512,7 +574,7 @@ static void resolve_tag_from(struct state *s, struct dbrollout_spec *sp)
     }
     if (!image) {
         text_cut(s->tag_from_error, sizeof(s->tag_from_error),
-                 "spec.tagFrom: deployment %s has no container %s with an image",
+                 "spec.tagFrom: %s %s has no container %s with an image", noun,
                  sp->deployment, sp->tag_from_container);
     } else {
         char why[MSG];
@@ -787,21 +849,25 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
     return rc;
 }
 
-/* `kubectl rollout undo --to-revision`: copy the ReplicaSet's pod template
- * (without pod-template-hash) into the Deployment, conditional on its
- * resourceVersion, only while the Deployment is still at from_revision. */
+/* `kubectl rollout undo --to-revision` (a Deployment) or `kubectl argo
+ * rollouts undo --to-revision` (an Argo Rollout; the plugin's RunUndoRollout
+ * does the same): copy the ReplicaSet's pod template (without the
+ * controller's hash label) into the app, conditional on its resourceVersion,
+ * only while the app is still at from_revision. */
 static enum tm_code act_restore(struct state *s, const struct dbrollout_observed *o,
                                 const struct dbrollout_action *a, struct tm_err *err)
 {
+    const struct app_api *api = app_api(o->spec.app_kind);
+    const char *noun = dbrollout_app_noun(o->spec.app_kind);
     cJSON *d = NULL, *patch = NULL;
-    struct rs_scan scan = {.want = a->to_revision};
+    struct rs_scan scan = {.revision_annotation = api->revision_annotation, .want = a->to_revision};
     struct tm_buf path;
     tm_buf_init(&path, TM_CAP_SMALL);
-    enum tm_code rc = rec_get_live(s->proc, "apps", "v1", "deployments", s->ns,
+    enum tm_code rc = rec_get_live(s->proc, api->group, api->version, api->resource, s->ns,
                                    o->spec.deployment, &d, err);
     if (rc != TM_OK)
         goto out;
-    const char *rev = rec_annotation(d, "deployment.kubernetes.io/revision");
+    const char *rev = rec_annotation(d, api->revision_annotation);
     if (!rev || strtoll(rev, NULL, 10) != a->from_revision)
         goto out; /* already moved on (restored, or edited by someone) */
     scan.owner_uid = rec_str(d, "metadata.uid");
@@ -810,7 +876,7 @@ static enum tm_code act_restore(struct state *s, const struct dbrollout_observed
     if (rc != TM_OK)
         goto out;
     if (!scan.found) {
-        rc = tm_err_set(err, TM_E_NOTFOUND, "deployment %s has no revision %lld to restore",
+        rc = tm_err_set(err, TM_E_NOTFOUND, "%s %s has no revision %lld to restore", noun,
                         o->spec.deployment, (long long)a->to_revision);
         goto out;
     }
@@ -823,7 +889,7 @@ static enum tm_code act_restore(struct state *s, const struct dbrollout_observed
     }
     cJSON *labels = (cJSON *)rec_at(tmpl, "metadata.labels");
     if (cJSON_IsObject(labels))
-        cJSON_DeleteItemFromObjectCaseSensitive(labels, "pod-template-hash");
+        cJSON_DeleteItemFromObjectCaseSensitive(labels, api->hash_label);
     patch = cJSON_CreateArray();
     cJSON *t = cJSON_CreateObject(), *r = cJSON_CreateObject();
     if (!patch || !t || !r || !cJSON_AddItemToArray(patch, t)) {
@@ -848,15 +914,15 @@ static enum tm_code act_restore(struct state *s, const struct dbrollout_observed
         rc = tm_err_set(err, TM_E_NOMEM, "out of memory");
         goto out;
     }
-    struct kube_ref ref = {.group = "apps", .version = "v1", .ns = s->ns,
-                           .resource = "deployments", .name = o->spec.deployment};
+    struct kube_ref ref = {.group = api->group, .version = api->version, .ns = s->ns,
+                           .resource = api->resource, .name = o->spec.deployment};
     rc = kube_path(&path, &ref, err);
     if (rc == TM_OK)
         rc = kube_patch(s->proc->kube, tm_buf_str(&path), KUBE_PATCH_JSON, patch, NULL, err);
     if (rc == TM_OK)
-        log_info(s->proc->log, "deployment restored", LF_S("controller", "dbrollout"),
-                 LF_S("namespace", s->ns), LF_S("name", o->name),
-                 LF_S("deployment", o->spec.deployment), LF_I("revision", a->to_revision));
+        log_info(s->proc->log, "app restored", LF_S("controller", "dbrollout"),
+                 LF_S("namespace", s->ns), LF_S("name", o->name), LF_S("kind", noun),
+                 LF_S("app", o->spec.deployment), LF_I("revision", a->to_revision));
     if ((rc == TM_E_CONFLICT || rc == TM_E_INVAL) && err)
         err->retry = TM_RETRY_TRANSIENT; /* a failed test op: read again */
 out:

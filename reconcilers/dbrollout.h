@@ -2,7 +2,8 @@
  * step with one Deployment, and undo it when the application fails.
  *
  * Layout (STYLE.md rule 8): observe (dbrollout.c: cache, DBInstance,
- * Secret, database via the engine, Deployment and its ReplicaSets) ->
+ * Secret, database via the engine, Deployment or Argo Rollout and its
+ * ReplicaSets) ->
  * decide (dbrollout_decide.c: this header's pure part, no I/O, clock passed
  * in) -> act (one action, idempotent) -> report (status patch on change,
  * Events on transitions).  The reconciler loops observe->decide->act inside
@@ -64,6 +65,17 @@
  *    The Job runs as the app's ServiceAccount (the Deployment's pod
  *    template), never the controller's, and Kubernetes stops it at the
  *    timeout (activeDeadlineSeconds).
+ *  - The app may be an Argo Rollout (spec.appRef) instead: available when
+ *    Argo's controller calls it Healthy at the target template and fully
+ *    promoted (currentPodHash == stableRS); failed when it is Degraded
+ *    (its progress deadline, an InvalidSpec) or aborted (status.abort: a
+ *    failed analysis, or a person), or on appTimeoutSeconds.  Argo decides
+ *    canary steps, pauses and analysis; tidemark reads only the verdict.
+ *    RollbackBoth undoes it as `kubectl argo rollouts undo` does: the pod
+ *    template of the ReplicaSet of the previous revision
+ *    (rollout.argoproj.io/revision) replaces spec.template.  The Rollout is
+ *    read live (no informer: its CRD may not be installed), every
+ *    DBROLLOUT_REQUEUE_APP_MS while waiting.
  *  - "The pod template is the target": its annotation DBROLLOUT_TAG_ANNOTATION
  *    equals spec.tag; without that annotation any template counts.
  *  - observedGeneration is written only when a generation has been fully
@@ -189,10 +201,19 @@ enum dbrollout_rollback_cause {
     DBROLLOUT_CAUSE_APPLY_FAILED,
 };
 
+/* What runs the application (spec.deploymentRef or spec.appRef). */
+enum dbrollout_app_kind {
+    DBROLLOUT_APP_DEPLOYMENT = 0, /* apps/v1 Deployment (spec.deploymentRef) */
+    DBROLLOUT_APP_ARGO_ROLLOUT,   /* argoproj.io/v1alpha1 Rollout (spec.appRef) */
+};
+
 struct dbrollout_spec {
     const char *instance;   /* spec.instanceRef.name */
     const char *tag;        /* spec.tag, or the tag spec.tagFrom resolved ("" when it failed) */
-    const char *deployment; /* spec.deploymentRef.name; NULL: none */
+    /* the app's name: spec.deploymentRef.name, or spec.appRef.name (app_kind
+     * says which; the CRD allows one of them); NULL: no app */
+    const char *deployment;
+    enum dbrollout_app_kind app_kind;
     /* spec.tagFrom (NULL container: not set): the tag comes from the image of
      * that container of the Deployment; observe resolves it (tag_from.h) */
     const char *tag_from_container;
@@ -292,8 +313,13 @@ struct dbrollout_lint {
     const char *first_warned;
 };
 
-/* The Deployment, as `kubectl rollout status` reads it. */
+/* The app as its own tool reads its rollout: a Deployment as `kubectl
+ * rollout status` does, an Argo Rollout as `kubectl argo rollouts status`
+ * does (the phase Argo's controller computes, GetRolloutPhase).  One struct
+ * for both: observe maps each kind's fields into it, dbrollout_app_state
+ * judges it. */
 struct dbrollout_app {
+    enum dbrollout_app_kind kind;
     bool found;
     int64_t generation;
     int64_t observed_generation;    /* status.observedGeneration */
@@ -302,10 +328,18 @@ struct dbrollout_app {
     int64_t updated_replicas;
     int64_t available_replicas;
     bool progress_deadline_exceeded;/* Progressing: reason ProgressDeadlineExceeded */
-    int64_t revision;               /* deployment.kubernetes.io/revision, 0 unknown */
+    int64_t revision;               /* deployment.kubernetes.io/revision (Rollout:
+                                     * rollout.argoproj.io/revision), 0 unknown */
     int64_t previous_revision;      /* highest ReplicaSet revision below it, 0 none */
     const char *template_tag;       /* pod template annotation tidemark.dev/tag, NULL absent */
     const char *service_account;    /* pod template serviceAccountName, NULL: the default */
+    /* Argo Rollout only (status.observedGeneration, a string there, is read
+     * into observed_generation; one that is not a number counts as observed,
+     * as Argo's isGenerationObserved says) */
+    const char *phase;              /* status.phase: Healthy, Progressing, Paused, Degraded */
+    bool aborted;                   /* status.abort (an analysis failed, or someone aborted) */
+    bool promoted;                  /* status.currentPodHash == status.stableRS, non-empty */
+    const char *message;            /* status.message (why Degraded or aborted), NULL none */
 };
 
 /* The verification Job named in status.verification.job (observed only
@@ -489,12 +523,14 @@ struct dbrollout_plan {
 void dbrollout_decide(const struct dbrollout_observed *o, int64_t now_ms,
                       struct dbrollout_plan *p);
 
-/* kubectl rollout status for a Deployment. */
+/* kubectl rollout status for a Deployment; for an Argo Rollout: COMPLETE
+ * when Healthy and fully promoted (currentPodHash == stableRS), FAILED when
+ * Degraded or aborted, PROGRESSING otherwise (Progressing, Paused). */
 enum dbrollout_app_state {
     DBROLLOUT_APP_WAITING = 0, /* generation not observed yet, or not found */
     DBROLLOUT_APP_PROGRESSING,
     DBROLLOUT_APP_COMPLETE,
-    DBROLLOUT_APP_FAILED,      /* ProgressDeadlineExceeded */
+    DBROLLOUT_APP_FAILED,      /* ProgressDeadlineExceeded; Rollout Degraded or aborted */
 };
 enum dbrollout_app_state dbrollout_app_state(const struct dbrollout_app *a);
 
@@ -514,6 +550,9 @@ bool dbrollout_phase_parse(const char *s, enum dbrollout_phase *out);
 bool dbrollout_order_parse(const char *s, enum dbrollout_order *out);
 bool dbrollout_on_app_failure_parse(const char *s, enum dbrollout_on_app_failure *out);
 bool dbrollout_cs_failure_parse(const char *s, enum dbrollout_cs_failure *out);
+
+/* The noun messages use for the app: "deployment" or "rollout". */
+const char *dbrollout_app_noun(enum dbrollout_app_kind k);
 
 /* True for Succeeded, RolledBack, Failed. */
 bool dbrollout_phase_terminal(enum dbrollout_phase p);

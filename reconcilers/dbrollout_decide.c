@@ -264,6 +264,26 @@ long dbrollout_plan_steps(const struct chlog *cl, const struct plan *pl)
 
 /* -------------------------------------------------------- app state */
 
+const char *dbrollout_app_noun(enum dbrollout_app_kind k)
+{
+    return k == DBROLLOUT_APP_ARGO_ROLLOUT ? "rollout" : "deployment";
+}
+
+/* An Argo Rollout whose generation was observed: the phase Argo's
+ * controller computed (utils/rollout GetRolloutPhase), which already weighs
+ * canary steps, pauses, analysis and the progress deadline.  Healthy counts
+ * only once fully promoted (stableRS is the current template's hash), as the
+ * plugin's `status` waits for; status.abort fails it even while Argo still
+ * scales the stable ReplicaSet back up (phase Progressing). */
+static enum dbrollout_app_state argo_rollout_state(const struct dbrollout_app *a)
+{
+    if (a->aborted || (a->phase && strcmp(a->phase, "Degraded") == 0))
+        return DBROLLOUT_APP_FAILED;
+    if (a->phase && strcmp(a->phase, "Healthy") == 0 && a->promoted)
+        return DBROLLOUT_APP_COMPLETE;
+    return DBROLLOUT_APP_PROGRESSING;
+}
+
 enum dbrollout_app_state dbrollout_app_state(const struct dbrollout_app *a)
 {
     /* kubectl pkg/polymorphichelpers/rollout_status.go, in its order */
@@ -271,6 +291,8 @@ enum dbrollout_app_state dbrollout_app_state(const struct dbrollout_app *a)
         return DBROLLOUT_APP_WAITING;
     if (a->generation > a->observed_generation)
         return DBROLLOUT_APP_WAITING;
+    if (a->kind == DBROLLOUT_APP_ARGO_ROLLOUT)
+        return argo_rollout_state(a);
     if (a->progress_deadline_exceeded)
         return DBROLLOUT_APP_FAILED;
     if (a->updated_replicas < a->replicas)
@@ -560,12 +582,34 @@ static bool last_moved_to(const struct dbrollout_observed *o, const char *tag)
 
 static bool app_failed(struct ctx *c, const char *reason, const char *msg);
 
+static const char *app_noun(const struct dbrollout_observed *o)
+{
+    return dbrollout_app_noun(o->spec.app_kind);
+}
+
+/* The app's own failure (dbrollout_app_state FAILED) as the reason of
+ * AppAvailable and a message: a Deployment past its progress deadline, or an
+ * Argo Rollout aborted or Degraded, with Argo's own message. */
+static const char *app_failure(const struct dbrollout_observed *o, char *msg, size_t n)
+{
+    const struct dbrollout_app *a = &o->app;
+    if (a->kind != DBROLLOUT_APP_ARGO_ROLLOUT) {
+        text_cut(msg, n, "deployment %s revision %lld exceeded its progress deadline",
+                 o->spec.deployment, (long long)a->revision);
+        return "ProgressDeadlineExceeded";
+    }
+    text_cut(msg, n, "rollout %s revision %lld %s%s%s", o->spec.deployment,
+             (long long)a->revision, a->aborted ? "was aborted" : "is Degraded",
+             a->message && a->message[0] ? ": " : "", a->message ? a->message : "");
+    return a->aborted ? "RolloutAborted" : "RolloutDegraded";
+}
+
 /* What the rollout reached, for Succeeded's message. */
 static void reached(const struct ctx *c, char *msg, size_t n)
 {
     if (c->o->spec.deployment)
-        text_cut(msg, n, "instance %s at tag %s; deployment %s revision %lld available",
-                 c->o->spec.instance, c->o->spec.tag, c->o->spec.deployment,
+        text_cut(msg, n, "instance %s at tag %s; %s %s revision %lld available",
+                 c->o->spec.instance, c->o->spec.tag, app_noun(c->o), c->o->spec.deployment,
                  (long long)c->st->deployment_revision);
     else
         text_cut(msg, n, "instance %s at tag %s", c->o->spec.instance, c->o->spec.tag);
@@ -673,11 +717,12 @@ static bool step_applying(struct ctx *c)
         enum dbrollout_app_state s = dbrollout_app_state(&o->app);
         bool timed_out = c->st->started_at_ms > 0 &&
                          c->now - c->st->started_at_ms > o->spec.app_timeout_s * 1000;
-        if ((s == DBROLLOUT_APP_FAILED && app_matches(o)) || timed_out) {
-            text_cut(msg, sizeof(msg), "deployment %s %s", o->spec.deployment,
-                     timed_out ? "did not complete within appTimeoutSeconds"
-                               : "exceeded its progress deadline");
-            return app_failed(c, timed_out ? "AppTimeout" : "ProgressDeadlineExceeded", msg);
+        if (s == DBROLLOUT_APP_FAILED && app_matches(o))
+            return app_failed(c, app_failure(o, msg, sizeof(msg)), msg);
+        if (timed_out) {
+            text_cut(msg, sizeof(msg), "%s %s did not complete within appTimeoutSeconds",
+                     app_noun(o), o->spec.deployment);
+            return app_failed(c, "AppTimeout", msg);
         }
     }
     switch (o->db.target) {
@@ -750,9 +795,10 @@ static bool step_waiting(struct ctx *c)
         c->st->previous_deployment_revision = a->previous_revision;
     }
     if (s == DBROLLOUT_APP_COMPLETE && matches) {
-        text_cut(msg, sizeof(msg), "deployment %s revision %lld is available (%lld/%lld replicas)",
-                 o->spec.deployment, (long long)a->revision, (long long)a->available_replicas,
-                 (long long)a->replicas);
+        text_cut(msg, sizeof(msg), "%s %s revision %lld is %s (%lld/%lld replicas)",
+                 app_noun(o), o->spec.deployment, (long long)a->revision,
+                 a->kind == DBROLLOUT_APP_ARGO_ROLLOUT ? "Healthy" : "available",
+                 (long long)a->available_replicas, (long long)a->replicas);
         if (!cond_is_true(&c->st->conds, DBROLLOUT_COND_APP_AVAILABLE))
             event(c, "AppAvailable", false, "%s", msg);
         setcond(c, DBROLLOUT_COND_APP_AVAILABLE, COND_TRUE, "RolloutComplete", msg);
@@ -764,28 +810,28 @@ static bool step_waiting(struct ctx *c)
         succeed(c);
         return false;
     }
-    if ((s == DBROLLOUT_APP_FAILED && matches) || timed_out) {
-        const char *reason = timed_out && !(s == DBROLLOUT_APP_FAILED && matches)
-                                 ? "AppTimeout"
-                                 : "ProgressDeadlineExceeded";
-        if (strcmp(reason, "AppTimeout") == 0)
-            text_cut(msg, sizeof(msg),
-                     "deployment %s did not complete within appTimeoutSeconds (%lld s)",
-                     o->spec.deployment, (long long)o->spec.app_timeout_s);
-        else
-            text_cut(msg, sizeof(msg), "deployment %s revision %lld exceeded its progress deadline",
-                     o->spec.deployment, (long long)a->revision);
-        return app_failed(c, reason, msg);
+    if (s == DBROLLOUT_APP_FAILED && matches)
+        return app_failed(c, app_failure(o, msg, sizeof(msg)), msg);
+    if (timed_out) {
+        text_cut(msg, sizeof(msg), "%s %s did not complete within appTimeoutSeconds (%lld s)",
+                 app_noun(o), o->spec.deployment, (long long)o->spec.app_timeout_s);
+        return app_failed(c, "AppTimeout", msg);
     }
     const char *reason = "Progressing";
     if (!a->found) {
-        reason = "DeploymentNotFound";
-        text_cut(msg, sizeof(msg), "waiting for deployment %s: not found", o->spec.deployment);
+        reason = a->kind == DBROLLOUT_APP_ARGO_ROLLOUT ? "RolloutNotFound" : "DeploymentNotFound";
+        text_cut(msg, sizeof(msg), "waiting for %s %s: not found", app_noun(o),
+                 o->spec.deployment);
     } else if (!matches) {
         reason = "WaitingForTemplate";
+        text_cut(msg, sizeof(msg), "waiting for %s %s: its pod template is for tag %s, not %s",
+                 app_noun(o), o->spec.deployment, a->template_tag, o->spec.tag);
+    } else if (a->kind == DBROLLOUT_APP_ARGO_ROLLOUT) {
         text_cut(msg, sizeof(msg),
-                 "waiting for deployment %s: its pod template is for tag %s, not %s",
-                 o->spec.deployment, a->template_tag, o->spec.tag);
+                 "waiting for rollout %s: %s%s%s, %lld of %lld updated replicas available",
+                 o->spec.deployment, a->phase ? a->phase : "no phase yet",
+                 a->message && a->message[0] ? ": " : "", a->message ? a->message : "",
+                 (long long)a->available_replicas, (long long)a->updated_replicas);
     } else {
         text_cut(msg, sizeof(msg),
                  "waiting for deployment %s rollout: %lld of %lld updated replicas available",
@@ -814,8 +860,8 @@ static bool on_app_failure(struct ctx *c, enum dbrollout_transition hold,
         c->st->previous_deployment_revision = o->app.previous_revision;
     }
     if (o->spec.on_app_failure == DBROLLOUT_ON_APP_FAILURE_HOLD) {
-        text_cut(m, sizeof(m), "%s; onAppFailure Hold: schema and deployment left as they are",
-                 msg);
+        text_cut(m, sizeof(m), "%s; onAppFailure Hold: schema and %s left as they are", msg,
+                 app_noun(o));
         kstatus(c, COND_KS_STALLED, take(c, hold), m);
         finish(c);
         return false;
@@ -930,13 +976,14 @@ static void move_back(struct ctx *c, enum dbrollout_transition t, const char *ms
         reconciling(c, reason, msg);
 }
 
-/* RollbackBoth: put the Deployment's previous pod template back, only while
- * it is still at the revision that failed. */
+/* RollbackBoth: put the app's previous pod template back, only while it is
+ * still at the revision that failed (a Deployment: `kubectl rollout undo`;
+ * an Argo Rollout: `kubectl argo rollouts undo`, the same patch). */
 static bool restore(struct ctx *c)
 {
     const struct dbrollout_status *st = c->st;
     char msg[DBROLLOUT_MSG_MAX];
-    text_cut(msg, sizeof(msg), "restoring deployment %s to revision %lld",
+    text_cut(msg, sizeof(msg), "restoring %s %s to revision %lld", app_noun(c->o),
              c->o->spec.deployment, (long long)st->previous_deployment_revision);
     move_back(c, DBROLLOUT_T_RESTORE, msg);
     act(c, DBROLLOUT_ACT_RESTORE_DEPLOYMENT, NULL);
@@ -956,8 +1003,9 @@ static bool step_rolling_back(struct ctx *c)
         o->last.code != TM_OK) {
         describe_last_failure(o, what, sizeof(what));
         bool restoring = o->last.kind == DBROLLOUT_ACT_RESTORE_DEPLOYMENT;
-        text_cut(msg, sizeof(msg), "%s failed: %s",
-                 restoring ? "restoring the deployment" : "rolling back to preStartTag", what);
+        text_cut(msg, sizeof(msg), "%s%s failed: %s",
+                 restoring ? "restoring the " : "rolling back to preStartTag",
+                 restoring ? app_noun(o) : "", what);
         if (o->last.retry != TM_RETRY_TERMINAL) {
             retry_later(c, DBROLLOUT_T_ROLLBACK_RETRY, msg);
             return false;
@@ -1028,8 +1076,9 @@ static bool step_rolling_back(struct ctx *c)
     else
         text_cut(cause, sizeof(cause), "%s",
                  cause_app ? "the application failed" : "a changeset failed");
-    text_cut(msg, sizeof(msg), "instance %s back at preStartTag %s%s after %s%s%s", o->spec.instance,
-        prestart_label(st), app_restored ? ", deployment restored to its previous revision" : "",
+    text_cut(msg, sizeof(msg), "instance %s back at preStartTag %s%s%s%s after %s%s%s",
+        o->spec.instance, prestart_label(st), app_restored ? ", " : "",
+        app_restored ? app_noun(o) : "", app_restored ? " restored to its previous revision" : "",
         cause, !cause_app && sa ? ": " : "", !cause_app && sa ? sa->message : "");
     setcond(c, DBROLLOUT_COND_ROLLED_BACK, COND_TRUE, cause_app ? "AppFailed" : "ApplyFailed",
             msg);

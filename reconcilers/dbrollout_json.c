@@ -72,6 +72,12 @@ void dbrollout_read(const cJSON *obj, struct dbrollout_observed *o)
     sp->instance = rec_str(obj, "spec.instanceRef.name");
     sp->tag = rec_str(obj, "spec.tag");
     sp->deployment = rec_str(obj, "spec.deploymentRef.name");
+    sp->app_kind = DBROLLOUT_APP_DEPLOYMENT;
+    if (!sp->deployment && rec_str(obj, "spec.appRef.name")) {
+        /* the CRD admits only kind Rollout of argoproj.io/v1alpha1 */
+        sp->deployment = rec_str(obj, "spec.appRef.name");
+        sp->app_kind = DBROLLOUT_APP_ARGO_ROLLOUT;
+    }
     sp->tag_from_container = rec_str(obj, "spec.tagFrom.container");
     sp->tag_from_pattern = rec_str(obj, "spec.tagFrom.pattern");
     if (!dbrollout_order_parse(rec_str(obj, "spec.order"), &sp->order))

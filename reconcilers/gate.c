@@ -241,7 +241,9 @@ enum tm_code gate_sync(struct tm_proc *proc, const cJSON *rollout, struct tm_err
     if (!o)
         return tm_err_set(err, TM_E_NOMEM, "out of memory");
     dbrollout_read(rollout, o);
-    if (!inf || !ns || !o->spec.deployment || !proc->kube)
+    /* an Argo Rollout's pods are not gated (yet): its ReplicaSets are not a Deployment's */
+    if (!inf || !ns || !o->spec.deployment || o->spec.app_kind != DBROLLOUT_APP_DEPLOYMENT ||
+        !proc->kube)
         goto out;
     c.deployment = o->spec.deployment;
     informer_foreach(inf, ns, collect_pod, &c);

@@ -218,6 +218,23 @@ apiVersion: tidemark.dev/v1alpha1
 kind: DBRollout
 metadata: {name: from-no-deploy}
 spec: {instanceRef: {name: orders-prod}, tagFrom: {container: app}}'
+accept "DBRollout with an Argo Rollout appRef, RollbackBoth and tagFrom" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: app-ref}
+spec: {instanceRef: {name: orders-prod}, appRef: {apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: web}, onAppFailure: RollbackBoth, tagFrom: {container: app}}'
+reject "DBRollout with both deploymentRef and appRef" \
+  "set at most one of spec.deploymentRef and spec.appRef" '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: two-apps}
+spec: {instanceRef: {name: orders-prod}, tag: v1.0.0, deploymentRef: {name: app}, appRef: {apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: web}}'
+reject "DBRollout appRef of a kind other than Rollout" \
+  'spec.appRef.kind: Unsupported value: "Deployment": supported values: "Rollout"' '
+apiVersion: tidemark.dev/v1alpha1
+kind: DBRollout
+metadata: {name: app-ref-kind}
+spec: {instanceRef: {name: orders-prod}, tag: v1.0.0, appRef: {apiVersion: argoproj.io/v1alpha1, kind: Deployment, name: web}}'
 reject "DBRollout tagFrom without container" \
   "spec.tagFrom.container: Required value" '
 apiVersion: tidemark.dev/v1alpha1

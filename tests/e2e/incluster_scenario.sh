@@ -247,13 +247,16 @@ log "the controller made $(wc -l <"$WORK/requests") requests of $(wc -l <"$WORK/
 # lock holder (reconcilers/dbrollout.c; taken in most runs, not all), the removal of a pod's
 # schema gate (reconcilers/gate.c; this scenario's app declares none), the creation of a
 # spec.verify Job (reconcilers/dbrollout.c; this scenario's rollout declares none: its Jobs
-# informer still lists and watches)
+# informer still lists and watches), an Argo Rollout as the app (spec.appRef: read and undone
+# in reconcilers/dbrollout.c; e2e.rollout_argo_rollouts runs it)
 cat >"$WORK/unexercised" <<'EOF'
 get core configmaps
 patch events.k8s.io events
 get tidemark.dev dbrollouts
 patch core pods
 create batch jobs
+get argoproj.io rollouts
+patch argoproj.io rollouts
 EOF
 : >"$WORK/can-fail"
 can() { # yes|no can-i-arguments...: asked in the background, 6 at a time; a mismatch -> can-fail

@@ -33,6 +33,20 @@ can() { # SA yes|no can-i-arguments...: a mismatch is recorded, the run goes on
   [[ "$got" == "$want" ]] || soft_fail "kubectl auth can-i --as=system:serviceaccount:$sa $*: expected $want, got '$got'"
 }
 
+# can for a resource whose CRD may not be installed (rollouts.argoproj.io): `kubectl auth can-i`
+# maps a name to its group through discovery, and without the CRD it asks for resource
+# "rollouts.argoproj.io" in the core group (always "no"); a SubjectAccessReview names the group.
+can_crd() { # SA yes|no VERB GROUP RESOURCE SUBRESOURCE NAMESPACE
+  local sa=$1 want=$2 got
+  got="$(k create -o jsonpath='{.status.allowed}' -f - 2>/dev/null <<JSON || true
+{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"system:serviceaccount:$sa",
+ "resourceAttributes":{"verb":"$3","group":"$4","resource":"$5","subresource":"$6","namespace":"$7"}}}
+JSON
+)"
+  [[ "$got" == true ]] && got=yes || got=no
+  [[ "$got" == "$want" ]] || soft_fail "SubjectAccessReview system:serviceaccount:$sa $3 $5.$4${6:+/$6} in $7: expected $want, got $got"
+}
+
 # Everything the controller does in namespace $3 (yes), then what it must never do there (no).
 # $2: yes when it works in that namespace, no for a namespace it is not allowed to watch.
 controller_in_ns() { # SA yes|no NAMESPACE
@@ -50,6 +64,10 @@ controller_in_ns() { # SA yes|no NAMESPACE
   for v in get list watch patch; do can "$sa" "$want" "$v" deployments.apps -n "$ns"; done
   can "$sa" no update deployments.apps -n "$ns"
   can "$sa" "$want" list replicasets.apps -n "$ns"
+  # spec.appRef: an Argo Rollout read live (get) and undone (patch); never listed or watched
+  for v in get patch; do can_crd "$sa" "$want" "$v" argoproj.io rollouts "" "$ns"; done
+  for v in list watch update create delete; do can_crd "$sa" no "$v" argoproj.io rollouts "" "$ns"; done
+  can_crd "$sa" no patch argoproj.io rollouts status "$ns"
   can "$sa" "$want" get secrets -n "$ns"
   for v in get list watch; do can "$sa" "$want" "$v" configmaps -n "$ns"; done
   for v in create patch; do can "$sa" "$want" "$v" events.events.k8s.io -n "$ns"; done

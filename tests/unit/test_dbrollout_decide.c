@@ -1271,6 +1271,172 @@ TM_TEST(app_state_progressing_until_updated_replicas_available)
     TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_COMPLETE);
 }
 
+/* An Argo Rollout (spec.appRef) "app" at revision 2 of the target template,
+ * its generation observed, in Argo's phase (status.phase). */
+static void argo_rollout(struct dbrollout_observed *o, const char *phase, bool promoted)
+{
+    o->spec.app_kind = DBROLLOUT_APP_ARGO_ROLLOUT;
+    app_rolling(o);
+    o->app.kind = DBROLLOUT_APP_ARGO_ROLLOUT;
+    o->app.phase = phase;
+    o->app.promoted = promoted;
+}
+
+TM_TEST(argo_rollout_state_follows_its_phase)
+{
+    struct dbrollout_observed o = base();
+    argo_rollout(&o, "Progressing", false);
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_PROGRESSING);
+    o.app.phase = "Paused"; /* a canary step waiting: not done, not failed */
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_PROGRESSING);
+    o.app.phase = "Healthy"; /* Healthy but stableRS not yet the new hash */
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_PROGRESSING);
+    o.app.promoted = true;
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_COMPLETE);
+    o.app.phase = "Degraded";
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_FAILED);
+    o.app.phase = NULL; /* Argo has not written a phase yet */
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_PROGRESSING);
+    /* replica counts are Argo's to weigh: its verdict alone counts */
+    o.app.phase = "Healthy";
+    o.app.available_replicas = 0;
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_COMPLETE);
+}
+
+TM_TEST(argo_rollout_aborted_fails_even_while_progressing_back)
+{
+    struct dbrollout_observed o = base();
+    argo_rollout(&o, "Progressing", false);
+    o.app.aborted = true; /* Argo scales the stable ReplicaSet back up */
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_FAILED);
+    o.app.generation = 3; /* a spec change not yet observed: wait for Argo */
+    TM_EXPECT_INT(dbrollout_app_state(&o.app), DBROLLOUT_APP_WAITING);
+}
+
+TM_TEST(rollout_succeeds_when_argo_rollout_healthy_at_target)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    argo_rollout(&o, "Healthy", true);
+    o.app.template_tag = "v2";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_SUCCEEDED);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "RolloutComplete");
+    TM_EXPECT(strstr(cond_find(&p.status.conds, DBROLLOUT_COND_APP_AVAILABLE)->message,
+                     "rollout app revision 2 is Healthy") != NULL);
+    TM_EXPECT_INT(p.status.deployment_revision, 2);
+}
+
+TM_TEST(rollout_waits_for_argo_rollout_paused_at_a_canary_step)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    argo_rollout(&o, "Paused", false);
+    o.app.message = "CanaryPauseStep";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "Progressing");
+    TM_EXPECT(strstr(cond_find(&p.status.conds, DBROLLOUT_COND_APP_AVAILABLE)->message,
+                     "waiting for rollout app: Paused: CanaryPauseStep") != NULL);
+    TM_EXPECT_INT(p.requeue_ms, DBROLLOUT_REQUEUE_APP_MS); /* not watched: polled */
+}
+
+TM_TEST(rollout_waits_for_argo_rollout_not_found)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.spec.app_kind = DBROLLOUT_APP_ARGO_ROLLOUT;
+    memset(&o.app, 0, sizeof(o.app));
+    o.app.kind = DBROLLOUT_APP_ARGO_ROLLOUT;
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "RolloutNotFound");
+}
+
+TM_TEST(rollout_rolls_back_schema_and_undoes_aborted_argo_rollout)
+{
+    struct dbrollout_observed o = base();
+    o.spec.on_app_failure = DBROLLOUT_ON_APP_FAILURE_ROLLBACK_BOTH;
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    o.db.prestart_steps = 3;
+    argo_rollout(&o, "Degraded", false);
+    o.app.aborted = true;
+    o.app.message = "RolloutAborted: Rollout aborted update to revision 2";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "RolloutAborted");
+    TM_EXPECT(strstr(cond_find(&p.status.conds, DBROLLOUT_COND_APP_AVAILABLE)->message,
+                     "rollout app revision 2 was aborted: RolloutAborted") != NULL);
+    TM_EXPECT(has_event(&p, "AppFailed", true));
+    /* SchemaFirst: the app is undone first (`kubectl argo rollouts undo`) */
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_RESTORE_DEPLOYMENT);
+    TM_EXPECT_INT(p.action.from_revision, 2);
+    TM_EXPECT_INT(p.action.to_revision, 1);
+
+    o.status = p.status;
+    o.last.kind = DBROLLOUT_ACT_RESTORE_DEPLOYMENT;
+    dbrollout_decide(&o, NOW + 1, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+    TM_EXPECT_STR(p.action.tag, "v1");
+
+    /* back at v1, the Rollout at its new revision 3 (the old template) */
+    o.status = p.status;
+    memset(&o.last, 0, sizeof(o.last));
+    o.last.kind = DBROLLOUT_ACT_ROLLBACK_TO_TAG;
+    o.last.tag = "v1";
+    o.db.prestart = DBROLLOUT_POS_AT;
+    o.app.revision = 3;
+    dbrollout_decide(&o, NOW + 2, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLED_BACK);
+    TM_EXPECT(strstr(cond_find(&p.status.conds, DBROLLOUT_COND_ROLLED_BACK)->message,
+                     "rollout restored to its previous revision") != NULL);
+}
+
+TM_TEST(rollout_rolls_schema_back_when_argo_rollout_degraded)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    argo_rollout(&o, "Degraded", false);
+    o.app.message = "ProgressDeadlineExceeded: ReplicaSet \"app-6d\" has timed out progressing.";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "RolloutDegraded");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_ROLLBACK_TO_TAG);
+
+    /* Degraded for a template of another tag is not this rollout's failure */
+    o.app.template_tag = "v1";
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "WaitingForTemplate");
+}
+
+TM_TEST(rollout_argo_rollout_times_out_like_a_deployment)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    o.db.target = DBROLLOUT_POS_AT;
+    o.db.prestart = DBROLLOUT_POS_BACKWARD;
+    argo_rollout(&o, "Paused", false);
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW - 1000 + 600 * 1000 + 1, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_ROLLING_BACK);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "AppTimeout");
+    TM_EXPECT(strstr(cond_find(&p.status.conds, DBROLLOUT_COND_APP_AVAILABLE)->message,
+                     "rollout app did not complete within appTimeoutSeconds") != NULL);
+}
+
 TM_TEST(rollout_names_round_trip)
 {
     for (int i = DBROLLOUT_PHASE_PENDING; i < DBROLLOUT_PHASE_COUNT; i++) {

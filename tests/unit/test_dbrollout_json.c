@@ -60,6 +60,29 @@ TM_TEST(rollout_read_defaults_missing_fields)
     cJSON_Delete(obj);
 }
 
+TM_TEST(rollout_read_takes_an_argo_rollout_app_ref)
+{
+    cJSON *obj = cJSON_Parse(
+        "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"tag\":\"v1\",\"appRef\":"
+        "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Rollout\",\"name\":\"web\"}}}");
+    TM_ASSERT(obj != NULL);
+    struct dbrollout_observed o;
+    memset(&o, 0, sizeof(o));
+    dbrollout_read(obj, &o);
+    TM_EXPECT_STR(o.spec.deployment, "web");
+    TM_EXPECT_INT(o.spec.app_kind, DBROLLOUT_APP_ARGO_ROLLOUT);
+    TM_EXPECT_STR(dbrollout_app_noun(o.spec.app_kind), "rollout");
+    cJSON_Delete(obj);
+
+    obj = cJSON_Parse(obj_json); /* deploymentRef */
+    TM_ASSERT(obj != NULL);
+    memset(&o, 0, sizeof(o));
+    dbrollout_read(obj, &o);
+    TM_EXPECT_INT(o.spec.app_kind, DBROLLOUT_APP_DEPLOYMENT);
+    TM_EXPECT_STR(dbrollout_app_noun(o.spec.app_kind), "deployment");
+    cJSON_Delete(obj);
+}
+
 TM_TEST(rollout_status_json_round_trips)
 {
     cJSON *obj = cJSON_Parse(obj_json);
