@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "kube/kube.h"
 #include "runtime/informer.h"
+#include "runtime/metrics.h"
 /* mgr.h's header comment holds "reconcilers/" followed by "*.c" (a nested
  * comment opener); silence -Wcomment for that include only. */
 #include "runtime/mgr.h"
@@ -369,9 +370,42 @@ static char *secret_value(const cJSON *secret, const char *secret_name, const ch
     return s;
 }
 
-struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *inst, enum pgpool_use use,
-                             struct rec_db *db, const char **table, enum rec_conn_failure *why,
-                             struct tm_err *err)
+/* tidemark_apply_queue_wait_seconds: from no wait to the half hour 1,000 queued applies may
+ * take behind a few slots. */
+static const double apply_wait_buckets[] = {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800};
+
+/* An apply's turn in proc->applies on params' server; false (with *why and err set) when it
+ * must wait or the server cannot be named.  The time it queued goes to the histogram. */
+static bool admit_apply(struct tm_proc *proc, const struct pgx_params *params, const char *key,
+                        struct rec_db *db, enum rec_conn_failure *why, struct tm_err *err)
+{
+    char server[APPLIM_SERVER_MAX];
+    if (pgpool_server_name(params, server, sizeof(server), err) != TM_OK) {
+        *why = REC_CONN_CREDENTIALS; /* a URL that does not parse */
+        return false;
+    }
+    if (applim_enter(proc->applies, key, server, &db->apply) != APPLIM_START) {
+        *why = REC_CONN_QUEUED;
+        tm_err_setr(err, TM_E_TIMEOUT, TM_RETRY_WAITING,
+                    "waiting for an apply slot: the applies allowed at once on %s or overall "
+                    "are running (--max-concurrent-applies-per-server, --max-concurrent-applies)",
+                    server);
+        return false;
+    }
+    if (proc->metrics) {
+        struct metrics_family *f = metrics_histogram(
+            proc->metrics, "tidemark_apply_queue_wait_seconds",
+            "From a DBRollout asking to apply or roll back (its first turn refused) to its "
+            "apply starting.",
+            NULL, apply_wait_buckets, sizeof(apply_wait_buckets) / sizeof(apply_wait_buckets[0]), NULL);
+        metrics_observe(f, NULL, (double)db->apply.waited_ms / 1000.0);
+    }
+    return true;
+}
+
+static struct pgx_conn *connect_for(struct tm_proc *proc, const cJSON *inst, enum pgpool_use use,
+                                    const char *apply_key, struct rec_db *db, const char **table,
+                                    enum rec_conn_failure *why, struct tm_err *err)
 {
     const char *ns = rec_str(inst, "metadata.namespace");
     const cJSON *conn = rec_at(inst, "spec.connection");
@@ -432,6 +466,8 @@ struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *inst, enum pgpoo
         .connect_timeout_s = (int)rec_int(conn, "connectTimeoutSeconds", 10),
         .application_name = "tidemark",
     };
+    if (apply_key && proc->applies && !admit_apply(proc, &params, apply_key, db, why, err))
+        goto out;
     *why = REC_CONN_CONNECT;
     if (proc->pgpool) {
         db->lease = pgpool_acquire(proc->pgpool, &params, use, REC_POOL_WAIT_MS, err);
@@ -440,6 +476,8 @@ struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *inst, enum pgpoo
         c = pgx_conn_new(&params, err);
     }
     db->conn = c;
+    if (!c && proc->applies)
+        applim_leave(proc->applies, &db->apply); /* no session: the slot goes to the next */
     if (c)
         *why = REC_CONN_OK;
     else if (err && err->code == TM_E_AUTH)
@@ -459,6 +497,20 @@ out:
     return c;
 }
 
+struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *inst, enum pgpool_use use,
+                             struct rec_db *db, const char **table, enum rec_conn_failure *why,
+                             struct tm_err *err)
+{
+    return connect_for(proc, inst, use, NULL, db, table, why, err);
+}
+
+struct pgx_conn *rec_connect_apply(struct tm_proc *proc, const cJSON *inst, const char *key,
+                                   struct rec_db *db, const char **table,
+                                   enum rec_conn_failure *why, struct tm_err *err)
+{
+    return connect_for(proc, inst, PGPOOL_APPLY, key, db, table, why, err);
+}
+
 void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable)
 {
     if (!db)
@@ -467,6 +519,8 @@ void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable)
         pgpool_release(proc->pgpool, db->lease, reusable);
     else
         pgx_conn_free(db->conn);
+    if (proc->applies) /* after the session closed: the next apply's slot is free */
+        applim_leave(proc->applies, &db->apply);
     memset(db, 0, sizeof(*db));
 }
 

@@ -26,6 +26,7 @@
 
 #include "changelog/chlog.h"
 #include "common/err.h"
+#include "engine/applim.h"
 #include "engine/pgpool.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/plan_event.h"
@@ -147,6 +148,8 @@ enum rec_conn_failure {
     REC_CONN_CONNECT,     /* the server refused or is unreachable */
     REC_CONN_WAITING,     /* the server's connections (--max-connections-per-server) stayed
                            * taken for REC_POOL_WAIT_MS: requeue, not a failure */
+    REC_CONN_QUEUED,      /* an apply waits for its turn (--max-concurrent-applies*): it is
+                           * woken when a slot frees, else requeue after APPLIM_POLL_MS */
 };
 
 /* How long a reconcile waits for one of its server's connections, and when an object whose
@@ -161,6 +164,7 @@ struct rec_db {
     struct pgx_conn *conn;      /* borrowed from lease, or owned when lease is NULL */
     struct pgpool_lease *lease; /* NULL: conn is owned (no pool) */
     enum pgpool_use use;
+    struct applim_ticket apply; /* an apply's slot in proc->applies (held: leave at release) */
 };
 
 /* Connects db (zeroed or released) to the database of a DBInstance object for use, reading
@@ -173,7 +177,17 @@ struct pgx_conn *rec_connect(struct tm_proc *proc, const cJSON *dbinstance, enum
                              struct rec_db *db, const char **table, enum rec_conn_failure *why,
                              struct tm_err *err);
 
-/* Gives db's connection back (to the pool, or closes it) and zeroes db.  reusable = false
+/* rec_connect for an apply or rollback session (PGPOOL_APPLY) of the object key ("ns/name"),
+ * first admitted by proc->applies (when set): when the limits are reached, it returns NULL
+ * with *why REC_CONN_QUEUED and err WAITING ("waiting for an apply slot: ..."), holding
+ * nothing; key is woken (enqueued) when its turn comes.  Once admitted, the time it queued
+ * is observed in tidemark_apply_queue_wait_seconds and db holds the slot until
+ * rec_disconnect. */
+struct pgx_conn *rec_connect_apply(struct tm_proc *proc, const cJSON *dbinstance, const char *key,
+                                   struct rec_db *db, const char **table,
+                                   enum rec_conn_failure *why, struct tm_err *err);
+
+/* Gives db's connection back (to the pool, or closes it), leaves its apply slot, and zeroes db.  reusable = false
  * after a connection-class error (rec_conn_lost): the connection is closed.  NULL ok. */
 void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable);
 

@@ -30,6 +30,7 @@
 #include "common/caps.h"
 #include "common/clock.h"
 #include "common/flags.h"
+#include "engine/applim.h"
 #include "engine/pgpool.h"
 #include "kube/kube.h"
 #include "log/log.h"
@@ -61,6 +62,11 @@ struct controller_args {
     struct mgr_opts mo;
     int max_per_server;     /* --max-connections-per-server */
     int64_t db_idle_ms;     /* --db-idle-timeout */
+    int max_applies;        /* --max-concurrent-applies; -1: not given */
+    int max_applies_server; /* --max-concurrent-applies-per-server; -1: not given */
+    /* --workers-dbrollout, -dbinstance, -dbschema (0: --workers); mo.kind_workers points here */
+    int workers_rollout, workers_instance, workers_schema;
+    struct mgr_kind_workers kind_workers[4];
 };
 
 /* A Kubernetes namespace name (a DNS-1123 label): 1-63 of [a-z0-9-],
@@ -136,6 +142,15 @@ static bool parse_max_per_server(const char *val, void *field, char *why, size_t
     return true;
 }
 
+static bool parse_max_applies(const char *val, void *field, char *why, size_t whyn)
+{
+    long n;
+    if (!tm_flag_long(val, 0, 10000, &n))
+        return false;
+    *(int *)field = (int)n;
+    return true;
+}
+
 static bool parse_duration(const char *val, void *field, char *why, size_t whyn)
 {
     return tm_flag_duration_ms(val, field);
@@ -161,6 +176,25 @@ static const struct tm_flag controller_flags[] = {
     {.names = {"--workers"}, .kind = TM_FLAG_VALUE, .offset = ARG(mo.workers),
      .parse = parse_workers, .commands = CMD_CONTROLLER, .metavar = "N",
      .help = "concurrent reconciles per kind (default 2)"},
+    {.names = {"--workers-dbrollout"}, .kind = TM_FLAG_VALUE, .offset = ARG(workers_rollout),
+     .parse = parse_workers, .commands = CMD_CONTROLLER, .metavar = "N",
+     .help = "DBRollout reconciles at once (default --workers); an apply holds one\n"
+             "for its whole run, so at least --max-concurrent-applies"},
+    {.names = {"--workers-dbinstance"}, .kind = TM_FLAG_VALUE, .offset = ARG(workers_instance),
+     .parse = parse_workers, .commands = CMD_CONTROLLER, .metavar = "N",
+     .help = "DBInstance checks at once (default --workers)"},
+    {.names = {"--workers-dbschema"}, .kind = TM_FLAG_VALUE, .offset = ARG(workers_schema),
+     .parse = parse_workers, .commands = CMD_CONTROLLER, .metavar = "N",
+     .help = "DBSchema reconciles at once (default --workers)"},
+    {.names = {"--max-concurrent-applies"}, .kind = TM_FLAG_VALUE, .offset = ARG(max_applies),
+     .parse = parse_max_applies, .commands = CMD_CONTROLLER, .metavar = "N",
+     .help = "DBRollout applies and rollbacks running at once, all servers\n"
+             "(default 8; 0: no overall limit); the rest wait their turn in order"},
+    {.names = {"--max-concurrent-applies-per-server"}, .kind = TM_FLAG_VALUE,
+     .offset = ARG(max_applies_server), .parse = parse_max_applies, .commands = CMD_CONTROLLER,
+     .metavar = "N",
+     .help = "applies at once on one database server (host:port)\n"
+             "(default and at most --max-connections-per-server - 1)"},
     {.names = {"--leader-elect"}, .kind = TM_FLAG_BOOL, .offset = ARG(mo.leader_elect),
      .commands = CMD_CONTROLLER, .true_false = true,
      .help = "run only while holding the leader Lease"},
@@ -207,6 +241,8 @@ static int parse_flags(int argc, char **argv, struct controller_args *f)
 {
     f->log_format = "json";
     f->log_level = "info";
+    f->max_applies = -1;
+    f->max_applies_server = -1;
     f->mo.metrics_addr = ":8080";
     f->mo.health_addr = ":8081";
     const struct tm_flag_set set = {controller_flags, NFLAGS, CMD_CONTROLLER, 0, true};
@@ -238,6 +274,15 @@ static int parse_flags(int argc, char **argv, struct controller_args *f)
         fprintf(stderr, "tidemark controller: --log-format must be json or text\n");
         return 2;
     }
+    struct mgr_kind_workers *kw = f->kind_workers;
+    if (f->workers_rollout)
+        *kw++ = (struct mgr_kind_workers){"DBRollout", f->workers_rollout};
+    if (f->workers_instance)
+        *kw++ = (struct mgr_kind_workers){"DBInstance", f->workers_instance};
+    if (f->workers_schema)
+        *kw++ = (struct mgr_kind_workers){"DBSchema", f->workers_schema};
+    *kw = (struct mgr_kind_workers){NULL, 0};
+    f->mo.kind_workers = f->kind_workers;
     if (!split_namespaces(f)) {
         fprintf(stderr, "tidemark controller: --namespace: more than %d namespaces\n",
                 INFORMER_MAX_NAMESPACES);
@@ -336,6 +381,77 @@ static void collect_pool(void *ctx, struct metrics *m)
         pgpool_stats(ctx, set_pool_gauges, f);
 }
 
+/* tidemark_db_connection_waits_total{server,use}: the pool's on_wait. */
+static void count_pool_wait(void *ctx, const char *server, enum pgpool_use use)
+{
+    metrics_inc(ctx, (const char *[]){server, use == PGPOOL_APPLY ? "apply" : "observe"});
+}
+
+/* ---- the apply limiter: waking a DBRollout whose turn came, and its gauges ---- */
+
+/* Who wakes a waiting apply: the manager, once it exists (cleared before it is freed). */
+struct apply_waker {
+    _Atomic(struct mgr *) m;
+};
+
+static void wake_rollout(void *ctx, const char *key)
+{
+    struct apply_waker *w = ctx;
+    struct mgr *m = atomic_load(&w->m);
+    if (m && mgr_enqueue_first(m, "DBRollout", key) != TM_OK) {
+        /* out of memory, or no DBRollout reconciler: its own poll (APPLIM_POLL_MS) retries */
+    }
+}
+
+struct apply_gauges {
+    struct metrics_family *by_server;
+    int waiting;
+};
+
+static void set_apply_gauges(const struct applim_server_stats *st, void *ctx)
+{
+    struct apply_gauges *g = ctx;
+    metrics_set(g->by_server, (const char *[]){st->server}, st->running);
+    g->waiting += st->waiting;
+}
+
+/* tidemark_applies_in_flight, _by_server{server}, tidemark_applies_waiting at each scrape. */
+static void collect_applies(void *ctx, struct metrics *m)
+{
+    struct apply_gauges g = {
+        .by_server = metrics_gauge(m, "tidemark_applies_in_flight_by_server",
+                                   "DBRollout applies and rollbacks running, per database "
+                                   "server (host:port).",
+                                   "server", NULL)};
+    int total = 0;
+    applim_stats(ctx, set_apply_gauges, &g, &total);
+    metrics_set(metrics_gauge(m, "tidemark_applies_in_flight",
+                              "DBRollout applies and rollbacks running, all servers.", NULL, NULL),
+                NULL, total);
+    metrics_set(metrics_gauge(m, "tidemark_applies_waiting",
+                              "DBRollout applies waiting for their turn "
+                              "(--max-concurrent-applies, --max-concurrent-applies-per-server).",
+                              NULL, NULL),
+                NULL, g.waiting);
+}
+
+/* The per-server apply limit: the flag, at most what the pool lets applies hold on one
+ * server (--max-connections-per-server - 1, so one connection is left for observers). */
+static int applies_per_server(const struct controller_args *f, struct tm_log *lg)
+{
+    int conns = f->max_per_server ? f->max_per_server : PGPOOL_DEFAULT_MAX_PER_SERVER;
+    int cap = conns >= 2 ? conns - 1 : 1;
+    if (f->max_applies_server < 0 || f->max_applies_server == 0)
+        return cap;
+    if (f->max_applies_server > cap) {
+        log_warn(lg, "--max-concurrent-applies-per-server above what the connections allow",
+                 LF_I("max_concurrent_applies_per_server", f->max_applies_server),
+                 LF_I("max_connections_per_server", conns), LF_I("used", cap));
+        return cap;
+    }
+    return f->max_applies_server;
+}
+
 int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *const *reconcilers)
 {
     struct controller_args f;
@@ -358,6 +474,9 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
     struct kube_eventer *events = NULL;
     struct mgr *m = NULL;
     struct pgpool *pool = NULL;
+    struct applim *applies = NULL;
+    struct apply_waker waker;
+    atomic_init(&waker.m, NULL);
     bool workers_stuck = false; /* a reconcile outlived the grace period: it may hold a lease */
     struct pool_upkeep upkeep = {.mu = PTHREAD_MUTEX_INITIALIZER,
                                  .wake = PTHREAD_COND_INITIALIZER};
@@ -389,14 +508,35 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
     events = kube_eventer_new(NULL, NULL, &err);
     if (!events)
         goto out;
-    struct pgpool_opts po = {.max_per_server = f.max_per_server,
-                             .idle_timeout_ms = f.db_idle_ms};
+    struct pgpool_opts po = {
+        .max_per_server = f.max_per_server,
+        .idle_timeout_ms = f.db_idle_ms,
+        .on_wait = count_pool_wait,
+        .on_wait_ctx = metrics_counter(mx, "tidemark_db_connection_waits_total",
+                                       "Connection requests that found every connection "
+                                       "allowed to their server (host:port) in use and waited, "
+                                       "by use (observe, apply).",
+                                       "server,use", &err)};
+    if (!po.on_wait_ctx)
+        goto out;
     pool = pgpool_new(&po);
     if (!pool) {
         tm_err_set(&err, TM_E_NOMEM, "out of memory");
         goto out;
     }
     if (metrics_on_collect(mx, collect_pool, pool, &err) != TM_OK)
+        goto out;
+    struct applim_opts ao = {
+        .limits = {.total = f.max_applies >= 0 ? f.max_applies : APPLIM_DEFAULT_MAX_TOTAL,
+                   .per_server = applies_per_server(&f, &lg)},
+        .wake = wake_rollout,
+        .wake_ctx = &waker};
+    applies = applim_new(&ao);
+    if (!applies) {
+        tm_err_set(&err, TM_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (metrics_on_collect(mx, collect_applies, applies, &err) != TM_OK)
         goto out;
     upkeep.pool = pool;
     upkeep.every_ms = (f.db_idle_ms > 0 ? f.db_idle_ms : PGPOOL_DEFAULT_IDLE_TIMEOUT_MS) / 4;
@@ -418,6 +558,7 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
         .events = events,
         .identity = identity,
         .pgpool = pool,
+        .applies = applies,
     };
     struct tm_buf watched; /* "a,b": the namespaces for the log ("" = all) */
     tm_buf_init(&watched, TM_CAP_SMALL);
@@ -429,11 +570,14 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
              LF_S("namespace", tm_buf_str(&watched)), LF_S("identity", identity),
              LF_I("leader_elect", f.mo.leader_elect),
              LF_I("max_connections_per_server",
-                  f.max_per_server ? f.max_per_server : PGPOOL_DEFAULT_MAX_PER_SERVER));
+                  f.max_per_server ? f.max_per_server : PGPOOL_DEFAULT_MAX_PER_SERVER),
+             LF_I("max_concurrent_applies", ao.limits.total),
+             LF_I("max_concurrent_applies_per_server", ao.limits.per_server));
     tm_buf_release(&watched);
     m = mgr_new(&proc, &f.mo, reconcilers, &err);
     if (!m)
         goto out;
+    atomic_store(&waker.m, m);
     enum tm_code rc = mgr_run(m, &err);
     workers_stuck = rc == TM_E_TIMEOUT; /* mgr_run's "reconciles still running" */
     if (rc == TM_OK) {
@@ -444,13 +588,18 @@ out:
     if (code != 0 && err.code != TM_OK)
         log_error(&lg, "controller failed", LF_S("err", err.msg),
                   LF_S("code", tm_code_name(err.code)));
+    atomic_store(&waker.m, NULL);
     mgr_free(m);
     pool_upkeep_stop(&upkeep);
-    if (!workers_stuck) { /* the workers have stopped: no lease is out */
+    if (!workers_stuck) { /* the workers have stopped: no lease or apply slot is out */
         if (mx && pool)
             metrics_off_collect(mx, collect_pool, pool);
         pgpool_free(pool);
-    } /* else, like mgr_free, leave it to the exiting process rather than free it under a worker */
+        if (mx && applies)
+            metrics_off_collect(mx, collect_applies, applies);
+        applim_free(applies);
+    } /* else, like mgr_free, leave them to the exiting process rather than free them under a
+       * worker */
     kube_eventer_free(events);
     kube_config_free(cfg);
     metrics_free(mx);

@@ -37,6 +37,8 @@ struct pgpool {
     int max;
     int64_t idle_timeout_ms;
     struct tm_clock clock;
+    void (*on_wait)(void *ctx, const char *server, enum pgpool_use use);
+    void *on_wait_ctx;
     struct pool_server *servers;
 };
 
@@ -190,6 +192,16 @@ static void display_of(const char *key, char *out, size_t n)
              (int)(plen ? plen : 4), plen ? port : "5432");
 }
 
+enum tm_code pgpool_server_name(const struct pgx_params *params, char *out, size_t n,
+                                struct tm_err *err)
+{
+    char key[1024];
+    enum tm_code rc = pgpool_server_key(params, key, sizeof(key), err);
+    if (rc == TM_OK)
+        display_of(key, out, n);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- pool */
 
 struct pgpool *pgpool_new(const struct pgpool_opts *o)
@@ -202,8 +214,11 @@ struct pgpool *pgpool_new(const struct pgpool_opts *o)
     p->max = o && o->max_per_server > 0 ? o->max_per_server : PGPOOL_DEFAULT_MAX_PER_SERVER;
     p->idle_timeout_ms =
         o && o->idle_timeout_ms > 0 ? o->idle_timeout_ms : PGPOOL_DEFAULT_IDLE_TIMEOUT_MS;
-    if (o)
+    if (o) {
         p->clock = o->clock;
+        p->on_wait = o->on_wait;
+        p->on_wait_ctx = o->on_wait_ctx;
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -401,6 +416,7 @@ struct pgpool_lease *pgpool_acquire(struct pgpool *p, const struct pgx_params *p
     }
     l->srv = s;
     bool counted_wait = false;
+    bool slept = false; /* waited for a slot (not only for an idle connection to close) */
     for (;;) {
         take_expired(p, s, tm_clock_now(&p->clock), &closing);
         /* an observer lets a waiting apply go first, if that apply may take a slot at all */
@@ -435,6 +451,7 @@ struct pgpool_lease *pgpool_acquire(struct pgpool *p, const struct pgx_params *p
             pthread_mutex_lock(&p->mu);
             continue;
         }
+        slept = true;
         if (wait_ms <= 0 || pthread_cond_timedwait(&p->freed, &p->mu, &deadline) != 0)
             timed_out = true; /* one more look, then give up */
     }
@@ -448,6 +465,8 @@ struct pgpool_lease *pgpool_acquire(struct pgpool *p, const struct pgx_params *p
     int max = p->max, cap = apply_cap(p);
     pthread_mutex_unlock(&p->mu);
     close_all(p, closing);
+    if (slept && p->on_wait)
+        p->on_wait(p->on_wait_ctx, s->display, use); /* display never changes once set */
 
     if (reuse) {
         if (still_open(reuse->conn)) {

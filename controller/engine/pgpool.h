@@ -35,13 +35,18 @@
 #define PGPOOL_DEFAULT_MAX_PER_SERVER 4
 #define PGPOOL_DEFAULT_IDLE_TIMEOUT_MS 60000
 
+enum pgpool_use { PGPOOL_OBSERVE, PGPOOL_APPLY };
+
 struct pgpool_opts {
     int max_per_server;      /* 0 = PGPOOL_DEFAULT_MAX_PER_SERVER */
     int64_t idle_timeout_ms; /* 0 = PGPOOL_DEFAULT_IDLE_TIMEOUT_MS */
     struct tm_clock clock;   /* ages of idle connections; zeroed = monotonic */
+    /* called (outside the pool's lock) once per acquire that found no free slot and had to
+     * wait for one (closing an idle connection to make room is not a wait), after the wait,
+     * with the server's "host:port" and the use; NULL: none (the controller counts them) */
+    void (*on_wait)(void *ctx, const char *server, enum pgpool_use use);
+    void *on_wait_ctx;
 };
-
-enum pgpool_use { PGPOOL_OBSERVE, PGPOOL_APPLY };
 
 struct pgpool;       /* opaque */
 struct pgpool_lease; /* opaque: one connection lent to one caller */
@@ -92,5 +97,8 @@ enum tm_code pgpool_server_key(const struct pgx_params *params, char *out, size_
                                struct tm_err *err);
 enum tm_code pgpool_conn_key(const struct pgx_params *params, char *out, size_t n,
                              struct tm_err *err);
+/* The server's name for people and metrics: "host:port" (defaults localhost, 5432). */
+enum tm_code pgpool_server_name(const struct pgx_params *params, char *out, size_t n,
+                                struct tm_err *err);
 
 #endif

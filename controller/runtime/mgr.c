@@ -283,6 +283,9 @@ static enum tm_code setup_kind(struct mgr *m, const struct mgr_reconciler *r, st
     k->m = m;
     k->r = r;
     k->nworkers = r->workers > 0 ? r->workers : m->opts.workers;
+    for (const struct mgr_kind_workers *kw = m->opts.kind_workers; kw && kw->kind; kw++)
+        if (strcmp(kw->kind, r->kind) == 0 && kw->workers > 0)
+            k->nworkers = kw->workers;
     k->q = wq_new(&m->proc.clock, NULL, err);
     if (!k->q)
         return err ? err->code : TM_E_NOMEM;
@@ -520,6 +523,8 @@ static void start_workers(struct mgr *m)
 {
     for (size_t i = 0; i < m->nkinds; i++) {
         struct mgr_kind *k = &m->kinds[i];
+        log_info(m->proc.log, "workers", LF_S("controller", k->r->kind),
+                 LF_I("workers", k->nworkers));
         for (; k->started < k->nworkers; k->started++) {
             int rc = pthread_create(&k->threads[k->started], NULL, worker_main, k);
             if (rc != 0) {
@@ -719,6 +724,14 @@ enum tm_code mgr_enqueue(struct mgr *m, const char *kind, const char *key)
     for (size_t i = 0; i < m->nkinds; i++)
         if (strcmp(m->kinds[i].r->kind, kind) == 0)
             return wq_add(m->kinds[i].q, key);
+    return TM_E_NOTFOUND;
+}
+
+enum tm_code mgr_enqueue_first(struct mgr *m, const char *kind, const char *key)
+{
+    for (size_t i = 0; i < m->nkinds; i++)
+        if (strcmp(m->kinds[i].r->kind, kind) == 0)
+            return wq_add_first(m->kinds[i].q, key);
     return TM_E_NOTFOUND;
 }
 

@@ -28,7 +28,9 @@
  *   - proc is this worker's copy: proc->kube is the worker's own API client,
  *     proc->log/metrics/events/clock are shared; proc->mgr reads caches;
  *   - one key is never reconciled by two workers at once (work queue rule);
- *     different keys of a kind run in parallel (--workers per kind);
+ *     different keys of a kind run in parallel (--workers per kind, or
+ *     --workers-<kind>: each kind has its own threads, so a long DBRollout
+ *     apply never holds up a DBInstance check);
  *   - return TM_OK: done; set res->requeue_after_ms > 0 to be called again
  *     after that long (e.g. polling a Deployment rollout).  The key's backoff
  *     is reset;
@@ -125,6 +127,11 @@ struct mgr_reconciler {
     void (*collect)(void *proc, struct metrics *mx);
 };
 
+struct mgr_kind_workers {
+    const char *kind; /* a reconciler's kind; NULL ends the list */
+    int workers;      /* > 0 */
+};
+
 struct mgr_opts {
     const char *ns;                 /* watch one namespace; NULL (and no namespaces): all */
     /* watch these namespaces (NULL-terminated, borrowed for m's life; not
@@ -133,6 +140,9 @@ struct mgr_opts {
      * enqueued nor cached (informer.h: one list+watch per namespace). */
     const char *const *namespaces;
     int workers;                    /* per kind; 0 = 2 */
+    /* per-kind worker counts ({"DBRollout", 16}, ...; ends at a NULL kind; borrowed for m's
+     * life): a kind listed here gets its count, else its reconciler's own, else workers */
+    const struct mgr_kind_workers *kind_workers;
     bool leader_elect;
     const char *lease_ns;           /* NULL: the config's namespace */
     const char *lease_name;         /* NULL: "tidemark-controller" */
@@ -172,6 +182,9 @@ void mgr_request_stop(struct mgr *m);
 /* Enqueues key ("ns/name") for the reconciler of kind.  Thread-safe.  Unknown
  * kinds are ignored (returns TM_E_NOTFOUND). */
 enum tm_code mgr_enqueue(struct mgr *m, const char *kind, const char *key) TM_MUST_CHECK;
+
+/* mgr_enqueue at the head of the kind's queue (wq_add_first): for a key whose turn came. */
+enum tm_code mgr_enqueue_first(struct mgr *m, const char *kind, const char *key) TM_MUST_CHECK;
 
 /* The shared informer of a resource registered by some reconciler (primary or
  * secondary); NULL when none watches it.  Borrowed for m's lifetime. */

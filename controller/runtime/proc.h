@@ -26,6 +26,7 @@ struct kube_client;
 struct kube_eventer;
 struct mgr;
 struct pgpool;
+struct applim;
 
 struct tm_proc {
     struct tm_log *log;              /* borrowed; NULL: no logs */
@@ -39,6 +40,8 @@ struct tm_proc {
     const char *identity;            /* this process: pod name or hostname + pid */
     struct pgpool *pgpool;           /* database connections, bounded per server (thread-safe);
                                       * NULL: each reconcile connects on its own */
+    struct applim *applies;          /* admission of applies (--max-concurrent-applies*;
+                                      * thread-safe); NULL: no limit but the pool's */
 };
 
 /* True once shutdown was requested. */

@@ -23,6 +23,7 @@ struct wq_item {
     bool dirty;            /* must be (re)processed */
     bool in_fifo;
     bool processing;
+    bool first;            /* queue at the head when next queued (wq_add_first) */
     size_t heap_idx;       /* SIZE_MAX: no timer */
     int64_t ready_at;
     unsigned failures;
@@ -101,6 +102,31 @@ static void fifo_push(struct wq *q, struct wq_item *it)
     else
         q->fhead = it;
     q->ftail = it;
+    q->flen++;
+}
+
+/* Puts it at the head of the FIFO, taking it out of its place first when queued (O(queued):
+ * rare, for the few keys wq_add_first moves). */
+static void fifo_push_front(struct wq *q, struct wq_item *it)
+{
+    if (it->in_fifo) {
+        struct wq_item *prev = NULL;
+        for (struct wq_item *c = q->fhead; c && c != it; c = c->fnext)
+            prev = c;
+        if (prev) {
+            prev->fnext = it->fnext;
+            if (q->ftail == it)
+                q->ftail = prev;
+            it->fnext = q->fhead;
+            q->fhead = it;
+        }
+        return; /* already at the head */
+    }
+    it->in_fifo = true;
+    it->fnext = q->fhead;
+    q->fhead = it;
+    if (!q->ftail)
+        q->ftail = it;
     q->flen++;
 }
 
@@ -266,6 +292,29 @@ enum tm_code wq_add(struct wq *q, const char *key)
     return wq_add_after(q, key, 0);
 }
 
+enum tm_code wq_add_first(struct wq *q, const char *key)
+{
+    enum tm_code rc = TM_OK;
+    pthread_mutex_lock(&q->mu);
+    if (q->shutting_down)
+        goto out;
+    struct wq_item *it = get_item(q, key);
+    if (!it) {
+        rc = TM_E_NOMEM;
+        goto out;
+    }
+    it->dirty = true;
+    if (it->processing) {
+        it->first = true; /* wq_done queues it at the head */
+        goto out;
+    }
+    fifo_push_front(q, it);
+    pthread_cond_signal(&q->cv);
+out:
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
 enum tm_code wq_add_after(struct wq *q, const char *key, int64_t delay_ms)
 {
     enum tm_code rc = TM_OK;
@@ -427,7 +476,11 @@ void wq_done(struct wq *q, const char *key)
             if (q->shutting_down && !q->draining) {
                 it->dirty = false; /* no new work after a DROP shutdown */
             } else {
-                fifo_push(q, it);
+                if (it->first)
+                    fifo_push_front(q, it);
+                else
+                    fifo_push(q, it);
+                it->first = false;
                 pthread_cond_signal(&q->cv);
             }
         }

@@ -71,6 +71,12 @@ void wq_free(struct wq *q);
  * returning TM_OK.  Fails only with TM_E_NOMEM (queue unchanged). */
 enum tm_code wq_add(struct wq *q, const char *key) TM_MUST_CHECK;
 
+/* Like wq_add, but at the head of the queue (moved there when already queued; queued at the
+ * head by wq_done when processing): for a key whose turn for a scarce resource came (the
+ * apply limiter's wake-up), which must not wait behind a long queue.  Not a priority queue:
+ * the last key added first is handed out first. */
+enum tm_code wq_add_first(struct wq *q, const char *key) TM_MUST_CHECK;
+
 /* Queues key once delay_ms has passed on the queue's clock (<= 0: now).
  * If a timer is pending for key, the earlier of the two is kept. */
 enum tm_code wq_add_after(struct wq *q, const char *key, int64_t delay_ms) TM_MUST_CHECK;

@@ -323,14 +323,31 @@ TM_TEST(pool_idle_connections_close_after_the_idle_timeout)
     pgdb_close(&d);
 }
 
+/* on_wait: how many waits, and the last one's server and use. */
+struct waits_seen {
+    int n;
+    char server[160];
+    enum pgpool_use use;
+};
+
+static void saw_wait(void *ctx, const char *server, enum pgpool_use use)
+{
+    struct waits_seen *w = ctx;
+    w->n++;
+    snprintf(w->server, sizeof(w->server), "%s", server);
+    w->use = use;
+}
+
 TM_TEST(pool_a_full_server_times_out_with_a_clear_error_and_holds_nothing)
 {
     struct pgdb d;
     struct tm_err err;
     char app[64];
+    struct waits_seen waits = {0};
     app_name(app, sizeof(app), "full");
     TM_ASSERT(pgdb_open(&d, "pool_full"));
-    struct pgpool *p = pgpool_new(&(struct pgpool_opts){.max_per_server = 1});
+    struct pgpool *p = pgpool_new(
+        &(struct pgpool_opts){.max_per_server = 1, .on_wait = saw_wait, .on_wait_ctx = &waits});
     struct pgx_params pr = params_for(&d, app);
     pr.password = "not-the-real-one-but-secret"; /* another identity; never connects */
     struct pgx_params ok = params_for(&d, app);
@@ -342,8 +359,15 @@ TM_TEST(pool_a_full_server_times_out_with_a_clear_error_and_holds_nothing)
     TM_EXPECT_CONTAINS(err.msg, "max-connections-per-server");
     TM_EXPECT_CONTAINS(err.msg, "all 1 connections");
     TM_EXPECT_NOT_CONTAINS(err.msg, "secret");
+    TM_EXPECT_INT(waits.n, 1); /* counted once per acquire, not per wake-up */
+    TM_EXPECT_INT(waits.use, PGPOOL_OBSERVE);
+    char name[160];
+    TM_EXPECT_INT(pgpool_server_name(&ok, name, sizeof(name), &err), TM_OK);
+    TM_EXPECT_STR(waits.server, name);
     TM_EXPECT(pgpool_acquire(p, &ok, PGPOOL_APPLY, 0, &err) == NULL);
     TM_EXPECT_INT(err.code, TM_E_TIMEOUT);
+    TM_EXPECT_INT(waits.n, 2);
+    TM_EXPECT_INT(waits.use, PGPOOL_APPLY);
     int waiting = 0;
     pgpool_stats(p, count_waiting, &waiting);
     TM_EXPECT_INT(waiting, 0); /* nobody left waiting */
@@ -351,6 +375,7 @@ TM_TEST(pool_a_full_server_times_out_with_a_clear_error_and_holds_nothing)
     /* the freed slot is usable: the idle session of another identity makes room */
     struct pgpool_lease *l = pgpool_acquire(p, &ok, PGPOOL_APPLY, 1000, &err);
     TM_EXPECT(l != NULL);
+    TM_EXPECT_INT(waits.n, 2); /* closing an idle connection to make room is not a wait */
     pgpool_release(p, l, true);
     pgpool_free(p);
     pgdb_close(&d);

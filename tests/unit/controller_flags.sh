@@ -11,7 +11,9 @@ new_work_dir
 
 out="$("$BIN" controller --help)" || fail "--help: expected exit 0"
 for f in --kubeconfig --namespace --workers --leader-elect --leader-election-namespace \
-         --leader-election-id --metrics-addr --health-addr --log-format --log-level; do
+         --leader-election-id --metrics-addr --health-addr --log-format --log-level \
+         --workers-dbrollout --workers-dbinstance --workers-dbschema --max-concurrent-applies \
+         --max-concurrent-applies-per-server; do
   grep -q -- "$f" <<<"$out" || fail "--help does not mention $f"
 done
 
@@ -24,6 +26,9 @@ expect_exit() { # CODE PATTERN ARGS...
 expect_exit 2 "unknown flag --frobnicate" --frobnicate
 expect_exit 2 'bad value "0" for --workers' --workers 0
 expect_exit 2 'bad value "many" for --workers' --workers=many
+expect_exit 2 'bad value "0" for --workers-dbrollout' --workers-dbrollout 0
+expect_exit 2 'bad value "-1" for --max-concurrent-applies' --max-concurrent-applies=-1
+expect_exit 2 'bad value "x" for --max-concurrent-applies-per-server' --max-concurrent-applies-per-server x
 expect_exit 2 "needs a value" --namespace
 # --namespace: repeatable, comma lists, each name a namespace name (DNS-1123 label)
 grep -q -- "--namespace NS\[,NS...\]" <<<"$out" || fail "--help does not show --namespace's list form"

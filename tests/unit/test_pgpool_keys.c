@@ -37,6 +37,20 @@ TM_TEST(pool_server_key_takes_the_url_fields_overridden_by_discrete_ones)
     TM_EXPECT_STR(skey(&e), "db1\x1f\x1f\x1f");
 }
 
+TM_TEST(pool_server_name_is_host_and_port_with_libpq_defaults)
+{
+    char out[160];
+    struct tm_err err;
+    struct pgx_params a = {.url = "postgresql://u:secret@db1:5433/orders"};
+    TM_EXPECT_INT(pgpool_server_name(&a, out, sizeof(out), &err), TM_OK);
+    TM_EXPECT_STR(out, "db1:5433");
+    struct pgx_params b = {.dbname = "orders", .user = "u"};
+    TM_EXPECT_INT(pgpool_server_name(&b, out, sizeof(out), &err), TM_OK);
+    TM_EXPECT_STR(out, "localhost:5432");
+    struct pgx_params c = {.url = "postgresql://u@[bad"};
+    TM_EXPECT_INT(pgpool_server_name(&c, out, sizeof(out), &err), TM_E_INVAL);
+}
+
 TM_TEST(pool_databases_of_one_server_share_its_key_but_not_connections)
 {
     struct pgx_params a = {.host = "db1", .port = "5432", .user = "u", .dbname = "t1",

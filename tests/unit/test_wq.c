@@ -419,4 +419,49 @@ TM_TEST(wq_wait_idle_returns_when_in_flight_keys_are_done)
     wq_free(q);
 }
 
+TM_TEST(wq_add_first_jumps_the_queue_and_requeues_a_processing_key_at_the_head)
+{
+    struct tm_manual_clock mc;
+    tm_manual_clock_init(&mc, 1000);
+    struct wq *q = new_queue(&mc, 1000);
+    TM_ASSERT(q != NULL);
+    TM_EXPECT_INT(wq_add(q, "ns/a"), TM_OK);
+    TM_EXPECT_INT(wq_add(q, "ns/b"), TM_OK);
+    TM_EXPECT_INT(wq_add(q, "ns/c"), TM_OK);
+    TM_EXPECT_INT(wq_add_first(q, "ns/c"), TM_OK); /* queued: moved to the head */
+    TM_EXPECT_INT(wq_add_first(q, "ns/d"), TM_OK); /* new: at the head */
+    TM_EXPECT_INT(wq_len(q), 4);
+    const char *k[4];
+    for (int i = 0; i < 4; i++)
+        TM_ASSERT(wq_try_get(q, &k[i]));
+    TM_EXPECT_STR(k[0], "ns/d");
+    TM_EXPECT_STR(k[1], "ns/c");
+    TM_EXPECT_STR(k[2], "ns/a");
+    TM_EXPECT_STR(k[3], "ns/b");
+    /* while processing: queued again at wq_done, ahead of what was added meanwhile */
+    TM_EXPECT_INT(wq_add(q, "ns/e"), TM_OK);
+    TM_EXPECT_INT(wq_add_first(q, "ns/b"), TM_OK);
+    for (int i = 0; i < 4; i++)
+        wq_done(q, k[i]);
+    const char *n1, *n2, *n3;
+    TM_ASSERT(wq_try_get(q, &n1));
+    TM_ASSERT(wq_try_get(q, &n2));
+    TM_EXPECT_STR(n1, "ns/b");
+    TM_EXPECT_STR(n2, "ns/e");
+    TM_EXPECT(!wq_try_get(q, &n3));
+    wq_done(q, n1);
+    wq_done(q, n2);
+    /* a plain add after the head add keeps FIFO order behind it */
+    TM_EXPECT_INT(wq_add(q, "ns/x"), TM_OK);
+    TM_EXPECT_INT(wq_add_first(q, "ns/y"), TM_OK);
+    TM_ASSERT(wq_try_get(q, &n1));
+    TM_EXPECT_STR(n1, "ns/y");
+    TM_ASSERT(wq_try_get(q, &n2));
+    TM_EXPECT_STR(n2, "ns/x");
+    wq_done(q, n1);
+    wq_done(q, n2);
+    TM_EXPECT_INT(wq_len(q), 0);
+    wq_free(q);
+}
+
 TM_TEST_MAIN()
