@@ -25,8 +25,7 @@
 # Needs the bench harness env (KUBECONFIG, TIDEMARK_PG_URL, TIDEMARK_BIN); watches ALL
 # namespaces: run it alone (ctest -L bench -j1).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/controller.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/bench.sh"
 require_controlplane
 require_tidemark
 require_postgres
@@ -35,38 +34,9 @@ N="${TM_BENCH_INSTANCES:-2000}"
 INTERVAL="${TM_BENCH_INTERVAL:-1m}"
 MAX_CONNS="${TM_BENCH_MAX_CONNS:-4}"
 NNS=10
-RUN="$(printf '%x%04x' "$(date +%s)" "$RANDOM")"
-ROLE="sci_$RUN"
-PASS="p$(random_hex 8)"
-PG_BASE="${TIDEMARK_PG_URL%/*}"
-HOSTPORT="${PG_BASE#*@}"; PGHOST_="${HOSTPORT%:*}"; PGPORT_="${HOSTPORT##*:}"
 new_work_dir
-CTL_PID=""
-SAMPLER_PID=""
-NAMESPACES=()
-DATABASES=()
-
-cleanup() {
-  [[ -n "$SAMPLER_PID" ]] && { kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; }
-  if [[ -n "$CTL_PID" ]]; then
-    kill -TERM "$CTL_PID" 2>/dev/null || true
-    wait "$CTL_PID" 2>/dev/null || true
-  fi
-  if [[ $TM_RC -ne 0 && -f "$WORK/ctl.log" ]]; then
-    log "controller log (warnings and errors, last 20):"
-    grep '"level":"\(warn\|error\)"' "$WORK/ctl.log" | tail -n 20 >&2 || true
-  fi
-  local ns db
-  for ns in "${NAMESPACES[@]}"; do
-    k delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  done
-  for db in "${DATABASES[@]}"; do
-    q_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  done
-  return 0
-}
-new_role "$ROLE" "$PASS"
-at_exit cleanup
+bench_init sci
+bench_log_on_failure "$WORK/ctl.log"
 install_crds
 
 cat >"$WORK/changelog.yaml" <<'YAML'
@@ -82,7 +52,6 @@ databaseChangeLog:
     changes:
     - tagDatabase: {tag: v1}
 YAML
-BODY="$(sed 's/^/          /' "$WORK/changelog.yaml")"
 
 log "creating $N DBInstances in $NNS namespaces (checkInterval $INTERVAL)"
 t0=$(date +%s)
@@ -93,72 +62,20 @@ for (( j = 0; j < NNS; j++ )); do
   q_admin "CREATE DATABASE $db OWNER $ROLE" >/dev/null
   "$TIDEMARK_BIN" update --url "postgresql://$ROLE:$PASS@$HOSTPORT/$db" \
     --search-path "$WORK" --changelog changelog.yaml >/dev/null || fail "tidemark update of $db"
-  f="$WORK/objects/ns-$j.yaml"
-  cat >"$f" <<YAML
-apiVersion: v1
-kind: Namespace
-metadata: {name: $ns}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: db-creds, namespace: $ns}
-stringData: {username: "$ROLE", password: "$PASS"}
----
-apiVersion: tidemark.dev/v1alpha1
-kind: DBSchema
-metadata: {name: app, namespace: $ns}
-spec:
-  changelog: changelog.yaml
-  source:
-    inline:
-      files:
-        changelog.yaml: |
-$BODY
-YAML
+  bench_write_namespace "$WORK/objects/ns-$j.yaml" "$ns" "$(cat "$WORK/changelog.yaml")"
 done
 for (( i = 0; i < N; i++ )); do
   j=$(( i % NNS ))
-  cat >>"$WORK/objects/ns-$j.yaml" <<YAML
----
-apiVersion: tidemark.dev/v1alpha1
-kind: DBInstance
-metadata: {name: db-$i, namespace: sci-$RUN-$j}
-spec:
-  schemaRef: {name: app}
-  checkInterval: $INTERVAL
-  connection:
-    host: "$PGHOST_"
-    port: $PGPORT_
-    database: "sci_${RUN}_$j"
-    sslMode: disable
-    userSecretRef: {name: db-creds}
-YAML
+  bench_add_instance "$WORK/objects/ns-$j.yaml" "sci-$RUN-$j" "db-$i" "sci_${RUN}_$j" \
+    "  checkInterval: $INTERVAL"
 done
 k create -f "$WORK/objects" >/dev/null || fail "create the objects"
 log "created in $(( $(date +%s) - t0 ))s; starting the controller"
 
-# sessions of the controller, sampled until killed: the max is in $WORK/sessions.max
-sample_sessions() {
-  local max=0 c
-  while :; do
-    c="$(q_admin "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tidemark' AND usename = '$ROLE'" 2>/dev/null || echo 0)"
-    (( c > max )) && { max=$c; echo "$max" >"$WORK/sessions.max"; }
-    sleep 0.2
-  done
-}
-echo 0 >"$WORK/sessions.max"
-sample_sessions &
-SAMPLER_PID=$!
-
 : >"$WORK/ctl.log"
 t_start=$(date +%s.%N)
-"$TIDEMARK_BIN" controller --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 \
-  --log-format json --log-level info --max-connections-per-server "$MAX_CONNS" \
-  >>"$WORK/ctl.log" 2>&1 &
-CTL_PID=$!
-wait_for -t 30 grep -q '"msg":"http listening"' "$WORK/ctl.log" || fail "controller did not start"
-mport="$(log_port "$WORK/ctl.log" metrics)"
-[[ -n "$mport" ]] || fail "no metrics port in the controller log"
+bench_sampler_start
+bench_start_controller "$WORK/ctl.log" --max-connections-per-server "$MAX_CONNS"
 
 ready_count() {
   k get dbinstances -A \
@@ -168,11 +85,11 @@ ready_count() {
 deadline=$(( $(date +%s) + 300 + N / 10 ))
 last_log=0
 while :; do
-  kill -0 "$CTL_PID" 2>/dev/null || fail "the controller exited (see its log)"
+  kill -0 "$BENCH_CTL_PID" 2>/dev/null || fail "the controller exited (see its log)"
   ready="$(ready_count)"
   (( ready >= N )) && break
   if (( $(date +%s) - last_log >= 30 )); then
-    log "$ready/$N Ready, sessions max so far $(cat "$WORK/sessions.max")"
+    log "$ready/$N Ready, sessions max so far $(bench_max sessions)"
     last_log=$(date +%s)
   fi
   (( $(date +%s) < deadline )) || fail "only $ready/$N DBInstances Ready within the deadline"
@@ -188,38 +105,26 @@ case "$INTERVAL" in
   *s) window=${INTERVAL%s} ;;
   *) fail "TM_BENCH_INTERVAL: use Ns or Nm" ;;
 esac
-ticks() { awk '{print $14 + $15}' "/proc/$CTL_PID/stat"; }
+ticks() { awk '{print $14 + $15}' "/proc/$BENCH_CTL_PID/stat"; }
 hz="$(getconf CLK_TCK)"
 # settle for one interval first: the rechecks that fell due during the ramp to Ready wait
 # behind the first full reads and would count their backlog as lag
 sleep "$window"
-curl -sf "http://127.0.0.1:$mport/metrics" >"$WORK/metrics0" || fail "scrape /metrics"
+curl -sf "http://127.0.0.1:$BENCH_MPORT/metrics" >"$WORK/metrics0" || fail "scrape /metrics"
 c0="$(ticks)"; w0=$(date +%s.%N)
 sleep "$window"
 c1="$(ticks)"; w1=$(date +%s.%N)
 cpu_pct="$(awk -v c="$(( c1 - c0 ))" -v hz="$hz" -v a="$w0" -v b="$w1" \
   'BEGIN { printf "%.1f", 100 * c / hz / (b - a) }')"
-rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$CTL_PID/status")"
-hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$CTL_PID/status")"
-curl -sf "http://127.0.0.1:$mport/metrics" >"$WORK/metrics" || fail "scrape /metrics"
-kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || true
-SAMPLER_PID=""
-sessions_max="$(cat "$WORK/sessions.max")"
+rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$BENCH_CTL_PID/status")"
+hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$BENCH_CTL_PID/status")"
+curl -sf "http://127.0.0.1:$BENCH_MPORT/metrics" >"$WORK/metrics" || fail "scrape /metrics"
+bench_sampler_stop
+sessions_max="$(bench_max sessions)"
 
-# histogram_quantile-style p99 of the recheck lag (seconds) over the window: the buckets of the
-# scrape at its end minus those at its start (the ramp to Ready, with its backlog, left out)
-lag_p99="$(awk -v q=0.99 '
-  index($1, "tidemark_dbinstance_recheck_lag_seconds_bucket{") == 1 {
-    le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
-    if (FILENAME == ARGV[1]) { before[le] = $NF + 0; next }
-    n++; ub[n] = (le == "+Inf") ? -1 : le + 0; c[n] = $NF - before[le] }
-  END {
-    if (n == 0 || c[n] == 0) { print "n/a"; exit }
-    rank = q * c[n]; pu = 0; pc = 0
-    for (i = 1; i <= n; i++) if (c[i] >= rank) {
-      if (ub[i] < 0) { printf ">%g", pu; exit }
-      w = c[i] - pc; printf "%.2f", (w > 0) ? pu + (ub[i] - pu) * (rank - pc) / w : ub[i]; exit }
-      else { pu = ub[i]; pc = c[i] } }' "$WORK/metrics0" "$WORK/metrics")"
+# p99 of the recheck lag (seconds) over the window: the buckets of the scrape at its end minus
+# those at its start (the ramp to Ready, with its backlog, left out)
+lag_p99="$(bench_hist_quantile 0.99 tidemark_dbinstance_recheck_lag_seconds "" "$WORK/metrics" "$WORK/metrics0")"
 lag_count() { awk 'index($1, "tidemark_dbinstance_recheck_lag_seconds_count") == 1 {s += $NF} END {print s + 0}' "$1"; }
 lag_count="$(( $(lag_count "$WORK/metrics") - $(lag_count "$WORK/metrics0") ))"
 rechecks="$(awk 'index($1, "tidemark_dbinstance_rechecks_total{") == 1 {
@@ -231,23 +136,15 @@ printf 'scale_instances n=%s namespaces=%s interval=%s max_conns_per_server=%s r
   "$sessions_max" "$lag_p99" "$lag_count" "$rechecks" "$errors" \
   "$(q_admin 'SHOW max_connections')"
 # what the reconcile errors were, by message
-grep '"level":"\(warn\|error\)"' "$WORK/ctl.log" \
-  | sed -n 's/.*"msg":"\([^"]*\)".*"err":"\([^"]\{0,80\}\).*/\1: \2/p' \
-  | sed 's/[0-9a-f]\{8,\}/#/g; s/[0-9]\+/N/g' | sort | uniq -c | sort -rn | head -n 5 \
-  | sed 's/^/scale_instances warn: /' || true
+bench_warn_summary "$WORK/ctl.log" "scale_instances warn:"
 # a restart: the first checks wait for each instance's phase (their statuses are current), so
 # the first RESTART_S seconds see about N * RESTART_S / interval checks, not N at once
 RESTART_S=15
-kill -TERM "$CTL_PID"; wait "$CTL_PID" 2>/dev/null || true
+bench_stop_controller
 : >"$WORK/ctl.log"
-"$TIDEMARK_BIN" controller --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 \
-  --log-format json --log-level info --max-connections-per-server "$MAX_CONNS" \
-  >>"$WORK/ctl.log" 2>&1 &
-CTL_PID=$!
-wait_for -t 30 grep -q '"msg":"http listening"' "$WORK/ctl.log" || fail "controller did not restart"
-mport="$(log_port "$WORK/ctl.log" metrics)"
+bench_start_controller "$WORK/ctl.log" --max-connections-per-server "$MAX_CONNS"
 sleep "$RESTART_S"
-curl -sf "http://127.0.0.1:$mport/metrics" >"$WORK/metrics" || fail "scrape /metrics"
+curl -sf "http://127.0.0.1:$BENCH_MPORT/metrics" >"$WORK/metrics" || fail "scrape /metrics"
 restart_checks="$(awk 'index($1, "tidemark_dbinstance_rechecks_total{") == 1 {s += $NF} END {print s + 0}' "$WORK/metrics")"
 printf 'scale_instances restart n=%s checks_in_first_%ss=%s (all at once would be %s)\n' \
   "$N" "$RESTART_S" "$restart_checks" "$N"

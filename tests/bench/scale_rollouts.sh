@@ -22,56 +22,17 @@
 # Needs the env of the bench harness: KUBECONFIG, TIDEMARK_K8S_BIN, TIDEMARK_PG_URL,
 # TIDEMARK_BIN; psql, curl.  It watches ALL namespaces: run it alone (ctest -L bench -j1).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/controller.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/db.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/bench.sh"
 require_controlplane
 require_tidemark
 require_postgres
 
 N_LIST="${TM_SCALE_N:-${N_LIST:-10 100}}"
 MAX_NS="${SCALE_NAMESPACES:-50}"
-RUN="$(printf '%x%04x' "$(date +%s)" "$RANDOM")"
-ROLE="scale_$RUN"
-PASS="p$(random_hex 8)"
-PG_BASE="${TIDEMARK_PG_URL%/*}"
-HOSTPORT="${PG_BASE#*@}"; PGHOST_="${HOSTPORT%:*}"; PGPORT_="${HOSTPORT##*:}"
-WORK="$(mktemp -d /tmp/tidemark-scale.XXXXXX)"
-CTL_PID=""
-NAMESPACES=()
-DATABASES=()
+new_work_dir
+bench_init scale
+bench_log_on_failure "$WORK/ctl.log"
 RESULTS=()
-
-stop_ctl() {
-  if [[ -n "$CTL_PID" ]]; then
-    kill -TERM "$CTL_PID" 2>/dev/null || true
-    wait "$CTL_PID" 2>/dev/null || true
-    CTL_PID=""
-  fi
-}
-
-teardown_round() {
-  stop_ctl
-  local ns db
-  for ns in "${NAMESPACES[@]}"; do
-    k delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  done
-  for db in "${DATABASES[@]}"; do
-    q_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  done
-  NAMESPACES=()
-  DATABASES=()
-}
-
-at_exit 'rm -rf "$WORK"'
-new_role "$ROLE" "$PASS"
-cleanup() {
-  if [[ $TM_RC -ne 0 && -f "$WORK/ctl.log" ]]; then
-    log "controller log (last 30 lines but reconciled):"
-    grep -v '"reconciled"' "$WORK/ctl.log" | tail -n 30 >&2 || true
-  fi
-  teardown_round
-}
-at_exit cleanup
 install_crds
 
 # The changelog every namespace's DBSchema carries (indented under files: changelog.yaml: |).
@@ -102,58 +63,26 @@ CHANGELOG='databaseChangeLog:
 
 # objects N: writes $WORK/ns-<k>.yaml for every namespace and creates namespaces + databases.
 make_objects() {
-  local n=$1 nns k i ns db f body
+  local n=$1 nns k i ns db
   nns=$(( n < MAX_NS ? n : MAX_NS ))
   rm -rf "$WORK/objects"
   mkdir -p "$WORK/objects"
-  body="$(sed 's/^/          /' <<<"$CHANGELOG")"
   for (( k = 0; k < nns; k++ )); do
     ns="scale-$RUN-n$n-$k"
     db="scale_${RUN}_n${n}_$k"
     NAMESPACES+=("$ns")
     DATABASES+=("$db")
     q_admin "CREATE DATABASE $db OWNER $ROLE" >/dev/null
-    f="$WORK/objects/ns-$(printf %03d "$k").yaml"
-    cat >"$f" <<YAML
-apiVersion: v1
-kind: Namespace
-metadata: {name: $ns, labels: {tidemark-scale: "$RUN"}}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: db-creds, namespace: $ns}
-stringData: {username: "$ROLE", password: "$PASS"}
----
-apiVersion: tidemark.dev/v1alpha1
-kind: DBSchema
-metadata: {name: app, namespace: $ns}
-spec:
-  changelog: changelog.yaml
-  source:
-    inline:
-      files:
-        changelog.yaml: |
-$body
-YAML
+    bench_write_namespace "$WORK/objects/ns-$(printf %03d "$k").yaml" "$ns" "$CHANGELOG" \
+      "tidemark-scale: \"$RUN\""
   done
   for (( i = 0; i < n; i++ )); do
     k=$(( i % nns ))
     ns="scale-$RUN-n$n-$k"
     db="scale_${RUN}_n${n}_$k"
+    bench_add_instance "$WORK/objects/ns-$(printf %03d "$k").yaml" "$ns" "db-$i" "$db" \
+      "  changelogTable: public.dbc_$i"
     cat >>"$WORK/objects/ns-$(printf %03d "$k").yaml" <<YAML
----
-apiVersion: tidemark.dev/v1alpha1
-kind: DBInstance
-metadata: {name: db-$i, namespace: $ns}
-spec:
-  schemaRef: {name: app}
-  connection:
-    host: "$PGHOST_"
-    port: $PGPORT_
-    database: "$db"
-    sslMode: disable
-    userSecretRef: {name: db-creds}
-  changelogTable: public.dbc_$i
 ---
 apiVersion: tidemark.dev/v1alpha1
 kind: DBRollout
@@ -184,50 +113,34 @@ metric_sum() {
 
 # quantile KIND Q: histogram_quantile(Q) of tidemark_reconcile_duration_seconds{kind=KIND}, in ms.
 quantile() {
-  awk -v kind="$1" -v q="$2" '
-    index($1, "tidemark_reconcile_duration_seconds_bucket{") == 1 && index($1, "kind=\"" kind "\"") > 0 {
-      le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
-      n++; ub[n] = (le == "+Inf") ? -1 : le + 0; c[n] = $NF + 0
-    }
-    END {
-      if (n == 0 || c[n] == 0) { print "n/a"; exit }
-      total = c[n]; rank = q * total; prev_ub = 0; prev_c = 0
-      for (i = 1; i <= n; i++) {
-        if (c[i] >= rank) {
-          if (ub[i] < 0) { printf ">%.0f", prev_ub * 1000; exit }
-          w = c[i] - prev_c
-          v = (w > 0) ? prev_ub + (ub[i] - prev_ub) * (rank - prev_c) / w : ub[i]
-          printf "%.1f", v * 1000; exit
-        }
-        prev_ub = ub[i]; prev_c = c[i]
-      }
-    }' "$WORK/metrics"
+  local v
+  v="$(bench_hist_quantile "$2" tidemark_reconcile_duration_seconds "kind=\"$1\"" "$WORK/metrics")"
+  case "$v" in
+    n/a) echo n/a ;;
+    ">"*) awk -v x="${v#>}" 'BEGIN { printf ">%.0f", x * 1000 }' ;;
+    *) awk -v x="$v" 'BEGIN { printf "%.1f", x * 1000 }' ;;
+  esac
 }
 
 run_round() {
-  local n=$1 t0 t_ready deadline ready=0 port mport last_log=0 interval conns pg_max=0
+  local n=$1 t0 t_ready deadline ready=0 last_log=0 interval pg_max
   log "N=$n: creating objects in $(( n < MAX_NS ? n : MAX_NS )) namespaces"
   t0=$(date +%s)
   make_objects "$n"
   log "N=$n: created in $(( $(date +%s) - t0 ))s; starting the controller"
   : >"$WORK/ctl.log"
   t0=$(date +%s.%N)
-  "$TIDEMARK_BIN" controller --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 \
-    --log-format json --log-level info ${SCALE_CONTROLLER_ARGS:-} >>"$WORK/ctl.log" 2>&1 &
-  CTL_PID=$!
-  wait_for -t 30 grep -q '"msg":"http listening"' "$WORK/ctl.log" || fail "controller did not start"
-  mport="$(log_port "$WORK/ctl.log" metrics)"
-  [[ -n "$mport" ]] || fail "no metrics port in the controller log"
+  bench_sampler_start
+  # shellcheck disable=SC2086 # SCALE_CONTROLLER_ARGS: words
+  bench_start_controller "$WORK/ctl.log" ${SCALE_CONTROLLER_ARGS:-}
   interval=$(( n >= 1000 ? 5 : 2 ))
   deadline=$(( $(date +%s) + ${SCALE_TIMEOUT:-$(( 300 + 2 * n ))} ))
   while :; do
-    kill -0 "$CTL_PID" 2>/dev/null || fail "N=$n: the controller exited (see its log)"
+    kill -0 "$BENCH_CTL_PID" 2>/dev/null || fail "N=$n: the controller exited (see its log)"
     ready="$(ready_count)"
-    conns="$(q_admin "SELECT count(*) FROM pg_stat_activity WHERE usename = '$ROLE'" 2>/dev/null || echo 0)"
-    (( conns > pg_max )) && pg_max=$conns
     if (( ready >= n )); then break; fi
     if (( $(date +%s) - last_log >= 30 )); then
-      log "N=$n: $ready/$n Ready, $conns connections"
+      log "N=$n: $ready/$n Ready, at most $(bench_max sessions) sessions so far"
       last_log=$(date +%s)
     fi
     if (( $(date +%s) >= deadline )); then
@@ -241,10 +154,12 @@ run_round() {
     sleep "$interval"
   done
   t_ready=$(date +%s.%N)
-  curl -sf "http://127.0.0.1:$mport/metrics" >"$WORK/metrics" || fail "scrape /metrics"
+  curl -sf "http://127.0.0.1:$BENCH_MPORT/metrics" >"$WORK/metrics" || fail "scrape /metrics"
+  bench_sampler_stop
+  pg_max="$(bench_max sessions)"
   local hwm rss api by_verb errs p50r p99r p50i p99i p50s p99s hist_rows ready_s
-  hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$CTL_PID/status")"
-  rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$CTL_PID/status")"
+  hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$BENCH_CTL_PID/status")"
+  rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$BENCH_CTL_PID/status")"
   api="$(metric_sum tidemark_api_requests_total)"
   # per verb and code, e.g. "get/200=95,patch/200=130,patch/409=6"
   by_verb="$(awk 'index($1, "tidemark_api_requests_total{") == 1 {
@@ -273,10 +188,7 @@ run_round() {
     "$n" "${#NAMESPACES[@]}" "$ready_s" "$hwm" "$rss" "$api" "$by_verb" \
     "$hist_rows" "$errs" "$p50r" "$p99r" "$p50i" "$p99i" "$p50s" "$p99s" "$pg_max"
   # what the errors were: the controller's warn/error lines by message and err
-  grep '"level":"\(warn\|error\)"' "$WORK/ctl.log" \
-    | sed -n 's/.*"msg":"\([^"]*\)".*"err":"\([^"]\{0,90\}\).*/\1: \2/p' \
-    | sed 's/[0-9a-f]\{8,\}/#/g; s/[0-9]\+/N/g' | sort | uniq -c | sort -rn | head -n 8 \
-    | sed "s/^/scale_rollouts n=$n warn: /" || true
+  bench_warn_summary "$WORK/ctl.log" "scale_rollouts n=$n warn:" 8
   if [[ -n "${SCALE_KEEP_DIR:-}" ]]; then
     mkdir -p "$SCALE_KEEP_DIR"
     cp "$WORK/ctl.log" "$SCALE_KEEP_DIR/ctl-$n.log"
@@ -284,7 +196,8 @@ run_round() {
   fi
   RESULTS+=("$(printf '%6s %5s %9s %10s %9s %8s %14s %14s %14s %8s' "$n" "${#NAMESPACES[@]}" "$ready_s" \
     "$hwm" "$api" "$errs" "$p50r/$p99r" "$p50i/$p99i" "$p50s/$p99s" "$pg_max")")
-  teardown_round
+  bench_stop_controller
+  bench_drop_objects
 }
 
 for n in $N_LIST; do
