@@ -101,8 +101,10 @@
  *    AwaitingApproval, holding no lock, until spec.approvedPlanHash is its
  *    hash.  The hash binds the approval to the changelog, tag, instance and
  *    database state it was computed from: any change makes a new plan and
- *    an old approval counts as none.  Once the move began the plan is kept
- *    as it ran; an undo never waits for approval.
+ *    an old approval counts as none.  An approved move that ran nothing
+ *    yet checks its plan again before each try (the changelog may change
+ *    between retries: held in Applying, PlanChanged); once part of it ran
+ *    the rest is not checked.  An undo never waits for approval.
  *  - "At the tag" ignores the reruns of runAlways changesets, which the
  *    engine's plan holds on every forward run (dbrollout_plan_steps); a move
  *    that applies something still runs them.
@@ -429,6 +431,7 @@ enum dbrollout_transition {
     DBROLLOUT_T_POLICY_DENIED,
     DBROLLOUT_T_AWAITING_APPROVAL,
     DBROLLOUT_T_PLAN_APPROVED,
+    DBROLLOUT_T_APPLY_PLAN_CHANGED,
     DBROLLOUT_T_LOCK_HELD,
     DBROLLOUT_T_LOCK_LOST,
     DBROLLOUT_T_LOCK,

@@ -694,6 +694,8 @@ static void describe_last_failure(const struct dbrollout_observed *o, char *out,
         text_cut(out, n, "%s", o->last.error ? o->last.error : "error");
 }
 
+static bool approved_mid_move(struct ctx *c);
+
 static bool step_applying(struct ctx *c)
 {
     const struct dbrollout_observed *o = c->o;
@@ -736,6 +738,8 @@ static bool step_applying(struct ctx *c)
                      o->spec.instance, o->db.target_steps, o->spec.tag);
             return apply_failed(c, msg);
         }
+        if (!approved_mid_move(c))
+            return false;
         text_cut(msg, sizeof(msg), "%s %ld changeset(s) to reach tag %s",
                  o->db.target == DBROLLOUT_POS_FORWARD ? "applying" : "rolling back",
                  o->db.target_steps, o->spec.tag);
@@ -1192,6 +1196,22 @@ static void record_plan(struct ctx *c)
     }
 }
 
+/* spec.approvedPlanHash is status.plan's hash (row PLAN_APPROVED): recorded
+ * in status.approval, with an Event, the first time it is seen. */
+static void record_approval(struct ctx *c)
+{
+    struct dbrollout_status *st = c->st;
+    const struct plan_review *pl = &st->plan;
+    take(c, DBROLLOUT_T_PLAN_APPROVED);
+    if (strcmp(st->approved_plan_hash, pl->hash) == 0)
+        return;
+    setstr(st->approved_plan_hash, sizeof(st->approved_plan_hash), pl->hash);
+    st->approved_at_ms = c->now;
+    event(c, "PlanApproved", false, "plan %s approved: %s %zu changeset(s) of instance %s to tag %s",
+          pl->hash, plan_review_direction_name(pl->direction), pl->total, c->o->spec.instance,
+          c->o->spec.tag);
+}
+
 static bool approval_required(const struct dbrollout_observed *o)
 {
     return o->spec.approval_required || o->instance_requires_approval;
@@ -1210,14 +1230,7 @@ static bool approved(struct ctx *c)
         return true;
     const char *have = o->spec.approved_plan_hash;
     if (pl->set && have && strcmp(have, pl->hash) == 0) {
-        take(c, DBROLLOUT_T_PLAN_APPROVED);
-        if (strcmp(st->approved_plan_hash, pl->hash) != 0) {
-            setstr(st->approved_plan_hash, sizeof(st->approved_plan_hash), pl->hash);
-            st->approved_at_ms = c->now;
-            event(c, "PlanApproved", false, "plan %s approved: %s %zu changeset(s) of instance %s to tag %s",
-                  pl->hash, plan_review_direction_name(pl->direction), pl->total,
-                  o->spec.instance, o->spec.tag);
-        }
+        record_approval(c);
         return true;
     }
     plan_review_short_hash(pl->hash, sh, sizeof(sh));
@@ -1241,6 +1254,40 @@ static bool approved(struct ctx *c)
     if (changed_state(c) || new_plan)
         event(c, "PlanAwaitingApproval", false, "%s", msg);
     release_if_held(c);
+    return false;
+}
+
+/* An approved move that has run nothing yet (by this rollout's counts):
+ * the plan to spec.tag must still be the approved one, since the changelog
+ * may change between retries.  A new plan is recorded and waits, in
+ * Applying (lock and preStartTag kept), for its own approvedPlanHash.
+ * Once something ran the rest of the plan is not checked again.  False:
+ * held (PlanChanged). */
+static bool approved_mid_move(struct ctx *c)
+{
+    const struct dbrollout_observed *o = c->o;
+    struct dbrollout_status *st = c->st;
+    char msg[DBROLLOUT_MSG_MAX], was[PLAN_REVIEW_SHORT_HASH + 1];
+    if (!approval_required(o) || !st->approved_plan_hash[0] || !o->plan ||
+        st->applied_changesets > 0 || st->rolled_back_changesets > 0 ||
+        strcmp(o->plan->hash, st->approved_plan_hash) == 0)
+        return true;
+    const struct plan_review *pl = o->plan;
+    bool new_plan = strcmp(o->status.plan.hash, pl->hash) != 0;
+    st->plan = *pl; /* what would run now */
+    if (o->spec.approved_plan_hash && strcmp(o->spec.approved_plan_hash, pl->hash) == 0) {
+        record_approval(c);
+        return true;
+    }
+    plan_review_short_hash(st->approved_plan_hash, was, sizeof(was));
+    text_cut(msg, sizeof(msg),
+             "the plan to tag %s changed after plan %s was approved, before anything ran (now %s "
+             "%zu changeset(s)): set spec.approvedPlanHash to %s",
+             o->spec.tag, was, plan_review_direction_name(pl->direction), pl->total, pl->hash);
+    reconciling(c, take(c, DBROLLOUT_T_APPLY_PLAN_CHANGED), msg);
+    c->p->requeue_ms = DBROLLOUT_REQUEUE_BLOCKED_MS;
+    if (changed_state(c) || new_plan)
+        event(c, "PlanAwaitingApproval", false, "%s", msg);
     return false;
 }
 

@@ -62,7 +62,7 @@ const struct dbrollout_row dbrollout_table[DBROLLOUT_T_COUNT] = {
         "approval Required (spec.approval or the instance's policy.approval), the plan moves "
         "the database, and spec.approvedPlanHash is not its hash (none, or a stale one)",
         NONE, AWAITING_APPROVAL, "AwaitingApproval", RELEASES),
-    ROW(PLAN_APPROVED, START_OR_RETARGET,
+    ROW(PLAN_APPROVED, START_OR_RETARGET | F(APPLYING),
         "approval Required and spec.approvedPlanHash equals the plan's hash: recorded in "
         "status.approval",
         NONE, NONE, NULL, CHAINS),
@@ -99,6 +99,10 @@ const struct dbrollout_row dbrollout_table[DBROLLOUT_T_COUNT] = {
     ROW(APPLY_FAILED_KEEP, F(APPLYING),
         "the move failed, did not reach spec.tag, or cannot; MarkNextRun or Fail",
         NONE, FAILED, "ApplyFailed", RELEASES),
+    ROW(APPLY_PLAN_CHANGED, F(APPLYING),
+        "an approved move that ran nothing yet, whose plan is no longer the approved one (the "
+        "changelog changed between retries), and spec.approvedPlanHash is not the new hash",
+        NONE, NONE, "PlanChanged", 0),
     ROW(APPLY_FORWARD, F(APPLYING), "changesets to apply to reach spec.tag",
         APPLY_TO_TAG, APPLYING, "Applying", 0),
     ROW(APPLY_BACKWARD, F(APPLYING), "changesets to roll back to reach an older spec.tag",

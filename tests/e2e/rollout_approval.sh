@@ -5,7 +5,9 @@
 # spec.approvedPlanHash set to it lets the rollout apply and Succeed (PlanApproved,
 # status.approval).  Then a new changelog and a new tag make a new plan while the old
 # approval is still set: back to AwaitingApproval with another hash, nothing applied until
-# that one is approved.  With TIDEMARK_ARGOCD_CAPTURE=1 it saves the AwaitingApproval object
+# that one is approved.  Last, an approved move retrying behind a Liquibase lock row whose
+# changelog is edited before anything ran: held in Applying (PlanChanged) with the new plan,
+# which runs once its hash is approved.  With TIDEMARK_ARGOCD_CAPTURE=1 it saves the AwaitingApproval object
 # as the Argo CD health / kstatus test object (testdata/awaiting-approval.yaml).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
@@ -93,4 +95,38 @@ approve_plan ro "$h2"
 wait_for_phase ro Succeeded 60
 [[ "$(history_rows)" == 4 ]] || fail "history rows after v2: $(history_rows)"
 [[ "$(q "select to_regclass('public.t2') is not null")" == t ]] || fail "table t2 missing"
+
+# an approved move that ran nothing yet (retrying behind a Liquibase lock row) whose changelog
+# changes meanwhile: held in Applying (PlanChanged) with the new plan, applied once that is approved
+q "CREATE TABLE public.databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
+   INSERT INTO public.databasechangeloglock VALUES (1, true, now(), 'approval-test');
+   ALTER TABLE public.databasechangeloglock OWNER TO $ROLE" >/dev/null \
+  || fail "create a held Liquibase lock row"
+changelog v1 v2 v3 >"$WORK/changelog.yaml"
+apply_schema app <"$WORK/changelog.yaml"
+schema_knows_v3() { [[ "$(k -n "$NS" get dbschema app -o jsonpath='{.status.tags}')" == *v3* ]]; }
+wait_for -t 60 schema_knows_v3 || fail "the DBSchema does not list tag v3"
+k -n "$NS" patch dbrollout ro --type=merge -p '{"spec":{"tag":"v3"}}' >/dev/null
+wait_for -t 60 awaiting ro "$h2" || fail "tag v3 is not AwaitingApproval (phase $(phase ro))"
+h3="$(plan_hash ro)"
+approve_plan ro "$h3"
+ready_reason() { k -n "$NS" get dbrollout ro -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}'; }
+retrying() { [[ "$(phase ro) $(ready_reason)" == "Applying Retrying" ]]; }
+wait_for -t 60 retrying || fail "the approved move is not retrying behind the lock row ($(phase ro) $(ready_reason))"
+rev="$(k -n "$NS" get dbschema app -o jsonpath='{.status.revision}')"
+sed -i 's/CREATE TABLE t3 (id int)/CREATE TABLE t3 (id bigint)/' "$WORK/changelog.yaml"
+apply_schema app <"$WORK/changelog.yaml"
+new_revision() { [[ "$(k -n "$NS" get dbschema app -o jsonpath='{.status.revision}')" != "$rev" ]]; }
+wait_for -t 60 new_revision || fail "the DBSchema did not take the edited changelog"
+q "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
+held() { [[ "$(phase ro) $(ready_reason)" == "Applying PlanChanged" && "$(plan_hash ro)" != "$h3" ]]; }
+wait_for -t 60 held || fail "the changed plan of an approved move is not held ($(phase ro) $(ready_reason))"
+h4="$(plan_hash ro)"
+log "the approved move's plan changed before it ran: held for $h4"
+[[ "$(history_rows)" == 4 ]] || fail "the changed plan ran without approval: $(history_rows) rows"
+[[ "$(cli_hash v3)" == "$h4" ]] || fail "tidemark plan's hash $(cli_hash v3) is not status.plan.hash $h4"
+approve_plan ro "$h4"
+wait_for_phase ro Succeeded 60
+[[ "$(q "select data_type from information_schema.columns where table_name = 't3'")" == bigint ]] \
+  || fail "t3 is not the approved (edited) one"
 assert_no_canary

@@ -1490,6 +1490,59 @@ static void needs_approval(struct dbrollout_observed *o, const char *approved_ha
     o->plan = &plan_a;
 }
 
+/* ro Applying after plan A was approved, nothing run yet (a retry backing
+ * off, say); then the changelog changed: plan B observed; spec.approvedPlanHash
+ * is approved_hash. */
+static void approved_move_then_new_plan(struct dbrollout_observed *o, const char *approved_hash)
+{
+    needs_approval(o, approved_hash);
+    started(o, DBROLLOUT_PHASE_APPLYING);
+    o->status.plan = plan_a;
+    snprintf(o->status.approved_plan_hash, sizeof(o->status.approved_plan_hash), "%s",
+             plan_a.hash);
+    o->status.approved_at_ms = NOW - 1000;
+    o->plan = &plan_b;
+}
+
+TM_TEST(approved_move_whose_plan_changed_before_anything_ran_holds_for_the_new_hash)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    approved_move_then_new_plan(&o, plan_a.hash);
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.trace[p.ntrace - 1], DBROLLOUT_T_APPLY_PLAN_CHANGED);
+    TM_EXPECT_STR(dbrollout_phase_name(p.status.phase), "Applying");
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_NONE); /* nothing applied, lock kept */
+    TM_EXPECT_STR(p.status.plan.hash, plan_b.hash);
+    TM_EXPECT_STR(p.status.approved_plan_hash, plan_a.hash);
+    TM_EXPECT(p.status.has_pre_start_tag);
+    TM_EXPECT_CONTAINS(p.status.message, plan_b.hash);
+    TM_EXPECT(has_event(&p, "PlanAwaitingApproval", false));
+    /* the next reconcile holds the same, quietly */
+    o.status = p.status;
+    dbrollout_decide(&o, NOW + 1000, &p);
+    TM_EXPECT_INT(p.trace[p.ntrace - 1], DBROLLOUT_T_APPLY_PLAN_CHANGED);
+    TM_EXPECT(!has_event(&p, "PlanAwaitingApproval", false));
+    TM_EXPECT(dbrollout_status_equal(&p.status, &o.status));
+    /* approving the new hash applies it */
+    o.spec.approved_plan_hash = plan_b.hash;
+    dbrollout_decide(&o, NOW + 2000, &p);
+    TM_EXPECT_INT(p.trace[0], DBROLLOUT_T_PLAN_APPROVED);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_STR(p.status.approved_plan_hash, plan_b.hash);
+    TM_EXPECT(has_event(&p, "PlanApproved", false));
+}
+
+TM_TEST(approved_move_that_already_ran_part_is_not_held_by_its_shorter_plan)
+{
+    struct dbrollout_observed o = base();
+    struct dbrollout_plan p;
+    approved_move_then_new_plan(&o, plan_a.hash);
+    o.status.applied_changesets = 1; /* the rest of plan A: another hash */
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+}
+
 TM_TEST(approval_required_without_approval_awaits_with_the_plan_hash)
 {
     struct dbrollout_observed o = base();
@@ -1677,6 +1730,9 @@ static bool row_scenario(enum dbrollout_transition t, struct dbrollout_observed 
         return true;
     case DBROLLOUT_T_PLAN_APPROVED:
         needs_approval(o, plan_a.hash);
+        return true;
+    case DBROLLOUT_T_APPLY_PLAN_CHANGED:
+        approved_move_then_new_plan(o, plan_a.hash);
         return true;
     case DBROLLOUT_T_LOCK_HELD:
         o->lock_holder = "other/u-2/1";
