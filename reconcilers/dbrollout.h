@@ -136,7 +136,10 @@
 #define DBROLLOUT_TAG_MAX 256
 #define DBROLLOUT_NAME_MAX 512  /* changeset names, lock ids */
 #define DBROLLOUT_MSG_MAX 1024
-#define DBROLLOUT_EVENTS_MAX 4
+/* Events one decide may post: a start that chains to Verifying posts six
+ * (RolloutStarted, TagResolved, PolicyWarning, SchemaApplied, AppAvailable,
+ * VerificationStarted); past the cap the newest are dropped. */
+#define DBROLLOUT_EVENTS_MAX 6
 #define DBROLLOUT_TRACE_MAX 12 /* rows one decide may take: start, then <= 8 progress passes */
 
 /* Condition types beyond Ready/Reconciling/Stalled. */

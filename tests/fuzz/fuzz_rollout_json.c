@@ -3,7 +3,8 @@
  * conditions), then dbrollout_decide on it and the status JSON back.
  * The first input byte sets the observed facts JSON does not carry
  * (instance found, schema ready, database reachable, where the tag is,
- * Deployment found and failing); the rest is the object.
+ * Deployment found and failing, the verification Job found, Complete or
+ * Failed); the rest is the object.
  * Objects the API server would refuse (two conditions of one type) are
  * skipped.  Invariants checked: status JSON -> read -> JSON is stable after one round
  * (otherwise the reconciler would patch status on every pass: it writes only
@@ -112,6 +113,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.app.previous_revision = o.status.deployment_revision;
     o.app.template_tag = rec_annotation(obj, "tidemark.dev/tag");
     o.lock_holder = rec_annotation(obj, "tidemark.dev/rollout-lock");
+    /* the verification Job (read only while Verifying), from bits shared with the above */
+    o.job.found = (f & 8) != 0;
+    o.job.complete = (f & 0x10) != 0;
+    o.job.failed = !o.job.complete && (f & 0x20) != 0;
+    o.job.reason = rec_annotation(obj, "fuzz/job-reason");
+    o.job.message = "Job has reached the specified backoff limit";
     struct dbrollout_peer self = {o.name ? o.name : "", o.uid ? o.uid : "", o.generation,
                                   o.status.observed_generation, o.status.phase};
     o.peers = &self;
@@ -128,6 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_str(p.events[i].note, sizeof(p.events[i].note));
     }
     check_str(p.status.pre_start_tag, sizeof(p.status.pre_start_tag));
+    check_str(p.status.verify_job, sizeof(p.status.verify_job));
+    check_str(p.status.verify_reason, sizeof(p.status.verify_reason));
+    check_str(p.status.verify_message, sizeof(p.status.verify_message));
+    check_str(p.action.job_name, sizeof(p.action.job_name));
     check_str(p.status.applied_tag, sizeof(p.status.applied_tag));
     check_str(p.status.target_tag, sizeof(p.status.target_tag));
     check_str(p.status.message, sizeof(p.status.message));

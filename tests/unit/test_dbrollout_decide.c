@@ -1950,6 +1950,31 @@ TM_TEST(verify_starts_a_job_once_the_app_is_available_at_the_target)
     TM_EXPECT_INT(p.status.observed_generation, 1); /* not fully handled yet */
 }
 
+TM_TEST(verify_start_chained_from_the_rollout_start_keeps_every_event)
+{
+    /* tagFrom, a policy warning, the schema already at the tag, the app available: one
+     * decide goes from the start to Verifying and posts all six Events */
+    struct dbrollout_observed o = base();
+    with_verify(&o);
+    o.spec.tag_from_container = "app";
+    o.spec.tag_from_image = "registry/app:v2";
+    o.lint.warned = 1;
+    o.db.target = DBROLLOUT_POS_AT;
+    o.lock_confirmed = true;
+    o.last.kind = DBROLLOUT_ACT_STAMP_PRESTART;
+    o.last.prestart_tag = "v2";
+    struct dbrollout_plan p;
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_VERIFYING);
+    TM_EXPECT_INT(p.nevents, 6);
+    TM_EXPECT(has_event(&p, "RolloutStarted", false));
+    TM_EXPECT(has_event(&p, "TagResolved", false));
+    TM_EXPECT(has_event(&p, "PolicyWarning", true));
+    TM_EXPECT(has_event(&p, "SchemaApplied", false));
+    TM_EXPECT(has_event(&p, "AppAvailable", false));
+    TM_EXPECT(has_event(&p, "VerificationStarted", false));
+}
+
 TM_TEST(verify_without_a_deployment_runs_once_the_schema_is_at_the_tag)
 {
     struct dbrollout_observed o = base();
