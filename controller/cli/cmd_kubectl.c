@@ -3,8 +3,9 @@
  * One list of dbrollouts (all namespaces, or -n), turned into one cJSON
  * array of rows; the table and -o json|yaml are both written from that
  * array, so every format shows the same fields.  The plan column sums up
- * what the rollout does: from the applied tag to the target tag, and how
- * many changesets it applied or rolled back so far. */
+ * what the rollout does: from the applied tag to the target tag, how
+ * many changesets it applied or rolled back so far, and the short hash of
+ * its plan (status.plan, what an approval names). */
 #include "cli/cmd_kubectl.h"
 
 #include <stddef.h>
@@ -72,13 +73,16 @@ static cJSON *rows_of(const cJSON *list)
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(it, "status");
         const char *applied = str_at(st, "appliedTag", NULL);
         const char *target = str_at(st, "targetTag", NULL);
+        const cJSON *pl = cJSON_GetObjectItemCaseSensitive(st, "plan");
+        const char *short_hash = str_at(pl, "shortHash", NULL);
         char plan[512];
         if (!st || (!*applied && !*target && !cJSON_GetObjectItemCaseSensitive(st, "phase")))
             snprintf(plan, sizeof(plan), "(no status yet)");
         else
-            snprintf(plan, sizeof(plan), "%s -> %s: %.0f applied, %.0f rolled back",
+            snprintf(plan, sizeof(plan), "%s -> %s: %.0f applied, %.0f rolled back%s%s",
                      *applied ? applied : "(none)", *target ? target : "(none)",
-                     num_at(st, "appliedChangeSets"), num_at(st, "rolledBackChangeSets"));
+                     num_at(st, "appliedChangeSets"), num_at(st, "rolledBackChangeSets"),
+                     *short_hash ? ", plan " : "", short_hash);
         cJSON *r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "namespace", str_at(it, "metadata", "namespace"));
         cJSON_AddStringToObject(r, "name", str_at(it, "metadata", "name"));
@@ -92,6 +96,7 @@ static cJSON *rows_of(const cJSON *list)
         cJSON_AddNumberToObject(r, "appliedChangeSets", num_at(st, "appliedChangeSets"));
         cJSON_AddNumberToObject(r, "rolledBackChangeSets", num_at(st, "rolledBackChangeSets"));
         cJSON_AddStringToObject(r, "plan", plan);
+        cJSON_AddStringToObject(r, "planHash", str_at(pl, "hash", NULL));
         cJSON_AddStringToObject(r, "message", str_at(st, "message", NULL));
         cJSON_AddItemToArray(rows, r);
     }

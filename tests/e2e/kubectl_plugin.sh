@@ -28,6 +28,10 @@ YAML
 wait_for -t 30 rollout "$NS_A" orders-v2 orders-prod v2 || fail "could not create a DBRollout"
 rollout "$NS_B" billing-v1 billing-prod v1
 rollout "$NS_B" billing-v0 billing-old v0
+rollout "$NS_A" orders-v3 orders-prod v3
+h="sha256:0123456789ab$(printf '0%.0s' {1..52})"
+k -n "$NS_A" patch dbrollout orders-v3 --subresource=status --type=merge -p \
+  '{"status":{"phase":"AwaitingApproval","targetTag":"v3","plan":{"hash":"'"$h"'","shortHash":"0123456789ab"}}}' >/dev/null
 k -n "$NS_A" patch dbrollout orders-v2 --subresource=status --type=merge -p \
   '{"status":{"phase":"Succeeded","appliedTag":"v2","targetTag":"v2","appliedChangeSets":3,"rolledBackChangeSets":0}}' >/dev/null
 k -n "$NS_B" patch dbrollout billing-v1 --subresource=status --type=merge -p \
@@ -56,6 +60,8 @@ head -1 <<<"$out" | grep -Eq '^NAMESPACE +NAME +INSTANCE +TAG +PHASE +PLAN$' || 
 row() { grep -E "^$1 +$2 " <<<"$out" | tr -s ' '; }
 [[ $(row "$NS_A" orders-v2) == "$NS_A orders-v2 orders-prod v2 Succeeded v2 -> v2: 3 applied, 0 rolled back" ]] \
   || fail "orders-v2 row: '$(row "$NS_A" orders-v2)'"
+[[ $(row "$NS_A" orders-v3) == "$NS_A orders-v3 orders-prod v3 AwaitingApproval (none) -> v3: 0 applied, 0 rolled back, plan 0123456789ab" ]] \
+  || fail "orders-v3 row: '$(row "$NS_A" orders-v3)'"
 [[ $(row "$NS_B" billing-v1) == "$NS_B billing-v1 billing-prod v1 RolledBack v0 -> v1: 2 applied, 2 rolled back" ]] \
   || fail "billing-v1 row: '$(row "$NS_B" billing-v1)'"
 [[ $(row "$NS_B" billing-v0) =~ ^"$NS_B billing-v0 billing-old v0 "[^\ ]+" " ]] || fail "billing-v0 row: '$(row "$NS_B" billing-v0)'"
