@@ -63,6 +63,7 @@ fi
 cat "$cp_log"; rm -f "$cp_log"
 
 cleanup() {
+  hack/argo-rollouts.sh stop || true # e2e.rollout_argo_rollouts stops its own, unless it was killed
   hack/controlplane.sh stop || true
   hack/postgres.sh stop || true
 }

@@ -4,7 +4,9 @@
  *
  * Design: the pods informer watches only pods labelled GATE_SELECTOR, so the
  * cache holds gated pods, not the cluster's.  A pod belongs to the rollout
- * whose spec.deploymentRef names the Deployment owning its ReplicaSet.  The
+ * whose spec.deploymentRef names the Deployment owning its ReplicaSet, or
+ * whose spec.appRef names the Argo Rollout owning it (Argo names and labels
+ * its ReplicaSets the same way, with rollouts-pod-template-hash).  The
  * removal is a JSON patch (test the gate's name at its index, remove it):
  * the API allows removing scheduling gates from a pod, never adding them, so
  * patch is the only verb needed.  Level-triggered: every rollout reconcile
@@ -24,18 +26,27 @@
 #include "runtime/informer.h"
 #include "runtime/mgr.h"
 
-/* The Deployment owning pod: its ReplicaSet owner's name less
- * "-<pod-template-hash>".  false when the pod has no such owner. */
-static bool pod_deployment(const cJSON *pod, char *out, size_t n)
+/* The app owning pod: its ReplicaSet owner's name less "-<hash>", where
+ * the hash label says whose ReplicaSet it is: pod-template-hash a
+ * Deployment's, rollouts-pod-template-hash an Argo Rollout's.  false when
+ * the pod has no such owner. */
+static bool pod_app(const cJSON *pod, enum dbrollout_app_kind *kind, char *out, size_t n)
 {
-    const char *hash = rec_str(pod, "metadata.labels.pod-template-hash");
+    const cJSON *labels = rec_at(pod, "metadata.labels");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(labels, "pod-template-hash");
+    *kind = DBROLLOUT_APP_DEPLOYMENT;
+    if (!cJSON_IsString(h)) {
+        h = cJSON_GetObjectItemCaseSensitive(labels, "rollouts-pod-template-hash");
+        *kind = DBROLLOUT_APP_ARGO_ROLLOUT;
+    }
+    const char *hash = cJSON_IsString(h) ? h->valuestring : NULL;
     const cJSON *ref;
     if (!hash || !*hash)
         return false;
     cJSON_ArrayForEach(ref, rec_at(pod, "metadata.ownerReferences"))
     {
-        const char *kind = rec_str(ref, "kind"), *name = rec_str(ref, "name");
-        if (!kind || strcmp(kind, "ReplicaSet") != 0 || !name)
+        const char *owner_kind = rec_str(ref, "kind"), *name = rec_str(ref, "name");
+        if (!owner_kind || strcmp(owner_kind, "ReplicaSet") != 0 || !name)
             continue;
         size_t ln = strlen(name), lh = strlen(hash);
         if (ln <= lh + 1 || name[ln - lh - 1] != '-' || strcmp(name + ln - lh, hash) != 0)
@@ -69,13 +80,23 @@ static int gate_index(const cJSON *pod)
 struct map_ctx {
     struct mgr *m;
     const char *ns;
+    enum dbrollout_app_kind kind;
     const char *deployment;
 };
+
+/* The app the rollout names, if of that kind (dbrollout_read's rule). */
+static const char *rollout_app(const cJSON *rollout, enum dbrollout_app_kind kind)
+{
+    const char *dep = rec_str(rollout, "spec.deploymentRef.name");
+    if (kind == DBROLLOUT_APP_DEPLOYMENT)
+        return dep;
+    return dep ? NULL : rec_str(rollout, "spec.appRef.name");
+}
 
 static bool enqueue_owner(void *ctx, const cJSON *rollout)
 {
     struct map_ctx *c = ctx;
-    const char *dep = rec_str(rollout, "spec.deploymentRef.name");
+    const char *dep = rollout_app(rollout, c->kind);
     char key[512];
     if (dep && strcmp(dep, c->deployment) == 0 && informer_key(rollout, key, sizeof(key)))
         if (mgr_enqueue(c->m, "DBRollout", key) != TM_OK)
@@ -87,10 +108,11 @@ void gate_map_pod(void *ctx, struct mgr *m, const cJSON *pod)
 {
     (void)ctx;
     char dep[256];
+    enum dbrollout_app_kind kind;
     struct informer *inf = mgr_informer(m, REC_GROUP, REC_VERSION, "dbrollouts");
-    if (!inf || gate_index(pod) < 0 || !pod_deployment(pod, dep, sizeof(dep)))
+    if (!inf || gate_index(pod) < 0 || !pod_app(pod, &kind, dep, sizeof(dep)))
         return;
-    struct map_ctx c = {m, rec_str(pod, "metadata.namespace"), dep};
+    struct map_ctx c = {m, rec_str(pod, "metadata.namespace"), kind, dep};
     informer_foreach(inf, c.ns, enqueue_owner, &c);
 }
 
@@ -103,6 +125,7 @@ struct gated_pod {
 };
 
 struct collect {
+    enum dbrollout_app_kind kind;
     const char *deployment;
     struct gated_pod *pods;
     size_t n, cap;
@@ -119,9 +142,10 @@ static bool collect_pod(void *ctx, const cJSON *pod)
 {
     struct collect *c = ctx;
     char dep[256];
+    enum dbrollout_app_kind kind;
     int idx = gate_index(pod);
     const char *name = rec_str(pod, "metadata.name");
-    if (idx < 0 || !name || !pod_deployment(pod, dep, sizeof(dep)) ||
+    if (idx < 0 || !name || !pod_app(pod, &kind, dep, sizeof(dep)) || kind != c->kind ||
         strcmp(dep, c->deployment) != 0)
         return true;
     if (c->n == c->cap) {
@@ -241,10 +265,9 @@ enum tm_code gate_sync(struct tm_proc *proc, const cJSON *rollout, struct tm_err
     if (!o)
         return tm_err_set(err, TM_E_NOMEM, "out of memory");
     dbrollout_read(rollout, o);
-    /* an Argo Rollout's pods are not gated (yet): its ReplicaSets are not a Deployment's */
-    if (!inf || !ns || !o->spec.deployment || o->spec.app_kind != DBROLLOUT_APP_DEPLOYMENT ||
-        !proc->kube)
+    if (!inf || !ns || !o->spec.deployment || !proc->kube)
         goto out;
+    c.kind = o->spec.app_kind;
     c.deployment = o->spec.deployment;
     informer_foreach(inf, ns, collect_pod, &c);
     if (c.nomem) {

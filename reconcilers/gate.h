@@ -7,7 +7,8 @@
  *
  * Split like every reconciler (STYLE.md rule 8): gate_decide (gate_decide.c)
  * is pure — one pod's gate, its tag and its DBRollout in, a verdict out —
- * and gate.c lists the gated pods of a rollout's Deployment from a
+ * and gate.c lists the gated pods of a rollout's Deployment (or Argo
+ * Rollout, spec.appRef) from a
  * label-selected informer (only pods labelled GATE_LABEL=true are cached, so
  * memory stays proportional to gated pods, not to the cluster) and removes
  * the gate with a JSON patch (patch only; no update).
@@ -81,11 +82,13 @@ struct mgr;
 
 /* The pods informer's map (struct mgr_secondary.map): enqueues the
  * DBRollouts of the pod's namespace whose spec.deploymentRef names the
- * Deployment owning the pod (its ReplicaSet's name less "-<pod-template-hash>").
+ * Deployment owning the pod (its ReplicaSet's name less "-<pod-template-hash>"),
+ * or whose spec.appRef names the Argo Rollout owning it (less
+ * "-<rollouts-pod-template-hash>").
  * Runs on the informer thread: reads the DBRollout cache only. */
 void gate_map_pod(void *ctx, struct mgr *m, const cJSON *pod);
 
-/* Judges every gated pod of the rollout's Deployment (from the pods
+/* Judges every gated pod of the rollout's app (from the pods
  * informer; nothing when the manager does not run one) and removes the gate
  * of each pod gate_decide releases, with a JSON patch (a test of the gate's
  * name at its index, then remove).  rollout is borrowed.  Events on the

@@ -3,9 +3,10 @@
 # (spec.appRef), judged by the REAL Argo Rollouts controller (hack/argo-rollouts.sh: built from
 # its Go modules, run as a host process against this cluster) with the Rollout's pods running the
 # test app on the real node.  Nothing here writes a Rollout's status: Argo does.
-#   healthy   DBRollout to v1 with appRef web (SchemaFirst): the schema reaches v1, the Rollout's
-#             v1 pods become Ready (they need items.id) and Argo reports it Healthy and fully
-#             promoted → Succeeded, AppAvailable RolloutComplete.
+#   healthy   DBRollout to v1 with appRef web (SchemaFirst): the Rollout's v1 pod waits behind the
+#             schema gate (its template declares it) until the schema reaches v1, then becomes
+#             Ready (it needs items.id) and Argo reports the Rollout Healthy and fully promoted →
+#             Succeeded, AppAvailable RolloutComplete, a SchemaGateReleased Event.
 #   broken    the Rollout's v2 template crashes at start (APP_CRASH=1) and the DBRollout moves to
 #             v2 with RollbackBoth: the schema reaches v2, the canary never gets Ready, Argo
 #             aborts the update at its 10 s progress deadline (progressDeadlineAbort) → the
@@ -52,12 +53,16 @@ YAML
 apply_instance db app Warn
 
 # the Rollout web: the testapp of TAG needing items.COLUMN (crashing at start when CRASH=1), one
-# replica, a canary without steps, aborted by Argo 10 s after it stops progressing
-rollout_web() { # TAG COLUMN CRASH
-  testapp_deployment web --tag "$1" items "$2" "$3" | jq -c '.apiVersion = "argoproj.io/v1alpha1" | .kind = "Rollout"
-    | .spec.strategy = {canary: {}} | .spec.progressDeadlineSeconds = 10 | .spec.progressDeadlineAbort = true'
+# replica, a canary without steps, aborted by Argo DEADLINE s after it stops progressing (a gated
+# pod does not progress: v1's deadline leaves the schema step time on a busy machine); its pods
+# declare the schema gate (README: The schema gate)
+rollout_web() { # TAG COLUMN CRASH DEADLINE
+  testapp_deployment web --tag "$1" items "$2" "$3" | jq -c --argjson d "$4" '.apiVersion = "argoproj.io/v1alpha1"
+    | .kind = "Rollout" | .spec.strategy = {canary: {}} | .spec.progressDeadlineSeconds = $d | .spec.progressDeadlineAbort = true
+    | .spec.template.metadata.labels["tidemark.dev/schema-gate"] = "true"
+    | .spec.template.spec.schedulingGates = [{name: "tidemark.dev/schema"}]'
 }
-rollout_web v1 id 0 | k -n "$NS" apply -f - >/dev/null || fail "create Rollout web"
+rollout_web v1 id 0 120 | k -n "$NS" apply -f - >/dev/null || fail "create Rollout web"
 k -n "$NS" apply -f - >/dev/null <<YAML
 apiVersion: tidemark.dev/v1alpha1
 kind: DBRollout
@@ -88,11 +93,12 @@ wait_for_phase ro Succeeded 120
 [[ "$(cond AppAvailable message)" == "rollout web revision 1 is Healthy"* ]] \
   || fail "v1: AppAvailable message: $(cond AppAvailable message)"
 web_healthy || fail "v1: the DBRollout Succeeded but Argo does not call web Healthy: $(web '{.status.phase} {.status.message}')"
-log "v1: Succeeded once Argo reported Rollout web Healthy ($(( $(date +%s) - T0 ))s)"
+has_event ro "Normal SchemaGateReleased" || fail "v1: no SchemaGateReleased Event: $(rollout_events ro | tr '\n' ';')"
+log "v1: Succeeded once the gate let the pod start and Argo reported Rollout web Healthy ($(( $(date +%s) - T0 ))s)"
 
 # ---- broken: v2 crashes; RollbackBoth
 t1=$(date +%s)
-rollout_web v2 name 1 | k -n "$NS" apply -f - >/dev/null || fail "v2: update Rollout web"
+rollout_web v2 name 1 10 | k -n "$NS" apply -f - >/dev/null || fail "v2: update Rollout web"
 k -n "$NS" patch dbrollout ro --type=merge -p '{"spec":{"tag":"v2"}}' >/dev/null || fail "v2: patch the rollout"
 wait_for_phase ro RolledBack 150
 [[ "$(cond RolledBack status) $(cond RolledBack reason)" == "True AppFailed" ]] \
