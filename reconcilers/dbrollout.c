@@ -141,6 +141,7 @@ struct state {
     char tag_from_tag[DBROLLOUT_TAG_MAX];
     char tag_from_image[MSG];
     char tag_from_error[MSG];
+    char app_error[TM_ERR_MSG_MAX]; /* why the app could not be read (observe_app) */
     struct dbrollout_last last;
     bool lock_confirmed;
     /* this round's observed state and plan (struct rollout_round) */
@@ -458,8 +459,15 @@ static void observe_app(struct state *s, struct dbrollout_observed *o)
     if (!o->spec.deployment)
         return;
     const struct app_api *api = app_api(o->spec.app_kind);
-    if (app_get(s, &o->spec, &s->deploy, &err) != TM_OK)
+    o->app.kind = o->spec.app_kind;
+    enum tm_code rc = app_get(s, &o->spec, &s->deploy, &err);
+    if (rc != TM_OK) {
+        if (rc != TM_E_NOTFOUND) {
+            text_cut(s->app_error, sizeof(s->app_error), "%s", err.msg);
+            o->app.read_error = s->app_error;
+        }
         return;
+    }
     const cJSON *d = s->deploy;
     struct dbrollout_app *a = &o->app;
     a->kind = o->spec.app_kind;

@@ -345,6 +345,9 @@ struct dbrollout_app {
     bool aborted;                   /* status.abort (an analysis failed, or someone aborted) */
     bool promoted;                  /* status.currentPodHash == status.stableRS, non-empty */
     const char *message;            /* status.message (why Degraded or aborted), NULL none */
+    /* not found: why the read failed when not a plain "not found" (a live
+     * GET of a Rollout refused: 403, the Argo CRD missing, ...), NULL */
+    const char *read_error;
 };
 
 /* The verification Job named in status.verification.job (observed only

@@ -824,8 +824,11 @@ static bool step_waiting(struct ctx *c)
     const char *reason = "Progressing";
     if (!a->found) {
         reason = a->kind == DBROLLOUT_APP_ARGO_ROLLOUT ? "RolloutNotFound" : "DeploymentNotFound";
-        text_cut(msg, sizeof(msg), "waiting for %s %s: not found", app_noun(o),
-                 o->spec.deployment);
+        if (a->read_error)
+            reason = a->kind == DBROLLOUT_APP_ARGO_ROLLOUT ? "RolloutUnreadable"
+                                                           : "DeploymentUnreadable";
+        text_cut(msg, sizeof(msg), "waiting for %s %s: %s", app_noun(o), o->spec.deployment,
+                 a->read_error ? a->read_error : "not found");
     } else if (!matches) {
         reason = "WaitingForTemplate";
         text_cut(msg, sizeof(msg), "waiting for %s %s: its pod template is for tag %s, not %s",

@@ -1357,6 +1357,15 @@ TM_TEST(rollout_waits_for_argo_rollout_not_found)
     dbrollout_decide(&o, NOW, &p);
     TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
     TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "RolloutNotFound");
+
+    /* a refused read is not "not found": the message says why */
+    o.app.read_error = "get rollouts.argoproj.io ns/app: 403 forbidden";
+    dbrollout_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.phase, DBROLLOUT_PHASE_WAITING_FOR_APP);
+    TM_EXPECT_STR(cond_reason(&p, DBROLLOUT_COND_APP_AVAILABLE), "RolloutUnreadable");
+    TM_EXPECT(strstr(cond_find(&p.status.conds, DBROLLOUT_COND_APP_AVAILABLE)->message,
+                     "waiting for rollout app: get rollouts.argoproj.io ns/app: 403 forbidden") !=
+              NULL);
 }
 
 TM_TEST(rollout_rolls_back_schema_and_undoes_aborted_argo_rollout)
