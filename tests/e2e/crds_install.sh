@@ -80,11 +80,11 @@ k -n "$NS" patch dbs orders --subresource=status --type=merge -p "{\"status\":{\
 
 squash() { tr -s ' ' | sed 's/ *$//'; }
 header="$(k -n "$NS" get dbro | sed -n 1p | squash)"
-[[ "$header" == "NAME INSTANCE TAG PHASE READY AGE" ]] || fail "kubectl get dbrollouts header: expected 'NAME INSTANCE TAG PHASE READY AGE', got '$header'"
+[[ "$header" == "NAME INSTANCE TAG PHASE READY PLAN AGE" ]] || fail "kubectl get dbrollouts header: expected 'NAME INSTANCE TAG PHASE READY PLAN AGE', got '$header'"
 row="$(k -n "$NS" get dbro orders-prod-v110 --no-headers | squash)"
 [[ "$row" == "orders-prod-v110 orders-prod v1.1.0 WaitingForApp False "* ]] || fail "kubectl get dbrollouts row: got '$row'"
 header="$(k -n "$NS" get dbro -o wide | sed -n 1p | squash)"
-[[ "$header" == "NAME INSTANCE TAG PHASE READY APPLIED TARGET DEPLOYMENT ORDER AGE" ]] || fail "kubectl get dbrollouts -o wide header: got '$header'"
+[[ "$header" == "NAME INSTANCE TAG PHASE READY PLAN APPLIED TARGET DEPLOYMENT ROLLOUT ORDER AGE" ]] || fail "kubectl get dbrollouts -o wide header: got '$header'"
 
 header="$(k -n "$NS" get dbi | sed -n 1p | squash)"
 [[ "$header" == "NAME SCHEMA APPLIED TAG PENDING READY AGE" ]] || fail "kubectl get dbinstances header: got '$header'"
@@ -118,7 +118,10 @@ out="$(explain dbrollout.spec.order)"
   || fail "kubectl explain dbrollout.spec.order: description missing; got: $out"
 [[ "$out" == *"AppFirst"* && "$out" == *"Parallel"* ]] || fail "kubectl explain dbrollout.spec.order: enum missing; got: $out"
 out="$(explain dbrollout.spec.onAppFailure)"
-[[ "$out" == *"RollbackBoth: also restore the Deployment's pod"* ]] || fail "kubectl explain dbrollout.spec.onAppFailure: got: $out"
+[[ "$out" == *"RollbackBoth: also restore the app's pod template"* ]] || fail "kubectl explain dbrollout.spec.onAppFailure: got: $out"
+out="$(explain dbrollout.spec.appRef)"
+[[ "$out" == *"an Argo Rollouts Rollout"*"status.currentPodHash equal to status.stableRS"* ]] \
+  || fail "kubectl explain dbrollout.spec.appRef: got: $out"
 out="$(explain dbschema.spec.source.git.secretRef)"
 [[ "$out" == *'keys "username" and "password"'* ]] || fail "kubectl explain dbschema.spec.source.git.secretRef: got: $out"
 out="$(explain dbinstance.status.drift.reason)"
