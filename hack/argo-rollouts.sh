@@ -80,14 +80,14 @@ daemon_bin() { echo "$BIN"; }
 source "$SCRIPT_DIR/lib/daemons.sh"
 
 kctl() {
-  [[ -n "${TIDEMARK_K8S_BIN:-}" && -n "${KUBECONFIG:-}" ]] \
-    || die "KUBECONFIG and TIDEMARK_K8S_BIN are not set: eval \"\$(hack/controlplane.sh start)\" first"
   "$TIDEMARK_K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG" --request-timeout=10s "$@"
 }
 healthz_port() { awk -F= '$1=="healthz" {print $2}' "$STATE_DIR/ports" 2>/dev/null; }
 healthy() { curl -fsS "http://127.0.0.1:$(healthz_port)/healthz" >/dev/null 2>&1; }
 
 cmd_start() {
+  [[ -n "${TIDEMARK_K8S_BIN:-}" && -n "${KUBECONFIG:-}" ]] \
+    || die "KUBECONFIG and TIDEMARK_K8S_BIN are not set: eval \"\$(hack/controlplane.sh start)\" first"
   built || cmd_build
   mkdir -p "$STATE_DIR"
   exec 9>"$STATE_DIR/.lock"
