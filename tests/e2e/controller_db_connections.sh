@@ -5,8 +5,9 @@
 # 15 DBInstances, each in its own database on the same server, are observed at the same time
 # by 4 workers.  pg_stat_activity, sampled throughout, never shows more than 2 sessions of the
 # controller; every instance connects, the rollout Succeeds (no deadlock of the apply behind
-# the observers), /metrics shows the server's gauges, and the idle sessions close after
-# --db-idle-timeout.
+# the observers), /metrics shows the server's gauges (connections, observers' waits, the apply
+# timed in tidemark_apply_queue_wait_seconds and out of tidemark_applies_in_flight), and the
+# idle sessions close after --db-idle-timeout.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup conns
@@ -68,6 +69,17 @@ wait_for_phase r Succeeded 60
 port="$(log_port "$CTL_LOG" metrics)"
 server="$(metrics | grep '^tidemark_db_connections{' | grep 'state="open"' | sed -n 's/.*server="\([^"]*\)".*/\1/p' | head -1)"
 [[ "$server" == "$hostport" ]] || fail "no tidemark_db_connections{server=\"$hostport\",state=\"open\"} in /metrics (port $port): '$server'"
+# the apply was admitted and timed, and left its slot; with 4 observers and one connection
+# left to them, some waited for it
+scrape="$(metrics)"
+waits="$(sed -n "s/^tidemark_db_connection_waits_total{server=\"$hostport\",use=\"observe\"} //p" <<<"$scrape")"
+(( ${waits:-0} >= 1 )) || fail "no observer waits counted in tidemark_db_connection_waits_total: '${waits:-}'"
+timed="$(sed -n 's/^tidemark_apply_queue_wait_seconds_count //p' <<<"$scrape")"
+[[ "$timed" == 1 ]] || fail "tidemark_apply_queue_wait_seconds_count: want 1 (the rollout's apply), got '$timed'"
+in_flight() { metrics | sed -n 's/^tidemark_applies_in_flight //p'; }
+wait_for_output -t 30 "0" in_flight || fail "tidemark_applies_in_flight did not return to 0: $(in_flight)"
+grep -q "^tidemark_applies_in_flight_by_server{server=\"$hostport\"} 0$" <<<"$(metrics)" \
+  || fail "no tidemark_applies_in_flight_by_server{server=\"$hostport\"} 0 in /metrics"
 
 # the idle sessions close after --db-idle-timeout (2 s), and the gauge follows: the server's
 # sessions and the gauge, together
