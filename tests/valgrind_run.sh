@@ -25,7 +25,10 @@ exec "$valgrind_bin" --log-file="$dir/vg.%p.log" --error-exitcode=99 --leak-chec
 EOF
 chmod +x "$dir/tidemark"
 
-TIDEMARK_BIN="$dir/tidemark" bash "$script" "$@"
+# every wait_for / wait_for_output / wait_for_phase waits 3 times as long (tests/lib/common.sh):
+# a controller under valgrind lists its caches and reconciles several times slower, more so
+# beside other tests
+TM_WAIT_SCALE=${TM_WAIT_SCALE:-3} TIDEMARK_BIN="$dir/tidemark" bash "$script" "$@"
 rc=$?
 
 runs=0 clean=0 unfinished=0 bad=0

@@ -13,6 +13,8 @@
 #                              every 0.5 s); for a pipeline use `wait_for eval 'a | grep -q b'`
 #   wait_for_output [-t S] EXPECTED CMD... poll until CMD's stdout == EXPECTED; on timeout log
 #                              expected vs last output and return 1
+#                              (both wait S * TM_WAIT_SCALE: tests/valgrind_run.sh sets 3, as the
+#                              controller under valgrind starts and reconciles several times slower)
 #   at_exit CODE               run CODE when the script exits (last registered runs first); the
 #                              hooks see the exit status in TM_RC and may set it (e.g. to 1
 #                              when a log shows a sanitizer report); then "PASS <script>" or
@@ -59,6 +61,7 @@ wait_for() {
       *) break ;;
     esac
   done
+  timeout=$(( timeout * ${TM_WAIT_SCALE:-1} ))
   local deadline=$(( $(date +%s) + timeout ))
   while :; do
     if "$@" >/dev/null 2>&1; then return 0; fi
@@ -73,6 +76,7 @@ wait_for() {
 wait_for_output() {
   local timeout="${E2E_TIMEOUT:-60}"
   if [[ "${1:-}" == "-t" ]]; then timeout=$2; shift 2; fi
+  timeout=$(( timeout * ${TM_WAIT_SCALE:-1} ))
   local expected=$1; shift
   local deadline=$(( $(date +%s) + timeout )) got=""
   while :; do

@@ -199,7 +199,7 @@ open_app_gate() {
 
 wait_for_phase() {
   local name=$1 want=$2 secs=$3 deadline p seen gen settled
-  deadline=$(( $(date +%s) + secs ))
+  deadline=$(( $(date +%s) + secs * ${TM_WAIT_SCALE:-1} ))
   while :; do
     read -r p seen gen < <(k -n "$NS" get dbrollout "$name" \
       -o 'jsonpath={.status.phase}{" "}{.status.observedGeneration}{" "}{.metadata.generation}{"\n"}' 2>/dev/null || echo)
