@@ -20,6 +20,8 @@ pkgs=(
   zsh
   # e2e tests read API objects as JSON (incluster_scenario, rollout_schema_gate, rollout_argo_rollouts)
   jq
+  # hack/test.sh's five C builds reuse what an earlier run compiled (~/.cache/tidemark/ccache)
+  ccache
 )
 # One dpkg-query for the whole list: when nothing is missing this is the only
 # work done (no apt, no network), so hack/test.sh can call it on every run.
