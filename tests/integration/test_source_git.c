@@ -760,6 +760,23 @@ out:
 
 /* We hold the cache entry's flock, so lock files in it were left by a git
  * that was killed (SIGKILL leaves them): the next fetch must not trip on them. */
+/* The path of the one repository in the git cache (<cache>/<hash>.git) into out. */
+static bool cache_entry(const char *cache, char *out, size_t n)
+{
+    out[0] = '\0';
+    DIR *d = opendir(cache);
+    if (!d)
+        return false;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len > 4 && strcmp(de->d_name + len - 4, ".git") == 0)
+            snprintf(out, n, "%s/%s", cache, de->d_name);
+    }
+    closedir(d);
+    return out[0] != '\0';
+}
+
 TM_TEST(git_stale_lock_files_left_by_a_killed_git_do_not_block_fetches)
 {
     struct fx f;
@@ -774,17 +791,8 @@ TM_TEST(git_stale_lock_files_left_by_a_killed_git_do_not_block_fetches)
     FX_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
     chlog_fs_mem_release(&fs);
     /* find the entry (<cache>/<hash>.git) and leave the locks a killed fetch leaves */
-    char entry[600] = "";
-    DIR *d = opendir(f.cache);
-    FX_ASSERT(d != NULL);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (n > 4 && strcmp(de->d_name + n - 4, ".git") == 0)
-            snprintf(entry, sizeof(entry), "%s/%s", f.cache, de->d_name);
-    }
-    closedir(d);
-    FX_ASSERT(entry[0] != '\0');
+    char entry[600];
+    FX_ASSERT(cache_entry(f.cache, entry, sizeof(entry)));
     const char *locks[] = {"shallow.lock", "refs/tidemark/fetched.lock"};
     for (int i = 0; i < 2; i++) {
         char p[700];
@@ -820,17 +828,8 @@ TM_TEST(git_entry_left_by_a_killed_init_is_made_again)
     struct tm_err e;
     FX_ASSERT_INT(src_git_fetch(&o, &s, NULL, &fs, rev, &e), TM_OK);
     chlog_fs_mem_release(&fs);
-    char entry[600] = "";
-    DIR *d = opendir(f.cache);
-    FX_ASSERT(d != NULL);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (n > 4 && strcmp(de->d_name + n - 4, ".git") == 0)
-            snprintf(entry, sizeof(entry), "%s/%s", f.cache, de->d_name);
-    }
-    closedir(d);
-    FX_ASSERT(entry[0] != '\0');
+    char entry[600];
+    FX_ASSERT(cache_entry(f.cache, entry, sizeof(entry)));
     /* what the kill left: the entry with HEAD only, and a half-made <entry>.init */
     char p[700];
     RUN("rm", "-rf", entry);
