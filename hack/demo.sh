@@ -123,13 +123,10 @@ wait_phase() { # phase, timeout: print rollout_and_pods as they change until the
 # and the DBRollout at its tag, written into the rendered samples and applied together with one
 # `kubectl apply`, as Argo CD or Flux applies a commit that changes both
 sync() { # tag, crash (0|1), what the app version is, extra DBRollout spec JSON, extra Deployment patch
-  local dir=$demo_dir/samples out
-  out="$(k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$(sample_app_patch "$1" "$2")")" \
-    && printf '%s\n' "$out" >"$dir/03-deployment.yaml"
-  [[ -z "${5:-}" ]] || { out="$(k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$5")" \
-    && printf '%s\n' "$out" >"$dir/03-deployment.yaml"; }
-  out="$(k patch --local -f "$dir/04-dbrollout.yaml" --type=merge -o yaml -p "{\"spec\":{\"tag\":\"$1\"${4:+,$4}}}")" \
-    && printf '%s\n' "$out" >"$dir/04-dbrollout.yaml"
+  local dir=$demo_dir/samples
+  patch_file "$dir/03-deployment.yaml" -p "$(sample_app_patch "$1" "$2")"
+  [[ -z "${5:-}" ]] || patch_file "$dir/03-deployment.yaml" -p "$5"
+  patch_file "$dir/04-dbrollout.yaml" --type=merge -p "{\"spec\":{\"tag\":\"$1\"${4:+,$4}}}"
   echo "(one commit: 03-deployment.yaml runs the app version for $1 ($3), 04-dbrollout.yaml says tag $1)"
   run kubectl -n "$NS" apply -f "$dir/"
 }

@@ -36,6 +36,7 @@
 #                              Deployment's current template is updated and available; fail with
 #                              its pods otherwise
 #   deployment_available NS NAME   true when every replica runs the current template, available
+#   patch_file FILE PATCH-ARGS...  rewrite FILE with `kubectl patch --local -o yaml PATCH-ARGS`
 #   app_pods NS [SELECTOR]     one line per pod: name, phase, ready, restarts, image, APP_COLUMN
 #                              (for failure messages and the demo)
 # The samples' orders-app (manifests/samples/03-deployment.yaml, a placeholder image for users) as
@@ -177,11 +178,18 @@ sample_app_patch() {
   testapp_patch --tag "$tag" "$@" $column "$crash"
 }
 
+# patch_file FILE PATCH-ARGS...: FILE rewritten in place by `kubectl patch --local -o yaml`
+# with PATCH-ARGS (-p ..., --type=...); FILE is left as it was when the patch fails
+patch_file() {
+  local f=$1 patched; shift
+  patched="$(k patch --local -f "$f" -o yaml "$@")" || return 1
+  printf '%s\n' "$patched" >"$f"
+}
+
 samples_use_testapp() {
-  local dir=$1 patched; shift
-  patched="$(k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$(sample_app_patch v1.0.0 0 "$@")")" \
+  local dir=$1; shift
+  patch_file "$dir/03-deployment.yaml" -p "$(sample_app_patch v1.0.0 0 "$@")" \
     || fail "could not turn $dir/03-deployment.yaml into the testapp"
-  printf '%s\n' "$patched" >"$dir/03-deployment.yaml"
 }
 
 # samples_gate DIR: the rendered samples' Deployment (DIR/03-deployment.yaml) declares the schema
@@ -190,8 +198,6 @@ samples_use_testapp() {
 # started, until the DBRollout has brought the schema to the tag the template names
 SCHEMA_GATE_PATCH='{"spec":{"template":{"metadata":{"labels":{"tidemark.dev/schema-gate":"true"}},"spec":{"schedulingGates":[{"name":"tidemark.dev/schema"}]}}}}'
 samples_gate() {
-  local dir=$1 patched
-  patched="$(k patch --local -f "$dir/03-deployment.yaml" -o yaml -p "$SCHEMA_GATE_PATCH")" \
-    || fail "could not add the schema gate to $dir/03-deployment.yaml"
-  printf '%s\n' "$patched" >"$dir/03-deployment.yaml"
+  patch_file "$1/03-deployment.yaml" -p "$SCHEMA_GATE_PATCH" \
+    || fail "could not add the schema gate to $1/03-deployment.yaml"
 }
