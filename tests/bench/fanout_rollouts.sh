@@ -151,14 +151,7 @@ bench_stop_controller
 log "all $N Succeeded after ${total_s}s; the floor: the same moves with the CLI, one at a time"
 
 # every instance's own history reached v2 (5 EXECUTED rows each)
-rows=0
-for db in "${DATABASES[@]}"; do
-  r="$(psql "$PG_BASE/$db" -qAtX -c "SELECT coalesce(sum((xpath('/row/c/text()', query_to_xml(
-        format('SELECT count(*) AS c FROM public.%I WHERE exectype = ''EXECUTED''', tablename),
-        false, true, '')))[1]::text::int), 0)
-      FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'dbc\\_%'")"
-  rows=$(( rows + r ))
-done
+rows="$(bench_executed_rows)" || fail "could not count the history rows"
 (( rows == 5 * N )) || fail "expected $((5 * N)) EXECUTED history rows in the dbc_ tables, found $rows"
 
 t_floor=$(date +%s.%N)

@@ -175,14 +175,8 @@ run_round() {
   hist_rows="$(metric_sum tidemark_reconcile_total)"
   ready_s="$(awk -v a="$t0" -v b="$t_ready" 'BEGIN { printf "%.1f", b - a }')"
   # every instance really holds its three changesets and the tag (one query per database)
-  local rows=0 db r
-  for db in "${DATABASES[@]}"; do
-    r="$(psql "$PG_BASE/$db" -qAtX -c "SELECT coalesce(sum((xpath('/row/c/text()', query_to_xml(
-          format('SELECT count(*) AS c FROM public.%I WHERE exectype = ''EXECUTED''', tablename),
-          false, true, '')))[1]::text::int), 0)
-        FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'dbc\\_%'")"
-    rows=$(( rows + r ))
-  done
+  local rows
+  rows="$(bench_executed_rows)" || fail "N=$n: could not count the history rows"
   (( rows == 4 * n )) || fail "N=$n: expected $((4 * n)) EXECUTED history rows, found $rows"
   printf 'scale_rollouts n=%s namespaces=%s ready_s=%s rss_peak_kib=%s rss_end_kib=%s api_requests=%s api_by_verb=%s reconciles=%s reconcile_errors=%s dbrollout_p50_ms=%s dbrollout_p99_ms=%s dbinstance_p50_ms=%s dbinstance_p99_ms=%s dbschema_p50_ms=%s dbschema_p99_ms=%s pg_conns_max=%s\n' \
     "$n" "${#NAMESPACES[@]}" "$ready_s" "$hwm" "$rss" "$api" "$by_verb" \

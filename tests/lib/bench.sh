@@ -26,6 +26,8 @@
 #                              $WORK/max.METRIC
 #   bench_sampler_stop
 #   bench_max NAME             what the sampler saw at most of NAME (sessions or a METRIC)
+#   bench_executed_rows        the EXECUTED rows of every history table named dbc_* in the
+#                              public schema of each of DATABASES, summed (one query a database)
 #   bench_hist_quantile Q METRIC FILTER FILE [BASE]   histogram_quantile(Q) in seconds of
 #                              METRIC's buckets in the scrape FILE, summed over the series whose
 #                              labels contain FILTER ("" = all), minus those in the scrape BASE
@@ -172,6 +174,18 @@ bench_sampler_stop() {
 }
 
 bench_max() { cat "$WORK/max.$1"; }
+
+bench_executed_rows() {
+  local rows=0 db r
+  for db in "${DATABASES[@]}"; do
+    r="$(psql "$PG_BASE/$db" -qAtX -c "SELECT coalesce(sum((xpath('/row/c/text()', query_to_xml(
+          format('SELECT count(*) AS c FROM public.%I WHERE exectype = ''EXECUTED''', tablename),
+          false, true, '')))[1]::text::int), 0)
+        FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'dbc\\_%'")" || return 1
+    rows=$(( rows + r ))
+  done
+  echo "$rows"
+}
 
 bench_hist_quantile() {
   local q=$1 metric=$2 filter=$3 file=$4 base=${5:-/dev/null}
