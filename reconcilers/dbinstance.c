@@ -522,7 +522,12 @@ const struct mgr_reconciler dbinstance_reconciler = {
     .collect = dbinstance_collect_metrics,
     .secondary =
         {
+            /* an instance reads its schema's revision (and the changelog
+             * at it), never the instance list the DBSchema's status keeps:
+             * without this, every instance's status change would wake every
+             * instance of the schema through the DBSchema's status write */
             {.group = REC_GROUP, .version = REC_VERSION, .resource = "dbschemas",
-             .ref_paths = {"spec.schemaRef.name"}},
+             .ref_paths = {"spec.schemaRef.name"},
+             .update_paths = {"metadata.generation", "status.revision"}},
         },
 };

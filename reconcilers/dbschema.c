@@ -343,7 +343,10 @@ const struct mgr_reconciler dbschema_reconciler = {
             {.group = "", .version = "v1", .resource = "configmaps",
              .label_selector = SRC_CONFIGMAP_SELECTOR, /* not every ConfigMap */
              .ref_paths = {"spec.source.configMapRef.name"}},
+            /* what the environment matrix (inst_collect) reads */
             {.group = REC_GROUP, .version = REC_VERSION, .resource = "dbinstances",
-             .map = instance_to_schema},
+             .map = instance_to_schema,
+             .update_paths = {"spec.schemaRef.name", "status.appliedTag",
+                              "status.pendingChangeSets", "status.conditions"}},
         },
 };

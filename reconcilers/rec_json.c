@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/json_path.h"
 #include "kube/kube.h"
 #include "reconcilers/text.h"
 
@@ -16,24 +17,7 @@
 
 const cJSON *rec_at(const cJSON *obj, const char *path)
 {
-    char part[256];
-    const cJSON *cur = obj;
-    const char *p = path;
-    while (cur && *p) {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n == 0 || n >= sizeof(part))
-            return NULL;
-        memcpy(part, p, n);
-        part[n] = '\0';
-        if (!cJSON_IsObject(cur))
-            return NULL;
-        cur = cJSON_GetObjectItemCaseSensitive(cur, part);
-        p += n;
-        if (*p == '.')
-            p++;
-    }
-    return cur;
+    return json_path(obj, path);
 }
 
 const char *rec_str(const cJSON *obj, const char *path)

@@ -20,6 +20,7 @@
 
 #include "common/buf.h"
 #include "common/caps.h"
+#include "common/json_path.h"
 #include "kube/kube.h"
 #include "runtime/endpoints.h"
 #include "runtime/informer.h"
@@ -81,6 +82,7 @@ struct mgr {
     bool stuck; /* a worker outlived the grace period: keep its memory */
 
     struct metrics_family *m_total, *m_errors, *m_duration, *m_depth, *m_api, *m_leader;
+    struct metrics_family *m_sec_updates;
 };
 
 static bool stopping(struct mgr *m)
@@ -197,9 +199,15 @@ static void sec_add(void *ctx, const cJSON *obj)
 
 static void sec_update(void *ctx, const cJSON *old_obj, const cJSON *obj)
 {
+    struct sec_route *rt = ctx;
+    bool matters = !rt->s->update_paths[0] || !old_obj ||
+                   json_paths_changed(rt->s->update_paths, MGR_MAX_UPDATE_PATHS, old_obj, obj);
+    metrics_inc(rt->m->m_sec_updates,
+                (const char *[]){rt->k->r->kind, rt->s->resource, matters ? "routed" : "ignored"});
+    if (!matters)
+        return;
     route(ctx, obj, NULL);
     /* owners may have changed: the old owners must hear about it too */
-    struct sec_route *rt = ctx;
     if (rt->s->owner_kind || rt->s->map)
         route(ctx, old_obj, obj);
 }
@@ -368,8 +376,13 @@ struct mgr *mgr_new(const struct tm_proc *proc, const struct mgr_opts *opts,
                                    err);
         m->m_leader = metrics_gauge(mx, "tidemark_leader",
                                     "1 while this process holds the leader Lease.", NULL, err);
+        m->m_sec_updates = metrics_counter(
+            mx, "tidemark_secondary_updates_total",
+            "Updates of watched secondary objects, by primary kind, secondary resource and "
+            "result (routed: primaries enqueued; ignored: no field they read changed).",
+            "kind,resource,result", err);
         if (!m->m_total || !m->m_errors || !m->m_duration || !m->m_depth || !m->m_api ||
-            !m->m_leader ||
+            !m->m_leader || !m->m_sec_updates ||
             metrics_on_collect(mx, collect_depth, m, err) != TM_OK)
             goto fail;
         if (m->proc.kube_config)

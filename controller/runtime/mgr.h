@@ -53,6 +53,8 @@
  *   - owner: primaries named in the secondary's metadata.ownerReferences with
  *     kind == owner_kind (controller-runtime's EnqueueRequestForOwner);
  *   - map: any other rule: call mgr_enqueue() for each primary key.
+ *   An update routes only when it changed one of the secondary's update_paths
+ *   (when it has any), like controller-runtime's predicates.
  *   Informers are shared: the same resource used by several reconcilers (as
  *   primary or secondary) is listed and watched once.
  *
@@ -83,6 +85,7 @@
 
 #define MGR_MAX_SECONDARY 6
 #define MGR_MAX_REF_PATHS 4
+#define MGR_MAX_UPDATE_PATHS 4
 #define MGR_MAX_RECONCILERS 8
 
 struct mgr;
@@ -106,6 +109,12 @@ struct mgr_secondary {
     const char *ref_paths[MGR_MAX_REF_PATHS];
     /* enqueue the primary named by an ownerReference of this kind */
     const char *owner_kind;
+    /* on update, route only when the value at one of these dotted paths
+     * changed (json_paths_changed); adds and deletes always route.  None:
+     * every update routes.  For a secondary whose status changes often while
+     * its primaries read one field of it (a DBInstance reads its DBSchema's
+     * status.revision, not the instance list the DBSchema keeps). */
+    const char *update_paths[MGR_MAX_UPDATE_PATHS];
     /* custom mapping: call mgr_enqueue(m, primary_kind, key) as needed;
      * runs on the informer thread: no blocking, no API calls */
     void (*map)(void *ctx, struct mgr *m, const cJSON *obj);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/hashmap.h"
+#include "common/json_path.h"
 
 struct keyset {
     char **keys;
@@ -61,26 +62,6 @@ static const char *rv_of(const cJSON *obj)
     return rv ? rv : "";
 }
 
-/* The string at a dotted path, or NULL. */
-static const char *str_path(const cJSON *obj, const char *path)
-{
-    char part[128];
-    const cJSON *cur = obj;
-    const char *p = path;
-    while (cur && *p) {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof(part))
-            return NULL;
-        memcpy(part, p, n);
-        part[n] = '\0';
-        cur = cJSON_GetObjectItemCaseSensitive(cur, part);
-        p += n;
-        if (*p == '.')
-            p++;
-    }
-    return cJSON_IsString(cur) ? cur->valuestring : NULL;
-}
 
 /* ------------------------------------------------------------------ indexes */
 
@@ -98,7 +79,7 @@ static void keyset_free(void *p)
 /* The index key of obj: "ns/value". */
 static bool index_key(const cJSON *obj, const char *path, char *out, size_t n)
 {
-    const char *v = str_path(obj, path);
+    const char *v = json_path_str(obj, path);
     if (!v)
         return false;
     const char *ns = str_at(obj, "metadata", "namespace");

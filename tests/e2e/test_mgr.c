@@ -334,6 +334,47 @@ static enum tm_code label_secret(struct env *e, const char *name, const char *k,
     return rc;
 }
 
+static double sec_updates(struct env *e, const char *result)
+{
+    struct tm_err err;
+    return metrics_value(metrics_counter(e->metrics, "tidemark_secondary_updates_total", "",
+                                         "kind,resource,result", &err),
+                         (const char *[]){"TestConfigMap", "secrets", result});
+}
+
+/* A secondary with update_paths: an update that changes none of them (a
+ * label here; a DBSchema's instance list in the product) enqueues nothing,
+ * one that changes one of them does; adds always route. */
+TM_TEST(mgr_secondary_update_paths_route_only_changes_that_matter)
+{
+    struct env e;
+    TM_ASSERT(env_init(&e, "mgr-upaths"));
+    struct tr t = {0};
+    pthread_mutex_init(&t.mu, NULL);
+    struct mgr_reconciler rec;
+    const struct mgr_reconciler *list[] = {test_reconcilers(&rec, &t), NULL};
+    rec.secondary[0].update_paths[0] = "data.password";
+    struct mgr_opts o = {.ns = e.ns, .workers = 2};
+    struct tm_err err;
+    TM_ASSERT_INT(put(&e, "configmaps", "byref", "secretRef", "creds", NULL, NULL), TM_OK);
+    struct runner r = {.m = mgr_new(&e.proc, &o, list, &err)};
+    TM_ASSERT(r.m != NULL);
+    pthread_create(&r.t, NULL, run_thread, &r);
+    TM_ASSERT(POLL_UNTIL(mgr_synced(r.m) && calls(&t, "byref") == 1, 30000));
+    TM_ASSERT_INT(put(&e, "secrets", "creds", "password", "x", NULL, NULL), TM_OK); /* add */
+    TM_EXPECT(POLL_UNTIL(calls(&t, "byref") == 2, 10000));
+    TM_ASSERT_INT(label_secret(&e, "creds", "tidemark.dev/test", "relabelled"), TM_OK);
+    TM_EXPECT(POLL_UNTIL(sec_updates(&e, "ignored") == 1, 10000));
+    TM_ASSERT_INT(put(&e, "secrets", "creds", "password", "y", NULL, NULL), TM_OK);
+    TM_EXPECT(POLL_UNTIL(sec_updates(&e, "routed") == 1 && calls(&t, "byref") == 3, 10000));
+    mgr_request_stop(r.m);
+    pthread_join(r.t, NULL);
+    TM_EXPECT_INT(r.rc, TM_OK);
+    TM_EXPECT_INT(calls(&t, "byref"), 3); /* the label change enqueued nothing */
+    mgr_free(r.m);
+    env_release(&e);
+}
+
 /* A secondary with a label selector: objects without the label are neither
  * cached nor enqueue anything; labelling one is an event (what a user does
  * to a changelog ConfigMap made before tidemark.dev/changelog was needed). */

@@ -4,6 +4,7 @@
 #include "common/buf.h"
 #include "common/caps.h"
 #include "common/err.h"
+#include "common/json_path.h"
 #include "log/log.h"
 
 TM_TEST(buf_appends_and_stays_nul_terminated)
@@ -106,6 +107,42 @@ TM_TEST(log_replaces_a_line_past_the_cap_whole)
         free(mem);
     }
     free(big);
+}
+
+TM_TEST(json_path_walks_objects_only)
+{
+    cJSON *o = cJSON_Parse("{\"spec\":{\"ref\":{\"name\":\"a\"},\"n\":3,\"l\":[1]}}");
+    TM_ASSERT(o != NULL);
+    TM_EXPECT_STR(json_path_str(o, "spec.ref.name"), "a");
+    TM_EXPECT(json_path(o, "") == o);
+    TM_EXPECT_INT((int)json_path(o, "spec.n")->valuedouble, 3);
+    TM_EXPECT(json_path_str(o, "spec.n") == NULL);       /* not a string */
+    TM_EXPECT(json_path(o, "spec.n.x") == NULL);         /* through a number */
+    TM_EXPECT(json_path(o, "spec.l.0") == NULL);         /* no array indexes */
+    TM_EXPECT(json_path(o, "spec..ref") == NULL);        /* empty segment */
+    TM_EXPECT(json_path(o, "spec.missing.name") == NULL);
+    TM_EXPECT(json_path(NULL, "spec") == NULL);
+    cJSON_Delete(o);
+}
+
+TM_TEST(json_paths_changed_compares_only_the_paths_given)
+{
+    cJSON *a = cJSON_Parse("{\"metadata\":{\"generation\":2,\"resourceVersion\":\"7\"},"
+                           "\"status\":{\"revision\":\"r1\",\"instances\":[{\"n\":\"x\"}]}}");
+    cJSON *b = cJSON_Parse("{\"metadata\":{\"generation\":2,\"resourceVersion\":\"8\"},"
+                           "\"status\":{\"revision\":\"r1\",\"instances\":[{\"n\":\"y\"}]}}");
+    cJSON *c = cJSON_Parse("{\"metadata\":{\"generation\":2},\"status\":{}}");
+    TM_ASSERT(a && b && c);
+    const char *paths[4] = {"metadata.generation", "status.revision", NULL, "status.instances"};
+    TM_EXPECT(!json_paths_changed(paths, 4, a, b)); /* the NULL ends the list */
+    TM_EXPECT(json_paths_changed(paths + 3, 1, a, b));
+    TM_EXPECT(json_paths_changed(paths, 2, a, c));  /* revision gone */
+    TM_EXPECT(json_paths_changed(paths, 2, c, a));  /* revision appears */
+    const char *absent[] = {"status.nothing"};
+    TM_EXPECT(!json_paths_changed(absent, 1, a, c)); /* absent in both */
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
 }
 
 TM_TEST_MAIN()
