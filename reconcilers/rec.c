@@ -147,7 +147,7 @@ void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool 
                LF_S("namespace", rec_str(obj, "metadata.namespace")),
                LF_S("name", rec_str(obj, "metadata.name")), LF_S("reason", reason),
                LF_S("note", note), LF_END);
-    if (!proc->events || !proc->kube)
+    if (!proc->events)
         return; /* no recorder (tests without a manager): no Events */
     struct kube_event e = {
         .regarding = {.api_version = rec_str(obj, "apiVersion"),
@@ -161,10 +161,19 @@ void rec_event(struct tm_proc *proc, const cJSON *obj, const char *reason, bool 
         .action = action ? action : reason,
         .note = note,
     };
-    struct tm_err err;
-    tm_err_clear(&err);
-    if (kube_event_emit(proc->events, proc->kube, &e, tm_wall_ms(), &err) != TM_OK)
-        log_warn(proc->log, "event not recorded", LF_S("reason", reason), LF_S("err", err.msg));
+    /* queued for the eventer's sender: the reconcile never waits for the API server */
+    enum kube_event_recorded r = kube_event_record(proc->events, &e, tm_wall_ms());
+    if (r == KUBE_EVENT_QUEUED)
+        return;
+    if (proc->metrics)
+        metrics_inc(metrics_counter(proc->metrics, "tidemark_events_dropped_total",
+                                    "Events not recorded because the queue of Events waiting "
+                                    "to be sent was full (the API server is slow or down).",
+                                    NULL, NULL),
+                    NULL);
+    if (r == KUBE_EVENT_DROPPED_FIRST) /* once per burst: the next queued Event ends it */
+        log_warn(proc->log, "events dropped: the queue of events to send is full",
+                 LF_S("reason", reason), LF_I("queue", KUBE_EVENT_QUEUE_DEFAULT));
 }
 
 void rec_post_events(struct tm_proc *proc, const cJSON *obj, const struct rec_plan_event *events,

@@ -387,6 +387,15 @@ static void count_pool_wait(void *ctx, const char *server, enum pgpool_use use)
     metrics_inc(ctx, (const char *[]){server, use == PGPOOL_APPLY ? "apply" : "observe"});
 }
 
+/* An Event the API server refused or could not take (the sender thread's): a log line, as
+ * when Events were sent from the workers. */
+static void log_event_failed(void *ctx, const struct kube_event *e, const struct tm_err *err)
+{
+    log_warn(ctx, "event not recorded", LF_S("kind", e->regarding.kind),
+             LF_S("namespace", e->regarding.ns), LF_S("name", e->regarding.name),
+             LF_S("reason", e->reason), LF_S("err", err->msg));
+}
+
 /* ---- the apply limiter: waking a DBRollout whose turn came, and its gauges ---- */
 
 /* Who wakes a waiting apply: the manager, once it exists (cleared before it is freed). */
@@ -577,6 +586,9 @@ int cli_controller_main(int argc, char **argv, const struct mgr_reconciler *cons
     m = mgr_new(&proc, &f.mo, reconcilers, &err);
     if (!m)
         goto out;
+    /* after mgr_new: the sender's requests count in tidemark_api_requests_total */
+    if (kube_eventer_start(events, cfg, 0, log_event_failed, &lg, &err) != TM_OK)
+        goto out;
     atomic_store(&waker.m, m);
     enum tm_code rc = mgr_run(m, &err);
     workers_stuck = rc == TM_E_TIMEOUT; /* mgr_run's "reconciles still running" */
@@ -598,9 +610,9 @@ out:
         if (mx && applies)
             metrics_off_collect(mx, collect_applies, applies);
         applim_free(applies);
+        kube_eventer_free(events); /* mgr_run flushed it within the grace period */
     } /* else, like mgr_free, leave them to the exiting process rather than free them under a
-       * worker */
-    kube_eventer_free(events);
+       * worker (a stuck one may still record an Event) */
     kube_config_free(cfg);
     metrics_free(mx);
     log_release(&lg);

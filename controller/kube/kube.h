@@ -12,7 +12,8 @@
  *   watch    a pure line framer (chunks in, events out; unit-testable), and a
  *            watch object owning one curl easy handle that the runtime adds
  *            to its own curl multi handle (several watches, one thread).
- *   events   events.k8s.io/v1 Events with de-duplication into `series`.
+ *   events   events.k8s.io/v1 Events with de-duplication into `series`,
+ *            recorded without blocking and sent by one thread per eventer.
  *   lease    typed get/create/update of coordination.k8s.io/v1 Leases; the
  *            election algorithm lives in runtime/.
  *
@@ -418,13 +419,60 @@ struct kube_event {
 
 struct kube_eventer; /* opaque, thread-safe */
 
+/* Events a recorder holds for its sender before it drops new ones. */
+#define KUBE_EVENT_QUEUE_DEFAULT 1000
+/* The sender's whole-request timeout: what kube_eventer_free may wait past a flush. */
+#define KUBE_EVENT_SEND_TIMEOUT_MS 10000
+
 /* controller NULL = "tidemark.dev/controller"; instance NULL = $POD_NAME,
- * else the hostname. */
+ * else the hostname.  No sender runs until kube_eventer_start. */
 struct kube_eventer *kube_eventer_new(const char *controller, const char *instance,
                                       struct tm_err *err);
+/* Stops the sender (it finishes the request it is in, at most
+ * KUBE_EVENT_SEND_TIMEOUT_MS), drops what is still queued (flush first to send
+ * it), joins the thread, frees ev.  No thread may record into ev any more.  NULL ok. */
 void kube_eventer_free(struct kube_eventer *ev);
 
-/* Records e through client c (the caller's thread's client).  A repeat of
+/* Called on the sender thread for an Event the API refused or could not take
+ * (e and err are borrowed for the call). */
+typedef void (*kube_event_failed_fn)(void *ctx, const struct kube_event *e,
+                                     const struct tm_err *err);
+
+/* Starts ev's sender thread, with its own client over cfg (borrowed: must outlive ev),
+ * sending recorded Events one at a time in order through kube_event_emit (so with its
+ * series de-duplication).  queue_max 0 = KUBE_EVENT_QUEUE_DEFAULT.  on_failed NULL: failures
+ * are only counted.  Call once, before any kube_event_record.  TM_E_NOMEM, or the
+ * client's error. */
+enum tm_code kube_eventer_start(struct kube_eventer *ev, struct kube_config *cfg,
+                                size_t queue_max, kube_event_failed_fn on_failed, void *ctx,
+                                struct tm_err *err) TM_MUST_CHECK;
+
+enum kube_event_recorded {
+    KUBE_EVENT_QUEUED = 0,
+    KUBE_EVENT_DROPPED,       /* the queue was full: not recorded (counted) */
+    KUBE_EVENT_DROPPED_FIRST, /* the same, and the first drop of a burst: worth a log line */
+};
+
+/* Records e, seen at now_ms (the caller's wall clock, ms since the epoch), for the sender:
+ * copies it and returns at once, never blocking on the API server.  A full queue (or an
+ * eventer that was never started and filled up) drops it.  Thread-safe. */
+enum kube_event_recorded kube_event_record(struct kube_eventer *ev, const struct kube_event *e,
+                                           int64_t now_ms);
+
+/* Waits until every Event recorded so far was sent (or failed), at most timeout_ms.
+ * Returns how many are still queued or being sent (0: all done).  Without a running
+ * sender it returns the queue's length at once. */
+size_t kube_eventer_flush(struct kube_eventer *ev, int64_t timeout_ms);
+
+struct kube_eventer_stats {
+    size_t queued;    /* waiting for the sender now */
+    uint64_t dropped; /* refused by kube_event_record (queue full) since ev was made */
+    uint64_t failed;  /* the API server refused or could not take them */
+};
+struct kube_eventer_stats kube_eventer_stats(struct kube_eventer *ev);
+
+/* Sends e now through client c (the caller's thread's client): the sender's
+ * step, also usable alone.  A repeat of
  * (regarding.uid, reason, type, note) within KUBE_EVENT_SERIES_WINDOW_MS of
  * the previous one PATCHes that Event's series {count, lastObservedTime};
  * otherwise (or when that Event is gone) a new Event is created.  now_ms is

@@ -551,14 +551,13 @@ static void start_workers(struct mgr *m)
              LF_I("workers_per_kind", m->opts.workers));
 }
 
-/* Stops handing out keys, waits for in-flight reconciles up to the grace
- * period, joins the workers.  false when some did not finish in time. */
-static bool stop_workers(struct mgr *m)
+/* Stops handing out keys, waits for in-flight reconciles until deadline
+ * (monotonic ms), joins the workers.  false when some did not finish in time. */
+static bool stop_workers(struct mgr *m, int64_t deadline)
 {
     atomic_store(&m->workers_stop, 1);
     for (size_t i = 0; i < m->nkinds; i++)
         wq_shutdown(m->kinds[i].q, WQ_SHUTDOWN_DROP);
-    int64_t deadline = tm_mono_ms() + m->opts.grace_ms;
     bool idle = true;
     for (size_t i = 0; i < m->nkinds; i++) {
         int64_t left = deadline - tm_mono_ms();
@@ -702,10 +701,18 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
         tm_sleep_ms(MGR_TICK_MS);
     }
     log_info(m->proc.log, lost ? "stopping: leadership lost" : "stopping: shutdown requested");
-    if (!stop_workers(m)) {
+    int64_t deadline = tm_mono_ms() + m->opts.grace_ms;
+    if (!stop_workers(m, deadline)) {
         m->stuck = true;
         rc = tm_err_set(err, TM_E_TIMEOUT, "reconciles still running after %lld ms",
                         (long long)m->opts.grace_ms);
+    } else if (m->proc.events) {
+        /* the Events the last reconciles recorded: sent within the same grace period */
+        int64_t left_ms = deadline - tm_mono_ms();
+        size_t unsent = kube_eventer_flush(m->proc.events, left_ms > 0 ? left_ms : 0);
+        if (unsent > 0)
+            log_warn(m->proc.log, "events not sent within the grace period",
+                     LF_I("events", (long long)unsent), LF_I("grace_ms", m->opts.grace_ms));
     }
     atomic_store(&m->synced, false);
     /* no work is done any more: hand the Lease over before stopping the

@@ -58,8 +58,8 @@ app_fails() {
   [[ "$(history_ids)" == "$V100_HISTORY" ]] || fail "$order: the history is not back at v1.0.0: $(history_ids)"
   [[ "$(q "select count(*) from information_schema.columns where table_name='customers' and column_name='name'")" == 0 ]] \
     || fail "$order: customers.name exists"
-  warning_since "$t0" AppFailed || fail "$order: no Warning AppFailed Event since the case began: $(rollout_events orders-dev | tr '\n' ';')"
-  warning_since "$t0" RolledBack || fail "$order: no Warning RolledBack Event since the case began: $(rollout_events orders-dev | tr '\n' ';')"
+  wait_for -t 10 -i 0.2 warning_since "$t0" AppFailed || fail "$order: no Warning AppFailed Event since the case began: $(rollout_events orders-dev | tr '\n' ';')"
+  wait_for -t 10 -i 0.2 warning_since "$t0" RolledBack || fail "$order: no Warning RolledBack Event since the case began: $(rollout_events orders-dev | tr '\n' ';')"
   # RollbackBoth: the Deployment runs the v1.0.0 template again, Ready, no crashing pod left
   [[ "$(k -n "$NS" get deployment orders-app -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="APP_COLUMN")].value} {.spec.template.spec.containers[0].env[?(@.name=="APP_CRASH")].value} {.spec.template.metadata.annotations.tidemark\.dev/tag}')" \
      == "customer_id 0 v1.0.0" ]] || fail "$order: the deployment's template was not restored to the v1.0.0 app"

@@ -122,7 +122,7 @@ log "failing step: Failed, the v1.2.0 pod still gated past the deadline ($(( $(d
 # ---- 4. a template naming a tag the changelog lacks (the settled rollout judges its pod too)
 k -n "$NS" patch deployment orders-app -p '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v9.9.9"}}}}}' >/dev/null \
   || fail "could not patch the tag annotation"
-wait_for -t 20 -i 0.2 has_event orders-dev "Warning UnknownTag" || fail "no UnknownTag Warning for the v9.9.9 pod"
+wait_for -t 20 -i 0.2 event_listed orders-dev "Warning UnknownTag" || fail "no UnknownTag Warning for the v9.9.9 pod"
 gated_pod v9.9.9 || fail "the v9.9.9 pod is not gated: $(tag_pods v9.9.9)"
 log "unknown tag: a Warning, the pod stays gated ($(( $(date +%s) - T0 ))s)"
 assert_no_canary

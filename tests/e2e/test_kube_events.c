@@ -1,7 +1,9 @@
 /* E2E tests of kube events (controller/kube/event.c) against the real
  * kube-apiserver: an Event is visible with `kubectl get events`, a repeat
  * within 10 minutes becomes a series count, a different note or a repeat
- * after the window makes a new Event, notes are cut to 1 kB. */
+ * after the window makes a new Event, notes are cut to 1 kB; recorded Events
+ * reach the API through the eventer's sender thread by the time a flush
+ * returns, repeats still becoming a series, failures reported. */
 #include "../tm_test.h"
 
 #include "test_kube_e2e.h"
@@ -184,6 +186,71 @@ TM_TEST(event_note_is_cut_to_one_kilobyte_on_a_character_boundary)
     /* bad input is refused before any request */
     e.type = "Info";
     TM_EXPECT_INT(kube_event_emit(ev, t.c, &e, e2e_now_ms(), &t.err), TM_E_INVAL);
+    kube_eventer_free(ev);
+    e2e_teardown(&t);
+}
+
+struct failures {
+    int n;
+    char reason[64];
+};
+
+static void count_failure(void *ctx, const struct kube_event *e, const struct tm_err *err)
+{
+    struct failures *f = ctx; /* one sender thread: no lock needed while it runs */
+    f->n++;
+    snprintf(f->reason, sizeof(f->reason), "%s", e->reason);
+    (void)err;
+}
+
+TM_TEST(recorded_events_are_sent_by_the_sender_before_flush_returns)
+{
+    struct e2e t;
+    TM_ASSERT(e2e_setup(&t, "tmk-evsend"));
+    struct target tg;
+    TM_ASSERT(make_target(&t, "orders", &tg));
+    struct kube_eventer *ev = kube_eventer_new(NULL, "test-instance", &t.err);
+    TM_ASSERT(ev);
+    struct failures fails = {0};
+    TM_ASSERT_INT(kube_eventer_start(ev, t.cfg, 64, count_failure, &fails, &t.err), TM_OK);
+    int64_t now = e2e_now_ms();
+    char note[64];
+    /* 12 distinct Events, then the first one twice more: a series of 3 */
+    for (int i = 0; i < 12; i++) {
+        snprintf(note, sizeof(note), "changeset %d EXECUTED", i);
+        struct kube_event e = {
+            .regarding = {.api_version = "v1", .kind = "ConfigMap", .ns = t.ns,
+                          .name = "orders", .uid = tg.uid},
+            .type = "Normal", .reason = "ChangeSetApplied", .action = "Apply", .note = note};
+        TM_EXPECT_INT(kube_event_record(ev, &e, now + i), KUBE_EVENT_QUEUED);
+    }
+    snprintf(note, sizeof(note), "changeset %d EXECUTED", 0);
+    struct kube_event rep = {
+        .regarding = {.api_version = "v1", .kind = "ConfigMap", .ns = t.ns, .name = "orders",
+                      .uid = tg.uid},
+        .type = "Normal", .reason = "ChangeSetApplied", .action = "Apply", .note = note};
+    TM_EXPECT_INT(kube_event_record(ev, &rep, now + 100), KUBE_EVENT_QUEUED);
+    TM_EXPECT_INT(kube_event_record(ev, &rep, now + 200), KUBE_EVENT_QUEUED);
+    /* an Event the API refuses goes to on_failed, not to the caller */
+    struct kube_event bad = rep;
+    bad.type = "Info";
+    bad.reason = "BadType";
+    TM_EXPECT_INT(kube_event_record(ev, &bad, now + 300), KUBE_EVENT_QUEUED);
+    TM_EXPECT_INT((int)kube_eventer_flush(ev, 30000), 0);
+    cJSON *list = list_events(&t);
+    cJSON *items = cJSON_GetObjectItem(list, "items");
+    TM_EXPECT_INT(cJSON_GetArraySize(items), 12);
+    int series3 = 0;
+    cJSON *it;
+    cJSON_ArrayForEach(it, items) series3 += series_count(it) == 3;
+    TM_EXPECT_INT(series3, 1);
+    cJSON_Delete(list);
+    TM_EXPECT_INT(fails.n, 1);
+    TM_EXPECT_STR(fails.reason, "BadType");
+    TM_EXPECT_INT((int)kube_eventer_stats(ev).failed, 1);
+    TM_EXPECT_INT((int)kube_eventer_stats(ev).dropped, 0);
+    /* recorded and not flushed: free stops the sender without waiting for the queue */
+    TM_EXPECT_INT(kube_event_record(ev, &rep, now + 400), KUBE_EVENT_QUEUED);
     kube_eventer_free(ev);
     e2e_teardown(&t);
 }

@@ -9,7 +9,9 @@
 #   rollout_setup PREFIX       all of the above (no controller started yet)
 #   phase NAME                 .status.phase of DBRollout NAME
 #   rollout_events NAME        "TYPE REASON" lines of the Events about DBRollout NAME
-#   has_event NAME "TYPE REASON"   true when such an Event exists
+#   has_event NAME "TYPE REASON"   true when such an Event exists, polling up to 10 s: the
+#                              controller sends Events from its own thread, a moment after
+#                              the status write a test waited for
 #   assert_no_canary           the canary password is in no object, Event or controller log
 #   apply_instance NAME SCHEMA POLICY [EXTRA-SPEC-YAML]   Secret db-creds + DBInstance NAME
 #   apply_schema NAME < changelog.yaml     an inline DBSchema
@@ -78,11 +80,12 @@ rollout_events() {
 }
 
 # (Captured first: `k ... | grep -q` under pipefail fails when grep exits early.)
-has_event() {
+event_listed() {
   local all
   all="$(rollout_events "$1")" || return 1
   grep -qx "$2" <<<"$all"
 }
+has_event() { wait_for -t 10 -i 0.2 event_listed "$@"; }
 
 assert_no_canary() { assert_no_secret "$CANARY" "$CTL_LOG"; }
 
