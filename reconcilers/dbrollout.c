@@ -858,12 +858,15 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
             snprintf(s->last_changeset, sizeof(s->last_changeset), "%s",
                      res.steps[i].changeset ? res.steps[i].changeset : "");
     }
+    /* the database work is over: give the session and its apply slot back now, not after
+     * the status and Event writes that follow, so the next rollout in line starts; the next
+     * round observes the result through an observer's connection (closed when it broke) */
+    rec_disconnect(s->proc, &s->db, !(rc != TM_OK && err && rec_conn_lost(err)));
+    s->connect_tried = false;
     /* precondition onFail/onError WARN: an Event (and so a log line) each */
     for (size_t i = 0; i < res.nwarnings; i++)
         rec_event(s->proc, s->obj, "PreconditionWarning", true, "Apply", res.warnings[i]);
     engine_result_release(&res);
-    if (rc != TM_OK && err && rec_conn_lost(err)) /* reconnect on the next reconcile */
-        rec_disconnect(s->proc, &s->db, false);
     return rc;
 }
 

@@ -528,8 +528,10 @@ void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable)
         pgpool_release(proc->pgpool, db->lease, reusable);
     else
         pgx_conn_free(db->conn);
-    if (proc->applies) /* after the session closed: the next apply's slot is free */
+    if (proc->applies && db->apply.held) { /* after the session closed: the next apply's slot */
+        log_info(proc->log, "apply slot released", LF_S("server", db->apply.server));
         applim_leave(proc->applies, &db->apply);
+    }
     memset(db, 0, sizeof(*db));
 }
 

@@ -34,6 +34,13 @@ deployment_available "$NS" orders-app || fail "Succeeded, but orders-app is not 
   || fail "observedGeneration"
 has_event orders-dev "Normal ChangeSetApplied" || fail "no ChangeSetApplied Event"
 has_event orders-dev "Normal Succeeded" || fail "no Succeeded Event"
+# the apply gave its session and slot back before the status write (and its SchemaApplied
+# Event) that follows it, not at the end of the reconcile: the next rollout in line starts
+line_of() { awk -v a="$1" -v b="$2" 'index($0, a) && index($0, b) { print NR; exit }' "$CTL_LOG"; }
+closed="$(line_of '"msg":"apply slot released"' '"server":')"
+applied="$(line_of '"msg":"event"' '"reason":"SchemaApplied"')"
+[[ -n "$closed" && -n "$applied" ]] && (( closed < applied )) \
+  || fail "the apply slot was released at log line ${closed:-none}, after the SchemaApplied Event at ${applied:-none}"
 
 # metrics: rollouts by phase, changesets by outcome
 wait_for_output -t 30 'tidemark_dbrollouts{phase="Succeeded"} 1' eval "metrics | grep -F 'tidemark_dbrollouts{phase=\"Succeeded\"}'" \
