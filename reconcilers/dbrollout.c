@@ -119,8 +119,10 @@ struct state {
     bool db_error_terminal;
     bool connect_tried;
     bool waiting;            /* a pool wait timed out, or the apply queued: end the reconcile */
+    bool wait_queued;        /* the latter: decide once more, to say so in the status */
     int64_t wait_requeue_ms; /* then requeue after this long */
     struct tm_err wait_err;
+    struct applim_wait apply_wait; /* o.apply_wait's strings */
     struct engine_history hist;
     struct engine_status es;
     char target_error[MSG];
@@ -265,6 +267,7 @@ static struct pgx_conn *connect_db(struct state *s, enum pgpool_use use, struct 
               : rec_connect(s->proc, s->inst, use, &s->db, &s->table, &why, err))) {
         if (why == REC_CONN_WAITING || why == REC_CONN_QUEUED) {
             s->waiting = true;
+            s->wait_queued = why == REC_CONN_QUEUED;
             s->wait_requeue_ms = why == REC_CONN_QUEUED ? APPLIM_POLL_MS : REC_POOL_RETRY_MS;
             s->wait_err = *err;
         }
@@ -607,6 +610,25 @@ static void resolve_tag_from(struct state *s, struct dbrollout_spec *sp)
     cJSON_Delete(d);
 }
 
+/* Is this rollout in the apply line without a slot (proc->applies)? */
+static void observe_apply_wait(struct state *s, struct dbrollout_observed *o)
+{
+    char key[2 * DBROLLOUT_NAME_MAX];
+    memset(&o->apply_wait, 0, sizeof(o->apply_wait));
+    if (!s->proc->applies)
+        return;
+    snprintf(key, sizeof(key), "%s/%s", s->ns, o->name ? o->name : "");
+    if (!applim_waiting(s->proc->applies, key, &s->apply_wait))
+        return;
+    o->apply_wait = (struct dbrollout_apply_wait){
+        .waiting = true,
+        .server = s->apply_wait.server,
+        .running = s->apply_wait.running_server,
+        .limit = s->apply_wait.limits.per_server,
+        .running_total = s->apply_wait.running_total,
+        .limit_total = s->apply_wait.limits.total};
+}
+
 static enum tm_code observe(struct state *s, struct dbrollout_observed *o, struct tm_err *err)
 {
     memset(o, 0, sizeof(*o));
@@ -631,6 +653,7 @@ static enum tm_code observe(struct state *s, struct dbrollout_observed *o, struc
     if (!settled) {
         observe_app(s, o);
         observe_job(s, o);
+        observe_apply_wait(s, o);
     }
     peers_release(&s->peers);
     s->peers.instance = o->spec.instance;
@@ -842,8 +865,10 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
      * connection while waiting for another */
     if (s->db.use != PGPOOL_APPLY) {
         rec_disconnect(s->proc, &s->db, true);
-        if (!connect_db(s, PGPOOL_APPLY, err))
+        if (!connect_db(s, PGPOOL_APPLY, err)) {
+            s->connect_tried = false; /* the next round observes through an observer's */
             return err->code;
+        }
     }
     log_info(s->proc->log, pc.rollback ? "rolling back" : "applying",
              LF_S("controller", "dbrollout"), LF_S("namespace", s->ns), LF_S("name", o->name),
@@ -1232,7 +1257,9 @@ static enum tm_code rollout_observe(void *k, const cJSON *obj, struct tm_err *er
     if (!s->inst_read)
         observe_instance(s, obj);
     enum tm_code rc = observe(s, &s->o, err);
-    if (rc == TM_OK && s->waiting) { /* requeue (mgr: WAITING), no status write, no Event */
+    /* a pool wait: requeue (mgr: WAITING), no status write, no Event; an apply told to wait
+     * for its turn decides once more (it is in the line now), then ends the reconcile */
+    if (rc == TM_OK && s->waiting && !s->wait_queued) {
         if (err)
             *err = s->wait_err;
         rc = s->wait_err.code;
@@ -1248,7 +1275,7 @@ static void rollout_decide(void *k, int64_t now_ms, struct rec_decision *d)
     d->status = d->changed ? dbrollout_status_json(&s->p.status) : NULL;
     d->events = s->p.events;
     d->nevents = s->p.nevents;
-    d->act = s->p.action.kind != DBROLLOUT_ACT_NONE;
+    d->act = s->p.action.kind != DBROLLOUT_ACT_NONE && !s->waiting;
     d->requeue_ms = s->p.requeue_ms;
     d->backoff = s->p.backoff;
     d->backoff_code = TM_E_TIMEOUT;

@@ -393,6 +393,17 @@ struct dbrollout_last {
     const char *prestart_tag;        /* STAMP_PRESTART: the tag recorded */
 };
 
+/* The apply's turn among --max-concurrent-applies(-per-server) (engine/applim.h): set while
+ * the rollout waits in the line without a slot. */
+struct dbrollout_apply_wait {
+    bool waiting;
+    const char *server; /* host:port */
+    int running;        /* applies running (or with a slot reserved) on server */
+    int limit;          /* the per-server limit; <= 0: none */
+    int running_total;  /* ... on all servers */
+    int limit_total;    /* the overall limit; <= 0: none */
+};
+
 struct dbrollout_observed {
     const char *name;
     const char *uid;
@@ -407,6 +418,7 @@ struct dbrollout_observed {
     struct dbrollout_lint lint;
     struct dbrollout_app app;       /* meaningful when spec.deployment */
     struct dbrollout_job job;       /* meaningful while Verifying */
+    struct dbrollout_apply_wait apply_wait;
 
     /* the plan of the move to spec.tag (engine/plan_review.h); NULL when it
      * could not be computed (unreachable, no way to the tag) */
@@ -562,6 +574,11 @@ bool dbrollout_cs_failure_parse(const char *s, enum dbrollout_cs_failure *out);
 
 /* The noun messages use for the app: "deployment" or "rollout". */
 const char *dbrollout_app_noun(enum dbrollout_app_kind k);
+
+/* Ready's message while a move waits for an apply slot: "waiting for an apply slot: N
+ * applies running on host:port (limit M)", or "... on all servers (limit M)" when the
+ * server has room and the overall limit is what it waits for.  Pure. */
+void dbrollout_apply_wait_message(const struct dbrollout_apply_wait *w, char *out, size_t n);
 
 /* True for Succeeded, RolledBack, Failed. */
 bool dbrollout_phase_terminal(enum dbrollout_phase p);

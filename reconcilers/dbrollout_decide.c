@@ -746,9 +746,21 @@ static bool step_applying(struct ctx *c)
         const char *reason = take(c, o->db.target == DBROLLOUT_POS_FORWARD
                                          ? DBROLLOUT_T_APPLY_FORWARD
                                          : DBROLLOUT_T_APPLY_BACKWARD);
+        const char *applied_reason = "Applying";
+        if (o->apply_wait.waiting) {
+            /* in the apply line: say so, written once when the wait begins; while the
+             * condition already says it, its message is kept (the counts move on every
+             * poll, and 1,000 waiting rollouts must not write status each time) */
+            applied_reason = "WaitingForApplySlot";
+            const struct cond *cur = cond_find(&c->st->conds, DBROLLOUT_COND_SCHEMA_APPLIED);
+            if (cur && cur->status == COND_FALSE && strcmp(cur->reason, applied_reason) == 0)
+                text_cut(msg, sizeof(msg), "%s", cur->message);
+            else
+                dbrollout_apply_wait_message(&o->apply_wait, msg, sizeof(msg));
+        }
         if (!retrying(c)) {
             reconciling(c, reason, msg);
-            setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, "Applying", msg);
+            setcond(c, DBROLLOUT_COND_SCHEMA_APPLIED, COND_FALSE, applied_reason, msg);
         }
         act(c,
             o->db.target == DBROLLOUT_POS_FORWARD ? DBROLLOUT_ACT_APPLY_TO_TAG
@@ -1100,6 +1112,19 @@ static bool step_rolling_back(struct ctx *c)
     }
     finish(c);
     return false;
+}
+
+void dbrollout_apply_wait_message(const struct dbrollout_apply_wait *w, char *out, size_t n)
+{
+    bool server_full = w->limit > 0 && w->running >= w->limit;
+    if (!server_full && w->limit_total > 0 && w->running_total >= w->limit_total)
+        text_cut(out, n, "waiting for an apply slot: %d applies running on all servers (limit %d)",
+                 w->running_total, w->limit_total);
+    else if (w->limit > 0)
+        text_cut(out, n, "waiting for an apply slot: %d applies running on %s (limit %d)",
+                 w->running, w->server ? w->server : "?", w->limit);
+    else /* a wake-up in flight: the counts say nothing */
+        text_cut(out, n, "waiting for an apply slot on %s", w->server ? w->server : "?");
 }
 
 static void progress(struct ctx *c)

@@ -271,6 +271,28 @@ out:
     return ans;
 }
 
+bool applim_waiting(struct applim *l, const char *key, struct applim_wait *out)
+{
+    bool waiting = false;
+    pthread_mutex_lock(&l->mu);
+    for (size_t i = 0; i < l->nw; i++) {
+        const struct waiter *w = &l->w[i];
+        if (strcmp(w->key, key) != 0)
+            continue;
+        waiting = !w->reserved;
+        if (waiting) {
+            const struct server *sv = &l->servers[w->server];
+            snprintf(out->server, sizeof(out->server), "%s", sv->name);
+            out->running_server = sv->running + sv->reserved;
+            out->running_total = l->running + l->reserved;
+            out->limits = l->lim;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return waiting;
+}
+
 void applim_leave(struct applim *l, struct applim_ticket *t)
 {
     if (!t || !t->held)

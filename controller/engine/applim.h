@@ -93,6 +93,19 @@ enum applim_answer applim_enter(struct applim *l, const char *key, const char *s
 /* Gives t's slot back (no-op unless held), wakes the waiters that may start, zeroes t. */
 void applim_leave(struct applim *l, struct applim_ticket *t);
 
+/* What a waiter waits behind, for its status ("N applies running on host:port (limit M)"). */
+struct applim_wait {
+    char server[APPLIM_SERVER_MAX];
+    int running_server; /* applies running or holding a reserved slot on its server */
+    int running_total;  /* the same over all servers */
+    struct applim_limits limits;
+};
+
+/* True when key waits in the line without a slot, filling *out; false when it is not in the
+ * line (never told to wait, started, or forgotten) or a slot is reserved for it (its next
+ * applim_enter starts).  Reads only: the waiter's place and expiry are not touched. */
+bool applim_waiting(struct applim *l, const char *key, struct applim_wait *out);
+
 /* Per-server figures, for metrics and tests. */
 struct applim_server_stats {
     const char *server; /* borrowed for the call */

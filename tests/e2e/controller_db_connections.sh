@@ -7,7 +7,9 @@
 # controller; every instance connects, the rollout Succeeds (no deadlock of the apply behind
 # the observers), /metrics shows the server's gauges (connections, observers' waits, the apply
 # timed in tidemark_apply_queue_wait_seconds and out of tidemark_applies_in_flight), and the
-# idle sessions close after --db-idle-timeout.
+# idle sessions close after --db-idle-timeout.  A second rollout on the same server, started
+# while the first applies, waits in the apply line (one apply at a time with a bound of 2) and
+# says so in its status, in one status write, then Succeeds.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/rollout.sh"
 rollout_setup conns
@@ -24,7 +26,9 @@ slow_changelog p 8 0.5 | apply_schema slow
 apply_instance roll slow Warn
 table_changelog t v1 | apply_schema small
 for i in $(seq 1 "$N"); do new_database "${MAIN_DB}_$i" "$ROLE"; done
+DB="${MAIN_DB}_1" apply_instance roll2 small Warn
 DB="$MAIN_DB" DB_URL="$MAIN_DB_URL"
+hostport="${PG_BASE#*@}"
 
 # the sessions of the controller's role, every 20 ms, into SAMPLES (a count and the sessions a line)
 SAMPLES="$(mktemp)"
@@ -40,8 +44,27 @@ start_controller --workers 4 --max-connections-per-server 2 --db-idle-timeout 2s
 apply_rollout r roll v1
 wait_for_phase r Applying 30
 
+# r2 while r applies: it waits for the one apply slot and says so, written once (the write's
+# own watch event, and any poll, must not write it again): every resourceVersion seen with
+# the message, until it moves on
+apply_rollout r2 roll2 v1
+want="waiting for an apply slot: 1 applies running on $hostport (limit 1)"
+waiting_rvs=""
+deadline=$((SECONDS + 30))
+while (( SECONDS < deadline )); do
+  st="$(k -n "$NS" get dbrollout r2 -o 'jsonpath={.metadata.resourceVersion} {.status.message}')" || st=""
+  if [[ "${st#* }" == "$want" ]]; then
+    [[ " $waiting_rvs " == *" ${st%% *} "* ]] || waiting_rvs+=" ${st%% *}"
+  elif [[ -n "$waiting_rvs" ]]; then
+    break # its turn came
+  fi
+  sleep 0.1
+done
+[[ -n "$waiting_rvs" ]] || fail "r2 never said '$want' (last status: '$st')"
+read -ra rvs <<<"$waiting_rvs"
+(( ${#rvs[@]} == 1 )) || fail "r2's waiting status was written ${#rvs[@]} times (resourceVersions$waiting_rvs)"
+
 # all the instances at once, while the apply runs
-hostport="${PG_BASE#*@}"
 {
   for i in $(seq 1 "$N"); do
     cat <<YAML
@@ -64,6 +87,7 @@ YAML
 k -n "$NS" wait --for=condition=Connected --timeout=60s dbinstance --all >/dev/null \
   || fail "not every DBInstance connected: $(k -n "$NS" get dbinstances -o jsonpath='{range .items[*]}{.metadata.name}: {.status.conditions[?(@.type=="Connected")].message}{"\n"}{end}')"
 wait_for_phase r Succeeded 60
+wait_for_phase r2 Succeeded 60
 [[ "$(q "select count(*) from databasechangelog")" == 9 ]] || fail "the rollout did not apply all 9 changesets"
 
 port="$(log_port "$CTL_LOG" metrics)"
@@ -75,7 +99,7 @@ scrape="$(metrics)"
 waits="$(sed -n "s/^tidemark_db_connection_waits_total{server=\"$hostport\",use=\"observe\"} //p" <<<"$scrape")"
 (( ${waits:-0} >= 1 )) || fail "no observer waits counted in tidemark_db_connection_waits_total: '${waits:-}'"
 timed="$(sed -n 's/^tidemark_apply_queue_wait_seconds_count //p' <<<"$scrape")"
-[[ "$timed" == 1 ]] || fail "tidemark_apply_queue_wait_seconds_count: want 1 (the rollout's apply), got '$timed'"
+[[ "$timed" == 2 ]] || fail "tidemark_apply_queue_wait_seconds_count: want 2 (the rollouts' applies), got '$timed'"
 in_flight() { metrics | sed -n 's/^tidemark_applies_in_flight //p'; }
 wait_for_output -t 30 "0" in_flight || fail "tidemark_applies_in_flight did not return to 0: $(in_flight)"
 grep -q "^tidemark_applies_in_flight_by_server{server=\"$hostport\"} 0$" <<<"$(metrics)" \

@@ -142,11 +142,22 @@ TM_TEST(applim_per_server_limit_lets_another_server_go_first)
     TM_EXPECT_INT(applim_enter(l, "ns/a2", "a:5432", &a2), APPLIM_WAIT);
     /* a2 waits on a full server: b1, later, on another server, starts at once */
     TM_EXPECT_INT(applim_enter(l, "ns/b1", "b:5432", &b1), APPLIM_START);
+    /* what a2 waits behind, for its status; a1 and b1 are not waiting */
+    struct applim_wait aw;
+    TM_ASSERT(applim_waiting(l, "ns/a2", &aw));
+    TM_EXPECT_STR(aw.server, "a:5432");
+    TM_EXPECT_INT(aw.running_server, 1);
+    TM_EXPECT_INT(aw.running_total, 2);
+    TM_EXPECT_INT(aw.limits.per_server, 1);
+    TM_EXPECT_INT(aw.limits.total, 10);
+    TM_EXPECT(!applim_waiting(l, "ns/a1", &aw));
+    TM_EXPECT(!applim_waiting(l, "ns/zz", &aw));
     applim_leave(l, &b1);
     TM_EXPECT_INT(wk.n, 0); /* b's slot is no use to a2 */
     applim_leave(l, &a1);
     TM_EXPECT_INT(wk.n, 1);
     TM_EXPECT_STR(wk.keys[0], "ns/a2");
+    TM_EXPECT(!applim_waiting(l, "ns/a2", &aw)); /* a slot is reserved for it: it starts next */
     TM_EXPECT_INT(applim_enter(l, "ns/a2", "a:5432", &a2), APPLIM_START);
     applim_leave(l, &a2);
     applim_free(l);

@@ -892,6 +892,55 @@ TM_TEST(rollout_waiting_status_is_stable_between_polls)
     TM_EXPECT_INT(p2.nevents, 0);
 }
 
+TM_TEST(rollout_waiting_for_an_apply_slot_says_so_once)
+{
+    struct dbrollout_observed o = base();
+    started(&o, DBROLLOUT_PHASE_APPLYING);
+    struct dbrollout_plan p1, p2, p3;
+    dbrollout_decide(&o, NOW, &p1); /* not in the line: applying */
+    TM_EXPECT_INT(p1.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG);
+    TM_EXPECT_STR(cond_reason(&p1, DBROLLOUT_COND_SCHEMA_APPLIED), "Applying");
+    o.status = p1.status;
+    /* told to wait for its turn: one status change saying what it waits behind */
+    o.apply_wait = (struct dbrollout_apply_wait){.waiting = true, .server = "db:5432",
+                                                 .running = 6, .limit = 6,
+                                                 .running_total = 7, .limit_total = 8};
+    dbrollout_decide(&o, NOW + 1000, &p2);
+    TM_EXPECT(!dbrollout_status_equal(&p2.status, &o.status));
+    TM_EXPECT_INT(p2.status.phase, DBROLLOUT_PHASE_APPLYING);
+    TM_EXPECT_STR(p2.status.message,
+                  "waiting for an apply slot: 6 applies running on db:5432 (limit 6)");
+    TM_EXPECT_STR(cond_reason(&p2, DBROLLOUT_COND_SCHEMA_APPLIED), "WaitingForApplySlot");
+    TM_EXPECT_INT(p2.action.kind, DBROLLOUT_ACT_APPLY_TO_TAG); /* it asks for its turn */
+    TM_EXPECT_INT(p2.nevents, 0);
+    /* the next polls, with other counts: nothing to write */
+    o.status = p2.status;
+    o.apply_wait.running_total = 8;
+    dbrollout_decide(&o, NOW + 31000, &p3);
+    TM_EXPECT(dbrollout_status_equal(&p3.status, &o.status));
+    /* its turn came (a slot is reserved, so it is not waiting): applying again */
+    o.apply_wait = (struct dbrollout_apply_wait){0};
+    dbrollout_decide(&o, NOW + 32000, &p3);
+    TM_EXPECT(!dbrollout_status_equal(&p3.status, &o.status));
+    TM_EXPECT_STR(cond_reason(&p3, DBROLLOUT_COND_SCHEMA_APPLIED), "Applying");
+}
+
+TM_TEST(apply_wait_message_names_the_limit_that_holds_it)
+{
+    char m[256];
+    struct dbrollout_apply_wait w = {.waiting = true, .server = "db:5432", .running = 2,
+                                     .limit = 6, .running_total = 8, .limit_total = 8};
+    dbrollout_apply_wait_message(&w, m, sizeof(m));
+    TM_EXPECT_STR(m, "waiting for an apply slot: 8 applies running on all servers (limit 8)");
+    w.running = 6;
+    dbrollout_apply_wait_message(&w, m, sizeof(m));
+    TM_EXPECT_STR(m, "waiting for an apply slot: 6 applies running on db:5432 (limit 6)");
+    w.limit = 0;
+    w.running_total = 3;
+    dbrollout_apply_wait_message(&w, m, sizeof(m));
+    TM_EXPECT_STR(m, "waiting for an apply slot on db:5432");
+}
+
 TM_TEST(rollout_rolls_schema_back_when_deadline_exceeded)
 {
     struct dbrollout_observed o = base();
