@@ -92,6 +92,7 @@ struct state {
     const char **tags;
     const char **old_tags;
     struct dbschema_instance *old_inst;
+    struct dbschema_tag_count *old_by_tag;
     struct inst_buf insts;
 };
 
@@ -102,6 +103,7 @@ static void state_release(struct state *s)
     free(s->tags);
     free(s->old_tags);
     free(s->old_inst);
+    free(s->old_by_tag);
     inst_release(&s->insts);
 }
 
@@ -139,6 +141,22 @@ static enum tm_code read_status(struct state *s, struct dbschema_status *st, str
             x->ready = rec_str(it, "ready");
         }
         st->instances = s->old_inst;
+    }
+    st->instance_count = (long)rec_int(j, "instanceCount", -1);
+    st->instances_ready = (long)rec_int(j, "instancesReady", -1);
+    const cJSON *by_tag = rec_at(j, "instancesByTag");
+    int nb = cJSON_IsArray(by_tag) ? cJSON_GetArraySize(by_tag) : 0;
+    if (nb > 0) {
+        s->old_by_tag = calloc((size_t)nb, sizeof(*s->old_by_tag));
+        if (!s->old_by_tag)
+            return tm_err_set(err, TM_E_NOMEM, "out of memory");
+        cJSON_ArrayForEach(it, by_tag)
+        {
+            const char *tag = rec_str(it, "tag");
+            s->old_by_tag[st->nby_tag++] =
+                (struct dbschema_tag_count){tag ? tag : "", (long)rec_int(it, "count", -1)};
+        }
+        st->by_tag = s->old_by_tag;
     }
     return TM_OK;
 }
@@ -182,6 +200,16 @@ static cJSON *status_json(const struct dbschema_status *st)
              (!in->applied_tag || cJSON_AddStringToObject(x, "appliedTag", in->applied_tag)) &&
              (in->pending < 0 || cJSON_AddNumberToObject(x, "pending", (double)in->pending)) &&
              cJSON_AddStringToObject(x, "ready", in->ready ? in->ready : "Unknown");
+    }
+    if (ok && st->instance_count >= 0)
+        ok = cJSON_AddNumberToObject(o, "instanceCount", (double)st->instance_count) &&
+             cJSON_AddNumberToObject(o, "instancesReady", (double)st->instances_ready);
+    cJSON *by_tag = ok ? cJSON_AddArrayToObject(o, "instancesByTag") : NULL;
+    ok = by_tag != NULL;
+    for (size_t i = 0; ok && i < st->nby_tag; i++) {
+        cJSON *x = rec_array_add_object(by_tag);
+        ok = x && cJSON_AddStringToObject(x, "tag", st->by_tag[i].tag) &&
+             cJSON_AddNumberToObject(x, "count", (double)st->by_tag[i].count);
     }
     if (!ok) {
         cJSON_Delete(o);

@@ -18,8 +18,10 @@
  *  - lastFetchTime moves only when the content changed or it is older than
  *    DBSCHEMA_FETCH_REFRESH_MS (a Git poll every minute is not a status
  *    write every minute).
- *  - The instance matrix (status.instances) is rebuilt from the DBInstances
- *    that reference this DBSchema, sorted by name, at every reconcile. */
+ *  - The instance matrix is rebuilt from the DBInstances that reference
+ *    this DBSchema at every reconcile: counts for all of them (instanceCount,
+ *    instancesReady, instancesByTag) and a bounded list (status.instances;
+ *    dbschema_matrix says which). */
 #ifndef TM_RECONCILERS_DBSCHEMA_H
 #define TM_RECONCILERS_DBSCHEMA_H
 
@@ -42,6 +44,20 @@ struct dbschema_instance {
     const char *ready;       /* "True" | "False" | "Unknown" */
 };
 
+/* status.instances lists at most this many DBInstances, and
+ * status.instancesByTag at most this many tags: a DBSchema shared by
+ * thousands of tenant databases must stay a small object (etcd refuses
+ * objects over 1.5 MB, and every instance's recheck reads its DBSchema). */
+#define DBSCHEMA_MATRIX_LISTED 100
+#define DBSCHEMA_MATRIX_TAGS 100
+
+/* One row of status.instancesByTag: how many instances have tag applied
+ * (tag "": none, or not known yet).  tag borrowed. */
+struct dbschema_tag_count {
+    const char *tag;
+    long count;
+};
+
 /* The status; strings and arrays borrowed from the observed struct. */
 struct dbschema_status {
     const char *source;
@@ -50,8 +66,12 @@ struct dbschema_status {
     const char *const *tags;
     size_t ntags;
     long changesets;              /* -1: unknown */
-    const struct dbschema_instance *instances;
+    const struct dbschema_instance *instances; /* listed, by name */
     size_t ninstances;
+    long instance_count;          /* all that name the schema; -1: unknown */
+    long instances_ready;         /* of them, Ready True; -1: unknown */
+    const struct dbschema_tag_count *by_tag;
+    size_t nby_tag;
     int64_t observed_generation;
     struct cond_list conds;
 };
@@ -82,6 +102,8 @@ struct dbschema_observed {
 
 struct dbschema_plan {
     struct dbschema_status status;
+    struct dbschema_instance listed[DBSCHEMA_MATRIX_LISTED]; /* status.instances */
+    struct dbschema_tag_count by_tag[DBSCHEMA_MATRIX_TAGS];  /* status.instancesByTag */
     struct rec_plan_event events[2];
     size_t nevents;
     int64_t requeue_ms;
@@ -89,6 +111,17 @@ struct dbschema_plan {
 };
 
 void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct dbschema_plan *p);
+
+/* The environment matrix of status from all n instances (sorted by name)
+ * and the changelog's tags: counts, instancesByTag (newest changelog tag
+ * first, then applied tags the changelog no longer has, then ""; the first
+ * DBSCHEMA_MATRIX_TAGS distinct tags met by name are counted, and any
+ * others only in instance_count), and at most DBSCHEMA_MATRIX_LISTED
+ * instances to list: those whose Ready is not True first, then those with
+ * pending changesets, then the rest, each group taken by name; the chosen
+ * are listed by name.  Fills p->listed, p->by_tag and p->status's matrix. */
+void dbschema_matrix(const struct dbschema_instance *all, size_t n, const char *const *tags,
+                     size_t ntags, struct dbschema_plan *p);
 
 bool dbschema_status_equal(const struct dbschema_status *a, const struct dbschema_status *b);
 

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool content_equal(const struct dbschema_status *a, const struct dbschema_status *b)
@@ -23,7 +24,95 @@ static bool content_equal(const struct dbschema_status *a, const struct dbschema
             x->pending != y->pending || !text_streq(x->ready, y->ready))
             return false;
     }
+    if (a->instance_count != b->instance_count || a->instances_ready != b->instances_ready ||
+        a->nby_tag != b->nby_tag)
+        return false;
+    for (size_t i = 0; i < a->nby_tag; i++) {
+        if (!text_streq(a->by_tag[i].tag, b->by_tag[i].tag) ||
+            a->by_tag[i].count != b->by_tag[i].count)
+            return false;
+    }
     return true;
+}
+
+/* ------------------------------------------------------------ the matrix */
+
+static bool is_ready(const struct dbschema_instance *x)
+{
+    return x->ready && strcmp(x->ready, "True") == 0;
+}
+
+/* 0: Ready is not True; 1: Ready, with pending changesets; 2: the rest. */
+static int attention_rank(const struct dbschema_instance *x)
+{
+    if (!is_ready(x))
+        return 0;
+    return x->pending > 0 ? 1 : 2;
+}
+
+static int listed_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct dbschema_instance *)a)->name,
+                  ((const struct dbschema_instance *)b)->name);
+}
+
+/* Sort key of an applied tag in instancesByTag: newest changelog tag first
+ * (0 .. ntags-1), then tags the changelog does not have, then "". */
+static size_t tag_order(const char *tag, const char *const *tags, size_t ntags)
+{
+    if (!tag || !*tag)
+        return ntags + 1;
+    for (size_t i = 0; i < ntags; i++) {
+        if (text_streq(tags[ntags - 1 - i], tag))
+            return i;
+    }
+    return ntags;
+}
+
+void dbschema_matrix(const struct dbschema_instance *all, size_t n, const char *const *tags,
+                     size_t ntags, struct dbschema_plan *p)
+{
+    struct dbschema_status *st = &p->status;
+    size_t nl = 0, nt = 0;
+    long ready = 0;
+    for (int rank = 0; rank <= 2; rank++) {
+        for (size_t i = 0; i < n && nl < DBSCHEMA_MATRIX_LISTED; i++) {
+            if (attention_rank(&all[i]) == rank)
+                p->listed[nl++] = all[i];
+        }
+    }
+    qsort(p->listed, nl, sizeof(p->listed[0]), listed_cmp);
+    for (size_t i = 0; i < n; i++) {
+        const char *tag = all[i].applied_tag ? all[i].applied_tag : "";
+        ready += is_ready(&all[i]);
+        size_t k = 0;
+        while (k < nt && strcmp(p->by_tag[k].tag, tag) != 0)
+            k++;
+        if (k == nt && nt < DBSCHEMA_MATRIX_TAGS)
+            p->by_tag[nt++] = (struct dbschema_tag_count){tag, 0};
+        if (k < nt)
+            p->by_tag[k].count++;
+    }
+    /* insertion sort: at most DBSCHEMA_MATRIX_TAGS rows, and qsort's
+     * comparator has no room for the changelog's tags */
+    for (size_t i = 1; i < nt; i++) {
+        struct dbschema_tag_count x = p->by_tag[i];
+        size_t ox = tag_order(x.tag, tags, ntags), j = i;
+        while (j > 0) {
+            size_t oy = tag_order(p->by_tag[j - 1].tag, tags, ntags);
+            if (oy < ox || (oy == ox && strcmp(p->by_tag[j - 1].tag, x.tag) <= 0))
+                break;
+            p->by_tag[j] = p->by_tag[j - 1];
+            j--;
+        }
+        p->by_tag[j] = x;
+    }
+    st->instances = p->listed;
+    st->ninstances = nl;
+    st->instance_count = (long)n;
+    st->instances_ready = ready;
+    st->by_tag = p->by_tag;
+    st->nby_tag = nt;
 }
 
 bool dbschema_status_equal(const struct dbschema_status *a, const struct dbschema_status *b)
@@ -53,8 +142,8 @@ void dbschema_decide(const struct dbschema_observed *o, int64_t now_ms, struct d
     int64_t gen = o->generation;
 
     st->observed_generation = gen;
-    st->instances = o->instances;
-    st->ninstances = o->ninstances;
+    dbschema_matrix(o->instances, o->ninstances, o->tags ? o->tags : o->status.tags,
+                    o->tags ? o->ntags : o->status.ntags, p);
     if (o->source)
         st->source = o->source;
     p->requeue_ms = o->git ? o->interval_ms : 0;

@@ -71,9 +71,10 @@ wait_for_phase orders-dev Succeeded 90
 [[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "history rows after rollback"
 has_event orders-dev "Normal ChangeSetRolledBack" || fail "no ChangeSetRolledBack Event"
 
-# the instance matrix on the DBSchema follows the instance
-wait_for_output -t 90 "orders-dev=v1.0.0" k -n "$NS" get dbschema orders \
-  -o jsonpath='{range .status.instances[*]}{.name}={.appliedTag}{end}' || fail "instance matrix"
+# the instance matrix on the DBSchema follows the instance: its counts, the tally by tag and the list
+wait_for_output -t 90 "1 1 v1.0.0=1 orders-dev=v1.0.0" k -n "$NS" get dbschema orders \
+  -o jsonpath='{.status.instanceCount} {.status.instancesReady} {range .status.instancesByTag[*]}{.tag}={.count}{end} {range .status.instances[*]}{.name}={.appliedTag}{end}' \
+  || fail "instance matrix: $(k -n "$NS" get dbschema orders -o jsonpath='{.status}')"
 
 # spec.tagFrom: the tag comes from the app's image tag ("orders-<tag>"), so `kubectl set image`
 # alone moves the schema.  The same testapp image, tagged twice in the node's containerd.

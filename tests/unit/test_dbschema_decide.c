@@ -1,6 +1,8 @@
 /* Table tests of dbschema_decide: fetch/parse results in, status out. */
 #include "../tm_test.h"
 
+#include <stdio.h>
+
 #include "reconcilers/dbschema.h"
 
 #define NOW 1700000000000LL
@@ -183,6 +185,59 @@ TM_TEST(schema_parse_error_on_a_new_object_still_replaces_the_crd_default)
     dbschema_decide(&o, NOW, &p);
     TM_EXPECT_INT(p.status.observed_generation, 1); /* Stalled for this generation: kstatus Failed */
     TM_EXPECT(cond_is_true(&p.status.conds, COND_STALLED));
+}
+
+/* 250 instances: status lists 100 (the not Ready, then the pending, then
+ * the rest, by name), counts all of them, and tallies the applied tags
+ * newest first, then a tag the changelog lost, then none. */
+TM_TEST(schema_matrix_lists_at_most_100_attention_first_and_counts_all)
+{
+    static char names[250][8];
+    static struct dbschema_instance many[250];
+    for (int i = 0; i < 250; i++) {
+        snprintf(names[i], sizeof(names[i]), "t%03d", i);
+        many[i] = (struct dbschema_instance){.name = names[i], .applied_tag = "v1", .pending = 0,
+                                             .ready = "True"};
+        if (i % 10 == 1)
+            many[i].applied_tag = "v2";
+    }
+    many[200].ready = "False";
+    many[240].ready = "Unknown";
+    many[240].applied_tag = NULL;
+    many[100].pending = 2;
+    many[5].applied_tag = "v0";
+    struct dbschema_observed o = base();
+    o.instances = many;
+    o.ninstances = 250;
+    struct dbschema_plan p;
+    dbschema_decide(&o, NOW, &p);
+    TM_EXPECT_INT(p.status.instance_count, 250);
+    TM_EXPECT_INT(p.status.instances_ready, 248);
+    TM_ASSERT_INT(p.status.ninstances, DBSCHEMA_MATRIX_LISTED);
+    TM_EXPECT_STR(p.status.instances[0].name, "t000");
+    TM_EXPECT_STR(p.status.instances[96].name, "t096");
+    TM_EXPECT_STR(p.status.instances[97].name, "t100"); /* pending */
+    TM_EXPECT_STR(p.status.instances[98].name, "t200"); /* not Ready */
+    TM_EXPECT_STR(p.status.instances[99].name, "t240"); /* Unknown */
+    TM_ASSERT_INT(p.status.nby_tag, 4);
+    TM_EXPECT_STR(p.status.by_tag[0].tag, "v2"); /* newest changelog tag first */
+    TM_EXPECT_INT(p.status.by_tag[0].count, 25);
+    TM_EXPECT_STR(p.status.by_tag[1].tag, "v1");
+    TM_EXPECT_INT(p.status.by_tag[1].count, 223);
+    TM_EXPECT_STR(p.status.by_tag[2].tag, "v0"); /* applied, no longer in the changelog */
+    TM_EXPECT_INT(p.status.by_tag[2].count, 1);
+    TM_EXPECT_STR(p.status.by_tag[3].tag, ""); /* none known */
+    TM_EXPECT_INT(p.status.by_tag[3].count, 1);
+    /* an instance leaving the list changes the status; the same input does not */
+    struct dbschema_plan p2;
+    o.status = p.status;
+    dbschema_decide(&o, NOW, &p2);
+    TM_EXPECT(dbschema_status_equal(&p2.status, &o.status));
+    many[200].ready = "True";
+    dbschema_decide(&o, NOW, &p2);
+    TM_EXPECT(!dbschema_status_equal(&p2.status, &o.status));
+    TM_EXPECT_INT(p2.status.instances_ready, 249);
+    TM_EXPECT_STR(p2.status.instances[97].name, "t097"); /* t200 made room */
 }
 
 TM_TEST_MAIN()
