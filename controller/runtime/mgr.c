@@ -23,6 +23,7 @@
 #include "common/json_path.h"
 #include "kube/kube.h"
 #include "runtime/endpoints.h"
+#include "runtime/heap.h"
 #include "runtime/informer.h"
 #include "runtime/leader.h"
 #include "runtime/metrics.h"
@@ -680,6 +681,7 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
         metrics_set(m->m_leader, NULL, 1); /* the only instance: always leading */
     }
 
+    int64_t next_trim_ms = tm_mono_ms() + HEAP_TRIM_EVERY_MS;
     while (!stopping(m)) {
         atomic_store(&m->heartbeat_ms, (long long)tm_clock_now(&m->proc.clock));
         if (m->leader && leader_lost(m->leader)) {
@@ -698,6 +700,7 @@ enum tm_code mgr_run(struct mgr *m, struct tm_err *err)
             start_workers(m);
             st = RUN_WORKING;
         }
+        heap_trim_due(tm_mono_ms(), &next_trim_ms);
         tm_sleep_ms(MGR_TICK_MS);
     }
     log_info(m->proc.log, lost ? "stopping: leadership lost" : "stopping: shutdown requested");
