@@ -149,19 +149,24 @@ app_pods() {
   k -n "$1" get pods "${selector[@]}" -o 'jsonpath={range .items[*]}{.metadata.name} {.status.phase} ready={.status.conditions[?(@.type=="Ready")].status} restarts={.status.containerStatuses[0].restartCount} {.spec.containers[0].image} column={.spec.containers[0].env[?(@.name=="APP_COLUMN")].value}{"\n"}{end}'
 }
 
-# true when the Deployment's controller has seen its spec and every replica runs the current
-# template, available (what `kubectl rollout status` waits for, polled: no long watch)
-deployment_available() {
-  local got
-  got="$(k -n "$1" get deployment "$2" -o 'jsonpath={.metadata.generation}/{.spec.replicas} {.status.observedGeneration}/{.status.updatedReplicas}/{.status.availableReplicas}/{.status.replicas}')" || return 1
-  local want="${got% *}" have="${got#* }" gen replicas
+# the Deployment's fields that say it is available: its controller has seen its spec and every
+# replica runs the current template, available (what `kubectl rollout status` waits for)
+_DEPLOYMENT_AVAILABLE_PATH='{.metadata.generation}/{.spec.replicas} {.status.observedGeneration}/{.status.updatedReplicas}/{.status.availableReplicas}/{.status.replicas}'
+_deployment_available_line() { # LINE (the fields above)
+  local want="${1% *}" have="${1#* }" gen replicas
   gen="${want%/*}" replicas="${want#*/}"
   [[ "$have" == "$gen/$replicas/$replicas/$replicas" ]]
 }
 
+deployment_available() {
+  local got
+  got="$(k -n "$1" get deployment "$2" -o "jsonpath=$_DEPLOYMENT_AVAILABLE_PATH")" || return 1
+  _deployment_available_line "$got"
+}
+
 wait_deployment_available() {
   local ns=$1 name=$2 secs=${3:-120}
-  wait_for -t "$secs" deployment_available "$ns" "$name" \
+  watch_until "$secs" "$ns" deployment "$name" "$_DEPLOYMENT_AVAILABLE_PATH" _deployment_available_line \
     || fail "Deployment $ns/$name did not become available within ${secs}s; its pods: $(app_pods "$ns" 2>&1 | tr '\n' ';')"
 }
 

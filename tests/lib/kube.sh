@@ -12,6 +12,14 @@
 #   unique_ns PREFIX           print a fresh DNS-1123 namespace name (does not create it)
 #   new_namespace PREFIX       NS=$(unique_ns PREFIX), created now, deleted at exit
 #   lease_holder NS LEASE      the Lease's holderIdentity ("" when free or missing)
+#   watch_until SECS NS RESOURCE NAME JSONPATH FN [ARGS...]
+#                              call FN ARGS... LINE, LINE the object's JSONPATH (one line), for
+#                              its state now and after each change, until FN returns 0 (then
+#                              0), 2 (then 2) or SECS * TM_WAIT_SCALE pass (then 1).  One
+#                              `kubectl get --watch` streams the changes (a poll started one
+#                              kubectl every half second, each ~0.07 s of CPU with the server's);
+#                              it is opened again, half a second later, when it ends early (the
+#                              object is not there yet, the connection was cut)
 # Environment (exported by the ctest harness or `eval "$(hack/controlplane.sh env)"`):
 #   KUBECONFIG, TIDEMARK_K8S_BIN (dir containing kubectl); E2E_TIMEOUT overrides 60 s waits.
 
@@ -53,6 +61,29 @@ new_namespace() {
   NS="$(unique_ns "$1")"
   at_exit 'k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1'
   k create namespace "$NS" >/dev/null || fail "could not create namespace $NS"
+}
+
+watch_until() {
+  local secs=$1 ns=$2 resource=$3 name=$4 jsonpath=$5 fn=$6 deadline left fd wpid line rc
+  shift 6
+  deadline=$(( $(date +%s) + secs * ${TM_WAIT_SCALE:-1} ))
+  while left=$(( deadline - $(date +%s) )); (( left > 0 )); do
+    # (exec: $! is then kubectl itself, which the kill below ends)
+    exec {fd}< <(exec "$TIDEMARK_K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG" --request-timeout="${left}s" \
+      -n "$ns" get "$resource" "$name" --watch -o "jsonpath=$jsonpath{\"\\n\"}" 2>/dev/null)
+    wpid=$!
+    rc=1
+    while read -r -u "$fd" line; do
+      "$fn" "$@" "$line" && rc=0 || rc=$?
+      (( rc == 0 || rc == 2 )) && break
+      rc=1
+    done
+    kill "$wpid" 2>/dev/null || true
+    exec {fd}<&-
+    (( rc == 0 || rc == 2 )) && return "$rc"
+    (( $(date +%s) < deadline )) && sleep 0.5
+  done
+  return 1
 }
 
 lease_holder() { k -n "$1" get lease "$2" -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }

@@ -33,7 +33,7 @@
 #                              once open_app_gate ran (it needs column app_gate.open), so a test
 #                              can look at WaitingForApp for as long as it needs
 #   open_app_gate              create table app_gate (open) owned by ROLE
-#   wait_for_phase NAME PHASE SECS   poll DBRollout NAME until its phase is PHASE (a terminal
+#   wait_for_phase NAME PHASE SECS   watch DBRollout NAME until its phase is PHASE (a terminal
 #                              phase counts only once observedGeneration is the generation, so a
 #                              stale Succeeded right after a spec change does not); fail at once
 #                              when this generation ends in another terminal phase, or after
@@ -200,24 +200,28 @@ open_app_gate() {
   q "CREATE TABLE app_gate (open int); ALTER TABLE app_gate OWNER TO $ROLE" >/dev/null || fail "could not open the app gate"
 }
 
+# watch_until's judge for wait_for_phase: 0 at WANT, 2 at another terminal phase of this generation
+_phase_reached() { # WANT "PHASE|OBSERVED-GENERATION|GENERATION"
+  local p seen gen
+  IFS='|' read -r p seen gen <<<"$2"
+  case "$p" in
+    Succeeded | Failed | RolledBack | Blocked) # terminal: count it only for this generation
+      [[ -n "$gen" && "$seen" == "$gen" ]] || return 1
+      [[ "$p" == "$1" ]] && return 0
+      return 2 ;;
+    "$1") return 0 ;;
+  esac
+  return 1
+}
+
 wait_for_phase() {
-  local name=$1 want=$2 secs=$3 deadline p seen gen settled
-  deadline=$(( $(date +%s) + secs * ${TM_WAIT_SCALE:-1} ))
-  while :; do
-    read -r p seen gen < <(k -n "$NS" get dbrollout "$name" \
-      -o 'jsonpath={.status.phase}{" "}{.status.observedGeneration}{" "}{.metadata.generation}{"\n"}' 2>/dev/null || echo)
-    settled=0
-    [[ -n "$gen" && "$seen" == "$gen" ]] && settled=1
-    case "$p" in
-      Succeeded | Failed | RolledBack | Blocked) # terminal: count it only for this generation
-        if (( settled )); then
-          [[ "$p" == "$want" ]] && return 0
-          fail "DBRollout $name ended $p, not $want: $(k -n "$NS" get dbrollout "$name" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}'); pods: $(app_pods "$NS" | tr '\n' ';')"
-        fi ;;
-      "$want") return 0 ;;
-    esac
-    (( $(date +%s) < deadline )) \
-      || fail "DBRollout $name not $want after ${secs}s (phase '$p': $(k -n "$NS" get dbrollout "$name" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}')); pods: $(app_pods "$NS" | tr '\n' ';')"
-    sleep 0.5
-  done
+  local name=$1 want=$2 secs=$3 rc=0
+  watch_until "$secs" "$NS" dbrollout "$name" '{.status.phase}|{.status.observedGeneration}|{.metadata.generation}' \
+    _phase_reached "$want" || rc=$?
+  (( rc == 0 )) && return 0
+  local p why
+  p="$(phase "$name" 2>/dev/null)"
+  why="$(k -n "$NS" get dbrollout "$name" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}' 2>/dev/null)"
+  (( rc == 2 )) && fail "DBRollout $name ended $p, not $want: $why; pods: $(app_pods "$NS" | tr '\n' ';')"
+  fail "DBRollout $name not $want after ${secs}s (phase '$p': $why); pods: $(app_pods "$NS" | tr '\n' ';')"
 }
