@@ -132,8 +132,11 @@ enum tm_code rec_patch_status(struct tm_proc *proc, const char *resource, const 
         rc = obj_path(&path, REC_GROUP, REC_VERSION, resource, ns, name, err);
     if (rc == TM_OK)
         rc = kube_patch_status(proc->kube, tm_buf_str(&path), KUBE_PATCH_MERGE, body, out, err);
+    /* the cache was behind the object (its own last write not watched back
+     * yet, or another writer): not a failure, the next round reads the
+     * newer version (logged at info, not counted in reconcile errors) */
     if (rc == TM_E_CONFLICT && err)
-        err->retry = TM_RETRY_TRANSIENT;
+        err->retry = TM_RETRY_WAITING;
     cJSON_Delete(body);
     tm_buf_release(&path);
     return rc;

@@ -18,10 +18,14 @@
 #   lag_p99_s       p99 of tidemark_dbinstance_recheck_lag_seconds over the window (histogram
 #                   interpolation of the buckets' growth in it), and how many rechecks it saw
 #   rechecks        tidemark_dbinstance_rechecks_total by result at the end
+#   secondary_updates_ignored  tidemark_secondary_updates_total{result="ignored"}: watched
+#                   updates that woke no one (a DBSchema's matrix moving, a DBInstance's lastCheckTime)
+#   dbschema_bytes  one namespace's DBSchema as JSON (its matrix lists at most 100 instances)
 #   restart         after a restart, the history checks made in its first 15 s (their first
 #                   checks wait for their phases: about N * 15 s / interval, not N)
 # No timed assertions.  It fails when an instance is not Ready by the deadline
-# (300 + N/10 s), or when more sessions than the bound were ever seen (a correctness check).
+# (300 + N/10 s), when more sessions than the bound were ever seen, or when a DBSchema does not
+# count all its instances (correctness checks).
 # Needs the bench harness env (KUBECONFIG, TIDEMARK_PG_URL, TIDEMARK_BIN); watches ALL
 # namespaces: run it alone (ctest -L bench -j1).
 set -euo pipefail
@@ -98,6 +102,14 @@ done
 t_ready=$(date +%s.%N)
 ready_s="$(awk -v a="$t_start" -v b="$t_ready" 'BEGIN { printf "%.1f", b - a }')"
 log "all $N Ready after ${ready_s}s; settling one interval, then measuring one"
+# the DBSchema shared by a namespace's instances counts them all and lists at most 100, so it
+# stays a small object (a correctness check: it fails the bench)
+in_ns0=$(( (N + NNS - 1) / NNS ))
+wait_for_output -t 120 "$in_ns0 $in_ns0" k -n "${NAMESPACES[0]}" get dbschema app \
+  -o jsonpath='{.status.instanceCount} {.status.instancesReady}' || fail "DBSchema instance counts"
+listed="$(k -n "${NAMESPACES[0]}" get dbschema app -o jsonpath='{.status.instances[*].name}' | wc -w)"
+(( listed == (in_ns0 < 100 ? in_ns0 : 100) )) || fail "DBSchema lists $listed instances of $in_ns0"
+schema_bytes="$(k -n "${NAMESPACES[0]}" get dbschema app -o json | wc -c)"
 
 # the window: one interval (seconds of INTERVAL: Ns, Nm)
 case "$INTERVAL" in
@@ -130,10 +142,11 @@ lag_count="$(( $(lag_count "$WORK/metrics") - $(lag_count "$WORK/metrics0") ))"
 rechecks="$(awk 'index($1, "tidemark_dbinstance_rechecks_total{") == 1 {
     r = $1; sub(/.*result="/, "", r); sub(/".*/, "", r); printf "%s%s=%s", sep, r, $NF; sep = "," }' "$WORK/metrics")"
 errors="$(awk 'index($1, "tidemark_reconcile_errors_total") == 1 {s += $NF} END {print s + 0}' "$WORK/metrics")"
+sec_ignored="$(awk 'index($1, "tidemark_secondary_updates_total{") == 1 && /result="ignored"/ {s += $NF} END {print s + 0}' "$WORK/metrics")"
 
-printf 'scale_instances n=%s namespaces=%s interval=%s max_conns_per_server=%s ready_s=%s cpu_window_s=%s cpu_pct_one_core=%s rss_kib=%s rss_peak_kib=%s pg_sessions_max=%s window_recheck_lag_p99_s=%s window_rechecks=%s rechecks=%s reconcile_errors=%s pg_max_connections=%s\n' \
+printf 'scale_instances n=%s namespaces=%s interval=%s max_conns_per_server=%s ready_s=%s cpu_window_s=%s cpu_pct_one_core=%s rss_kib=%s rss_peak_kib=%s pg_sessions_max=%s window_recheck_lag_p99_s=%s window_rechecks=%s rechecks=%s reconcile_errors=%s secondary_updates_ignored=%s dbschema_bytes=%s pg_max_connections=%s\n' \
   "$N" "$NNS" "$INTERVAL" "$MAX_CONNS" "$ready_s" "$window" "$cpu_pct" "$rss" "$hwm" \
-  "$sessions_max" "$lag_p99" "$lag_count" "$rechecks" "$errors" \
+  "$sessions_max" "$lag_p99" "$lag_count" "$rechecks" "$errors" "$sec_ignored" "$schema_bytes" \
   "$(q_admin 'SHOW max_connections')"
 # what the reconcile errors were, by message
 bench_warn_summary "$WORK/ctl.log" "scale_instances warn:"
