@@ -394,6 +394,12 @@ TM_TEST(plan_context_filter_skips_changesets)
     TM_EXPECT_INT(plan_build(&cl, &h, &o, &p, &err), TM_OK);
     TM_EXPECT_INT(p.nsteps, 5);
     plan_release(&p);
+    /* a context expression that does not parse fails the plan, naming its changeset */
+    free(cl.sets[2].contexts);
+    cl.sets[2].contexts = strdup("(test");
+    TM_EXPECT_INT(plan_build(&cl, &h, &o, &p, &err), TM_E_INVAL);
+    TM_EXPECT_CONTAINS(err.msg, "::c3::");
+    TM_EXPECT_INT(p.nsteps, 0);
     engine_history_release(&h);
     fx_free(&cl);
 }
