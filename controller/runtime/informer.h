@@ -35,7 +35,8 @@
  * take a duplicate (informer_get: caller owns and may edit it) or borrow under
  * the read lock (informer_read_lock, informer_peek, informer_read_unlock:
  * pointers valid until the unlock; do not call informer functions that lock
- * in between).  Objects are stored without metadata.managedFields (memory).
+ * in between).  Objects are stored without metadata.managedFields and
+ * kubectl's last-applied-configuration annotation (memory; see store.h).
  * Keys are "namespace/name", or "name" for cluster-scoped objects.
  *
  * Namespaces: an informer watches all namespaces, one, or a list.  A list

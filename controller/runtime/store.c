@@ -196,11 +196,19 @@ enum tm_code store_add_index(struct store *s, const char *path)
 
 /* ------------------------------------------------------------------ writes */
 
+/* What no reconciler reads and can double an object's size: the field
+ * managers, and the copy of the whole object that client-side `kubectl
+ * apply` (and Argo CD's default sync) keeps in an annotation.  Nothing
+ * writes a cached object back whole (status and patches only), so the
+ * stripped fields are never lost on the server. */
 static void strip(cJSON *obj)
 {
     cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    if (md)
-        cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
+    if (!md)
+        return;
+    cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(md, "annotations"),
+                                            STORE_LAST_APPLIED_ANNOTATION);
 }
 
 /* Write lock held.  Stores obj (taken) under key, re-indexing; *old gets the

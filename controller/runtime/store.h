@@ -66,7 +66,11 @@ enum tm_code store_add_index(struct store *s, const char *path) TM_MUST_CHECK;
 
 /* ---- writes (one writer thread) ---- */
 
-/* Strips metadata.managedFields (memory) and stores obj (taken) under its
+#define STORE_LAST_APPLIED_ANNOTATION "kubectl.kubernetes.io/last-applied-configuration"
+
+/* Strips metadata.managedFields and the annotation
+ * STORE_LAST_APPLIED_ANNOTATION (memory; nothing reads them, nothing writes
+ * a cached object back whole) and stores obj (taken) under its
  * key; *old gets the object it replaced (NULL when new; the caller frees
  * it).  false when obj has no key or on allocation failure: obj freed,
  * store unchanged, *old NULL. */

@@ -16,6 +16,9 @@ static cJSON *obj(const char *ns, const char *name, const char *rv, const char *
     cJSON_AddStringToObject(md, "name", name);
     cJSON_AddStringToObject(md, "resourceVersion", rv);
     cJSON_AddArrayToObject(md, "managedFields");
+    cJSON *ann = cJSON_AddObjectToObject(md, "annotations");
+    cJSON_AddStringToObject(ann, STORE_LAST_APPLIED_ANNOTATION, "{\"the\":\"whole object\"}");
+    cJSON_AddStringToObject(ann, "tidemark.dev/tag", "v1");
     if (ref)
         cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "spec"), "ref", ref);
     return o;
@@ -76,6 +79,9 @@ TM_TEST(store_replace_reports_adds_updates_and_synthesized_deletes)
     TM_EXPECT(got != NULL);
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(got, "metadata");
     TM_EXPECT(cJSON_GetObjectItemCaseSensitive(md, "managedFields") == NULL); /* stripped */
+    const cJSON *ann = cJSON_GetObjectItemCaseSensitive(md, "annotations");
+    TM_EXPECT(cJSON_GetObjectItemCaseSensitive(ann, STORE_LAST_APPLIED_ANNOTATION) == NULL);
+    TM_EXPECT(cJSON_GetObjectItemCaseSensitive(ann, "tidemark.dev/tag") != NULL); /* kept */
     TM_EXPECT(store_peek(s, "ns/gone") == NULL);
     store_read_unlock(s);
     store_free(s);
