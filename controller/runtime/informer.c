@@ -601,29 +601,6 @@ enum tm_code informer_get(struct informer *inf, const char *ns, const char *name
     return TM_OK;
 }
 
-/* Every part's read lock, in part order (a writer holds one store's lock at
- * a time, so this order cannot deadlock with it). */
-void informer_read_lock(struct informer *inf)
-{
-    for (size_t i = 0; i < inf->nparts; i++)
-        store_read_lock(inf->parts[i].store);
-}
-
-const cJSON *informer_peek(struct informer *inf, const char *ns, const char *name)
-{
-    char key[INFORMER_KEY_MAX];
-    struct informer_part *p = part_for(inf, ns);
-    if (!p || !store_make_key(ns, name, key, sizeof(key)))
-        return NULL;
-    return store_peek(p->store, key);
-}
-
-void informer_read_unlock(struct informer *inf)
-{
-    for (size_t i = inf->nparts; i > 0; i--)
-        store_read_unlock(inf->parts[i - 1].store);
-}
-
 /* informer_foreach over several parts: stops at the first false. */
 struct foreach_parts {
     bool (*fn)(void *ctx, const cJSON *obj);

@@ -31,11 +31,9 @@
  *     falling back to a relist on 410.
  *   resourceVersions are opaque: compared only for equality.
  *
- * Cache contract: objects in the cache are never mutated.  Readers either
- * take a duplicate (informer_get: caller owns and may edit it) or borrow under
- * the read lock (informer_read_lock, informer_peek, informer_read_unlock:
- * pointers valid until the unlock; do not call informer functions that lock
- * in between).  Objects are stored without metadata.managedFields and
+ * Cache contract: readers get their own copy (informer_get: the caller owns
+ * and may edit it; informer_foreach: valid during the callback).  Objects
+ * are stored as compact JSON text, without metadata.managedFields and
  * kubectl's last-applied-configuration annotation (memory; see store.h).
  * Keys are "namespace/name", or "name" for cluster-scoped objects.
  *
@@ -165,12 +163,6 @@ bool informer_has_synced(struct informer *inf);
  * TM_E_NOTFOUND when absent, TM_E_NOMEM.  ns "" or NULL for cluster-scoped. */
 enum tm_code informer_get(struct informer *inf, const char *ns, const char *name, cJSON **out,
                           struct tm_err *err) TM_MUST_CHECK;
-
-/* Borrowing: between lock and unlock, peek returns cached objects (NULL when
- * absent) that stay valid until the unlock.  Many readers at once. */
-void informer_read_lock(struct informer *inf);
-const cJSON *informer_peek(struct informer *inf, const char *ns, const char *name);
-void informer_read_unlock(struct informer *inf);
 
 /* Calls fn for each cached object (in namespace ns; NULL = all) under the
  * read lock, until fn returns false.  fn must not call informer functions.

@@ -142,7 +142,9 @@ enum tm_code reflector_list_fetch(const struct reflector *r, struct kube_client 
 static void fire_changes(struct reflector *r, struct store_change *ch, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!ch[i].obj) {
+        if (!ch[i].obj && !ch[i].old) {
+            continue; /* removed, but its object could not be parsed back */
+        } else if (!ch[i].obj) {
             fire_delete(r, ch[i].old);
             atomic_fetch_add(&r->st_synth, 1);
         } else if (ch[i].old) {
@@ -174,7 +176,7 @@ void reflector_list_done(struct reflector *r, enum tm_code rc, cJSON *list,
     }
     struct store_change *ch = NULL;
     size_t n = 0;
-    rc = store_replace_take(r->store, cJSON_GetObjectItemCaseSensitive(list, "items"), &ch, &n);
+    rc = store_replace(r->store, cJSON_GetObjectItemCaseSensitive(list, "items"), &ch, &n);
     fire_changes(r, ch, n);
     free(ch);
     if (rc != TM_OK) {
@@ -219,14 +221,12 @@ static void apply_event(struct reflector *r, struct kube_watch_event *ev)
         fire_delete(r, ev->object);
         cJSON_Delete(old);
     } else {
-        cJSON *obj = ev->object;
-        ev->object = NULL; /* taken */
         cJSON *old = NULL;
-        if (store_put_take(r->store, obj, &old)) {
+        if (store_put(r->store, ev->object, &old)) {
             if (old)
-                fire_update(r, old, obj);
+                fire_update(r, old, ev->object);
             else
-                fire_add(r, obj);
+                fire_add(r, ev->object);
         } else {
             atomic_fetch_add(&r->st_errors, 1);
         }

@@ -1,22 +1,25 @@
 /* store: the informer's cache (client-go's thread-safe store and indexer):
  * Kubernetes objects by key, plus field indexes, behind one rwlock.
  *
- * Design: one tm_hashmap key -> cJSON object, and per index one tm_hashmap
+ * Design: one tm_hashmap key -> entry (the object as compact JSON text, its
+ * resourceVersion, namespace and index keys), and per index one tm_hashmap
  * "ns/value" -> set of keys, updated with every write so that a lookup by
- * value does not scan.  One writer (the informer group's thread) takes the
+ * value does not scan.  Text, not a cJSON tree: a tree costs about five
+ * times its JSON (7.8 KB for a 1.5 KB DBInstance), and the cache is what
+ * grows with the number of objects.  Every read parses: a reader always
+ * gets its own object.  One writer (the informer group's thread) takes the
  * write lock per change, or once for a whole list (readers never see half a
  * relist); any number of readers take the read lock.  The store is a leaf:
  * it knows keys, objects and indexes, not how they are fetched (reflector.c)
  * nor who is told (the reflector fires the handlers).
  *
- * Invariants: stored objects are never mutated; every stored object has a
- * key (store_key) and is indexed under every index path where it has a
- * string.  Writes take ownership of the object they are given and hand the
- * object they replace or remove back to the caller, who frees it after the
- * handlers have seen it.
+ * Invariants: every stored object has a key (store_key) and is indexed
+ * under every index path where it has a string.  Writes leave the object
+ * they are given with the caller (stripped, see store_put) and hand back the
+ * object they replace or remove, parsed, for the handlers; the caller frees
+ * both after the handlers have seen them.
  *
- * Does not: fetch, watch, call handlers, or copy on read (store_get_dup
- * does; borrowing readers hold the read lock). */
+ * Does not: fetch, watch, call handlers, or lend stored objects. */
 #ifndef TM_RUNTIME_STORE_H
 #define TM_RUNTIME_STORE_H
 
@@ -33,9 +36,10 @@
 
 struct store;
 
-/* One change made by store_replace_take, for the handlers: obj is the new
- * object (in the store; NULL when old was removed), old the replaced or
- * removed one (NULL when obj is new; owned by the caller). */
+/* One change made by store_replace, for the handlers: obj is the new
+ * object (an item of the list, the caller's; NULL when old was removed),
+ * old the replaced or removed one (NULL when obj is new; the caller frees
+ * it). */
 struct store_change {
     cJSON *old;
     const cJSON *obj;
@@ -69,28 +73,28 @@ enum tm_code store_add_index(struct store *s, const char *path) TM_MUST_CHECK;
 #define STORE_LAST_APPLIED_ANNOTATION "kubectl.kubernetes.io/last-applied-configuration"
 
 /* Strips metadata.managedFields and the annotation
- * STORE_LAST_APPLIED_ANNOTATION (memory; nothing reads them, nothing writes
- * a cached object back whole) and stores obj (taken) under its
- * key; *old gets the object it replaced (NULL when new; the caller frees
- * it).  false when obj has no key or on allocation failure: obj freed,
- * store unchanged, *old NULL. */
-bool store_put_take(struct store *s, cJSON *obj, cJSON **old);
+ * STORE_LAST_APPLIED_ANNOTATION from obj (memory; nothing reads them,
+ * nothing writes a cached object back whole) and stores it under its key;
+ * obj stays the caller's.  *old gets the object it replaced (NULL when new;
+ * the caller frees it).  false when obj has no key or on allocation
+ * failure: store unchanged, *old NULL. */
+bool store_put(struct store *s, cJSON *obj, cJSON **old);
 
 /* Removes the object with obj's key; returns it (the caller frees it), NULL
  * when absent. */
 cJSON *store_delete(struct store *s, const cJSON *obj);
 
-/* Makes the store hold exactly the items of a list (the array's items are
- * detached and taken; the array is left empty): an item whose
- * resourceVersion equals the stored one keeps the stored object (no change),
- * objects missing from the list are removed.  *changes (free() it) gets the
- * changes in order, puts first, then removals; *n their number.  Items
- * without a key are dropped.  TM_E_NOMEM: the store holds the changes made
- * so far, which *changes lists. */
-enum tm_code store_replace_take(struct store *s, cJSON *items, struct store_change **changes,
-                                size_t *n) TM_MUST_CHECK;
-
-/* Objects that could not be indexed for lack of memory (they stay stored). */
+/* Makes the store hold exactly the items of a list (stripped as by
+ * store_put; they stay the caller's): an item whose resourceVersion equals
+ * the stored one keeps the stored object (no change), objects missing from
+ * the list are removed.  *changes (free() it) gets the changes in order,
+ * puts first, then removals; *n their number.  Items without a key are
+ * skipped.  TM_E_NOMEM: the store holds the changes made so far, which
+ * *changes lists. */
+enum tm_code store_replace(struct store *s, cJSON *items, struct store_change **changes,
+                           size_t *n) TM_MUST_CHECK;
+/* Objects that could not be indexed, or parsed back for a reader, for lack
+ * of memory (they stay stored). */
 uint64_t store_index_failures(struct store *s);
 
 /* ---- reads (any thread) ---- */
@@ -99,14 +103,9 @@ uint64_t store_index_failures(struct store *s);
  * TM_E_NOTFOUND, TM_E_NOMEM. */
 enum tm_code store_get_dup(struct store *s, const char *key, cJSON **out) TM_MUST_CHECK;
 
-/* Borrowing: between lock and unlock, peek returns stored objects (NULL when
- * absent), valid until the unlock. */
-void store_read_lock(struct store *s);
-const cJSON *store_peek(struct store *s, const char *key);
-void store_read_unlock(struct store *s);
-
 /* Calls fn for each object (in namespace ns; NULL = all) under the read
- * lock, until fn returns false. */
+ * lock, until fn returns false.  Each object is parsed for fn and freed
+ * when it returns. */
 void store_foreach(struct store *s, const char *ns, bool (*fn)(void *ctx, const cJSON *obj),
                    void *ctx);
 

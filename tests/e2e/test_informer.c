@@ -91,13 +91,15 @@ static const char *cached_value(struct informer *inf, const char *ns, const char
                                 const char *k, char *out, size_t n)
 {
     out[0] = '\0';
-    informer_read_lock(inf);
-    const cJSON *o = informer_peek(inf, ns, name);
+    cJSON *o = NULL;
+    struct tm_err err;
+    if (informer_get(inf, ns, name, &o, &err) != TM_OK)
+        return out;
     const cJSON *v =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "data"), k);
     if (cJSON_IsString(v))
         snprintf(out, n, "%s", v->valuestring);
-    informer_read_unlock(inf);
+    cJSON_Delete(o);
     return out;
 }
 
@@ -109,10 +111,11 @@ static bool value_is(struct informer *inf, const char *ns, const char *name, con
 
 static bool absent(struct informer *inf, const char *ns, const char *name)
 {
-    informer_read_lock(inf);
-    bool gone = informer_peek(inf, ns, name) == NULL;
-    informer_read_unlock(inf);
-    return gone;
+    cJSON *o = NULL;
+    struct tm_err err;
+    enum tm_code rc = informer_get(inf, ns, name, &o, &err);
+    cJSON_Delete(o);
+    return rc == TM_E_NOTFOUND;
 }
 
 struct counts {
