@@ -657,8 +657,9 @@ static enum tm_code observe(struct state *s, struct dbrollout_observed *o, struc
     }
     peers_release(&s->peers);
     s->peers.instance = o->spec.instance;
-    enum tm_code rc = rec_foreach(s->proc, REC_GROUP, REC_VERSION, "dbrollouts", s->ns,
-                                  peer_collect, &s->peers, err);
+    enum tm_code rc =
+        rec_foreach_indexed(s->proc, REC_GROUP, REC_VERSION, "dbrollouts", s->ns,
+                            "spec.instanceRef.name", o->spec.instance, peer_collect, &s->peers, err);
     if (rc != TM_OK)
         return tm_err_prefix(err, "list dbrollouts");
     if (s->peers.nomem)

@@ -277,8 +277,9 @@ static enum tm_code observe_instances(struct tm_proc *proc, struct state *s,
                                       const char *name, struct tm_err *err)
 {
     s->insts.schema = name;
-    enum tm_code rc = rec_foreach(proc, REC_GROUP, REC_VERSION, "dbinstances", ns, inst_collect,
-                                  &s->insts, err);
+    enum tm_code rc = rec_foreach_indexed(proc, REC_GROUP, REC_VERSION, "dbinstances", ns,
+                                          "spec.schemaRef.name", name, inst_collect, &s->insts,
+                                          err);
     if (rc != TM_OK)
         return rc;
     if (s->insts.nomem)
