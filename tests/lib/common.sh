@@ -14,7 +14,10 @@
 #   wait_for_output [-t S] EXPECTED CMD... poll until CMD's stdout == EXPECTED; on timeout log
 #                              expected vs last output and return 1
 #                              (both wait S * TM_WAIT_SCALE: tests/valgrind_run.sh sets 3, as the
-#                              controller under valgrind starts and reconciles several times slower)
+#                              controller under valgrind starts and reconciles several times slower;
+#                              and poll every 0.5 s * TM_WAIT_SCALE unless -i says: a poll is often a
+#                              kubectl, ~0.07 s of CPU, and a valgrind rerun's waits are 3 times as
+#                              long and as many polls)
 #   at_exit CODE               run CODE when the script exits (last registered runs first); the
 #                              hooks see the exit status in TM_RC and may set it (e.g. to 1
 #                              when a log shows a sanitizer report); then "PASS <script>" or
@@ -52,8 +55,12 @@ finish_soft() {
   echo "$1: ok"
 }
 
+# _wait_interval VAR: VAR = the default poll interval, 0.5 s * TM_WAIT_SCALE
+_wait_interval() { local ms=$(( 500 * ${TM_WAIT_SCALE:-1} )); printf -v "$1" '%d.%03d' $(( ms / 1000 )) $(( ms % 1000 )); }
+
 wait_for() {
-  local timeout="${E2E_TIMEOUT:-60}" interval=0.5
+  local timeout="${E2E_TIMEOUT:-60}" interval
+  _wait_interval interval
   while [[ $# -gt 0 ]]; do
     case "$1" in
       -t) timeout=$2; shift 2 ;;
@@ -78,7 +85,8 @@ wait_for_output() {
   if [[ "${1:-}" == "-t" ]]; then timeout=$2; shift 2; fi
   timeout=$(( timeout * ${TM_WAIT_SCALE:-1} ))
   local expected=$1; shift
-  local deadline=$(( $(date +%s) + timeout )) got=""
+  local deadline=$(( $(date +%s) + timeout )) got="" interval
+  _wait_interval interval
   while :; do
     got="$("$@" 2>&1)" || true
     [[ "$got" == "$expected" ]] && return 0
@@ -86,7 +94,7 @@ wait_for_output() {
       log "timed out after ${timeout}s: expected '$expected' from: $*; last output: '$got'"
       return 1
     fi
-    sleep 0.5
+    sleep "$interval"
   done
 }
 
