@@ -255,6 +255,12 @@ TM_TEST(mgr_reconcile_results_drive_requeues)
     /* a change to the object brings a terminal one back (level-triggered) */
     TM_ASSERT_INT(put(&e, "configmaps", "terminal", "mode", "ok", NULL, NULL), TM_OK);
     TM_EXPECT(POLL_UNTIL(calls(&t, "terminal") == 2, 10000));
+    /* a deleted object is reconciled once more, and finds itself gone */
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/ok", e.ns);
+    TM_ASSERT_INT(kube_delete(e.c, path, NULL, NULL, &err), TM_OK);
+    TM_EXPECT(POLL_UNTIL(atomic_load(&t.gone) == 1, 10000));
+    TM_EXPECT_INT(calls(&t, "ok"), 2);
     mgr_request_stop(r.m);
     pthread_join(r.t, NULL);
     TM_EXPECT_INT(r.rc, TM_OK);
