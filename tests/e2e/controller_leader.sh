@@ -46,16 +46,21 @@ log "leader is $LEADER ($FIRST)"
 
 # exactly one leads: the gauges agree with the Lease, and it stays so over a few renewals
 wait_for_output -t 10 1 leader_gauge "$LPORT" || fail "leader $LEADER: expected tidemark_leader 1"
-renew_time() { k -n "$NS" get lease "$LEASE" -o 'jsonpath={.spec.renewTime}' 2>/dev/null; }
-last="$(renew_time)"; renewals=0; deadline=$(( $(date +%s) + 30 ))
-while (( renewals < 3 )); do # the Lease's renewTime is the clock: three renewals
-  [[ "$(leader_gauge "$OPORT")" == 0 ]] || fail "follower $OTHER: expected tidemark_leader 0"
-  [[ "$(holder)" == "$FIRST" ]] || fail "Lease holder changed without a failure: '$(holder)'"
-  now="$(renew_time)"
-  if [[ "$now" != "$last" ]]; then renewals=$((renewals + 1)); last="$now"; fi
-  (( $(date +%s) < deadline )) || fail "the leader did not renew 3 times within 30s"
-  sleep 0.3
-done
+# the Lease's renewTime is the clock: three renewals, each seen as it is written (one watch);
+# at each the holder is still the first and the follower's gauge says 0
+renewals=0 last="" why=""
+renewed() { # "HOLDER RENEWTIME"
+  local h=${1%% *} t=${1#* }
+  [[ "$h" == "$FIRST" ]] || { why="Lease holder changed without a failure: '$h'"; return 2; }
+  [[ "$(leader_gauge "$OPORT")" == 0 ]] || { why="follower $OTHER: expected tidemark_leader 0"; return 2; }
+  if [[ "$t" != "$last" ]]; then
+    [[ -z "$last" ]] || renewals=$((renewals + 1))
+    last=$t
+  fi
+  (( renewals >= 3 ))
+}
+watch_until 30 "$NS" lease "$LEASE" '{.spec.holderIdentity} {.spec.renewTime}' renewed \
+  || fail "${why:-the leader did not renew 3 times within 30s}"
 [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$OPORT/readyz")" == 200 ]] \
   || fail "standby $OTHER: expected /readyz 200"
 T0="$(transitions)"; T0="${T0:-0}"
@@ -63,7 +68,8 @@ T0="$(transitions)"; T0="${T0:-0}"
 # kill -9 the leader: no release; the follower must wait for expiry by its own clock
 kill -9 "$LPID"
 t_kill=$(date +%s.%N)
-wait_for -t 25 -i 0.2 eval '[[ "$(holder)" == "$OID" ]]' \
+holds() { [[ "$2" == "$1" ]]; } # WANT HOLDER
+watch_until 25 "$NS" lease "$LEASE" '{.spec.holderIdentity}' holds "$OID" \
   || fail "after kill -9 of $LEADER: expected $OTHER ($OID) to hold the Lease within 25s; holder '$(holder)'"
 took=$(awk -v a="$t_kill" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
 log "takeover after kill -9 took ${took}s (lease 15s, retry 2s)"
