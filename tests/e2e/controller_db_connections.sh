@@ -34,9 +34,11 @@ hostport="${PG_BASE#*@}"
 SAMPLES="$(mktemp)"
 at_exit 'rm -f "$SAMPLES"'
 # (one psql session reading a stream of queries: a psql per sample is too slow)
-# until STOP exists (then psql reads its end of input and exits)
+# until STOP exists (then psql reads its end of input and exits); the 20 ms pause is a read
+# timing out on a pipe nobody writes (a `sleep` process each was 1.5 ms of CPU, 50 a second)
 STOP="$SAMPLES.stop"
-(while [[ ! -e "$STOP" ]]; do echo "$SHOWN_SQL;"; sleep 0.02; done | psql "$TIDEMARK_PG_URL" -qXAt >>"$SAMPLES" 2>/dev/null) &
+( (exec {tick}<> <(:); while [[ ! -e "$STOP" ]]; do echo "$SHOWN_SQL;"; read -rt 0.02 -u "$tick" || true; done) \
+  | psql "$TIDEMARK_PG_URL" -qXAt >>"$SAMPLES" 2>/dev/null) &
 SAMPLER=$!
 at_exit 'touch "$STOP"; wait "$SAMPLER" 2>/dev/null; rm -f "$STOP"' 
 
@@ -49,17 +51,18 @@ wait_for_phase r Applying 30
 # the message, until it moves on
 apply_rollout r2 roll2 v1
 want="waiting for an apply slot: 1 applies running on $hostport (limit 1)"
-waiting_rvs=""
-deadline=$((SECONDS + 30))
-while (( SECONDS < deadline )); do
-  st="$(k -n "$NS" get dbrollout r2 -o 'jsonpath={.metadata.resourceVersion} {.status.message}')" || st=""
+waiting_rvs="" st=""
+# every write of r2 (one watch): the resourceVersions that carry the waiting message
+r2_written() { # "RESOURCEVERSION MESSAGE"
+  st=$1
   if [[ "${st#* }" == "$want" ]]; then
     [[ " $waiting_rvs " == *" ${st%% *} "* ]] || waiting_rvs+=" ${st%% *}"
   elif [[ -n "$waiting_rvs" ]]; then
-    break # its turn came
+    return 0 # its turn came
   fi
-  sleep 0.1
-done
+  return 1
+}
+watch_until 30 "$NS" dbrollout r2 '{.metadata.resourceVersion} {.status.message}' r2_written || true
 [[ -n "$waiting_rvs" ]] || fail "r2 never said '$want' (last status: '$st')"
 read -ra rvs <<<"$waiting_rvs"
 (( ${#rvs[@]} == 1 )) || fail "r2's waiting status was written ${#rvs[@]} times (resourceVersions$waiting_rvs)"
