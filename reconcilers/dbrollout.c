@@ -884,11 +884,12 @@ static enum tm_code act_move(struct state *s, const struct dbrollout_observed *o
             snprintf(s->last_changeset, sizeof(s->last_changeset), "%s",
                      res.steps[i].changeset ? res.steps[i].changeset : "");
     }
-    /* the database work is over: give the session and its apply slot back now, not after
-     * the status and Event writes that follow, so the next rollout in line starts; the next
-     * round observes the result through an observer's connection (closed when it broke) */
-    rec_disconnect(s->proc, &s->db, !(rc != TM_OK && err && rec_conn_lost(err)));
-    s->connect_tried = false;
+    /* the apply is over: its slot goes to the next rollout in line now, not after the status
+     * and Event writes that follow; the session stays for the next round's history read
+     * (a new connection there cost more than the slot saved), unless it broke */
+    rec_release_apply_slot(s->proc, &s->db);
+    if (rc != TM_OK && err && rec_conn_lost(err)) /* reconnect on the next reconcile */
+        rec_disconnect(s->proc, &s->db, false);
     /* precondition onFail/onError WARN: an Event (and so a log line) each */
     for (size_t i = 0; i < res.nwarnings; i++)
         rec_event(s->proc, s->obj, "PreconditionWarning", true, "Apply", res.warnings[i]);

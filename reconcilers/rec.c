@@ -579,6 +579,14 @@ struct pgx_conn *rec_connect_apply(struct tm_proc *proc, const cJSON *inst, cons
     return connect_for(proc, inst, PGPOOL_APPLY, key, db, table, why, err);
 }
 
+void rec_release_apply_slot(struct tm_proc *proc, struct rec_db *db)
+{
+    if (!db || !proc->applies || !db->apply.held)
+        return;
+    log_info(proc->log, "apply slot released", LF_S("server", db->apply.server));
+    applim_leave(proc->applies, &db->apply);
+}
+
 void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable)
 {
     if (!db)
@@ -587,10 +595,7 @@ void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable)
         pgpool_release(proc->pgpool, db->lease, reusable);
     else
         pgx_conn_free(db->conn);
-    if (proc->applies && db->apply.held) { /* after the session closed: the next apply's slot */
-        log_info(proc->log, "apply slot released", LF_S("server", db->apply.server));
-        applim_leave(proc->applies, &db->apply);
-    }
+    rec_release_apply_slot(proc, db); /* after the session closed: the next apply's slot */
     memset(db, 0, sizeof(*db));
 }
 

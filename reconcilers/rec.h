@@ -196,6 +196,11 @@ struct pgx_conn *rec_connect_apply(struct tm_proc *proc, const cJSON *dbinstance
                                    struct rec_db *db, const char **table,
                                    enum rec_conn_failure *why, struct tm_err *err);
 
+/* Gives db's apply slot back (no-op unless it holds one) once its apply or rollback is over,
+ * keeping the session for the reads that follow: the slot bounds the load applies put on a
+ * server, and a re-read of the history is not one.  rec_disconnect does it too.  NULL ok. */
+void rec_release_apply_slot(struct tm_proc *proc, struct rec_db *db);
+
 /* Gives db's connection back (to the pool, or closes it), leaves its apply slot, and zeroes db.  reusable = false
  * after a connection-class error (rec_conn_lost): the connection is closed.  NULL ok. */
 void rec_disconnect(struct tm_proc *proc, struct rec_db *db, bool reusable);
