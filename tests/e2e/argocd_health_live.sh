@@ -126,7 +126,7 @@ expect_eventually DBSchema nocm configmap-not-found Degraded
 expect_eventually DBSchema gitdown fetch-retrying Progressing
 expect_eventually DBInstance db ready Healthy
 expect_eventually DBRollout orphan pending Progressing
-wait_for_output -t 60 WaitingForApp phase r || fail "r not WaitingForApp"
+phase_becomes r WaitingForApp 60 || fail "r not WaitingForApp"
 expect DBRollout r waiting-for-app Progressing
 open_app_gate
 wait_for_phase r Succeeded 60
@@ -144,10 +144,10 @@ expect DBSchema app stale-ready Progressing
 # v2 while a Liquibase lock row is held: Applying, retrying
 lock_row true
 start_controller
-wait_for_output -t 60 Applying phase r || fail "r not Applying under the lock row"
+phase_becomes r Applying 60 || fail "r not Applying under the lock row"
 expect DBRollout r applying Progressing
 lock_row false
-wait_for_output -t 120 Succeeded phase r || fail "r did not reach v2"
+phase_becomes r Succeeded 120 || fail "r did not reach v2"
 
 # v3: the rollout applies, then waits for a pod template tagged v3. The lock row is taken
 # first, then the v3 template arrives with an app that crashes at start: the
@@ -155,18 +155,18 @@ wait_for_output -t 120 Succeeded phase r || fail "r did not reach v2"
 k -n "$NS" patch deployment app --type=merge -p \
   '{"spec":{"template":{"metadata":{"annotations":{"tidemark.dev/tag":"v2"}}}}}' >/dev/null
 k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v3"}}' >/dev/null
-wait_for_output -t 60 WaitingForApp phase r || fail "r not WaitingForApp for v3"
+phase_becomes r WaitingForApp 60 || fail "r not WaitingForApp for v3"
 lock_row true
 k -n "$NS" patch deployment app -p "$(testapp_patch --tag v3 --deadline 5 app_gate open 1)" >/dev/null
-wait_for_output -t 120 RollingBack phase r || fail "r not RollingBack"
+phase_becomes r RollingBack 120 || fail "r not RollingBack"
 expect DBRollout r rolling-back Degraded
 lock_row false
-wait_for_output -t 120 RolledBack phase r || fail "r not RolledBack"
+phase_becomes r RolledBack 120 || fail "r not RolledBack"
 expect DBRollout r rolled-back Degraded
 
 # v4's changeset fails and the strategy is Fail: Failed
 k -n "$NS" patch dbrollout r --type=merge -p '{"spec":{"tag":"v4","changeSetFailureStrategy":"Fail"}}' >/dev/null
-wait_for_output -t 120 Failed phase r || fail "r not Failed"
+phase_becomes r Failed 120 || fail "r not Failed"
 expect DBRollout r failed Degraded
 
 # an unknown tag: Blocked, nothing runs

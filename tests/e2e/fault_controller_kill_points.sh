@@ -42,7 +42,7 @@ done
 
 # 5: while waiting for the app
 start_controller
-wait_for_output -t 90 WaitingForApp phase r || fail "never reached WaitingForApp"
+phase_becomes r WaitingForApp 90 || fail "never reached WaitingForApp"
 kill_now "waiting for the app"
 
 start_controller

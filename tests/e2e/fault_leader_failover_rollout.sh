@@ -69,7 +69,7 @@ log "leader killed with $at_kill row(s), phase $(phase r)"
 # the standby has not touched the database: it must not log any apply before it leads
 ! grep -q '"msg":"applying"' "$WORK/$standby.log" || fail "the standby applied while it was not the leader"
 
-wait_for_output -t 90 Succeeded phase r || fail "the new leader did not finish the rollout (phase $(phase r), holder $(holder))"
+phase_becomes r Succeeded 90 || fail "the new leader did not finish the rollout (phase $(phase r), holder $(holder))"
 log "Succeeded $(( $(date +%s) - t_kill )) s after the kill; holder now $(holder)"
 standby_id_var="ID_${standby^^}"
 [[ "$(holder)" == "${!standby_id_var}" ]] || fail "the Lease is held by '$(holder)', want the standby ${!standby_id_var}"

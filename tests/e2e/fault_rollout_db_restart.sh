@@ -36,7 +36,7 @@ fails="$(grep -c '"msg":"action failed"' "$CTL_LOG" || true)"
 # restart: the same port as before, so the DBInstance needs no change
 pgctl restart >/dev/null || fail "restart the private PostgreSQL on its port"
 log "database started again ($fails failed attempts logged so far)"
-wait_for_output -t 120 Succeeded phase r || fail "did not succeed after the database came back: $(status_text)"
+phase_becomes r Succeeded 120 || fail "did not succeed after the database came back: $(status_text)"
 [[ "$(q "select count(*) from databasechangelog")" == $((n + 1)) ]] || fail "want $((n + 1)) history rows"
 [[ "$(q "select count(*) - count(distinct id) from databasechangelog")" == 0 ]] || fail "a changeset was recorded twice"
 [[ "$(q "select count(*) from pg_class where relkind = 'r' and relname ~ '^rs[0-9]+\$'")" == "$n" ]] || fail "want $n tables"

@@ -46,7 +46,7 @@ log "apply attempts during ~5 s of a held lock row: $tries"
 # released: proceeds (within the backoff cap of 30 s, plus a margin)
 q "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL" >/dev/null
 released="$SECONDS"
-wait_for_output -t 120 Succeeded phase r || fail "did not proceed after the lock row was released: $(status_text)"
+phase_becomes r Succeeded 120 || fail "did not proceed after the lock row was released: $(status_text)"
 log "Succeeded $(( SECONDS - released )) s after the lock row was released"
 [[ "$(q "select count(*) from databasechangelog")" == 2 ]] || fail "want 2 history rows"
 [[ "$(q "select locked from public.databasechangeloglock")" == f ]] || fail "tidemark wrote the Liquibase lock row"

@@ -30,7 +30,7 @@ log "no controller: all three InProgress"
 
 # 2. the controller runs: its first write replaces the default, kstatus reaches Current
 start_controller
-wait_for_output -t 90 Succeeded phase r || fail "rollout r did not succeed (phase $(phase r))"
+phase_becomes r Succeeded 90 || fail "rollout r did not succeed (phase $(phase r))"
 for o in "${kinds[@]}"; do
   wait_for_output -t 60 Current ks "$o" || fail "$o: kstatus never read Current: $(k -n "$NS" get "$o" -o json | "$kstatus")"
   read -r gen og <<<"$(k -n "$NS" get "$o" -o jsonpath='{.metadata.generation} {.status.observedGeneration}')"

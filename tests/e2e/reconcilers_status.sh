@@ -33,7 +33,7 @@ msg="$(cond dbschema/broken Stalled message)"
 } | apply_schema good
 apply_instance db good Warn
 apply_rollout r db v1
-wait_for_output -t 60 "Succeeded" phase r || fail "v1 not applied"
+phase_becomes r Succeeded 60 || fail "v1 not applied"
 wait_for_output -t 60 "False" cond dbinstance/db Drifted status || fail "Drifted should be False"
 q "UPDATE databasechangelog SET md5sum = '9:00000000000000000000000000000000' WHERE id = '1'" >/dev/null
 k -n "$NS" annotate dbinstance db e2e/poke="$(date +%s%N)" --overwrite >/dev/null # wake it now

@@ -21,7 +21,7 @@ k -n "$NS" patch deployment orders-app -p "$(sample_app_patch v1.2.0 1 --deadlin
 k -n "$NS" patch dbrollout orders-dev --type=merge -p \
   '{"spec":{"tag":"v1.2.0","onAppFailure":"RollbackBoth"}}' >/dev/null
 
-wait_for_output -t 120 "RolledBack" phase orders-dev || fail "rollout not RolledBack"
+phase_becomes orders-dev RolledBack 120 || fail "rollout not RolledBack"
 [[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.conditions[?(@.type=="RolledBack")].status}')" == True ]] \
   || fail "RolledBack condition not True"
 [[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.conditions[?(@.type=="AppAvailable")].reason}')" == ProgressDeadlineExceeded ]] \

@@ -15,7 +15,7 @@ wait_for_phase orders-dev Succeeded 90
 # the new app version first; its pods are not Ready yet
 k -n "$NS" patch deployment orders-app -p "$(gated_app_patch v1.1.0)" >/dev/null
 k -n "$NS" patch dbrollout orders-dev --type=merge -p '{"spec":{"tag":"v1.1.0","order":"AppFirst"}}' >/dev/null
-wait_for_output -t 60 "WaitingForApp" phase orders-dev || fail "not WaitingForApp"
+phase_becomes orders-dev WaitingForApp 60 || fail "not WaitingForApp"
 [[ "$(k -n "$NS" get dbrollout orders-dev -o jsonpath='{.status.conditions[?(@.type=="SchemaApplied")].status}')" == False ]] \
   || fail "SchemaApplied should be False while the app rolls"
 [[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "schema applied before the app was available"

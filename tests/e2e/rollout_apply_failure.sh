@@ -33,7 +33,7 @@ apply_instance db bad Warn
 apply_rollout r db v1
 start_controller
 
-wait_for_output -t 60 "Failed" phase r || fail "rollout not Failed"
+phase_becomes r Failed 60 || fail "rollout not Failed"
 msg="$(k -n "$NS" get dbrollout r -o jsonpath='{.status.message}')"
 [[ "$msg" == *"2-broken"* ]] || fail "message should name the failed changeset: $msg"
 [[ "$(k -n "$NS" get dbrollout r -o jsonpath='{.status.conditions[?(@.type=="RolledBack")].status} {.status.conditions[?(@.type=="Stalled")].reason}')" == "True ApplyFailed" ]] \

@@ -53,7 +53,7 @@ apply_instance db s Warn "contexts: prod
 apply_rollout r db v1
 start_controller
 
-wait_for_output -t 60 Succeeded phase r \
+phase_becomes r Succeeded 60 \
   || fail "rollout to v1 with contexts not Succeeded: $(k -n "$NS" get dbrollout r -o jsonpath='{.status.message}')"
 [[ "$(q "select string_agg(name, ',' order by id) from ctx_people")" == real ]] \
   || fail "only the prod row should be there, got: $(q "select string_agg(name, ',') from ctx_people")"

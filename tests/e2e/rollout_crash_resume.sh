@@ -21,7 +21,7 @@ log "killed with $rows_at_crash changeset(s) recorded"
 pre="$(k -n "$NS" get dbrollout r -o jsonpath='{.status.preStartTag}')"
 
 start_controller
-wait_for_output -t 90 "Succeeded" phase r || fail "did not converge after restart"
+phase_becomes r Succeeded 90 || fail "did not converge after restart"
 [[ "$(q "select count(*) from databasechangelog")" == 6 ]] || fail "want 6 history rows"
 [[ "$(q "select count(*) from (select id from databasechangelog group by id having count(*) > 1) d")" == 0 ]] \
   || fail "a changeset was recorded twice"

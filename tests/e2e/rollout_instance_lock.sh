@@ -13,7 +13,7 @@ k -n "$NS" delete dbrollout orders-dev --wait=true >/dev/null
 k -n "$NS" patch deployment orders-app -p "$(gated_app_patch v1.1.0)" >/dev/null
 apply_rollout first orders-dev v1.1.0 orders-app
 start_controller
-wait_for_output -t 60 "WaitingForApp" phase first || fail "first not WaitingForApp"
+phase_becomes first WaitingForApp 60 || fail "first not WaitingForApp"
 [[ "$(k -n "$NS" get dbinstance orders-dev -o jsonpath='{.metadata.annotations.tidemark\.dev/rollout-lock}')" == first/* ]] \
   || fail "first does not hold the lock"
 
@@ -25,7 +25,7 @@ wait_for_output -t 60 "Pending WaitingForLock" k -n "$NS" get dbrollout second \
 
 open_app_gate
 wait_for_phase first Succeeded 90
-wait_for_output -t 60 "Succeeded" phase second || fail "second did not run after first"
+phase_becomes second Succeeded 60 || fail "second did not run after first"
 [[ "$(k -n "$NS" get dbrollout second -o jsonpath='{.status.preStartTag} {.status.appliedTag}')" == "v1.1.0 v1.2.0" ]] \
   || fail "second's preStartTag/appliedTag"
 wait_for_output -t 30 "" k -n "$NS" get dbinstance orders-dev \
@@ -36,5 +36,5 @@ wait_for_output -t 30 "" k -n "$NS" get dbinstance orders-dev \
 uid="$(k -n "$NS" get dbrollout first -o jsonpath='{.metadata.uid}')"
 k -n "$NS" annotate dbinstance orders-dev --overwrite "tidemark.dev/rollout-lock=first/$uid/1" >/dev/null
 apply_rollout third orders-dev v1.1.0
-wait_for_output -t 60 "Succeeded" phase third || fail "third blocked by a stale lock"
+phase_becomes third Succeeded 60 || fail "third blocked by a stale lock"
 assert_no_canary

@@ -32,7 +32,7 @@ apply_instance db app Deny
 apply_rollout drop db v2
 start_controller
 
-wait_for_output -t 60 "Blocked" phase drop || fail "rollout not Blocked"
+phase_becomes drop Blocked 60 || fail "rollout not Blocked"
 [[ "$(k -n "$NS" get dbrollout drop -o jsonpath='{.status.conditions[?(@.type=="Stalled")].reason}')" == PolicyViolation ]] \
   || fail "Stalled reason should be PolicyViolation"
 msg="$(k -n "$NS" get dbrollout drop -o jsonpath='{.status.message}')"
@@ -45,7 +45,7 @@ has_event drop "Warning PolicyViolation" || fail "no PolicyViolation Warning Eve
 
 # relax the policy: the same rollout proceeds (woken by the DBInstance change)
 k -n "$NS" patch dbinstance db --type=merge -p '{"spec":{"policy":{"destructiveChanges":"Warn"}}}' >/dev/null
-wait_for_output -t 60 "Succeeded" phase drop || fail "rollout did not proceed under Warn"
+phase_becomes drop Succeeded 60 || fail "rollout did not proceed under Warn"
 has_event drop "Warning PolicyWarning" || fail "no PolicyWarning Event"
 [[ "$(q "select count(*) from databasechangelog")" == 3 ]] || fail "history rows"
 assert_no_canary

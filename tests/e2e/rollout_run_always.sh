@@ -34,7 +34,7 @@ apply_instance db s Warn
 apply_rollout r db v1
 start_controller
 
-wait_for_output -t 60 Succeeded phase r \
+phase_becomes r Succeeded 60 \
   || fail "rollout to v1 with a runAlways changeset not Succeeded: $(k -n "$NS" get dbrollout r -o jsonpath='{.status.message}')"
 [[ "$(q "select count(*) from ra_log")" == 1 ]] || fail "the runAlways changeset should have run once"
 

@@ -67,7 +67,7 @@ spec:
 YAML
 done
 
-wait_for_output -t 90 Succeeded phase r-good || fail "r-good did not succeed"
+phase_becomes r-good Succeeded 90 || fail "r-good did not succeed"
 inst_msg() { k -n "$NS" get dbinstance "$1" -o jsonpath='{range .status.conditions[*]}{.type}={.status}: {.message}; {end}'; }
 wait_for -t 60 eval "inst_msg bad | grep -q 'password authentication failed'" \
   || fail "DBInstance bad does not report the authentication failure: $(inst_msg bad)"

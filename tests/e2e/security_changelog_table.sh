@@ -17,7 +17,7 @@ k -n "$NS" patch dbinstance db --type=merge -p '{"spec":{"changelogTable":"tm_s$
   || fail "set changelogTable"
 apply_rollout r db v1
 start_controller
-wait_for_output -t 90 Succeeded phase r || fail "rollout did not succeed"
+phase_becomes r Succeeded 90 || fail "rollout did not succeed"
 [[ "$(q 'SELECT count(*) FROM "tm_s$1"."hist$x"')" == 2 ]] || fail "want 2 rows in \"tm_s\$1\".\"hist\$x\""
 [[ "$(q "SELECT to_regclass('public.databasechangelog') IS NULL")" == t ]] || fail "the default history table was created"
 wait_for_output -t 60 v1 k -n "$NS" get dbinstance db -o jsonpath='{.status.appliedTag}' \

@@ -33,6 +33,8 @@
 #                              once open_app_gate ran (it needs column app_gate.open), so a test
 #                              can look at WaitingForApp for as long as it needs
 #   open_app_gate              create table app_gate (open) owned by ROLE
+#   phase_becomes NAME PHASE SECS    watch DBRollout NAME until its phase is PHASE, whatever the
+#                              generation; 1 (the last phase logged) after SECS * TM_WAIT_SCALE
 #   wait_for_phase NAME PHASE SECS   watch DBRollout NAME until its phase is PHASE (a terminal
 #                              phase counts only once observedGeneration is the generation, so a
 #                              stale Succeeded right after a spec change does not); fail at once
@@ -198,6 +200,14 @@ gated_app_patch() { testapp_patch --tag "$1" "${@:2}" app_gate open; }
 
 open_app_gate() {
   q "CREATE TABLE app_gate (open int); ALTER TABLE app_gate OWNER TO $ROLE" >/dev/null || fail "could not open the app gate"
+}
+
+_phase_is() { [[ "$2" == "$1" ]]; } # WANT PHASE
+
+phase_becomes() {
+  watch_until "$3" "$NS" dbrollout "$1" '{.status.phase}' _phase_is "$2" && return 0
+  log "timed out after $(( $3 * ${TM_WAIT_SCALE:-1} ))s: DBRollout $1 is '$(phase "$1" 2>&1)', not $2"
+  return 1
 }
 
 # watch_until's judge for wait_for_phase: 0 at WANT, 2 at another terminal phase of this generation
