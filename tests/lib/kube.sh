@@ -46,11 +46,12 @@ _apply_crds() { k apply --server-side --force-conflicts --field-manager=tidemark
 
 install_crds() {
   wait_for -t 60 _apply_crds || fail "kubectl apply -k crds/ was rejected: $(_apply_crds 2>&1)"
-  local crd
-  for crd in "${TM_CRDS[@]}"; do
-    wait_for_output True k get crd "$crd.tidemark.dev" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' \
-      || fail "CRD $crd.tidemark.dev not Established"
-  done
+  # one kubectl for the three: each CRD's name and Established status, a line each
+  local names=() want="" crd
+  for crd in "${TM_CRDS[@]}"; do names+=("$crd.tidemark.dev"); want+="$crd.tidemark.dev=True"$'\n'; done
+  wait_for_output "${want%$'\n'}" k get crd "${names[@]}" \
+    -o 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\n"}{end}' \
+    || fail "the tidemark CRDs are not all Established"
 }
 
 unique_ns() {
