@@ -105,60 +105,17 @@ enum tm_code rec_foreach(struct tm_proc *proc, const char *group, const char *ve
     return rec_foreach_live(proc, group, version, resource, ns, fn, ctx, err);
 }
 
-struct key_list {
-    char **keys;
-    size_t n, alloc;
-    bool nomem;
-};
-
-static void key_collect(void *ctx, const char *key)
-{
-    struct key_list *kl = ctx;
-    if (kl->nomem)
-        return;
-    if (kl->n == kl->alloc) {
-        size_t na = kl->alloc ? kl->alloc * 2 : 8;
-        char **nk = realloc(kl->keys, na * sizeof(*nk));
-        if (!nk) {
-            kl->nomem = true;
-            return;
-        }
-        kl->keys = nk;
-        kl->alloc = na;
-    }
-    if (!(kl->keys[kl->n] = strdup(key)))
-        kl->nomem = true;
-    else
-        kl->n++;
-}
-
 enum tm_code rec_foreach_indexed(struct tm_proc *proc, const char *group, const char *version,
                                  const char *resource, const char *ns, const char *path,
                                  const char *value, void (*fn)(void *ctx, const cJSON *obj),
                                  void *ctx, struct tm_err *err)
 {
     struct informer *inf = proc->mgr ? mgr_informer(proc->mgr, group, version, resource) : NULL;
-    struct key_list kl = {0};
+    struct foreach_ctx f = {fn, ctx};
     struct tm_err ierr;
-    /* the keys first: informer_get takes the read lock the index walk holds */
-    if (!inf || informer_index_keys(inf, path, ns, value, key_collect, &kl, &ierr) != TM_OK) {
-        for (size_t i = 0; i < kl.n; i++)
-            free(kl.keys[i]);
-        free(kl.keys);
-        return rec_foreach(proc, group, version, resource, ns, fn, ctx, err);
-    }
-    enum tm_code rc = kl.nomem ? tm_err_set(err, TM_E_NOMEM, "out of memory") : TM_OK;
-    for (size_t i = 0; i < kl.n; i++) {
-        char kns[256], name[256];
-        cJSON *obj = NULL;
-        if (rc == TM_OK && informer_split_key(kl.keys[i], kns, sizeof(kns), name, sizeof(name)) &&
-            informer_get(inf, kns, name, &obj, err) == TM_OK)
-            fn(ctx, obj); /* gone since the index walk: skipped */
-        cJSON_Delete(obj);
-        free(kl.keys[i]);
-    }
-    free(kl.keys);
-    return rc;
+    if (inf && informer_foreach_indexed(inf, path, ns, value, foreach_cb, &f, &ierr) == TM_OK)
+        return TM_OK;
+    return rec_foreach(proc, group, version, resource, ns, fn, ctx, err); /* no such index */
 }
 
 enum tm_code rec_get_subject(struct tm_proc *proc, const char *resource, const char *ns,

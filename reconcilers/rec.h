@@ -94,9 +94,9 @@ enum tm_code rec_foreach(struct tm_proc *proc, const char *group, const char *ve
                          struct tm_err *err) TM_MUST_CHECK;
 
 /* Calls fn for the objects of the resource in ns whose string at path
- * equals value, through the cache's index on path when there is one (each
- * object read by key: no other object is parsed), else for every object
- * (cache or live list): fn must check the value itself. */
+ * equals value, through the cache's index on path when there is one (no
+ * other object is parsed), else for every object (cache or live list): fn
+ * must check the value itself. */
 enum tm_code rec_foreach_indexed(struct tm_proc *proc, const char *group, const char *version,
                                  const char *resource, const char *ns, const char *path,
                                  const char *value, void (*fn)(void *ctx, const cJSON *obj),

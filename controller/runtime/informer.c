@@ -630,20 +630,40 @@ void informer_foreach(struct informer *inf, const char *ns,
         store_foreach(inf->parts[i].store, NULL, foreach_part_cb, &f);
 }
 
-enum tm_code informer_index_keys(struct informer *inf, const char *path, const char *ns,
-                                 const char *value, void (*fn)(void *ctx, const char *key),
-                                 void *ctx, struct tm_err *err)
+/* The store an index lookup in ns asks: a namespace not watched asks the
+ * first part, which holds none of its objects (nothing found, but a missing
+ * index is still reported). */
+static struct store *index_store(struct informer *inf, const char *ns)
 {
-    /* a namespace not watched asks the first part, which holds none of its
-     * objects: no keys, but a missing index is still reported */
     struct informer_part *p = part_for(inf, ns);
-    enum tm_code rc =
-        store_index_keys(p ? p->store : inf->parts[0].store, path, ns, value, fn, ctx);
+    return p ? p->store : inf->parts[0].store;
+}
+
+/* The error of a store index lookup, for err. */
+static enum tm_code index_result(struct informer *inf, enum tm_code rc, const char *path,
+                                 struct tm_err *err)
+{
     if (rc == TM_E_INVAL)
         return tm_err_set(err, rc, "index value too long");
     if (rc != TM_OK)
         return tm_err_set(err, rc, "informer %s: no index on %s", inf->label, path);
     return TM_OK;
+}
+
+enum tm_code informer_index_keys(struct informer *inf, const char *path, const char *ns,
+                                 const char *value, void (*fn)(void *ctx, const char *key),
+                                 void *ctx, struct tm_err *err)
+{
+    return index_result(inf, store_index_keys(index_store(inf, ns), path, ns, value, fn, ctx),
+                        path, err);
+}
+
+enum tm_code informer_foreach_indexed(struct informer *inf, const char *path, const char *ns,
+                                     const char *value, bool (*fn)(void *ctx, const cJSON *obj),
+                                     void *ctx, struct tm_err *err)
+{
+    return index_result(
+        inf, store_foreach_indexed(index_store(inf, ns), path, ns, value, fn, ctx), path, err);
 }
 
 size_t informer_len(struct informer *inf)

@@ -177,6 +177,13 @@ enum tm_code informer_index_keys(struct informer *inf, const char *path, const c
                                  const char *value, void (*fn)(void *ctx, const char *key),
                                  void *ctx, struct tm_err *err) TM_MUST_CHECK;
 
+/* Calls fn for each cached object in ns whose indexed path equals value (only
+ * those are parsed), under the read lock, until fn returns false.  fn must not
+ * call informer functions.  TM_E_NOTFOUND when no such index. */
+enum tm_code informer_foreach_indexed(struct informer *inf, const char *path, const char *ns,
+                                     const char *value, bool (*fn)(void *ctx, const cJSON *obj),
+                                     void *ctx, struct tm_err *err) TM_MUST_CHECK;
+
 size_t informer_len(struct informer *inf);
 /* The last resourceVersion seen, copied into out ("" before the first list);
  * with several namespaces, the first one's (each has its own). */

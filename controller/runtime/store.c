@@ -433,6 +433,21 @@ enum tm_code store_get_dup(struct store *s, const char *key, cJSON **out)
     return rc;
 }
 
+/* Read lock held.  Calls fn with e's object, parsed for the call; false when fn says stop.
+ * An object that cannot be parsed (out of memory) is skipped and counted. */
+static bool visit(struct store *s, const struct entry *e, bool (*fn)(void *ctx, const cJSON *obj),
+                  void *ctx)
+{
+    cJSON *obj = entry_object(e);
+    if (!obj) {
+        atomic_fetch_add(&s->index_failures, 1);
+        return true;
+    }
+    bool more = fn(ctx, obj);
+    cJSON_Delete(obj);
+    return more;
+}
+
 void store_foreach(struct store *s, const char *ns, bool (*fn)(void *ctx, const cJSON *obj),
                    void *ctx)
 {
@@ -445,36 +460,55 @@ void store_foreach(struct store *s, const char *ns, bool (*fn)(void *ctx, const 
         const struct entry *e = v;
         if (ns && strcmp(e->ns, ns) != 0)
             continue;
-        cJSON *obj = entry_object(e);
-        if (!obj) {
-            atomic_fetch_add(&s->index_failures, 1);
-            continue;
-        }
-        bool more = fn(ctx, obj);
-        cJSON_Delete(obj);
-        if (!more)
+        if (!visit(s, e, fn, ctx))
             break;
     }
     pthread_rwlock_unlock(&s->lock);
+}
+
+/* Read lock held.  *out: the keys whose value at path is value in ns (NULL when none).
+ * TM_E_NOTFOUND when there is no index on path, TM_E_INVAL when ns/value is too long. */
+static enum tm_code index_set(struct store *s, const char *path, const char *ns,
+                              const char *value, const struct keyset **out)
+{
+    char ik[STORE_KEY_MAX];
+    *out = NULL;
+    int w = snprintf(ik, sizeof(ik), "%s/%s", ns ? ns : "", value);
+    if (w < 0 || (size_t)w >= sizeof(ik))
+        return TM_E_INVAL;
+    for (size_t i = 0; i < s->nidx; i++) {
+        if (strcmp(s->idx[i].path, path) == 0) {
+            *out = tm_hashmap_get(&s->idx[i].sets, ik);
+            return TM_OK;
+        }
+    }
+    return TM_E_NOTFOUND;
 }
 
 enum tm_code store_index_keys(struct store *s, const char *path, const char *ns,
                               const char *value, void (*fn)(void *ctx, const char *key),
                               void *ctx)
 {
-    char ik[STORE_KEY_MAX];
-    int w = snprintf(ik, sizeof(ik), "%s/%s", ns ? ns : "", value);
-    if (w < 0 || (size_t)w >= sizeof(ik))
-        return TM_E_INVAL;
-    enum tm_code rc = TM_E_NOTFOUND;
+    const struct keyset *ks;
     pthread_rwlock_rdlock(&s->lock);
-    for (size_t i = 0; i < s->nidx; i++) {
-        if (strcmp(s->idx[i].path, path) != 0)
-            continue;
-        rc = TM_OK;
-        const struct keyset *ks = tm_hashmap_get(&s->idx[i].sets, ik);
-        for (size_t k = 0; ks && k < ks->n; k++)
-            fn(ctx, ks->keys[k]);
+    enum tm_code rc = index_set(s, path, ns, value, &ks);
+    for (size_t k = 0; ks && k < ks->n; k++)
+        fn(ctx, ks->keys[k]);
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+enum tm_code store_foreach_indexed(struct store *s, const char *path, const char *ns,
+                                   const char *value, bool (*fn)(void *ctx, const cJSON *obj),
+                                   void *ctx)
+{
+    const struct keyset *ks;
+    pthread_rwlock_rdlock(&s->lock);
+    enum tm_code rc = index_set(s, path, ns, value, &ks);
+    for (size_t k = 0; ks && k < ks->n; k++) {
+        const struct entry *e = tm_hashmap_get(&s->objects, ks->keys[k]);
+        if (e && !visit(s, e, fn, ctx))
+            break;
     }
     pthread_rwlock_unlock(&s->lock);
     return rc;

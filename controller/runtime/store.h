@@ -116,6 +116,13 @@ enum tm_code store_index_keys(struct store *s, const char *path, const char *ns,
                               const char *value, void (*fn)(void *ctx, const char *key),
                               void *ctx) TM_MUST_CHECK;
 
+/* Calls fn for each object in ns whose value at path equals value (through
+ * the index: no other object is parsed), under the read lock, until fn
+ * returns false.  Errors as store_index_keys. */
+enum tm_code store_foreach_indexed(struct store *s, const char *path, const char *ns,
+                                   const char *value, bool (*fn)(void *ctx, const cJSON *obj),
+                                   void *ctx) TM_MUST_CHECK;
+
 size_t store_len(struct store *s);
 
 #endif

@@ -94,6 +94,13 @@ TM_TEST(store_replace_reports_adds_updates_and_synthesized_deletes)
     store_free(s);
 }
 
+static bool count_obj(void *ctx, const cJSON *o)
+{
+    (void)o;
+    (*(int *)ctx)++;
+    return true;
+}
+
 TM_TEST(store_index_follows_puts_and_deletes)
 {
     struct store *s = store_new();
@@ -120,15 +127,18 @@ TM_TEST(store_index_follows_puts_and_deletes)
     TM_ASSERT_INT(store_index_keys(s, "spec.ref", "ns", "elsewhere", collect, keys), TM_OK);
     TM_EXPECT_STR(keys, "ns/a");
     TM_EXPECT_INT(store_index_keys(s, "spec.nope", "ns", "x", collect, keys), TM_E_NOTFOUND);
+    int seen = 0; /* the same lookup, parsing only the objects it finds */
+    TM_EXPECT_INT(store_foreach_indexed(s, "spec.ref", "ns", "elsewhere", count_obj, &seen), TM_OK);
+    TM_EXPECT_INT(seen, 1);
+    seen = 0;
+    TM_EXPECT_INT(store_foreach_indexed(s, "spec.ref", "other", "target", count_obj, &seen), TM_OK);
+    TM_EXPECT_INT(seen, 1);
+    TM_EXPECT_INT(store_foreach_indexed(s, "spec.ref", "ns", "target", count_obj, &seen), TM_OK);
+    TM_EXPECT_INT(seen, 1); /* none left there */
+    TM_EXPECT_INT(store_foreach_indexed(s, "spec.nope", "ns", "x", count_obj, &seen),
+                  TM_E_NOTFOUND);
     TM_EXPECT_INT(store_index_failures(s), 0);
     store_free(s);
-}
-
-static bool count_obj(void *ctx, const cJSON *o)
-{
-    (void)o;
-    (*(int *)ctx)++;
-    return true;
 }
 
 TM_TEST(store_reads_by_namespace_and_duplicates_on_get)
